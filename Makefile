@@ -1,0 +1,33 @@
+# Top-level entry points. The README's two commands are `make demo` and `make test`.
+#
+#   make setup   install Debian packages (as root) and the pinned Python venv (.venv)
+#   make test    everything CI runs: C unit tests, host/ARM builds, pytest
+#   make demo    the main job end to end, as far as it goes today
+#   make bench   benchmarks (not tests): write JSON under bench/results/
+
+VENV := .venv
+PY   := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test demo bench codegen clean
+setup: $(STAMP)
+
+$(STAMP): scripts/install.sh scripts/apt-packages.txt requirements/lock.txt pyproject.toml
+	bash scripts/install.sh
+	touch $@
+
+codegen: $(STAMP)
+	$(VENV)/bin/kws codegen frontend
+
+test: $(STAMP)
+	$(MAKE) -C firmware host arm check
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(VENV)/bin/kws demo --out build/demo
+
+bench: $(STAMP)
+	$(PY) bench/frontend_throughput.py --out bench/results/frontend_throughput.json
+
+clean:
+	rm -rf build

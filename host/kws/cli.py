@@ -1,0 +1,118 @@
+"""`kws` command line. Each subcommand is a thin shell over a library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from kws.errors import KwsError
+
+
+def _spec(args):
+    from kws.spec import load_spec
+
+    return load_spec(args.spec)
+
+
+def cmd_spec(args) -> int:
+    spec = _spec(args)
+    fe = spec.frontend
+    if args.json:
+        print(json.dumps({"source": spec.source, "frontend_hash": fe.hash, "frontend": fe.as_dict()}, indent=2))
+    else:
+        print(f"spec:      {spec.source}")
+        print(f"frontend:  {fe.name} v{fe.version}  sha256 {fe.hash}")
+        print(f"           {fe.sample_rate_hz} Hz, window {fe.window_samples}, hop {fe.hop_samples}, "
+              f"FFT {fe.fft_size}, {fe.mel.num_bands} mel bands, {fe.num_cepstra} cepstra")
+    return 0
+
+
+def cmd_codegen(args) -> int:
+    from kws.codegen import frontend as cg
+
+    spec = _spec(args)
+    out = Path(args.out) if args.out else cg.DEFAULT_GENERATED_DIR
+    changed = cg.generate(spec, out)
+    for name in cg.FILES:
+        p = out / name
+        print(f"{'wrote    ' if p in changed else 'unchanged'} {p}")
+    return 0
+
+
+def cmd_features(args) -> int:
+    import numpy as np
+
+    from kws.audio import read_wav
+    from kws.frontend import Frontend
+
+    spec = _spec(args)
+    fe = Frontend(spec.frontend)
+    pcm = read_wav(args.wav, expected_rate=spec.frontend.sample_rate_hz)
+    feats = fe.features(pcm, sample_rate=spec.frontend.sample_rate_hz, source=args.wav)
+    if args.out:
+        tmp = Path(args.out).with_suffix(".tmp.npy")
+        np.save(tmp, feats)
+        tmp.replace(args.out)
+        print(f"{feats.shape[0]} frames x {feats.shape[1]} -> {args.out}")
+    else:
+        np.savetxt(sys.stdout, feats, fmt="%4d")
+    return 0
+
+
+def cmd_golden(args) -> int:
+    from kws.golden import write_golden
+
+    spec = _spec(args)
+    for path in write_golden(spec, Path(args.out) if args.out else None):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from kws.demo import run_demo
+
+    return run_demo(spec_path=args.spec, out_dir=Path(args.out))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kws", description="Keyword spotting toolchain: host reference and firmware")
+    p.add_argument("--spec", help="spec file (default: the packaged host/kws/spec/default.toml)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    s = sub.add_parser("spec", help="show the spec and its hash")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_spec)
+
+    s = sub.add_parser("codegen", help="generate C from the spec (and, later, the model)")
+    s.add_argument("what", choices=["frontend"])
+    s.add_argument("--out", help="output directory (default firmware/generated)")
+    s.set_defaults(fn=cmd_codegen)
+
+    s = sub.add_parser("features", help="int8 features of a 16 kHz mono int16 WAV")
+    s.add_argument("wav")
+    s.add_argument("--out", help=".npy output (default: print)")
+    s.set_defaults(fn=cmd_features)
+
+    s = sub.add_parser("golden", help="regenerate the golden vectors shared by the Python and C tests")
+    s.add_argument("--out", help="directory (default tests/golden/frontend)")
+    s.set_defaults(fn=cmd_golden)
+
+    s = sub.add_parser("demo", help="run the main job end to end, as far as it goes today")
+    s.add_argument("--out", default="build/demo", help="output directory (default build/demo)")
+    s.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except KwsError as e:
+        print(f"kws: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

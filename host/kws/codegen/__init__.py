@@ -1,0 +1,1 @@
+"""C code generation: every file written under firmware/generated/ comes from here."""

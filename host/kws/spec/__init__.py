@@ -1,0 +1,310 @@
+"""The versioned spec: load, validate and hash.
+
+The spec file (``default.toml`` beside this module, or one the user names) is the only
+place a DSP constant or fixed-point format is written. Everything else derives from the
+frozen dataclasses returned by :func:`load_spec`.
+
+The identity of a front end is :attr:`FrontendSpec.hash`: sha256 over the canonical JSON
+of the normalized ``[frontend]`` table. Comments, key order and ``20`` vs ``20.0`` do not
+change it; any change of value does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kws.errors import SpecError
+
+DEFAULT_SPEC_PATH = Path(__file__).with_name("default.toml")
+
+WINDOWS = ("hann", "hamming")
+MEL_FORMULAS = ("htk",)
+ROUNDINGS = ("half-up",)
+
+
+@dataclass(frozen=True)
+class MelSpec:
+    num_bands: int
+    low_hz: float
+    high_hz: float
+    formula: str
+
+
+@dataclass(frozen=True)
+class LogSpec:
+    floor: int
+
+
+@dataclass(frozen=True)
+class DctSpec:
+    num_cepstra: int
+
+
+@dataclass(frozen=True)
+class FixedPointSpec:
+    window_frac_bits: int
+    twiddle_frac_bits: int
+    fft_guard_bits: int
+    mel_weight_frac_bits: int
+    log_frac_bits: int
+    log_table_bits: int
+    log_interp_bits: int
+    dct_frac_bits: int
+    cepstrum_frac_bits: int
+    rounding: str
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    offset: tuple[float, ...]
+    step: tuple[float, ...]
+    gain_frac_bits: int
+
+
+@dataclass(frozen=True)
+class FrontendSpec:
+    name: str
+    version: int
+    sample_rate_hz: int
+    window_samples: int
+    hop_samples: int
+    fft_size: int
+    window: str
+    mel: MelSpec
+    log: LogSpec
+    dct: DctSpec
+    fixed_point: FixedPointSpec
+    output: OutputSpec
+
+    def as_dict(self) -> dict[str, Any]:
+        """Normalized plain-data form (what the hash is computed over)."""
+        d = dataclasses.asdict(self)
+        d["output"]["offset"] = list(d["output"]["offset"])
+        d["output"]["step"] = list(d["output"]["step"])
+        return d
+
+    @property
+    def hash(self) -> str:
+        """Full sha256 hex digest identifying this front end."""
+        canon = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode("utf-8")).hexdigest()
+
+    @property
+    def hash32(self) -> int:
+        """First 32 bits of :attr:`hash`, as the firmware carries it."""
+        return int(self.hash[:8], 16)
+
+    @property
+    def num_fft_bins(self) -> int:
+        return self.fft_size // 2 + 1
+
+    @property
+    def num_cepstra(self) -> int:
+        return self.dct.num_cepstra
+
+    def num_frames(self, num_samples: int) -> int:
+        """Frames a clip of ``num_samples`` yields (no padding: partial frames are not emitted)."""
+        if num_samples < self.window_samples:
+            return 0
+        return 1 + (num_samples - self.window_samples) // self.hop_samples
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A whole spec file. Sections beyond the front end are added as they land."""
+
+    frontend: FrontendSpec
+    source: str
+
+
+# ----------------------------------------------------------------------------- parsing
+
+class _Section:
+    """Reads typed fields from one TOML table and names the field in every error."""
+
+    def __init__(self, table: Any, path: str, source: str):
+        if not isinstance(table, dict):
+            raise SpecError(path, "must be a table", source)
+        self.table = table
+        self.path = path
+        self.source = source
+        self.used: set[str] = set()
+
+    def _field(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def _get(self, key: str) -> Any:
+        if key not in self.table:
+            raise SpecError(self._field(key), "is missing", self.source)
+        self.used.add(key)
+        return self.table[key]
+
+    def int(self, key: str, lo: int | None = None, hi: int | None = None) -> int:
+        v = self._get(key)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise SpecError(self._field(key), f"must be an integer, got {v!r}", self.source)
+        self._range(key, v, lo, hi)
+        return v
+
+    def float(self, key: str, lo: float | None = None, hi: float | None = None) -> float:
+        v = self._get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise SpecError(self._field(key), f"must be a number, got {v!r}", self.source)
+        v = float(v)
+        if not math.isfinite(v):
+            raise SpecError(self._field(key), f"must be finite, got {v!r}", self.source)
+        self._range(key, v, lo, hi)
+        return v
+
+    def str(self, key: str, choices: tuple[str, ...]) -> str:
+        v = self._get(key)
+        if v not in choices:
+            raise SpecError(self._field(key), f"must be one of {list(choices)}, got {v!r}", self.source)
+        return v
+
+    def name(self, key: str) -> str:
+        v = self._get(key)
+        if not isinstance(v, str) or not v:
+            raise SpecError(self._field(key), f"must be a non-empty string, got {v!r}", self.source)
+        return v
+
+    def floats(self, key: str, length: int) -> tuple[float, ...]:
+        v = self._get(key)
+        if not isinstance(v, list) or len(v) != length:
+            got = len(v) if isinstance(v, list) else type(v).__name__
+            raise SpecError(self._field(key), f"must be a list of {length} numbers (one per cepstrum), got {got}", self.source)
+        out = []
+        for i, x in enumerate(v):
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(float(x)):
+                raise SpecError(f"{self._field(key)}[{i}]", f"must be a finite number, got {x!r}", self.source)
+            out.append(float(x))
+        return tuple(out)
+
+    def sub(self, key: str) -> "_Section":
+        return _Section(self._get(key), self._field(key), self.source)
+
+    def _range(self, key: str, v: float, lo: float | None, hi: float | None) -> None:
+        if lo is not None and v < lo:
+            raise SpecError(self._field(key), f"must be >= {lo}, got {v}", self.source)
+        if hi is not None and v > hi:
+            raise SpecError(self._field(key), f"must be <= {hi}, got {v}", self.source)
+
+    def done(self) -> None:
+        extra = sorted(set(self.table) - self.used)
+        if extra:
+            raise SpecError(self._field(extra[0]), "is not a known field (typo?)", self.source)
+
+
+def _parse_frontend(sec: _Section) -> FrontendSpec:
+    name = sec.name("name")
+    version = sec.int("version", lo=1)
+    sr = sec.int("sample_rate_hz", lo=1000, hi=192000)
+    win = sec.int("window_samples", lo=16, hi=8192)
+    hop = sec.int("hop_samples", lo=1)
+    nfft = sec.int("fft_size", lo=16, hi=8192)
+    window = sec.str("window", WINDOWS)
+    p = sec.path
+
+    if nfft & (nfft - 1):
+        raise SpecError(f"{p}.fft_size", f"must be a power of two, got {nfft}", sec.source)
+    if nfft < win:
+        raise SpecError(f"{p}.fft_size", f"FFT ({nfft}) is shorter than the window ({win} samples); "
+                        f"use fft_size >= {1 << (win - 1).bit_length()}", sec.source)
+    if hop > win:
+        raise SpecError(f"{p}.hop_samples", f"hop ({hop}) is longer than the window ({win}): samples would be skipped",
+                        sec.source)
+
+    m = sec.sub("mel")
+    nb = m.int("num_bands", lo=1)
+    lo_hz = m.float("low_hz", lo=0.0)
+    hi_hz = m.float("high_hz", lo=0.0)
+    formula = m.str("formula", MEL_FORMULAS)
+    m.done()
+    if nb > nfft // 2:
+        raise SpecError(f"{p}.mel.num_bands", f"{nb} mel bands exceed the {nfft // 2} FFT bins", sec.source)
+    if hi_hz <= lo_hz:
+        raise SpecError(f"{p}.mel.high_hz", f"must be above low_hz ({lo_hz}), got {hi_hz}", sec.source)
+    if hi_hz > sr / 2:
+        raise SpecError(f"{p}.mel.high_hz", f"must be <= Nyquist ({sr / 2} Hz), got {hi_hz}", sec.source)
+
+    lg = sec.sub("log")
+    floor = lg.int("floor", lo=1, hi=1 << 20)
+    lg.done()
+
+    d = sec.sub("dct")
+    nc = d.int("num_cepstra", lo=1)
+    d.done()
+    if nc > nb:
+        raise SpecError(f"{p}.dct.num_cepstra", f"{nc} cepstra exceed the {nb} mel bands", sec.source)
+
+    f = sec.sub("fixed_point")
+    fp = FixedPointSpec(
+        window_frac_bits=f.int("window_frac_bits", lo=8, hi=15),
+        twiddle_frac_bits=f.int("twiddle_frac_bits", lo=14, hi=30),
+        fft_guard_bits=f.int("fft_guard_bits", lo=0, hi=8),
+        mel_weight_frac_bits=f.int("mel_weight_frac_bits", lo=8, hi=15),
+        log_frac_bits=f.int("log_frac_bits", lo=8, hi=20),
+        log_table_bits=f.int("log_table_bits", lo=2, hi=10),
+        log_interp_bits=f.int("log_interp_bits", lo=4, hi=24),
+        dct_frac_bits=f.int("dct_frac_bits", lo=8, hi=30),
+        cepstrum_frac_bits=f.int("cepstrum_frac_bits", lo=4, hi=24),
+        rounding=f.str("rounding", ROUNDINGS),
+    )
+    f.done()
+    if fp.dct_frac_bits + fp.log_frac_bits <= fp.cepstrum_frac_bits:
+        raise SpecError(f"{p}.fixed_point.cepstrum_frac_bits",
+                        "must be below dct_frac_bits + log_frac_bits (the DCT sum is shifted right)", sec.source)
+    if fp.fft_guard_bits >= fp.window_frac_bits:
+        raise SpecError(f"{p}.fixed_point.fft_guard_bits", "must be below window_frac_bits", sec.source)
+    if fp.log_table_bits + fp.log_interp_bits > 30:
+        raise SpecError(f"{p}.fixed_point.log_interp_bits", "log_table_bits + log_interp_bits must be <= 30",
+                        sec.source)
+
+    o = sec.sub("output")
+    out = OutputSpec(offset=o.floats("offset", nc), step=o.floats("step", nc),
+                     gain_frac_bits=o.int("gain_frac_bits", lo=8, hi=40))
+    o.done()
+    for i, s in enumerate(out.step):
+        if s <= 0:
+            raise SpecError(f"{p}.output.step[{i}]", f"must be > 0, got {s}", sec.source)
+    sec.done()
+
+    return FrontendSpec(name=name, version=version, sample_rate_hz=sr, window_samples=win, hop_samples=hop,
+                        fft_size=nfft, window=window, mel=MelSpec(nb, lo_hz, hi_hz, formula), log=LogSpec(floor),
+                        dct=DctSpec(nc), fixed_point=fp, output=out)
+
+
+def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
+    """Validate a parsed spec mapping. Raises :class:`SpecError` naming the field."""
+    top = _Section(data, "", source)
+    schema = top.int("schema", lo=1, hi=1)
+    del schema
+    frontend = _parse_frontend(top.sub("frontend"))
+    top.done()
+    spec = Spec(frontend=frontend, source=source)
+    # Derived-table checks (overflow bounds, empty mel bands) need the tables themselves.
+    from kws.frontend.tables import build_tables  # local import: tables depend on this module
+
+    build_tables(spec.frontend, source=source)
+    return spec
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Load and validate a spec file (the packaged default when ``path`` is None)."""
+    path = Path(path) if path is not None else DEFAULT_SPEC_PATH
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise SpecError("<file>", f"cannot read spec: {e.strerror}", str(path)) from e
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise SpecError("<file>", f"not valid TOML: {e}", str(path)) from e
+    return parse_spec(data, source=str(path))

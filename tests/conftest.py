@@ -1,0 +1,60 @@
+"""Shared fixtures: the spec, the C front end (real host build), and a TTS speech corpus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kws.frontend import Frontend
+from kws.spec import load_spec
+
+# Speech from every offline engine: espeak-ng voices x variants x speed x pitch, and flite voices.
+ESPEAK = [
+    ("yes", "en+m3", 160, 50), ("no, turn left now", "en+f2", 140, 70), ("stop the music", "en+klatt4", 180, 40),
+    ("go forward", "en+m1", 120, 30), ("marvin, wake up", "en-us+f4", 170, 60), ("down. up. off. on.", "en+m7", 150, 55),
+    ("right here, seven", "en+croak", 165, 45), ("left", "en+whisper", 150, 50),
+]
+FLITE = [("yes, go", "slt"), ("turn right, then stop", "awb"), ("on and off", "rms"), ("no, down", "kal16")]
+
+
+@pytest.fixture(scope="session")
+def spec():
+    return load_spec()
+
+
+@pytest.fixture(scope="session")
+def fe_spec(spec):
+    return spec.frontend
+
+
+@pytest.fixture(scope="session")
+def frontend(fe_spec):
+    return Frontend(fe_spec)
+
+
+@pytest.fixture(scope="session")
+def native(fe_spec):
+    """The firmware's C front end compiled for the host by the firmware Makefile."""
+    from kws.native import NativeFrontend, build_host
+
+    return NativeFrontend(fe_spec, build_host())
+
+
+@pytest.fixture(scope="session")
+def speech(fe_spec) -> dict[str, np.ndarray]:
+    """Named int16 TTS clips at the spec rate (espeak-ng and flite, several voices)."""
+    from kws import tts
+
+    rate = fe_spec.sample_rate_hz
+    clips = {}
+    for text, voice, speed, pitch in ESPEAK:
+        clips[f"espeak/{voice}/{text}"] = tts.espeak(text, voice=voice, speed=speed, pitch=pitch, rate=rate)
+    for text, voice in FLITE:
+        clips[f"flite/{voice}/{text}"] = tts.flite(text, voice=voice, rate=rate)
+    return clips
+
+
+@pytest.fixture
+def rng(request):
+    """Seeded per test, so a failure reproduces."""
+    return np.random.default_rng(abs(hash(request.node.nodeid)) % (2**32))
