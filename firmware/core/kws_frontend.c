@@ -11,97 +11,146 @@
 #if (KWS_FE_FFT_HALF & (KWS_FE_FFT_HALF - 1)) != 0
 #error "KWS_FE_FFT_HALF must be a power of two"
 #endif
+#if KWS_FE_FFT_HALF < 8
+#error "the FFT passes assume fft_size >= 16"
+#endif
 
 #define TW_RE(k) (kws_fe_twiddle[2u * (k)])
 #define TW_IM(k) (kws_fe_twiddle[2u * (k) + 1u])
 
-/* (ar + j ai) * (wr + j wi), each component rounded half up back to the data's format. */
-static inline void cmul_q(int32_t ar, int32_t ai, int32_t wr, int32_t wi, int32_t *tr, int32_t *ti)
+/* round((a*wa + b*wb) / 2^TWIDDLE_FRAC), half up: the rounding constant starts the
+ * accumulator, so a Cortex-M4 does it with two SMLALs and a 64-bit shift. */
+static inline int32_t dot_q(int32_t a, int32_t wa, int32_t b, int32_t wb)
 {
-    *tr = (int32_t)kws_rshr64((int64_t)ar * wr - (int64_t)ai * wi, KWS_FE_TWIDDLE_FRAC);
-    *ti = (int32_t)kws_rshr64((int64_t)ar * wi + (int64_t)ai * wr, KWS_FE_TWIDDLE_FRAC);
+    int64_t acc = (int64_t)1 << (KWS_FE_TWIDDLE_FRAC - 1);
+    acc += (int64_t)a * wa;
+    acc += (int64_t)b * wb;
+    return (int32_t)(acc >> KWS_FE_TWIDDLE_FRAC);
 }
 
-/* Step 1: largest s with max|x| * 2^s <= 32768 (0 for an all-zero frame). */
+/* Step 1: block normalization shift. v = x ^ (x >> 15) is |x| for x >= 0 and |x| - 1 for
+ * x < 0; with b the top bit of OR(v) over the frame, s = 14 - b (15 if OR(v) == 0) gives
+ * |x| * 2^s <= 2^15 for every sample, and costs three instructions a sample. */
 static unsigned norm_shift(const int16_t *x)
 {
-    int32_t m = 0;
-    unsigned s = 0;
+    uint32_t acc = 0;
     for (unsigned n = 0; n < KWS_FE_WINDOW; n++) {
-        int32_t a = x[n] < 0 ? -(int32_t)x[n] : (int32_t)x[n];
-        if (a > m) {
-            m = a;
-        }
+        const int32_t v = x[n];
+        acc |= (uint32_t)(v ^ (v >> 15));
     }
-    if (m > 0) {
-        while (s < KWS_FE_MAX_NORM_SHIFT && (m << (s + 1u)) <= KWS_FE_NORM_TARGET) {
-            s++;
-        }
-    }
-    return s;
+    return acc ? (unsigned)KWS_FE_MAX_NORM_SHIFT - 1u - kws_msb64(acc) : (unsigned)KWS_FE_MAX_NORM_SHIFT;
 }
 
-static inline int32_t window_sample(const int16_t *x, unsigned n, int32_t scale)
+/* Step 2 for one sample: round((x * 2^s) * w / 2^WINDOW_SHIFT). |x * 2^s| <= 2^15 and
+ * w <= 2^15, so the product fits int32 (the generator checks the window format). */
+static inline int32_t window_sample(const int16_t *x, unsigned n, unsigned s)
 {
-    if (n >= KWS_FE_WINDOW) {
-        return 0;
-    }
-    int32_t xs = (int32_t)x[n] * scale;                 /* |xs| <= 2^15 */
-    return (int32_t)kws_rshr64((int64_t)xs * kws_fe_window[n], KWS_FE_WINDOW_SHIFT);
+    const int32_t xw = ((int32_t)x[n] * (int32_t)(1u << s)) * (int32_t)kws_fe_window[n];
+    return (xw + (1 << (KWS_FE_WINDOW_SHIFT - 1))) >> KWS_FE_WINDOW_SHIFT;
 }
 
-/* Steps 2-3: window, pack y[2i] + j y[2i+1] in bit-reversed order, radix-2 DIT FFT. */
-static void fft(const int16_t *x, unsigned s, int32_t *z)
+static inline void bfly_w(int32_t *p, int32_t *q, int32_t wr, int32_t wi)
 {
-    const int32_t scale = (int32_t)(1u << s);
-    for (unsigned i = 0; i < KWS_FE_FFT_HALF; i++) {
-        unsigned d = 2u * kws_fe_bitrev[i];
-        z[d] = window_sample(x, 2u * i, scale);
-        z[d + 1u] = window_sample(x, 2u * i + 1u, scale);
+    const int32_t br = q[0], bi = q[1], ar = p[0], ai = p[1];
+    const int32_t tr = dot_q(br, wr, bi, -wi);
+    const int32_t ti = dot_q(br, wi, bi, wr);
+    p[0] = ar + tr;
+    p[1] = ai + ti;
+    q[0] = ar - tr;
+    q[1] = ai - ti;
+}
+
+/* One radix-2 stage of the given size (>= 8): butterflies (g+j, g+j+size/2), twiddle W_size^j.
+ * j = 0 (W = 1) and j = size/4 (W = -j) need no multiply: a Q30 multiply by them is exact,
+ * so skipping it changes no bit. Small stages loop twiddle-major (W stays in registers),
+ * large ones group-major (few groups; the twiddle pointer walks). Same butterflies either way. */
+static void fft_stage(int32_t *z, unsigned size)
+{
+    const unsigned h = size >> 1, q4 = h >> 1, tstep = KWS_FE_FFT_SIZE / size;
+    int32_t *const end = &z[2u * KWS_FE_FFT_HALF];
+    for (int32_t *g = z; g < end; g += 2u * size) {
+        int32_t *p = g, *q = g + 2u * h;
+        const int32_t ar = p[0], ai = p[1], br = q[0], bi = q[1];
+        p[0] = ar + br;
+        p[1] = ai + bi;
+        q[0] = ar - br;
+        q[1] = ai - bi;
+        p = g + 2u * q4;
+        q = p + 2u * h;
+        const int32_t cr = p[0], ci = p[1], dr = q[0], di = q[1];
+        p[0] = cr + di;             /* t = -j * d = (di, -dr) */
+        p[1] = ci - dr;
+        q[0] = cr - di;
+        q[1] = ci + dr;
     }
-    /* size 2: every twiddle is 1, no multiply. */
-    for (unsigned a = 0; a < 2u * KWS_FE_FFT_HALF; a += 4u) {
-        int32_t ar = z[a], ai = z[a + 1u], br = z[a + 2u], bi = z[a + 3u];
-        z[a] = ar + br;
-        z[a + 1u] = ai + bi;
-        z[a + 2u] = ar - br;
-        z[a + 3u] = ai - bi;
-    }
-    for (unsigned size = 4; size <= KWS_FE_FFT_HALF; size <<= 1) {
-        const unsigned h = size >> 1;
-        const unsigned tstep = KWS_FE_FFT_SIZE / size;
-        for (unsigned j = 0; j < h; j++) {
+    if (size * size <= 4u * KWS_FE_FFT_HALF) {
+        for (unsigned j = 1; j < h; j++) {
+            if (j == q4) {
+                continue;
+            }
             const int32_t wr = TW_RE(j * tstep), wi = TW_IM(j * tstep);
-            for (unsigned g = j; g < KWS_FE_FFT_HALF; g += size) {
-                int32_t *pa = &z[2u * g];
-                int32_t *pb = &z[2u * (g + h)];
-                int32_t tr, ti;
-                if (j == 0) {                   /* W = 1: exact, as the multiply would be */
-                    tr = pb[0];
-                    ti = pb[1];
-                } else if (2u * j == h) {       /* W = -j: exact */
-                    tr = pb[1];
-                    ti = -pb[0];
-                } else {
-                    cmul_q(pb[0], pb[1], wr, wi, &tr, &ti);
-                }
-                const int32_t ar = pa[0], ai = pa[1];
-                pa[0] = ar + tr;
-                pa[1] = ai + ti;
-                pb[0] = ar - tr;
-                pb[1] = ai - ti;
+            for (int32_t *p = &z[2u * j]; p < end; p += 2u * size) {
+                bfly_w(p, p + 2u * h, wr, wi);
+            }
+        }
+    } else {
+        for (int32_t *g = z; g < end; g += 2u * size) {
+            const int32_t *w = &kws_fe_twiddle[2u * tstep];
+            for (int32_t *p = g + 2; p < g + 2u * q4; p += 2, w += 2u * tstep) {
+                bfly_w(p, p + 2u * h, w[0], w[1]);
+            }
+            w += 2u * tstep;
+            for (int32_t *p = g + 2u * q4 + 2u; p < g + 2u * h; p += 2, w += 2u * tstep) {
+                bfly_w(p, p + 2u * h, w[0], w[1]);
             }
         }
     }
 }
 
+/* Steps 2-3: window, pack y[2i] + j y[2i+1] in bit-reversed order, radix-2 DIT FFT. */
+static void fft(const int16_t *x, unsigned s, int32_t *z)
+{
+    unsigned i = 0;
+    for (; 2u * i + 1u < KWS_FE_WINDOW; i++) {
+        const unsigned d = 2u * kws_fe_bitrev[i];
+        z[d] = window_sample(x, 2u * i, s);
+        z[d + 1u] = window_sample(x, 2u * i + 1u, s);
+    }
+    for (; i < KWS_FE_FFT_HALF; i++) {      /* zero padding (and an odd window's last sample) */
+        const unsigned d = 2u * kws_fe_bitrev[i];
+        z[d] = 2u * i < KWS_FE_WINDOW ? window_sample(x, 2u * i, s) : 0;
+        z[d + 1u] = 0;
+    }
+    /* Sizes 2 and 4 together: twiddles 1 and -j only, no multiplies. */
+    for (unsigned a = 0; a < 2u * KWS_FE_FFT_HALF; a += 8u) {
+        int32_t *p = &z[a];
+        const int32_t a0r = p[0] + p[2], a0i = p[1] + p[3], a1r = p[0] - p[2], a1i = p[1] - p[3];
+        const int32_t a2r = p[4] + p[6], a2i = p[5] + p[7], a3r = p[4] - p[6], a3i = p[5] - p[7];
+        p[0] = a0r + a2r;
+        p[1] = a0i + a2i;
+        p[4] = a0r - a2r;
+        p[5] = a0i - a2i;
+        p[2] = a1r + a3i;
+        p[3] = a1i - a3r;
+        p[6] = a1r - a3i;
+        p[7] = a1i + a3r;
+    }
+    for (unsigned size = 8; size <= KWS_FE_FFT_HALF; size <<= 1) {
+        fft_stage(z, size);
+    }
+}
+
+/* round((re^2 + im^2) / 2^POWER_SHIFT); the sum is < 2^63 (bound checked by the generator). */
 static inline uint64_t power_of(int32_t re, int32_t im)
 {
-    uint64_t p = (uint64_t)((int64_t)re * re) + (uint64_t)((int64_t)im * im);
 #if KWS_FE_POWER_SHIFT > 0
-    p = kws_rshr_u64(p, KWS_FE_POWER_SHIFT);
+    int64_t acc = (int64_t)1 << (KWS_FE_POWER_SHIFT - 1);
+#else
+    int64_t acc = 0;
 #endif
-    return p;
+    acc += (int64_t)re * re;
+    acc += (int64_t)im * im;
+    return (uint64_t)acc >> KWS_FE_POWER_SHIFT;
 }
 
 #define IN_MEL(k) ((k) >= KWS_FE_MEL_BIN_LO && (k) <= KWS_FE_MEL_BIN_HI)
@@ -122,8 +171,8 @@ static void split_power(kws_fe_scratch_t *scr)
         const int32_t zrm = scr->u.z[2u * mk], zim = scr->u.z[2u * mk + 1u];
         const int32_t er = zrk + zrm, ei = zik - zim;
         const int32_t orr = zik + zim, oi = zrm - zrk;
-        int32_t tr, ti;
-        cmul_q(orr, oi, TW_RE(k), TW_IM(k), &tr, &ti);
+        const int32_t tr = dot_q(orr, TW_RE(k), oi, -TW_IM(k));
+        const int32_t ti = dot_q(orr, TW_IM(k), oi, TW_RE(k));
         if (need_k) {
             scr->u.power[k] = power_of(er + tr, ei + ti);
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kws.codegen.common import DEFAULT_GENERATED_DIR, c_array, display_path, smallest_unsigned, stamp, write_if_changed
-from kws.frontend.tables import MAX_NORM_SHIFT, NORM_TARGET, SPLIT_GAIN_LOG2, build_tables
+from kws.frontend.tables import ALGORITHM, MAX_NORM_SHIFT, SPLIT_GAIN_LOG2, build_tables
 
 GENERATOR = "kws codegen frontend"
 FILES = ("kws_fe_config.h", "kws_fe_tables.h", "kws_fe_tables.c")
@@ -21,7 +21,7 @@ FILES = ("kws_fe_config.h", "kws_fe_tables.h", "kws_fe_tables.c")
 def _sources(spec) -> list[tuple[str, str]]:
     fe = spec.frontend
     return [("spec", display_path(spec.source)),
-            (f"frontend \"{fe.name}\" v{fe.version} sha256", fe.hash)]
+            (f"frontend \"{fe.name}\" v{fe.version}, algorithm {ALGORITHM}, sha256", fe.hash)]
 
 
 def render(spec) -> dict[str, str]:
@@ -47,8 +47,7 @@ def render(spec) -> dict[str, str]:
         ("KWS_FE_MEL_BIN_HI", t.mel_bin_hi, "highest FFT bin with a mel weight"),
         ("KWS_FE_MEL_NUM_WEIGHTS", len(t.mel_weights), "entries of kws_fe_mel_weights"),
         ("KWS_FE_LOG_FLOOR", f"{fe.log.floor}u", "added to mel energy (int16^2 units) before the log"),
-        ("KWS_FE_NORM_TARGET", NORM_TARGET, "frames are shifted left while max|x| * 2 <= this"),
-        ("KWS_FE_MAX_NORM_SHIFT", MAX_NORM_SHIFT, "largest normalization shift"),
+                ("KWS_FE_MAX_NORM_SHIFT", MAX_NORM_SHIFT, "normalization shift of an all-zero frame"),
         ("KWS_FE_SPLIT_GAIN_LOG2", SPLIT_GAIN_LOG2, "the split step yields 2*X[k]: power carries 2^(2*this)"),
         ("KWS_FE_WINDOW_FRAC", fp.window_frac_bits, f"window table: uint16 Q{fp.window_frac_bits}"),
         ("KWS_FE_FFT_GUARD_BITS", fp.fft_guard_bits, "extra fraction bits carried through the FFT"),

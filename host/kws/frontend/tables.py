@@ -19,10 +19,15 @@ import numpy as np
 
 from kws.errors import SpecError
 
+# Identifier of the integer algorithm. It is part of the spec hash: change it whenever the
+# computation changes for the same spec values, so that features, models and firmware built
+# from the old algorithm can never be mistaken for the new one.
+ALGORITHM = "kws-mfcc-int/1"
+
 # Structural constants of the algorithm (docs/frontend.md), not tunable parameters:
 INPUT_BITS = 16                 # int16 PCM
-NORM_TARGET = 1 << (INPUT_BITS - 1)   # frames are shifted left until max|x| * 2^s <= 32768
-MAX_NORM_SHIFT = INPUT_BITS - 1       # |x| >= 1 needs at most 15 shifts to reach 2^15
+NORM_TARGET = 1 << (INPUT_BITS - 1)   # after normalization |x| * 2^s <= 2^15
+MAX_NORM_SHIFT = INPUT_BITS - 1       # shift of an all-zero (or all -1) frame
 SPLIT_GAIN_LOG2 = 1             # the real-FFT split step yields 2*X[k] (no halving): power is 4*|X|^2
 
 

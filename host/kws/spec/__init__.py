@@ -5,8 +5,9 @@ place a DSP constant or fixed-point format is written. Everything else derives f
 frozen dataclasses returned by :func:`load_spec`.
 
 The identity of a front end is :attr:`FrontendSpec.hash`: sha256 over the canonical JSON
-of the normalized ``[frontend]`` table. Comments, key order and ``20`` vs ``20.0`` do not
-change it; any change of value does.
+of the normalized ``[frontend]`` table together with the integer algorithm's identifier
+(:data:`kws.frontend.tables.ALGORITHM`). Comments, key order and ``20`` vs ``20.0`` do not
+change it; any change of value, or of the algorithm, does.
 """
 
 from __future__ import annotations
@@ -92,8 +93,10 @@ class FrontendSpec:
 
     @property
     def hash(self) -> str:
-        """Full sha256 hex digest identifying this front end."""
-        canon = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        """Full sha256 hex digest identifying this front end: its values and the algorithm id."""
+        from kws.frontend.tables import ALGORITHM
+
+        canon = json.dumps({"algorithm": ALGORITHM, "spec": self.as_dict()}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
     @property

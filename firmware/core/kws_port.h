@@ -1,0 +1,16 @@
+/* The port interface: everything above it (core/, apps) is hardware-free. A board port
+ * implements these few functions in ports/<target>/ and nothing else (cf. MLPerf Tiny th_*). */
+#ifndef KWS_PORT_H
+#define KWS_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void kws_port_init(void);                 /* clocks, serial, tick counter */
+void kws_port_write(const uint8_t *buf, size_t n);   /* serial out, blocking */
+int kws_port_read_byte(void);             /* serial in: next byte, or -1 if none pending */
+uint64_t kws_port_ticks(void);            /* monotonic tick counter */
+uint32_t kws_port_tick_hz(void);          /* nominal ticks per second */
+void kws_port_exit(int code);             /* emulators: end with code; boards: halt */
+
+#endif /* KWS_PORT_H */

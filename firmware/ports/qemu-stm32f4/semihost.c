@@ -1,0 +1,52 @@
+#include "semihost.h"
+
+static int32_t call(int32_t op, void *args)
+{
+    register int32_t r0 __asm__("r0") = op;
+    register void *r1 __asm__("r1") = args;
+    __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+    return r0;
+}
+
+int semihost_open(const char *path, int binary_read)
+{
+    size_t len = 0;
+    while (path[len]) {
+        len++;
+    }
+    uint32_t args[3] = {(uint32_t)(uintptr_t)path, binary_read ? 1u : 0u, (uint32_t)len};
+    return call(0x01, args);
+}
+
+size_t semihost_read(int handle, void *buf, size_t n)
+{
+    uint32_t args[3] = {(uint32_t)handle, (uint32_t)(uintptr_t)buf, (uint32_t)n};
+    int32_t not_read = call(0x06, args);
+    return not_read < 0 ? 0u : n - (size_t)not_read;
+}
+
+long semihost_flen(int handle)
+{
+    uint32_t args[1] = {(uint32_t)handle};
+    return (long)call(0x0C, args);
+}
+
+void semihost_close(int handle)
+{
+    uint32_t args[1] = {(uint32_t)handle};
+    (void)call(0x02, args);
+}
+
+int semihost_cmdline(char *buf, size_t n)
+{
+    uint32_t args[2] = {(uint32_t)(uintptr_t)buf, (uint32_t)n};
+    return call(0x15, args);
+}
+
+void semihost_exit(int code)
+{
+    uint32_t args[2] = {0x20026u, (uint32_t)code};   /* ADP_Stopped_ApplicationExit */
+    (void)call(0x20, args);
+    for (;;) {
+    }
+}

@@ -1,0 +1,16 @@
+/* ARM semihosting (QEMU: -semihosting-config enable=on,target=native). Emulator only:
+ * on a board without a debugger attached, BKPT would halt the core. */
+#ifndef KWS_SEMIHOST_H
+#define KWS_SEMIHOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int semihost_open(const char *path, int binary_read);   /* handle, or -1 */
+size_t semihost_read(int handle, void *buf, size_t n);    /* bytes read */
+long semihost_flen(int handle);
+void semihost_close(int handle);
+int semihost_cmdline(char *buf, size_t n);               /* 0 on success */
+void semihost_exit(int code);
+
+#endif /* KWS_SEMIHOST_H */

@@ -1,0 +1,44 @@
+/* Reset and vector table for the STM32F405 (QEMU netduinoplus2). */
+#include <stdint.h>
+
+extern uint32_t _data_load, _data_start, _data_end, _bss_start, _bss_end, _stack_top;
+extern int main(void);
+void Reset_Handler(void);
+void Default_Handler(void);
+void SysTick_Handler(void);
+
+void Default_Handler(void)
+{
+    for (;;) {
+    }
+}
+
+typedef void (*handler_t)(void);
+struct vector_table {
+    const void *stack_top;
+    handler_t handlers[15];   /* Reset, NMI, HardFault, MemManage, BusFault, UsageFault, 4 reserved,
+                                 SVCall, DebugMon, reserved, PendSV, SysTick */
+};
+
+__attribute__((section(".isr_vector"), used)) static const struct vector_table vectors = {
+    &_stack_top,
+    {Reset_Handler, Default_Handler, Default_Handler, Default_Handler, Default_Handler, Default_Handler, 0, 0, 0, 0,
+     Default_Handler, Default_Handler, 0, Default_Handler, SysTick_Handler},
+};
+
+void Reset_Handler(void)
+{
+    uint32_t *src = &_data_load, *dst = &_data_start;
+    while (dst < &_data_end) {
+        *dst++ = *src++;
+    }
+    for (dst = &_bss_start; dst < &_bss_end; dst++) {
+        *dst = 0;
+    }
+    /* Enable the FPU (CP10, CP11 full access): the hard-float ABI may use its registers. */
+    *(volatile uint32_t *)0xE000ED88u |= (0xFu << 20);
+    __asm__ volatile("dsb\n isb");
+    (void)main();
+    for (;;) {
+    }
+}

@@ -1,0 +1,1 @@
+"""Talking to firmware: emulators (QEMU) now; serial protocol and boards as they land."""
