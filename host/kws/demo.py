@@ -1,8 +1,9 @@
 """`kws demo`: the main job end to end, as far as the product goes today.
 
 Today: spec -> generated C (checked fresh) -> firmware core built for the host and for
-Cortex-M4 -> TTS speech -> features from the Python reference and from the firmware's C ->
-bit-exact diff and error vs float -> report. Each later stage (data, training, network,
+Cortex-M4 -> TTS speech -> features from the Python reference, from the firmware's C built
+for the host, and from the firmware running in QEMU (Cortex-M4F) -> bit-exact diffs, error
+vs float, instructions per frame -> report. Each later stage (data, training, network,
 emulator, evaluation) is appended here as it lands.
 """
 
@@ -18,7 +19,9 @@ import numpy as np
 from kws import tts
 from kws.codegen import frontend as cg_frontend
 from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.device.qemu import parse_fields, run_semihosted
 from kws.frontend import Frontend
+from kws.golden import write_case
 from kws.native import NativeFrontend, build_host
 from kws.signals import corner_cases
 from kws.spec import load_spec
@@ -38,6 +41,24 @@ def _arm_size() -> dict[str, int]:
         raise RuntimeError(f"ARM build failed:\n{r.stdout}{r.stderr}")
     total = [ln for ln in r.stdout.splitlines() if "(TOTALS)" in ln][0].split()
     return {"text": int(total[0]), "data": int(total[1]), "bss": int(total[2])}
+
+
+def _run_in_qemu(clips: dict[str, np.ndarray], fe_spec, vec_dir: Path) -> dict:
+    """Reference outputs written by Python, replayed through the firmware image in QEMU."""
+    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"QEMU image build failed:\n{r.stdout}{r.stderr}")
+    vec_dir.mkdir(parents=True, exist_ok=True)
+    frames = equal = 0
+    instr = 0.0
+    for i, pcm in enumerate(clips.values()):
+        write_case(vec_dir, f"clip{i:02d}", pcm, fe_spec)
+        run = run_semihosted(REPO_ROOT / "build" / "qemu" / "fe_golden.elf", [str(vec_dir / f"clip{i:02d}")])
+        f = parse_fields([ln for ln in run.output.splitlines() if ln.startswith("fe_golden ")][0])
+        frames += int(f["frames"])
+        equal += int(f["equal"])
+        instr += int(f["fe_ticks"]) * int(f["calib_instr"]) / int(f["calib_ticks"])
+    return {"frames": frames, "equal": equal, "instructions_per_frame": round(instr / max(frames, 1))}
 
 
 def run_demo(*, spec_path: str | None, out_dir: Path) -> int:
@@ -76,6 +97,10 @@ def run_demo(*, spec_path: str | None, out_dir: Path) -> int:
     fx, fl = np.concatenate(fx), np.concatenate(fl)
     snr = 10 * np.log10((fl ** 2).sum(0) / ((fx - fl) ** 2).sum(0))
     report["bit_exact"] = {"frames": frames, "equal": equal}
+
+    _step("booting the firmware's front end in QEMU (netduinoplus2, Cortex-M4F) on the same clips")
+    qemu = _run_in_qemu(clips, fe_spec, out_dir / "vectors")
+    report["qemu"] = qemu
     report["speech_snr_db_per_coefficient"] = [round(float(v), 1) for v in snr]
 
     sz = report["arm_object_bytes"]
@@ -84,6 +109,9 @@ def run_demo(*, spec_path: str | None, out_dir: Path) -> int:
         f"Front end: `{fe_spec.name}` v{fe_spec.version}, spec sha256 `{fe_spec.hash}`", "",
         "| stage | result |", "| --- | --- |",
         f"| bit-exact (Python reference vs firmware C, host build) | {equal} of {frames} frames equal |",
+        f"| bit-exact (Python reference vs firmware in QEMU, Cortex-M4F) | {qemu['equal']} of {qemu['frames']} "
+        f"frames equal |",
+        f"| front end on Cortex-M4F (QEMU -icount) | {qemu['instructions_per_frame']:,} instructions / frame |",
         f"| fixed vs float64 MFCC on speech, SNR per coefficient | min {snr.min():.1f} dB, "
         f"max {snr.max():.1f} dB |",
         f"| front end for Cortex-M4F (code + tables + RAM) | text {sz['text']} B, data {sz['data']} B, "
@@ -93,6 +121,6 @@ def run_demo(*, spec_path: str | None, out_dir: Path) -> int:
     ]
     write_if_changed(out_dir / "report.md", "\n".join(lines))
     write_if_changed(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
-    print("\n".join(lines[4:9]))
+    print("\n".join(lines[4:11]))
     print(f"[demo] report: {out_dir / 'report.md'}")
-    return 0 if equal == frames else 1
+    return 0 if equal == frames and qemu["equal"] == qemu["frames"] else 1

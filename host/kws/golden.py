@@ -59,6 +59,20 @@ def read_index(directory: Path) -> tuple[int, list[tuple[str, int, int]]]:
     return spec_hash, cases
 
 
+def write_case(directory: Path, name: str, pcm: np.ndarray, fe_spec) -> tuple[list[Path], dict[str, str], int]:
+    """Write one case (input and reference outputs). Returns (changed paths, sha256 per file, frames)."""
+    cep = fixed.cepstra(pcm, fe_spec)
+    feat = fixed.quantize_cepstra(cep, fe_spec)
+    blobs = {"pcm": pcm.astype("<i2").tobytes(), "cep": cep.astype("<i4").tobytes(), "feat": feat.tobytes()}
+    changed, hashes = [], {}
+    for ext, data in blobs.items():
+        path = directory / f"{name}.{ext}"
+        if write_if_changed(path, data):
+            changed.append(path)
+        hashes[path.name] = hashlib.sha256(data).hexdigest()
+    return changed, hashes, cep.shape[0]
+
+
 def write_golden(spec, directory: Path | None = None) -> list[Path]:
     """(Re)compute the golden outputs; create missing inputs. Returns files that changed."""
     directory = Path(directory) if directory else DEFAULT_DIR
@@ -74,22 +88,13 @@ def write_golden(spec, directory: Path | None = None) -> list[Path]:
         inputs.update(corner_cases(int(CORNER_SECONDS * rate), rate))
 
     changed: list[Path] = []
-
-    def put(path: Path, data: bytes) -> None:
-        if write_if_changed(path, data):
-            changed.append(path)
-
     index = [f"spec {fe.hash32:08x}"]
     files = {}
     for name in sorted(inputs):
-        pcm = inputs[name]
-        cep = fixed.cepstra(pcm, fe)
-        feat = fixed.quantize_cepstra(cep, fe)
-        blobs = {"pcm": pcm.astype("<i2").tobytes(), "cep": cep.astype("<i4").tobytes(), "feat": feat.tobytes()}
-        for ext, data in blobs.items():
-            put(directory / f"{name}.{ext}", data)
-            files[f"{name}.{ext}"] = hashlib.sha256(data).hexdigest()
-        index.append(f"case {name} {pcm.size} {cep.shape[0]}")
+        written, hashes, frames = write_case(directory, name, inputs[name], fe)
+        changed.extend(written)
+        files.update(hashes)
+        index.append(f"case {name} {inputs[name].size} {frames}")
     if write_if_changed(directory / "index.txt", "\n".join(index) + "\n"):
         changed.append(directory / "index.txt")
     manifest = {"generator": "kws golden", "frontend_hash": fe.hash, "sample_rate_hz": rate,
