@@ -61,7 +61,7 @@ BAD = [
      "do not fit int16"),
     (lambda r: r["frontend"]["fixed_point"].update(fft_guard_bits=8), "frontend.fixed_point.fft_guard_bits",
      "overflow int32"),
-    (lambda r: r["frontend"]["output"].update(step=[1.0] * 12), "frontend.output.step", "list of 13"),
+    (lambda r: r["frontend"]["output"].update(step=[1.0] * 12), "frontend.output.step", "list of 13 numbers"),
     (lambda r: r["frontend"]["output"]["step"].__setitem__(3, 0.0), "frontend.output.step[3]", "> 0"),
     (lambda r: r["frontend"]["output"]["offset"].__setitem__(0, float("nan")), "frontend.output.offset[0]", "finite"),
 ]

@@ -99,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="directory (default tests/golden/frontend)")
     s.set_defaults(fn=cmd_golden)
 
+    from kws.data.cli import add_parser as add_data_parser
+
+    add_data_parser(sub)
+
     s = sub.add_parser("demo", help="run the main job end to end, as far as it goes today")
     s.add_argument("--out", default="build/demo", help="output directory (default build/demo)")
     s.set_defaults(fn=cmd_demo)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kws.errors import SpecError
+from kws.tomlfields import Section
 
 DEFAULT_SPEC_PATH = Path(__file__).with_name("default.toml")
 
@@ -129,82 +129,6 @@ class Spec:
 
 # ----------------------------------------------------------------------------- parsing
 
-class _Section:
-    """Reads typed fields from one TOML table and names the field in every error."""
-
-    def __init__(self, table: Any, path: str, source: str):
-        if not isinstance(table, dict):
-            raise SpecError(path, "must be a table", source)
-        self.table = table
-        self.path = path
-        self.source = source
-        self.used: set[str] = set()
-
-    def _field(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def _get(self, key: str) -> Any:
-        if key not in self.table:
-            raise SpecError(self._field(key), "is missing", self.source)
-        self.used.add(key)
-        return self.table[key]
-
-    def int(self, key: str, lo: int | None = None, hi: int | None = None) -> int:
-        v = self._get(key)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise SpecError(self._field(key), f"must be an integer, got {v!r}", self.source)
-        self._range(key, v, lo, hi)
-        return v
-
-    def float(self, key: str, lo: float | None = None, hi: float | None = None) -> float:
-        v = self._get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise SpecError(self._field(key), f"must be a number, got {v!r}", self.source)
-        v = float(v)
-        if not math.isfinite(v):
-            raise SpecError(self._field(key), f"must be finite, got {v!r}", self.source)
-        self._range(key, v, lo, hi)
-        return v
-
-    def str(self, key: str, choices: tuple[str, ...]) -> str:
-        v = self._get(key)
-        if v not in choices:
-            raise SpecError(self._field(key), f"must be one of {list(choices)}, got {v!r}", self.source)
-        return v
-
-    def name(self, key: str) -> str:
-        v = self._get(key)
-        if not isinstance(v, str) or not v:
-            raise SpecError(self._field(key), f"must be a non-empty string, got {v!r}", self.source)
-        return v
-
-    def floats(self, key: str, length: int) -> tuple[float, ...]:
-        v = self._get(key)
-        if not isinstance(v, list) or len(v) != length:
-            got = len(v) if isinstance(v, list) else type(v).__name__
-            raise SpecError(self._field(key), f"must be a list of {length} numbers (one per cepstrum), got {got}", self.source)
-        out = []
-        for i, x in enumerate(v):
-            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(float(x)):
-                raise SpecError(f"{self._field(key)}[{i}]", f"must be a finite number, got {x!r}", self.source)
-            out.append(float(x))
-        return tuple(out)
-
-    def sub(self, key: str) -> "_Section":
-        return _Section(self._get(key), self._field(key), self.source)
-
-    def _range(self, key: str, v: float, lo: float | None, hi: float | None) -> None:
-        if lo is not None and v < lo:
-            raise SpecError(self._field(key), f"must be >= {lo}, got {v}", self.source)
-        if hi is not None and v > hi:
-            raise SpecError(self._field(key), f"must be <= {hi}, got {v}", self.source)
-
-    def done(self) -> None:
-        extra = sorted(set(self.table) - self.used)
-        if extra:
-            raise SpecError(self._field(extra[0]), "is not a known field (typo?)", self.source)
-
-
 def _parse_frontend(sec: _Section) -> FrontendSpec:
     name = sec.name("name")
     version = sec.int("version", lo=1)
@@ -286,7 +210,7 @@ def _parse_frontend(sec: _Section) -> FrontendSpec:
 
 def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
     """Validate a parsed spec mapping. Raises :class:`SpecError` naming the field."""
-    top = _Section(data, "", source)
+    top = Section(data, "", source)
     schema = top.int("schema", lo=1, hi=1)
     del schema
     frontend = _parse_frontend(top.sub("frontend"))

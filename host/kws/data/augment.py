@@ -1,0 +1,78 @@
+"""Augmentation, reproducible: every random draw is seeded from (clip id, copy index, config).
+
+One call turns a clip into one augmented copy: speed perturbation (pitch and tempo), time
+shift, simulated room reverberation (exponentially decaying noise impulse response with a
+drawn RT60), gain, and background noise mixed at a drawn SNR (backgrounds must come from the
+same split as the clip: the caller passes them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+
+import numpy as np
+from scipy.signal import fftconvolve
+
+from kws.data.quality import speech_bounds
+from kws.tts import speed_perturb
+
+
+def seed_for(clip_id: str, index: int, cfg) -> int:
+    key = json.dumps([clip_id, index, asdict(cfg)], sort_keys=True)
+    return int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)
+
+
+def room_impulse_response(rt60_s: float, rate: int, rng: np.random.Generator) -> np.ndarray:
+    """Direct path plus exponentially decaying noise reaching -60 dB at ``rt60_s``."""
+    n = int(rate * min(rt60_s * 1.2, 1.0))
+    t = np.arange(n) / rate
+    tail = rng.standard_normal(n) * np.exp(-6.9078 * t / rt60_s)
+    tail[: int(0.002 * rate)] = 0.0                       # pre-delay before reflections
+    h = 0.3 * tail / (np.sqrt(np.sum(tail ** 2)) + 1e-12)
+    h[0] = 1.0
+    return h
+
+
+def _fit(x: np.ndarray, n: int) -> np.ndarray:
+    if x.size >= n:
+        a = (x.size - n) // 2
+        return x[a:a + n]
+    out = np.zeros(n, dtype=x.dtype)
+    a = (n - x.size) // 2
+    out[a:a + x.size] = x
+    return out
+
+
+def augment(pcm: np.ndarray, *, clip_id: str, index: int, cfg, backgrounds: list[np.ndarray],
+            is_speech: bool = True, rate: int = 16000) -> np.ndarray:
+    """One augmented int16 copy of ``pcm`` (same length), deterministic for its arguments."""
+    rng = np.random.default_rng(seed_for(clip_id, index, cfg))
+    n = pcm.size
+    x = np.asarray(pcm, dtype=np.int16)
+    x = _fit(speed_perturb(x, rng.uniform(*cfg.speed_range)), n).astype(np.float64)
+    shift = int(rng.uniform(-cfg.shift_ms, cfg.shift_ms) * rate / 1000)
+    x = np.roll(x, shift)
+    if shift > 0:
+        x[:shift] = 0
+    elif shift < 0:
+        x[shift:] = 0
+    if rng.random() < cfg.reverb_prob:
+        x = fftconvolve(x, room_impulse_response(rng.uniform(*cfg.rt60_s), rate, rng))[:n]
+    x *= 10 ** (rng.uniform(*cfg.gain_db) / 20)
+    if backgrounds and rng.random() < cfg.noise_prob:
+        bg = backgrounds[rng.integers(len(backgrounds))].astype(np.float64)
+        if bg.size < n:
+            bg = np.tile(bg, n // bg.size + 1)
+        start = rng.integers(0, bg.size - n + 1)
+        bg = bg[start:start + n]
+        snr = rng.uniform(*cfg.snr_db)
+        if is_speech:
+            a, b = speech_bounds(np.clip(np.round(x), -32768, 32767).astype(np.int16), rate)
+            p_sig = np.mean(x[a:b] ** 2) if b > a else np.mean(x ** 2)
+        else:
+            p_sig = np.mean(x ** 2) + (32768 * 10 ** (-50 / 20)) ** 2
+        p_bg = np.mean(bg ** 2) + 1e-12
+        x = x + bg * np.sqrt(p_sig / p_bg / 10 ** (snr / 10))
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)

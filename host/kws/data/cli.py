@@ -1,0 +1,177 @@
+"""`kws data ...` subcommands. Exit status: 0 clean, 3 when clips were quarantined, 2 on error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+EXIT_QUARANTINED = 3
+
+
+def _summary(man: dict, out: Path) -> int:
+    q = json.loads((out / "quarantine.json").read_text()) if (out / "quarantine.json").exists() else []
+    c = man["counts"]
+    print(f"data set {out}: {len(man['entries'])} clips (train {sum(c['train'].values())}, val "
+          f"{sum(c['val'].values())}, test {sum(c['test'].values())}), {len(q)} quarantined; manifest {man['hash'][:16]}")
+    if q:
+        print(f"quarantined clips and reasons: {out / 'quarantine.json'} (copies in {out / 'quarantine'})")
+    return EXIT_QUARANTINED if q else 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("data", help="build, validate, version and augment data sets")
+    dsub = p.add_subparsers(dest="data_cmd", required=True)
+
+    s = dsub.add_parser("synth", help="the built-in TTS corpus (offline)")
+    s.add_argument("--task", default="commands", help="commands, wakeword, or a task .toml")
+    s.add_argument("--out", required=True)
+    s.add_argument("--workers", type=int)
+    s.set_defaults(fn=cmd_synth)
+
+    s = dsub.add_parser("ingest", help="validate a real-speech source into a data set")
+    s.add_argument("source", choices=["speech-commands", "mswc", "recordings"])
+    s.add_argument("root", help="the extracted archive / folder of label folders")
+    s.add_argument("--task", default="commands")
+    s.add_argument("--out", required=True)
+    s.add_argument("--language", default="en", help="MSWC language")
+    s.add_argument("--workers", type=int)
+    s.set_defaults(fn=cmd_ingest)
+
+    s = dsub.add_parser("fetch", help="download Speech Commands v2 (checksum, resume)")
+    s.add_argument("what", choices=["speech-commands"])
+    s.add_argument("--dest", required=True, help="directory for the archive and its extraction")
+    s.set_defaults(fn=cmd_fetch)
+
+    s = dsub.add_parser("augment", help="materialize augmented copies of a split")
+    s.add_argument("data")
+    s.add_argument("--out", required=True)
+    s.add_argument("--copies", type=int, default=2)
+    s.add_argument("--split", default="train")
+    s.add_argument("--task", default="commands")
+    s.set_defaults(fn=cmd_augment)
+
+    s = dsub.add_parser("streams", help="long evaluation streams with ground-truth labels")
+    s.add_argument("data")
+    s.add_argument("--out", required=True)
+    s.add_argument("--minutes", type=float, default=10.0)
+    s.add_argument("--kind", choices=["negative", "positive", "both"], default="both")
+    s.add_argument("--split", default="test")
+    s.add_argument("--task", default="commands")
+    s.set_defaults(fn=cmd_streams)
+
+    s = dsub.add_parser("report", help="HTML report of a data set")
+    s.add_argument("data")
+    s.set_defaults(fn=cmd_report)
+
+    s = dsub.add_parser("verify", help="check a data set on disk against its manifest")
+    s.add_argument("data")
+    s.set_defaults(fn=cmd_verify)
+
+
+def cmd_synth(args) -> int:
+    from kws.data.report import write_report
+    from kws.data.synth import synth
+    from kws.data.task import load_task
+
+    out = Path(args.out)
+    man = synth(load_task(args.task), out, workers=args.workers)
+    print(f"report: {write_report(out)}")
+    return _summary(man, out)
+
+
+def cmd_ingest(args) -> int:
+    from kws.data import sources
+    from kws.data.ingest import ingest
+    from kws.data.manifest import canonical_hash
+    from kws.data.report import write_report
+    from kws.data.task import load_task
+
+    task = load_task(args.task)
+    out = Path(args.out)
+    if args.source == "speech-commands":
+        clips = sources.speech_commands(args.root, task, cache=out / "raw" / "background_segments")
+    elif args.source == "mswc":
+        clips = sources.mswc(args.root, task, language=args.language)
+    else:
+        clips = sources.recordings(args.root, task)
+    inputs = [{"source": args.source, "root": str(Path(args.root).resolve()), "files": len(clips),
+               "listing_sha256": canonical_hash(sorted(c.origin.get("key", c.path) for c in clips))}]
+    man = ingest(clips, task, out, workers=args.workers, step=f"kws data ingest {args.source}", inputs=inputs)
+    print(f"report: {write_report(out)}")
+    return _summary(man, out)
+
+
+def cmd_fetch(args) -> int:
+    from kws.data import sources
+
+    dest = Path(args.dest)
+    sources.fetch(sources.SPEECH_COMMANDS_URL, dest / "speech_commands_v0.02.tar.gz",
+                  sha256=sources.SPEECH_COMMANDS_SHA256, extract_to=dest / "speech_commands_v0.02")
+    print(f"extracted to {dest / 'speech_commands_v0.02'}; next: kws data ingest speech-commands "
+          f"{dest / 'speech_commands_v0.02'} --out <dir>")
+    return 0
+
+
+def cmd_augment(args) -> int:
+    import soundfile as sf
+    from tqdm import tqdm
+
+    from kws.audio import write_wav
+    from kws.data import manifest as mf
+    from kws.data.augment import augment
+    from kws.data.task import load_task
+
+    task = load_task(args.task)
+    src, out = Path(args.data), Path(args.out)
+    man = mf.load(src)
+    ents = [e for e in man["entries"] if e["split"] == args.split]
+    bgs = [sf.read(str(src / e["path"]), dtype="int16")[0] for e in ents if e["label"] == task.silence_label]
+    new = []
+    for e in tqdm(ents, desc="augment", unit="clip"):
+        pcm = sf.read(str(src / e["path"]), dtype="int16")[0]
+        for k in range(args.copies):
+            y = augment(pcm, clip_id=e["id"], index=k, cfg=task.augment, backgrounds=bgs,
+                        is_speech=task.is_speech(e["label"]))
+            rel = Path("clips") / e["label"] / f"{e['id']}_aug{k}.wav"
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            write_wav(out / rel, y, 16000)
+            import hashlib
+
+            new.append({**e, "id": f"{e['id']}_aug{k}", "path": rel.as_posix(), "augmented_from": e["id"],
+                        "augment_index": k, "pcm_sha256": hashlib.sha256(y.astype("<i2").tobytes()).hexdigest()})
+    am = mf.build(new, task)
+    mf.save(out, am)
+    mf.write_lineage(out, step="kws data augment", task=task, manifest=am,
+                     inputs=[{"source": "data set", "root": str(src.resolve()), "manifest_hash": man["hash"],
+                              "split": args.split, "copies": args.copies}], extra={"augment": task.augment.__dict__})
+    print(f"{len(new)} augmented clips in {out}; manifest {am['hash'][:16]}")
+    return 0
+
+
+def cmd_streams(args) -> int:
+    from kws.data.streams import make_stream
+    from kws.data.task import load_task
+
+    task = load_task(args.task)
+    kinds = ["negative", "positive"] if args.kind == "both" else [args.kind]
+    for k in kinds:
+        s = make_stream(args.data, task, args.out, kind=k, minutes=args.minutes, split=args.split)
+        print(f"{s['name']}: {s['seconds'] / 60:.1f} min, {s['keywords']} keywords, {len(s['voices'])} voices")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from kws.data.report import write_report
+
+    print(write_report(args.data))
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from kws.data.manifest import verify
+
+    problems = verify(args.data)
+    for p in problems:
+        print(p)
+    print("ok" if not problems else f"{len(problems)} problem(s)")
+    return 0 if not problems else 1

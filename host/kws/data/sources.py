@@ -1,0 +1,195 @@
+"""Real-speech sources: Speech Commands v2, MSWC, and your own recordings.
+
+Each loader turns a directory laid out like the real thing into :class:`SourceClip` s with
+task labels (task keywords keep their label, every other word becomes the task's unknown
+label, background noise becomes silence), speakers, and the source's official split. The
+clips then go through :func:`kws.data.ingest.ingest` like the built-in corpus.
+
+``fetch`` downloads an archive with resume (HTTP Range) and a sha256 check, and says
+clearly when the network is unreachable.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tarfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from kws.audio import write_wav
+from kws.data.ingest import SourceClip, sha256_file
+from kws.errors import KwsError
+
+SPEECH_COMMANDS_URL = "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
+# sha256 of the v0.02 archive as pinned by two independent public loaders.
+SPEECH_COMMANDS_SHA256 = "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58"
+BACKGROUND_DIR = "_background_noise_"
+AUDIO_EXTS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
+
+
+def _map_label(task, word: str) -> str:
+    return word if task.is_keyword(word) else task.unknown_label
+
+
+def _cut_background(files: list[Path], task, cache: Path, source: str) -> list[SourceClip]:
+    """Long background recordings cut into clip-length silence segments (cached on disk)."""
+    out = []
+    n = int(round(task.clip_seconds * 16000))
+    for f in sorted(files):
+        try:
+            pcm, rate = sf.read(str(f), dtype="int16", always_2d=False)
+        except (sf.LibsndfileError, RuntimeError) as e:
+            out.append(SourceClip(str(f), task.silence_label, f"{source}:bg", source, None, None,
+                                  {"key": f.name, "file": f.name, "error": str(e)}))
+            continue
+        if pcm.ndim > 1:
+            pcm = np.round(pcm.mean(axis=1)).astype(np.int16)
+        if rate != 16000:
+            from kws.tts import resample_int16
+
+            pcm = resample_int16(pcm, rate, 16000)
+        for i in range(pcm.size // n):
+            seg = cache / f"{f.stem}_{i:04d}.wav"
+            if not seg.exists():
+                seg.parent.mkdir(parents=True, exist_ok=True)
+                write_wav(seg, pcm[i * n:(i + 1) * n], 16000)
+            key = f"{f.name}#{i}"
+            out.append(SourceClip(str(seg), task.silence_label, f"{source}:bg:{f.stem}", source, None,
+                                  f"{source}:bg:{f.stem}:{i}", {"key": key, "file": f.name, "segment": i,
+                                                                "resampled_from": rate if rate != 16000 else None}))
+    return out
+
+
+def speech_commands(root: str | Path, task, *, cache: str | Path | None = None) -> list[SourceClip]:
+    """Speech Commands v2: ``<root>/<word>/<speaker>_nohash_<n>.wav``, official
+    ``validation_list.txt`` / ``testing_list.txt`` splits, ``_background_noise_/`` as silence."""
+    root = Path(root)
+    if not root.is_dir():
+        raise KwsError(f"{root}: not a directory (expected the extracted Speech Commands v2 archive)")
+    lists = {}
+    for name, split in (("validation_list.txt", "val"), ("testing_list.txt", "test")):
+        p = root / name
+        if not p.exists():
+            raise KwsError(f"{p}: missing; this is not an extracted Speech Commands archive")
+        for line in p.read_text().split():
+            lists[line.strip()] = split
+    clips = []
+    for word_dir in sorted(d for d in root.iterdir() if d.is_dir() and d.name != BACKGROUND_DIR):
+        for f in sorted(word_dir.glob("*.wav")):
+            rel = f"{word_dir.name}/{f.name}"
+            speaker = f.name.split("_nohash_")[0]
+            clips.append(SourceClip(str(f), _map_label(task, word_dir.name), f"sc:{speaker}", "speech_commands",
+                                    lists.get(rel, "train"), None, {"key": rel, "word": word_dir.name}))
+    bg = root / BACKGROUND_DIR
+    if bg.is_dir():
+        cache = Path(cache) if cache else root / ".kws_background_segments"
+        clips += _cut_background(list(bg.glob("*.wav")), task, cache, "speech_commands")
+    return clips
+
+
+def mswc(root: str | Path, task, *, language: str = "en") -> list[SourceClip]:
+    """Multilingual Spoken Words: ``<root>/<lang>/clips/<word>/<file>.opus`` with the splits
+    table ``<root>/<lang>_splits.csv`` (or ``<root>/<lang>/<lang>_splits.csv``), columns
+    SET (TRAIN/DEV/TEST), LINK (``<word>/<file>.opus``), WORD, VALID, SPEAKER, GENDER."""
+    root = Path(root)
+    table = next((p for p in (root / f"{language}_splits.csv", root / language / f"{language}_splits.csv")
+                  if p.exists()), None)
+    if table is None:
+        raise KwsError(f"{root}: no {language}_splits.csv; this is not an extracted MSWC language archive")
+    clips_dir = root / language / "clips"
+    split_of = {"TRAIN": "train", "DEV": "val", "TEST": "test"}
+    out = []
+    with open(table, newline="") as f:
+        reader = csv.DictReader(f)
+        need = {"SET", "LINK", "WORD", "SPEAKER"}
+        if not need <= set(reader.fieldnames or []):
+            raise KwsError(f"{table}: columns {sorted(need)} expected, found {reader.fieldnames}")
+        for row in reader:
+            if row.get("VALID", "True") not in ("True", "true", "1"):
+                continue
+            split = split_of.get(row["SET"].upper())
+            if split is None:
+                raise KwsError(f"{table}: unknown SET {row['SET']!r} for {row['LINK']}")
+            out.append(SourceClip(str(clips_dir / row["LINK"]), _map_label(task, row["WORD"]),
+                                  f"mswc:{row['SPEAKER']}", "mswc", split, None,
+                                  {"key": row["LINK"], "word": row["WORD"], "gender": row.get("GENDER", "")}))
+    return out
+
+
+def recordings(root: str | Path, task) -> list[SourceClip]:
+    """Your own clips: ``<root>/<label>/<speaker>_<anything>.<ext>`` (one folder per task label).
+    The speaker is the file name up to the first ``_``; name files that way so that your
+    speakers stay in one split. Unreadable sub-directories are reported, not skipped."""
+    root = Path(root)
+    if not root.is_dir():
+        raise KwsError(f"{root}: not a directory of label folders")
+    out = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        if d.name not in task.labels:
+            raise KwsError(f"{d}: folder name {d.name!r} is not a label of task {task.name!r} "
+                           f"({', '.join(task.labels)})")
+        try:
+            files = sorted(p for p in d.iterdir() if p.is_file())
+        except PermissionError as e:
+            raise KwsError(f"{d}: cannot read directory ({e.strerror})") from e
+        for f in files:
+            speaker = f.stem.split("_")[0] if "_" in f.stem else f.stem
+            out.append(SourceClip(str(f), d.name, f"rec:{speaker}", "recordings", None, None,
+                                  {"key": f"{d.name}/{f.name}"}))
+    return out
+
+
+def fetch(url: str, dest: str | Path, *, sha256: str | None = None, extract_to: str | Path | None = None,
+          timeout: float = 30.0, progress: bool = True) -> Path:
+    """Download ``url`` to ``dest`` resuming a partial ``dest.part``; check sha256; extract.
+
+    Raises :class:`KwsError` with a clear message when the host is unreachable or the
+    checksum differs (the bad file is kept as ``.part`` for inspection, never used).
+    """
+    from tqdm import tqdm
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not dest.exists():
+        part = dest.with_name(dest.name + ".part")
+        have = part.stat().st_size if part.exists() else 0
+        req = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+        try:
+            resp = urllib.request.urlopen(req, timeout=timeout)
+        except urllib.error.HTTPError as e:
+            if e.code == 416 and have:          # already complete
+                resp = None
+            else:
+                raise KwsError(f"download of {url} failed: HTTP {e.code} {e.reason}") from e
+        except (urllib.error.URLError, OSError) as e:
+            raise KwsError(f"cannot reach {url} ({getattr(e, 'reason', e)}): no internet here? Download it "
+                           f"elsewhere and place it at {dest}") from e
+        if resp is not None:
+            if have and resp.status != 206:     # server ignored the range: start over
+                have = 0
+            total = int(resp.headers.get("Content-Length", 0)) + have
+            with open(part, "ab" if have else "wb") as f, tqdm(total=total or None, initial=have, unit="B",
+                                                               unit_scale=True, desc=dest.name,
+                                                               disable=not progress) as bar:
+                for block in iter(lambda: resp.read(1 << 20), b""):
+                    f.write(block)
+                    bar.update(len(block))
+        if sha256:
+            got = sha256_file(part)
+            if got != sha256:
+                raise KwsError(f"{part}: sha256 {got} differs from the expected {sha256}; not used")
+        os.replace(part, dest)
+    elif sha256 and sha256_file(dest) != sha256:
+        raise KwsError(f"{dest}: sha256 differs from the expected {sha256}")
+    if extract_to:
+        extract_to = Path(extract_to)
+        extract_to.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(dest) as tar:
+            tar.extractall(extract_to, filter="data")
+    return dest
+

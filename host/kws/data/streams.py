@@ -1,0 +1,145 @@
+"""Long evaluation streams with ground truth, from held-out voices.
+
+Two kinds, both reproducible from the task's ``[streams]`` seed:
+
+- ``negative``: a background bed (white/pink/brown noise, hum, babble of held-out voices,
+  changing every 5-20 s, at ``background_dbfs``) with non-keyword speech of the split's
+  speakers covering ``speech_fraction`` of the time — and no keyword at all. For FA/hr.
+- ``positive``: the same kind of bed with the split's keyword clips inserted every
+  ``keyword_gap_s`` (unknown words in between). The label file gives each keyword's exact
+  speech start and end sample. For FRR and latency.
+
+Files: ``<name>.wav`` (16 kHz int16 mono, written block by block so hours fit in memory),
+``<name>.labels.csv`` (``label,start_sample,end_sample,clip_id``), ``<name>.json`` (lineage).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from kws.codegen.common import write_if_changed
+from kws.data import manifest as mf
+from kws.data import noise
+from kws.data.quality import speech_bounds
+from kws.errors import KwsError
+
+RATE = 16000
+BLOCK_S = 60
+
+
+def _load(data_dir: Path, entries: list[dict]) -> list[tuple[dict, np.ndarray]]:
+    return [(e, sf.read(str(data_dir / e["path"]), dtype="int16")[0]) for e in entries]
+
+
+def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, minutes: float,
+                split: str = "test", name: str | None = None) -> dict:
+    """Write one stream; returns its summary (duration, keywords, lineage)."""
+    if kind not in ("negative", "positive"):
+        raise KwsError(f"stream kind must be negative or positive, got {kind!r}")
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    man = mf.load(data_dir)
+    sc = task.streams
+    ents = [e for e in man["entries"] if e["split"] == split]
+    words = _load(data_dir, [e for e in ents if e["label"] == task.unknown_label])
+    keywords = _load(data_dir, [e for e in ents if task.is_keyword(e["label"])])
+    if not words or (kind == "positive" and not keywords):
+        raise KwsError(f"{data_dir}: split {split!r} has no {'keyword' if words else 'unknown-word'} clips for a "
+                       f"{kind} stream")
+    rng = np.random.default_rng([sc.seed, 0 if kind == "negative" else 1, int(minutes * 1000)])
+    total = int(minutes * 60 * RATE)
+    name = name or f"{kind}_{split}_{minutes:g}min"
+    babble_src = [p for _, p in words[:200]]
+
+    # Events: (start sample, clip entry, pcm, is keyword)
+    events = []
+    t = int(rng.uniform(0.5, 2.0) * RATE)
+    while t < total:
+        if kind == "positive":
+            e, p = keywords[rng.integers(len(keywords))]
+            events.append((t, e, p, True))
+            gap = rng.uniform(*sc.keyword_gap_s)
+            # unknown words between keywords, away from the keyword's 1 s scoring window
+            u = t + p.size + int(1.2 * RATE)
+            while rng.random() < sc.speech_fraction and u + RATE < t + p.size + gap * RATE:
+                e2, p2 = words[rng.integers(len(words))]
+                events.append((u, e2, p2, False))
+                u += p2.size + int(rng.uniform(0.2, 1.0) * RATE)
+            t += p.size + int(gap * RATE)
+        else:
+            e, p = words[rng.integers(len(words))]
+            events.append((t, e, p, False))
+            mean_gap = p.size * (1.0 / max(sc.speech_fraction, 1e-3) - 1.0)
+            t += p.size + int(rng.exponential(mean_gap) if mean_gap > 0 else 0)
+
+    labels = []
+    wav = out_dir / f"{name}.wav"
+    tmp = out_dir / f".{name}.wav.tmp{os.getpid()}"
+    with sf.SoundFile(str(tmp), "w", samplerate=RATE, channels=1, subtype="PCM_16", format="WAV") as f:
+        bed_kind, bed_left, bed_level = None, 0, 0.0
+        first = 0                                           # events are sorted by start
+        for b0 in range(0, total, BLOCK_S * RATE):
+            n = min(BLOCK_S * RATE, total - b0)
+            block = np.zeros(n, dtype=np.float64)
+            pos = 0
+            while pos < n:                                  # background bed, changing every 5-20 s
+                if bed_left <= 0:
+                    bed_kind = noise.KINDS[rng.integers(len(noise.KINDS))]
+                    bed_left = int(rng.uniform(5, 20) * RATE)
+                    bed_level = rng.uniform(*sc.background_dbfs)
+                m = min(bed_left, n - pos)
+                block[pos:pos + m] = noise.background(bed_kind, m, RATE, bed_level, rng, babble_src)
+                pos += m
+                bed_left -= m
+            while first < len(events) and events[first][0] + events[first][2].size <= b0:
+                first += 1
+            for start, e, p, is_kw in events[first:]:
+                if start >= b0 + n:
+                    break
+                if start + p.size <= b0:
+                    continue
+                a, b = max(start, b0), min(start + p.size, b0 + n)
+                block[a - b0:b - b0] += p[a - start:b - start]
+            f.write(np.clip(np.round(block), -32768, 32767).astype(np.int16))
+    os.replace(tmp, wav)
+    for start, e, p, is_kw in events:
+        if is_kw and start + p.size <= total:
+            s0, s1 = speech_bounds(p, RATE)
+            labels.append((e["label"], start + s0, start + s1, e["id"]))
+    lab_path = out_dir / f"{name}.labels.csv"
+    lines = ["label,start_sample,end_sample,clip_id"] + [f"{a},{b},{c},{d}" for a, b, c, d in labels]
+    write_if_changed(lab_path, "\n".join(lines) + "\n")
+    summary = {"name": name, "kind": kind, "split": split, "seconds": total / RATE, "keywords": len(labels),
+               "speech_events": len(events), "data_manifest_hash": man["hash"], "task_hash": task.hash,
+               "seed": sc.seed, "code": mf.code_version(),
+               "voices": sorted({e["speaker"] for _, e, _, _ in events})}
+    write_if_changed(out_dir / f"{name}.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    return summary
+
+
+def read_labels(path: str | Path) -> list[tuple[str, int, int]]:
+    """(label, start_sample, end_sample) rows of a stream label file; clear errors on bad rows."""
+    path = Path(path)
+    rows = []
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or not {"label", "start_sample", "end_sample"} <= set(reader.fieldnames):
+                raise KwsError(f"{path}: header must contain label,start_sample,end_sample")
+            for i, r in enumerate(reader, start=2):
+                try:
+                    a, b = int(r["start_sample"]), int(r["end_sample"])
+                except (TypeError, ValueError) as e:
+                    raise KwsError(f"{path}:{i}: start/end must be integers, got {r}") from e
+                if b <= a or a < 0:
+                    raise KwsError(f"{path}:{i}: end {b} must follow start {a} >= 0")
+                rows.append((r["label"], a, b))
+    except OSError as e:
+        raise KwsError(f"{path}: cannot read label file ({e.strerror})") from e
+    return rows

@@ -1,0 +1,249 @@
+"""`kws data synth`: the built-in corpus, spoken by every offline TTS engine.
+
+1. **Plan** (deterministic from the task config): for each keyword, ``renders_per_keyword``
+   renders, each with an engine (weighted), a speaker of that engine, a tempo and pitch, and
+   either the word alone or inside a carrier phrase (keyword first or last, so the clip runs
+   into a neighbouring word); ``unknown_renders`` other words, ``near_miss_fraction`` of them
+   near-misses and the rest from the system word list; ``silence_clips`` backgrounds.
+2. **Render** in worker processes (festival batched per chunk, Piper loaded once per
+   worker), each clip cut to ``clip_seconds`` around its speech and written atomically as
+   ``raw/<label>/<id>.wav``. Existing clips are skipped: an interrupted run resumes, a rerun
+   does no work.
+3. The raw clips then go through the same ingestion as every other source (kws.data.ingest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from kws import tts
+from kws.audio import write_wav
+from kws.data import noise
+from kws.data.quality import speech_bounds
+from kws.data.voices import Voice, catalogue, split_of
+
+WORDLIST = Path("/usr/share/dict/american-english")
+SAMPLE_RATE = 16000
+CHUNK = 24                       # renders per worker task
+
+
+@dataclass(frozen=True)
+class Render:
+    id: str
+    label: str
+    kind: str                    # keyword | unknown | silence
+    text: str
+    engine: str                  # TTS engine, or "noise"
+    voice: str                   # TTS voice, or the background kind
+    rate_factor: float
+    pitch: float
+    side: str                    # alone | first | last (where the word sits in its phrase)
+    speaker: str
+    split: str
+    level_dbfs: float = 0.0      # silence clips only
+    seed: int = 0                # cut offset and noise
+
+
+def _id(*parts) -> str:
+    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:16]
+
+
+def word_list(exclude: set[str]) -> list[str]:
+    """Plain lower-case words of 3-9 letters from the system list (Debian wamerican)."""
+    if not WORDLIST.exists():
+        from kws.errors import KwsError
+
+        raise KwsError(f"{WORDLIST} not found (Debian package wamerican; `make setup` installs it)")
+    words = {w.strip() for w in WORDLIST.read_text(errors="ignore").split()}
+    return sorted(w for w in words if w.isalpha() and w.islower() and w.isascii() and 3 <= len(w) <= 9
+                  and w not in exclude)
+
+
+def plan(task) -> list[Render]:
+    """Every clip of the corpus, deterministic for a task config."""
+    sc = task.synth
+    rng = np.random.default_rng(sc.seed)
+    voices = catalogue(sc.engines, sc.espeak_voices)
+    by_engine = {e: [v for v in voices if v.engine == e] for e in sc.engines}
+    weights = np.array(sc.engine_weights) / np.sum(sc.engine_weights)
+    pin = dict(task.split.pin)
+
+    def split(v: Voice) -> str:
+        return split_of(v.split_key, val_percent=task.split.val_percent, test_percent=task.split.test_percent,
+                        pin=pin)
+
+    def pick_voice() -> Voice:
+        e = sc.engines[rng.choice(len(sc.engines), p=weights)]
+        return by_engine[e][rng.integers(len(by_engine[e]))]
+
+    def speech_render(label, kind, word, i) -> Render:
+        v = pick_voice()
+        rate = float(np.round(rng.uniform(*sc.rate_range), 3))
+        pitch = float(np.round(rng.uniform(*sc.pitch_range), 3))
+        side, text = "alone", word
+        if kind == "keyword" and rng.random() < sc.carrier_fraction:
+            if rng.random() < 0.5:
+                side, text = "first", sc.carriers_keyword_first[rng.integers(len(sc.carriers_keyword_first))].format(word)
+            else:
+                side, text = "last", sc.carriers_keyword_last[rng.integers(len(sc.carriers_keyword_last))].format(word)
+        seed = int(rng.integers(2**31))
+        rid = _id(task.name, label, i, v.speaker, text, rate, pitch, side)
+        return Render(rid, label, kind, text, v.engine, v.name, rate, pitch, side, v.speaker, split(v), 0.0, seed)
+
+    out: list[Render] = []
+    for kw in task.keywords:
+        out += [speech_render(kw, "keyword", kw, i) for i in range(sc.renders_per_keyword)]
+    exclude = set(task.keywords) | {"know", "write", "rite", "wright", "two", "too", "to"}
+    words = word_list(exclude)
+    for i in range(sc.unknown_renders):
+        if rng.random() < sc.near_miss_fraction:
+            w = sc.near_misses[rng.integers(len(sc.near_misses))]
+        else:
+            w = words[rng.integers(len(words))]
+        out.append(speech_render(task.unknown_label, "unknown", w, i))
+    for i in range(sc.silence_clips):
+        kind = noise.KINDS[rng.integers(len(noise.KINDS))]
+        level = float(np.round(rng.uniform(-70.0, -25.0), 2))
+        seed = int(rng.integers(2**31))
+        # Backgrounds have no speaker: spread them over the splits by their own hash.
+        sp = split_of(f"noise:{i}", val_percent=task.split.val_percent, test_percent=task.split.test_percent)
+        rid = _id(task.name, task.silence_label, i, kind, level)
+        out.append(Render(rid, task.silence_label, "silence", "", "noise", kind, 1.0, 0.0, "alone", f"noise:{kind}",
+                          sp, level, seed))
+    return out
+
+
+def cut(pcm: np.ndarray, side: str, n: int, rng: np.random.Generator, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """``n`` samples around the speech: centred (jittered) for a word alone; from just before
+    the speech for a keyword first in its phrase; ending just after it for a keyword last."""
+    a, b = speech_bounds(pcm, rate)
+    pad = np.zeros(n, dtype=np.int16)
+    x = np.concatenate([pad, pcm.astype(np.int16), pad])
+    a, b = a + n, b + n
+    margin = lambda: int(rng.uniform(0.03, 0.2) * rate)  # noqa: E731
+    if side == "first":
+        start = a - margin()
+    elif side == "last":
+        start = b + margin() - n
+    else:
+        slack = n - (b - a)                      # < 0: speech longer than the clip, keep its middle
+        jitter = int(rng.integers(-(slack // 4), slack // 4 + 1)) if slack > 0 else 0
+        start = a - slack // 2 + jitter
+    return x[start:start + n].copy()
+
+
+def _render_chunk(args) -> list[str]:
+    items, out_dir, clip_samples, babble_dir = args
+    todo = [r for r in items if not (Path(out_dir) / r.label / f"{r.id}.wav").exists()]
+    if not todo:
+        return []
+    fest = [r for r in todo if r.engine == "festival"]
+    fest_audio = {}
+    if fest:
+        semis = [2.0 ** (tts.PITCH_SEMITONES * r.pitch / 12.0) for r in fest]
+        pcms = tts.festival_batch([(r.voice, r.text, s / r.rate_factor) for r, s in zip(fest, semis)],
+                                  rate=SAMPLE_RATE)
+        fest_audio = {r.id: tts.speed_perturb(p, s) for r, p, s in zip(fest, pcms, semis)}
+    written = []
+    for r in todo:
+        rng = np.random.default_rng(r.seed)
+        if r.kind == "silence":
+            speech = None
+            if r.voice == "babble":
+                speech = _babble_sources(babble_dir, r.split)
+            clip = noise.background(r.voice, clip_samples, SAMPLE_RATE, r.level_dbfs, rng, speech)
+        else:
+            pcm = fest_audio[r.id] if r.engine == "festival" else tts.render(
+                r.engine, r.voice, r.text, rate_factor=r.rate_factor, pitch=r.pitch, sample_rate=SAMPLE_RATE)
+            clip = cut(pcm, r.side, clip_samples, rng)
+        path = Path(out_dir) / r.label / f"{r.id}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_wav(path, clip, SAMPLE_RATE)
+        written.append(r.id)
+    return written
+
+
+_BABBLE: dict[str, list[np.ndarray]] = {}
+
+
+def _babble_sources(babble_dir: str, split: str) -> list[np.ndarray]:
+    """Unknown-word renders of the same split (so test backgrounds use test voices only)."""
+    if split not in _BABBLE:
+        import soundfile as sf
+
+        plan_rows = [json.loads(line) for line in (Path(babble_dir) / "plan.jsonl").read_text().splitlines()]
+        paths = [Path(babble_dir) / r["label"] / f"{r['id']}.wav" for r in plan_rows
+                 if r["kind"] == "unknown" and r["split"] == split]
+        _BABBLE[split] = [sf.read(str(p), dtype="int16")[0] for p in paths[:200] if p.exists()]
+    return _BABBLE[split]
+
+
+def render_all(task, out_dir: str | Path, *, workers: int | None = None, progress: bool = True) -> dict:
+    """Render the task's plan into ``out_dir`` (resumable). Returns counts."""
+    from tqdm import tqdm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    items = plan(task)
+    plan_text = "".join(json.dumps(asdict(r), sort_keys=True) + "\n" for r in items)
+    from kws.codegen.common import write_if_changed
+
+    write_if_changed(out_dir / "plan.jsonl", plan_text)
+    clip_samples = int(round(task.clip_seconds * SAMPLE_RATE))
+    # Speech first (babble backgrounds are made from rendered unknown words), then silence.
+    speech = [r for r in items if r.kind != "silence"]
+    silence = [r for r in items if r.kind == "silence"]
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    done_before = sum(1 for r in items if (out_dir / r.label / f"{r.id}.wav").exists())
+    bar = tqdm(total=len(items), initial=done_before, desc="synth", unit="clip", disable=not progress)
+    written = 0
+    ctx = get_context("fork")
+    for group in (speech, silence):
+        # Interleave engines across chunks so that festival batches and Piper loads spread out.
+        chunks = [(group[i:i + CHUNK], str(out_dir), clip_samples, str(out_dir)) for i in range(0, len(group), CHUNK)]
+        with ctx.Pool(workers) as pool:
+            for ids in pool.imap_unordered(_render_chunk, chunks):
+                written += len(ids)
+                bar.update(len(ids))
+    bar.close()
+    return {"planned": len(items), "rendered": written, "reused": done_before}
+
+
+def source_clips(task, raw_dir: str | Path) -> list:
+    """The rendered corpus as ingestion input (labels, speakers and splits from the plan)."""
+    from kws.data.ingest import SourceClip
+    from kws.data.voices import Voice
+
+    raw_dir = Path(raw_dir)
+    out = []
+    for line in (raw_dir / "plan.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        engine, voice = r["engine"], r["voice"]
+        split_key = Voice(engine, voice).split_key if engine != "noise" else None
+        out.append(SourceClip(
+            path=str(raw_dir / r["label"] / f"{r['id']}.wav"), label=r["label"], speaker=r["speaker"],
+            source=f"tts:{engine}" if engine != "noise" else "noise", split=r["split"], split_key=split_key,
+            origin={"key": r["id"], "text": r["text"], "voice": voice, "rate_factor": r["rate_factor"],
+                    "pitch": r["pitch"], "side": r["side"], "kind": r["kind"], "level_dbfs": r["level_dbfs"]}))
+    return out
+
+
+def synth(task, out_dir: str | Path, *, workers: int | None = None, progress: bool = True) -> dict:
+    """Render the corpus into ``out_dir/raw`` and ingest it into ``out_dir``. Returns the manifest."""
+    from kws.data.ingest import ingest
+    from kws.data.manifest import canonical_hash
+
+    out_dir = Path(out_dir)
+    counts = render_all(task, out_dir / "raw", workers=workers, progress=progress)
+    clips = source_clips(task, out_dir / "raw")
+    plan_hash = canonical_hash((out_dir / "raw" / "plan.jsonl").read_text())
+    inputs = [{"source": "tts", "root": "raw", "plan_sha256": plan_hash, **counts,
+               "resampling": "engine rate -> 16000 Hz, scipy resample_poly (espeak-ng, Piper 22050 Hz)"}]
+    return ingest(clips, task, out_dir, workers=workers, progress=progress, step="kws data synth", inputs=inputs)

@@ -1,0 +1,189 @@
+"""Task configs: what to recognize and every data-pipeline constant for it.
+
+Shipped tasks live in ``tasks/`` beside this module (``commands``, ``wakeword``); a user
+task is any TOML file of the same layout (``--task path.toml``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kws.errors import SpecError
+from kws.tomlfields import Section
+
+TASK_DIR = Path(__file__).with_name("tasks")
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    seed: int
+    renders_per_keyword: int
+    carrier_fraction: float
+    carriers_keyword_first: tuple[str, ...]
+    carriers_keyword_last: tuple[str, ...]
+    unknown_renders: int
+    near_miss_fraction: float
+    near_misses: tuple[str, ...]
+    silence_clips: int
+    engines: tuple[str, ...]
+    engine_weights: tuple[float, ...]
+    espeak_voices: tuple[str, ...]
+    rate_range: tuple[float, float]
+    pitch_range: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    val_percent: float
+    test_percent: float
+    pin: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ValidateConfig:
+    min_duration_s: float
+    max_duration_s: float
+    keyword_speech_ms: tuple[float, float]
+    min_snr_db: float
+    max_clip_ratio: float
+    max_dc_offset: float
+    min_peak_dbfs: float
+    max_file_mb: float
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    noise_prob: float
+    snr_db: tuple[float, float]
+    shift_ms: float
+    gain_db: tuple[float, float]
+    speed_range: tuple[float, float]
+    reverb_prob: float
+    rt60_s: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    seed: int
+    keyword_gap_s: tuple[float, float]
+    background_dbfs: tuple[float, float]
+    speech_fraction: float
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    keywords: tuple[str, ...]
+    unknown_label: str
+    silence_label: str
+    clip_seconds: float
+    synth: SynthConfig
+    split: SplitConfig
+    validate: ValidateConfig
+    augment: AugmentConfig
+    streams: StreamConfig
+    source: str
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Class list in model output order: silence, unknown, then the keywords."""
+        return (self.silence_label, self.unknown_label, *self.keywords)
+
+    @property
+    def hash(self) -> str:
+        d = asdict(self)
+        d.pop("source")
+        return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def is_keyword(self, label: str) -> bool:
+        return label in self.keywords
+
+    def is_speech(self, label: str) -> bool:
+        return label != self.silence_label
+
+
+def load_task(name_or_path: str | Path) -> Task:
+    """A shipped task by name (``commands``, ``wakeword``) or a task TOML file."""
+    p = Path(name_or_path)
+    if not p.suffix:
+        p = TASK_DIR / f"{name_or_path}.toml"
+        if not p.exists():
+            shipped = sorted(q.stem for q in TASK_DIR.glob("*.toml"))
+            raise SpecError("task", f"no shipped task {str(name_or_path)!r}; shipped: {shipped}")
+    try:
+        data = tomllib.loads(p.read_text())
+    except OSError as e:
+        raise SpecError("<file>", f"cannot read task: {e.strerror}", str(p)) from e
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError("<file>", f"not valid TOML: {e}", str(p)) from e
+    src = str(p)
+    top = Section(data, "", src)
+    top.int("schema", lo=1, hi=1)
+    t = top.sub("task")
+    kws = t.strs("keywords")
+    task_kw = dict(name=t.name("name"), keywords=kws, unknown_label=t.name("unknown_label"),
+                   silence_label=t.name("silence_label"), clip_seconds=t.float("clip_seconds", lo=0.25, hi=10.0))
+    t.done()
+    if {task_kw["unknown_label"], task_kw["silence_label"]} & set(kws):
+        raise SpecError("task.keywords", "must not contain the unknown or silence label", src)
+
+    s = top.sub("synth")
+    synth = SynthConfig(
+        seed=s.int("seed"), renders_per_keyword=s.int("renders_per_keyword", lo=1),
+        carrier_fraction=s.float("carrier_fraction", 0, 1), carriers_keyword_first=s.strs("carriers_keyword_first"),
+        carriers_keyword_last=s.strs("carriers_keyword_last"), unknown_renders=s.int("unknown_renders", lo=0),
+        near_miss_fraction=s.float("near_miss_fraction", 0, 1), near_misses=s.strs("near_misses"),
+        silence_clips=s.int("silence_clips", lo=0), engines=s.strs("engines"),
+        engine_weights=s.floats("engine_weights", len(s.table.get("engines", []))), espeak_voices=s.strs("espeak_voices"),
+        rate_range=s.range("rate_range", 0.5, 2.0), pitch_range=s.range("pitch_range", -1.0, 1.0))
+    s.done()
+    for i, c in enumerate(synth.carriers_keyword_first + synth.carriers_keyword_last):
+        if c.count("{}") != 1:
+            raise SpecError("synth.carriers", f"carrier {c!r} must contain exactly one {{}}", src)
+        if set(c.replace("{}", " ").split()) & set(kws):
+            raise SpecError("synth.carriers", f"carrier {c!r} contains a keyword", src)
+    clash = set(synth.near_misses) & set(kws)
+    if clash:
+        raise SpecError("synth.near_misses", f"contains keywords {sorted(clash)}", src)
+    if any(w < 0 for w in synth.engine_weights) or sum(synth.engine_weights) <= 0:
+        raise SpecError("synth.engine_weights", "must be >= 0 with a positive sum", src)
+    from kws.tts import ENGINES
+
+    bad = set(synth.engines) - set(ENGINES)
+    if bad:
+        raise SpecError("synth.engines", f"unknown engines {sorted(bad)}; known {list(ENGINES)}", src)
+
+    sp = top.sub("split")
+    split = SplitConfig(val_percent=sp.float("val_percent", 0, 50), test_percent=sp.float("test_percent", 0, 50),
+                        pin=tuple(sorted(sp.mapping("pin", SPLITS).items())))
+    sp.done()
+
+    v = top.sub("validate")
+    validate = ValidateConfig(
+        min_duration_s=v.float("min_duration_s", lo=0), max_duration_s=v.float("max_duration_s", lo=0),
+        keyword_speech_ms=v.range("keyword_speech_ms", 0), min_snr_db=v.float("min_snr_db"),
+        max_clip_ratio=v.float("max_clip_ratio", 0, 1), max_dc_offset=v.float("max_dc_offset", 0, 1),
+        min_peak_dbfs=v.float("min_peak_dbfs", hi=0), max_file_mb=v.float("max_file_mb", lo=0))
+    v.done()
+    if validate.max_duration_s <= validate.min_duration_s:
+        raise SpecError("validate.max_duration_s", "must exceed min_duration_s", src)
+
+    a = top.sub("augment")
+    augment = AugmentConfig(
+        noise_prob=a.float("noise_prob", 0, 1), snr_db=a.range("snr_db"), shift_ms=a.float("shift_ms", lo=0),
+        gain_db=a.range("gain_db"), speed_range=a.range("speed_range", 0.5, 2.0),
+        reverb_prob=a.float("reverb_prob", 0, 1), rt60_s=a.range("rt60_s", 0.01, 5.0))
+    a.done()
+
+    st = top.sub("streams")
+    streams = StreamConfig(seed=st.int("seed"), keyword_gap_s=st.range("keyword_gap_s", 0.5),
+                           background_dbfs=st.range("background_dbfs", hi=0), speech_fraction=st.float(
+                               "speech_fraction", 0, 1))
+    st.done()
+    top.done()
+    return Task(**task_kw, synth=synth, split=split, validate=validate, augment=augment, streams=streams, source=src)

@@ -1,0 +1,81 @@
+"""Voice catalogue and the speaker split.
+
+A speaker is one distinct-sounding voice: ``espeak:<accent>+<variant>``, ``flite:<voice>``,
+``festival:<voice>``, ``piper:joe``. Splits are by speaker, deterministic and stable under
+additions, like Speech Commands: a speaker's bucket is a hash of its id. Pins in the task
+config override the hash for engines with few speakers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+
+FLITE_VOICES = ("kal16", "awb", "rms", "slt")
+FESTIVAL_VOICES = ("kal_diphone", "cmu_us_slt_arctic_hts")
+PIPER_VOICES = ("joe",)
+
+
+@dataclass(frozen=True)
+class Voice:
+    engine: str
+    name: str
+
+    @property
+    def speaker(self) -> str:
+        return f"{self.engine}:{self.name}"
+
+    @property
+    def split_key(self) -> str:
+        """What the split is decided on. For espeak-ng the variant is the voice (its formants,
+        pitch, breathiness) and the accent only the pronunciation, so all accents of one
+        variant share a split: test timbres are never heard in training."""
+        if self.engine == "espeak" and "+" in self.name:
+            return f"espeak:+{self.name.split('+', 1)[1]}"
+        return self.speaker
+
+
+@lru_cache(maxsize=1)
+def espeak_variants() -> tuple[str, ...]:
+    """Variant names espeak-ng knows (``m3``, ``f2``, ``klatt4``, ...)."""
+    r = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True, check=True)
+    names = []
+    for line in r.stdout.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 5 and parts[4].startswith("!v/"):
+            names.append(parts[4][3:])
+    return tuple(sorted(set(names)))
+
+
+def catalogue(engines, espeak_voices) -> list[Voice]:
+    """Every speaker of the given engines, in a stable order."""
+    out: list[Voice] = []
+    if "espeak" in engines:
+        out += [Voice("espeak", f"{acc}+{var}") for acc in espeak_voices for var in espeak_variants()]
+    if "flite" in engines:
+        out += [Voice("flite", v) for v in FLITE_VOICES]
+    if "festival" in engines:
+        out += [Voice("festival", v) for v in FESTIVAL_VOICES]
+    if "piper" in engines:
+        out += [Voice("piper", v) for v in PIPER_VOICES]
+    return out
+
+
+def speaker_bucket(speaker: str) -> float:
+    """Stable position of a speaker in [0, 100)."""
+    h = int(hashlib.sha1(speaker.encode("utf-8")).hexdigest()[:8], 16)
+    return (h % 10000) / 100.0
+
+
+def split_of(speaker: str, *, val_percent: float, test_percent: float, pin: dict[str, str] | None = None) -> str:
+    """train / val / test of one speaker: pinned, else by hash bucket."""
+    if pin and speaker in pin:
+        return pin[speaker]
+    b = speaker_bucket(speaker)
+    if b < test_percent:
+        return "test"
+    if b < test_percent + val_percent:
+        return "val"
+    return "train"
