@@ -105,6 +105,27 @@ def test_recordings_folder(task, tmp_path):
         sources.recordings(tmp_path / "rec", task)
 
 
+def test_an_unreadable_directory_is_quarantined_and_the_run_goes_on(task, tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    write(tmp_path / "rec" / "yes" / "ann_01.wav", word(rng))
+    write(tmp_path / "rec" / "no" / "ann_01.wav", word(rng, ms=500))
+    real_iterdir = type(tmp_path).iterdir
+
+    def iterdir(self):
+        if self.name == "no":
+            raise PermissionError(13, "Permission denied")
+        return real_iterdir(self)
+
+    monkeypatch.setattr(type(tmp_path), "iterdir", iterdir)   # root ignores chmod, so simulate it
+    clips = sources.recordings(tmp_path / "rec", task)
+    man = ingest(clips, task, tmp_path / "out", workers=1, progress=False)
+    import json
+
+    q = json.loads((tmp_path / "out" / "quarantine.json").read_text())
+    assert len(man["entries"]) == 1
+    assert q[0]["reasons"][0]["code"] == "unreadable" and "directory not readable" in q[0]["reasons"][0]["detail"]
+
+
 class _RangeHandler(http.server.BaseHTTPRequestHandler):
     payload = b""
 

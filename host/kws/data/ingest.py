@@ -130,7 +130,7 @@ def _check(args) -> Checked:
     if prev is not None and prev.get("source_sha256") == sha and sha:
         return Checked(clip, sha, quality=prev["quality"], conversions=prev.get("conversions", []))
     if not sha:
-        return Checked(clip, sha, reasons=[("unreadable", "file missing or not a regular file")])
+        return Checked(clip, sha, reasons=[("unreadable", clip.origin.get("error", "file missing or not a regular file"))])
     pcm, conv, reasons = read_any(clip.path, task.validate.max_file_mb * 1e6)
     if pcm is None:
         return Checked(clip, sha, conversions=conv, reasons=reasons)

@@ -135,8 +135,10 @@ def recordings(root: str | Path, task) -> list[SourceClip]:
                            f"({', '.join(task.labels)})")
         try:
             files = sorted(p for p in d.iterdir() if p.is_file())
-        except PermissionError as e:
-            raise KwsError(f"{d}: cannot read directory ({e.strerror})") from e
+        except OSError as e:                     # reported in the quarantine, the run goes on
+            out.append(SourceClip(str(d), d.name, f"rec:{d.name}", "recordings", None, None,
+                                  {"key": f"{d.name}/", "error": f"directory not readable ({e.strerror})"}))
+            continue
         for f in files:
             speaker = f.stem.split("_")[0] if "_" in f.stem else f.stem
             out.append(SourceClip(str(f), d.name, f"rec:{speaker}", "recordings", None, None,
