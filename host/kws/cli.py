@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     from kws.data.cli import add_parser as add_data_parser
 
     add_data_parser(sub)
+    from kws.train.cli import add_parsers as add_train_parsers
+
+    add_train_parsers(sub)
 
     s = sub.add_parser("demo", help="run the main job end to end, as far as it goes today")
     s.add_argument("--out", default="build/demo", help="output directory (default build/demo)")

@@ -119,11 +119,59 @@ class FrontendSpec:
         return 1 + (num_samples - self.window_samples) // self.hop_samples
 
 
+def _section_hash(obj) -> str:
+    d = dataclasses.asdict(obj)
+    return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    family: str
+    width: int
+    blocks: int
+    first_kernel: tuple[int, int]
+    first_stride: tuple[int, int]
+    window_frames: int
+    input_scale_log2: int
+
+    @property
+    def input_scale(self) -> float:
+        return 2.0 ** self.input_scale_log2
+
+    @property
+    def hash(self) -> str:
+        return _section_hash(self)
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    seed: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int
+    augment_copies: int
+    calibration_clips: int
+
+    @property
+    def hash(self) -> str:
+        return _section_hash(self)
+
+
+@dataclass(frozen=True)
+class BudgetSpec:
+    island_bytes: int
+    target_bytes: int
+
+
 @dataclass(frozen=True)
 class Spec:
-    """A whole spec file. Sections beyond the front end are added as they land."""
+    """A whole spec file: front end, model, training, budget."""
 
     frontend: FrontendSpec
+    model: ModelSpec
+    train: TrainSpec
+    budget: BudgetSpec
     source: str
 
 
@@ -208,14 +256,46 @@ def _parse_frontend(sec: _Section) -> FrontendSpec:
                         dct=DctSpec(nc), fixed_point=fp, output=out)
 
 
+def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
+    fam = m.str("family", ("ds-cnn",))
+    width = m.int("width", lo=4, hi=256)
+    blocks = m.int("blocks", lo=0, hi=12)
+    k = m.floats("first_kernel", 2)
+    st = m.floats("first_stride", 2)
+    frames = m.int("window_frames", lo=4, hi=500)
+    scale = m.int("input_scale_log2", lo=-8, hi=0)
+    m.done()
+    ints = []
+    for name, pair in (("first_kernel", k), ("first_stride", st)):
+        if any(v != int(v) or v < 1 for v in pair):
+            raise SpecError(f"model.{name}", f"must be two positive integers, got {list(pair)}", m.source)
+        ints.append((int(pair[0]), int(pair[1])))
+    if ints[0][0] > frames or ints[0][1] > fe.num_cepstra:
+        raise SpecError("model.first_kernel", f"{ints[0]} is larger than the input [{frames}, {fe.num_cepstra}]",
+                        m.source)
+    return ModelSpec(fam, width, blocks, ints[0], ints[1], frames, scale)
+
+
 def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
     """Validate a parsed spec mapping. Raises :class:`SpecError` naming the field."""
     top = Section(data, "", source)
     schema = top.int("schema", lo=1, hi=1)
     del schema
     frontend = _parse_frontend(top.sub("frontend"))
+    model = _parse_model(top.sub("model"), frontend)
+    t = top.sub("train")
+    train = TrainSpec(seed=t.int("seed"), epochs=t.int("epochs", lo=1), batch_size=t.int("batch_size", lo=1),
+                      learning_rate=t.float("learning_rate", lo=1e-6, hi=1.0), patience=t.int("patience", lo=1),
+                      augment_copies=t.int("augment_copies", lo=0, hi=20),
+                      calibration_clips=t.int("calibration_clips", lo=1))
+    t.done()
+    b = top.sub("budget")
+    budget = BudgetSpec(island_bytes=b.int("island_bytes", lo=1024), target_bytes=b.int("target_bytes", lo=1024))
+    b.done()
+    if budget.target_bytes > budget.island_bytes:
+        raise SpecError("budget.target_bytes", "must not exceed island_bytes", source)
     top.done()
-    spec = Spec(frontend=frontend, source=source)
+    spec = Spec(frontend=frontend, model=model, train=train, budget=budget, source=source)
     # Derived-table checks (overflow bounds, empty mel bands) need the tables themselves.
     from kws.frontend.tables import build_tables  # local import: tables depend on this module
 

@@ -1,0 +1,194 @@
+"""`kws quantize`: full-integer int8 TFLite with a tracked calibration set.
+
+Calibration: ``calibration/<model>/quant_cal_idxs.txt`` lists the clip ids used for
+post-training quantization (like MLPerf Tiny), stratified by label from the training split
+and chosen by hash, so the set is deterministic. Its header records the front-end hash and
+the data manifest hash; a set made for another front end, an empty one, or one naming clips
+the data set does not have is refused with a clear error.
+
+The converted model's input is the front end's int8 features with quantization exactly
+(2^input_scale_log2, 0): the representative set includes one sample pinned to -128 and 127
+so the converter derives that range, and the result is checked. Only ops the C generator
+supports may appear. Int8 accuracy is measured with TFLM's host interpreter — the reference
+the firmware must match bit for bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.data import manifest as mf
+from kws.errors import KwsError
+
+SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED")
+CALIBRATION_DIR = REPO_ROOT / "calibration"
+TFLM_ARENA = 256 * 1024
+
+
+class QuantizeError(KwsError):
+    pass
+
+
+def calibration_ids(spec, task, data_dir: Path, path: Path) -> list[str]:
+    """Read (or create, deterministically) the calibration id list; validate it."""
+    man = mf.load(data_dir)
+    train_ids = {e["id"] for e in man["entries"] if e["split"] == "train"}
+    if path.exists():
+        header, ids = {}, []
+        for line in path.read_text().splitlines():
+            if line.startswith("#"):
+                parts = line[1:].split()
+                if len(parts) == 2:
+                    header[parts[0]] = parts[1]
+            elif line.strip():
+                ids.append(line.strip())
+        if header.get("frontend") != spec.frontend.hash:
+            raise QuantizeError(f"{path}: calibration set was made for front end {header.get('frontend', '?')[:12]}, "
+                                f"this spec is {spec.frontend.hash[:12]}; delete the file to choose a new set")
+        if not ids:
+            raise QuantizeError(f"{path}: calibration set is empty")
+        missing = [i for i in ids if i not in train_ids]
+        if missing:
+            raise QuantizeError(f"{path}: {len(missing)} calibration clips are not in the training split of "
+                                f"{data_dir} (first: {missing[:3]}); delete the file to choose a new set")
+        return ids
+    n = spec.train.calibration_clips
+    by_label: dict[str, list[str]] = {}
+    for e in man["entries"]:
+        if e["split"] == "train":
+            by_label.setdefault(e["label"], []).append(e["id"])
+    if not by_label:
+        raise QuantizeError(f"{data_dir}: no training clips to calibrate on")
+    ids = []
+    per = max(1, n // len(by_label))
+    for lab in sorted(by_label):
+        ranked = sorted(by_label[lab], key=lambda i: hashlib.sha1(i.encode()).hexdigest())
+        ids += ranked[:per]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = (f"# Post-training quantization calibration set: clip ids of the training split.\n"
+            f"# frontend {spec.frontend.hash}\n# data {man['hash']}\n# task {task.name}\n" + "\n".join(ids) + "\n")
+    write_if_changed(path, text)
+    return ids
+
+
+def _features_of(ids: list[str], spec, task, data_dir: Path) -> np.ndarray:
+    import soundfile as sf
+
+    from kws.train.features import clip_features
+
+    man = {e["id"]: e for e in mf.load(data_dir)["entries"]}
+    pcm = np.stack([sf.read(str(data_dir / man[i]["path"]), dtype="int16")[0] for i in ids])
+    return clip_features(pcm, spec.frontend, spec.model.window_frames)
+
+
+def convert(keras_model, spec, cal_features: np.ndarray) -> bytes:
+    """Full-int8 TFLite (int8 input and output) of a trained Keras model."""
+    import tensorflow as tf
+
+    from kws.train.model import build
+
+    f, c = spec.model.window_frames, spec.frontend.num_cepstra
+    got = tuple(keras_model.input_shape[1:])
+    if got != (f, c, 1):
+        raise QuantizeError(f"model input shape {got} does not match the spec's [{f}, {c}, 1] "
+                            "(model.window_frames x frontend.dct.num_cepstra): retrain with this spec")
+    if cal_features.size == 0:
+        raise QuantizeError("calibration set is empty")
+    num_classes = keras_model.output_shape[-1]
+    fixed = build(spec.model, c, num_classes, batch_size=1, mask=False)   # static shapes, no training-only layers
+    fixed.set_weights(keras_model.get_weights())
+    scale = spec.model.input_scale
+    pinned = cal_features[0].copy()
+    pinned[0, 0], pinned[0, 1] = -128, 127                           # pins the input range to the int8 range
+
+    def representative():
+        yield [pinned[None, ..., None].astype(np.float32) * scale]
+        for x in cal_features:
+            yield [x[None, ..., None].astype(np.float32) * scale]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(fixed)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    blob = conv.convert()
+    check_tflite(blob, spec)
+    return blob
+
+
+def tflite_ops(blob: bytes) -> list[str]:
+    from kws.tflite_model import TFLiteModel
+
+    return [op.name for op in TFLiteModel.from_bytes(blob).operators]
+
+
+def check_tflite(blob: bytes, spec) -> None:
+    """The int8 model fits the firmware: supported ops, int8 input of the spec's shape and scale."""
+    from kws.tflite_model import TFLiteModel
+
+    m = TFLiteModel.from_bytes(blob)
+    bad = sorted({op.name for op in m.operators} - set(SUPPORTED_OPS))
+    if bad:
+        raise QuantizeError(f"ops {bad} are not supported by the C generator (supported: {list(SUPPORTED_OPS)})")
+    tin = m.tensors[m.inputs[0]]
+    want = (1, spec.model.window_frames, spec.frontend.num_cepstra, 1)
+    if tin.shape != want or tin.dtype != np.int8:
+        raise QuantizeError(f"model input is {np.dtype(tin.dtype).name}{list(tin.shape)}, the firmware feeds "
+                            f"int8{list(want)}")
+    s, zp = float(tin.scale[0]), int(tin.zero_point[0])
+    if zp != 0 or abs(s - spec.model.input_scale) > 1e-9:
+        raise QuantizeError(f"model input quantization ({s}, {zp}) differs from the front end's "
+                            f"({spec.model.input_scale}, 0): the int8 features would need requantizing")
+
+
+def tflm_logits(blob: bytes, x: np.ndarray) -> np.ndarray:
+    """int8 outputs of TFLM's host interpreter (the firmware's reference) for int8 features [N, F, C]."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    it = runtime.Interpreter.from_bytes(blob, arena_size=TFLM_ARENA)
+    out = []
+    for xi in x:
+        it.set_input(xi[None, ..., None].astype(np.int8), 0)
+        it.invoke()
+        out.append(it.get_output(0)[0].copy())
+    return np.stack(out)
+
+
+def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, progress: bool = True,
+             calibration_dir: str | Path | None = None) -> dict:
+    """Convert ``train_dir/model.keras`` to ``train_dir/model.tflite``; float vs int8 accuracy."""
+    import keras
+
+    from kws.train.features import build_features
+    from kws.train.fit import evaluate_logits
+
+    train_dir, data_dir = Path(train_dir), Path(data_dir)
+    from kws.train.model import custom_objects
+
+    model = keras.models.load_model(train_dir / "model.keras", custom_objects=custom_objects())
+    cal_path = Path(calibration_dir or CALIBRATION_DIR) / name / "quant_cal_idxs.txt"
+    ids = calibration_ids(spec, task, data_dir, cal_path)
+    blob = convert(model, spec, _features_of(ids, spec, task, data_dir))
+    tmp = train_dir / f".model.tflite.tmp{os.getpid()}"
+    tmp.write_bytes(blob)
+    os.replace(tmp, train_dir / "model.tflite")
+
+    feats = build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
+                           cache_dir=data_dir / "features", progress=progress)
+    x, y, src = feats["x_test"], feats["y_test"], feats["source_test"]
+    fl = evaluate_logits(model.predict(x.astype(np.float32)[..., None] * spec.model.input_scale, batch_size=512,
+                                       verbose=0), y, task.labels, src)
+    q = evaluate_logits(tflm_logits(blob, x).astype(np.float32), y, task.labels, src)
+    result = {"float_test": fl, "int8_test": q, "tflite_bytes": len(blob), "ops": tflite_ops(blob),
+              "calibration": {"path": str(cal_path.relative_to(REPO_ROOT)) if cal_path.is_relative_to(REPO_ROOT)
+                              else str(cal_path), "clips": len(ids)},
+              "int8_reference": "TFLM host interpreter (tflite_micro.runtime)"}
+    write_if_changed(train_dir / "quantize.json", json.dumps(result, indent=1) + "\n")
+    return result

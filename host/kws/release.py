@@ -1,0 +1,130 @@
+"""`kws release`: a trained, quantized model into ``models/<name>/`` with its manifest and card.
+
+``manifest.json`` (schema ``models/manifest.schema.json``) ties the artifact to everything it
+came from: front-end, model and training spec hashes, data manifest hash, code version, the
+calibration set (path and sha256), quantization parameters, float and int8 accuracy, the
+island budget breakdown and, once calibrated (evaluation issue), the thresholds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.data import manifest as mf
+from kws.errors import KwsError
+
+MODELS_DIR = REPO_ROOT / "models"
+SCHEMA = MODELS_DIR / "manifest.schema.json"
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def validate(manifest: dict, model_dir: Path | None = None) -> None:
+    """Schema check, plus: the hashes point at the real artifacts."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(manifest, json.loads(SCHEMA.read_text()))
+    except jsonschema.ValidationError as e:
+        raise KwsError(f"model manifest invalid at {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}") from e
+    if model_dir is not None:
+        if _sha(model_dir / "model.tflite") != manifest["model"]["sha256"]:
+            raise KwsError(f"{model_dir}/model.tflite does not match the manifest's sha256")
+        cal = REPO_ROOT / manifest["quantization"]["calibration"]["file"]
+        if not cal.exists() or _sha(cal) != manifest["quantization"]["calibration"]["sha256"]:
+            raise KwsError(f"{cal}: calibration set missing or changed since release")
+
+
+def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, budget: dict,
+            out_dir: str | Path | None = None) -> Path:
+    from kws.tflite_model import TFLiteModel
+    from kws.train.model import parameter_count
+
+    train_dir, data_dir = Path(train_dir), Path(data_dir)
+    out = Path(out_dir) if out_dir else MODELS_DIR / name
+    q = json.loads((train_dir / "quantize.json").read_text())
+    blob = (train_dir / "model.tflite").read_bytes()
+    m = TFLiteModel.from_bytes(blob)
+    tin, tout = m.tensors[m.inputs[0]], m.tensors[m.outputs[0]]
+    cal = REPO_ROOT / q["calibration"]["path"]
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(train_dir / "model.tflite", out / "model.tflite")
+    data_man = mf.load(data_dir)
+    manifest = {
+        "schema": 1, "name": name, "task": {"name": task.name, "hash": task.hash}, "labels": list(task.labels),
+        "model": {"file": "model.tflite", "sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob),
+                  "ops": [op.name for op in m.operators],
+                  "parameters": parameter_count(spec.model, spec.frontend.num_cepstra, len(task.labels))},
+        "frontend": {"hash": spec.frontend.hash, "name": spec.frontend.name, "version": spec.frontend.version},
+        "spec": {"model": {"hash": spec.model.hash, **asdict(spec.model)},
+                 "train": {"hash": spec.train.hash, **asdict(spec.train)}},
+        "data": {"manifest_hash": data_man["hash"], "clips": len(data_man["entries"]),
+                 "counts": data_man["counts"]},
+        "code": mf.code_version(),
+        "quantization": {"input": {"scale": float(tin.scale[0]), "zero_point": int(tin.zero_point[0])},
+                         "output": {"scale": float(tout.scale[0]), "zero_point": int(tout.zero_point[0])},
+                         "calibration": {"file": q["calibration"]["path"], "sha256": _sha(cal),
+                                         "clips": q["calibration"]["clips"]}},
+        "accuracy": {"float_test": q["float_test"]["accuracy"], "int8_test": q["int8_test"]["accuracy"],
+                     "int8_reference": q["int8_reference"], "test_clips": q["int8_test"]["n"],
+                     "per_source_int8": q["int8_test"].get("per_source"),
+                     "per_class_recall_int8": q["int8_test"]["per_class_recall"],
+                     "confusion_int8": q["int8_test"]["confusion"],
+                     "test_voices": "held out: never heard in training (speaker-disjoint split)"},
+        "budget": budget,
+        "thresholds": None,
+    }
+    validate(manifest)
+    write_if_changed(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
+    write_if_changed(out / "MODEL_CARD.md", model_card(manifest))
+    validate(manifest, out)
+    return out
+
+
+def model_card(man: dict) -> str:
+    acc = man["accuracy"]
+    ps = acc.get("per_source_int8") or {}
+    rows = "\n".join(f"| {s} | {v['accuracy']:.1%} | {v['n']} |" for s, v in sorted(ps.items()))
+    sm = man["spec"]["model"]
+    b = man["budget"]
+    return f"""# Model card: {man['name']}
+
+**Task**: {man['task']['name']} — {', '.join(man['labels'])}.
+**Network**: DS-CNN, width {sm['width']}, {sm['blocks']} depthwise-separable blocks, {man['model']['parameters']:,}
+parameters, full int8 ({man['model']['bytes']:,} B `.tflite`; ops {', '.join(sorted(set(man['model']['ops'])))}).
+**Input**: the fixed-point 13-MFCC front end `{man['frontend']['name']}` v{man['frontend']['version']}
+(sha256 `{man['frontend']['hash'][:16]}…`), {sm['window_frames']} frames (1 s), int8 with scale
+{man['quantization']['input']['scale']} and zero point {man['quantization']['input']['zero_point']}: exactly the
+integers the device computes. Output: int8 logits.
+
+## Data
+Built-in TTS corpus (espeak-ng, flite, festival, Piper), data manifest `{man['data']['manifest_hash'][:16]}…`,
+{man['data']['clips']:,} clips. Test voices are held out: never heard in training.
+
+## Accuracy (test split, held-out voices)
+float {acc['float_test']:.1%}, int8 {acc['int8_test']:.1%} ({acc['int8_reference']}), {acc['test_clips']} clips.
+
+| source | int8 accuracy | clips |
+| --- | --- | --- |
+{rows}
+
+Synthetic voices are not people: accuracy on human speech is not measured here (no recorded
+speech data set is reachable on the build machines). Measure it on your own recordings
+(`kws data ingest recordings`) before you ship.
+
+## Footprint
+{b['total_bytes']:,} B of the {b['budget_bytes']:,} B island budget ({'all measured' if b['all_measured'] else
+'partly estimated until the firmware network lands'}).
+
+## Provenance
+Calibration set `{man['quantization']['calibration']['file']}` ({man['quantization']['calibration']['clips']} clips),
+code {man['code'].get('git_commit', man['code']['kws'])[:12]}. Thresholds: {'calibrated' if man['thresholds']
+else 'not yet calibrated'}.
+"""

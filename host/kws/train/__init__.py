@@ -1,0 +1,1 @@
+"""Training on device-exact features: kws.train.features, .model, .fit; kws.quantize; kws.budget."""

@@ -1,0 +1,99 @@
+"""`kws train`, `kws quantize`, `kws budget`, `kws release`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def add_parsers(sub) -> None:
+    s = sub.add_parser("train", help="train a DS-CNN on device-exact features, quantize it, estimate its budget")
+    s.add_argument("--task", default="commands")
+    s.add_argument("--data", required=True, help="data set directory (kws data synth/ingest)")
+    s.add_argument("--out", required=True, help="output directory (model, metrics, effective config)")
+    s.add_argument("--name", help="model name for calibration/<name>/ (default: the task name)")
+    s.add_argument("--epochs", type=int, help="override train.epochs")
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("quantize", help="full-int8 TFLite of a trained model with the tracked calibration set")
+    s.add_argument("--task", default="commands")
+    s.add_argument("--data", required=True)
+    s.add_argument("--train-dir", required=True)
+    s.add_argument("--name", required=True)
+    s.set_defaults(fn=cmd_quantize)
+
+    s = sub.add_parser("budget", help="island footprint of an int8 model against the budget")
+    s.add_argument("model", help=".tflite file")
+    s.add_argument("--png", help="write a bar chart here")
+    s.set_defaults(fn=cmd_budget)
+
+    s = sub.add_parser("release", help="copy a trained model into models/<name>/ with manifest and model card")
+    s.add_argument("--task", default="commands")
+    s.add_argument("--data", required=True)
+    s.add_argument("--train-dir", required=True)
+    s.add_argument("--name", required=True)
+    s.set_defaults(fn=cmd_release)
+
+
+def _budget(spec, blob: bytes) -> dict:
+    from kws import budget as b
+
+    rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
+    return rep
+
+
+def cmd_train(args) -> int:
+    from kws import budget as b
+    from kws.data.task import load_task
+    from kws.quantize import quantize
+    from kws.spec import load_spec
+    from kws.train.fit import set_threads, train
+
+    spec, task = load_spec(args.spec), load_task(args.task)
+    set_threads()
+    m = train(spec, task, args.data, args.out, epochs=args.epochs)
+    q = quantize(spec, task, args.out, args.data, name=args.name or task.name)
+    rep = _budget(spec, (Path(args.out) / "model.tflite").read_bytes())
+    (Path(args.out) / "budget.json").write_text(json.dumps(rep, indent=1) + "\n")
+    b.plot(rep, Path(args.out) / "budget.png")
+    print(f"float test accuracy {q['float_test']['accuracy']:.2%}, int8 (TFLM) {q['int8_test']['accuracy']:.2%} on "
+          f"{q['int8_test']['n']} held-out-voice clips; {m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
+    print(b.format_table(rep))
+    b.check(rep)
+    return 0
+
+
+def cmd_quantize(args) -> int:
+    from kws.data.task import load_task
+    from kws.quantize import quantize
+    from kws.spec import load_spec
+
+    q = quantize(load_spec(args.spec), load_task(args.task), args.train_dir, args.data, name=args.name)
+    print(f"float {q['float_test']['accuracy']:.2%}  int8 {q['int8_test']['accuracy']:.2%}  "
+          f"({q['tflite_bytes']:,} B, calibration {q['calibration']['path']})")
+    return 0
+
+
+def cmd_budget(args) -> int:
+    from kws import budget as b
+    from kws.spec import load_spec
+
+    spec = load_spec(args.spec)
+    rep = _budget(spec, Path(args.model).read_bytes())
+    print(b.format_table(rep))
+    if args.png:
+        b.plot(rep, Path(args.png))
+    b.check(rep)
+    return 0
+
+
+def cmd_release(args) -> int:
+    from kws.data.task import load_task
+    from kws.release import release
+    from kws.spec import load_spec
+
+    spec = load_spec(args.spec)
+    blob = (Path(args.train_dir) / "model.tflite").read_bytes()
+    out = release(spec, load_task(args.task), args.train_dir, args.data, name=args.name, budget=_budget(spec, blob))
+    print(f"released {out}")
+    return 0

@@ -1,0 +1,116 @@
+"""Training features: the integer front end's int8 output, exactly what the device computes.
+
+A data set split becomes int8 ``[clips, window_frames, num_cepstra]`` through
+:mod:`kws.frontend.fixed`; training clips are joined by ``augment_copies`` augmented copies
+(kws.data.augment, seeded per clip). Results are cached in ``.npz`` files keyed by the data
+manifest hash, the front-end hash and the augmentation settings, so a second run is instant
+and a changed input can never reuse stale features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from kws.data import manifest as mf
+from kws.errors import KwsError
+from kws.frontend import fixed
+
+SPLITS = ("train", "val", "test")
+
+
+def clip_features(pcm: np.ndarray, fe_spec, frames: int) -> np.ndarray:
+    """int8 [N, frames, cepstra] of int16 clips [N, samples] (each exactly ``frames`` frames)."""
+    n, samples = pcm.shape
+    if fe_spec.num_frames(samples) != frames:
+        raise KwsError(f"clips of {samples} samples give {fe_spec.num_frames(samples)} frames, the model needs "
+                       f"{frames}: set the task's clip_seconds to match model.window_frames")
+    out = np.empty((n, frames, fe_spec.num_cepstra), dtype=np.int8)
+    per = max(1, fixed.BATCH_FRAMES // frames)
+    for a in range(0, n, per):
+        block = pcm[a:a + per]
+        fr = np.concatenate([fixed.frame_view(np.ascontiguousarray(c), fe_spec) for c in block])
+        q = fixed.quantize_cepstra(fixed.cepstra_from_frames(fr, fe_spec), fe_spec)
+        out[a:a + block.shape[0]] = q.reshape(block.shape[0], frames, -1)
+    return out
+
+
+def _read(path: Path, samples: int) -> np.ndarray:
+    x, rate = sf.read(str(path), dtype="int16")
+    if rate != 16000 or x.ndim != 1 or x.size != samples:
+        raise KwsError(f"{path}: expected a {samples}-sample 16 kHz mono clip (run it through kws data ingest)")
+    return x
+
+
+_AUG: dict = {}
+
+
+def _aug_init(backgrounds, cfg, copies, is_speech_labels):
+    _AUG.update(backgrounds=backgrounds, cfg=cfg, copies=copies, speech=is_speech_labels)
+
+
+def _aug_one(args):
+    from kws.data.augment import augment
+
+    clip_id, label, pcm = args
+    return [augment(pcm, clip_id=clip_id, index=k, cfg=_AUG["cfg"], backgrounds=_AUG["backgrounds"],
+                    is_speech=label in _AUG["speech"]) for k in range(_AUG["copies"])]
+
+
+def build_features(data_dir: str | Path, spec, task, *, augment_copies: int, cache_dir: str | Path,
+                   workers: int | None = None, progress: bool = True) -> dict[str, np.ndarray]:
+    """Features and labels of every split (train with augmented copies), cached."""
+    from tqdm import tqdm
+
+    data_dir = Path(data_dir)
+    man = mf.load(data_dir)
+    if man["labels"] != list(task.labels):
+        raise KwsError(f"{data_dir}: data set labels {man['labels']} differ from task {task.name!r} {list(task.labels)}")
+    key = hashlib.sha256(json.dumps({"manifest": man["hash"], "frontend": spec.frontend.hash,
+                                     "frames": spec.model.window_frames, "copies": augment_copies,
+                                     "augment": asdict(task.augment)}, sort_keys=True).encode()).hexdigest()[:20]
+    cache = Path(cache_dir) / f"features_{key}.npz"
+    if cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    samples = int(round(task.clip_seconds * 16000))
+    label_ix = {lab: i for i, lab in enumerate(task.labels)}
+    out: dict[str, np.ndarray] = {}
+    for split in SPLITS:
+        ents = [e for e in man["entries"] if e["split"] == split]
+        if not ents:
+            raise KwsError(f"{data_dir}: split {split!r} is empty")
+        pcm = np.stack([_read(data_dir / e["path"], samples) for e in tqdm(ents, desc=f"read {split}", unit="clip",
+                                                                           disable=not progress)])
+        y = np.array([label_ix[e["label"]] for e in ents], dtype=np.int32)
+        ids = np.array([e["id"] for e in ents])
+        src = np.array([e["source"] for e in ents])
+        if split == "train" and augment_copies:
+            bgs = [pcm[i] for i, e in enumerate(ents) if e["label"] == task.silence_label]
+            speech = {lab for lab in task.labels if task.is_speech(lab)}
+            jobs = [(e["id"], e["label"], pcm[i]) for i, e in enumerate(ents)]
+            with get_context("fork").Pool(workers or max(1, min(4, os.cpu_count() or 1)), _aug_init,
+                                          (bgs, task.augment, augment_copies, speech)) as pool:
+                copies = list(tqdm(pool.imap(_aug_one, jobs, chunksize=16), total=len(jobs), desc="augment",
+                                   unit="clip", disable=not progress))
+            aug = np.stack([c for group in copies for c in group])
+            pcm = np.concatenate([pcm, aug])
+            y = np.concatenate([y, np.repeat(y, augment_copies)])
+            ids = np.concatenate([ids, np.repeat(ids, augment_copies)])
+            src = np.concatenate([src, np.repeat(src, augment_copies)])
+        out[f"x_{split}"] = clip_features(pcm, spec.frontend, spec.model.window_frames)
+        out[f"y_{split}"] = y
+        out[f"id_{split}"] = ids
+        out[f"source_{split}"] = src
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.name + f".tmp{os.getpid()}.npz")
+    np.savez(tmp, **out)
+    os.replace(tmp, cache)
+    return out

@@ -1,0 +1,103 @@
+"""`kws train`: fit a DS-CNN on device-exact features, seeded and logged.
+
+Writes into the output directory: ``model.keras`` (best validation epoch), ``history.json``,
+``metrics.json`` (float accuracy, per-class recall, confusion matrix, accuracy per source
+engine on the test split of held-out voices) and ``config.json`` — the effective front-end,
+model, training and task configuration with their hashes and the data manifest hash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from kws.codegen.common import write_if_changed
+from kws.data import manifest as mf
+from kws.train.features import build_features
+from kws.train.model import build
+
+
+def evaluate_logits(logits: np.ndarray, y: np.ndarray, labels, sources=None) -> dict:
+    """Accuracy, per-class recall, confusion matrix (rows true, columns predicted), per source."""
+    pred = logits.argmax(axis=1)
+    k = len(labels)
+    conf = np.zeros((k, k), dtype=int)
+    np.add.at(conf, (y, pred), 1)
+    recall = {lab: (float(conf[i, i] / conf[i].sum()) if conf[i].sum() else None) for i, lab in enumerate(labels)}
+    out = {"accuracy": float(np.mean(pred == y)), "n": int(y.size), "per_class_recall": recall,
+           "confusion": conf.tolist(), "labels": list(labels)}
+    if sources is not None:
+        out["per_source"] = {s: {"accuracy": float(np.mean(pred[sources == s] == y[sources == s])),
+                                 "n": int(np.sum(sources == s))} for s in sorted(set(sources.tolist()))}
+    return out
+
+
+def effective_config(spec, task, data_dir: Path) -> dict:
+    man = mf.load(data_dir)
+    return {"frontend": {"hash": spec.frontend.hash, **spec.frontend.as_dict()},
+            "model": {"hash": spec.model.hash, **asdict(spec.model)},
+            "train": {"hash": spec.train.hash, **asdict(spec.train)},
+            "task": {"name": task.name, "hash": task.hash, "labels": list(task.labels)},
+            "data": {"dir": str(data_dir), "manifest_hash": man["hash"]}, "code": mf.code_version()}
+
+
+def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int | None = None,
+          progress: bool = True, cache_dir: str | Path | None = None) -> dict:
+    import keras
+    import tensorflow as tf
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ts = spec.train
+    feats = build_features(data_dir, spec, task, augment_copies=ts.augment_copies,
+                           cache_dir=cache_dir or data_dir / "features", progress=progress)
+    keras.utils.set_random_seed(ts.seed)
+    tf.config.experimental.enable_op_determinism()
+    scale = spec.model.input_scale
+
+    def xs(split):
+        return feats[f"x_{split}"].astype(np.float32)[..., None] * scale
+
+    x_tr, y_tr = xs("train"), feats["y_train"]
+    x_va, y_va = xs("val"), feats["y_val"]
+    labels = task.labels
+    counts = np.bincount(y_tr, minlength=len(labels))
+    class_weight = {i: float(len(y_tr) / (len(labels) * max(c, 1))) for i, c in enumerate(counts)}
+
+    model = build(spec.model, spec.frontend.num_cepstra, len(labels))
+    epochs = epochs or ts.epochs
+    steps = int(np.ceil(len(y_tr) / ts.batch_size)) * epochs
+    lr = keras.optimizers.schedules.CosineDecay(ts.learning_rate, decay_steps=max(steps, 1), alpha=0.02)
+    model.compile(optimizer=keras.optimizers.Adam(lr),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=ts.patience, restore_best_weights=True)
+    t0 = time.perf_counter()
+    hist = model.fit(x_tr, y_tr, batch_size=ts.batch_size, epochs=epochs, validation_data=(x_va, y_va),
+                     class_weight=class_weight, callbacks=[stop], verbose=1 if progress else 2, shuffle=True)
+    seconds = time.perf_counter() - t0
+    model.save(out_dir / "model.keras")
+
+    metrics = {split: evaluate_logits(model.predict(xs(split), batch_size=512, verbose=0), feats[f"y_{split}"],
+                                      labels, feats[f"source_{split}"]) for split in ("val", "test")}
+    metrics["train_seconds"] = seconds
+    metrics["epochs_run"] = len(hist.history["loss"])
+    metrics["train_examples"] = int(len(y_tr))
+    write_if_changed(out_dir / "history.json", json.dumps({k: [float(v) for v in vs] for k, vs in
+                                                           hist.history.items()}, indent=1) + "\n")
+    write_if_changed(out_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+    write_if_changed(out_dir / "config.json", json.dumps(effective_config(spec, task, data_dir), indent=1) + "\n")
+    return metrics
+
+
+def set_threads() -> None:
+    """Use the machine's cores (TF defaults can oversubscribe small machines)."""
+    import tensorflow as tf
+
+    n = os.cpu_count() or 2
+    tf.config.threading.set_intra_op_parallelism_threads(n)
+    tf.config.threading.set_inter_op_parallelism_threads(2)

@@ -1,0 +1,91 @@
+"""The DS-CNN family (Zhang et al., "Hello Edge"; MLPerf Tiny's KWS model), on int8 features.
+
+input [window_frames, cepstra, 1] (float = int8 feature * 2^input_scale_log2)
+-> Conv2D(width, first_kernel, first_stride) + BN + ReLU
+-> blocks x [DepthwiseConv2D 3x3 + BN + ReLU -> Conv2D 1x1 (width) + BN + ReLU]
+-> AveragePooling2D over the whole map -> Reshape(width) -> Dropout -> Dense(classes): logits
+
+Batch normalization folds into the convolutions at conversion; the network ends in logits
+(the detector turns them into posteriors with its own integer softmax). Only ops the C
+generator supports appear in the converted model: CONV_2D, DEPTHWISE_CONV_2D,
+AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _feature_mask_layer():
+    import keras
+    from keras import ops
+
+    class FeatureMask(keras.layers.Layer):
+        """SpecAugment on features, training only: zero ``time_masks`` runs of up to
+        ``time_width`` frames and ``freq_masks`` runs of up to ``freq_width`` cepstra."""
+
+        def __init__(self, time_masks=2, time_width=6, freq_masks=1, freq_width=2, seed=0, **kw):
+            super().__init__(**kw)
+            self.cfg = dict(time_masks=time_masks, time_width=time_width, freq_masks=freq_masks,
+                            freq_width=freq_width, seed=seed)
+            self.gen = keras.random.SeedGenerator(seed)
+
+        def _masks(self, batch, length, count, width):
+            pos = ops.arange(length, dtype="float32")[None, :]
+            keep = ops.ones((batch, length))
+            for _ in range(count):
+                w = keras.random.uniform((batch, 1), 0, width + 1, seed=self.gen)
+                s = keras.random.uniform((batch, 1), 0, length, seed=self.gen)
+                keep = keep * ops.cast(ops.logical_or(pos < s, pos >= s + ops.floor(w)), "float32")
+            return keep
+
+        def call(self, x, training=False):
+            if not training:
+                return x
+            b = ops.shape(x)[0]
+            t = self._masks(b, x.shape[1], self.cfg["time_masks"], self.cfg["time_width"])
+            f = self._masks(b, x.shape[2], self.cfg["freq_masks"], self.cfg["freq_width"])
+            return x * t[:, :, None, None] * f[:, None, :, None]
+
+        def get_config(self):
+            return {**super().get_config(), **self.cfg}
+
+    return FeatureMask
+
+
+def custom_objects() -> dict:
+    return {"FeatureMask": _feature_mask_layer()}
+
+
+def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | None = None, dropout: float = 0.2,
+          mask: bool = True):
+    """The network; ``mask`` adds the training-only feature masking in front (export without it)."""
+    import keras
+    from keras import layers
+
+    m = model_spec
+    inp = keras.Input((m.window_frames, num_cepstra, 1), batch_size=batch_size, name="features")
+    x = _feature_mask_layer()(name="feature_mask")(inp) if mask else inp
+    x = layers.Conv2D(m.width, m.first_kernel, strides=m.first_stride, padding="same", use_bias=False)(x)
+    x = layers.ReLU()(layers.BatchNormalization()(x))
+    for _ in range(m.blocks):
+        x = layers.DepthwiseConv2D((3, 3), padding="same", use_bias=False)(x)
+        x = layers.ReLU()(layers.BatchNormalization()(x))
+        x = layers.Conv2D(m.width, (1, 1), use_bias=False)(x)
+        x = layers.ReLU()(layers.BatchNormalization()(x))
+    x = layers.AveragePooling2D(pool_size=(x.shape[1], x.shape[2]))(x)
+    x = layers.Reshape((m.width,))(x)
+    x = layers.Dropout(dropout)(x)
+    out = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inp, out, name=f"dscnn_w{m.width}_b{m.blocks}")
+
+
+def parameter_count(model_spec, num_cepstra: int, num_classes: int) -> int:
+    """Weights after batch-norm folding (what the device stores), without building the model."""
+    m = model_spec
+    k = m.first_kernel[0] * m.first_kernel[1]
+    n = k * m.width + m.width
+    n += m.blocks * (9 * m.width + m.width + m.width * m.width + m.width)
+    return n + m.width * num_classes + num_classes

@@ -1,0 +1,180 @@
+"""Training, quantization, budget and release, end to end on a tiny corpus (few steps), plus
+the refusals: wrong input shape, unsupported ops, bad calibration sets, an impossible budget."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from kws.errors import KwsError
+
+from test_data_pipeline import small_task
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, spec):
+    from kws.data.synth import synth
+
+    d = tmp_path_factory.mktemp("train")
+    task = small_task(d, renders_per_keyword=8, unknown_renders=40, silence_clips=16)
+    synth(task, d / "data", workers=2, progress=False)
+    tspec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, epochs=3, augment_copies=1,
+                                                                calibration_clips=24))
+    return tspec, task, d
+
+
+@pytest.fixture(scope="module")
+def trained(tiny):
+    from kws.quantize import quantize
+    from kws.train.fit import train
+
+    spec, task, d = tiny
+    metrics = train(spec, task, d / "data", d / "run", progress=False)
+    q = quantize(spec, task, d / "run", d / "data", name="tiny", progress=False, calibration_dir=d / "cal")
+    return spec, task, d, metrics, q
+
+
+def test_training_writes_model_metrics_and_effective_config(trained):
+    spec, task, d, metrics, _ = trained
+    assert (d / "run" / "model.keras").exists()
+    cfg = json.loads((d / "run" / "config.json").read_text())
+    assert cfg["frontend"]["hash"] == spec.frontend.hash and cfg["train"]["epochs"] == 3
+    assert cfg["data"]["manifest_hash"] == json.loads((d / "data" / "manifest.json").read_text())["hash"]
+    assert metrics["epochs_run"] <= 3 and 0.0 <= metrics["test"]["accuracy"] <= 1.0
+    assert set(metrics["test"]["per_class_recall"]) == set(task.labels)
+    assert len(json.loads((d / "run" / "history.json").read_text())["loss"]) == metrics["epochs_run"]
+
+
+def test_int8_model_is_valid_and_matches_the_front_end(trained):
+    from kws.quantize import SUPPORTED_OPS
+    from kws.tflite_model import TFLiteModel
+
+    spec, task, d, _, q = trained
+    m = TFLiteModel.from_bytes((d / "run" / "model.tflite").read_bytes())
+    tin, tout = m.tensors[m.inputs[0]], m.tensors[m.outputs[0]]
+    assert tin.dtype == np.int8 and tin.shape == (1, 49, 13, 1)
+    assert float(tin.scale[0]) == spec.model.input_scale and int(tin.zero_point[0]) == 0
+    assert tout.dtype == np.int8 and tout.shape == (1, len(task.labels))
+    assert {op.name for op in m.operators} <= set(SUPPORTED_OPS)
+    assert q["int8_reference"].startswith("TFLM")
+
+
+def test_tflm_and_tflite_reference_kernels_agree_within_one_lsb(trained):
+    """TFLM is the oracle for the firmware; TensorFlow Lite's reference kernels differ from it by
+    at most 1 LSB (known FULLY_CONNECTED rounding difference) and give the same top-1 almost always."""
+    import tensorflow as tf
+
+    from kws.quantize import tflm_logits
+    from kws.train.features import build_features
+
+    spec, task, d, _, _ = trained
+    blob = (d / "run" / "model.tflite").read_bytes()
+    x = build_features(d / "data", spec, task, augment_copies=1, cache_dir=d / "data" / "features",
+                       progress=False)["x_test"]
+    a = tflm_logits(blob, x).astype(int)
+    it = tf.lite.Interpreter(model_content=blob,
+                             experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+    it.allocate_tensors()
+    ind, outd = it.get_input_details()[0], it.get_output_details()[0]
+    b = []
+    for xi in x:
+        it.set_tensor(ind["index"], xi[None, ..., None])
+        it.invoke()
+        b.append(it.get_tensor(outd["index"])[0].astype(int))
+    b = np.stack(b)
+    assert np.abs(a - b).max() <= 1
+    assert np.mean(a.argmax(1) == b.argmax(1)) >= 0.95
+
+
+def test_calibration_set_is_tracked_and_checked(trained):
+    from kws.quantize import QuantizeError, calibration_ids
+
+    spec, task, d, _, q = trained
+    path = d / "cal" / "tiny" / "quant_cal_idxs.txt"
+    text = path.read_text()
+    assert f"# frontend {spec.frontend.hash}" in text
+    ids = calibration_ids(spec, task, d / "data", path)
+    assert len(ids) == q["calibration"]["clips"] > 0
+    assert calibration_ids(spec, task, d / "data", path) == ids            # stable
+    other = dataclasses.replace(spec, frontend=dataclasses.replace(
+        spec.frontend, log=dataclasses.replace(spec.frontend.log, floor=2)))
+    with pytest.raises(QuantizeError, match="made for front end"):
+        calibration_ids(other, task, d / "data", path)
+    empty = d / "cal" / "empty.txt"
+    empty.write_text(f"# frontend {spec.frontend.hash}\n")
+    with pytest.raises(QuantizeError, match="empty"):
+        calibration_ids(spec, task, d / "data", empty)
+    stranger = d / "cal" / "stranger.txt"
+    stranger.write_text(f"# frontend {spec.frontend.hash}\nnot-a-clip\n")
+    with pytest.raises(QuantizeError, match="not in the training split"):
+        calibration_ids(spec, task, d / "data", stranger)
+
+
+def test_wrong_input_shape_and_unsupported_ops_are_refused(tiny):
+    import keras
+
+    from kws.quantize import QuantizeError, check_tflite, convert
+
+    spec, _, _ = tiny
+    inp = keras.Input((40, 10, 1))
+    bad = keras.Model(inp, keras.layers.Dense(3)(keras.layers.Flatten()(inp)))
+    with pytest.raises(QuantizeError, match=r"input shape \(40, 10, 1\) does not match"):
+        convert(bad, spec, np.zeros((2, 49, 13), np.int8))
+    import tensorflow as tf
+
+    inp = keras.Input((49, 13, 1), batch_size=1)
+    y = keras.layers.Softmax()(keras.layers.Dense(3)(keras.layers.Reshape((49 * 13,))(inp)))
+    conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, y))
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([np.random.default_rng(0).uniform(-8, 8, (1, 49, 13, 1)).astype(
+        np.float32)] for _ in range(4))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    with pytest.raises(QuantizeError, match=r"ops \['SOFTMAX'\] are not supported"):
+        check_tflite(conv.convert(), spec)
+
+
+def test_budget_reports_and_refuses_what_does_not_fit(trained):
+    from kws import budget as b
+
+    spec, _, d, _, _ = trained
+    blob = (d / "run" / "model.tflite").read_bytes()
+    items = b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items()
+    rep = b.report(items, spec)
+    assert rep["fits"] and rep["total_bytes"] == rep["flash_bytes"] + rep["ram_bytes"]
+    assert {i["source"] for i in rep["items"]} == {"measured", "estimated"} and not rep["all_measured"]
+    weights = next(i for i in rep["items"] if i["name"].startswith("network weights"))["bytes"]
+    from kws.train.model import parameter_count
+
+    assert weights <= parameter_count(spec.model, 13, 12) <= weights + 2000   # int8 weights + int32 biases
+    tight = dataclasses.replace(spec, budget=dataclasses.replace(spec.budget, island_bytes=10_000, target_bytes=9_000))
+    with pytest.raises(b.BudgetError, match="over the 10,000 B budget"):
+        b.check(b.report(items, tight))
+    b.plot(rep, d / "budget.png")
+    assert (d / "budget.png").stat().st_size > 1000
+    assert "total" in b.format_table(rep)
+
+
+def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkeypatch):
+    from kws import budget as b
+    from kws import release as rel
+
+    spec, task, d, _, _ = trained
+    monkeypatch.setattr(rel, "REPO_ROOT", d)                        # calibration path relative to the tmp tree
+    q = json.loads((d / "run" / "quantize.json").read_text())
+    q["calibration"]["path"] = str((d / "cal" / "tiny" / "quant_cal_idxs.txt").relative_to(d))
+    (d / "run" / "quantize.json").write_text(json.dumps(q))
+    blob = (d / "run" / "model.tflite").read_bytes()
+    rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
+    out = rel.release(spec, task, d / "run", d / "data", name="tiny", budget=rep, out_dir=d / "models" / "tiny")
+    man = json.loads((out / "manifest.json").read_text())
+    rel.validate(man, out)
+    assert man["frontend"]["hash"] == spec.frontend.hash and man["labels"] == list(task.labels)
+    assert "Model card: tiny" in (out / "MODEL_CARD.md").read_text()
+    (out / "model.tflite").write_bytes(blob[:-1] + b"\\0")
+    with pytest.raises(KwsError, match="does not match the manifest"):
+        rel.validate(man, out)
+    broken = dict(man, accuracy={"float_test": 2.0})
+    with pytest.raises(KwsError, match="manifest invalid"):
+        rel.validate(broken)
