@@ -178,3 +178,18 @@ def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkey
     broken = dict(man, accuracy={"float_test": 2.0})
     with pytest.raises(KwsError, match="manifest invalid"):
         rel.validate(broken)
+
+
+def test_picker_chooses_the_best_variant_within_budget(tiny, tmp_path):
+    from kws.train.pick import pick
+
+    spec, task, d = tiny
+    r = pick(spec, task, d / "data", tmp_path, widths=[8, 16], blocks=[1], epochs=1, progress=False)
+    assert len(r["variants"]) == 2 and r["chosen"] is not None
+    fitting = [v for v in r["variants"] if v["fits"]]
+    assert r["chosen"]["val_float"] == max(v["val_float"] for v in fitting)
+    assert "best validation accuracy" in r["why"]
+    assert json.loads((tmp_path / "pick.json").read_text())["chosen"] == r["chosen"]
+    tight = dataclasses.replace(spec, budget=dataclasses.replace(spec.budget, island_bytes=5_000, target_bytes=4_000))
+    r2 = pick(tight, task, d / "data", tmp_path / "t", widths=[8], blocks=[1], epochs=1, progress=False)
+    assert r2["chosen"] is None and r2["why"] == "no variant fits the budget"

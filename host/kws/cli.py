@@ -73,7 +73,7 @@ def cmd_golden(args) -> int:
 def cmd_demo(args) -> int:
     from kws.demo import run_demo
 
-    return run_demo(spec_path=args.spec, out_dir=Path(args.out))
+    return run_demo(spec_path=args.spec, out_dir=Path(args.out), task=args.task, retrain=args.retrain)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("demo", help="run the main job end to end, as far as it goes today")
     s.add_argument("--out", default="build/demo", help="output directory (default build/demo)")
+    s.add_argument("--task", default="commands", help="released model to use: commands or wakeword")
+    s.add_argument("--retrain", action="store_true", help="build the corpus and train from scratch (minutes)")
     s.set_defaults(fn=cmd_demo)
     return p
 

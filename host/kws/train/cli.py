@@ -15,6 +15,15 @@ def add_parsers(sub) -> None:
     s.add_argument("--epochs", type=int, help="override train.epochs")
     s.set_defaults(fn=cmd_train)
 
+    s = sub.add_parser("pick", help="train a sweep of widths/depths; choose the most accurate that fits the budget")
+    s.add_argument("--task", default="commands")
+    s.add_argument("--data", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--widths", default="24,32,48", help="comma-separated channel counts")
+    s.add_argument("--blocks", default="4", help="comma-separated block counts")
+    s.add_argument("--epochs", type=int)
+    s.set_defaults(fn=cmd_pick)
+
     s = sub.add_parser("quantize", help="full-int8 TFLite of a trained model with the tracked calibration set")
     s.add_argument("--task", default="commands")
     s.add_argument("--data", required=True)
@@ -61,6 +70,24 @@ def cmd_train(args) -> int:
     print(b.format_table(rep))
     b.check(rep)
     return 0
+
+
+def cmd_pick(args) -> int:
+    from kws.data.task import load_task
+    from kws.spec import load_spec
+    from kws.train.fit import set_threads
+    from kws.train.pick import pick
+
+    set_threads()
+    r = pick(load_spec(args.spec), load_task(args.task), args.data, args.out,
+             widths=[int(w) for w in args.widths.split(",")], blocks=[int(b) for b in args.blocks.split(",")],
+             epochs=args.epochs)
+    print(f"{'width':>5} {'blocks':>6} {'params':>7} {'val':>6} {'test fl':>7} {'test i8':>7} {'island B':>9}  fits")
+    for v in r["variants"]:
+        print(f"{v['width']:5d} {v['blocks']:6d} {v['parameters']:7,d} {v['val_float']:6.1%} {v['test_float']:7.1%} "
+              f"{v['test_int8']:7.1%} {v['island_bytes']:9,d}  {'yes' if v['fits'] else 'no'}")
+    print(f"chose {r['why']}")
+    return 0 if r["chosen"] else 1
 
 
 def cmd_quantize(args) -> int:
