@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
 
 
@@ -31,11 +32,23 @@ def cmd_spec(args) -> int:
 
 def cmd_codegen(args) -> int:
     from kws.codegen import frontend as cg
+    from kws.codegen import model as cgm
 
     spec = _spec(args)
     out = Path(args.out) if args.out else cg.DEFAULT_GENERATED_DIR
-    changed = cg.generate(spec, out)
-    for name in cg.FILES:
+    if args.what == "model":
+        tfl = Path(args.tflite) if args.tflite else REPO_ROOT / "models" / "commands" / "model.tflite"
+        try:
+            blob = tfl.read_bytes()
+        except OSError as e:
+            raise KwsError(f"{tfl}: cannot read model ({e.strerror})") from e
+        changed = cgm.generate(blob, out, frontend_hash32=spec.frontend.hash32, source=str(tfl),
+                               drop_softmax=args.drop_softmax)
+        files = cgm.FILES
+    else:
+        changed = cg.generate(spec, out)
+        files = cg.FILES
+    for name in files:
         p = out / name
         print(f"{'wrote    ' if p in changed else 'unchanged'} {p}")
     return 0
@@ -85,9 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_spec)
 
-    s = sub.add_parser("codegen", help="generate C from the spec (and, later, the model)")
-    s.add_argument("what", choices=["frontend"])
+    s = sub.add_parser("codegen", help="generate C: the front end from the spec, the network from an int8 model")
+    s.add_argument("what", choices=["frontend", "model"])
     s.add_argument("--out", help="output directory (default firmware/generated)")
+    s.add_argument("--tflite", help="model: the int8 .tflite (default models/commands/model.tflite)")
+    s.add_argument("--drop-softmax", action="store_true", help="model: stop at the logits of a model ending in SOFTMAX")
     s.set_defaults(fn=cmd_codegen)
 
     s = sub.add_parser("features", help="int8 features of a 16 kHz mono int16 WAV")

@@ -56,3 +56,43 @@ class NativeFrontend:
         if got != n:
             raise KwsError(f"C front end produced {got} frames, expected {n}")
         return cep, feat
+
+
+class NativeNet:
+    """A generated network (kws_net.c + kws_nn.c) compiled for the host, behind numpy.
+
+    ``build_dir`` holds the generated kws_net.{h,c}; the shared library is built there with the
+    firmware's warning flags. The C is the firmware's own: tests hold it to TFLM's outputs."""
+
+    WARN = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wconversion", "-Wsign-conversion", "-pedantic"]
+
+    def __init__(self, build_dir: str | Path):
+        build_dir = Path(build_dir)
+        lib = build_dir / "libkws_net.so"
+        core = REPO_ROOT / "firmware" / "core"
+        r = subprocess.run(["gcc", *self.WARN, "-O2", "-shared", "-fPIC", f"-I{core}", f"-I{build_dir}", "-o", str(lib),
+                            str(core / "kws_nn.c"), str(build_dir / "kws_net.c")], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise KwsError(f"host build of the generated network failed:\n{r.stderr}")
+        header = (build_dir / "kws_net.h").read_text()
+
+        def define(name):
+            import re
+
+            return int(re.search(rf"#define {name}\s+(-?\d+)", header).group(1))
+
+        self.input_bytes = define("KWS_NET_INPUT_BYTES")
+        self.output_size = define("KWS_NET_OUTPUT_SIZE")
+        self.arena_bytes = define("KWS_NET_ARENA_BYTES")
+        self.lib = ctypes.CDLL(str(lib))
+        self.lib.kws_net_run.argtypes = [ctypes.c_void_p] * 3
+        self.lib.kws_net_run.restype = None
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """int8 outputs for int8 inputs [N, ...] (each of KWS_NET_INPUT_BYTES values)."""
+        x = np.ascontiguousarray(x, dtype=np.int8).reshape(-1, self.input_bytes)
+        out = np.zeros((x.shape[0], self.output_size), dtype=np.int8)
+        arena = np.zeros(self.arena_bytes, dtype=np.int8)
+        for i in range(x.shape[0]):
+            self.lib.kws_net_run(x[i].ctypes.data, out[i].ctypes.data, arena.ctypes.data)
+        return out

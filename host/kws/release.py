@@ -73,6 +73,7 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
                          "calibration": {"file": q["calibration"]["path"], "sha256": _sha(cal),
                                          "clips": q["calibration"]["clips"]}},
         "accuracy": {"float_test": q["float_test"]["accuracy"], "int8_test": q["int8_test"]["accuracy"],
+                     "int8_test_balanced": q["int8_test"].get("balanced_accuracy"),
                      "int8_reference": q["int8_reference"], "test_clips": q["int8_test"]["n"],
                      "per_source_int8": q["int8_test"].get("per_source"),
                      "per_class_recall_int8": q["int8_test"]["per_class_recall"],
@@ -109,7 +110,8 @@ Built-in TTS corpus (espeak-ng, flite, festival, Piper), data manifest `{man['da
 {man['data']['clips']:,} clips. Test voices are held out: never heard in training.
 
 ## Accuracy (test split, held-out voices)
-float {acc['float_test']:.1%}, int8 {acc['int8_test']:.1%} ({acc['int8_reference']}), {acc['test_clips']} clips.
+float {acc['float_test']:.1%}, int8 {acc['int8_test']:.1%} ({acc['int8_reference']}), {acc['test_clips']} clips;
+int8 balanced accuracy (mean per-class recall) {(acc.get('int8_test_balanced') or 0):.1%}.
 
 | source | int8 accuracy | clips |
 | --- | --- | --- |

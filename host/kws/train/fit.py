@@ -23,13 +23,17 @@ from kws.train.model import build
 
 
 def evaluate_logits(logits: np.ndarray, y: np.ndarray, labels, sources=None) -> dict:
-    """Accuracy, per-class recall, confusion matrix (rows true, columns predicted), per source."""
+    """Accuracy, balanced accuracy (mean per-class recall: independent of how many clips each
+    class has in the split), per-class recall, confusion matrix (rows true, columns predicted),
+    accuracy per source."""
     pred = logits.argmax(axis=1)
     k = len(labels)
     conf = np.zeros((k, k), dtype=int)
     np.add.at(conf, (y, pred), 1)
     recall = {lab: (float(conf[i, i] / conf[i].sum()) if conf[i].sum() else None) for i, lab in enumerate(labels)}
-    out = {"accuracy": float(np.mean(pred == y)), "n": int(y.size), "per_class_recall": recall,
+    present = [r for r in recall.values() if r is not None]
+    out = {"accuracy": float(np.mean(pred == y)), "balanced_accuracy": float(np.mean(present)) if present else 0.0,
+           "n": int(y.size), "per_class_recall": recall,
            "confusion": conf.tolist(), "labels": list(labels)}
     if sources is not None:
         out["per_source"] = {s: {"accuracy": float(np.mean(pred[sources == s] == y[sources == s])),

@@ -1,0 +1,42 @@
+/* Int8 network kernels, bit-exact with TFLM's reference kernels (TFLM is the oracle; tests
+ * compare every output). Plain C99, integer-only, no malloc: the generated network
+ * (firmware/generated/kws_net.c) calls them in a fixed sequence with const parameters.
+ *
+ * Layout NHWC with N = 1. Quantization as in TFLite: real = scale * (q - zero_point);
+ * weights symmetric (zero point 0), per output channel for conv / depthwise, per tensor or
+ * per channel for fully connected. Requantization: MultiplyByQuantizedMultiplier with
+ * TFLM's default double rounding (SaturatingRoundingDoublingHighMul + RoundingDivideByPOT). */
+#ifndef KWS_NN_H
+#define KWS_NN_H
+
+#include <stdint.h>
+
+typedef struct {
+    uint16_t in_h, in_w, in_c;      /* input map */
+    uint16_t out_h, out_w, out_c;   /* output map */
+    uint8_t k_h, k_w;               /* kernel */
+    uint8_t stride_h, stride_w;
+    uint8_t pad_h, pad_w;           /* padding before (top, left) */
+    int16_t in_offset;              /* -input zero point */
+    int16_t out_offset;             /* output zero point */
+    int8_t act_min, act_max;        /* fused activation, in output units */
+} kws_nn_conv_t;
+
+typedef struct {
+    uint16_t in_depth, out_depth;
+    int16_t in_offset, out_offset;
+    int8_t act_min, act_max;
+    uint8_t per_channel;            /* 1: mult/shift per output, 0: one for all */
+} kws_nn_fc_t;
+
+int32_t kws_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift);
+
+void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
+                   const int32_t *mult, const int8_t *shift, int8_t *out);
+void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
+                     const int32_t *mult, const int8_t *shift, int8_t *out);
+void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out);
+void kws_nn_fc(const kws_nn_fc_t *p, const int8_t *in, const int8_t *w, const int32_t *bias, const int32_t *mult,
+               const int8_t *shift, int8_t *out);
+
+#endif /* KWS_NN_H */

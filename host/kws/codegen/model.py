@@ -1,0 +1,270 @@
+"""`kws codegen model`: an int8 ``.tflite`` as C — const weights, requantization constants and a
+straight-line sequence of kernel calls (firmware/core/kws_nn.c). No interpreter on the device.
+
+Every constant is computed the way TFLM computes it at Prepare time, so the generated network
+equals TFLM's reference kernels bit for bit:
+
+- per-channel conv / depthwise / FC: ``QuantizeMultiplier(double(in_scale) * double(w_scale[c])
+  / double(out_scale))``;
+- per-tensor FC: the scale product is taken in float32 first (``GetQuantizedConvolutionMultipler``);
+- ``QuantizeMultiplier``: ``frexp``, round half away from zero at 2^31, flush below 2^-31;
+- fused ReLU / ReLU6 bounds: ``zero_point + round(f / scale)`` in float32;
+- SAME padding: ``((out - 1) * stride + filter - in) // 2`` before.
+
+Activations live in one caller-owned arena of two ping-pong buffers (RESHAPE is an alias);
+the sizes are computed here. Anything the kernels cannot do is refused with the op's index,
+name and reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kws.codegen.common import DEFAULT_GENERATED_DIR, c_array, display_path, stamp, write_if_changed
+from kws.errors import KwsError
+from kws.tflite_model import TFLiteModel
+
+GENERATOR = "kws codegen model"
+FILES = ("kws_net.h", "kws_net.c")
+ACT_NONE, ACT_RELU, ACT_RELU6 = 0, 1, 3
+PAD_SAME, PAD_VALID = 0, 1
+
+
+class CodegenError(KwsError):
+    pass
+
+
+def quantize_multiplier(d: float) -> tuple[int, int]:
+    """TFLite QuantizeMultiplier: (int32 significand in Q31, shift)."""
+    if d == 0.0:
+        return 0, 0
+    q, shift = math.frexp(d)
+    q_fixed = int(math.floor(q * (1 << 31) + 0.5)) if q >= 0 else -int(math.floor(-q * (1 << 31) + 0.5))
+    if q_fixed == 1 << 31:
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        shift, q_fixed = 0, 0
+    return q_fixed, shift
+
+
+def _round_f32(x: np.float32) -> int:
+    """TfLiteRound on a float: half away from zero."""
+    x = float(x)
+    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+
+
+def activation_range(act: int, scale: float, zp: int, where: str) -> tuple[int, int]:
+    def q(f):
+        return zp + _round_f32(np.float32(f) / np.float32(scale))
+
+    if act == ACT_NONE:
+        return -128, 127
+    if act == ACT_RELU:
+        return max(-128, q(0.0)), 127
+    if act == ACT_RELU6:
+        return max(-128, q(0.0)), min(127, q(6.0))
+    raise CodegenError(f"{where}: fused activation {act} is not supported (NONE, RELU, RELU6)")
+
+
+def _padding(padding: int, in_size: int, k: int, stride: int, out_size: int) -> int:
+    if padding == PAD_VALID:
+        return 0
+    return max((out_size - 1) * stride + k - in_size, 0) // 2
+
+
+@dataclass
+class Layer:
+    kind: str                       # conv2d | dwconv2d | avgpool | fc
+    params: dict
+    inp: int                        # tensor indices
+    out: int
+    weights: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    mult: np.ndarray | None = None
+    shift: np.ndarray | None = None
+
+
+def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<model>") -> tuple[list[Layer], int, int]:
+    """The model as kernel calls: (layers, input tensor, output tensor)."""
+    t = model.tensors
+    ops = list(model.operators)
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise CodegenError(f"{source}: one input and one output are supported")
+    out_tensor = model.outputs[0]
+    if ops and ops[-1].name == "SOFTMAX" and drop_softmax:
+        out_tensor = ops[-1].inputs[0]
+        ops = ops[:-1]
+    layers: list[Layer] = []
+    alias: dict[int, int] = {}
+
+    def src(i):
+        return alias.get(i, i)
+
+    for n, op in enumerate(ops):
+        where = f"{source}: op {n} ({op.name})"
+        if op.name == "RESHAPE":
+            a, b = t[op.inputs[0]], t[op.outputs[0]]
+            if int(np.prod(a.shape)) != int(np.prod(b.shape)):
+                raise CodegenError(f"{where}: reshape changes the element count")
+            alias[op.outputs[0]] = src(op.inputs[0])
+            continue
+        x, y = t[op.inputs[0]], t[op.outputs[0]]
+        for tt, role in ((x, "input"), (y, "output")):
+            if tt.dtype != np.int8 or tt.scale.size != 1:
+                raise CodegenError(f"{where}: {role} must be per-tensor int8, is {np.dtype(tt.dtype).name}")
+        in_zp, out_zp = int(x.zero_point[0]), int(y.zero_point[0])
+        in_s, out_s = np.float32(x.scale[0]), np.float32(y.scale[0])
+        act = int(op.options.get("fusedActivationFunction", 0))
+        amin, amax = activation_range(act, float(out_s), out_zp, where)
+        if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+            w, b = t[op.inputs[1]], (t[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None)
+            if w.data is None or w.dtype != np.int8 or np.any(w.zero_point != 0):
+                raise CodegenError(f"{where}: weights must be constant symmetric int8")
+            if op.options.get("dilationHFactor", 1) != 1 or op.options.get("dilationWFactor", 1) != 1:
+                raise CodegenError(f"{where}: dilation is not supported")
+            _, ih, iw, ic = x.shape
+            _, oh, ow, oc = y.shape
+            if op.name == "CONV_2D":
+                kh, kw = w.shape[1], w.shape[2]
+                wdata = w.data.reshape(oc, kh, kw, ic)
+            else:
+                kh, kw = w.shape[1], w.shape[2]
+                if int(op.options.get("depthMultiplier", 1)) != 1 or oc != ic:
+                    raise CodegenError(f"{where}: depth multiplier must be 1")
+                wdata = w.data.reshape(kh, kw, oc)
+            if w.scale.size not in (1, oc):
+                raise CodegenError(f"{where}: {w.scale.size} weight scales for {oc} channels")
+            scales = np.broadcast_to(w.scale, (oc,))
+            mults = [quantize_multiplier(float(in_s) * float(np.float32(s)) / float(out_s)) for s in scales]
+            sh, sw = int(op.options["strideH"]), int(op.options["strideW"])
+            pad = int(op.options["padding"])
+            params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh,
+                          stride_w=sw, pad_h=_padding(pad, ih, kh, sh, oh), pad_w=_padding(pad, iw, kw, sw, ow),
+                          in_offset=-in_zp, out_offset=out_zp, act_min=amin, act_max=amax)
+            layers.append(Layer("conv2d" if op.name == "CONV_2D" else "dwconv2d", params, src(op.inputs[0]),
+                                op.outputs[0], wdata.ravel(), _bias(b, oc, where),
+                                np.array([m for m, _ in mults], np.int64), np.array([s for _, s in mults], np.int64)))
+        elif op.name == "AVERAGE_POOL_2D":
+            if in_zp != out_zp or in_s != out_s:
+                raise CodegenError(f"{where}: input and output quantization must be equal")
+            _, ih, iw, ic = x.shape
+            _, oh, ow, oc = y.shape
+            kh, kw = int(op.options["filterHeight"]), int(op.options["filterWidth"])
+            sh, sw = int(op.options["strideH"]), int(op.options["strideW"])
+            pad = int(op.options["padding"])
+            params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh,
+                          stride_w=sw, pad_h=_padding(pad, ih, kh, sh, oh), pad_w=_padding(pad, iw, kw, sw, ow),
+                          in_offset=0, out_offset=0, act_min=amin, act_max=amax)
+            layers.append(Layer("avgpool", params, src(op.inputs[0]), op.outputs[0]))
+        elif op.name == "FULLY_CONNECTED":
+            w, b = t[op.inputs[1]], (t[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None)
+            if w.data is None or w.dtype != np.int8 or np.any(w.zero_point != 0):
+                raise CodegenError(f"{where}: weights must be constant symmetric int8")
+            od, depth = w.shape
+            if int(np.prod(x.shape)) != depth:
+                raise CodegenError(f"{where}: input has {int(np.prod(x.shape))} values, weights expect {depth}")
+            if w.scale.size > 1:
+                mults = [quantize_multiplier(float(in_s) * float(np.float32(s)) / float(out_s)) for s in w.scale]
+            else:
+                mults = [quantize_multiplier(float(np.float32(in_s * np.float32(w.scale[0]))) / float(out_s))]
+            params = dict(in_depth=depth, out_depth=od, in_offset=-in_zp, out_offset=out_zp, act_min=amin,
+                          act_max=amax, per_channel=int(w.scale.size > 1))
+            layers.append(Layer("fc", params, src(op.inputs[0]), op.outputs[0], w.data.ravel(), _bias(b, od, where),
+                                np.array([m for m, _ in mults], np.int64), np.array([s for _, s in mults], np.int64)))
+        else:
+            raise CodegenError(f"{where}: not supported by the C generator (supported: CONV_2D, DEPTHWISE_CONV_2D, "
+                               "AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED" + ("; SOFTMAX only last, dropped on request"
+                                                                             if op.name == "SOFTMAX" else "") + ")")
+    if not layers:
+        raise CodegenError(f"{source}: no computing layer")
+    return layers, model.inputs[0], src(out_tensor)
+
+
+def _bias(b, n: int, where: str) -> np.ndarray | None:
+    if b is None:
+        return None
+    if b.dtype != np.int32 or b.data is None or b.data.size != n:
+        raise CodegenError(f"{where}: bias must be {n} constant int32 values")
+    return b.data.astype(np.int64)
+
+
+def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: str = "<model>",
+           drop_softmax: bool = False) -> dict[str, str]:
+    """File name -> text of kws_net.h and kws_net.c for an int8 TFLite model."""
+    model = TFLiteModel.from_bytes(blob, source)
+    layers, tin, tout = lower(model, drop_softmax=drop_softmax, source=source)
+    t = model.tensors
+    x, y = t[tin], t[tout]
+    if len(x.shape) != 4 or x.shape[0] != 1:
+        raise CodegenError(f"{source}: input must be [1, H, W, C], is {list(x.shape)}")
+    model_hash = hashlib.sha256(blob).hexdigest()
+    inter = [t[ly.out].nbytes for ly in layers[:-1]]
+    buf = max(inter) if inter else 0
+    buf = (buf + 3) & ~3
+    head = stamp(GENERATOR, [("model", f"{display_path(source)} sha256 {model_hash}"),
+                             ("front end sha256 (first 32 bits)", f"{frontend_hash32:08x}")])
+    defs = [
+        ("KWS_NET_MODEL_HASH32", f"0x{model_hash[:8]}u", "first 32 bits of the model's sha256 (handshake)"),
+        ("KWS_NET_FRONTEND_HASH32", f"0x{frontend_hash32:08x}u", "front end the model was trained for"),
+        ("KWS_NET_INPUT_FRAMES", x.shape[1], "input rows (frames)"),
+        ("KWS_NET_INPUT_COLS", x.shape[2], "input columns (cepstra)"),
+        ("KWS_NET_INPUT_BYTES", int(np.prod(x.shape)), "int8 input size"),
+        ("KWS_NET_OUTPUT_SIZE", int(np.prod(y.shape)), "int8 outputs (classes)"),
+        ("KWS_NET_OUTPUT_ZERO_POINT", int(y.zero_point[0]), f"output scale {float(y.scale[0]):.9g}"),
+        ("KWS_NET_BUFFER_BYTES", buf, "one ping-pong activation buffer"),
+        ("KWS_NET_ARENA_BYTES", 2 * buf, "caller-owned arena: two buffers"),
+        ("KWS_NET_LAYERS", len(layers), "kernel calls per inference"),
+    ]
+    w = max(len(d[0]) for d in defs)
+    h = (head + "#ifndef KWS_NET_H\n#define KWS_NET_H\n\n#include <stdint.h>\n\n"
+         + "\n".join(f"#define {n:<{w}} {v}  /* {c} */" for n, v, c in defs)
+         + "\n\n/* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),\n"
+           " * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch). */\n"
+           "void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n#endif /* KWS_NET_H */\n")
+
+    body = [head, '#include "kws_net.h"\n\n#include "kws_nn.h"\n\n']
+    calls = []
+    where = {tin: "input"}
+    for i, ly in enumerate(layers):
+        p = f"L{i}"
+        if ly.kind == "fc":
+            fields = ["in_depth", "out_depth", "in_offset", "out_offset", "act_min", "act_max", "per_channel"]
+            body.append(f"static const kws_nn_fc_t {p} = {{{', '.join(str(ly.params[f]) for f in fields)}}};\n")
+        else:
+            fields = ["in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w", "stride_h", "stride_w",
+                      "pad_h", "pad_w", "in_offset", "out_offset", "act_min", "act_max"]
+            body.append(f"static const kws_nn_conv_t {p} = {{{', '.join(str(ly.params[f]) for f in fields)}}};\n")
+        args = []
+        if ly.weights is not None:
+            body.append("static " + c_array("int8_t", f"{p}_w", ly.weights, per_line=16))
+            if ly.bias is not None:
+                body.append("static " + c_array("int32_t", f"{p}_b", ly.bias, per_line=8))
+            body.append("static " + c_array("int32_t", f"{p}_m", ly.mult, per_line=6))
+            body.append("static " + c_array("int8_t", f"{p}_s", ly.shift, per_line=16))
+            args = [f"{p}_w", f"{p}_b" if ly.bias is not None else "0", f"{p}_m", f"{p}_s"]
+        src_expr = where[ly.inp]
+        dst_expr = "output" if i == len(layers) - 1 else ("a" if i % 2 == 0 else "b")
+        where[ly.out] = dst_expr
+        fn = {"conv2d": "kws_nn_conv2d", "dwconv2d": "kws_nn_dwconv2d", "avgpool": "kws_nn_avgpool",
+              "fc": "kws_nn_fc"}[ly.kind]
+        calls.append(f"    {fn}(&{p}, {', '.join([src_expr, *args, dst_expr])});")
+        body.append("\n")
+    body.append("void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)\n{\n"
+                "    int8_t *a = arena;\n    int8_t *b = arena + KWS_NET_BUFFER_BYTES;\n"
+                "    (void)a;\n    (void)b;\n" + "\n".join(calls) + "\n}\n")
+    return {"kws_net.h": h, "kws_net.c": "".join(body)}
+
+
+def generate(blob: bytes, out_dir: str | Path = DEFAULT_GENERATED_DIR, **kw) -> list[Path]:
+    out_dir = Path(out_dir)
+    changed = []
+    for fname, text in render(blob, **kw).items():
+        if write_if_changed(out_dir / fname, text):
+            changed.append(out_dir / fname)
+    return changed
