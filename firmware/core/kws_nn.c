@@ -1,24 +1,59 @@
-/* Int8 kernels; see kws_nn.h. Each mirrors the TFLM reference kernel named beside it. */
+/* Int8 kernels; see kws_nn.h. Each mirrors the TFLM reference kernel named beside it. Fast
+ * paths only regroup exact int32 sums (never a rounding), so they stay bit-exact. */
 #include "kws_nn.h"
 
-/* gemmlowp SaturatingRoundingDoublingHighMul */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define KWS_SIMD 1
+#else
+#define KWS_SIMD 0
+#endif
+
+/* Four int8 from memory as one word (any alignment; Cortex-M4 LDR allows it). */
+static inline uint32_t load4(const int8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+
+/* Sum of the four byte-wise products of two words of packed int8. */
+static inline int32_t dot4(uint32_t a, uint32_t b, int32_t acc)
+{
+#if KWS_SIMD
+    /* SXTB16 sign-extends bytes 0 and 2 (and, rotated by 8, bytes 1 and 3) into int16 pairs;
+     * SMLAD adds both pair products to the accumulator. */
+    const uint32_t ar = (a >> 8) | (a << 24), br = (b >> 8) | (b << 24);
+    acc = __smlad(__sxtb16((int8x4_t)a), __sxtb16((int8x4_t)b), acc);
+    return __smlad(__sxtb16((int8x4_t)ar), __sxtb16((int8x4_t)br), acc);
+#else
+    for (unsigned i = 0; i < 4; i++) {
+        acc += (int32_t)(int8_t)(a >> (8u * i)) * (int32_t)(int8_t)(b >> (8u * i));
+    }
+    return acc;
+#endif
+}
+
+/* gemmlowp SaturatingRoundingDoublingHighMul: (a*b + nudge) / 2^31 with truncation toward zero,
+ * nudge = 2^30 for a*b >= 0 and 1 - 2^30 otherwise. For a*b < 0, truncation is the ceiling,
+ * floor((v + 2^31 - 1) / 2^31), and 1 - 2^30 + 2^31 - 1 = 2^30: so both cases are the same
+ * floor shift of a*b + 2^30 (identical integers, half the instructions). */
 static inline int32_t srdhm(int32_t a, int32_t b)
 {
     if (a == b && a == INT32_MIN) {
         return INT32_MAX;
     }
-    const int64_t ab = (int64_t)a * (int64_t)b;
-    const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31));   /* C division: truncation, as gemmlowp */
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
-/* gemmlowp RoundingDivideByPOT */
-static inline int32_t rdbpot(int32_t x, int32_t exponent)
+/* gemmlowp RoundingDivideByPOT: x / 2^e rounded to nearest, ties away from zero, i.e.
+ * floor((x + 2^(e-1) - [x < 0]) / 2^e) for e >= 1. */
+static inline int32_t rdbpot(int32_t x, int32_t e)
 {
-    const int32_t mask = (int32_t)((1u << exponent) - 1u);
-    const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+    if (e == 0) {
+        return x;
+    }
+    return (x + (int32_t)(1u << (e - 1)) - (int32_t)((uint32_t)x >> 31)) >> e;
 }
 
 /* TFLM MultiplyByQuantizedMultiplier (double rounding, the default build). */
@@ -34,69 +69,146 @@ static inline int8_t clamp8(int32_t v, int8_t lo, int8_t hi)
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
-/* reference_integer_ops::ConvPerChannel */
-void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
+/* reference_integer_ops::ConvPerChannel for a 1x1 kernel: dot products of int8 vectors. */
+void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const int32_t *mult, const int8_t *shift, int8_t *out)
 {
+    const int n = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c;
+    const int ic4 = ic & ~3;
+    int pos = 0;
+    for (; pos + 1 < n; pos += 2) {
+        const int8_t *x0 = &in[pos * ic], *x1 = x0 + ic;
+        int8_t *y0 = &out[pos * oc], *y1 = y0 + oc;
+        for (int o = 0; o < oc; o++) {
+            const int8_t *wo = &w[o * ic];
+            int32_t a0 = bias[o], a1 = bias[o];
+            int c = 0;
+            for (; c < ic4; c += 4) {
+                const uint32_t wv = load4(wo + c);
+                a0 = dot4(load4(x0 + c), wv, a0);
+                a1 = dot4(load4(x1 + c), wv, a1);
+            }
+            for (; c < ic; c++) {
+                a0 += (int32_t)wo[c] * x0[c];
+                a1 += (int32_t)wo[c] * x1[c];
+            }
+            y0[o] = clamp8(kws_nn_requantize(a0, mult[o], shift[o]) + p->out_offset, p->act_min, p->act_max);
+            y1[o] = clamp8(kws_nn_requantize(a1, mult[o], shift[o]) + p->out_offset, p->act_min, p->act_max);
+        }
+    }
+    for (; pos < n; pos++) {
+        const int8_t *x0 = &in[pos * ic];
+        for (int o = 0; o < oc; o++) {
+            const int8_t *wo = &w[o * ic];
+            int32_t a0 = bias[o];
+            int c = 0;
+            for (; c < ic4; c += 4) {
+                a0 = dot4(load4(x0 + c), load4(wo + c), a0);
+            }
+            for (; c < ic; c++) {
+                a0 += (int32_t)wo[c] * x0[c];
+            }
+            out[pos * oc + o] = clamp8(kws_nn_requantize(a0, mult[o], shift[o]) + p->out_offset, p->act_min,
+                                       p->act_max);
+        }
+    }
+}
+
+/* reference_integer_ops::ConvPerChannel, as im2col + dot products. With SIMD each group of four
+ * column entries is stored (c0, c2, c1, c3) so that SMLAD pairs them with SXTB16 of the weights. */
+void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
+                   const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col)
+{
+    const int K = p->k_h * p->k_w * p->in_c;
+#if KWS_SIMD
+    const int K4 = K & ~3;
+#endif
     for (int oy = 0; oy < p->out_h; oy++) {
         const int iy0 = oy * p->stride_h - p->pad_h;
         for (int ox = 0; ox < p->out_w; ox++) {
             const int ix0 = ox * p->stride_w - p->pad_w;
-            for (int oc = 0; oc < p->out_c; oc++) {
-                int32_t acc = 0;
-                const int8_t *wc = &w[oc * p->k_h * p->k_w * p->in_c];
-                for (int ky = 0; ky < p->k_h; ky++) {
-                    const int iy = iy0 + ky;
-                    if (iy < 0 || iy >= p->in_h) {
-                        continue;
-                    }
-                    for (int kx = 0; kx < p->k_w; kx++) {
-                        const int ix = ix0 + kx;
-                        if (ix < 0 || ix >= p->in_w) {
-                            continue;
-                        }
-                        const int8_t *x = &in[(iy * p->in_w + ix) * p->in_c];
-                        const int8_t *k = &wc[(ky * p->k_w + kx) * p->in_c];
-                        for (int ic = 0; ic < p->in_c; ic++) {
-                            acc += (int32_t)k[ic] * ((int32_t)x[ic] + p->in_offset);
-                        }
+            int k = 0;
+            for (int ky = 0; ky < p->k_h; ky++) {
+                const int iy = iy0 + ky;
+                for (int kx = 0; kx < p->k_w; kx++) {
+                    const int ix = ix0 + kx;
+                    const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
+                    const int8_t *x = &in[(iy * p->in_w + ix) * p->in_c];
+                    for (int ic = 0; ic < p->in_c; ic++, k++) {
+#if KWS_SIMD
+                        const int slot = k < K4 ? (k & ~3) + ((k & 1) << 1) + ((k & 2) >> 1) : k;
+#else
+                        const int slot = k;
+#endif
+                        col[slot] = (int16_t)(inside ? x[ic] + p->in_offset : 0);
                     }
                 }
-                acc += bias ? bias[oc] : 0;
-                acc = kws_nn_requantize(acc, mult[oc], shift[oc]) + p->out_offset;
-                out[(oy * p->out_w + ox) * p->out_c + oc] = clamp8(acc, p->act_min, p->act_max);
+            }
+            int8_t *y = &out[(oy * p->out_w + ox) * p->out_c];
+            for (int oc = 0; oc < p->out_c; oc++) {
+                const int8_t *wo = &w[oc * K];
+                int32_t acc = bias ? bias[oc] : 0;
+                int j = 0;
+#if KWS_SIMD
+                for (; j < K4; j += 4) {
+                    const uint32_t wv = load4(wo + j), wr = (wv >> 8) | (wv << 24);
+                    int16x2_t c02, c13;
+                    __builtin_memcpy(&c02, &col[j], 4);
+                    __builtin_memcpy(&c13, &col[j + 2], 4);
+                    acc = __smlad(__sxtb16((int8x4_t)wv), c02, acc);
+                    acc = __smlad(__sxtb16((int8x4_t)wr), c13, acc);
+                }
+#endif
+                for (; j < K; j++) {
+                    acc += (int32_t)wo[j] * col[j];
+                }
+                y[oc] = clamp8(kws_nn_requantize(acc, mult[oc], shift[oc]) + p->out_offset, p->act_min, p->act_max);
             }
         }
     }
 }
 
-/* reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1 */
+/* reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1. Interior positions (whole
+ * window inside the input) use the folded bias and skip all checks; border positions skip
+ * the missing taps, as TFLM does. */
 void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
-                     const int32_t *mult, const int8_t *shift, int8_t *out)
+                     const int32_t *bias_in, const int32_t *mult, const int8_t *shift, int8_t *out)
 {
+    const int C = p->out_c, row = p->in_w * C;
     for (int oy = 0; oy < p->out_h; oy++) {
         const int iy0 = oy * p->stride_h - p->pad_h;
+        const int y0 = iy0 < 0 ? -iy0 : 0;
+        const int y1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
         for (int ox = 0; ox < p->out_w; ox++) {
             const int ix0 = ox * p->stride_w - p->pad_w;
-            for (int c = 0; c < p->out_c; c++) {
-                int32_t acc = 0;
-                for (int ky = 0; ky < p->k_h; ky++) {
-                    const int iy = iy0 + ky;
-                    if (iy < 0 || iy >= p->in_h) {
-                        continue;
-                    }
-                    for (int kx = 0; kx < p->k_w; kx++) {
-                        const int ix = ix0 + kx;
-                        if (ix < 0 || ix >= p->in_w) {
-                            continue;
+            const int x0 = ix0 < 0 ? -ix0 : 0;
+            const int x1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+            int8_t *y = &out[(oy * p->out_w + ox) * C];
+            const int8_t *base = &in[iy0 * row + ix0 * C];
+            if (y0 == 0 && x0 == 0 && y1 == p->k_h && x1 == p->k_w) {
+                for (int c = 0; c < C; c++) {
+                    int32_t acc = bias_in[c];
+                    const int8_t *wc = &w[c];
+                    for (int ky = 0; ky < p->k_h; ky++) {
+                        const int8_t *xr = base + ky * row + c;
+                        for (int kx = 0; kx < p->k_w; kx++) {
+                            acc += (int32_t)wc[0] * xr[kx * C];
+                            wc += C;
                         }
-                        acc += (int32_t)w[(ky * p->k_w + kx) * p->out_c + c] *
-                               ((int32_t)in[(iy * p->in_w + ix) * p->in_c + c] + p->in_offset);
+                    }
+                    y[c] = clamp8(kws_nn_requantize(acc, mult[c], shift[c]) + p->out_offset, p->act_min, p->act_max);
+                }
+                continue;
+            }
+            for (int c = 0; c < C; c++) {
+                int32_t acc = bias ? bias[c] : 0;
+                for (int ky = y0; ky < y1; ky++) {
+                    for (int kx = x0; kx < x1; kx++) {
+                        acc += (int32_t)w[(ky * p->k_w + kx) * C + c] *
+                               ((int32_t)base[ky * row + kx * C + c] + p->in_offset);
                     }
                 }
-                acc += bias ? bias[c] : 0;
-                acc = kws_nn_requantize(acc, mult[c], shift[c]) + p->out_offset;
-                out[(oy * p->out_w + ox) * p->out_c + c] = clamp8(acc, p->act_min, p->act_max);
+                y[c] = clamp8(kws_nn_requantize(acc, mult[c], shift[c]) + p->out_offset, p->act_min, p->act_max);
             }
         }
     }

@@ -31,10 +31,18 @@ typedef struct {
 
 int32_t kws_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift);
 
-void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
+/* 1x1 convolution, stride 1, no padding: ``bias`` has the input offset folded in by the
+ * generator (bias + in_offset * sum(w)), so the inner loop is a plain int8 dot product. */
+void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const int32_t *mult, const int8_t *shift, int8_t *out);
+/* General convolution: one im2col column per output position in ``col`` (int16, caller-owned,
+ * k_h * k_w * in_c rounded up to 4 entries), holding x + in_offset (0 for padding). */
+void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
+                   const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col);
+/* Depthwise, depth multiplier 1. ``bias_in`` = bias + in_offset * sum of the channel's taps
+ * (generator-computed) serves positions whose window lies inside the input. */
 void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
-                     const int32_t *mult, const int8_t *shift, int8_t *out);
+                     const int32_t *bias_in, const int32_t *mult, const int8_t *shift, int8_t *out);
 void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out);
 void kws_nn_fc(const kws_nn_fc_t *p, const int8_t *in, const int8_t *w, const int32_t *bias, const int32_t *mult,
                const int8_t *shift, int8_t *out);

@@ -92,7 +92,8 @@ class NativeNet:
         """int8 outputs for int8 inputs [N, ...] (each of KWS_NET_INPUT_BYTES values)."""
         x = np.ascontiguousarray(x, dtype=np.int8).reshape(-1, self.input_bytes)
         out = np.zeros((x.shape[0], self.output_size), dtype=np.int8)
-        arena = np.zeros(self.arena_bytes, dtype=np.int8)
+        raw = np.zeros(self.arena_bytes + 8, dtype=np.int8)
+        arena = raw[(-raw.ctypes.data) % 8:][:self.arena_bytes]          # the arena must be 4-byte aligned
         for i in range(x.shape[0]):
             self.lib.kws_net_run(x[i].ctypes.data, out[i].ctypes.data, arena.ctypes.data)
         return out

@@ -88,6 +88,8 @@ class Layer:
     bias: np.ndarray | None = None
     mult: np.ndarray | None = None
     shift: np.ndarray | None = None
+    bias_in: np.ndarray | None = None     # depthwise: bias with the input offset of all taps folded in
+    col: int = 0                          # conv2d: im2col entries (int16) needed
 
 
 def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<model>") -> tuple[list[Layer], int, int]:
@@ -147,9 +149,27 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
             params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh,
                           stride_w=sw, pad_h=_padding(pad, ih, kh, sh, oh), pad_w=_padding(pad, iw, kw, sw, ow),
                           in_offset=-in_zp, out_offset=out_zp, act_min=amin, act_max=amax)
-            layers.append(Layer("conv2d" if op.name == "CONV_2D" else "dwconv2d", params, src(op.inputs[0]),
-                                op.outputs[0], wdata.ravel(), _bias(b, oc, where),
-                                np.array([m for m, _ in mults], np.int64), np.array([s for _, s in mults], np.int64)))
+            kind = "conv2d" if op.name == "CONV_2D" else "dwconv2d"
+            bias = _bias(b, oc, where)
+            if kind == "conv2d" and kh == kw == 1 and sh == sw == 1 and params["pad_h"] == params["pad_w"] == 0:
+                # 1x1: fold the input offset into the bias (exact: no padding, every tap present)
+                kind = "pwconv"
+                base = bias if bias is not None else np.zeros(oc, np.int64)
+                bias = base + (-in_zp) * wdata.reshape(oc, ic).astype(np.int64).sum(axis=1)
+                if np.abs(bias).max() >= 1 << 31:
+                    raise CodegenError(f"{where}: folded bias overflows int32")
+            ly = Layer(kind, params, src(op.inputs[0]), op.outputs[0], wdata.ravel(), bias,
+                       np.array([m for m, _ in mults], np.int64), np.array([s for _, s in mults], np.int64))
+            if kind == "dwconv2d":
+                base = bias if bias is not None else np.zeros(oc, np.int64)
+                ly.bias_in = base + (-in_zp) * wdata.reshape(kh * kw, oc).astype(np.int64).sum(axis=0)
+                if ly.bias is None:
+                    ly.bias = np.zeros(oc, np.int64)
+                if np.abs(ly.bias_in).max() >= 1 << 31:
+                    raise CodegenError(f"{where}: folded bias overflows int32")
+            if kind == "conv2d":
+                ly.col = (kh * kw * ic + 3) & ~3
+            layers.append(ly)
         elif op.name == "AVERAGE_POOL_2D":
             if in_zp != out_zp or in_s != out_s:
                 raise CodegenError(f"{where}: input and output quantization must be equal")
@@ -207,6 +227,7 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
     inter = [t[ly.out].nbytes for ly in layers[:-1]]
     buf = max(inter) if inter else 0
     buf = (buf + 3) & ~3
+    col = max(ly.col for ly in layers)
     head = stamp(GENERATOR, [("model", f"{display_path(source)} sha256 {model_hash}"),
                              ("front end sha256 (first 32 bits)", f"{frontend_hash32:08x}")])
     defs = [
@@ -218,17 +239,22 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
         ("KWS_NET_OUTPUT_SIZE", int(np.prod(y.shape)), "int8 outputs (classes)"),
         ("KWS_NET_OUTPUT_ZERO_POINT", int(y.zero_point[0]), f"output scale {float(y.scale[0]):.9g}"),
         ("KWS_NET_BUFFER_BYTES", buf, "one ping-pong activation buffer"),
-        ("KWS_NET_ARENA_BYTES", 2 * buf, "caller-owned arena: two buffers"),
-        ("KWS_NET_LAYERS", len(layers), "kernel calls per inference"),
+        ("KWS_NET_COL_ENTRIES", col, "im2col scratch (int16) after the two buffers"),
+        ("KWS_NET_ARENA_BYTES", 2 * buf + 2 * col, "caller-owned arena: two buffers + im2col, 4-byte aligned"),
+        ("KWS_NET_LAYERS", len(layers), "kernel calls per inference: " + " ".join(ly.kind for ly in layers)),
     ]
     w = max(len(d[0]) for d in defs)
     h = (head + "#ifndef KWS_NET_H\n#define KWS_NET_H\n\n#include <stdint.h>\n\n"
          + "\n".join(f"#define {n:<{w}} {v}  /* {c} */" for n, v, c in defs)
          + "\n\n/* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),\n"
-           " * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch). */\n"
+           " * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,\n"
+           " * 4-byte aligned). */\n"
            "void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n#endif /* KWS_NET_H */\n")
 
-    body = [head, '#include "kws_net.h"\n\n#include "kws_nn.h"\n\n']
+    body = [head, '#include "kws_net.h"\n\n#include "kws_nn.h"\n\n'
+                  "/* Per-layer timing hook for benchmarks; compiled out unless defined. */\n"
+                  "#ifndef KWS_NET_PROFILE\n#define KWS_NET_PROFILE(layer) ((void)0)\n#else\n"
+                  "void KWS_NET_PROFILE(int layer);\n#endif\n\n"]
     calls = []
     where = {tin: "input"}
     for i, ly in enumerate(layers):
@@ -247,17 +273,23 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
                 body.append("static " + c_array("int32_t", f"{p}_b", ly.bias, per_line=8))
             body.append("static " + c_array("int32_t", f"{p}_m", ly.mult, per_line=6))
             body.append("static " + c_array("int8_t", f"{p}_s", ly.shift, per_line=16))
-            args = [f"{p}_w", f"{p}_b" if ly.bias is not None else "0", f"{p}_m", f"{p}_s"]
+            if ly.bias_in is not None:
+                body.append("static " + c_array("int32_t", f"{p}_bi", ly.bias_in, per_line=8))
+            args = [f"{p}_w", f"{p}_b" if ly.bias is not None else "0"]
+            args += [f"{p}_bi"] if ly.bias_in is not None else []
+            args += [f"{p}_m", f"{p}_s"]
         src_expr = where[ly.inp]
         dst_expr = "output" if i == len(layers) - 1 else ("a" if i % 2 == 0 else "b")
         where[ly.out] = dst_expr
-        fn = {"conv2d": "kws_nn_conv2d", "dwconv2d": "kws_nn_dwconv2d", "avgpool": "kws_nn_avgpool",
-              "fc": "kws_nn_fc"}[ly.kind]
-        calls.append(f"    {fn}(&{p}, {', '.join([src_expr, *args, dst_expr])});")
+        fn = {"conv2d": "kws_nn_conv2d", "pwconv": "kws_nn_pwconv", "dwconv2d": "kws_nn_dwconv2d",
+              "avgpool": "kws_nn_avgpool", "fc": "kws_nn_fc"}[ly.kind]
+        extra = ["col"] if ly.kind == "conv2d" else []
+        calls.append(f"    {fn}(&{p}, {', '.join([src_expr, *args, dst_expr, *extra])});\n    KWS_NET_PROFILE({i});")
         body.append("\n")
     body.append("void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)\n{\n"
                 "    int8_t *a = arena;\n    int8_t *b = arena + KWS_NET_BUFFER_BYTES;\n"
-                "    (void)a;\n    (void)b;\n" + "\n".join(calls) + "\n}\n")
+                "    int16_t *col = (int16_t *)(void *)(arena + 2 * KWS_NET_BUFFER_BYTES);\n"
+                "    (void)a;\n    (void)b;\n    (void)col;\n" + "\n".join(calls) + "\n}\n")
     return {"kws_net.h": h, "kws_net.c": "".join(body)}
 
 

@@ -1,0 +1,115 @@
+/* Runs a generated network (kws_net.c) on the emulated Cortex-M4F: reads <base>.in (int8 input)
+ * and <base>.out (expected int8 output, from TFLM) through semihosting, runs one inference,
+ * compares, then times `repeats` more inferences with SysTick next to a calibration loop of
+ * known instruction count. Prints one line:
+ *   net_bench equal=E outputs=N ticks=T runs=R calib_ticks=C calib_instr=I arena=A
+ * Exit code: 0 equal, 1 differ, 2 setup error. */
+#include <stdint.h>
+
+#include "kws_net.h"
+#include "kws_port.h"
+#include "kws_print.h"
+#include "semihost.h"
+
+#define CALIB_ITERS 1000000u
+#define RUNS 3u
+
+static void __attribute__((noinline)) spin(uint32_t n)
+{
+    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n));
+}
+
+static uint64_t layer_ticks[KWS_NET_LAYERS], last_tick;
+
+/* Called by the generated network after each layer when built with -DKWS_NET_PROFILE=kws_bench_layer. */
+void kws_bench_layer(int layer);
+void kws_bench_layer(int layer)
+{
+    const uint64_t now = kws_port_ticks();
+    layer_ticks[layer] += now - last_tick;
+    last_tick = kws_port_ticks();
+}
+
+static int8_t input[KWS_NET_INPUT_BYTES];
+static int8_t expect[KWS_NET_OUTPUT_SIZE];
+static int8_t output[KWS_NET_OUTPUT_SIZE];
+static int8_t arena[KWS_NET_ARENA_BYTES] __attribute__((aligned(4)));
+
+static int open_ext(char *path, unsigned base_len, const char *ext)
+{
+    unsigned i = 0;
+    path[base_len] = '.';
+    for (; ext[i]; i++) {
+        path[base_len + 1u + i] = ext[i];
+    }
+    path[base_len + 1u + i] = 0;
+    return semihost_open(path, 1);
+}
+
+int main(void)
+{
+    static char cmd[512];
+    kws_port_init();
+    if (semihost_cmdline(cmd, sizeof cmd - 8u) != 0) {
+        kws_print("net_bench error: no command line\n");
+        kws_port_exit(2);
+    }
+    unsigned start = 0, len = 0;
+    for (unsigned i = 0; cmd[i]; i++) {
+        if (cmd[i] == ' ') {
+            start = i + 1u;
+        }
+        len = i + 1u;
+    }
+    int fi = open_ext(&cmd[start], len - start, "in");
+    if (fi < 0 || semihost_read(fi, input, sizeof input) != sizeof input) {
+        kws_print("net_bench error: cannot read the input\n");
+        kws_port_exit(2);
+    }
+    int fo = open_ext(&cmd[start], len - start, "out");
+    if (fo < 0 || semihost_read(fo, expect, sizeof expect) != sizeof expect) {
+        kws_print("net_bench error: cannot read the expected output\n");
+        kws_port_exit(2);
+    }
+    uint64_t t0 = kws_port_ticks();
+    spin(CALIB_ITERS);
+    const uint64_t calib = kws_port_ticks() - t0;
+
+    kws_net_run(input, output, arena);
+    uint32_t equal = 1;
+    for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
+        equal &= (uint32_t)(output[i] == expect[i]);
+    }
+    for (unsigned i = 0; i < KWS_NET_LAYERS; i++) {
+        layer_ticks[i] = 0;
+    }
+    uint64_t ticks = 0;
+    for (unsigned r = 0; r < RUNS; r++) {
+        t0 = kws_port_ticks();
+        last_tick = t0;
+        kws_net_run(input, output, arena);
+        ticks += kws_port_ticks() - t0;
+    }
+    kws_print("net_bench equal=");
+    kws_print_u64(equal);
+    kws_print(" outputs=");
+    kws_print_u64(KWS_NET_OUTPUT_SIZE);
+    kws_print(" ticks=");
+    kws_print_u64(ticks);
+    kws_print(" runs=");
+    kws_print_u64(RUNS);
+    kws_print(" calib_ticks=");
+    kws_print_u64(calib);
+    kws_print(" calib_instr=");
+    kws_print_u64(2u * CALIB_ITERS);
+    kws_print(" arena=");
+    kws_print_u64(KWS_NET_ARENA_BYTES);
+    kws_print(" layers=");
+    for (unsigned i = 0; i < KWS_NET_LAYERS; i++) {
+        kws_print_u64(layer_ticks[i]);
+        kws_print(i + 1u < KWS_NET_LAYERS ? "," : "");
+    }
+    kws_print("\n");
+    kws_port_exit(equal ? 0 : 1);
+    return 0;
+}
