@@ -57,11 +57,16 @@ static inline int32_t rdbpot(int32_t x, int32_t e)
 }
 
 /* TFLM MultiplyByQuantizedMultiplier (double rounding, the default build). */
-int32_t kws_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift)
+static inline int32_t requant(int32_t acc, int32_t multiplier, int32_t shift)
 {
     const int32_t left = shift > 0 ? shift : 0;
     const int32_t right = shift > 0 ? 0 : -shift;
     return rdbpot(srdhm((int32_t)((uint32_t)acc << left), multiplier), right);
+}
+
+int32_t kws_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift)
+{
+    return requant(acc, multiplier, shift);
 }
 
 static inline int8_t clamp8(int32_t v, int8_t lo, int8_t hi)
@@ -69,47 +74,75 @@ static inline int8_t clamp8(int32_t v, int8_t lo, int8_t hi)
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
-/* reference_integer_ops::ConvPerChannel for a 1x1 kernel: dot products of int8 vectors. */
+/* reference_integer_ops::ConvPerChannel for a 1x1 kernel: dot products of int8 vectors. With
+ * SIMD, two positions' inputs are first widened to int16 pairs in ``col`` (bytes 0,2 then 1,3
+ * of every four, matching SXTB16 of the weights), then each weight word serves two output
+ * channels x two positions. */
 void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
-                   const int32_t *mult, const int8_t *shift, int8_t *out)
+                   const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col)
 {
     const int n = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c;
-    const int ic4 = ic & ~3;
     int pos = 0;
-    for (; pos + 1 < n; pos += 2) {
-        const int8_t *x0 = &in[pos * ic], *x1 = x0 + ic;
-        int8_t *y0 = &out[pos * oc], *y1 = y0 + oc;
-        for (int o = 0; o < oc; o++) {
-            const int8_t *wo = &w[o * ic];
-            int32_t a0 = bias[o], a1 = bias[o];
-            int c = 0;
-            for (; c < ic4; c += 4) {
-                const uint32_t wv = load4(wo + c);
-                a0 = dot4(load4(x0 + c), wv, a0);
-                a1 = dot4(load4(x1 + c), wv, a1);
+#if KWS_SIMD
+    if ((ic & 3) == 0 && (oc & 1) == 0) {
+        int16_t *c0 = col, *c1 = col + ic;
+        for (; pos + 1 < n; pos += 2) {
+            const int8_t *x0 = &in[pos * ic], *x1 = x0 + ic;
+            for (int c = 0; c < ic; c += 4) {
+                const uint32_t v0 = load4(x0 + c), v1 = load4(x1 + c);
+                const uint32_t a = (uint32_t)__sxtb16((int8x4_t)v0), b = (uint32_t)__sxtb16((int8x4_t)((v0 >> 8) | (v0 << 24)));
+                const uint32_t d = (uint32_t)__sxtb16((int8x4_t)v1), e = (uint32_t)__sxtb16((int8x4_t)((v1 >> 8) | (v1 << 24)));
+                __builtin_memcpy(&c0[c], &a, 4);
+                __builtin_memcpy(&c0[c + 2], &b, 4);
+                __builtin_memcpy(&c1[c], &d, 4);
+                __builtin_memcpy(&c1[c + 2], &e, 4);
             }
-            for (; c < ic; c++) {
-                a0 += (int32_t)wo[c] * x0[c];
-                a1 += (int32_t)wo[c] * x1[c];
+            int8_t *y0 = &out[pos * oc], *y1 = y0 + oc;
+            for (int o = 0; o < oc; o += 2) {
+                const int8_t *w0 = &w[o * ic], *w1 = w0 + ic;
+                int32_t a00 = bias[o], a10 = bias[o], a01 = bias[o + 1], a11 = bias[o + 1];
+                const int16_t *p0 = c0, *p1 = c1;
+                for (int c = 0; c < ic; c += 4, p0 += 4, p1 += 4) {
+                    const uint32_t u = load4(w0 + c), v = load4(w1 + c);
+                    const int16x2_t ul = __sxtb16((int8x4_t)u), uh = __sxtb16((int8x4_t)((u >> 8) | (u << 24)));
+                    const int16x2_t vl = __sxtb16((int8x4_t)v), vh = __sxtb16((int8x4_t)((v >> 8) | (v << 24)));
+                    int16x2_t x;
+                    __builtin_memcpy(&x, p0, 4);
+                    a00 = __smlad(ul, x, a00);
+                    a01 = __smlad(vl, x, a01);
+                    __builtin_memcpy(&x, p0 + 2, 4);
+                    a00 = __smlad(uh, x, a00);
+                    a01 = __smlad(vh, x, a01);
+                    __builtin_memcpy(&x, p1, 4);
+                    a10 = __smlad(ul, x, a10);
+                    a11 = __smlad(vl, x, a11);
+                    __builtin_memcpy(&x, p1 + 2, 4);
+                    a10 = __smlad(uh, x, a10);
+                    a11 = __smlad(vh, x, a11);
+                }
+                y0[o] = clamp8(requant(a00, mult[o], shift[o]) + p->out_offset, p->act_min, p->act_max);
+                y0[o + 1] = clamp8(requant(a01, mult[o + 1], shift[o + 1]) + p->out_offset, p->act_min, p->act_max);
+                y1[o] = clamp8(requant(a10, mult[o], shift[o]) + p->out_offset, p->act_min, p->act_max);
+                y1[o + 1] = clamp8(requant(a11, mult[o + 1], shift[o + 1]) + p->out_offset, p->act_min, p->act_max);
             }
-            y0[o] = clamp8(kws_nn_requantize(a0, mult[o], shift[o]) + p->out_offset, p->act_min, p->act_max);
-            y1[o] = clamp8(kws_nn_requantize(a1, mult[o], shift[o]) + p->out_offset, p->act_min, p->act_max);
         }
     }
+#else
+    (void)col;
+#endif
     for (; pos < n; pos++) {
         const int8_t *x0 = &in[pos * ic];
         for (int o = 0; o < oc; o++) {
             const int8_t *wo = &w[o * ic];
             int32_t a0 = bias[o];
             int c = 0;
-            for (; c < ic4; c += 4) {
+            for (; c + 3 < ic; c += 4) {
                 a0 = dot4(load4(x0 + c), load4(wo + c), a0);
             }
             for (; c < ic; c++) {
                 a0 += (int32_t)wo[c] * x0[c];
             }
-            out[pos * oc + o] = clamp8(kws_nn_requantize(a0, mult[o], shift[o]) + p->out_offset, p->act_min,
-                                       p->act_max);
+            out[pos * oc + o] = clamp8(requant(a0, mult[o], shift[o]) + p->out_offset, p->act_min, p->act_max);
         }
     }
 }
@@ -162,19 +195,46 @@ void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
                 for (; j < K; j++) {
                     acc += (int32_t)wo[j] * col[j];
                 }
-                y[oc] = clamp8(kws_nn_requantize(acc, mult[oc], shift[oc]) + p->out_offset, p->act_min, p->act_max);
+                y[oc] = clamp8(requant(acc, mult[oc], shift[oc]) + p->out_offset, p->act_min, p->act_max);
             }
         }
     }
 }
 
-/* reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1. Interior positions (whole
- * window inside the input) use the folded bias and skip all checks; border positions skip
- * the missing taps, as TFLM does. */
+/* Four channels of one tap: acc[i] += w[i] * x[i] (lane-wise, not summed). */
+static inline void mac4(const int8_t *x, const int8_t *w, int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+#if KWS_SIMD
+    const uint32_t xv = load4(x), wv = load4(w);
+    const uint32_t xr = (xv >> 8) | (xv << 24), wr = (wv >> 8) | (wv << 24);
+    const int32_t x02 = (int32_t)__sxtb16((int8x4_t)xv), w02 = (int32_t)__sxtb16((int8x4_t)wv);
+    const int32_t x13 = (int32_t)__sxtb16((int8x4_t)xr), w13 = (int32_t)__sxtb16((int8x4_t)wr);
+    *a0 = __smlabb(x02, w02, *a0);
+    *a2 = __smlatt(x02, w02, *a2);
+    *a1 = __smlabb(x13, w13, *a1);
+    *a3 = __smlatt(x13, w13, *a3);
+#else
+    *a0 += (int32_t)x[0] * w[0];
+    *a1 += (int32_t)x[1] * w[1];
+    *a2 += (int32_t)x[2] * w[2];
+    *a3 += (int32_t)x[3] * w[3];
+#endif
+}
+
+static inline int8_t dw_out(int32_t acc, const kws_nn_conv_t *p, int32_t m, int32_t sh)
+{
+    return clamp8(requant(acc, m, sh) + p->out_offset, p->act_min, p->act_max);
+}
+
+/* reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1. Every position starts
+ * from the folded bias (bias + in_offset * all taps' weights); a border position then removes
+ * in_offset * w of each tap that falls outside the input, which TFLM skips. Channels go four
+ * at a time in registers (lane-wise SMLABB / SMLATT) when their count allows. */
 void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                      const int32_t *bias_in, const int32_t *mult, const int8_t *shift, int8_t *out)
 {
-    const int C = p->out_c, row = p->in_w * C;
+    const int C = p->out_c, row = p->in_w * C, step = (C & 3) == 0 ? 4 : 1;
+    (void)bias;
     for (int oy = 0; oy < p->out_h; oy++) {
         const int iy0 = oy * p->stride_h - p->pad_h;
         const int y0 = iy0 < 0 ? -iy0 : 0;
@@ -183,32 +243,50 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
             const int ix0 = ox * p->stride_w - p->pad_w;
             const int x0 = ix0 < 0 ? -ix0 : 0;
             const int x1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+            const int border = y0 != 0 || x0 != 0 || y1 != p->k_h || x1 != p->k_w;
             int8_t *y = &out[(oy * p->out_w + ox) * C];
-            const int8_t *base = &in[iy0 * row + ix0 * C];
-            if (y0 == 0 && x0 == 0 && y1 == p->k_h && x1 == p->k_w) {
-                for (int c = 0; c < C; c++) {
-                    int32_t acc = bias_in[c];
-                    const int8_t *wc = &w[c];
+            const int8_t *xbase = &in[(iy0 + y0) * row + (ix0 + x0) * C];
+            const int8_t *wbase = &w[(y0 * p->k_w + x0) * C];
+            for (int c = 0; c < C; c += step) {
+                int32_t a0 = bias_in[c], a1 = 0, a2 = 0, a3 = 0;
+                if (step == 4) {
+                    a1 = bias_in[c + 1];
+                    a2 = bias_in[c + 2];
+                    a3 = bias_in[c + 3];
+                }
+                if (border) {
                     for (int ky = 0; ky < p->k_h; ky++) {
-                        const int8_t *xr = base + ky * row + c;
                         for (int kx = 0; kx < p->k_w; kx++) {
-                            acc += (int32_t)wc[0] * xr[kx * C];
-                            wc += C;
+                            if (ky >= y0 && ky < y1 && kx >= x0 && kx < x1) {
+                                continue;
+                            }
+                            const int8_t *wt = &w[(ky * p->k_w + kx) * C + c];
+                            a0 -= (int32_t)p->in_offset * wt[0];
+                            if (step == 4) {
+                                a1 -= (int32_t)p->in_offset * wt[1];
+                                a2 -= (int32_t)p->in_offset * wt[2];
+                                a3 -= (int32_t)p->in_offset * wt[3];
+                            }
                         }
                     }
-                    y[c] = clamp8(kws_nn_requantize(acc, mult[c], shift[c]) + p->out_offset, p->act_min, p->act_max);
                 }
-                continue;
-            }
-            for (int c = 0; c < C; c++) {
-                int32_t acc = bias ? bias[c] : 0;
-                for (int ky = y0; ky < y1; ky++) {
-                    for (int kx = x0; kx < x1; kx++) {
-                        acc += (int32_t)w[(ky * p->k_w + kx) * C + c] *
-                               ((int32_t)base[ky * row + kx * C + c] + p->in_offset);
+                const int8_t *xr = xbase + c, *wr = wbase + c;
+                for (int ky = y0; ky < y1; ky++, xr += row, wr += p->k_w * C) {
+                    const int8_t *xt = xr, *wt = wr;
+                    for (int kx = x0; kx < x1; kx++, xt += C, wt += C) {
+                        if (step == 4) {
+                            mac4(xt, wt, &a0, &a1, &a2, &a3);
+                        } else {
+                            a0 += (int32_t)xt[0] * wt[0];
+                        }
                     }
                 }
-                y[c] = clamp8(kws_nn_requantize(acc, mult[c], shift[c]) + p->out_offset, p->act_min, p->act_max);
+                y[c] = dw_out(a0, p, mult[c], shift[c]);
+                if (step == 4) {
+                    y[c + 1] = dw_out(a1, p, mult[c + 1], shift[c + 1]);
+                    y[c + 2] = dw_out(a2, p, mult[c + 2], shift[c + 2]);
+                    y[c + 3] = dw_out(a3, p, mult[c + 3], shift[c + 3]);
+                }
             }
         }
     }
@@ -252,7 +330,7 @@ void kws_nn_fc(const kws_nn_fc_t *p, const int8_t *in, const int8_t *w, const in
         }
         acc += bias ? bias[o] : 0;
         const int q = p->per_channel ? o : 0;
-        acc = kws_nn_requantize(acc, mult[q], shift[q]) + p->out_offset;
+        acc = requant(acc, mult[q], shift[q]) + p->out_offset;
         out[o] = clamp8(acc, p->act_min, p->act_max);
     }
 }

@@ -169,6 +169,8 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
                     raise CodegenError(f"{where}: folded bias overflows int32")
             if kind == "conv2d":
                 ly.col = (kh * kw * ic + 3) & ~3
+            elif kind == "pwconv":
+                ly.col = 2 * ((ic + 3) & ~3)
             layers.append(ly)
         elif op.name == "AVERAGE_POOL_2D":
             if in_zp != out_zp or in_s != out_s:
@@ -283,7 +285,7 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
         where[ly.out] = dst_expr
         fn = {"conv2d": "kws_nn_conv2d", "pwconv": "kws_nn_pwconv", "dwconv2d": "kws_nn_dwconv2d",
               "avgpool": "kws_nn_avgpool", "fc": "kws_nn_fc"}[ly.kind]
-        extra = ["col"] if ly.kind == "conv2d" else []
+        extra = ["col"] if ly.kind in ("conv2d", "pwconv") else []
         calls.append(f"    {fn}(&{p}, {', '.join([src_expr, *args, dst_expr, *extra])});\n    KWS_NET_PROFILE({i});")
         body.append("\n")
     body.append("void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)\n{\n"
