@@ -9,6 +9,12 @@
 #define KWS_SIMD 0
 #endif
 
+#if defined(__GNUC__)
+#define KWS_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#define KWS_LIKELY(x) (x)
+#endif
+
 /* Four int8 from memory as one word (any alignment; Cortex-M4 LDR allows it). */
 static inline uint32_t load4(const int8_t *p)
 {
@@ -16,6 +22,16 @@ static inline uint32_t load4(const int8_t *p)
     __builtin_memcpy(&v, p, 4);
     return v;
 }
+
+#if KWS_SIMD
+/* SXTB16 of the word rotated right by 8 (bytes 1 and 3), in one instruction. */
+static inline int16x2_t sxtb16_hi(uint32_t x)
+{
+    int16x2_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+#endif
 
 /* Sum of the four byte-wise products of two words of packed int8. */
 static inline int32_t dot4(uint32_t a, uint32_t b, int32_t acc)
@@ -50,80 +66,98 @@ static inline int32_t srdhm(int32_t a, int32_t b)
  * floor((x + 2^(e-1) - [x < 0]) / 2^e) for e >= 1. */
 static inline int32_t rdbpot(int32_t x, int32_t e)
 {
-    if (e == 0) {
+    if (!KWS_LIKELY(e != 0)) {
         return x;
     }
     return (x + (int32_t)(1u << (e - 1)) - (int32_t)((uint32_t)x >> 31)) >> e;
 }
 
-/* TFLM MultiplyByQuantizedMultiplier (double rounding, the default build). */
+/* TFLM MultiplyByQuantizedMultiplier (double rounding, the default build). The generator
+ * guarantees 0 <= multiplier < 2^31, so srdhm's saturating case (both INT32_MIN) cannot occur
+ * and is not tested here; the result is the same integer. Scales below 1 (shift <= 0) are the
+ * common case and get the straight path. */
 static inline int32_t requant(int32_t acc, int32_t multiplier, int32_t shift)
 {
-    const int32_t left = shift > 0 ? shift : 0;
-    const int32_t right = shift > 0 ? 0 : -shift;
-    return rdbpot(srdhm((int32_t)((uint32_t)acc << left), multiplier), right);
+    if (KWS_LIKELY(shift <= 0)) {
+        const int32_t x = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
+        return rdbpot(x, -shift);
+    }
+    const int32_t x = (int32_t)(((int64_t)(int32_t)((uint32_t)acc << shift) * multiplier + ((int64_t)1 << 30)) >> 31);
+    return x;
 }
 
 int32_t kws_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift)
 {
-    return requant(acc, multiplier, shift);
+    return rdbpot(srdhm((int32_t)((uint32_t)acc << (shift > 0 ? shift : 0)), multiplier), shift > 0 ? 0 : -shift);
 }
 
-static inline int8_t clamp8(int32_t v, int8_t lo, int8_t hi)
+static inline int8_t clamp8(int32_t v, int32_t lo, int32_t hi)
 {
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
-/* reference_integer_ops::ConvPerChannel for a 1x1 kernel: dot products of int8 vectors. With
- * SIMD, two positions' inputs are first widened to int16 pairs in ``col`` (bytes 0,2 then 1,3
- * of every four, matching SXTB16 of the weights), then each weight word serves two output
- * channels x two positions. */
+/* Output epilogue. The parameters are passed as locals: int8 stores may alias the parameter
+ * struct, so reading p-> fields here would reload them after every store. */
+#define FINISH(acc, m, sh) clamp8(requant((acc), (m), (sh)) + ooff, lo, hi)
+
+/* Weight (o, c) of a 1x1 convolution. When in_c % 4 == 0 and out_c is even the generator stores
+ * each pair of output channels interleaved by groups of four inputs (o, o+1 -> 4 bytes each),
+ * so that one load serves two channels; otherwise plain [out_c][in_c]. */
+static inline int pw_index(int o, int c, int ic, int paired)
+{
+    return paired ? (o >> 1) * 2 * ic + (c >> 2) * 8 + (o & 1) * 4 + (c & 3) : o * ic + c;
+}
+
+/* reference_integer_ops::ConvPerChannel for a 1x1 kernel: int8 dot products (the input offset
+ * is in the bias). With SIMD, two positions' inputs are widened once into ``col`` as
+ * [x0 bytes 0,2 | x0 bytes 1,3 | x1 bytes 0,2 | x1 bytes 1,3] per group of four channels; each
+ * pair of weight words then feeds 2 output channels x 2 positions (8 SMLAD). */
 void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col)
 {
     const int n = p->out_h * p->out_w, ic = p->in_c, oc = p->out_c;
+    const int paired = (ic & 3) == 0 && (oc & 1) == 0;
+    const int32_t ooff = p->out_offset, lo = p->act_min, hi = p->act_max;
     int pos = 0;
 #if KWS_SIMD
-    if ((ic & 3) == 0 && (oc & 1) == 0) {
-        int16_t *c0 = col, *c1 = col + ic;
+    if (paired) {
+        uint32_t *cw = (uint32_t *)(void *)col;
         for (; pos + 1 < n; pos += 2) {
             const int8_t *x0 = &in[pos * ic], *x1 = x0 + ic;
-            for (int c = 0; c < ic; c += 4) {
+            for (int c = 0, k = 0; c < ic; c += 4, k += 4) {
                 const uint32_t v0 = load4(x0 + c), v1 = load4(x1 + c);
-                const uint32_t a = (uint32_t)__sxtb16((int8x4_t)v0), b = (uint32_t)__sxtb16((int8x4_t)((v0 >> 8) | (v0 << 24)));
-                const uint32_t d = (uint32_t)__sxtb16((int8x4_t)v1), e = (uint32_t)__sxtb16((int8x4_t)((v1 >> 8) | (v1 << 24)));
-                __builtin_memcpy(&c0[c], &a, 4);
-                __builtin_memcpy(&c0[c + 2], &b, 4);
-                __builtin_memcpy(&c1[c], &d, 4);
-                __builtin_memcpy(&c1[c + 2], &e, 4);
+                cw[k] = (uint32_t)__sxtb16((int8x4_t)v0);
+                cw[k + 1] = (uint32_t)sxtb16_hi(v0);
+                cw[k + 2] = (uint32_t)__sxtb16((int8x4_t)v1);
+                cw[k + 3] = (uint32_t)sxtb16_hi(v1);
             }
             int8_t *y0 = &out[pos * oc], *y1 = y0 + oc;
+            const uint32_t *wp = (const uint32_t *)(const void *)w;
             for (int o = 0; o < oc; o += 2) {
-                const int8_t *w0 = &w[o * ic], *w1 = w0 + ic;
                 int32_t a00 = bias[o], a10 = bias[o], a01 = bias[o + 1], a11 = bias[o + 1];
-                const int16_t *p0 = c0, *p1 = c1;
-                for (int c = 0; c < ic; c += 4, p0 += 4, p1 += 4) {
-                    const uint32_t u = load4(w0 + c), v = load4(w1 + c);
-                    const int16x2_t ul = __sxtb16((int8x4_t)u), uh = __sxtb16((int8x4_t)((u >> 8) | (u << 24)));
-                    const int16x2_t vl = __sxtb16((int8x4_t)v), vh = __sxtb16((int8x4_t)((v >> 8) | (v << 24)));
-                    int16x2_t x;
-                    __builtin_memcpy(&x, p0, 4);
-                    a00 = __smlad(ul, x, a00);
-                    a01 = __smlad(vl, x, a01);
-                    __builtin_memcpy(&x, p0 + 2, 4);
-                    a00 = __smlad(uh, x, a00);
-                    a01 = __smlad(vh, x, a01);
-                    __builtin_memcpy(&x, p1, 4);
-                    a10 = __smlad(ul, x, a10);
-                    a11 = __smlad(vl, x, a11);
-                    __builtin_memcpy(&x, p1 + 2, 4);
-                    a10 = __smlad(uh, x, a10);
-                    a11 = __smlad(vh, x, a11);
+                const uint32_t *xp = cw, *end = cw + ic;
+                for (; xp < end; xp += 4, wp += 2) {
+                    const uint32_t u = wp[0], v = wp[1];
+                    const int16x2_t ul = __sxtb16((int8x4_t)u), uh = sxtb16_hi(u);
+                    const int16x2_t vl = __sxtb16((int8x4_t)v), vh = sxtb16_hi(v);
+                    const int16x2_t p0l = (int16x2_t)xp[0], p0h = (int16x2_t)xp[1];
+                    const int16x2_t p1l = (int16x2_t)xp[2], p1h = (int16x2_t)xp[3];
+                    a00 = __smlad(ul, p0l, a00);
+                    a01 = __smlad(vl, p0l, a01);
+                    a10 = __smlad(ul, p1l, a10);
+                    a11 = __smlad(vl, p1l, a11);
+                    a00 = __smlad(uh, p0h, a00);
+                    a01 = __smlad(vh, p0h, a01);
+                    a10 = __smlad(uh, p1h, a10);
+                    a11 = __smlad(vh, p1h, a11);
                 }
-                y0[o] = clamp8(requant(a00, mult[o], shift[o]) + p->out_offset, p->act_min, p->act_max);
-                y0[o + 1] = clamp8(requant(a01, mult[o + 1], shift[o + 1]) + p->out_offset, p->act_min, p->act_max);
-                y1[o] = clamp8(requant(a10, mult[o], shift[o]) + p->out_offset, p->act_min, p->act_max);
-                y1[o + 1] = clamp8(requant(a11, mult[o + 1], shift[o + 1]) + p->out_offset, p->act_min, p->act_max);
+                const int32_t m0 = mult[o], m1 = mult[o + 1], s0 = shift[o], s1 = shift[o + 1];
+                const int8_t r00 = FINISH(a00, m0, s0), r01 = FINISH(a01, m1, s1);
+                const int8_t r10 = FINISH(a10, m0, s0), r11 = FINISH(a11, m1, s1);
+                y0[o] = r00;
+                y0[o + 1] = r01;
+                y1[o] = r10;
+                y1[o + 1] = r11;
             }
         }
     }
@@ -133,16 +167,11 @@ void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
     for (; pos < n; pos++) {
         const int8_t *x0 = &in[pos * ic];
         for (int o = 0; o < oc; o++) {
-            const int8_t *wo = &w[o * ic];
             int32_t a0 = bias[o];
-            int c = 0;
-            for (; c + 3 < ic; c += 4) {
-                a0 = dot4(load4(x0 + c), load4(wo + c), a0);
+            for (int c = 0; c < ic; c++) {
+                a0 += (int32_t)w[pw_index(o, c, ic, paired)] * x0[c];
             }
-            for (; c < ic; c++) {
-                a0 += (int32_t)wo[c] * x0[c];
-            }
-            out[pos * oc + o] = clamp8(requant(a0, mult[o], shift[o]) + p->out_offset, p->act_min, p->act_max);
+            out[pos * oc + o] = FINISH(a0, mult[o], shift[o]);
         }
     }
 }
@@ -153,6 +182,7 @@ void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
                    const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col)
 {
     const int K = p->k_h * p->k_w * p->in_c;
+    const int32_t ooff = p->out_offset, lo = p->act_min, hi = p->act_max;
 #if KWS_SIMD
     const int K4 = K & ~3;
 #endif
@@ -178,63 +208,99 @@ void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
                 }
             }
             int8_t *y = &out[(oy * p->out_w + ox) * p->out_c];
-            for (int oc = 0; oc < p->out_c; oc++) {
+            int oc = 0;
+#if KWS_SIMD
+            for (; oc + 1 < p->out_c; oc += 2) {            /* two channels share each column load */
+                const int8_t *w0 = &w[oc * K], *w1 = w0 + K;
+                int32_t a0 = bias ? bias[oc] : 0, a1 = bias ? bias[oc + 1] : 0;
+                const uint32_t *cp = (const uint32_t *)(const void *)col;
+                int j = 0;
+                for (; j < K4; j += 4, cp += 2) {
+                    const uint32_t u = load4(w0 + j), v = load4(w1 + j);
+                    const int16x2_t c02 = (int16x2_t)cp[0], c13 = (int16x2_t)cp[1];
+                    a0 = __smlad(__sxtb16((int8x4_t)u), c02, a0);
+                    a1 = __smlad(__sxtb16((int8x4_t)v), c02, a1);
+                    a0 = __smlad(sxtb16_hi(u), c13, a0);
+                    a1 = __smlad(sxtb16_hi(v), c13, a1);
+                }
+                for (; j < K; j++) {
+                    a0 += (int32_t)w0[j] * col[j];
+                    a1 += (int32_t)w1[j] * col[j];
+                }
+                const int8_t r0 = FINISH(a0, mult[oc], shift[oc]), r1 = FINISH(a1, mult[oc + 1], shift[oc + 1]);
+                y[oc] = r0;
+                y[oc + 1] = r1;
+            }
+#endif
+            for (; oc < p->out_c; oc++) {
                 const int8_t *wo = &w[oc * K];
                 int32_t acc = bias ? bias[oc] : 0;
                 int j = 0;
 #if KWS_SIMD
                 for (; j < K4; j += 4) {
-                    const uint32_t wv = load4(wo + j), wr = (wv >> 8) | (wv << 24);
+                    const uint32_t wv = load4(wo + j);
                     int16x2_t c02, c13;
                     __builtin_memcpy(&c02, &col[j], 4);
                     __builtin_memcpy(&c13, &col[j + 2], 4);
                     acc = __smlad(__sxtb16((int8x4_t)wv), c02, acc);
-                    acc = __smlad(__sxtb16((int8x4_t)wr), c13, acc);
+                    acc = __smlad(sxtb16_hi(wv), c13, acc);
                 }
 #endif
                 for (; j < K; j++) {
                     acc += (int32_t)wo[j] * col[j];
                 }
-                y[oc] = clamp8(requant(acc, mult[oc], shift[oc]) + p->out_offset, p->act_min, p->act_max);
+                y[oc] = FINISH(acc, mult[oc], shift[oc]);
             }
         }
     }
 }
 
-/* Four channels of one tap: acc[i] += w[i] * x[i] (lane-wise, not summed). */
-static inline void mac4(const int8_t *x, const int8_t *w, int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
-{
 #if KWS_SIMD
-    const uint32_t xv = load4(x), wv = load4(w);
-    const uint32_t xr = (xv >> 8) | (xv << 24), wr = (wv >> 8) | (wv << 24);
-    const int32_t x02 = (int32_t)__sxtb16((int8x4_t)xv), w02 = (int32_t)__sxtb16((int8x4_t)wv);
-    const int32_t x13 = (int32_t)__sxtb16((int8x4_t)xr), w13 = (int32_t)__sxtb16((int8x4_t)wr);
-    *a0 = __smlabb(x02, w02, *a0);
-    *a2 = __smlatt(x02, w02, *a2);
-    *a1 = __smlabb(x13, w13, *a1);
-    *a3 = __smlatt(x13, w13, *a3);
-#else
-    *a0 += (int32_t)x[0] * w[0];
-    *a1 += (int32_t)x[1] * w[1];
-    *a2 += (int32_t)x[2] * w[2];
-    *a3 += (int32_t)x[3] * w[3];
+/* Four channels over the taps [0, ny) x [0, nx) of one position: acc[i] += w[i] * (x[i] + off),
+ * lane-wise (SXTB16, SADD16 with the offset pair when WITH_OFF, SMLABB / SMLATT). Exact int16 /
+ * int32 arithmetic: bit-exact with the scalar loop. */
+#define DW_TAPS4(NAME, WITH_OFF)                                                                       \
+    static void NAME(const int8_t *x, const int8_t *w, int row, int wrow, int C, int ny, int nx,      \
+                     int16x2_t off2, int32_t acc[4])                                                  \
+    {                                                                                                 \
+        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];                                   \
+        (void)off2;                                                                                   \
+        for (int ky = 0; ky < ny; ky++, x += row, w += wrow) {                                        \
+            const int8_t *xt = x, *wt = w;                                                            \
+            for (int kx = 0; kx < nx; kx++, xt += C, wt += C) {                                       \
+                const uint32_t xv = load4(xt), wv = load4(wt);                                        \
+                int16x2_t x02 = __sxtb16((int8x4_t)xv), x13 = sxtb16_hi(xv);                          \
+                if (WITH_OFF) {                                                                       \
+                    x02 = __sadd16(x02, off2);                                                        \
+                    x13 = __sadd16(x13, off2);                                                        \
+                }                                                                                     \
+                const int32_t w02 = (int32_t)__sxtb16((int8x4_t)wv), w13 = (int32_t)sxtb16_hi(wv);    \
+                a0 = __smlabb((int32_t)x02, w02, a0);                                                 \
+                a2 = __smlatt((int32_t)x02, w02, a2);                                                 \
+                a1 = __smlabb((int32_t)x13, w13, a1);                                                 \
+                a3 = __smlatt((int32_t)x13, w13, a3);                                                 \
+            }                                                                                         \
+        }                                                                                             \
+        acc[0] = a0;                                                                                  \
+        acc[1] = a1;                                                                                  \
+        acc[2] = a2;                                                                                  \
+        acc[3] = a3;                                                                                  \
+    }
+DW_TAPS4(dw_taps4_folded, 0)
+DW_TAPS4(dw_taps4_offset, 1)
 #endif
-}
 
-static inline int8_t dw_out(int32_t acc, const kws_nn_conv_t *p, int32_t m, int32_t sh)
-{
-    return clamp8(requant(acc, m, sh) + p->out_offset, p->act_min, p->act_max);
-}
-
-/* reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1. Every position starts
- * from the folded bias (bias + in_offset * all taps' weights); a border position then removes
- * in_offset * w of each tap that falls outside the input, which TFLM skips. Channels go four
- * at a time in registers (lane-wise SMLABB / SMLATT) when their count allows. */
+/* reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1: sum over the taps inside
+ * the input of w * (x + in_offset), as TFLM. Interior positions start from the folded bias
+ * (bias + in_offset * sum of all taps) and skip the offset; border positions add it per tap. */
 void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                      const int32_t *bias_in, const int32_t *mult, const int8_t *shift, int8_t *out)
 {
-    const int C = p->out_c, row = p->in_w * C, step = (C & 3) == 0 ? 4 : 1;
-    (void)bias;
+    const int C = p->out_c, row = p->in_w * C, wrow = p->k_w * C;
+    const int32_t ooff = p->out_offset, lo = p->act_min, hi = p->act_max;
+#if KWS_SIMD
+    const int16x2_t off2 = (int16x2_t)(((uint32_t)(uint16_t)p->in_offset << 16) | (uint16_t)p->in_offset);
+#endif
     for (int oy = 0; oy < p->out_h; oy++) {
         const int iy0 = oy * p->stride_h - p->pad_h;
         const int y0 = iy0 < 0 ? -iy0 : 0;
@@ -243,50 +309,37 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
             const int ix0 = ox * p->stride_w - p->pad_w;
             const int x0 = ix0 < 0 ? -ix0 : 0;
             const int x1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
-            const int border = y0 != 0 || x0 != 0 || y1 != p->k_h || x1 != p->k_w;
+            const int interior = y0 == 0 && x0 == 0 && y1 == p->k_h && x1 == p->k_w;
+            const int32_t *b0 = interior ? bias_in : bias;
+            const int8_t *xb = &in[(iy0 + y0) * row + (ix0 + x0) * C];
+            const int8_t *wb = &w[(y0 * p->k_w + x0) * C];
             int8_t *y = &out[(oy * p->out_w + ox) * C];
-            const int8_t *xbase = &in[(iy0 + y0) * row + (ix0 + x0) * C];
-            const int8_t *wbase = &w[(y0 * p->k_w + x0) * C];
-            for (int c = 0; c < C; c += step) {
-                int32_t a0 = bias_in[c], a1 = 0, a2 = 0, a3 = 0;
-                if (step == 4) {
-                    a1 = bias_in[c + 1];
-                    a2 = bias_in[c + 2];
-                    a3 = bias_in[c + 3];
+            int c = 0;
+#if KWS_SIMD
+            for (; c + 3 < C; c += 4) {
+                int32_t acc[4] = {b0[c], b0[c + 1], b0[c + 2], b0[c + 3]};
+                if (interior) {
+                    dw_taps4_folded(xb + c, wb + c, row, wrow, C, y1 - y0, x1 - x0, off2, acc);
+                } else {
+                    dw_taps4_offset(xb + c, wb + c, row, wrow, C, y1 - y0, x1 - x0, off2, acc);
                 }
-                if (border) {
-                    for (int ky = 0; ky < p->k_h; ky++) {
-                        for (int kx = 0; kx < p->k_w; kx++) {
-                            if (ky >= y0 && ky < y1 && kx >= x0 && kx < x1) {
-                                continue;
-                            }
-                            const int8_t *wt = &w[(ky * p->k_w + kx) * C + c];
-                            a0 -= (int32_t)p->in_offset * wt[0];
-                            if (step == 4) {
-                                a1 -= (int32_t)p->in_offset * wt[1];
-                                a2 -= (int32_t)p->in_offset * wt[2];
-                                a3 -= (int32_t)p->in_offset * wt[3];
-                            }
-                        }
+                const int8_t r0 = FINISH(acc[0], mult[c], shift[c]), r1 = FINISH(acc[1], mult[c + 1], shift[c + 1]);
+                const int8_t r2 = FINISH(acc[2], mult[c + 2], shift[c + 2]), r3 = FINISH(acc[3], mult[c + 3], shift[c + 3]);
+                y[c] = r0;
+                y[c + 1] = r1;
+                y[c + 2] = r2;
+                y[c + 3] = r3;
+            }
+#endif
+            for (; c < C; c++) {
+                int32_t acc = b0[c];
+                const int32_t off = interior ? 0 : p->in_offset;
+                for (int ky = 0; ky < y1 - y0; ky++) {
+                    for (int kx = 0; kx < x1 - x0; kx++) {
+                        acc += (int32_t)wb[ky * wrow + kx * C + c] * ((int32_t)xb[ky * row + kx * C + c] + off);
                     }
                 }
-                const int8_t *xr = xbase + c, *wr = wbase + c;
-                for (int ky = y0; ky < y1; ky++, xr += row, wr += p->k_w * C) {
-                    const int8_t *xt = xr, *wt = wr;
-                    for (int kx = x0; kx < x1; kx++, xt += C, wt += C) {
-                        if (step == 4) {
-                            mac4(xt, wt, &a0, &a1, &a2, &a3);
-                        } else {
-                            a0 += (int32_t)xt[0] * wt[0];
-                        }
-                    }
-                }
-                y[c] = dw_out(a0, p, mult[c], shift[c]);
-                if (step == 4) {
-                    y[c + 1] = dw_out(a1, p, mult[c + 1], shift[c + 1]);
-                    y[c + 2] = dw_out(a2, p, mult[c + 2], shift[c + 2]);
-                    y[c + 3] = dw_out(a3, p, mult[c + 3], shift[c + 3]);
-                }
+                y[c] = FINISH(acc, mult[c], shift[c]);
             }
         }
     }
@@ -330,7 +383,6 @@ void kws_nn_fc(const kws_nn_fc_t *p, const int8_t *in, const int8_t *w, const in
         }
         acc += bias ? bias[o] : 0;
         const int q = p->per_channel ? o : 0;
-        acc = requant(acc, mult[q], shift[q]) + p->out_offset;
-        out[o] = clamp8(acc, p->act_min, p->act_max);
+        out[o] = clamp8(requant(acc, mult[q], shift[q]) + p->out_offset, p->act_min, p->act_max);
     }
 }

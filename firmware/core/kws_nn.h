@@ -33,7 +33,9 @@ int32_t kws_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift);
 
 /* 1x1 convolution, stride 1, no padding: ``bias`` has the input offset folded in by the
  * generator (bias + in_offset * sum(w)), so the inner loop is a plain int8 dot product.
- * ``col``: int16 scratch of 2 * in_c entries (caller-owned, 4-byte aligned). */
+ * Weights: pairs of output channels interleaved by groups of four inputs when in_c % 4 == 0
+ * and out_c is even (4-byte aligned), else [out_c][in_c]. ``col``: int16 scratch of 2 * in_c
+ * entries (caller-owned, 4-byte aligned). */
 void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col);
 /* General convolution: one im2col column per output position in ``col`` (int16, caller-owned,

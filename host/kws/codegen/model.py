@@ -158,6 +158,9 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
                 bias = base + (-in_zp) * wdata.reshape(oc, ic).astype(np.int64).sum(axis=1)
                 if np.abs(bias).max() >= 1 << 31:
                     raise CodegenError(f"{where}: folded bias overflows int32")
+                if ic % 4 == 0 and oc % 2 == 0:
+                    # pair-interleaved layout (kws_nn.h): [oc/2][ic/4][2][4]
+                    wdata = wdata.reshape(oc // 2, 2, ic // 4, 4).transpose(0, 2, 1, 3)
             ly = Layer(kind, params, src(op.inputs[0]), op.outputs[0], wdata.ravel(), bias,
                        np.array([m for m, _ in mults], np.int64), np.array([s for _, s in mults], np.int64))
             if kind == "dwconv2d":
@@ -205,7 +208,15 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
                                                                              if op.name == "SOFTMAX" else "") + ")")
     if not layers:
         raise CodegenError(f"{source}: no computing layer")
+    _check_multipliers(layers, source)
     return layers, model.inputs[0], src(out_tensor)
+
+
+def _check_multipliers(layers: list[Layer], source: str) -> None:
+    """The kernels rely on 0 <= multiplier < 2^31 (TFLM's QuantizeMultiplier of a positive scale)."""
+    for i, ly in enumerate(layers):
+        if ly.mult is not None and (ly.mult.min() < 0 or ly.mult.max() >= 1 << 31):
+            raise CodegenError(f"{source}: layer {i} has a requantization multiplier outside [0, 2^31)")
 
 
 def _bias(b, n: int, where: str) -> np.ndarray | None:
@@ -254,6 +265,8 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
            "void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n#endif /* KWS_NET_H */\n")
 
     body = [head, '#include "kws_net.h"\n\n#include "kws_nn.h"\n\n'
+                  "#if defined(__GNUC__)\n#define KWS_ALIGN(n) __attribute__((aligned(n)))\n#else\n"
+                  "#define KWS_ALIGN(n)\n#endif\n\n"
                   "/* Per-layer timing hook for benchmarks; compiled out unless defined. */\n"
                   "#ifndef KWS_NET_PROFILE\n#define KWS_NET_PROFILE(layer) ((void)0)\n#else\n"
                   "void KWS_NET_PROFILE(int layer);\n#endif\n\n"]
@@ -270,7 +283,7 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
             body.append(f"static const kws_nn_conv_t {p} = {{{', '.join(str(ly.params[f]) for f in fields)}}};\n")
         args = []
         if ly.weights is not None:
-            body.append("static " + c_array("int8_t", f"{p}_w", ly.weights, per_line=16))
+            body.append("static " + c_array("int8_t", f"{p}_w", ly.weights, per_line=16, align=4))
             if ly.bias is not None:
                 body.append("static " + c_array("int32_t", f"{p}_b", ly.bias, per_line=8))
             body.append("static " + c_array("int32_t", f"{p}_m", ly.mult, per_line=6))
