@@ -97,3 +97,16 @@ def test_quantize_multiplier_matches_tflite_conventions():
     assert abs(q * 2.0 ** (s - 31) - 0.0123) < 1e-9
     assert cgm.quantize_multiplier(1e-12) == (0, 0)                     # flushed below 2^-31
     assert cgm.quantize_multiplier(0.99999999999) == (1 << 30, 1)       # rounds up to 2^31: renormalized
+
+
+def test_committed_network_is_generated_from_the_released_model(spec):
+    """firmware/generated/kws_net.* is exactly what `kws codegen model` makes of models/commands."""
+    model = REPO_ROOT / "models" / "commands" / "model.tflite"
+    files = cgm.render(model.read_bytes(), frontend_hash32=spec.frontend.hash32, source=str(model))
+    for name, text in files.items():
+        assert (REPO_ROOT / "firmware" / "generated" / name).read_text() == text, \
+            f"firmware/generated/{name} is stale: run `kws codegen model`"
+    import json
+
+    man = json.loads((REPO_ROOT / "models" / "commands" / "manifest.json").read_text())
+    assert man["frontend"]["hash"] == spec.frontend.hash, "the released model was trained on another front end"

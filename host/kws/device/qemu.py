@@ -57,3 +57,44 @@ def run_semihosted(elf: str | Path, args: list[str], *, timeout: float = 120.0, 
 def parse_fields(line: str) -> dict[str, str]:
     """``key=value`` pairs of one output line."""
     return dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
+
+
+def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bool = False,
+              frontend_hash32: int = 0, source: str = "<model>") -> dict:
+    """Generate C for ``blob``, build it into the QEMU bench image, run one input in the emulator.
+
+    ``x``: int8 input, ``expected``: int8 output (from TFLM). Returns ``equal`` (bool),
+    ``instructions`` per inference and ``layers`` (instructions per kernel call, in order, with
+    their kinds), from SysTick under ``-icount shift=0`` calibrated by a known loop.
+    """
+    import re
+    import subprocess
+    from pathlib import Path
+
+    import numpy as np
+
+    from kws.codegen import model as cgm
+    from kws.codegen.common import REPO_ROOT
+
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    cgm.generate(blob, work_dir, frontend_hash32=frontend_hash32, drop_softmax=drop_softmax, source=source)
+    np.asarray(x, dtype=np.int8).tofile(work_dir / "case.in")
+    np.asarray(expected, dtype=np.int8).tofile(work_dir / "case.out")
+    elf = REPO_ROOT / "build" / "qemu" / f"{name}_bench.elf"
+    elf.unlink(missing_ok=True)            # always rebuild: the same name may have served another network
+    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu-net", f"NET_DIR={work_dir.resolve()}",
+                        f"NET_NAME={name}"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise KwsError(f"QEMU network image build failed:\n{r.stdout}{r.stderr}")
+    run = run_semihosted(elf, [str(work_dir / "case")], timeout=300)
+    line = [ln for ln in run.output.splitlines() if ln.startswith("net_bench ")]
+    if not line:
+        raise KwsError(f"{name}: no result from the emulator:\n{run.output}")
+    f = parse_fields(line[0])
+    per_tick = int(f["calib_instr"]) / int(f["calib_ticks"]) / int(f["runs"])
+    header = (work_dir / "kws_net.h").read_text()
+    kinds = re.search(r"kernel calls per inference: ([a-z0-9 ]+)", header).group(1).split()
+    return {"equal": f["equal"] == "1" and run.exit_code == 0, "instructions": int(f["ticks"]) * per_tick,
+            "layers": [(k, int(t) * per_tick) for k, t in zip(kinds, f["layers"].split(","))],
+            "arena_bytes": int(f["arena"])}
