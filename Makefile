@@ -28,6 +28,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/frontend_throughput.py --out bench/results/frontend_throughput.json
+	$(PY) bench/frontend_instructions.py --out bench/results/frontend_instructions.json
+	$(PY) bench/network_instructions.py --out bench/results/network_instructions.json
+	$(PY) bench/data_synth.py --out bench/results/data_synth.json
 
 clean:
 	rm -rf build

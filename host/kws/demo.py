@@ -165,7 +165,7 @@ def run_demo(*, spec_path: str | None, out_dir: Path, task: str = "commands", re
         f"| front end on Cortex-M4F (QEMU -icount) | {qemu['instructions_per_frame']:,} instructions / frame |",
         f"| fixed vs float64 MFCC on speech, SNR per coefficient | min {snr.min():.1f} dB, "
         f"max {snr.max():.1f} dB |",
-        f"| front end for Cortex-M4F (code + tables + RAM) | text {sz['text']} B, data {sz['data']} B, "
+        f"| island objects for Cortex-M4F (front end + network: code, tables, weights) | text {sz['text']:,} B, data {sz['data']} B, "
         f"bss {sz['bss']} B |",
         *([f"| int8 model `{model['model']}` on held-out voices (TFLM) | {model['int8_test_accuracy']:.1%} "
            f"(float {model['float_test_accuracy']:.1%}), {model['test_clips']} clips |",
