@@ -101,12 +101,14 @@ def test_quantize_multiplier_matches_tflite_conventions():
 
 def test_committed_network_is_generated_from_the_released_model(spec):
     """firmware/generated/kws_net.* is exactly what `kws codegen model` makes of models/commands."""
+    import json
+
     model = REPO_ROOT / "models" / "commands" / "model.tflite"
-    files = cgm.render(model.read_bytes(), frontend_hash32=spec.frontend.hash32, source=str(model))
+    labels = json.loads((model.with_name("manifest.json")).read_text())["labels"]
+    files = cgm.render(model.read_bytes(), frontend_hash32=spec.frontend.hash32, source=str(model), spec=spec,
+                       labels=labels)
     for name, text in files.items():
         assert (REPO_ROOT / "firmware" / "generated" / name).read_text() == text, \
             f"firmware/generated/{name} is stale: run `kws codegen model`"
-    import json
-
     man = json.loads((REPO_ROOT / "models" / "commands" / "manifest.json").read_text())
     assert man["frontend"]["hash"] == spec.frontend.hash, "the released model was trained on another front end"

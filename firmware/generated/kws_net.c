@@ -690,6 +690,36 @@ static const int8_t L10_s[12] = {
     -5, -7, -6, -6, -6, -6, -7, -7, -7, -6, -6, -6
 };
 
+/* Detector tables (kws.detector computes the same). */
+const uint16_t kws_det_exp_lut[256] = {
+    32768u, 26873u, 22039u, 18074u, 14823u, 12156u, 9970u, 8176u, 6705u, 5499u, 4510u, 3699u,
+    3033u, 2488u, 2040u, 1673u, 1372u, 1125u, 923u, 757u, 621u, 509u, 417u, 342u,
+    281u, 230u, 189u, 155u, 127u, 104u, 85u, 70u, 57u, 47u, 39u, 32u,
+    26u, 21u, 17u, 14u, 12u, 10u, 8u, 6u, 5u, 4u, 4u, 3u,
+    2u, 2u, 2u, 1u, 1u, 1u, 1u, 1u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u,
+    0u, 0u, 0u, 0u
+};
+const uint16_t kws_det_threshold[12] = {
+    0u, 0u, 22938u, 22938u, 22938u, 22938u, 22938u, 22938u, 22938u, 22938u, 22938u, 22938u
+};
+const char *const kws_det_labels[12] = {"_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"};
+
 void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)
 {
     int8_t *a = arena;

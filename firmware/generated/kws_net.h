@@ -18,10 +18,20 @@
 #define KWS_NET_COL_ENTRIES       64  /* im2col scratch (int16) after the two buffers */
 #define KWS_NET_ARENA_BYTES       11328  /* caller-owned arena: two buffers + im2col, 4-byte aligned */
 #define KWS_NET_LAYERS            11  /* kernel calls per inference: conv2d dwconv2d pwconv dwconv2d pwconv dwconv2d pwconv dwconv2d pwconv avgpool fc */
+#define KWS_DET_STRIDE_FRAMES     4  /* network every N hops */
+#define KWS_DET_SMOOTH            3  /* posterior smoothing window (network runs) */
+#define KWS_DET_REFRACTORY        13  /* runs without events after one */
+#define KWS_DET_FRAC              15  /* posterior format Q(FRAC) */
+#define KWS_DET_FIRST_KEYWORD     2  /* classes 0, 1: silence, unknown */
+#define KWS_DET_HASH32            0xd768921bu  /* detector spec hash */
 
 /* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),
  * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,
  * 4-byte aligned). */
 void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);
+
+extern const uint16_t kws_det_exp_lut[256];  /* round(exp(-d * output_scale) * 2^FRAC) */
+extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */
+extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];
 
 #endif /* KWS_NET_H */

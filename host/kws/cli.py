@@ -46,8 +46,10 @@ def cmd_codegen(args) -> int:
             blob = tfl.read_bytes()
         except OSError as e:
             raise KwsError(f"{tfl}: cannot read model ({e.strerror})") from e
+        man = tfl.with_name("manifest.json")
+        labels = json.loads(man.read_text())["labels"] if man.exists() else None
         changed = cgm.generate(blob, out, frontend_hash32=spec.frontend.hash32, source=str(tfl),
-                               drop_softmax=args.drop_softmax)
+                               drop_softmax=args.drop_softmax, spec=spec if labels else None, labels=labels)
         files = cgm.FILES
     else:
         changed = cg.generate(spec, out)

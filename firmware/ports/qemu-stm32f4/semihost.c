@@ -18,6 +18,23 @@ int semihost_open(const char *path, int binary_read)
     return call(0x01, args);
 }
 
+int semihost_open_write(const char *path)
+{
+    size_t len = 0;
+    while (path[len]) {
+        len++;
+    }
+    uint32_t args[3] = {(uint32_t)(uintptr_t)path, 5u /* "wb" */, (uint32_t)len};
+    return call(0x01, args);
+}
+
+size_t semihost_write(int handle, const void *buf, size_t n)
+{
+    uint32_t args[3] = {(uint32_t)handle, (uint32_t)(uintptr_t)buf, (uint32_t)n};
+    int32_t not_written = call(0x05, args);
+    return not_written < 0 ? 0u : n - (size_t)not_written;
+}
+
 size_t semihost_read(int handle, void *buf, size_t n)
 {
     uint32_t args[3] = {(uint32_t)handle, (uint32_t)(uintptr_t)buf, (uint32_t)n};

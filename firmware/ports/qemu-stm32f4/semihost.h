@@ -8,6 +8,8 @@
 
 int semihost_open(const char *path, int binary_read);   /* handle, or -1 */
 size_t semihost_read(int handle, void *buf, size_t n);    /* bytes read */
+int semihost_open_write(const char *path);                /* handle, or -1 */
+size_t semihost_write(int handle, const void *buf, size_t n);   /* bytes written */
 long semihost_flen(int handle);
 void semihost_close(int handle);
 int semihost_cmdline(char *buf, size_t n);               /* 0 on success */

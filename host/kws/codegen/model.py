@@ -227,9 +227,32 @@ def _bias(b, n: int, where: str) -> np.ndarray | None:
     return b.data.astype(np.int64)
 
 
+def _detector_defs(spec, labels, out_scale: float) -> tuple[list, str]:
+    """Detector constants and tables (kws.detector is their Python twin)."""
+    from kws.detector import exp_lut, refractory_runs, threshold_q
+
+    d = spec.detector
+    lut = exp_lut(out_scale, d.posterior_frac_bits)
+    thr = [threshold_q(d.threshold, d.posterior_frac_bits) if i >= 2 else 0 for i in range(len(labels))]
+    defs = [("KWS_DET_STRIDE_FRAMES", d.stride_frames, "network every N hops"),
+            ("KWS_DET_SMOOTH", d.smooth_windows, "posterior smoothing window (network runs)"),
+            ("KWS_DET_REFRACTORY", refractory_runs(d, spec.frontend.hop_samples, spec.frontend.sample_rate_hz),
+             "runs without events after one"),
+            ("KWS_DET_FRAC", d.posterior_frac_bits, "posterior format Q(FRAC)"),
+            ("KWS_DET_FIRST_KEYWORD", 2, "classes 0, 1: silence, unknown"),
+            ("KWS_DET_HASH32", f"0x{d.hash[:8]}u", "detector spec hash")]
+    names = ", ".join(f'"{lab}"' for lab in labels)
+    body = ("/* Detector tables (kws.detector computes the same). */\n"
+            + c_array("uint16_t", "kws_det_exp_lut", lut, per_line=12)
+            + c_array("uint16_t", "kws_det_threshold", thr, per_line=12)
+            + f"const char *const kws_det_labels[{len(labels)}] = {{{names}}};\n\n")
+    return defs, body
+
+
 def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: str = "<model>",
-           drop_softmax: bool = False) -> dict[str, str]:
-    """File name -> text of kws_net.h and kws_net.c for an int8 TFLite model."""
+           drop_softmax: bool = False, spec=None, labels=None) -> dict[str, str]:
+    """File name -> text of kws_net.h and kws_net.c for an int8 TFLite model. With ``spec`` and
+    ``labels``, the detector's tables (posterior LUT, thresholds, labels) come along."""
     model = TFLiteModel.from_bytes(blob, source)
     layers, tin, tout = lower(model, drop_softmax=drop_softmax, source=source)
     t = model.tensors
@@ -256,13 +279,24 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
         ("KWS_NET_ARENA_BYTES", 2 * buf + 2 * col, "caller-owned arena: two buffers + im2col, 4-byte aligned"),
         ("KWS_NET_LAYERS", len(layers), "kernel calls per inference: " + " ".join(ly.kind for ly in layers)),
     ]
+    det_body = ""
+    det_decl = ""
+    if spec is not None and labels is not None:
+        if len(labels) != int(np.prod(y.shape)):
+            raise CodegenError(f"{source}: {len(labels)} labels for {int(np.prod(y.shape))} outputs")
+        ddefs, det_body = _detector_defs(spec, labels, float(y.scale[0]))
+        defs += ddefs
+        det_decl = ("extern const uint16_t kws_det_exp_lut[256];  /* round(exp(-d * output_scale) * 2^FRAC) */\n"
+                    "extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */\n"
+                    "extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];\n\n")
     w = max(len(d[0]) for d in defs)
     h = (head + "#ifndef KWS_NET_H\n#define KWS_NET_H\n\n#include <stdint.h>\n\n"
          + "\n".join(f"#define {n:<{w}} {v}  /* {c} */" for n, v, c in defs)
          + "\n\n/* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),\n"
            " * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,\n"
            " * 4-byte aligned). */\n"
-           "void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n#endif /* KWS_NET_H */\n")
+           "void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n" + det_decl
+         + "#endif /* KWS_NET_H */\n")
 
     body = [head, '#include "kws_net.h"\n\n#include "kws_nn.h"\n\n'
                   "#if defined(__GNUC__)\n#define KWS_ALIGN(n) __attribute__((aligned(n)))\n#else\n"
@@ -301,6 +335,7 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
         extra = ["col"] if ly.kind in ("conv2d", "pwconv") else []
         calls.append(f"    {fn}(&{p}, {', '.join([src_expr, *args, dst_expr, *extra])});\n    KWS_NET_PROFILE({i});")
         body.append("\n")
+    body.append(det_body)
     body.append("void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)\n{\n"
                 "    int8_t *a = arena;\n    int8_t *b = arena + KWS_NET_BUFFER_BYTES;\n"
                 "    int16_t *col = (int16_t *)(void *)(arena + 2 * KWS_NET_BUFFER_BYTES);\n"

@@ -98,3 +98,37 @@ def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bo
     return {"equal": f["equal"] == "1" and run.exit_code == 0, "instructions": int(f["ticks"]) * per_tick,
             "layers": [(k, int(t) * per_tick) for k, t in zip(kinds, f["layers"].split(","))],
             "arena_bytes": int(f["arena"])}
+
+
+def run_app(pcm, work_dir, *, timeout: float = 600.0) -> dict:
+    """Stream int16 ``pcm`` through the keyword-spotter image (build/qemu/kws_app.elf) via
+    semihosting. Returns hello fields, events [(class, score, sample)], every window's logits
+    and the final counters (with instructions per stage from the calibrated SysTick)."""
+    import subprocess
+    from pathlib import Path
+
+    import numpy as np
+
+    from kws.codegen.common import REPO_ROOT
+
+    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise KwsError(f"firmware build failed:\n{r.stdout}{r.stderr}")
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    audio, dump = work_dir / "audio.pcm", work_dir / "logits.bin"
+    np.asarray(pcm, dtype="<i2").tofile(audio)
+    run = run_semihosted(REPO_ROOT / "build" / "qemu" / "kws_app.elf", [str(audio), str(dump)], timeout=timeout)
+    lines = run.output.splitlines()
+    hello = parse_fields(next(ln for ln in lines if ln.startswith("kws hello")))
+    done = [ln for ln in lines if ln.startswith("kws done")]
+    if run.exit_code != 0 or not done:
+        raise KwsError(f"kws_app failed (exit {run.exit_code}):\n{run.output[-2000:]}")
+    stats = {k: int(v) for k, v in parse_fields(done[0]).items()}
+    per = stats["calib_instr"] / stats["calib_ticks"]
+    stats.update(fe_instructions=stats["fe_ticks"] * per, net_instructions=stats["net_ticks"] * per,
+                 det_instructions=stats["det_ticks"] * per)
+    events = [(int(f["class"]), int(f["score"]), int(f["sample"]))
+              for f in (parse_fields(ln) for ln in lines if ln.startswith("kws event"))]
+    raw = np.fromfile(dump, dtype=np.int8) if dump.exists() else np.zeros(0, np.int8)
+    return {"hello": hello, "events": events, "logits": raw, "stats": stats}

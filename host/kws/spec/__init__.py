@@ -159,6 +159,19 @@ class TrainSpec:
 
 
 @dataclass(frozen=True)
+class DetectorSpec:
+    stride_frames: int
+    smooth_windows: int
+    refractory_ms: int
+    threshold: float
+    posterior_frac_bits: int
+
+    @property
+    def hash(self) -> str:
+        return _section_hash(self)
+
+
+@dataclass(frozen=True)
 class BudgetSpec:
     island_bytes: int
     target_bytes: int
@@ -166,12 +179,13 @@ class BudgetSpec:
 
 @dataclass(frozen=True)
 class Spec:
-    """A whole spec file: front end, model, training, budget."""
+    """A whole spec file: front end, model, training, budget, detector."""
 
     frontend: FrontendSpec
     model: ModelSpec
     train: TrainSpec
     budget: BudgetSpec
+    detector: DetectorSpec
     source: str
 
 
@@ -294,8 +308,15 @@ def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
     b.done()
     if budget.target_bytes > budget.island_bytes:
         raise SpecError("budget.target_bytes", "must not exceed island_bytes", source)
+    d = top.sub("detector")
+    detector = DetectorSpec(stride_frames=d.int("stride_frames", lo=1, hi=100),
+                            smooth_windows=d.int("smooth_windows", lo=1, hi=16),
+                            refractory_ms=d.int("refractory_ms", lo=0, hi=10000),
+                            threshold=d.float("threshold", lo=0.0, hi=1.0),
+                            posterior_frac_bits=d.int("posterior_frac_bits", lo=8, hi=15))
+    d.done()
     top.done()
-    spec = Spec(frontend=frontend, model=model, train=train, budget=budget, source=source)
+    spec = Spec(frontend=frontend, model=model, train=train, budget=budget, detector=detector, source=source)
     # Derived-table checks (overflow bounds, empty mel bands) need the tables themselves.
     from kws.frontend.tables import build_tables  # local import: tables depend on this module
 

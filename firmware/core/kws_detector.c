@@ -1,0 +1,50 @@
+#include "kws_detector.h"
+
+void kws_det_reset(kws_det_t *d)
+{
+    d->count = 0;
+    d->pos = 0;
+    d->hold = 0;
+}
+
+int kws_det_push(kws_det_t *d, const int8_t logits[KWS_NET_OUTPUT_SIZE], uint32_t *score)
+{
+    int32_t m = logits[0];
+    for (unsigned i = 1; i < KWS_NET_OUTPUT_SIZE; i++) {
+        m = logits[i] > m ? logits[i] : m;
+    }
+    uint32_t e[KWS_NET_OUTPUT_SIZE], sum = 0;
+    for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
+        e[i] = kws_det_exp_lut[m - logits[i]];
+        sum += e[i];
+    }
+    uint32_t *slot = d->hist[d->pos];
+    for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
+        slot[i] = (e[i] << KWS_DET_FRAC) / sum;               /* sum >= 2^FRAC: the max's entry */
+    }
+    d->pos = (d->pos + 1u) % KWS_DET_SMOOTH;
+    if (d->count < KWS_DET_SMOOTH) {
+        d->count++;
+    }
+    if (d->hold > 0) {
+        d->hold--;
+        return -1;
+    }
+    int best = -1;
+    uint32_t best_sum = 0;
+    for (unsigned k = KWS_DET_FIRST_KEYWORD; k < KWS_NET_OUTPUT_SIZE; k++) {
+        uint32_t s = 0;
+        for (unsigned r = 0; r < d->count; r++) {
+            s += d->hist[r][k];
+        }
+        if (s >= (uint32_t)kws_det_threshold[k] * KWS_DET_SMOOTH && (best < 0 || s > best_sum)) {
+            best = (int)k;
+            best_sum = s;
+        }
+    }
+    if (best >= 0) {
+        d->hold = KWS_DET_REFRACTORY;
+        *score = best_sum / KWS_DET_SMOOTH;
+    }
+    return best;
+}

@@ -1,0 +1,24 @@
+/* Streaming detector: integer softmax posteriors, smoothing over the last KWS_DET_SMOOTH
+ * network runs, per-class thresholds, refractory period. Identical to host/kws/detector.py,
+ * event for event; its constants and tables come with the generated network (kws_net.h). */
+#ifndef KWS_DETECTOR_H
+#define KWS_DETECTOR_H
+
+#include <stdint.h>
+
+#include "kws_net.h"
+
+typedef struct {
+    uint32_t hist[KWS_DET_SMOOTH][KWS_NET_OUTPUT_SIZE];   /* posteriors, Q(KWS_DET_FRAC) */
+    uint32_t count;                                       /* runs in hist (<= KWS_DET_SMOOTH) */
+    uint32_t pos;                                         /* next slot */
+    uint32_t hold;                                        /* runs left in the refractory period */
+} kws_det_t;
+
+void kws_det_reset(kws_det_t *d);
+
+/* One network run's int8 logits. Returns the class that fires (>= KWS_DET_FIRST_KEYWORD) and
+ * its smoothed score in *score (Q(KWS_DET_FRAC)), or -1. */
+int kws_det_push(kws_det_t *d, const int8_t logits[KWS_NET_OUTPUT_SIZE], uint32_t *score);
+
+#endif /* KWS_DETECTOR_H */

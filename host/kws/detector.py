@@ -1,0 +1,108 @@
+"""The streaming detector: the host reference of firmware/core/kws_detector.c, event for event.
+
+Per network run (every ``stride_frames`` hops once ``window_frames`` frames exist):
+
+1. posteriors: integer softmax of the int8 logits, ``p_i = floor(L[m - q_i] * 2^F / sum_j L[m - q_j])``
+   with ``m = max q``, ``L[d] = round(exp(-d * output_scale) * 2^F)`` (256 entries, F =
+   ``posterior_frac_bits``; generated with the network so both sides share it);
+2. smoothing: per class, the sum of the last ``smooth_windows`` posteriors (fewer at the start);
+3. decision: among keyword classes (not silence / unknown), the largest smoothed sum that
+   reaches ``threshold_k * smooth_windows`` fires, unless within the refractory period of the
+   previous event; ties go to the lower class index;
+4. event: (class, score = smoothed sum // smooth_windows in Q(F), sample index = samples
+   consumed when the window's last frame completed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def exp_lut(output_scale: float, frac_bits: int) -> np.ndarray:
+    """uint16 [256]: round(exp(-d * scale) * 2^frac_bits)."""
+    d = np.arange(256, dtype=np.float64)
+    return np.floor(np.exp(-d * float(np.float32(output_scale))) * (1 << frac_bits) + 0.5).astype(np.uint16)
+
+
+def threshold_q(threshold: float, frac_bits: int) -> int:
+    return int(math.floor(threshold * (1 << frac_bits) + 0.5))
+
+
+def refractory_runs(det, hop_samples: int, sample_rate: int) -> int:
+    """Network runs covered by refractory_ms (ceiling)."""
+    run_ms = det.stride_frames * hop_samples * 1000 / sample_rate
+    return int(math.ceil(det.refractory_ms / run_ms)) if det.refractory_ms else 0
+
+
+def posteriors(logits: np.ndarray, lut: np.ndarray, frac_bits: int) -> np.ndarray:
+    """Integer softmax of int8 logits [..., classes] -> Q(frac_bits) int64."""
+    q = logits.astype(np.int64)
+    e = lut.astype(np.int64)[q.max(axis=-1, keepdims=True) - q]
+    return (e << frac_bits) // e.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Event:
+    label: int
+    score_q: int
+    sample: int
+
+
+class Detector:
+    """Feed int8 logits of consecutive network runs; get events."""
+
+    def __init__(self, det, *, keyword_classes: list[int], lut: np.ndarray, thresholds_q: dict[int, int],
+                 refractory: int):
+        self.det = det
+        self.keywords = list(keyword_classes)
+        self.lut = lut
+        self.thr = thresholds_q
+        self.refractory = refractory
+        self.history: list[np.ndarray] = []
+        self.hold = 0
+
+    def push(self, logits: np.ndarray, end_sample: int) -> Event | None:
+        p = posteriors(np.asarray(logits)[None, :], self.lut, self.det.posterior_frac_bits)[0]
+        self.history.append(p)
+        if len(self.history) > self.det.smooth_windows:
+            self.history.pop(0)
+        smooth = np.sum(self.history, axis=0)
+        if self.hold > 0:
+            self.hold -= 1
+            return None
+        best, best_sum = None, -1
+        for k in self.keywords:
+            if smooth[k] >= self.thr[k] * self.det.smooth_windows and smooth[k] > best_sum:
+                best, best_sum = k, int(smooth[k])
+        if best is None:
+            return None
+        self.hold = self.refractory
+        return Event(best, best_sum // self.det.smooth_windows, end_sample)
+
+
+def window_ends(num_frames: int, spec) -> list[int]:
+    """Index of the last frame of every network window over ``num_frames`` frames."""
+    f, s = spec.model.window_frames, spec.detector.stride_frames
+    return list(range(f - 1, num_frames, s))
+
+
+def run_stream(features: np.ndarray, infer, spec, detector: Detector) -> tuple[np.ndarray, list[Event]]:
+    """Reference pipeline over a whole stream of int8 features [frames, cepstra]: every
+    window's logits ([windows, classes]) and the events. ``infer`` maps int8 windows
+    [N, frames, cepstra] to int8 logits [N, classes]."""
+    ends = window_ends(features.shape[0], spec)
+    f = spec.model.window_frames
+    fe = spec.frontend
+    if not ends:
+        return np.zeros((0, 0), np.int8), []
+    windows = np.stack([features[t - f + 1:t + 1] for t in ends])
+    logits = infer(windows)
+    events = []
+    for t, lg in zip(ends, logits):
+        ev = detector.push(lg, t * fe.hop_samples + fe.window_samples)
+        if ev is not None:
+            events.append(ev)
+    return logits, events

@@ -1,0 +1,51 @@
+"""The host reference pipeline of the device: front end (kws.frontend.fixed) -> int8 network
+(TFLM's interpreter, the oracle, or the firmware's C built for the host, proven equal) ->
+detector (kws.detector). What the device must reproduce, window by window, event by event."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from kws import detector as det
+from kws.frontend import fixed
+from kws.tflite_model import TFLiteModel
+
+
+class ReferencePipeline:
+    def __init__(self, spec, model_dir: str | Path, *, engine: str = "tflm"):
+        self.spec = spec
+        self.model_dir = Path(model_dir)
+        self.manifest = json.loads((self.model_dir / "manifest.json").read_text())
+        self.labels = self.manifest["labels"]
+        self.blob = (self.model_dir / "model.tflite").read_bytes()
+        m = TFLiteModel.from_bytes(self.blob)
+        self.out_scale = float(m.tensors[m.outputs[0]].scale[0])
+        self.engine = engine
+
+    def infer(self, windows: np.ndarray) -> np.ndarray:
+        if self.engine == "tflm":
+            from kws.quantize import tflm_logits
+
+            return tflm_logits(self.blob, windows)
+        raise ValueError(self.engine)
+
+    def new_detector(self) -> det.Detector:
+        d = self.spec.detector
+        thr = det.threshold_q(d.threshold, d.posterior_frac_bits)
+        if self.manifest.get("thresholds"):
+            thr_map = {i: det.threshold_q(self.manifest["thresholds"].get(lab, d.threshold), d.posterior_frac_bits)
+                       for i, lab in enumerate(self.labels)}
+        else:
+            thr_map = {i: thr for i in range(len(self.labels))}
+        return det.Detector(d, keyword_classes=list(range(2, len(self.labels))),
+                            lut=det.exp_lut(self.out_scale, d.posterior_frac_bits), thresholds_q=thr_map,
+                            refractory=det.refractory_runs(d, self.spec.frontend.hop_samples,
+                                                           self.spec.frontend.sample_rate_hz))
+
+    def run(self, pcm: np.ndarray) -> tuple[np.ndarray, list[det.Event]]:
+        """(logits of every network window [runs, classes], events) for an int16 stream."""
+        feats = fixed.quantize_cepstra(fixed.cepstra(pcm, self.spec.frontend), self.spec.frontend)
+        return det.run_stream(feats, self.infer, self.spec, self.new_detector())
