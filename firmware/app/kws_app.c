@@ -9,7 +9,7 @@
  *   kws hello fe=<spec hash32> model=<model hash32> det=<detector hash32> rate=<Hz>
  *   kws event label=<name> class=<k> score=<Q15> sample=<n>
  *   kws done samples=<n> frames=<n> runs=<n> events=<n> fe_ticks=<t> net_ticks=<t> det_ticks=<t>
- *        calib_ticks=<t> calib_instr=<n>
+ *        calib_ticks=<t> calib_instr=<n> stack=<peak stack bytes>
  */
 #include <stdint.h>
 
@@ -157,6 +157,7 @@ int main(void)
     field("det_ticks", det_t);
     field("calib_ticks", calib);
     field("calib_instr", 2u * CALIB_ITERS);
+    field("stack", kws_port_stack_peak());
     kws_print("\n");
     kws_port_exit(0);
     return 0;

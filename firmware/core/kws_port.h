@@ -12,5 +12,6 @@ int kws_port_read_byte(void);             /* serial in: next byte, or -1 if none
 uint64_t kws_port_ticks(void);            /* monotonic tick counter */
 uint32_t kws_port_tick_hz(void);          /* nominal ticks per second */
 void kws_port_exit(int code);             /* emulators: end with code; boards: halt */
+uint32_t kws_port_stack_peak(void);       /* bytes of stack used so far (painted-stack high-water mark) */
 
 #endif /* KWS_PORT_H */

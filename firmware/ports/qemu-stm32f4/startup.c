@@ -2,6 +2,19 @@
 #include <stdint.h>
 
 extern uint32_t _data_load, _data_start, _data_end, _bss_start, _bss_end, _stack_top;
+
+#define STACK_PAINT 0xC0DEC0DEu
+
+/* Bytes of stack ever used: the painted region below the stack top that has been written. */
+uint32_t kws_port_stack_peak(void);
+uint32_t kws_port_stack_peak(void)
+{
+    const uint32_t *p = &_bss_end;
+    while (p < &_stack_top && *p == STACK_PAINT) {
+        p++;
+    }
+    return (uint32_t)((uintptr_t)&_stack_top - (uintptr_t)p);
+}
 extern int main(void);
 void Reset_Handler(void);
 void Default_Handler(void);
@@ -34,6 +47,12 @@ void Reset_Handler(void)
     }
     for (dst = &_bss_start; dst < &_bss_end; dst++) {
         *dst = 0;
+    }
+    /* Paint the free RAM up to a little below the current stack pointer (high-water mark). */
+    uint32_t *sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    for (dst = &_bss_end; dst < sp - 16; dst++) {
+        *dst = STACK_PAINT;
     }
     /* Enable the FPU (CP10, CP11 full access): the hard-float ABI may use its registers. */
     *(volatile uint32_t *)0xE000ED88u |= (0xFu << 20);

@@ -31,8 +31,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--name", required=True)
     s.set_defaults(fn=cmd_quantize)
 
-    s = sub.add_parser("budget", help="island footprint of an int8 model against the budget")
-    s.add_argument("model", help=".tflite file")
+    s = sub.add_parser("budget", help="island footprint against the budget: from the linked firmware (--elf) or "
+                                      "estimated from an int8 model")
+    s.add_argument("model", nargs="?", help=".tflite file (estimate)")
+    s.add_argument("--elf", help="linked firmware image with its .map (measured); runs it in QEMU for the stack")
     s.add_argument("--png", help="write a bar chart here")
     s.set_defaults(fn=cmd_budget)
 
@@ -49,6 +51,22 @@ def _budget(spec, blob: bytes) -> dict:
 
     rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
     return rep
+
+
+def measured_budget(spec, elf: Path) -> dict:
+    """Island from the linked image; peak stack from a short run of it in QEMU."""
+    import numpy as np
+
+    from kws import budget as b
+    from kws.device.qemu import run_app
+
+    stack = None
+    if elf.name == "kws_app.elf":
+        rng = np.random.default_rng(0)
+        run = run_app(rng.integers(-3000, 3000, 3 * spec.frontend.sample_rate_hz).astype(np.int16),
+                      elf.parent / "budget_run")
+        stack = run["stats"]["stack"]
+    return b.report(b.elf_items(elf, stack), spec)
 
 
 def cmd_train(args) -> int:
@@ -106,7 +124,14 @@ def cmd_budget(args) -> int:
     from kws.spec import load_spec
 
     spec = load_spec(args.spec)
-    rep = _budget(spec, Path(args.model).read_bytes())
+    if args.elf:
+        rep = measured_budget(spec, Path(args.elf))
+    elif args.model:
+        rep = _budget(spec, Path(args.model).read_bytes())
+    else:
+        from kws.errors import KwsError
+
+        raise KwsError("give a .tflite to estimate, or --elf build/qemu/kws_app.elf to measure")
     print(b.format_table(rep))
     if args.png:
         b.plot(rep, Path(args.png))

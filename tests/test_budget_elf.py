@@ -1,0 +1,46 @@
+"""The island measured from the real linked firmware image: its breakdown adds up to what
+arm-none-eabi-size says of the ELF, the stack high-water mark is real, and the default model
+fits the 48 KB target."""
+
+import re
+import subprocess
+
+import pytest
+
+from kws import budget as b
+from kws.codegen.common import REPO_ROOT
+
+ELF = REPO_ROOT / "build" / "qemu" / "kws_app.elf"
+
+
+@pytest.fixture(scope="module")
+def image():
+    r = subprocess.run(["make", "-C", str(REPO_ROOT / "firmware"), "qemu"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return ELF
+
+
+def test_map_breakdown_matches_arm_none_eabi_size(image):
+    out = subprocess.run(["arm-none-eabi-size", "-A", str(image)], capture_output=True, text=True, check=True).stdout
+    sizes = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\.\S+)\s+(\d+)\s+\d+", out, re.M)}
+    loaded = b.loaded_bytes(image.with_suffix(".map"))
+    flash = sizes.get(".isr_vector", 0) + sizes[".text"] + sizes.get(".ARM.exidx", 0)
+    # input sections + alignment fill = output sections
+    assert 0 <= flash - (loaded["code"] + loaded["rodata"]) <= 64
+    assert 0 <= sizes.get(".bss", 0) - loaded["bss"] <= 64
+    assert sizes.get(".data", 0) == loaded["data"]
+
+
+def test_measured_island_fits_the_target(image, spec):
+    from kws.train.cli import measured_budget
+
+    rep = measured_budget(spec, image)
+    assert rep["all_measured"] and rep["fits"]
+    names = {i["name"] for i in rep["items"]}
+    assert {"kws_frontend (code)", "kws_fe_tables (rodata)", "kws_nn (code)", "kws_net (rodata)",
+            "kws_app (bss)", "peak stack (painted, whole run)"} <= names
+    stack = next(i["bytes"] for i in rep["items"] if i["name"].startswith("peak stack"))
+    assert 100 < stack < 4096
+    port = [i for i in rep["items"] if "not counted" in i["source"]]
+    assert port and rep["total_bytes"] == sum(i["bytes"] for i in rep["items"] if i not in port)
+    assert rep["meets_target"], b.format_table(rep)
