@@ -89,6 +89,24 @@ def cmd_golden(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from kws.evaluate.run import evaluate, write_calibration
+
+    spec = _spec(args)
+    model = Path(args.model)
+    r = evaluate(spec, model, Path(args.streams), Path(args.out), target_fa_per_hour=args.target_fa, engine=args.engine)
+    for name, key in (("default threshold", "at_default_threshold"), ("calibrated", "at_calibrated")):
+        m = r[key]
+        lat = f"{m['latency_ms_p95']:.0f}" if m["latency_ms_p95"] is not None else "-"
+        print(f"{name:18s} FA/hr {m['fa_per_hour']:7.2f}  FRR {m['frr']:6.1%}  latency p95 {lat} ms  "
+              f"({m['occurrences']} keywords, {m['hours'] * 60:.1f} min)")
+    print(f"thresholds for {args.target_fa} FA/hr: {r['calibrated_thresholds']}")
+    print(f"DET: {Path(args.out) / 'det.png'}")
+    if args.calibrate:
+        print(f"wrote {write_calibration(spec, model, r)}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from kws.demo import run_demo
 
@@ -126,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     from kws.train.cli import add_parsers as add_train_parsers
 
     add_train_parsers(sub)
+
+    s = sub.add_parser("eval", help="FA/hr, FRR, latency, DET curves and calibrated thresholds on streams")
+    s.add_argument("--model", default="models/commands")
+    s.add_argument("--streams", required=True, help="directory of streams (kws data streams)")
+    s.add_argument("--out", default="build/eval")
+    s.add_argument("--target-fa", type=float, default=1.0, help="target false accepts per hour (all keywords)")
+    s.add_argument("--engine", choices=["native", "tflm"], default="native")
+    s.add_argument("--calibrate", action="store_true",
+                   help="write the thresholds to calibration/<model>/thresholds.json and the model manifest")
+    s.set_defaults(fn=cmd_eval)
 
     s = sub.add_parser("demo", help="run the main job end to end, as far as it goes today")
     s.add_argument("--out", default="build/demo", help="output directory (default build/demo)")

@@ -36,7 +36,8 @@ class ReferencePipeline:
         d = self.spec.detector
         thr = det.threshold_q(d.threshold, d.posterior_frac_bits)
         if self.manifest.get("thresholds"):
-            thr_map = {i: det.threshold_q(self.manifest["thresholds"].get(lab, d.threshold), d.posterior_frac_bits)
+            values = self.manifest["thresholds"]["values"]
+            thr_map = {i: det.threshold_q(values.get(lab, d.threshold), d.posterior_frac_bits)
                        for i, lab in enumerate(self.labels)}
         else:
             thr_map = {i: thr for i in range(len(self.labels))}

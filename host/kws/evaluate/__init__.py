@@ -1,0 +1,1 @@
+"""Evaluation: scoring rules (FA/hr, FRR, latency), DET curves, threshold calibration."""

@@ -1,0 +1,160 @@
+"""`kws eval`: the host reference pipeline over evaluation streams — FA/hr on keyword-free
+streams, FRR and latency on streams with inserted keywords, accuracy on the test clips — plus
+DET curves and per-keyword thresholds calibrated to a target FA/hr.
+
+Network logits are computed once per stream; the detector (cheap) is re-run for every
+threshold of the sweep. Engine: the firmware's network C built for the host (bit-exact with
+TFLM: tests/test_codegen_model.py), or TFLM itself with ``engine="tflm"`` (slow).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from kws import detector as det
+from kws.audio import read_wav
+from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.data.streams import read_labels
+from kws.evaluate.scoring import score
+from kws.pipeline import ReferencePipeline
+
+SWEEP = np.round(np.concatenate([np.linspace(0.3, 0.9, 13), np.linspace(0.92, 0.995, 16)]), 4)
+
+
+def native_infer(pipe: ReferencePipeline):
+    """Windows -> logits with the generated C network built for the host (cached per model)."""
+    from kws.codegen import model as cgm
+    from kws.native import NativeNet
+
+    import hashlib
+
+    d = REPO_ROOT / "build" / "native_net" / hashlib.sha256(pipe.blob).hexdigest()[:16]
+    cgm.generate(pipe.blob, d, frontend_hash32=pipe.spec.frontend.hash32, source=str(pipe.model_dir / "model.tflite"))
+    net = NativeNet(d)
+    return lambda w: net.run(w)
+
+
+def stream_logits(pipe: ReferencePipeline, wav: Path, infer) -> tuple[np.ndarray, list[int], int]:
+    from kws.frontend import fixed
+
+    spec = pipe.spec
+    pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
+    feats = fixed.quantize_cepstra(fixed.cepstra(pcm, spec.frontend), spec.frontend)
+    ends = det.window_ends(feats.shape[0], spec)
+    f = spec.model.window_frames
+    logits = np.concatenate([infer(np.stack([feats[t - f + 1:t + 1] for t in ends[i:i + 2048]]))
+                             for i in range(0, len(ends), 2048)]) if ends else np.zeros((0, len(pipe.labels)), np.int8)
+    samples = [t * spec.frontend.hop_samples + spec.frontend.window_samples for t in ends]
+    return logits, samples, pcm.size
+
+
+def detect(pipe: ReferencePipeline, logits, samples, thresholds: dict[str, float]) -> list[tuple[str, int]]:
+    d = pipe.spec.detector
+    dt = pipe.new_detector()
+    dt.thr = {i: det.threshold_q(thresholds.get(lab, d.threshold), d.posterior_frac_bits)
+              for i, lab in enumerate(pipe.labels)}
+    out = []
+    for lg, s in zip(logits, samples):
+        ev = dt.push(lg, s)
+        if ev is not None:
+            out.append((pipe.labels[ev.label], ev.sample))
+    return out
+
+
+def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_fa_per_hour: float = 1.0,
+             engine: str = "native") -> dict:
+    pipe = ReferencePipeline(spec, model_dir)
+    infer = native_infer(pipe) if engine == "native" else pipe.infer
+    keywords = pipe.labels[2:]
+    streams = sorted(Path(streams_dir).glob("*.wav"))
+    if not streams:
+        from kws.errors import KwsError
+
+        raise KwsError(f"{streams_dir}: no .wav streams (make them with `kws data streams`)")
+    data = []
+    for wav in streams:
+        labels = wav.with_name(wav.stem + ".labels.csv")
+        truth = read_labels(labels) if labels.exists() else []
+        logits, samples, n = stream_logits(pipe, wav, infer)
+        data.append((wav.name, logits, samples, n, truth))
+    rate = spec.frontend.sample_rate_hz
+
+    def total(thresholds, only=None):
+        ev_all = [(detect(pipe, lg, sm, thresholds), tr, n) for _, lg, sm, n, tr in data]
+        s = [score(ev, tr, total_samples=n, rate=rate, only=only) for ev, tr, n in ev_all]
+        occ = sum(x.occurrences for x in s)
+        hit = sum(x.detected for x in s)
+        fa = sum(x.false_accepts for x in s)
+        hours = sum(x.hours for x in s)
+        lat = [v for x in s for v in x.latencies_ms]
+        return {"frr": 1 - hit / occ if occ else 0.0, "fa_per_hour": fa / hours if hours else 0.0, "occurrences": occ,
+                "false_accepts": fa, "hours": hours,
+                "latency_ms_p50": float(np.percentile(lat, 50)) if lat else None,
+                "latency_ms_p95": float(np.percentile(lat, 95)) if lat else None}
+
+    det_curves = {k: [{"threshold": float(t), **total({k: float(t)}, only=k)} for t in SWEEP] for k in keywords}
+    thresholds = {}
+    for k in keywords:
+        ok = [p for p in det_curves[k] if p["fa_per_hour"] <= target_fa_per_hour / len(keywords)]
+        thresholds[k] = min(ok, key=lambda p: (p["frr"], p["threshold"]))["threshold"] if ok else float(SWEEP[-1])
+    default = total({})
+    calibrated = total(thresholds)
+    result = {"model": str(model_dir), "streams": [d[0] for d in data], "engine": engine,
+              "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
+              "at_default_threshold": default, "calibrated_thresholds": thresholds, "at_calibrated": calibrated,
+              "det": det_curves}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_if_changed(out_dir / "eval.json", json.dumps(result, indent=1) + "\n")
+    plot_det(det_curves, thresholds, out_dir / "det.png")
+    return result
+
+
+def plot_det(curves: dict, chosen: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for k, pts in curves.items():
+        x = [max(p["fa_per_hour"], 0.01) for p in pts]
+        y = [p["frr"] for p in pts]
+        line, = ax.plot(x, y, ".-", label=k, alpha=0.8)
+        c = next((p for p in pts if p["threshold"] == chosen.get(k)), None)
+        if c:
+            ax.plot([max(c["fa_per_hour"], 0.01)], [c["frr"]], "o", color=line.get_color(), ms=9, mfc="none")
+    ax.set_xscale("log")
+    ax.set_xlabel("false accepts per hour (log; 0 drawn at 0.01)")
+    ax.set_ylabel("false reject rate")
+    ax.set_title("DET per keyword (circles: calibrated thresholds)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def write_calibration(spec, model_dir: Path, result: dict) -> Path:
+    """Thresholds (with the DET data they came from) into calibration/<model>/thresholds.json and
+    the model manifest's ``thresholds``; the manifest is re-validated."""
+    from kws.release import validate
+
+    model_dir = Path(model_dir)
+    path = REPO_ROOT / "calibration" / model_dir.name / "thresholds.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rec = {"model_sha256": json.loads((model_dir / "manifest.json").read_text())["model"]["sha256"],
+           "frontend_hash": spec.frontend.hash, "detector_hash": spec.detector.hash,
+           "target_fa_per_hour": result["target_fa_per_hour"], "thresholds": result["calibrated_thresholds"],
+           "at_calibrated": result["at_calibrated"], "streams": result["streams"], "det": result["det"]}
+    write_if_changed(path, json.dumps(rec, indent=1) + "\n")
+    man_path = model_dir / "manifest.json"
+    man = json.loads(man_path.read_text())
+    man["thresholds"] = {"values": result["calibrated_thresholds"],
+                         "file": str(path.relative_to(REPO_ROOT)), "target_fa_per_hour": result["target_fa_per_hour"],
+                         "fa_per_hour": result["at_calibrated"]["fa_per_hour"], "frr": result["at_calibrated"]["frr"]}
+    validate(man, model_dir)
+    write_if_changed(man_path, json.dumps(man, indent=1) + "\n")
+    return path

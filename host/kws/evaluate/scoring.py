@@ -1,0 +1,73 @@
+"""Scoring of detection events against ground truth (METRICS.md, MLPerf Tiny's streaming rule).
+
+- A keyword occurrence (label, start, end) is **detected** when an event of the same label
+  falls in [start, end + 1 s]; the first such event is its detection, and its **latency** is
+  event sample - end.
+- Every other event is a **false accept**: outside any occurrence's window, or of the wrong
+  keyword inside one, or a second event on an already detected occurrence. False accepts
+  closer than 1 s to the previous false accept count once (debounce).
+- **FRR** = undetected occurrences / occurrences. **FA/hr** = false accepts / hours of audio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Score:
+    occurrences: int
+    detected: int
+    false_accepts: int
+    hours: float
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def frr(self) -> float:
+        return 1.0 - self.detected / self.occurrences if self.occurrences else 0.0
+
+    @property
+    def fa_per_hour(self) -> float:
+        return self.false_accepts / self.hours if self.hours > 0 else 0.0
+
+    def latency(self, q: float) -> float | None:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
+
+    def as_dict(self) -> dict:
+        return {"occurrences": self.occurrences, "detected": self.detected, "frr": self.frr,
+                "false_accepts": self.false_accepts, "hours": self.hours, "fa_per_hour": self.fa_per_hour,
+                "latency_ms_p50": self.latency(50), "latency_ms_p95": self.latency(95)}
+
+
+def score(events: list[tuple[str, int]], truth: list[tuple[str, int, int]], *, total_samples: int, rate: int,
+          only: str | None = None) -> Score:
+    """Score ``events`` [(label, sample)] against ``truth`` [(label, start, end)]. With ``only``,
+    just that keyword's occurrences and events (its FA/hr and FRR)."""
+    if only is not None:
+        events = [e for e in events if e[0] == only]
+        truth = [t for t in truth if t[0] == only]
+    grace = rate                                                  # 1 s after the word's end
+    truth = sorted(truth, key=lambda t: t[1])
+    detected = [False] * len(truth)
+    latencies = []
+    fa_times = []
+    for label, sample in sorted(events, key=lambda e: e[1]):
+        hit = None
+        for i, (tl, start, end) in enumerate(truth):
+            if start <= sample <= end + grace and tl == label and not detected[i]:
+                hit = i
+                break
+        if hit is None:
+            fa_times.append(sample)
+        else:
+            detected[hit] = True
+            latencies.append((sample - truth[hit][2]) * 1000.0 / rate)
+    fa = 0
+    last = None
+    for s in fa_times:
+        if last is None or s - last >= rate:
+            fa += 1
+        last = s
+    return Score(len(truth), sum(detected), fa, total_samples / rate / 3600.0, latencies)

@@ -1,0 +1,83 @@
+"""Scoring rules on hand-made streams with known answers."""
+
+import pytest
+
+from kws.evaluate.scoring import score
+
+R = 16000
+
+
+def test_detection_window_is_word_start_to_one_second_after_its_end():
+    truth = [("yes", 10 * R, 11 * R), ("no", 20 * R, 21 * R)]
+    s = score([("yes", 10 * R + 100), ("no", 22 * R - 1)], truth, total_samples=3600 * R, rate=R)
+    assert s.detected == 2 and s.frr == 0 and s.false_accepts == 0
+    assert s.latencies_ms == pytest.approx([(100 - R) * 1000 / R, (R - 1) * 1000 / R])
+    late = score([("no", 22 * R + 1)], truth, total_samples=3600 * R, rate=R)
+    assert late.detected == 0 and late.false_accepts == 1 and late.frr == 1.0
+    early = score([("yes", 10 * R - 1)], truth, total_samples=3600 * R, rate=R)
+    assert early.detected == 0 and early.false_accepts == 1
+
+
+def test_wrong_keyword_and_repeats_are_false_accepts():
+    truth = [("yes", 10 * R, 11 * R)]
+    s = score([("no", 10 * R + 500), ("yes", 10 * R + 800), ("yes", 11 * R - 100)], truth,
+              total_samples=3600 * R, rate=R)
+    assert s.detected == 1
+    assert s.false_accepts == 1          # 'no' and the repeat are within 1 s of each other: debounced to one
+
+
+def test_fa_per_hour_and_debounce():
+    events = [("go", k * R) for k in (5, 5.5, 7, 100, 100.2, 100.4)]
+    s = score(events, [], total_samples=1800 * R, rate=R)   # half an hour of negatives
+    assert s.false_accepts == 3 and s.fa_per_hour == pytest.approx(6.0)
+    assert s.frr == 0.0 and s.occurrences == 0
+
+
+def test_per_keyword_scoring():
+    truth = [("yes", 10 * R, 11 * R), ("no", 20 * R, 21 * R)]
+    events = [("yes", 10 * R + 1), ("no", 50 * R)]
+    assert score(events, truth, total_samples=3600 * R, rate=R, only="yes").frr == 0.0
+    s = score(events, truth, total_samples=3600 * R, rate=R, only="no")
+    assert s.frr == 1.0 and s.false_accepts == 1
+
+
+def test_false_accepts_more_than_a_second_apart_count_separately():
+    truth = [("yes", 10 * R, 11 * R)]
+    s = score([("no", 10 * R + 500), ("yes", 10 * R + 800), ("yes", 11 * R + 900)], truth,
+              total_samples=3600 * R, rate=R)
+    assert s.detected == 1 and s.false_accepts == 2        # 1.025 s apart: two false accepts
+
+
+def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
+    """kws eval on a generated stream: DET points per keyword, monotone FA/hr in the threshold,
+    calibrated thresholds chosen from the sweep, a DET plot."""
+    import numpy as np
+
+    from kws import tts
+    from kws.audio import write_wav
+    from kws.codegen.common import REPO_ROOT
+    from kws.evaluate.run import SWEEP, evaluate
+
+    model = REPO_ROOT / "models" / "commands"
+    if not (model / "model.tflite").exists():
+        pytest.skip("no released commands model")
+    rng = np.random.default_rng(5)
+    parts, truth, pos = [], [], 0
+    for w, v in [("yes", "en+m3"), ("stop", "en+f2"), ("left", "en-us+m1"), ("no", "en+f4"), ("marvin", "en+m1")]:
+        gap = np.zeros(int(rng.integers(8000, 20000)), np.int16)
+        clip = tts.espeak(w, voice=v)
+        parts += [gap, clip]
+        pos += gap.size
+        nz = np.nonzero(np.abs(clip) > 200)[0]
+        if w != "marvin":
+            truth.append(f"{w},{pos + nz[0]},{pos + nz[-1]},x")
+        pos += clip.size
+    x = np.concatenate(parts + [np.zeros(16000, np.int16)])
+    write_wav(tmp_path / "s.wav", x, 16000)
+    (tmp_path / "s.labels.csv").write_text("label,start_sample,end_sample,clip_id\n" + "\n".join(truth) + "\n")
+    r = evaluate(spec, model, tmp_path, tmp_path / "out", target_fa_per_hour=100.0)
+    assert set(r["det"]) == set(r["calibrated_thresholds"]) and len(r["det"]["yes"]) == len(SWEEP)
+    fa = [p["fa_per_hour"] for p in r["det"]["yes"]]
+    assert all(a >= b for a, b in zip(fa, fa[1:]))          # higher threshold, never more false accepts
+    assert r["at_default_threshold"]["occurrences"] == 4
+    assert (tmp_path / "out" / "det.png").stat().st_size > 1000
