@@ -27,12 +27,6 @@
 #error "the network was generated for another front end: run kws codegen model with this spec"
 #endif
 
-#define CALIB_ITERS 1000000u
-
-static void __attribute__((noinline)) spin(uint32_t n)
-{
-    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n));
-}
 
 static kws_fe_stream_t fe_state;
 static kws_fe_scratch_t fe_scratch;
@@ -89,9 +83,7 @@ int main(void)
     }
     int dump = nw > 2 ? semihost_open_write(words[2]) : -1;
 
-    uint64_t t0 = kws_port_ticks();
-    spin(CALIB_ITERS);
-    const uint64_t calib = kws_port_ticks() - t0;
+    const uint64_t calib = qemu_calibrate();
 
     kws_fe_stream_reset(&fe_state);
     kws_det_reset(&det);
@@ -156,7 +148,7 @@ int main(void)
     field("net_ticks", net_t);
     field("det_ticks", det_t);
     field("calib_ticks", calib);
-    field("calib_instr", 2u * CALIB_ITERS);
+    field("calib_instr", 2u * QEMU_CALIB_ITERS);
     field("stack", kws_port_stack_peak());
     kws_print("\n");
     kws_port_exit(0);

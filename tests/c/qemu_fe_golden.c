@@ -15,23 +15,7 @@
 #include "kws_print.h"
 #include "semihost.h"
 
-#define CALIB_ITERS 1000000u
 
-static void __attribute__((noinline)) spin(uint32_t n)
-{
-    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n));
-}
-
-static int open_ext(char *path, unsigned base_len, const char *ext)
-{
-    unsigned i = 0;
-    path[base_len] = '.';
-    for (; ext[i]; i++) {
-        path[base_len + 1u + i] = ext[i];
-    }
-    path[base_len + 1u + i] = 0;
-    return semihost_open(path, 1);
-}
 
 static int fail(const char *why)
 {
@@ -61,20 +45,17 @@ int main(void)
         len = i + 1u;
     }
     char *base = &cmd[start];
-    unsigned base_len = len - start;
-    if (base_len + 6u > sizeof cmd - start) {
+    if (len + 6u > sizeof cmd) {
         return fail("path too long");
     }
-    int fp = open_ext(base, base_len, "pcm");
-    int fc = open_ext(base, base_len, "cep");
-    int ff = open_ext(base, base_len, "feat");
+    int fp = semihost_open_ext(base, "pcm");
+    int fc = semihost_open_ext(base, "cep");
+    int ff = semihost_open_ext(base, "feat");
     if (fp < 0 || fc < 0 || ff < 0) {
         return fail("cannot open the golden files");
     }
 
-    uint64_t t0 = kws_port_ticks();
-    spin(CALIB_ITERS);
-    uint64_t calib = kws_port_ticks() - t0;
+    const uint64_t calib = qemu_calibrate();
 
     kws_fe_stream_reset(&st);
     uint32_t frames = 0, equal = 0;
@@ -113,7 +94,7 @@ int main(void)
     kws_print(" calib_ticks=");
     kws_print_u64(calib);
     kws_print(" calib_instr=");
-    kws_print_u64(2u * CALIB_ITERS);
+    kws_print_u64(2u * QEMU_CALIB_ITERS);
     kws_print(" spec=");
     kws_print_hex32(kws_fe_spec_hash32());
     kws_print("\n");

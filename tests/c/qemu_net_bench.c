@@ -11,13 +11,7 @@
 #include "kws_print.h"
 #include "semihost.h"
 
-#define CALIB_ITERS 1000000u
 #define RUNS 3u
-
-static void __attribute__((noinline)) spin(uint32_t n)
-{
-    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n));
-}
 
 static uint64_t layer_ticks[KWS_NET_LAYERS], last_tick;
 
@@ -35,16 +29,6 @@ static int8_t expect[KWS_NET_OUTPUT_SIZE];
 static int8_t output[KWS_NET_OUTPUT_SIZE];
 static int8_t arena[KWS_NET_ARENA_BYTES] __attribute__((aligned(4)));
 
-static int open_ext(char *path, unsigned base_len, const char *ext)
-{
-    unsigned i = 0;
-    path[base_len] = '.';
-    for (; ext[i]; i++) {
-        path[base_len + 1u + i] = ext[i];
-    }
-    path[base_len + 1u + i] = 0;
-    return semihost_open(path, 1);
-}
 
 int main(void)
 {
@@ -54,26 +38,24 @@ int main(void)
         kws_print("net_bench error: no command line\n");
         kws_port_exit(2);
     }
-    unsigned start = 0, len = 0;
+    unsigned start = 0;                   /* the last word is the case's base path */
     for (unsigned i = 0; cmd[i]; i++) {
         if (cmd[i] == ' ') {
             start = i + 1u;
         }
-        len = i + 1u;
     }
-    int fi = open_ext(&cmd[start], len - start, "in");
+    int fi = semihost_open_ext(&cmd[start], "in");
     if (fi < 0 || semihost_read(fi, input, sizeof input) != sizeof input) {
         kws_print("net_bench error: cannot read the input\n");
         kws_port_exit(2);
     }
-    int fo = open_ext(&cmd[start], len - start, "out");
+    int fo = semihost_open_ext(&cmd[start], "out");
     if (fo < 0 || semihost_read(fo, expect, sizeof expect) != sizeof expect) {
         kws_print("net_bench error: cannot read the expected output\n");
         kws_port_exit(2);
     }
-    uint64_t t0 = kws_port_ticks();
-    spin(CALIB_ITERS);
-    const uint64_t calib = kws_port_ticks() - t0;
+    const uint64_t calib = qemu_calibrate();
+    uint64_t t0;
 
     kws_net_run(input, output, arena);
     uint32_t equal = 1;
@@ -101,7 +83,7 @@ int main(void)
     kws_print(" calib_ticks=");
     kws_print_u64(calib);
     kws_print(" calib_instr=");
-    kws_print_u64(2u * CALIB_ITERS);
+    kws_print_u64(2u * QEMU_CALIB_ITERS);
     kws_print(" arena=");
     kws_print_u64(KWS_NET_ARENA_BYTES);
     kws_print(" layers=");

@@ -1,5 +1,7 @@
 #include "semihost.h"
 
+#include "kws_port.h"
+
 static int32_t call(int32_t op, void *args)
 {
     register int32_t r0 __asm__("r0") = op;
@@ -66,4 +68,32 @@ void semihost_exit(int code)
     (void)call(0x20, args);
     for (;;) {
     }
+}
+
+int semihost_open_ext(char *base, const char *ext)
+{
+    size_t n = 0, i = 0;
+    while (base[n]) {
+        n++;
+    }
+    base[n] = '.';
+    for (; ext[i]; i++) {
+        base[n + 1u + i] = ext[i];
+    }
+    base[n + 1u + i] = 0;
+    const int h = semihost_open(base, 1);
+    base[n] = 0;
+    return h;
+}
+
+static void __attribute__((noinline)) spin(uint32_t n)
+{
+    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n));
+}
+
+uint64_t qemu_calibrate(void)
+{
+    const uint64_t t0 = kws_port_ticks();
+    spin(QEMU_CALIB_ITERS);
+    return kws_port_ticks() - t0;
 }

@@ -13,6 +13,13 @@ size_t semihost_write(int handle, const void *buf, size_t n);   /* bytes written
 long semihost_flen(int handle);
 void semihost_close(int handle);
 int semihost_cmdline(char *buf, size_t n);               /* 0 on success */
+/* Opens "<base>.<ext>" for binary reading; base must have room for the suffix. */
+int semihost_open_ext(char *base, const char *ext);
+
+/* Emulator timing: SysTick ticks spent running a loop of exactly 2 * iterations instructions,
+ * so that host tools turn tick counts into instruction counts (QEMU -icount shift=0). */
+#define QEMU_CALIB_ITERS 1000000u
+uint64_t qemu_calibrate(void);
 void semihost_exit(int code);
 
 #endif /* KWS_SEMIHOST_H */
