@@ -1,15 +1,19 @@
-/* The keyword spotter: audio in hop-sized blocks -> front end -> feature window -> network
- * every KWS_DET_STRIDE_FRAMES hops -> detector -> events on the serial link.
+/* The keyword spotter: audio in blocks -> front end -> feature window -> network every
+ * KWS_DET_STRIDE_FRAMES hops -> detector -> events.
  *
- * This build takes its audio from a file through semihosting (emulator only; the fast source
- * for long bit-exactness runs): semihosting command line "<elf> <audio.pcm> [<logits.bin>]",
- * audio raw int16 little-endian at KWS_FE_SAMPLE_RATE. With a second path every network
- * run's int8 logits are written there for diffing against the host reference.
- * Serial output, one line each:
- *   kws hello fe=<spec hash32> model=<model hash32> det=<detector hash32> rate=<Hz>
- *   kws event label=<name> class=<k> score=<Q15> sample=<n>
- *   kws done samples=<n> frames=<n> runs=<n> events=<n> fe_ticks=<t> net_ticks=<t> det_ticks=<t>
- *        calib_ticks=<t> calib_instr=<n> stack=<peak stack bytes>
+ * Two audio sources, chosen at build time:
+ *
+ * - semihosting (default; emulator only, fast: long bit-exactness runs). Command line
+ *   "<elf> <audio.pcm> [<logits.bin>]", raw int16 LE at KWS_FE_SAMPLE_RATE; every network
+ *   run's int8 logits go to the second file. Text lines on the serial port:
+ *     kws hello fe=<hash32> model=<hash32> det=<hash32> rate=<Hz>
+ *     kws event label=<name> class=<k> score=<Q15> sample=<n>
+ *     kws done samples=.. frames=.. runs=.. events=.. fe_ticks=.. net_ticks=.. det_ticks=..
+ *              calib_ticks=.. calib_instr=.. stack=<peak bytes>
+ * - serial (-DKWS_AUDIO_SERIAL): the binary protocol of docs/protocol.md on the serial port:
+ *   HELLO_REQ -> HELLO (hashes, rate, block size, credits); AUDIO blocks within the granted
+ *   credits -> one CREDIT per block consumed, EVENT and (if asked) LOGITS frames; STATS_REQ ->
+ *   STATS; damaged, unknown or out-of-order frames -> ERROR frames and counters, never a crash.
  */
 #include <stdint.h>
 
@@ -18,6 +22,7 @@
 #include "kws_net.h"
 #include "kws_port.h"
 #include "kws_print.h"
+#include "kws_proto.h"
 #include "semihost.h"
 
 #if KWS_NET_INPUT_COLS != KWS_FE_NUM_CEPSTRA
@@ -27,6 +32,9 @@
 #error "the network was generated for another front end: run kws codegen model with this spec"
 #endif
 
+#define FW_VERSION 0x00010000u      /* 0.1.0 */
+#define MAX_BLOCK KWS_FE_HOP        /* samples per AUDIO frame at most */
+#define CREDITS 2u                  /* AUDIO frames the host may send ahead */
 
 static kws_fe_stream_t fe_state;
 static kws_fe_scratch_t fe_scratch;
@@ -34,8 +42,71 @@ static int8_t ring[KWS_NET_INPUT_FRAMES][KWS_FE_NUM_CEPSTRA];   /* feature windo
 static int8_t window[KWS_NET_INPUT_BYTES];
 static int8_t logits[KWS_NET_OUTPUT_SIZE];
 static int8_t arena[KWS_NET_ARENA_BYTES] __attribute__((aligned(4)));
-static int16_t block[KWS_FE_HOP];
 static kws_det_t det;
+
+typedef struct {
+    uint64_t samples, frames, runs, events, fe_t, net_t, det_t;
+} counters_t;
+static counters_t cnt;
+
+typedef void (*event_fn)(int k, uint32_t score, uint64_t sample);
+typedef void (*logits_fn)(uint64_t run, const int8_t *lg);
+
+/* The keyword spotter proper: n samples through front end, network and detector. */
+static void process(const int16_t *pcm, size_t n, event_fn on_event, logits_fn on_logits)
+{
+    size_t pos = 0;
+    while (pos < n) {
+        int ready;
+        uint64_t a = kws_port_ticks();
+        const size_t used = kws_fe_stream_feed(&fe_state, pcm + pos, n - pos, 0,
+                                               ring[cnt.frames % KWS_NET_INPUT_FRAMES], &fe_scratch, &ready);
+        cnt.fe_t += kws_port_ticks() - a;
+        pos += used;
+        cnt.samples += used;
+        if (!ready) {
+            continue;
+        }
+        cnt.frames++;
+        if (cnt.frames < KWS_NET_INPUT_FRAMES || (cnt.frames - KWS_NET_INPUT_FRAMES) % KWS_DET_STRIDE_FRAMES != 0) {
+            continue;
+        }
+        a = kws_port_ticks();
+        for (unsigned f = 0; f < KWS_NET_INPUT_FRAMES; f++) {        /* oldest frame first */
+            const int8_t *src = ring[(cnt.frames + f) % KWS_NET_INPUT_FRAMES];
+            for (unsigned j = 0; j < KWS_FE_NUM_CEPSTRA; j++) {
+                window[f * KWS_FE_NUM_CEPSTRA + j] = src[j];
+            }
+        }
+        kws_net_run(window, logits, arena);
+        cnt.net_t += kws_port_ticks() - a;
+        if (on_logits) {
+            on_logits(cnt.runs, logits);
+        }
+        cnt.runs++;
+        a = kws_port_ticks();
+        uint32_t score = 0;
+        const int k = kws_det_push(&det, logits, &score);
+        cnt.det_t += kws_port_ticks() - a;
+        if (k >= 0) {
+            cnt.events++;
+            on_event(k, score, cnt.samples);
+        }
+    }
+}
+
+static void reset_all(void)
+{
+    kws_fe_stream_reset(&fe_state);
+    kws_det_reset(&det);
+    cnt.samples = cnt.frames = cnt.runs = cnt.events = 0;     /* field by field: no memset on the island */
+    cnt.fe_t = cnt.net_t = cnt.det_t = 0;
+}
+
+#ifndef KWS_AUDIO_SERIAL
+/* ---------------------------------------------------------------- semihosting source */
+static int16_t block[KWS_FE_HOP];
+static int dump = -1;
 
 static void field(const char *name, uint64_t v)
 {
@@ -43,6 +114,22 @@ static void field(const char *name, uint64_t v)
     kws_print(name);
     kws_print("=");
     kws_print_u64(v);
+}
+
+static void text_event(int k, uint32_t score, uint64_t sample)
+{
+    kws_print("kws event label=");
+    kws_print(kws_det_labels[k]);
+    field("class", (uint64_t)k);
+    field("score", score);
+    field("sample", sample);
+    kws_print("\n");
+}
+
+static void file_logits(uint64_t run, const int8_t *lg)
+{
+    (void)run;
+    semihost_write(dump, lg, KWS_NET_OUTPUT_SIZE);
 }
 
 int main(void)
@@ -61,8 +148,7 @@ int main(void)
         kws_print("kws error no command line\n");
         kws_port_exit(2);
     }
-    /* words: elf audio [logits] */
-    char *words[3] = {0, 0, 0};
+    char *words[3] = {0, 0, 0};          /* elf audio [logits] */
     unsigned nw = 0;
     for (char *c = cmd; *c && nw < 3;) {
         while (*c == ' ') {
@@ -76,77 +162,29 @@ int main(void)
             c++;
         }
     }
-    int audio = nw > 1 ? semihost_open(words[1], 1) : -1;
+    const int audio = nw > 1 ? semihost_open(words[1], 1) : -1;
     if (audio < 0) {
         kws_print("kws error cannot open the audio file\n");
         kws_port_exit(2);
     }
-    int dump = nw > 2 ? semihost_open_write(words[2]) : -1;
-
+    dump = nw > 2 ? semihost_open_write(words[2]) : -1;
     const uint64_t calib = qemu_calibrate();
-
-    kws_fe_stream_reset(&fe_state);
-    kws_det_reset(&det);
-    uint64_t samples = 0, frames = 0, runs = 0, events = 0, fe_t = 0, net_t = 0, det_t = 0;
+    reset_all();
     size_t got;
     while ((got = semihost_read(audio, block, sizeof block)) >= sizeof block[0]) {
-        const size_t n = got / sizeof block[0];
-        size_t pos = 0;
-        while (pos < n) {
-            int32_t *no_cepstra = 0;
-            int ready;
-            uint64_t a = kws_port_ticks();
-            const size_t used = kws_fe_stream_feed(&fe_state, block + pos, n - pos, no_cepstra,
-                                                   ring[frames % KWS_NET_INPUT_FRAMES], &fe_scratch, &ready);
-            fe_t += kws_port_ticks() - a;
-            pos += used;
-            samples += used;
-            if (!ready) {
-                continue;
-            }
-            frames++;
-            if (frames < KWS_NET_INPUT_FRAMES || (frames - KWS_NET_INPUT_FRAMES) % KWS_DET_STRIDE_FRAMES != 0) {
-                continue;
-            }
-            a = kws_port_ticks();
-            for (unsigned f = 0; f < KWS_NET_INPUT_FRAMES; f++) {        /* oldest frame first */
-                const int8_t *src = ring[(frames + f) % KWS_NET_INPUT_FRAMES];
-                for (unsigned j = 0; j < KWS_FE_NUM_CEPSTRA; j++) {
-                    window[f * KWS_FE_NUM_CEPSTRA + j] = src[j];
-                }
-            }
-            kws_net_run(window, logits, arena);
-            net_t += kws_port_ticks() - a;
-            runs++;
-            if (dump >= 0) {
-                semihost_write(dump, logits, sizeof logits);
-            }
-            a = kws_port_ticks();
-            uint32_t score = 0;
-            const int k = kws_det_push(&det, logits, &score);
-            det_t += kws_port_ticks() - a;
-            if (k >= 0) {
-                events++;
-                kws_print("kws event label=");
-                kws_print(kws_det_labels[k]);
-                field("class", (uint64_t)k);
-                field("score", score);
-                field("sample", samples);
-                kws_print("\n");
-            }
-        }
+        process(block, got / sizeof block[0], text_event, dump >= 0 ? file_logits : 0);
     }
     if (dump >= 0) {
         semihost_close(dump);
     }
     kws_print("kws done");
-    field("samples", samples);
-    field("frames", frames);
-    field("runs", runs);
-    field("events", events);
-    field("fe_ticks", fe_t);
-    field("net_ticks", net_t);
-    field("det_ticks", det_t);
+    field("samples", cnt.samples);
+    field("frames", cnt.frames);
+    field("runs", cnt.runs);
+    field("events", cnt.events);
+    field("fe_ticks", cnt.fe_t);
+    field("net_ticks", cnt.net_t);
+    field("det_ticks", cnt.det_t);
     field("calib_ticks", calib);
     field("calib_instr", 2u * QEMU_CALIB_ITERS);
     field("stack", kws_port_stack_peak());
@@ -154,3 +192,145 @@ int main(void)
     kws_port_exit(0);
     return 0;
 }
+
+#else
+/* ---------------------------------------------------------------- serial source */
+static kws_proto_rx_t rx;
+static uint8_t wire[KWS_PROTO_MAX_WIRE + 1u];
+static uint16_t tx_seq;
+static uint8_t send_logits;
+static int16_t audio[MAX_BLOCK];
+
+static void put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, v & 0xFFFFu);
+    put16(p + 2, v >> 16);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)v);
+    put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static void send(uint8_t type, const uint8_t *payload, uint32_t len)
+{
+    const size_t n = kws_proto_encode(type, tx_seq++, payload, len, wire);
+    kws_port_write(wire, n);
+}
+
+static void send_error(uint8_t code, uint16_t seq)
+{
+    uint8_t p[3] = {code, (uint8_t)seq, (uint8_t)(seq >> 8)};
+    send(KWS_MSG_ERROR, p, sizeof p);
+}
+
+static void frame_event(int k, uint32_t score, uint64_t sample)
+{
+    uint8_t p[11];
+    p[0] = (uint8_t)k;
+    put16(p + 1, score);
+    put64(p + 3, sample);
+    send(KWS_MSG_EVENT, p, sizeof p);
+}
+
+static void frame_logits(uint64_t run, const int8_t *lg)
+{
+    uint8_t p[4 + KWS_NET_OUTPUT_SIZE];
+    put32(p, (uint32_t)run);
+    for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
+        p[4 + i] = (uint8_t)lg[i];
+    }
+    send(KWS_MSG_LOGITS, p, sizeof p);
+}
+
+static void send_hello(void)
+{
+    uint8_t p[26];
+    put32(p, FW_VERSION);
+    put32(p + 4, KWS_FE_SPEC_HASH32);
+    put32(p + 8, KWS_NET_MODEL_HASH32);
+    put32(p + 12, KWS_DET_HASH32);
+    put32(p + 16, KWS_FE_SAMPLE_RATE);
+    put16(p + 20, KWS_FE_HOP);
+    put16(p + 22, MAX_BLOCK);
+    p[24] = CREDITS;
+    p[25] = KWS_NET_OUTPUT_SIZE;
+    send(KWS_MSG_HELLO, p, sizeof p);
+}
+
+static void send_stats(void)
+{
+    uint8_t p[52];
+    put32(p, (uint32_t)cnt.frames);
+    put32(p + 4, (uint32_t)cnt.runs);
+    put32(p + 8, (uint32_t)cnt.events);
+    put32(p + 12, rx.frames);
+    put32(p + 16, rx.bad_crc);
+    put32(p + 20, rx.bad_frames);
+    put32(p + 24, rx.seq_gaps);
+    put64(p + 28, cnt.fe_t);
+    put64(p + 36, cnt.net_t);
+    put64(p + 44, cnt.det_t);
+    send(KWS_MSG_STATS, p, sizeof p);
+}
+
+int main(void)
+{
+    kws_port_init();
+    kws_proto_rx_reset(&rx);
+    reset_all();
+    uint32_t bad_crc = 0, bad_frames = 0, gaps = 0;
+    for (;;) {
+        const int b = kws_port_read_byte();
+        if (b < 0) {
+            continue;
+        }
+        uint8_t type;
+        uint16_t seq;
+        const uint8_t *payload;
+        uint32_t len;
+        const int got = kws_proto_rx_byte(&rx, (uint8_t)b, &type, &seq, &payload, &len);
+        if (rx.bad_crc != bad_crc || rx.bad_frames != bad_frames) {
+            send_error(rx.bad_crc != bad_crc ? KWS_ERR_BAD_CRC : KWS_ERR_BAD_FRAME, (uint16_t)(rx.last_seq + 1u));
+            bad_crc = rx.bad_crc;
+            bad_frames = rx.bad_frames;
+        }
+        if (!got) {
+            continue;
+        }
+        if (rx.seq_gaps != gaps) {
+            send_error(KWS_ERR_SEQ_GAP, seq);
+            gaps = rx.seq_gaps;
+        }
+        if (type == KWS_MSG_HELLO_REQ) {
+            send_logits = len > 0 && (payload[0] & 1u);
+            reset_all();
+            send_hello();
+        } else if (type == KWS_MSG_STATS_REQ) {
+            send_stats();
+        } else if (type == KWS_MSG_AUDIO) {
+            if ((len & 1u) || len / 2u > MAX_BLOCK) {
+                send_error(KWS_ERR_BAD_AUDIO, seq);
+                continue;
+            }
+            for (uint32_t i = 0; i < len / 2u; i++) {
+                audio[i] = (int16_t)(uint16_t)(payload[2u * i] | (payload[2u * i + 1u] << 8));
+            }
+            process(audio, len / 2u, frame_event, send_logits ? frame_logits : 0);
+            uint8_t p[10];
+            put16(p, 1);                                    /* one credit back */
+            put64(p + 2, cnt.samples);
+            send(KWS_MSG_CREDIT, p, sizeof p);
+        } else {
+            send_error(KWS_ERR_UNKNOWN, seq);
+        }
+    }
+}
+#endif

@@ -132,3 +132,59 @@ def run_app(pcm, work_dir, *, timeout: float = 600.0) -> dict:
               for f in (parse_fields(ln) for ln in lines if ln.startswith("kws event"))]
     raw = np.fromfile(dump, dtype=np.int8) if dump.exists() else np.zeros(0, np.int8)
     return {"hello": hello, "events": events, "logits": raw, "stats": stats}
+
+
+class Sim:
+    """QEMU running a firmware image whose serial port is a loopback TCP server; ``.url`` is
+    the pyserial URL. Context manager: QEMU is stopped on exit, whatever happened."""
+
+    def __init__(self, elf, *, icount: bool = True):
+        from pathlib import Path
+
+        self.elf = Path(elf)
+        if not self.elf.exists():
+            raise KwsError(f"{self.elf}: firmware image not found (make -C firmware qemu)")
+        self.icount = icount
+        self.proc = None
+        self.url = None
+
+    def __enter__(self):
+        import socket as so
+        import subprocess
+
+        with so.socket() as s:                        # a free loopback port
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = [qemu_binary(), "-M", MACHINE, "-display", "none", "-monitor", "none", "-chardev",
+               f"socket,id=s0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on", "-serial", "chardev:s0",
+               "-kernel", str(self.elf)]
+        if self.icount:
+            cmd[1:1] = ["-icount", "shift=0"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.url = f"socket://127.0.0.1:{port}"
+        return self
+
+    def link(self, timeout: float = 10.0):
+        """The device's serial link (connecting releases QEMU's wait=on: the guest starts)."""
+        import time
+
+        from kws.device.link import Link
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return Link(self.url, timeout=timeout)
+            except KwsError:
+                if self.proc.poll() is not None:
+                    raise KwsError(f"QEMU exited: {self.proc.stderr.read().decode(errors='replace')}") from None
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except Exception:  # noqa: BLE001
+                self.proc.kill()

@@ -1,0 +1,153 @@
+"""A device over a pyserial URL (/dev/ttyACM0, socket://127.0.0.1:PORT for emulators): the
+handshake, credit-based audio streaming, events, logits and stats of protocol v1.
+
+Every wait has a timeout: a device that never answers, resets or vanishes raises KwsError
+with the counts so far, never hangs.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kws.device import protocol as p
+from kws.errors import KwsError
+
+
+class DeviceMismatch(KwsError):
+    pass
+
+
+@dataclass
+class StreamResult:
+    events: list[tuple[int, int, int]] = field(default_factory=list)     # (class, score, sample)
+    logits: list[bytes] = field(default_factory=list)
+    errors: list[tuple[str, int]] = field(default_factory=list)
+    samples_acked: int = 0
+    seconds: float = 0.0
+
+
+class Link:
+    def __init__(self, url: str, *, timeout: float = 10.0):
+        import serial
+
+        self.url = url
+        self.timeout = timeout
+        try:
+            self.ser = serial.serial_for_url(url, timeout=0.02)
+        except (serial.SerialException, OSError) as e:
+            raise KwsError(f"cannot open {url}: {e}") from e
+        sock = getattr(self.ser, "_socket", None)
+        if sock is not None:                      # lock-step traffic stalls without it (ENVIRONMENT.md)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.dec = p.Decoder()
+        self.seq = 0
+        self.hello: p.Hello | None = None
+        self.pending: list[p.Frame] = []
+
+    def close(self) -> None:
+        self.ser.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, ftype: int, payload: bytes = b"") -> None:
+        self.ser.write(p.encode(ftype, self.seq, payload))
+        self.seq = (self.seq + 1) & 0xFFFF
+
+    def _poll(self) -> list[p.Frame]:
+        data = self.ser.read(4096)
+        return self.dec.feed(data) if data else []
+
+    def wait_for(self, ftype: int, timeout: float | None = None) -> p.Frame:
+        """The oldest received frame of ``ftype``; frames of other types stay queued in order."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            for i, f in enumerate(self.pending):
+                if f.type == ftype:
+                    return self.pending.pop(i)
+            if time.monotonic() >= deadline:
+                break
+            self.pending.extend(self._poll())
+        raise KwsError(f"{self.url}: no {p.NAMES.get(ftype, ftype)} within {timeout or self.timeout:.0f} s "
+                       f"(frames {self.dec.frames}, bad crc {self.dec.bad_crc}, bad frames {self.dec.bad_frame})")
+
+    def handshake(self, *, logits: bool = False, expect: dict | None = None, attempts: int = 20) -> p.Hello:
+        """HELLO_REQ until HELLO (bytes sent before the device's UART is up are lost); then
+        refuse a device whose front end, model or detector differs from ``expect``."""
+        for _ in range(attempts):
+            self.send(p.HELLO_REQ, bytes([1 if logits else 0]))
+            try:
+                f = self.wait_for(p.HELLO, timeout=0.5)
+                break
+            except KwsError:
+                continue
+        else:
+            raise KwsError(f"{self.url}: the device never answered HELLO_REQ ({attempts} tries)")
+        self.hello = p.Hello.parse(f.payload)
+        for key, want in (expect or {}).items():
+            got = getattr(self.hello, key)
+            if got != want:
+                raise DeviceMismatch(f"{self.url}: device {key} is {got:08x}, expected {want:08x}: flash the firmware "
+                                     "built from this spec and model")
+        self.pending.clear()
+        return self.hello
+
+    def stream(self, pcm: np.ndarray) -> StreamResult:
+        """Send int16 audio in blocks within the device's credits; collect everything it says."""
+        if self.hello is None:
+            raise KwsError("handshake first")
+        pcm = np.ascontiguousarray(pcm, dtype="<i2")
+        block = self.hello.max_block
+        credits = self.hello.credits
+        res = StreamResult()
+        t0 = time.monotonic()
+        sent = 0
+        last_progress = time.monotonic()
+
+        def handle(f: p.Frame):
+            nonlocal credits, last_progress
+            if f.type == p.CREDIT:
+                n, acked = struct.unpack("<HQ", f.payload[:10])
+                credits += n
+                res.samples_acked = acked
+                last_progress = time.monotonic()
+            elif f.type == p.EVENT:
+                res.events.append(p.parse_event(f.payload))
+            elif f.type == p.LOGITS:
+                res.logits.append(p.parse_logits(f.payload)[1])
+            elif f.type == p.ERROR:
+                res.errors.append((p.ERRORS.get(f.payload[0], str(f.payload[0])), struct.unpack("<H", f.payload[1:3])[0]))
+
+        for f in self.pending:
+            handle(f)
+        self.pending.clear()
+        while res.samples_acked < pcm.size:
+            while credits > 0 and sent < pcm.size:
+                chunk = pcm[sent:sent + block]
+                self.send(p.AUDIO, chunk.tobytes())
+                sent += chunk.size
+                credits -= 1
+            for f in self._poll():
+                handle(f)
+            if time.monotonic() - last_progress > self.timeout:
+                raise KwsError(f"{self.url}: no progress for {self.timeout:.0f} s ({res.samples_acked} of {pcm.size} "
+                               f"samples acknowledged, errors {res.errors[:5]})")
+        # events of the last block may trail its credit
+        end = time.monotonic() + 0.3
+        while time.monotonic() < end:
+            for f in self._poll():
+                handle(f)
+        res.seconds = time.monotonic() - t0
+        return res
+
+    def stats(self) -> dict:
+        self.send(p.STATS_REQ)
+        return p.parse_stats(self.wait_for(p.STATS).payload)

@@ -1,0 +1,148 @@
+"""The serial protocol between host and device, version 1 (docs/protocol.md).
+
+Frame on the wire: COBS(body) followed by a 0x00 delimiter, where
+body = version u8 | type u8 | seq u16 | payload | crc u16 (all little-endian),
+crc = CRC-16/CCITT (poly 0x1021, init 0xFFFF) over version..payload.
+
+A receiver resynchronizes at every 0x00: a corrupted, truncated or overlong frame costs only
+itself and is counted, never misread (COBS guarantees no 0x00 inside a frame; the CRC catches
+damage). Sequence numbers are per direction and wrap at 2^16; a gap is reported.
+"""
+
+from __future__ import annotations
+
+import binascii
+import struct
+from dataclasses import dataclass, field
+
+from cobs import cobs
+
+VERSION = 1
+MAX_BODY = 1024
+
+# host -> device
+HELLO_REQ = 0x01
+STATS_REQ = 0x03
+AUDIO = 0x10
+# device -> host
+HELLO = 0x81
+CREDIT = 0x82
+STATS = 0x83
+ERROR = 0x8F
+EVENT = 0x90
+LOGITS = 0x91
+
+NAMES = {HELLO_REQ: "HELLO_REQ", STATS_REQ: "STATS_REQ", AUDIO: "AUDIO", HELLO: "HELLO", CREDIT: "CREDIT",
+         STATS: "STATS", ERROR: "ERROR", EVENT: "EVENT", LOGITS: "LOGITS"}
+ERRORS = {1: "bad_crc", 2: "bad_frame", 3: "seq_gap", 4: "bad_audio_size", 5: "unknown_type", 6: "overrun"}
+
+HELLO_FMT = "<IIIIIHHBB"      # fw version, fe hash, model hash, detector hash, rate, hop, max block, credits, classes
+STATS_FMT = "<IIIIIIIQQQ"     # frames, runs, events, rx frames, bad crc, bad frames, seq gaps, fe, net, det ticks
+
+
+def crc16(data: bytes) -> int:
+    return binascii.crc_hqx(data, 0xFFFF)
+
+
+def encode(ftype: int, seq: int, payload: bytes = b"") -> bytes:
+    body = struct.pack("<BBH", VERSION, ftype, seq & 0xFFFF) + payload
+    body += struct.pack("<H", crc16(body))
+    return cobs.encode(body) + b"\x00"
+
+
+@dataclass
+class Frame:
+    type: int
+    seq: int
+    payload: bytes
+
+    @property
+    def name(self) -> str:
+        return NAMES.get(self.type, f"0x{self.type:02x}")
+
+
+@dataclass
+class Decoder:
+    """Incremental decoder: feed bytes, get frames; damage is counted, never raised."""
+
+    buf: bytearray = field(default_factory=bytearray)
+    frames: int = 0
+    bad_crc: int = 0
+    bad_frame: int = 0
+    seq_gaps: int = 0
+    last_seq: int | None = None
+
+    def feed(self, data: bytes) -> list[Frame]:
+        out = []
+        for b in data:
+            if b != 0:
+                if len(self.buf) <= MAX_BODY + 8:
+                    self.buf.append(b)
+                else:
+                    self.buf.append(b)          # overlong: will be rejected at the delimiter
+                continue
+            raw, self.buf = bytes(self.buf), bytearray()
+            if not raw:
+                continue
+            f = self._decode(raw)
+            if f is not None:
+                out.append(f)
+        return out
+
+    def _decode(self, raw: bytes) -> Frame | None:
+        if len(raw) > MAX_BODY + 8:
+            self.bad_frame += 1
+            return None
+        try:
+            body = cobs.decode(raw)
+        except cobs.DecodeError:
+            self.bad_frame += 1
+            return None
+        if len(body) < 6:
+            self.bad_frame += 1
+            return None
+        if crc16(body[:-2]) != struct.unpack("<H", body[-2:])[0]:
+            self.bad_crc += 1
+            return None
+        version, ftype, seq = struct.unpack("<BBH", body[:4])
+        if version != VERSION:
+            self.bad_frame += 1
+            return None
+        if self.last_seq is not None and seq != (self.last_seq + 1) & 0xFFFF:
+            self.seq_gaps += 1
+        self.last_seq = seq
+        self.frames += 1
+        return Frame(ftype, seq, body[4:-2])
+
+
+@dataclass(frozen=True)
+class Hello:
+    fw_version: int
+    frontend_hash32: int
+    model_hash32: int
+    detector_hash32: int
+    sample_rate: int
+    hop: int
+    max_block: int
+    credits: int
+    classes: int
+
+    @classmethod
+    def parse(cls, payload: bytes) -> "Hello":
+        return cls(*struct.unpack(HELLO_FMT, payload[:struct.calcsize(HELLO_FMT)]))
+
+
+def parse_event(payload: bytes) -> tuple[int, int, int]:
+    """(class, score Q15, sample index)."""
+    return struct.unpack("<BHQ", payload[:11])
+
+
+def parse_logits(payload: bytes) -> tuple[int, bytes]:
+    run, = struct.unpack("<I", payload[:4])
+    return run, payload[4:]
+
+
+def parse_stats(payload: bytes) -> dict:
+    keys = ("frames", "runs", "events", "rx_frames", "bad_crc", "bad_frames", "seq_gaps", "fe_ticks", "net_ticks",
+            "det_ticks")
+    return dict(zip(keys, struct.unpack(STATS_FMT, payload[:struct.calcsize(STATS_FMT)])))

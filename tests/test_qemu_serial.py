@@ -1,0 +1,80 @@
+"""The keyword spotter over the serial protocol, in QEMU (USART1 bridged to a loopback socket,
+opened with pyserial's socket://): what it reports equals the host reference; bad frames get
+ERROR replies and counters, and the device keeps working; a mismatched device is refused."""
+
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+
+from kws.codegen.common import REPO_ROOT
+from kws.device import protocol as p
+from kws.device.link import DeviceMismatch
+from kws.device.qemu import Sim
+from kws.pipeline import ReferencePipeline
+
+ELF = REPO_ROOT / "build" / "qemu" / "kws_serial.elf"
+MODEL = REPO_ROOT / "models" / "commands"
+
+
+@pytest.fixture(scope="module")
+def image():
+    r = subprocess.run(["make", "-C", str(REPO_ROOT / "firmware"), "qemu"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return ELF
+
+
+@pytest.fixture(scope="module")
+def audio():
+    from kws import tts
+
+    parts = [np.zeros(3000, np.int16), tts.espeak("left", voice="en+m3"), np.zeros(5000, np.int16),
+             tts.espeak("no", voice="en+f2"), np.zeros(9000, np.int16)]
+    return np.concatenate(parts)
+
+
+def test_serial_stream_equals_host_reference(image, audio, spec):
+    ref_logits, ref_events = ReferencePipeline(spec, MODEL).run(audio)
+    with Sim(image) as sim, sim.link() as link:
+        hello = link.handshake(logits=True, expect={"frontend_hash32": spec.frontend.hash32,
+                                                    "detector_hash32": int(spec.detector.hash[:8], 16)})
+        assert hello.sample_rate == spec.frontend.sample_rate_hz and hello.classes == ref_logits.shape[1]
+        r = link.stream(audio)
+        stats = link.stats()
+    assert r.errors == []
+    assert r.samples_acked == audio.size
+    got = np.frombuffer(b"".join(r.logits), dtype=np.int8).reshape(-1, ref_logits.shape[1])
+    np.testing.assert_array_equal(got, ref_logits)
+    assert r.events == [(e.label, e.score_q, e.sample) for e in ref_events]
+    assert stats["runs"] == ref_logits.shape[0] and stats["bad_crc"] == 0
+
+
+def test_bad_frames_get_errors_and_the_device_goes_on(image, audio):
+    with Sim(image) as sim, sim.link() as link:
+        link.handshake()
+        bad = bytearray(p.encode(p.AUDIO, link.seq, b"\x01\x02"))
+        bad[2] ^= 0x20                                            # corrupted: CRC fails
+        link.ser.write(bytes(bad))
+        link.seq += 1
+        e1 = link.wait_for(p.ERROR)
+        link.seq += 5                                             # frames lost on the way
+        link.send(p.AUDIO, b"\x01\x02\x03")                       # odd length: not int16 audio
+        errs = [link.wait_for(p.ERROR), link.wait_for(p.ERROR)]
+        link.send(0x55)                                           # unknown message type
+        e4 = link.wait_for(p.ERROR)
+        link.ser.write(b"\x07garbage-without-delimiter-then-one\x00")
+        hello = link.handshake()                                  # still answering
+        stats = link.stats()
+    codes = [p.ERRORS[e1.payload[0]], *(p.ERRORS[e.payload[0]] for e in errs), p.ERRORS[e4.payload[0]]]
+    assert codes[0] == "bad_crc"
+    assert set(codes[1:3]) == {"seq_gap", "bad_audio_size"}
+    assert codes[3] == "unknown_type"
+    assert hello.classes == 12
+    assert stats["bad_crc"] >= 1 and stats["seq_gaps"] >= 1 and stats["bad_frames"] >= 1
+
+
+def test_a_mismatched_device_is_refused(image):
+    with Sim(image) as sim, sim.link() as link:
+        with pytest.raises(DeviceMismatch, match="model_hash32 is .*, expected 00000000"):
+            link.handshake(expect={"model_hash32": 0})
