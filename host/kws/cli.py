@@ -107,6 +107,52 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_sim(args) -> int:
+    import subprocess
+    import time
+
+    from kws.device.qemu import Sim
+
+    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
+    with Sim(args.elf) as sim:
+        print(f"QEMU runs {args.elf}; connect to {sim.url} (Ctrl-C stops it)", flush=True)
+        try:
+            while sim.proc.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def cmd_device_stream(args) -> int:
+    import contextlib
+    import subprocess
+
+    from kws.audio import read_wav
+    from kws.device.link import Link
+    from kws.device.qemu import Sim
+
+    spec = _spec(args)
+    pcm = read_wav(args.wav, expected_rate=spec.frontend.sample_rate_hz)
+    man = json.loads((Path(args.model) / "manifest.json").read_text())
+    expect = {"frontend_hash32": spec.frontend.hash32, "model_hash32": int(man["model"]["sha256"][:8], 16)}
+    with contextlib.ExitStack() as stack:
+        if args.port:
+            link = stack.enter_context(Link(args.port))
+        else:
+            subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
+            sim = stack.enter_context(Sim(REPO_ROOT / "build" / "qemu" / "kws_serial.elf"))
+            link = stack.enter_context(sim.link())
+        hello = link.handshake(expect=expect)
+        r = link.stream(pcm)
+        stats = link.stats()
+    for k, score, sample in r.events:
+        print(f"{sample / hello.sample_rate:8.3f} s  {man['labels'][k]:10s} score {score / 32768:.3f}")
+    print(f"{len(r.events)} events; {pcm.size / hello.sample_rate:.1f} s of audio in {r.seconds:.1f} s; "
+          f"errors {r.errors or 'none'}; device counters: bad CRC {stats['bad_crc']}, gaps {stats['seq_gaps']}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from kws.demo import run_demo
 
@@ -154,6 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--calibrate", action="store_true",
                    help="write the thresholds to calibration/<model>/thresholds.json and the model manifest")
     s.set_defaults(fn=cmd_eval)
+
+    s = sub.add_parser("sim", help="run the serial firmware in QEMU; print its pyserial URL until Ctrl-C")
+    s.add_argument("--elf", default="build/qemu/kws_serial.elf")
+    s.set_defaults(fn=cmd_sim)
+
+    s = sub.add_parser("device", help="talk to a device (board or emulator) over the serial protocol")
+    dsub = s.add_subparsers(dest="device_cmd", required=True)
+    d = dsub.add_parser("stream", help="stream a WAV to the device and print its events")
+    d.add_argument("wav")
+    d.add_argument("--port", help="pyserial URL (/dev/ttyACM0, socket://127.0.0.1:PORT); default: start QEMU")
+    d.add_argument("--model", default="models/commands", help="the model the device must run (hash check)")
+    d.set_defaults(fn=cmd_device_stream)
 
     s = sub.add_parser("demo", help="run the main job end to end, as far as it goes today")
     s.add_argument("--out", default="build/demo", help="output directory (default build/demo)")
