@@ -78,3 +78,18 @@ def test_a_mismatched_device_is_refused(image):
     with Sim(image) as sim, sim.link() as link:
         with pytest.raises(DeviceMismatch, match="model_hash32 is .*, expected 00000000"):
             link.handshake(expect={"model_hash32": 0})
+
+
+def test_device_eval_reports_no_difference_and_scores_both_sides(image, audio, spec, tmp_path):
+    from kws.audio import write_wav
+    from kws.data.quality import speech_bounds
+    from kws.evaluate.device import device_eval
+
+    write_wav(tmp_path / "s.wav", audio, 16000)
+    a, b = speech_bounds(audio[3000:3000 + 16000], 16000)            # 'left' starts at sample 3000
+    (tmp_path / "s.labels.csv").write_text(f"label,start_sample,end_sample,clip_id\nleft,{3000 + a},{3000 + b},x\n")
+    r = device_eval(spec, MODEL, tmp_path / "s.wav")
+    assert r["windows"]["differ"] == [] and r["windows"]["device"] == r["windows"]["reference"] > 20
+    assert r["events"]["differ"] == []
+    assert r["device_score"] == r["reference_score"] and r["reference_score"]["occurrences"] == 1
+    assert r["link_errors"] == [] and r["device_counters"]["bad_crc"] == 0

@@ -153,6 +153,26 @@ def cmd_device_stream(args) -> int:
     return 0
 
 
+def cmd_device_eval(args) -> int:
+    from kws.codegen.common import write_if_changed
+    from kws.evaluate.device import device_eval
+
+    r = device_eval(_spec(args), Path(args.model), Path(args.wav), port=args.port)
+    w, e = r["windows"], r["events"]
+    print(f"windows: {w['reference'] - len(w['differ'])} of {w['reference']} equal (device sent {w['device']}); "
+          f"events: {e['reference'] - len(e['differ']) // 2} equal, {len(e['differ'])} differ")
+    for side in ("reference", "device"):
+        m = r[f"{side}_score"]
+        print(f"{side:9s}: FA/hr {m['fa_per_hour']:.1f}  FRR {m['frr']:.1%}  latency p95 "
+              f"{m['latency_ms_p95'] if m['latency_ms_p95'] is None else round(m['latency_ms_p95'])} ms")
+    print(f"link: {r['audio_seconds']:.1f} s of audio in {r['link_seconds']:.1f} s, errors {r['link_errors'] or 'none'}, "
+          f"device counters {r['device_counters']}")
+    if args.out:
+        write_if_changed(Path(args.out), json.dumps(r, indent=1) + "\n")
+    ok = not w["differ"] and not e["differ"] and w["device"] == w["reference"]
+    return 0 if ok else 1
+
+
 def cmd_demo(args) -> int:
     from kws.demo import run_demo
 
@@ -212,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--port", help="pyserial URL (/dev/ttyACM0, socket://127.0.0.1:PORT); default: start QEMU")
     d.add_argument("--model", default="models/commands", help="the model the device must run (hash check)")
     d.set_defaults(fn=cmd_device_stream)
+
+    d = dsub.add_parser("eval", help="a stream through the device and the host reference: diff and scores")
+    d.add_argument("wav", help="a stream (kws data streams); its .labels.csv is used when present")
+    d.add_argument("--port", help="pyserial URL; default: start QEMU")
+    d.add_argument("--model", default="models/commands")
+    d.add_argument("--out", help="write the result as JSON here")
+    d.set_defaults(fn=cmd_device_eval)
 
     s = sub.add_parser("demo", help="run the main job end to end, as far as it goes today")
     s.add_argument("--out", default="build/demo", help="output directory (default build/demo)")
