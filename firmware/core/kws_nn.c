@@ -91,6 +91,16 @@ int32_t kws_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift)
     return rdbpot(srdhm((int32_t)((uint32_t)acc << (shift > 0 ? shift : 0)), multiplier), shift > 0 ? 0 : -shift);
 }
 
+/* The kernel taps [k0, k1) of output position o that fall inside an input of size n, with the
+ * input index of tap 0 in *origin (as TFLM clamps its filter windows). */
+static inline void taps(int o, int stride, int pad, int k, int n, int *origin, int *k0, int *k1)
+{
+    const int i0 = o * stride - pad;
+    *origin = i0;
+    *k0 = i0 < 0 ? -i0 : 0;
+    *k1 = k < n - i0 ? k : n - i0;
+}
+
 static inline int8_t clamp8(int32_t v, int32_t lo, int32_t hi)
 {
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
@@ -302,13 +312,11 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
     const int16x2_t off2 = (int16x2_t)(((uint32_t)(uint16_t)p->in_offset << 16) | (uint16_t)p->in_offset);
 #endif
     for (int oy = 0; oy < p->out_h; oy++) {
-        const int iy0 = oy * p->stride_h - p->pad_h;
-        const int y0 = iy0 < 0 ? -iy0 : 0;
-        const int y1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
+        int iy0, y0, y1;
+        taps(oy, p->stride_h, p->pad_h, p->k_h, p->in_h, &iy0, &y0, &y1);
         for (int ox = 0; ox < p->out_w; ox++) {
-            const int ix0 = ox * p->stride_w - p->pad_w;
-            const int x0 = ix0 < 0 ? -ix0 : 0;
-            const int x1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+            int ix0, x0, x1;
+            taps(ox, p->stride_w, p->pad_w, p->k_w, p->in_w, &ix0, &x0, &x1);
             const int interior = y0 == 0 && x0 == 0 && y1 == p->k_h && x1 == p->k_w;
             const int32_t *b0 = interior ? bias_in : bias;
             const int8_t *xb = &in[(iy0 + y0) * row + (ix0 + x0) * C];
@@ -349,13 +357,11 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
 void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)
 {
     for (int oy = 0; oy < p->out_h; oy++) {
-        const int iy0 = oy * p->stride_h - p->pad_h;
-        const int y0 = iy0 < 0 ? -iy0 : 0;
-        const int y1 = p->k_h < p->in_h - iy0 ? p->k_h : p->in_h - iy0;
+        int iy0, y0, y1;
+        taps(oy, p->stride_h, p->pad_h, p->k_h, p->in_h, &iy0, &y0, &y1);
         for (int ox = 0; ox < p->out_w; ox++) {
-            const int ix0 = ox * p->stride_w - p->pad_w;
-            const int x0 = ix0 < 0 ? -ix0 : 0;
-            const int x1 = p->k_w < p->in_w - ix0 ? p->k_w : p->in_w - ix0;
+            int ix0, x0, x1;
+            taps(ox, p->stride_w, p->pad_w, p->k_w, p->in_w, &ix0, &x0, &x1);
             const int32_t count = (int32_t)((y1 - y0) * (x1 - x0));
             for (int c = 0; c < p->in_c; c++) {
                 int32_t acc = 0;
