@@ -152,6 +152,7 @@ class TrainSpec:
     patience: int
     augment_copies: int
     calibration_clips: int
+    class_weights: str = "balanced"
 
     @property
     def hash(self) -> str:
@@ -301,7 +302,8 @@ def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
     train = TrainSpec(seed=t.int("seed"), epochs=t.int("epochs", lo=1), batch_size=t.int("batch_size", lo=1),
                       learning_rate=t.float("learning_rate", lo=1e-6, hi=1.0), patience=t.int("patience", lo=1),
                       augment_copies=t.int("augment_copies", lo=0, hi=20),
-                      calibration_clips=t.int("calibration_clips", lo=1))
+                      calibration_clips=t.int("calibration_clips", lo=1),
+                      class_weights=t.str("class_weights", ("balanced", "none")))
     t.done()
     b = top.sub("budget")
     budget = BudgetSpec(island_bytes=b.int("island_bytes", lo=1024), target_bytes=b.int("target_bytes", lo=1024))

@@ -71,7 +71,8 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     x_va, y_va = xs("val"), feats["y_val"]
     labels = task.labels
     counts = np.bincount(y_tr, minlength=len(labels))
-    class_weight = {i: float(len(y_tr) / (len(labels) * max(c, 1))) for i, c in enumerate(counts)}
+    class_weight = ({i: float(len(y_tr) / (len(labels) * max(c, 1))) for i, c in enumerate(counts)}
+                    if ts.class_weights == "balanced" else None)
 
     model = build(spec.model, spec.frontend.num_cepstra, len(labels))
     epochs = epochs or ts.epochs
