@@ -81,3 +81,27 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     assert all(a >= b for a, b in zip(fa, fa[1:]))          # higher threshold, never more false accepts
     assert r["at_default_threshold"]["occurrences"] == 4
     assert (tmp_path / "out" / "det.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_batch_detector_equals_the_streaming_detector(spec, seed):
+    """The sweep's vectorized detector makes exactly the streaming detector's decisions."""
+    import numpy as np
+
+    from kws import detector as det
+
+    rng = np.random.default_rng(seed)
+    # logits that sometimes favour a keyword for a few runs in a row, like real speech
+    logits = rng.integers(-40, 20, (3000, 12)).astype(np.int8)
+    for at in rng.choice(2900, 80, replace=False):
+        logits[at:at + int(rng.integers(1, 6)), int(rng.integers(2, 12))] = int(rng.integers(40, 127))
+    d = spec.detector
+    lut = det.exp_lut(0.1983, d.posterior_frac_bits)
+    samples = np.arange(3000) * 1280 + 15840
+    for thr_value in (0.3, 0.7, 0.95):
+        thr = {i: det.threshold_q(thr_value if i % 3 else 0.5, d.posterior_frac_bits) for i in range(12)}
+        ref = det.Detector(d, keyword_classes=list(range(2, 12)), lut=lut, thresholds_q=thr, refractory=13)
+        want = [e for e in (ref.push(lg, s) for lg, s in zip(logits, samples)) if e is not None]
+        got = det.BatchDetector(d, logits, keyword_classes=list(range(2, 12)), lut=lut, refractory=13).events(
+            thr, samples)
+        assert got == want and len(want) > 5

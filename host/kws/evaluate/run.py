@@ -51,17 +51,18 @@ def stream_logits(pipe: ReferencePipeline, wav: Path, infer) -> tuple[np.ndarray
     return logits, samples, pcm.size
 
 
-def detect(pipe: ReferencePipeline, logits, samples, thresholds: dict[str, float]) -> list[tuple[str, int]]:
+def batch_detector(pipe: ReferencePipeline, logits) -> det.BatchDetector:
     d = pipe.spec.detector
-    dt = pipe.new_detector()
-    dt.thr = {i: det.threshold_q(thresholds.get(lab, d.threshold), d.posterior_frac_bits)
-              for i, lab in enumerate(pipe.labels)}
-    out = []
-    for lg, s in zip(logits, samples):
-        ev = dt.push(lg, s)
-        if ev is not None:
-            out.append((pipe.labels[ev.label], ev.sample))
-    return out
+    return det.BatchDetector(d, logits, keyword_classes=list(range(2, len(pipe.labels))),
+                             lut=det.exp_lut(pipe.out_scale, d.posterior_frac_bits),
+                             refractory=det.refractory_runs(d, pipe.spec.frontend.hop_samples,
+                                                            pipe.spec.frontend.sample_rate_hz))
+
+
+def detect(pipe: ReferencePipeline, bd: det.BatchDetector, samples, thresholds: dict[str, float]) -> list[tuple[str, int]]:
+    d = pipe.spec.detector
+    thr = {i: det.threshold_q(thresholds.get(lab, d.threshold), d.posterior_frac_bits) for i, lab in enumerate(pipe.labels)}
+    return [(pipe.labels[e.label], e.sample) for e in bd.events(thr, samples)]
 
 
 def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_fa_per_hour: float = 1.0,
@@ -79,11 +80,11 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         labels = wav.with_name(wav.stem + ".labels.csv")
         truth = read_labels(labels) if labels.exists() else []
         logits, samples, n = stream_logits(pipe, wav, infer)
-        data.append((wav.name, logits, samples, n, truth))
+        data.append((wav.name, batch_detector(pipe, logits), samples, n, truth))
     rate = spec.frontend.sample_rate_hz
 
     def total(thresholds, only=None):
-        ev_all = [(detect(pipe, lg, sm, thresholds), tr, n) for _, lg, sm, n, tr in data]
+        ev_all = [(detect(pipe, bd, sm, thresholds), tr, n) for _, bd, sm, n, tr in data]
         s = [score(ev, tr, total_samples=n, rate=rate, only=only) for ev, tr, n in ev_all]
         occ = sum(x.occurrences for x in s)
         hit = sum(x.detected for x in s)
