@@ -83,10 +83,19 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
         synth(task, data)
         set_threads()
         train(spec, task, data, out_dir / "train" / task_name)
-        quantize(spec, task, out_dir / "train" / task_name, data, name=f"demo_{task_name}")
+        quantize(spec, task, out_dir / "train" / task_name, data, name=task_name,
+                 calibration_dir=out_dir / "calibration")
         blob = (out_dir / "train" / task_name / "model.tflite").read_bytes()
         model_dir = release(spec, task, out_dir / "train" / task_name, data, name=task_name, budget=_budget(spec, blob),
                             out_dir=out_dir / "models" / task_name)
+        # The firmware must run the model just trained: regenerate its network C (as `kws codegen model`).
+        from kws.codegen import model as cgm
+        from kws.codegen.common import DEFAULT_GENERATED_DIR
+
+        cgm.generate(blob, DEFAULT_GENERATED_DIR, frontend_hash32=spec.frontend.hash32,
+                     source=str(model_dir / "model.tflite"), spec=spec, labels=list(task.labels))
+        _step(f"regenerated {DEFAULT_GENERATED_DIR.relative_to(REPO_ROOT)}/kws_net.* from the new model "
+              "(`kws codegen model --tflite models/commands/model.tflite` restores the released one)")
     if not (model_dir / "manifest.json").exists():
         return {"status": f"no released model in {model_dir}: run `kws demo --retrain`"}
     man = json.loads((model_dir / "manifest.json").read_text())
