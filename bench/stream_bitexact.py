@@ -43,6 +43,10 @@ def main() -> None:
     got = dev["logits"].reshape(-1, logits.shape[1])
     equal_windows = int(np.sum(np.all(got == logits, axis=1))) if got.shape == logits.shape else 0
     ref_ev = [(e.label, e.score_q, e.sample) for e in events]
+    from kws.frontend import Frontend
+    from kws.monitor import stats_of
+
+    mon_ref = stats_of(Frontend(spec.frontend).features(pcm, sample_rate=spec.frontend.sample_rate_hz), spec.monitor)
     st = dev["stats"]
     per_s = {k: st[f"{k}_instructions"] / seconds for k in ("fe", "net", "det")}
     total = sum(per_s.values())
@@ -52,6 +56,7 @@ def main() -> None:
         "windows": int(logits.shape[0]), "windows_equal": equal_windows,
         "events_reference": len(ref_ev), "events_device": len(dev["events"]),
         "events_equal": sum(1 for a, b in zip(ref_ev, dev["events"]) if a == b) if len(ref_ev) == len(dev["events"]) else 0,
+        "monitor_equal": dev["monitor"] is not None and dev["monitor"].to_bytes() == mon_ref.to_bytes(),
         "instructions_per_audio_second": {**{k: round(v) for k, v in per_s.items()}, "total": round(total)},
         "duty_cycle_at_64MHz": total / CLOCK_HZ,
         "network_runs_per_second": st["runs"] / seconds,
@@ -62,7 +67,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(out, json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("audio_seconds", "windows", "windows_equal", "events_reference",
-                                              "events_equal", "instructions_per_audio_second", "duty_cycle_at_64MHz")},
+                                              "events_equal", "monitor_equal", "instructions_per_audio_second", "duty_cycle_at_64MHz")},
                      indent=1))
 
 

@@ -2,6 +2,7 @@
 opened with pyserial's socket://): what it reports equals the host reference; bad frames get
 ERROR replies and counters, and the device keeps working; a mismatched device is refused."""
 
+import json
 import struct
 import subprocess
 
@@ -93,3 +94,33 @@ def test_device_eval_reports_no_difference_and_scores_both_sides(image, audio, s
     assert r["events"]["differ"] == []
     assert r["device_score"] == r["reference_score"] and r["reference_score"]["occurrences"] == 1
     assert r["link_errors"] == [] and r["device_counters"]["bad_crc"] == 0
+
+
+def test_feature_monitor_over_the_protocol_equals_host_reference(image, audio, spec, frontend):
+    from kws.monitor import stats_of
+
+    feats = frontend.features(audio, sample_rate=spec.frontend.sample_rate_hz)
+    with Sim(image) as sim, sim.link() as link:
+        link.handshake()
+        link.stream(audio)
+        st = link.monitor(reset=True)            # report, then start a new period
+        again = link.monitor()
+    assert st.frames == feats.shape[0] > 50
+    assert st.to_bytes() == stats_of(feats, spec.monitor).to_bytes()
+    assert again.frames == 0 and again.hist.sum() == 0
+
+
+def test_kws_drift_check_reads_the_device(image, audio, spec, frontend, tmp_path, capsys):
+    """`kws drift check` against QEMU: stream, MONITOR, report (baseline: the same audio)."""
+    from kws.audio import write_wav
+    from kws.cli import main
+    from kws.monitor.drift import make_baseline
+
+    feats = frontend.features(audio, sample_rate=spec.frontend.sample_rate_hz)
+    make_baseline([feats], spec, period_frames=feats.shape[0] // 2, sources=["audio"]).save(tmp_path / "b.json")
+    write_wav(tmp_path / "a.wav", audio, spec.frontend.sample_rate_hz)
+    rc = main(["drift", "check", "--model", str(MODEL), "--baseline", str(tmp_path / "b.json"),
+               "--stream", str(tmp_path / "a.wav"), "--out", str(tmp_path / "r"), "--fail-on", "shift"])
+    assert rc == 0, capsys.readouterr()
+    rep = json.loads((tmp_path / "r" / "drift.json").read_text())
+    assert rep["status"] == "ok" and rep["frames"] == feats.shape[0] and "QEMU" in rep["source"]

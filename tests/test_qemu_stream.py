@@ -42,3 +42,8 @@ def test_device_equals_host_reference_window_by_window(stream, spec, tmp_path):
     assert dev["events"] == [(e.label, e.score_q, e.sample) for e in events]
     assert len(events) >= 3                         # the stream has keywords; the detector fires
     assert dev["stats"]["runs"] == n and dev["stats"]["samples"] == stream.size
+    from kws.frontend import Frontend
+    from kws.monitor import stats_of
+
+    feats = Frontend(spec.frontend).features(stream, sample_rate=spec.frontend.sample_rate_hz)
+    assert dev["monitor"].to_bytes() == stats_of(feats, spec.monitor).to_bytes()     # drift statistics too

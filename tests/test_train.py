@@ -167,11 +167,16 @@ def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkey
     (d / "run" / "quantize.json").write_text(json.dumps(q))
     blob = (d / "run" / "model.tflite").read_bytes()
     rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
-    out = rel.release(spec, task, d / "run", d / "data", name="tiny", budget=rep, out_dir=d / "models" / "tiny")
+    out = rel.release(spec, task, d / "run", d / "data", name="tiny", budget=rep, out_dir=d / "models" / "tiny",
+                      baseline_minutes=1)
     man = json.loads((out / "manifest.json").read_text())
     rel.validate(man, out)
     assert man["frontend"]["hash"] == spec.frontend.hash and man["labels"] == list(task.labels)
     assert "Model card: tiny" in (out / "MODEL_CARD.md").read_text()
+    from kws.monitor.drift import Baseline
+
+    base = Baseline.load(out / "feature_baseline.json", spec)            # drift baseline from training-split streams
+    assert base.stats.frames >= 2 * base.period_frames and (base.alarm >= spec.monitor.psi_alarm).all()
     (out / "model.tflite").write_bytes(blob[:-1] + b"\\0")
     with pytest.raises(KwsError, match="does not match the manifest"):
         rel.validate(man, out)

@@ -8,17 +8,19 @@
  *   run's int8 logits go to the second file. Text lines on the serial port:
  *     kws hello fe=<hash32> model=<hash32> det=<hash32> rate=<Hz>
  *     kws event label=<name> class=<k> score=<Q15> sample=<n>
+ *     kws monitor <hex of the feature statistics, kws_monitor.h>
  *     kws done samples=.. frames=.. runs=.. events=.. fe_ticks=.. net_ticks=.. det_ticks=..
  *              calib_ticks=.. calib_instr=.. stack=<peak bytes>
  * - serial (-DKWS_AUDIO_SERIAL): the binary protocol of docs/protocol.md on the serial port:
  *   HELLO_REQ -> HELLO (hashes, rate, block size, credits); AUDIO blocks within the granted
  *   credits -> one CREDIT per block consumed, EVENT and (if asked) LOGITS frames; STATS_REQ ->
- *   STATS; damaged, unknown or out-of-order frames -> ERROR frames and counters, never a crash.
+ *   STATS; MONITOR_REQ -> MONITOR (feature statistics for drift detection, kws_monitor.h); damaged, unknown or out-of-order frames -> ERROR frames and counters, never a crash.
  */
 #include <stdint.h>
 
 #include "kws_detector.h"
 #include "kws_frontend.h"
+#include "kws_monitor.h"
 #include "kws_net.h"
 #include "kws_port.h"
 #include "kws_print.h"
@@ -43,6 +45,7 @@ static int8_t window[KWS_NET_INPUT_BYTES];
 static int8_t logits[KWS_NET_OUTPUT_SIZE];
 static int8_t arena[KWS_NET_ARENA_BYTES] __attribute__((aligned(4)));
 static kws_det_t det;
+static kws_mon_t mon;
 
 typedef struct {
     uint64_t samples, frames, runs, events, fe_t, net_t, det_t;
@@ -67,6 +70,7 @@ static void process(const int16_t *pcm, size_t n, event_fn on_event, logits_fn o
         if (!ready) {
             continue;
         }
+        kws_mon_push(&mon, ring[cnt.frames % KWS_NET_INPUT_FRAMES]);
         cnt.frames++;
         if (cnt.frames < KWS_NET_INPUT_FRAMES || (cnt.frames - KWS_NET_INPUT_FRAMES) % KWS_DET_STRIDE_FRAMES != 0) {
             continue;
@@ -99,6 +103,7 @@ static void reset_all(void)
 {
     kws_fe_stream_reset(&fe_state);
     kws_det_reset(&det);
+    kws_mon_reset(&mon);
     cnt.samples = cnt.frames = cnt.runs = cnt.events = 0;     /* field by field: no memset on the island */
     cnt.fe_t = cnt.net_t = cnt.det_t = 0;
 }
@@ -177,6 +182,13 @@ int main(void)
     if (dump >= 0) {
         semihost_close(dump);
     }
+    kws_print("kws monitor ");
+    static uint8_t mon_bytes[KWS_MON_BYTES];
+    const size_t nmon = kws_mon_serialize(&mon, mon_bytes);
+    for (size_t i = 0; i < nmon; i++) {
+        kws_print_hex8(mon_bytes[i]);
+    }
+    kws_print("\n");
     kws_print("kws done");
     field("samples", cnt.samples);
     field("frames", cnt.frames);
@@ -315,6 +327,12 @@ int main(void)
             send_hello();
         } else if (type == KWS_MSG_STATS_REQ) {
             send_stats();
+        } else if (type == KWS_MSG_MONITOR_REQ) {
+            static uint8_t p[KWS_MON_BYTES];
+            send(KWS_MSG_MONITOR, p, (uint32_t)kws_mon_serialize(&mon, p));
+            if (len > 0 && (payload[0] & 1u)) {             /* report and start a new period */
+                kws_mon_reset(&mon);
+            }
         } else if (type == KWS_MSG_AUDIO) {
             if ((len & 1u) || len / 2u > MAX_BLOCK) {
                 send_error(KWS_ERR_BAD_AUDIO, seq);

@@ -33,13 +33,23 @@ void kws_print_i32(int32_t v)
     }
 }
 
-void kws_print_hex32(uint32_t v)
+static void print_hex(uint32_t v, unsigned digits)
 {
     char buf[9];
-    for (unsigned i = 0; i < 8; i++) {
-        unsigned d = (v >> (28u - 4u * i)) & 0xFu;
+    for (unsigned i = 0; i < digits; i++) {
+        unsigned d = (v >> (4u * (digits - 1u - i))) & 0xFu;
         buf[i] = (char)(d < 10u ? '0' + d : 'a' + d - 10u);
     }
-    buf[8] = 0;
+    buf[digits] = 0;
     kws_print(buf);
+}
+
+void kws_print_hex32(uint32_t v)
+{
+    print_hex(v, 8);
+}
+
+void kws_print_hex8(uint8_t v)
+{
+    print_hex(v, 2);
 }

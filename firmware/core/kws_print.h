@@ -9,5 +9,6 @@ void kws_print(const char *s);
 void kws_print_u64(uint64_t v);
 void kws_print_i32(int32_t v);
 void kws_print_hex32(uint32_t v);
+void kws_print_hex8(uint8_t v);
 
 #endif /* KWS_PRINT_H */

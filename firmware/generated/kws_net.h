@@ -24,6 +24,8 @@
 #define KWS_DET_FRAC              15  /* posterior format Q(FRAC) */
 #define KWS_DET_FIRST_KEYWORD     2  /* classes 0, 1: silence, unknown */
 #define KWS_DET_HASH32            0xd768921bu  /* detector spec hash */
+#define KWS_MON_BIN_SHIFT         4  /* feature monitor: bin = (v + 128) >> SHIFT */
+#define KWS_MON_LIMIT             65535u  /* feature monitor: a bin at LIMIT halves all */
 
 /* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),
  * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,

@@ -126,24 +126,16 @@ def cmd_sim(args) -> int:
 
 def cmd_device_stream(args) -> int:
     import contextlib
-    import subprocess
 
     from kws.audio import read_wav
-    from kws.device.link import Link
-    from kws.device.qemu import Sim
+    from kws.device.connect import expected_hashes, open_link
 
     spec = _spec(args)
     pcm = read_wav(args.wav, expected_rate=spec.frontend.sample_rate_hz)
     man = json.loads((Path(args.model) / "manifest.json").read_text())
-    expect = {"frontend_hash32": spec.frontend.hash32, "model_hash32": int(man["model"]["sha256"][:8], 16)}
     with contextlib.ExitStack() as stack:
-        if args.port:
-            link = stack.enter_context(Link(args.port))
-        else:
-            subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
-            sim = stack.enter_context(Sim(REPO_ROOT / "build" / "qemu" / "kws_serial.elf"))
-            link = stack.enter_context(sim.link())
-        hello = link.handshake(expect=expect)
+        link = open_link(stack, args.port)
+        hello = link.handshake(expect=expected_hashes(spec, man, detector=False))
         r = link.stream(pcm)
         stats = link.stats()
     for k, score, sample in r.events:
@@ -239,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--model", default="models/commands")
     d.add_argument("--out", help="write the result as JSON here")
     d.set_defaults(fn=cmd_device_eval)
+
+    from kws.monitor.cli import add_parser as add_drift_parser
+
+    add_drift_parser(sub, _spec)
 
     s = sub.add_parser("demo", help="run the main job end to end, as far as it goes today")
     s.add_argument("--out", default="build/demo", help="output directory (default build/demo)")

@@ -97,3 +97,21 @@ class NativeNet:
         for i in range(x.shape[0]):
             self.lib.kws_net_run(x[i].ctypes.data, out[i].ctypes.data, arena.ctypes.data)
         return out
+
+
+class NativeMonitor:
+    """The firmware's feature monitor (kws_monitor.c, host build) over a batch of frames."""
+
+    def __init__(self, lib_path: str | Path = LIB_PATH):
+        self.lib = ctypes.CDLL(str(lib_path))
+        f = self.lib.kws_mon_batch
+        f.restype = ctypes.c_size_t
+        f.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_void_p]
+
+    def run(self, features: np.ndarray, *, limit: int = 0):
+        from kws.monitor import FeatureStats
+
+        x = np.ascontiguousarray(features, dtype=np.int8)
+        out = np.zeros(65536, dtype=np.uint8)
+        n = self.lib.kws_mon_batch(x.ctypes.data, x.shape[0], limit, out.ctypes.data)
+        return FeatureStats.from_bytes(out[:n].tobytes(), source="kws_mon_batch")

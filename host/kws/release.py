@@ -43,7 +43,7 @@ def validate(manifest: dict, model_dir: Path | None = None) -> None:
 
 
 def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, budget: dict,
-            out_dir: str | Path | None = None) -> Path:
+            out_dir: str | Path | None = None, baseline_minutes: float = 10.0) -> Path:
     from kws.tflite_model import TFLiteModel
     from kws.train.model import parameter_count
 
@@ -83,6 +83,11 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
         "thresholds": None,
     }
     validate(manifest)
+    if baseline_minutes:
+        from kws.monitor.drift import baseline_from_wavs, reference_streams
+
+        wavs = reference_streams(task, data_dir, train_dir / "baseline_streams", minutes=baseline_minutes)
+        baseline_from_wavs(spec, wavs, period_s=spec.monitor.period_s).save(out / "feature_baseline.json")
     write_if_changed(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     write_if_changed(out / "MODEL_CARD.md", model_card(manifest))
     validate(manifest, out)

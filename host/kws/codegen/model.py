@@ -240,7 +240,9 @@ def _detector_defs(spec, labels, out_scale: float) -> tuple[list, str]:
              "runs without events after one"),
             ("KWS_DET_FRAC", d.posterior_frac_bits, "posterior format Q(FRAC)"),
             ("KWS_DET_FIRST_KEYWORD", 2, "classes 0, 1: silence, unknown"),
-            ("KWS_DET_HASH32", f"0x{d.hash[:8]}u", "detector spec hash")]
+            ("KWS_DET_HASH32", f"0x{d.hash[:8]}u", "detector spec hash"),
+            ("KWS_MON_BIN_SHIFT", spec.monitor.bin_shift, "feature monitor: bin = (v + 128) >> SHIFT"),
+            ("KWS_MON_LIMIT", f"{spec.monitor.limit}u", "feature monitor: a bin at LIMIT halves all")]
     names = ", ".join(f'"{lab}"' for lab in labels)
     body = ("/* Detector tables (kws.detector computes the same). */\n"
             + c_array("uint16_t", "kws_det_exp_lut", lut, per_line=12)

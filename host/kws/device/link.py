@@ -151,3 +151,11 @@ class Link:
     def stats(self) -> dict:
         self.send(p.STATS_REQ)
         return p.parse_stats(self.wait_for(p.STATS).payload)
+
+    def monitor(self, *, reset: bool = False):
+        """The device's feature statistics (kws.monitor.FeatureStats); ``reset`` starts a new
+        period on the device after the report."""
+        from kws.monitor import FeatureStats
+
+        self.send(p.MONITOR_REQ, bytes([1 if reset else 0]))
+        return FeatureStats.from_bytes(self.wait_for(p.MONITOR).payload, source=f"{self.url} MONITOR")

@@ -23,17 +23,20 @@ MAX_BODY = 1024
 # host -> device
 HELLO_REQ = 0x01
 STATS_REQ = 0x03
+MONITOR_REQ = 0x04
 AUDIO = 0x10
 # device -> host
 HELLO = 0x81
 CREDIT = 0x82
 STATS = 0x83
+MONITOR = 0x84
 ERROR = 0x8F
 EVENT = 0x90
 LOGITS = 0x91
 
-NAMES = {HELLO_REQ: "HELLO_REQ", STATS_REQ: "STATS_REQ", AUDIO: "AUDIO", HELLO: "HELLO", CREDIT: "CREDIT",
-         STATS: "STATS", ERROR: "ERROR", EVENT: "EVENT", LOGITS: "LOGITS"}
+NAMES = {HELLO_REQ: "HELLO_REQ", STATS_REQ: "STATS_REQ", MONITOR_REQ: "MONITOR_REQ", AUDIO: "AUDIO",
+         HELLO: "HELLO", CREDIT: "CREDIT", STATS: "STATS", MONITOR: "MONITOR", ERROR: "ERROR", EVENT: "EVENT",
+         LOGITS: "LOGITS"}
 ERRORS = {1: "bad_crc", 2: "bad_frame", 3: "seq_gap", 4: "bad_audio_size", 5: "unknown_type", 6: "overrun"}
 
 HELLO_FMT = "<IIIIIHHBB"      # fw version, fe hash, model hash, detector hash, rate, hop, max block, credits, classes

@@ -102,8 +102,9 @@ def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bo
 
 def run_app(pcm, work_dir, *, timeout: float = 600.0) -> dict:
     """Stream int16 ``pcm`` through the keyword-spotter image (build/qemu/kws_app.elf) via
-    semihosting. Returns hello fields, events [(class, score, sample)], every window's logits
-    and the final counters (with instructions per stage from the calibrated SysTick)."""
+    semihosting. Returns hello fields, events [(class, score, sample)], every window's logits,
+    the final counters (with instructions per stage from the calibrated SysTick) and the feature
+    monitor's statistics (kws.monitor.FeatureStats)."""
     import subprocess
     from pathlib import Path
 
@@ -131,7 +132,11 @@ def run_app(pcm, work_dir, *, timeout: float = 600.0) -> dict:
     events = [(int(f["class"]), int(f["score"]), int(f["sample"]))
               for f in (parse_fields(ln) for ln in lines if ln.startswith("kws event"))]
     raw = np.fromfile(dump, dtype=np.int8) if dump.exists() else np.zeros(0, np.int8)
-    return {"hello": hello, "events": events, "logits": raw, "stats": stats}
+    mon = [ln.split()[2] for ln in lines if ln.startswith("kws monitor ")]
+    from kws.monitor import FeatureStats
+
+    monitor = FeatureStats.from_bytes(bytes.fromhex(mon[0]), source="kws_app monitor") if mon else None
+    return {"hello": hello, "events": events, "logits": raw, "stats": stats, "monitor": monitor}
 
 
 class Sim:

@@ -5,36 +5,27 @@ both sides' FA/hr, FRR and latency. Expected: zero differences."""
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
 from kws.audio import read_wav
-from kws.codegen.common import REPO_ROOT
 from kws.data.streams import read_labels
 from kws.evaluate.scoring import score
 from kws.pipeline import ReferencePipeline
 
 
 def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None) -> dict:
-    from kws.device.link import Link
-    from kws.device.qemu import Sim
+    from kws.device.connect import expected_hashes, open_link
 
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
     labels_path = Path(wav).with_name(Path(wav).stem + ".labels.csv")
     truth = read_labels(labels_path) if labels_path.exists() else []
     pipe = ReferencePipeline(spec, model_dir)
     ref_logits, ref_events = pipe.run(pcm)
-    expect = {"frontend_hash32": spec.frontend.hash32, "model_hash32": int(pipe.manifest["model"]["sha256"][:8], 16),
-              "detector_hash32": int(spec.detector.hash[:8], 16)}
+    expect = expected_hashes(spec, pipe.manifest)
     with contextlib.ExitStack() as stack:
-        if port:
-            link = stack.enter_context(Link(port))
-        else:
-            subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
-            sim = stack.enter_context(Sim(REPO_ROOT / "build" / "qemu" / "kws_serial.elf"))
-            link = stack.enter_context(sim.link())
+        link = open_link(stack, port)
         link.handshake(logits=True, expect=expect)
         r = link.stream(pcm)
         stats = link.stats()

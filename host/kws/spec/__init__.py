@@ -173,6 +173,21 @@ class DetectorSpec:
 
 
 @dataclass(frozen=True)
+class MonitorSpec:
+    """On-device feature statistics for drift detection (kws_monitor.c, kws.monitor, kws.drift)."""
+
+    bin_shift: int          # histogram bin of an int8 feature v: (v + 128) >> bin_shift
+    limit: int              # a bin reaching this halves every statistic
+    psi_warn: float         # PSI per coefficient: above this, "shift"
+    psi_alarm: float        # above this, "drift"
+    period_s: float         # monitoring period the alarm levels are calibrated for
+
+    @property
+    def bins(self) -> int:
+        return 256 >> self.bin_shift
+
+
+@dataclass(frozen=True)
 class BudgetSpec:
     island_bytes: int
     target_bytes: int
@@ -180,13 +195,14 @@ class BudgetSpec:
 
 @dataclass(frozen=True)
 class Spec:
-    """A whole spec file: front end, model, training, budget, detector."""
+    """A whole spec file: front end, model, training, budget, detector, monitor."""
 
     frontend: FrontendSpec
     model: ModelSpec
     train: TrainSpec
     budget: BudgetSpec
     detector: DetectorSpec
+    monitor: MonitorSpec
     source: str
 
 
@@ -317,8 +333,16 @@ def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
                             threshold=d.float("threshold", lo=0.0, hi=1.0),
                             posterior_frac_bits=d.int("posterior_frac_bits", lo=8, hi=15))
     d.done()
+    mo = top.sub("monitor")
+    monitor = MonitorSpec(bin_shift=mo.int("bin_shift", lo=0, hi=7), limit=mo.int("limit", lo=2, hi=65535),
+                          psi_warn=mo.float("psi_warn", lo=0.0), psi_alarm=mo.float("psi_alarm", lo=0.0),
+                          period_s=mo.float("period_s", lo=1.0))
+    mo.done()
+    if monitor.psi_alarm < monitor.psi_warn:
+        raise SpecError("monitor.psi_alarm", f"must be >= psi_warn ({monitor.psi_warn})", source)
     top.done()
-    spec = Spec(frontend=frontend, model=model, train=train, budget=budget, detector=detector, source=source)
+    spec = Spec(frontend=frontend, model=model, train=train, budget=budget, detector=detector, monitor=monitor,
+                source=source)
     # Derived-table checks (overflow bounds, empty mel bands) need the tables themselves.
     from kws.frontend.tables import build_tables  # local import: tables depend on this module
 

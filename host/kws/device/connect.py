@@ -1,0 +1,31 @@
+"""Open a device link: a board or emulator at a pyserial URL, or (no URL) the serial firmware
+booted in QEMU for the duration of an ExitStack; and the hashes a device must report to run
+what the host evaluates."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+
+from kws.codegen.common import REPO_ROOT
+
+
+def open_link(stack: contextlib.ExitStack, port: str | None):
+    """A :class:`kws.device.link.Link` to ``port``, or to QEMU started here when ``port`` is None
+    (stopped when ``stack`` closes)."""
+    from kws.device.link import Link
+    from kws.device.qemu import Sim
+
+    if port:
+        return stack.enter_context(Link(port))
+    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
+    sim = stack.enter_context(Sim(REPO_ROOT / "build" / "qemu" / "kws_serial.elf"))
+    return stack.enter_context(sim.link())
+
+
+def expected_hashes(spec, manifest: dict, *, detector: bool = True) -> dict[str, int]:
+    """Handshake fields the device must match: front end, model (and detector)."""
+    expect = {"frontend_hash32": spec.frontend.hash32, "model_hash32": int(manifest["model"]["sha256"][:8], 16)}
+    if detector:
+        expect["detector_hash32"] = int(spec.detector.hash[:8], 16)
+    return expect
