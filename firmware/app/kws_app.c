@@ -14,7 +14,9 @@
  * - serial (-DKWS_AUDIO_SERIAL): the binary protocol of docs/protocol.md on the serial port:
  *   HELLO_REQ -> HELLO (hashes, rate, block size, credits); AUDIO blocks within the granted
  *   credits -> one CREDIT per block consumed, EVENT and (if asked) LOGITS frames; STATS_REQ ->
- *   STATS; MONITOR_REQ -> MONITOR (feature statistics for drift detection, kws_monitor.h); damaged, unknown or out-of-order frames -> ERROR frames and counters, never a crash.
+ *   STATS; MONITOR_REQ -> MONITOR (feature statistics for drift detection, kws_monitor.h);
+ * - microphone (-DKWS_AUDIO_MIC, boards with a mic port): the same protocol, but the audio comes
+ *   from kws_port_mic_block() and AUDIO frames are refused; the host listens (kws device listen). damaged, unknown or out-of-order frames -> ERROR frames and counters, never a crash.
  */
 #include <stdint.h>
 
@@ -25,7 +27,9 @@
 #include "kws_port.h"
 #include "kws_print.h"
 #include "kws_proto.h"
+#if !defined(KWS_AUDIO_SERIAL) && !defined(KWS_AUDIO_MIC)
 #include "semihost.h"
+#endif
 
 #if KWS_NET_INPUT_COLS != KWS_FE_NUM_CEPSTRA
 #error "the network's input columns differ from the front end's cepstra: regenerate with matching spec"
@@ -108,7 +112,7 @@ static void reset_all(void)
     cnt.fe_t = cnt.net_t = cnt.det_t = 0;
 }
 
-#ifndef KWS_AUDIO_SERIAL
+#if !defined(KWS_AUDIO_SERIAL) && !defined(KWS_AUDIO_MIC)
 /* ---------------------------------------------------------------- semihosting source */
 static int16_t block[KWS_FE_HOP];
 static int dump = -1;
@@ -206,12 +210,19 @@ int main(void)
 }
 
 #else
-/* ---------------------------------------------------------------- serial source */
+/* ------------------------------------------------------- serial protocol (host audio or microphone) */
+#ifdef KWS_AUDIO_MIC
+#define AUDIO_SOURCE 1u             /* HELLO: audio from the device's microphone */
+#else
+#define AUDIO_SOURCE 0u             /* HELLO: audio streamed by the host */
+#endif
 static kws_proto_rx_t rx;
 static uint8_t wire[KWS_PROTO_MAX_WIRE + 1u];
 static uint16_t tx_seq;
 static uint8_t send_logits;
+#ifndef KWS_AUDIO_MIC
 static int16_t audio[MAX_BLOCK];
+#endif
 
 static void put16(uint8_t *p, uint32_t v)
 {
@@ -264,7 +275,7 @@ static void frame_logits(uint64_t run, const int8_t *lg)
 
 static void send_hello(void)
 {
-    uint8_t p[26];
+    uint8_t p[27];
     put32(p, FW_VERSION);
     put32(p + 4, KWS_FE_SPEC_HASH32);
     put32(p + 8, KWS_NET_MODEL_HASH32);
@@ -274,12 +285,22 @@ static void send_hello(void)
     put16(p + 22, MAX_BLOCK);
     p[24] = CREDITS;
     p[25] = KWS_NET_OUTPUT_SIZE;
+    p[26] = AUDIO_SOURCE;
     send(KWS_MSG_HELLO, p, sizeof p);
+}
+
+static uint32_t audio_overruns(void)
+{
+#ifdef KWS_AUDIO_MIC
+    return kws_port_mic_overruns();
+#else
+    return 0;
+#endif
 }
 
 static void send_stats(void)
 {
-    uint8_t p[52];
+    uint8_t p[60];
     put32(p, (uint32_t)cnt.frames);
     put32(p + 4, (uint32_t)cnt.runs);
     put32(p + 8, (uint32_t)cnt.events);
@@ -290,6 +311,8 @@ static void send_stats(void)
     put64(p + 28, cnt.fe_t);
     put64(p + 36, cnt.net_t);
     put64(p + 44, cnt.det_t);
+    put32(p + 52, kws_port_stack_peak());
+    put32(p + 56, audio_overruns());
     send(KWS_MSG_STATS, p, sizeof p);
 }
 
@@ -299,7 +322,16 @@ int main(void)
     kws_proto_rx_reset(&rx);
     reset_all();
     uint32_t bad_crc = 0, bad_frames = 0, gaps = 0;
+#ifdef KWS_AUDIO_MIC
+    kws_port_mic_start();
+#endif
     for (;;) {
+#ifdef KWS_AUDIO_MIC
+        const int16_t *block = kws_port_mic_block();
+        if (block) {
+            process(block, KWS_MIC_BLOCK, frame_event, send_logits ? frame_logits : 0);
+        }
+#endif
         const int b = kws_port_read_byte();
         if (b < 0) {
             continue;
@@ -334,6 +366,9 @@ int main(void)
                 kws_mon_reset(&mon);
             }
         } else if (type == KWS_MSG_AUDIO) {
+#ifdef KWS_AUDIO_MIC
+            send_error(KWS_ERR_BAD_AUDIO, seq);             /* the microphone is the source */
+#else
             if ((len & 1u) || len / 2u > MAX_BLOCK) {
                 send_error(KWS_ERR_BAD_AUDIO, seq);
                 continue;
@@ -346,6 +381,7 @@ int main(void)
             put16(p, 1);                                    /* one credit back */
             put64(p + 2, cnt.samples);
             send(KWS_MSG_CREDIT, p, sizeof p);
+#endif
         } else {
             send_error(KWS_ERR_UNKNOWN, seq);
         }

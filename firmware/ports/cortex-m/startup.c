@@ -1,4 +1,5 @@
-/* Reset and vector table for the STM32F405 (QEMU netduinoplus2). */
+/* Reset and vector table of every Cortex-M4F port (STM32F4 board, QEMU netduinoplus2,
+ * nRF52840): data/bss init, stack paint for the high-water mark, FPU on, main. */
 #include <stdint.h>
 
 extern uint32_t _data_load, _data_start, _data_end, _bss_start, _bss_end, _stack_top;

@@ -1,15 +1,17 @@
-/* Port for QEMU's netduinoplus2 (STM32F405): USART1 serial, SysTick tick counter,
- * semihosting exit. RCC is not modelled by QEMU 7.2, so no clock setup is needed. */
+/* STM32F4 serial (one USART, polled) and SysTick tick counter, shared by the board port
+ * (ports/stm32f4) and the emulator port (ports/qemu-stm32f4). Each supplies board.h (which
+ * USART, its BRR, the system clock; found on the include path, so this directory has none) and
+ * board.c (clocks and pins; exit). */
 #include <stdint.h>
 
+#include "board.h"
 #include "kws_port.h"
-#include "semihost.h"
 
-#define USART1_BASE 0x40011000u
-#define USART_SR (*(volatile uint32_t *)(USART1_BASE + 0x00u))
-#define USART_DR (*(volatile uint32_t *)(USART1_BASE + 0x04u))
-#define USART_BRR (*(volatile uint32_t *)(USART1_BASE + 0x08u))
-#define USART_CR1 (*(volatile uint32_t *)(USART1_BASE + 0x0Cu))
+#define USART_SR (*(volatile uint32_t *)(KWS_USART_BASE + 0x00u))
+#define USART_DR (*(volatile uint32_t *)(KWS_USART_BASE + 0x04u))
+#define USART_BRR (*(volatile uint32_t *)(KWS_USART_BASE + 0x08u))
+#define USART_CR1 (*(volatile uint32_t *)(KWS_USART_BASE + 0x0Cu))
+#define SR_ORE (1u << 3)
 #define SR_RXNE (1u << 5)
 #define SR_TXE (1u << 7)
 
@@ -18,11 +20,8 @@
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
 #define SYSTICK_RELOAD 0x00FFFFFFu
 
-/* QEMU's STM32F405 SysTick runs at the modelled 168 MHz system clock. With -icount shift=0 one
- * instruction advances virtual time by 1 ns, so instructions = ticks * 1e9 / 168e6. */
-#define SYSCLK_HZ 168000000u
-
 static volatile uint32_t systick_wraps;
+static uint32_t rx_overruns;
 
 void SysTick_Handler(void);
 void SysTick_Handler(void)
@@ -32,7 +31,8 @@ void SysTick_Handler(void)
 
 void kws_port_init(void)
 {
-    USART_BRR = 0x16Du;
+    kws_board_init();                                 /* clocks, pins (board.c) */
+    USART_BRR = KWS_USART_BRR;
     USART_CR1 = (1u << 13) | (1u << 3) | (1u << 2);   /* UE, TE, RE */
     SYST_RVR = SYSTICK_RELOAD;
     SYST_CVR = 0;
@@ -50,7 +50,11 @@ void kws_port_write(const uint8_t *buf, size_t n)
 
 int kws_port_read_byte(void)
 {
-    return (USART_SR & SR_RXNE) ? (int)(USART_DR & 0xFFu) : -1;
+    const uint32_t sr = USART_SR;
+    if (sr & SR_ORE) {
+        rx_overruns++;                                /* a byte was lost: the protocol's CRC/sequence sees it */
+    }
+    return (sr & SR_RXNE) ? (int)(USART_DR & 0xFFu) : -1;
 }
 
 uint64_t kws_port_ticks(void)
@@ -66,10 +70,5 @@ uint64_t kws_port_ticks(void)
 
 uint32_t kws_port_tick_hz(void)
 {
-    return SYSCLK_HZ;
-}
-
-void kws_port_exit(int code)
-{
-    semihost_exit(code);
+    return KWS_SYSCLK_HZ;
 }

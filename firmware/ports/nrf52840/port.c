@@ -1,0 +1,106 @@
+/* Arduino Nano 33 BLE Sense (nRF52840, 64 MHz Cortex-M4F): HFXO clock, serial on the header
+ * pins TX = D1 (P1.03) and RX = D0 (P1.10) through the legacy UART0 at 1 Mbaud (connect a
+ * 3.3 V USB-serial adapter; the board's own USB port would need a USB device stack), SysTick
+ * tick counter at the core clock. Register map: nRF52840 Product Specification v1.7. */
+#include <stdint.h>
+
+#include "kws_port.h"
+
+#define REG(a) (*(volatile uint32_t *)(a))
+#define CLOCK 0x40000000u
+#define UART0 0x40002000u
+#define UART_STARTRX REG(UART0 + 0x000u)
+#define UART_STARTTX REG(UART0 + 0x008u)
+#define UART_RXDRDY REG(UART0 + 0x108u)
+#define UART_TXDRDY REG(UART0 + 0x11Cu)
+#define UART_ERROR REG(UART0 + 0x124u)
+#define UART_ERRORSRC REG(UART0 + 0x480u)
+#define UART_ENABLE REG(UART0 + 0x500u)
+#define UART_PSEL_TXD REG(UART0 + 0x50Cu)
+#define UART_PSEL_RXD REG(UART0 + 0x514u)
+#define UART_RXD REG(UART0 + 0x518u)
+#define UART_TXD REG(UART0 + 0x51Cu)
+#define UART_BAUDRATE REG(UART0 + 0x524u)
+#define PIN_TX ((1u << 5) | 3u)     /* P1.03 */
+#define PIN_RX ((1u << 5) | 10u)    /* P1.10 */
+#define BAUD_1M 0x10000000u
+
+#define SYST_CSR REG(0xE000E010u)
+#define SYST_RVR REG(0xE000E014u)
+#define SYST_CVR REG(0xE000E018u)
+#define SYSTICK_RELOAD 0x00FFFFFFu
+#define SYSCLK_HZ 64000000u
+
+static volatile uint32_t systick_wraps;
+static uint32_t rx_errors;
+
+void SysTick_Handler(void);
+void SysTick_Handler(void)
+{
+    systick_wraps++;
+}
+
+void kws_port_init(void)
+{
+    REG(CLOCK + 0x000u) = 1u;                         /* TASKS_HFCLKSTART: the crystal, for exact audio rates */
+    while (!REG(CLOCK + 0x100u)) {
+    }
+    REG(CLOCK + 0x100u) = 0;
+    UART_PSEL_TXD = PIN_TX;
+    UART_PSEL_RXD = PIN_RX;
+    UART_BAUDRATE = BAUD_1M;
+    UART_ENABLE = 4u;                                 /* legacy UART (6-byte RX FIFO, no DMA) */
+    UART_STARTTX = 1u;
+    UART_STARTRX = 1u;
+    SYST_RVR = SYSTICK_RELOAD;
+    SYST_CVR = 0;
+    SYST_CSR = 7u;
+}
+
+void kws_port_write(const uint8_t *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        UART_TXDRDY = 0;
+        UART_TXD = buf[i];
+        while (!UART_TXDRDY) {
+        }
+    }
+}
+
+int kws_port_read_byte(void)
+{
+    if (UART_ERROR) {                                 /* overrun, framing: the protocol's CRC sees the damage */
+        UART_ERROR = 0;
+        UART_ERRORSRC = 0xFu;
+        rx_errors++;
+    }
+    if (!UART_RXDRDY) {
+        return -1;
+    }
+    UART_RXDRDY = 0;
+    return (int)(UART_RXD & 0xFFu);
+}
+
+uint64_t kws_port_ticks(void)
+{
+    uint32_t w1, w2, v;
+    do {
+        w1 = systick_wraps;
+        v = SYST_CVR;
+        w2 = systick_wraps;
+    } while (w1 != w2);
+    return (uint64_t)w1 * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - v);
+}
+
+uint32_t kws_port_tick_hz(void)
+{
+    return SYSCLK_HZ;
+}
+
+void kws_port_exit(int code)
+{
+    (void)code;
+    for (;;) {
+        __asm__ volatile("wfi");
+    }
+}
