@@ -168,7 +168,7 @@ def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkey
     blob = (d / "run" / "model.tflite").read_bytes()
     rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
     out = rel.release(spec, task, d / "run", d / "data", name="tiny", budget=rep, out_dir=d / "models" / "tiny",
-                      baseline_minutes=1)
+                      baseline_minutes=1.5)
     man = json.loads((out / "manifest.json").read_text())
     rel.validate(man, out)
     assert man["frontend"]["hash"] == spec.frontend.hash and man["labels"] == list(task.labels)

@@ -235,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
     from kws.monitor.cli import add_parser as add_drift_parser
 
     add_drift_parser(sub, _spec)
+    from kws.live.cli import add_parsers as add_live_parsers
+
+    add_live_parsers(sub, _spec)
 
     s = sub.add_parser("demo", help="run the main job end to end, as far as it goes today")
     s.add_argument("--out", default="build/demo", help="output directory (default build/demo)")

@@ -50,3 +50,40 @@ class ReferencePipeline:
         """(logits of every network window [runs, classes], events) for an int16 stream."""
         feats = fixed.quantize_cepstra(fixed.cepstra(pcm, self.spec.frontend), self.spec.frontend)
         return det.run_stream(feats, self.infer, self.spec, self.new_detector())
+
+    def stream(self) -> "PipelineStream":
+        return PipelineStream(self)
+
+
+class PipelineStream:
+    """The reference pipeline fed in chunks of any size (a microphone): the same windows,
+    logits and events as :meth:`ReferencePipeline.run` over the concatenated audio."""
+
+    def __init__(self, pipe: ReferencePipeline):
+        from kws.frontend import Frontend
+
+        self.pipe = pipe
+        spec = pipe.spec
+        self.fe = Frontend(spec.frontend).stream()
+        self.window = spec.model.window_frames
+        self.stride = spec.detector.stride_frames
+        self.ring = np.zeros((self.window, spec.frontend.num_cepstra), np.int8)
+        self.frames = 0
+        self.detector = pipe.new_detector()
+        self.last_logits: np.ndarray | None = None
+
+    def push(self, pcm: np.ndarray) -> list[det.Event]:
+        """Audio in; the events it completed out. ``last_logits`` holds the newest window's."""
+        fe = self.pipe.spec.frontend
+        events = []
+        for f in self.fe.push(pcm):
+            self.ring = np.roll(self.ring, -1, axis=0)
+            self.ring[-1] = f
+            self.frames += 1
+            if self.frames < self.window or (self.frames - self.window) % self.stride:
+                continue
+            self.last_logits = self.pipe.infer(self.ring[None])[0]
+            ev = self.detector.push(self.last_logits, (self.frames - 1) * fe.hop_samples + fe.window_samples)
+            if ev is not None:
+                events.append(ev)
+        return events

@@ -124,12 +124,13 @@ def mswc(root: str | Path, task, *, language: str = "en") -> list[SourceClip]:
 def recordings(root: str | Path, task) -> list[SourceClip]:
     """Your own clips: ``<root>/<label>/<speaker>_<anything>.<ext>`` (one folder per task label).
     The speaker is the file name up to the first ``_``; name files that way so that your
-    speakers stay in one split. Unreadable sub-directories are reported, not skipped."""
+    speakers stay in one split. Unreadable sub-directories are reported, not skipped; hidden
+    ones (``.rejected``, where ``kws record`` keeps refused takes) are not data."""
     root = Path(root)
     if not root.is_dir():
         raise KwsError(f"{root}: not a directory of label folders")
     out = []
-    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         if d.name not in task.labels:
             raise KwsError(f"{d}: folder name {d.name!r} is not a label of task {task.name!r} "
                            f"({', '.join(task.labels)})")

@@ -49,6 +49,21 @@ class Link:
         self.hello: p.Hello | None = None
         self.pending: list[p.Frame] = []
 
+    @classmethod
+    def wait_open(cls, url: str, *, wait: float, timeout: float = 10.0, alive=None) -> "Link":
+        """Opens ``url`` as soon as it exists: a board's USB port re-enumerates after an upload,
+        an emulator's socket appears after start. ``alive()`` False (the emulator died) stops early."""
+        import time
+
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return cls(url, timeout=timeout)
+            except KwsError:
+                if (alive is not None and not alive()) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     def close(self) -> None:
         self.ser.close()
 

@@ -171,20 +171,14 @@ class Sim:
 
     def link(self, timeout: float = 10.0):
         """The device's serial link (connecting releases QEMU's wait=on: the guest starts)."""
-        import time
-
         from kws.device.link import Link
 
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                return Link(self.url, timeout=timeout)
-            except KwsError:
-                if self.proc.poll() is not None:
-                    raise KwsError(f"QEMU exited: {self.proc.stderr.read().decode(errors='replace')}") from None
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        try:
+            return Link.wait_open(self.url, wait=10.0, timeout=timeout, alive=lambda: self.proc.poll() is None)
+        except KwsError:
+            if self.proc.poll() is not None:
+                raise KwsError(f"QEMU exited: {self.proc.stderr.read().decode(errors='replace')}") from None
+            raise
 
     def __exit__(self, *exc):
         if self.proc and self.proc.poll() is None:
