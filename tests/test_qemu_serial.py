@@ -124,3 +124,44 @@ def test_kws_drift_check_reads_the_device(image, audio, spec, frontend, tmp_path
     assert rc == 0, capsys.readouterr()
     rep = json.loads((tmp_path / "r" / "drift.json").read_text())
     assert rep["status"] == "ok" and rep["frames"] == feats.shape[0] and "QEMU" in rep["source"]
+
+
+def test_microphone_build_reports_the_reference_events(spec, frontend, tmp_path):
+    """The microphone build of the app in QEMU, its microphone a file (mic_file.c): `kws device
+    listen` collects exactly the host reference's events; host audio is refused."""
+    from kws import tts
+    from kws.device.listen import device_listen
+
+    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
+    parts = [np.zeros(6000, np.int16), tts.espeak("yes", voice="en+m3"), np.zeros(9000, np.int16),
+             tts.espeak("stop", voice="en+f2"), np.zeros(16000, np.int16)]
+    x = np.concatenate(parts)
+    block = spec.frontend.hop_samples * spec.detector.stride_frames
+    x = x[:x.size // block * block]                             # the microphone delivers whole blocks
+    _, ref = ReferencePipeline(spec, MODEL).run(x)
+    assert len(ref) >= 1
+    x.astype("<i2").tofile(tmp_path / "mic.pcm")
+    with Sim(REPO_ROOT / "build" / "qemu" / "kws_mic.elf", args=[str(tmp_path / "mic.pcm")]) as sim, \
+            sim.link() as link:
+        hello = link.handshake()
+        assert hello.audio_source == 1
+        r = device_listen(link, seconds=60, until_frames=spec.frontend.num_frames(x.size))
+        link.send(p.AUDIO, b"\x00\x00")
+        err = link.wait_for(p.ERROR)
+    assert r.events == [(e.label, e.score_q, e.sample) for e in ref]
+    assert r.stats["frames"] == spec.frontend.num_frames(x.size) and r.stats["audio_overruns"] == 0
+    assert 100 < r.stats["stack_peak"] < 4096
+    assert err.payload[0] == 4                                 # bad_audio: the microphone is the source
+
+
+def test_kws_device_listen_cli_on_the_emulated_microphone(tmp_path, capsys):
+    from kws import tts
+    from kws.audio import write_wav
+    from kws.cli import main
+
+    x = np.concatenate([np.zeros(6000, np.int16), tts.espeak("left", voice="en-us+m1"), np.zeros(20000, np.int16)])
+    write_wav(tmp_path / "a.wav", x, 16000)
+    assert main(["device", "listen", "--sim-audio", str(tmp_path / "a.wav"), "--seconds", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "listening through the device" in out and "audio overruns 0" in out
+    assert main(["device", "listen", "--seconds", "1"]) == 2                 # neither a board nor audio

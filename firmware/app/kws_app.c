@@ -16,7 +16,9 @@
  *   credits -> one CREDIT per block consumed, EVENT and (if asked) LOGITS frames; STATS_REQ ->
  *   STATS; MONITOR_REQ -> MONITOR (feature statistics for drift detection, kws_monitor.h);
  * - microphone (-DKWS_AUDIO_MIC, boards with a mic port): the same protocol, but the audio comes
- *   from kws_port_mic_block() and AUDIO frames are refused; the host listens (kws device listen). damaged, unknown or out-of-order frames -> ERROR frames and counters, never a crash.
+ *   from kws_port_mic_block() and AUDIO frames are refused; the microphone starts at the first
+ *   HELLO_REQ, which (like every HELLO_REQ) also restarts the sample count; the host listens
+ *   (kws device listen). damaged, unknown or out-of-order frames -> ERROR frames and counters, never a crash.
  */
 #include <stdint.h>
 
@@ -322,9 +324,6 @@ int main(void)
     kws_proto_rx_reset(&rx);
     reset_all();
     uint32_t bad_crc = 0, bad_frames = 0, gaps = 0;
-#ifdef KWS_AUDIO_MIC
-    kws_port_mic_start();
-#endif
     for (;;) {
 #ifdef KWS_AUDIO_MIC
         const int16_t *block = kws_port_mic_block();
@@ -356,6 +355,9 @@ int main(void)
         if (type == KWS_MSG_HELLO_REQ) {
             send_logits = len > 0 && (payload[0] & 1u);
             reset_all();
+#ifdef KWS_AUDIO_MIC
+            kws_port_mic_start();                           /* listening starts with the first hello */
+#endif
             send_hello();
         } else if (type == KWS_MSG_STATS_REQ) {
             send_stats();

@@ -145,6 +145,46 @@ def cmd_device_stream(args) -> int:
     return 0
 
 
+def cmd_device_listen(args) -> int:
+    import contextlib
+    import subprocess
+    import tempfile
+
+    from kws.audio import read_wav
+    from kws.device.connect import expected_hashes, open_link
+    from kws.device.listen import device_listen
+    from kws.device.qemu import Sim
+
+    spec = _spec(args)
+    man = json.loads((Path(args.model) / "manifest.json").read_text())
+    labels, rate = man["labels"], spec.frontend.sample_rate_hz
+
+    def show(ev):
+        k, score, sample = ev
+        print(f"{sample / rate:9.2f} s  {labels[k]:10s} score {score / 32768:.3f}  (sample {sample})", flush=True)
+
+    with contextlib.ExitStack() as stack:
+        if args.port:
+            link = open_link(stack, args.port)
+        else:
+            if not args.sim_audio:
+                raise KwsError("give the board's port (--port), or --sim-audio WAV to listen to the emulated "
+                               "microphone in QEMU")
+            subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
+            raw = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "mic.pcm"
+            read_wav(args.sim_audio, expected_rate=rate).astype("<i2").tofile(raw)
+            sim = stack.enter_context(Sim(REPO_ROOT / "build" / "qemu" / "kws_mic.elf", args=[str(raw)]))
+            link = stack.enter_context(sim.link())
+        hello = link.handshake(expect=expected_hashes(spec, man))
+        print(f"listening through the device on {link.url} ({man['name']}); Ctrl-C to stop", flush=True)
+        r = device_listen(link, seconds=args.seconds, on_event=show)
+    st = r.stats
+    print(f"{len(r.events)} detections; device: {st.get('frames', 0) * spec.frontend.hop_samples / hello.sample_rate:.1f} s "
+          f"of audio, {st.get('runs', 0)} network runs, audio overruns {st.get('audio_overruns', 'n/a')}, "
+          f"link errors {r.errors or 'none'}")
+    return 0
+
+
 def cmd_device_eval(args) -> int:
     from kws.codegen.common import write_if_changed
     from kws.evaluate.device import device_eval
@@ -224,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--port", help="pyserial URL (/dev/ttyACM0, socket://127.0.0.1:PORT); default: start QEMU")
     d.add_argument("--model", default="models/commands", help="the model the device must run (hash check)")
     d.set_defaults(fn=cmd_device_stream)
+
+    d = dsub.add_parser("listen", help="detections of a board listening to its own microphone")
+    d.add_argument("--port", help="the board (pyserial URL)")
+    d.add_argument("--sim-audio", help="no board: QEMU's emulated microphone plays this WAV")
+    d.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
+    d.add_argument("--model", default="models/commands", help="the model the device must run (hash check)")
+    d.set_defaults(fn=cmd_device_listen)
 
     d = dsub.add_parser("eval", help="a stream through the device and the host reference: diff and scores")
     d.add_argument("wav", help="a stream (kws data streams); its .labels.csv is used when present")

@@ -27,17 +27,27 @@ void Default_Handler(void)
     }
 }
 
+/* Every device interrupt lands in the port's kws_port_irq(), which checks its own peripheral
+ * (a port enables one or two); without one, an interrupt that fires is a bug: it parks here. */
+void kws_port_irq(void) __attribute__((weak, alias("Default_Handler")));
+
+#define EXTERNAL_IRQS 48          /* covers nRF52840 (48) and the STM32F4 USARTs (IRQ 37, 38) */
+#define X4 kws_port_irq, kws_port_irq, kws_port_irq, kws_port_irq
+#define X16 X4, X4, X4, X4
+
 typedef void (*handler_t)(void);
 struct vector_table {
     const void *stack_top;
     handler_t handlers[15];   /* Reset, NMI, HardFault, MemManage, BusFault, UsageFault, 4 reserved,
                                  SVCall, DebugMon, reserved, PendSV, SysTick */
+    handler_t irq[EXTERNAL_IRQS];
 };
 
 __attribute__((section(".isr_vector"), used)) static const struct vector_table vectors = {
     &_stack_top,
     {Reset_Handler, Default_Handler, Default_Handler, Default_Handler, Default_Handler, Default_Handler, 0, 0, 0, 0,
      Default_Handler, Default_Handler, 0, Default_Handler, SysTick_Handler},
+    {X16, X16, X16},
 };
 
 void Reset_Handler(void)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "kws_port.h"
+#include "rx_ring.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
 #define CLOCK 0x40000000u
@@ -15,6 +16,7 @@
 #define UART_TXDRDY REG(UART0 + 0x11Cu)
 #define UART_ERROR REG(UART0 + 0x124u)
 #define UART_ERRORSRC REG(UART0 + 0x480u)
+#define UART_INTENSET REG(UART0 + 0x304u)
 #define UART_ENABLE REG(UART0 + 0x500u)
 #define UART_PSEL_TXD REG(UART0 + 0x50Cu)
 #define UART_PSEL_RXD REG(UART0 + 0x514u)
@@ -31,8 +33,12 @@
 #define SYSTICK_RELOAD 0x00FFFFFFu
 #define SYSCLK_HZ 64000000u
 
+#define UART0_IRQ 2u
+#define NVIC_ISER0 REG(0xE000E100u)
+
 static volatile uint32_t systick_wraps;
-static uint32_t rx_errors;
+static kws_rx_ring_t rx;
+static volatile uint32_t rx_errors;
 
 void SysTick_Handler(void);
 void SysTick_Handler(void)
@@ -52,6 +58,8 @@ void kws_port_init(void)
     UART_ENABLE = 4u;                                 /* legacy UART (6-byte RX FIFO, no DMA) */
     UART_STARTTX = 1u;
     UART_STARTRX = 1u;
+    UART_INTENSET = (1u << 2) | (1u << 9);            /* RXDRDY, ERROR */
+    NVIC_ISER0 = 1u << UART0_IRQ;
     SYST_RVR = SYSTICK_RELOAD;
     SYST_CVR = 0;
     SYST_CSR = 7u;
@@ -67,18 +75,23 @@ void kws_port_write(const uint8_t *buf, size_t n)
     }
 }
 
-int kws_port_read_byte(void)
+void kws_port_irq(void);
+void kws_port_irq(void)
 {
     if (UART_ERROR) {                                 /* overrun, framing: the protocol's CRC sees the damage */
         UART_ERROR = 0;
         UART_ERRORSRC = 0xFu;
         rx_errors++;
     }
-    if (!UART_RXDRDY) {
-        return -1;
+    while (UART_RXDRDY) {
+        UART_RXDRDY = 0;
+        kws_rx_put(&rx, (uint8_t)(UART_RXD & 0xFFu));
     }
-    UART_RXDRDY = 0;
-    return (int)(UART_RXD & 0xFFu);
+}
+
+int kws_port_read_byte(void)
+{
+    return kws_rx_get(&rx);
 }
 
 uint64_t kws_port_ticks(void)

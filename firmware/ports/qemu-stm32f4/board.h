@@ -5,6 +5,7 @@
 #define KWS_BOARD_H
 
 #define KWS_USART_BASE 0x40011000u
+#define KWS_USART_IRQ 37u
 #define KWS_USART_BRR 0x16Du
 #define KWS_SYSCLK_HZ 168000000u
 

@@ -6,6 +6,7 @@
 
 #include "board.h"
 #include "kws_port.h"
+#include "rx_ring.h"
 
 #define USART_SR (*(volatile uint32_t *)(KWS_USART_BASE + 0x00u))
 #define USART_DR (*(volatile uint32_t *)(KWS_USART_BASE + 0x04u))
@@ -21,7 +22,10 @@
 #define SYSTICK_RELOAD 0x00FFFFFFu
 
 static volatile uint32_t systick_wraps;
-static uint32_t rx_overruns;
+static kws_rx_ring_t rx;
+static volatile uint32_t rx_overruns;
+
+#define NVIC_ISER ((volatile uint32_t *)0xE000E100u)
 
 void SysTick_Handler(void);
 void SysTick_Handler(void)
@@ -33,7 +37,8 @@ void kws_port_init(void)
 {
     kws_board_init();                                 /* clocks, pins (board.c) */
     USART_BRR = KWS_USART_BRR;
-    USART_CR1 = (1u << 13) | (1u << 3) | (1u << 2);   /* UE, TE, RE */
+    USART_CR1 = (1u << 13) | (1u << 5) | (1u << 3) | (1u << 2);   /* UE, RXNEIE, TE, RE */
+    NVIC_ISER[KWS_USART_IRQ / 32u] = 1u << (KWS_USART_IRQ % 32u);
     SYST_RVR = SYSTICK_RELOAD;
     SYST_CVR = 0;
     SYST_CSR = 7u;                                    /* processor clock, interrupt, enable */
@@ -48,13 +53,21 @@ void kws_port_write(const uint8_t *buf, size_t n)
     }
 }
 
-int kws_port_read_byte(void)
+void kws_port_irq(void);
+void kws_port_irq(void)
 {
     const uint32_t sr = USART_SR;
     if (sr & SR_ORE) {
-        rx_overruns++;                                /* a byte was lost: the protocol's CRC/sequence sees it */
+        rx_overruns++;                                /* lost in hardware: the protocol's CRC/sequence sees it */
     }
-    return (sr & SR_RXNE) ? (int)(USART_DR & 0xFFu) : -1;
+    if (sr & (SR_RXNE | SR_ORE)) {
+        kws_rx_put(&rx, (uint8_t)(USART_DR & 0xFFu)); /* reading DR clears RXNE and ORE */
+    }
+}
+
+int kws_port_read_byte(void)
+{
+    return kws_rx_get(&rx);
 }
 
 uint64_t kws_port_ticks(void)

@@ -5,6 +5,7 @@
 #define KWS_BOARD_H
 
 #define KWS_USART_BASE 0x40004400u
+#define KWS_USART_IRQ 38u
 #define KWS_USART_BRR ((45u << 4) | 9u)
 #define KWS_SYSCLK_HZ 84000000u
 

@@ -119,6 +119,9 @@ class Link:
         """Send int16 audio in blocks within the device's credits; collect everything it says."""
         if self.hello is None:
             raise KwsError("handshake first")
+        if self.hello.audio_source == 1:
+            raise KwsError(f"{self.url}: this firmware listens to its own microphone and refuses host audio; use "
+                           "kws device listen, or flash the serial-audio build")
         pcm = np.ascontiguousarray(pcm, dtype="<i2")
         block = self.hello.max_block
         credits = self.hello.credits

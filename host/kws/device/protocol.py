@@ -40,7 +40,9 @@ NAMES = {HELLO_REQ: "HELLO_REQ", STATS_REQ: "STATS_REQ", MONITOR_REQ: "MONITOR_R
 ERRORS = {1: "bad_crc", 2: "bad_frame", 3: "seq_gap", 4: "bad_audio_size", 5: "unknown_type", 6: "overrun"}
 
 HELLO_FMT = "<IIIIIHHBB"      # fw version, fe hash, model hash, detector hash, rate, hop, max block, credits, classes
+                              # [+ audio source u8: 0 host-streamed, 1 the device's microphone]
 STATS_FMT = "<IIIIIIIQQQ"     # frames, runs, events, rx frames, bad crc, bad frames, seq gaps, fe, net, det ticks
+STATS_EXT_FMT = "<II"         # [+ stack peak bytes, audio overruns]
 
 
 def crc16(data: bytes) -> int:
@@ -129,10 +131,12 @@ class Hello:
     max_block: int
     credits: int
     classes: int
+    audio_source: int = 0          # 1: the device listens to its own microphone
 
     @classmethod
     def parse(cls, payload: bytes) -> "Hello":
-        return cls(*struct.unpack(HELLO_FMT, payload[:struct.calcsize(HELLO_FMT)]))
+        n = struct.calcsize(HELLO_FMT)
+        return cls(*struct.unpack(HELLO_FMT, payload[:n]), *payload[n:n + 1])
 
 
 def parse_event(payload: bytes) -> tuple[int, int, int]:
@@ -148,4 +152,9 @@ def parse_logits(payload: bytes) -> tuple[int, bytes]:
 def parse_stats(payload: bytes) -> dict:
     keys = ("frames", "runs", "events", "rx_frames", "bad_crc", "bad_frames", "seq_gaps", "fe_ticks", "net_ticks",
             "det_ticks")
-    return dict(zip(keys, struct.unpack(STATS_FMT, payload[:struct.calcsize(STATS_FMT)])))
+    n = struct.calcsize(STATS_FMT)
+    out = dict(zip(keys, struct.unpack(STATS_FMT, payload[:n])))
+    m = n + struct.calcsize(STATS_EXT_FMT)
+    if len(payload) >= m:
+        out.update(zip(("stack_peak", "audio_overruns"), struct.unpack(STATS_EXT_FMT, payload[n:m])))
+    return out

@@ -31,6 +31,11 @@ def qemu_binary() -> str:
     return exe
 
 
+def semihost_config(elf: Path, args: list[str]) -> str:
+    """QEMU's -semihosting-config value: enabled, with the command line ``<elf name> args...``."""
+    return ",".join(["enable=on", "target=native"] + [f"arg={a}" for a in [Path(elf).name, *args]])
+
+
 def run_semihosted(elf: str | Path, args: list[str], *, timeout: float = 120.0, icount: bool = True,
                    cwd: str | Path | None = None) -> SemihostedRun:
     """Boot ``elf`` with semihosting command line ``args``; wait for it to exit.
@@ -41,9 +46,8 @@ def run_semihosted(elf: str | Path, args: list[str], *, timeout: float = 120.0, 
     elf = Path(elf)
     if not elf.exists():
         raise KwsError(f"{elf}: firmware image not found (build it with `make -C firmware qemu`)")
-    semi = ",".join(["enable=on", "target=native"] + [f"arg={a}" for a in [elf.name, *args]])
     cmd = [qemu_binary(), "-M", MACHINE, "-display", "none", "-monitor", "none", "-serial", "stdio",
-           "-semihosting-config", semi, "-kernel", str(elf)]
+           "-semihosting-config", semihost_config(elf, args), "-kernel", str(elf)]
     if icount:
         cmd[1:1] = ["-icount", "shift=0"]
     try:
@@ -143,13 +147,15 @@ class Sim:
     """QEMU running a firmware image whose serial port is a loopback TCP server; ``.url`` is
     the pyserial URL. Context manager: QEMU is stopped on exit, whatever happened."""
 
-    def __init__(self, elf, *, icount: bool = True):
+    def __init__(self, elf, *, icount: bool = True, args: list[str] | None = None):
+        """``args``: a semihosting command line (e.g. the emulated microphone's audio file)."""
         from pathlib import Path
 
         self.elf = Path(elf)
         if not self.elf.exists():
             raise KwsError(f"{self.elf}: firmware image not found (make -C firmware qemu)")
         self.icount = icount
+        self.args = args
         self.proc = None
         self.url = None
 
@@ -165,6 +171,8 @@ class Sim:
                "-kernel", str(self.elf)]
         if self.icount:
             cmd[1:1] = ["-icount", "shift=0"]
+        if self.args is not None:
+            cmd[1:1] = ["-semihosting-config", semihost_config(self.elf, self.args)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.url = f"socket://127.0.0.1:{port}"
         return self
