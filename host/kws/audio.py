@@ -60,6 +60,7 @@ def read_wav(path: str | Path, *, expected_rate: int) -> np.ndarray:
 def write_wav(path: str | Path, pcm: np.ndarray, sample_rate: int) -> None:
     """Write int16 mono PCM atomically (temp file, then rename)."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     sf.write(str(tmp), np.asarray(pcm, dtype=np.int16), sample_rate, subtype="PCM_16", format="WAV")
     tmp.replace(path)

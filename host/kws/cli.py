@@ -167,6 +167,7 @@ def cmd_device_listen(args) -> int:
         if args.port:
             link = open_link(stack, args.port)
         else:
+            args.sim_audio = args.sim_audio or args.compare
             if not args.sim_audio:
                 raise KwsError("give the board's port (--port), or --sim-audio WAV to listen to the emulated "
                                "microphone in QEMU")
@@ -177,12 +178,29 @@ def cmd_device_listen(args) -> int:
             link = stack.enter_context(sim.link())
         hello = link.handshake(expect=expected_hashes(spec, man))
         print(f"listening through the device on {link.url} ({man['name']}); Ctrl-C to stop", flush=True)
-        r = device_listen(link, seconds=args.seconds, on_event=show)
+        until = None
+        if args.compare:
+            block = spec.frontend.hop_samples * spec.detector.stride_frames
+            heard = read_wav(args.compare, expected_rate=rate)
+            heard = heard[:heard.size // block * block]              # a microphone delivers whole blocks
+            until = spec.frontend.num_frames(heard.size)
+        r = device_listen(link, seconds=args.seconds, until_frames=until, on_event=show)
     st = r.stats
     print(f"{len(r.events)} detections; device: {st.get('frames', 0) * spec.frontend.hop_samples / hello.sample_rate:.1f} s "
           f"of audio, {st.get('runs', 0)} network runs, audio overruns {st.get('audio_overruns', 'n/a')}, "
           f"link errors {r.errors or 'none'}")
-    return 0
+    if not args.compare:
+        return 0
+    from kws.pipeline import ReferencePipeline
+
+    _, ref = ReferencePipeline(spec, Path(args.model)).run(heard)
+    want = [(e.label, e.score_q, e.sample) for e in ref]
+    same = r.events == want and st.get("frames") == until
+    print(f"host reference on {args.compare}: {len(want)} events; device {'equal' if same else 'DIFFERENT'} "
+          f"(device frames {st.get('frames')}, expected {until})")
+    for ev in sorted(set(want) ^ set(r.events), key=lambda e: e[2]):
+        print(f"  {'reference only' if ev in want else 'device only':14s} {labels[ev[0]]} score {ev[1]} sample {ev[2]}")
+    return 0 if same else 1
 
 
 def cmd_device_eval(args) -> int:
@@ -270,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--sim-audio", help="no board: QEMU's emulated microphone plays this WAV")
     d.add_argument("--seconds", type=float, help="stop after this long (default: Ctrl-C)")
     d.add_argument("--model", default="models/commands", help="the model the device must run (hash check)")
+    d.add_argument("--compare", help="the WAV the device hears (emulated microphone): diff its events with the host "
+                                     "reference's; exit 1 if they differ")
     d.set_defaults(fn=cmd_device_listen)
 
     d = dsub.add_parser("eval", help="a stream through the device and the host reference: diff and scores")

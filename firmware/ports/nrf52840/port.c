@@ -75,9 +75,16 @@ void kws_port_write(const uint8_t *buf, size_t n)
     }
 }
 
+/* The PDM driver's interrupt work (pdm_mic.c); nothing in builds without the microphone. */
+void kws_pdm_irq(void) __attribute__((weak));
+void kws_pdm_irq(void)
+{
+}
+
 void kws_port_irq(void);
 void kws_port_irq(void)
 {
+    kws_pdm_irq();
     if (UART_ERROR) {                                 /* overrun, framing: the protocol's CRC sees the damage */
         UART_ERROR = 0;
         UART_ERRORSRC = 0xFu;

@@ -59,6 +59,15 @@ def add_parser(sub) -> None:
     s.add_argument("--task", default="commands")
     s.set_defaults(fn=cmd_streams)
 
+    s = dsub.add_parser("say", help="a test recording: words spoken by espeak-ng, separated by silence")
+    s.add_argument("words", nargs="+", help="words or phrases, e.g. yes stop 'turn left'")
+    s.add_argument("--out", required=True, help="16 kHz mono 16-bit WAV")
+    s.add_argument("--pcm", help="also write raw int16 LE samples here (emulated microphones)")
+    s.add_argument("--voice", default="en+m3")
+    s.add_argument("--gap-s", type=float, default=0.6, help="silence before, between and after the words")
+    s.add_argument("--block", type=int, default=0, help="pad the end to a multiple of this many samples")
+    s.set_defaults(fn=cmd_say)
+
     s = dsub.add_parser("report", help="HTML report of a data set")
     s.add_argument("data")
     s.set_defaults(fn=cmd_report)
@@ -175,3 +184,26 @@ def cmd_verify(args) -> int:
         print(p)
     print("ok" if not problems else f"{len(problems)} problem(s)")
     return 0 if not problems else 1
+
+
+def cmd_say(args) -> int:
+    import numpy as np
+
+    from kws import tts
+    from kws.audio import write_wav
+
+    gap = np.zeros(int(round(args.gap_s * 16000)), np.int16)
+    parts = [gap]
+    for w in args.words:
+        parts += [tts.espeak(w, voice=args.voice), gap]
+    x = np.concatenate(parts)
+    if args.block > 0 and x.size % args.block:
+        x = np.concatenate([x, np.zeros(args.block - x.size % args.block, np.int16)])
+    write_wav(args.out, x, 16000)
+    if args.pcm:
+        Path(args.pcm).parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(args.pcm).with_name(Path(args.pcm).name + ".tmp")
+        x.astype("<i2").tofile(tmp)
+        tmp.replace(args.pcm)
+    print(f"{args.out}: {x.size / 16000:.2f} s, {len(args.words)} words ({args.voice})")
+    return 0
