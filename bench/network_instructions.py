@@ -58,6 +58,12 @@ def main() -> None:
         result["models"][name] = {"bit_exact_vs_tflm": r["equal"], "instructions": round(r["instructions"]),
                                   "arena_bytes": r["arena_bytes"],
                                   "layers": [{"kind": k, "instructions": round(v)} for k, v in r["layers"]]}
+        if "stream" in r:
+            st = r["stream"]
+            result["models"][name]["streaming"] = {
+                "bit_exact": st["equal"], "instructions_per_step": round(st["instructions_per_step"]),
+                "frames_per_step": 2, "logits_instructions": round(st["logits_instructions"]),
+                "layers_per_step": [{"kind": k, "instructions": round(v)} for k, v in st["layers_per_step"]]}
     out = REPO_ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(out, json.dumps(result, indent=2) + "\n")
@@ -66,8 +72,13 @@ def main() -> None:
           f"CMSIS-NN x{a['vs_cmsis_nn']:.3f}), bit-exact {a['bit_exact_vs_tflm']}")
     for k in ("commands", "wakeword"):
         if k in result["models"]:
-            print(f"{k}: {result['models'][k]['instructions'] / 1e6:.2f} M instructions, "
-                  f"bit-exact {result['models'][k]['bit_exact_vs_tflm']}")
+            m = result["models"][k]
+            print(f"{k}: {m['instructions'] / 1e6:.2f} M instructions per whole window, bit-exact {m['bit_exact_vs_tflm']}")
+            if "streaming" in m:
+                st = m["streaming"]
+                print(f"  streamed: {st['instructions_per_step'] / 1e3:.1f} K per step of 2 frames + "
+                      f"{st['logits_instructions'] / 1e3:.1f} K per window's logits, bit-exact {st['bit_exact']}; per layer "
+                      + " ".join(f"{x['kind']}:{x['instructions'] / 1e3:.1f}K" for x in st["layers_per_step"]))
 
 
 if __name__ == "__main__":

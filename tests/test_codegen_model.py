@@ -112,3 +112,38 @@ def test_committed_network_is_generated_from_the_released_model(spec):
             f"firmware/generated/{name} is stale: run `kws codegen model`"
     man = json.loads((REPO_ROOT / "models" / "commands" / "manifest.json").read_text())
     assert man["frontend"]["hash"] == spec.frontend.hash, "the released model was trained on another front end"
+
+
+def test_streaming_form_equals_whole_windows_and_tflm(tmp_path, rng, spec):
+    """The released model has no padding along time: its streaming form (each row computed once,
+    kept in rings) gives, at every window end, the logits of the whole-window network and of
+    TFLM's interpreter on that window; the scratch stays within its declared size."""
+    model = REPO_ROOT / "models" / "commands" / "model.tflite"
+    blob = model.read_bytes()
+    from kws.tflite_model import TFLiteModel
+
+    assert "PAD" in [op.name for op in TFLiteModel.from_bytes(blob).operators]     # folded into the convolutions
+    net = build(blob, tmp_path, source=str(model))
+    assert net.streaming
+    from kws.frontend import fixed
+    from kws.golden import DEFAULT_DIR, load_case
+
+    pcm = load_case(DEFAULT_DIR, "speech_espeak")["pcm"]
+    speech = fixed.quantize_cepstra(fixed.cepstra(pcm, spec.frontend), spec.frontend)
+    frames = np.concatenate([speech, rng.integers(-128, 128, (150, 13)).astype(np.int8), speech[:60]])
+    f = spec.model.window_frames
+    for stride in (2, 4):
+        got = net.stream(frames, stride)
+        windows = np.stack([frames[t - f + 1:t + 1] for t in range(f - 1, frames.shape[0], stride)])
+        assert got.shape[0] == windows.shape[0] > 50
+        np.testing.assert_array_equal(got, net.run(windows))
+        if stride == 4:
+            np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))
+    with pytest.raises(Exception, match="stream step"):
+        net.stream(frames, 3)
+
+
+def test_networks_padded_along_time_are_not_streamed(tmp_path):
+    blob = ANCHOR.read_bytes() if ANCHOR.exists() else pytest.skip("no anchor model")
+    h = cgm.render(blob, frontend_hash32=1, drop_softmax=True, source=str(ANCHOR))["kws_net.h"]
+    assert "#define KWS_NET_STREAMING         0" in h and "kws_net_stream_push" not in h

@@ -1,5 +1,6 @@
-/* The keyword spotter: audio in blocks -> front end -> feature window -> network every
- * KWS_DET_STRIDE_FRAMES hops -> detector -> events.
+/* The keyword spotter: audio in blocks -> front end -> network (streamed: every frame computes
+ * the rows it completes; or, for a network with padding along time, the whole feature window)
+ * -> logits every KWS_DET_STRIDE_FRAMES hops -> detector -> events.
  *
  * Two audio sources, chosen at build time:
  *
@@ -46,10 +47,23 @@
 
 static kws_fe_stream_t fe_state;
 static kws_fe_scratch_t fe_scratch;
+static int8_t logits[KWS_NET_OUTPUT_SIZE];
+#if KWS_NET_STREAMING
+/* The streaming network keeps the recent rows of every layer: each frame computes only what it
+ * completes; a window's logits come from rows already computed (equal to kws_net_run). */
+#if KWS_DET_STRIDE_FRAMES % KWS_NET_STREAM_STEP != 0
+#error "the detector's stride must be a multiple of the network's stream step (windows on row boundaries)"
+#endif
+static kws_net_stream_t net_stream;
+static int8_t net_scratch[KWS_NET_STREAM_SCRATCH_BYTES] __attribute__((aligned(4)));
+static int8_t frame[KWS_FE_NUM_CEPSTRA];
+#define FRAME_OUT(n) frame
+#else
 static int8_t ring[KWS_NET_INPUT_FRAMES][KWS_FE_NUM_CEPSTRA];   /* feature window, circular */
 static int8_t window[KWS_NET_INPUT_BYTES];
-static int8_t logits[KWS_NET_OUTPUT_SIZE];
 static int8_t arena[KWS_NET_ARENA_BYTES] __attribute__((aligned(4)));
+#define FRAME_OUT(n) ring[(n) % KWS_NET_INPUT_FRAMES]
+#endif
 static kws_det_t det;
 static kws_mon_t mon;
 
@@ -68,20 +82,28 @@ static void process(const int16_t *pcm, size_t n, event_fn on_event, logits_fn o
     while (pos < n) {
         int ready;
         uint64_t a = kws_port_ticks();
-        const size_t used = kws_fe_stream_feed(&fe_state, pcm + pos, n - pos, 0,
-                                               ring[cnt.frames % KWS_NET_INPUT_FRAMES], &fe_scratch, &ready);
+        const size_t used = kws_fe_stream_feed(&fe_state, pcm + pos, n - pos, 0, FRAME_OUT(cnt.frames), &fe_scratch,
+                                               &ready);
         cnt.fe_t += kws_port_ticks() - a;
         pos += used;
         cnt.samples += used;
         if (!ready) {
             continue;
         }
-        kws_mon_push(&mon, ring[cnt.frames % KWS_NET_INPUT_FRAMES]);
+        kws_mon_push(&mon, FRAME_OUT(cnt.frames));
+#if KWS_NET_STREAMING
+        a = kws_port_ticks();
+        kws_net_stream_push(&net_stream, frame, net_scratch);
+        cnt.net_t += kws_port_ticks() - a;
+#endif
         cnt.frames++;
         if (cnt.frames < KWS_NET_INPUT_FRAMES || (cnt.frames - KWS_NET_INPUT_FRAMES) % KWS_DET_STRIDE_FRAMES != 0) {
             continue;
         }
         a = kws_port_ticks();
+#if KWS_NET_STREAMING
+        kws_net_stream_logits(&net_stream, logits, net_scratch);
+#else
         for (unsigned f = 0; f < KWS_NET_INPUT_FRAMES; f++) {        /* oldest frame first */
             const int8_t *src = ring[(cnt.frames + f) % KWS_NET_INPUT_FRAMES];
             for (unsigned j = 0; j < KWS_FE_NUM_CEPSTRA; j++) {
@@ -89,6 +111,7 @@ static void process(const int16_t *pcm, size_t n, event_fn on_event, logits_fn o
             }
         }
         kws_net_run(window, logits, arena);
+#endif
         cnt.net_t += kws_port_ticks() - a;
         if (on_logits) {
             on_logits(cnt.runs, logits);
@@ -110,6 +133,9 @@ static void reset_all(void)
     kws_fe_stream_reset(&fe_state);
     kws_det_reset(&det);
     kws_mon_reset(&mon);
+#if KWS_NET_STREAMING
+    kws_net_stream_reset(&net_stream);
+#endif
     cnt.samples = cnt.frames = cnt.runs = cnt.events = 0;     /* field by field: no memset on the island */
     cnt.fe_t = cnt.net_t = cnt.det_t = 0;
 }

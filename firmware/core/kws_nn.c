@@ -170,6 +170,32 @@ void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
                 y1[o + 1] = r11;
             }
         }
+        if (pos < n) {                                  /* an odd last position (a streamed row of 7) */
+            const int8_t *x0 = &in[pos * ic];
+            for (int c = 0, k = 0; c < ic; c += 4, k += 2) {
+                const uint32_t v0 = load4(x0 + c);
+                cw[k] = (uint32_t)__sxtb16((int8x4_t)v0);
+                cw[k + 1] = (uint32_t)sxtb16_hi(v0);
+            }
+            int8_t *y0 = &out[pos * oc];
+            const uint32_t *wp = (const uint32_t *)(const void *)w;
+            for (int o = 0; o < oc; o += 2) {
+                int32_t a0 = bias[o], a1 = bias[o + 1];
+                const uint32_t *xp = cw, *end = cw + ic / 2;
+                for (; xp < end; xp += 2, wp += 2) {
+                    const uint32_t u = wp[0], v = wp[1];
+                    const int16x2_t p0l = (int16x2_t)xp[0], p0h = (int16x2_t)xp[1];
+                    a0 = __smlad(__sxtb16((int8x4_t)u), p0l, a0);
+                    a1 = __smlad(__sxtb16((int8x4_t)v), p0l, a1);
+                    a0 = __smlad(sxtb16_hi(u), p0h, a0);
+                    a1 = __smlad(sxtb16_hi(v), p0h, a1);
+                }
+                const int8_t r0 = FINISH(a0, mult[o], shift[o]), r1 = FINISH(a1, mult[o + 1], shift[o + 1]);
+                y0[o] = r0;
+                y0[o + 1] = r1;
+            }
+            pos++;
+        }
     }
 #else
     (void)col;

@@ -70,8 +70,10 @@ class NativeNet:
         build_dir = Path(build_dir)
         lib = build_dir / "libkws_net.so"
         core = REPO_ROOT / "firmware" / "core"
+        stream = REPO_ROOT / "firmware" / "ports" / "native" / "kws_net_stream_batch.c"
         r = subprocess.run(["gcc", *self.WARN, "-O2", "-shared", "-fPIC", f"-I{core}", f"-I{build_dir}", "-o", str(lib),
-                            str(core / "kws_nn.c"), str(build_dir / "kws_net.c")], capture_output=True, text=True)
+                            str(core / "kws_nn.c"), str(build_dir / "kws_net.c"), str(stream)],
+                           capture_output=True, text=True)
         if r.returncode != 0:
             raise KwsError(f"host build of the generated network failed:\n{r.stderr}")
         header = (build_dir / "kws_net.h").read_text()
@@ -87,6 +89,13 @@ class NativeNet:
         self.lib = ctypes.CDLL(str(lib))
         self.lib.kws_net_run.argtypes = [ctypes.c_void_p] * 3
         self.lib.kws_net_run.restype = None
+        self.lib.kws_net_stream_batch.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_void_p,
+                                                  ctypes.c_void_p]
+        self.lib.kws_net_stream_batch.restype = ctypes.c_long
+        self.streaming = define("KWS_NET_STREAMING") == 1
+        self.scratch_bytes = define("KWS_NET_STREAM_SCRATCH_BYTES") if self.streaming else 0
+        self.frames = define("KWS_NET_INPUT_FRAMES")
+        self.cols = define("KWS_NET_INPUT_COLS")
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """int8 outputs for int8 inputs [N, ...] (each of KWS_NET_INPUT_BYTES values)."""
@@ -97,6 +106,23 @@ class NativeNet:
         for i in range(x.shape[0]):
             self.lib.kws_net_run(x[i].ctypes.data, out[i].ctypes.data, arena.ctypes.data)
         return out
+
+    def stream(self, frames: np.ndarray, stride: int) -> np.ndarray:
+        """Logits of every window (each ``stride`` frames) of a feature stream [T, cols], from
+        the streaming form (each row computed once)."""
+        if not self.streaming:
+            raise KwsError("this network is not streamable (padding along time)")
+        f = np.ascontiguousarray(frames, dtype=np.int8).reshape(-1, self.cols)
+        n_win = max(0, (f.shape[0] - self.frames) // stride + 1)
+        out = np.zeros((max(n_win, 1), self.output_size), dtype=np.int8)
+        raw = np.full(self.scratch_bytes + 4096, 0x5A, dtype=np.int8)
+        scratch = raw[(-raw.ctypes.data) % 8:]
+        got = self.lib.kws_net_stream_batch(f.ctypes.data, f.shape[0], stride, out.ctypes.data, scratch.ctypes.data)
+        if got < 0:
+            raise KwsError(f"stride {stride} is not a multiple of the network's stream step")
+        if np.any(scratch[self.scratch_bytes:self.scratch_bytes + 1024] != 0x5A):
+            raise KwsError("the streaming network wrote past KWS_NET_STREAM_SCRATCH_BYTES")
+        return out[:got]
 
 
 class NativeMonitor:

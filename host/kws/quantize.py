@@ -26,7 +26,7 @@ from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.data import manifest as mf
 from kws.errors import KwsError
 
-SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED")
+SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED")
 CALIBRATION_DIR = REPO_ROOT / "calibration"
 TFLM_ARENA = 256 * 1024
 

@@ -28,6 +28,11 @@ static int8_t input[KWS_NET_INPUT_BYTES];
 static int8_t expect[KWS_NET_OUTPUT_SIZE];
 static int8_t output[KWS_NET_OUTPUT_SIZE];
 static int8_t arena[KWS_NET_ARENA_BYTES] __attribute__((aligned(4)));
+#if KWS_NET_STREAMING
+#define STEPS 40u                         /* timed stream steps of KWS_NET_STREAM_STEP frames */
+static kws_net_stream_t stream;
+static int8_t scratch[KWS_NET_STREAM_SCRATCH_BYTES] __attribute__((aligned(4)));
+#endif
 
 
 int main(void)
@@ -91,6 +96,55 @@ int main(void)
         kws_print_u64(layer_ticks[i]);
         kws_print(i + 1u < KWS_NET_LAYERS ? "," : "");
     }
+#if KWS_NET_STREAMING
+    /* The streaming form: fill a window, then time STEPS steps of KWS_NET_STREAM_STEP frames (each
+     * completes one row of every layer) and the logits at a window end; check the logits of the
+     * input window (pushed last) against the expected output. */
+    kws_net_stream_reset(&stream);
+    for (unsigned f = 0; f < KWS_NET_INPUT_FRAMES; f++) {
+        kws_net_stream_push(&stream, input + f * KWS_NET_INPUT_COLS, scratch);
+    }
+    for (unsigned i = 0; i < KWS_NET_LAYERS; i++) {
+        layer_ticks[i] = 0;
+    }
+    t0 = kws_port_ticks();
+    last_tick = t0;
+    for (unsigned s = 0; s < STEPS * KWS_NET_STREAM_STEP; s++) {
+        kws_net_stream_push(&stream, input + (s % KWS_NET_INPUT_FRAMES) * KWS_NET_INPUT_COLS, scratch);
+        last_tick = kws_port_ticks();
+    }
+    const uint64_t step_ticks = kws_port_ticks() - t0;
+    static uint64_t step_layers[KWS_NET_LAYERS];
+    for (unsigned i = 0; i < KWS_NET_LAYERS; i++) {
+        step_layers[i] = layer_ticks[i];
+    }
+    kws_net_stream_reset(&stream);
+    for (unsigned f = 0; f < KWS_NET_INPUT_FRAMES; f++) {
+        kws_net_stream_push(&stream, input + f * KWS_NET_INPUT_COLS, scratch);
+    }
+    t0 = kws_port_ticks();
+    last_tick = t0;
+    kws_net_stream_logits(&stream, output, scratch);
+    const uint64_t logit_ticks = kws_port_ticks() - t0;
+    uint32_t stream_equal = 1;
+    for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
+        stream_equal &= (uint32_t)(output[i] == expect[i]);
+    }
+    equal &= stream_equal;
+    kws_print(" stream_equal=");
+    kws_print_u64(stream_equal);
+    kws_print(" stream_steps=");
+    kws_print_u64(STEPS);
+    kws_print(" step_ticks=");
+    kws_print_u64(step_ticks);
+    kws_print(" logit_ticks=");
+    kws_print_u64(logit_ticks);
+    kws_print(" stream_layers=");
+    for (unsigned i = 0; i < KWS_NET_LAYERS; i++) {
+        kws_print_u64(step_layers[i]);
+        kws_print(i + 1u < KWS_NET_LAYERS ? "," : "");
+    }
+#endif
     kws_print("\n");
     kws_port_exit(equal ? 0 : 1);
     return 0;

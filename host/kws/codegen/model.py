@@ -104,12 +104,29 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
         ops = ops[:-1]
     layers: list[Layer] = []
     alias: dict[int, int] = {}
+    padded: dict[int, tuple[int, int, int]] = {}     # PAD output -> (its input, rows before, columns before)
 
     def src(i):
         return alias.get(i, i)
 
     for n, op in enumerate(ops):
         where = f"{source}: op {n} ({op.name})"
+        if op.name == "PAD":
+            a, b, pads = t[op.inputs[0]], t[op.outputs[0]], t[op.inputs[1]]
+            if pads.data is None or pads.data.size != 8:
+                raise CodegenError(f"{where}: paddings must be a constant [4, 2]")
+            pd = pads.data.reshape(4, 2).astype(int)
+            if pd[0].any() or pd[3].any() or (pd < 0).any():
+                raise CodegenError(f"{where}: only non-negative padding of height and width is supported")
+            if a.dtype != np.int8 or a.scale.size != 1 or float(a.scale[0]) != float(b.scale[0]) or \
+                    int(a.zero_point[0]) != int(b.zero_point[0]):
+                raise CodegenError(f"{where}: input and output quantization must be equal (padding = zero point)")
+            if any(c.inputs[0] == op.outputs[0] and c.name not in ("CONV_2D", "DEPTHWISE_CONV_2D") for c in ops) or \
+                    op.outputs[0] in model.outputs:
+                raise CodegenError(f"{where}: padding is supported in front of a convolution only (it is folded "
+                                   "into the convolution's padding)")
+            padded[op.outputs[0]] = (src(op.inputs[0]), int(pd[1, 0]), int(pd[2, 0]))
+            continue
         if op.name == "RESHAPE":
             a, b = t[op.inputs[0]], t[op.outputs[0]]
             if int(np.prod(a.shape)) != int(np.prod(b.shape)):
@@ -132,6 +149,12 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
                 raise CodegenError(f"{where}: dilation is not supported")
             _, ih, iw, ic = x.shape
             _, oh, ow, oc = y.shape
+            pre_h = pre_w = 0
+            in_index = src(op.inputs[0])
+            if op.inputs[0] in padded:              # PAD folded in: the kernel skips taps outside the input
+                in_index, pre_h, pre_w = padded[op.inputs[0]]
+                x0 = t[in_index]
+                _, ih, iw, _ = x0.shape
             if op.name == "CONV_2D":
                 kh, kw = w.shape[1], w.shape[2]
                 wdata = w.data.reshape(oc, kh, kw, ic)
@@ -146,8 +169,11 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
             mults = [quantize_multiplier(float(in_s) * float(np.float32(s)) / float(out_s)) for s in scales]
             sh, sw = int(op.options["strideH"]), int(op.options["strideW"])
             pad = int(op.options["padding"])
+            if (pre_h or pre_w) and pad != PAD_VALID:
+                raise CodegenError(f"{where}: an explicit PAD in front of SAME padding is not supported")
             params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh,
-                          stride_w=sw, pad_h=_padding(pad, ih, kh, sh, oh), pad_w=_padding(pad, iw, kw, sw, ow),
+                          stride_w=sw, pad_h=pre_h + _padding(pad, ih, kh, sh, oh),
+                          pad_w=pre_w + _padding(pad, iw, kw, sw, ow),
                           in_offset=-in_zp, out_offset=out_zp, act_min=amin, act_max=amax)
             kind = "conv2d" if op.name == "CONV_2D" else "dwconv2d"
             bias = _bias(b, oc, where)
@@ -161,7 +187,7 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
                 if ic % 4 == 0 and oc % 2 == 0:
                     # pair-interleaved layout (kws_nn.h): [oc/2][ic/4][2][4]
                     wdata = wdata.reshape(oc // 2, 2, ic // 4, 4).transpose(0, 2, 1, 3)
-            ly = Layer(kind, params, src(op.inputs[0]), op.outputs[0], wdata.ravel(), bias,
+            ly = Layer(kind, params, in_index, op.outputs[0], wdata.ravel(), bias,
                        np.array([m for m, _ in mults], np.int64), np.array([s for _, s in mults], np.int64))
             if kind == "dwconv2d":
                 base = bias if bias is not None else np.zeros(oc, np.int64)
@@ -203,7 +229,7 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
             layers.append(Layer("fc", params, src(op.inputs[0]), op.outputs[0], w.data.ravel(), _bias(b, od, where),
                                 np.array([m for m, _ in mults], np.int64), np.array([s for _, s in mults], np.int64)))
         else:
-            raise CodegenError(f"{where}: not supported by the C generator (supported: CONV_2D, DEPTHWISE_CONV_2D, "
+            raise CodegenError(f"{where}: not supported by the C generator (supported: CONV_2D, DEPTHWISE_CONV_2D, PAD, "
                                "AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED" + ("; SOFTMAX only last, dropped on request"
                                                                              if op.name == "SOFTMAX" else "") + ")")
     if not layers:
@@ -291,13 +317,22 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
         det_decl = ("extern const uint16_t kws_det_exp_lut[256];  /* round(exp(-d * output_scale) * 2^FRAC) */\n"
                     "extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */\n"
                     "extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];\n\n")
+    from kws.codegen import stream
+
+    stream_plan = stream.plan(layers, tin)
+    stream_header = ""
+    if stream_plan is not None:
+        sdefs, stream_header = stream.header(layers, stream_plan)
+        defs += sdefs
+    else:
+        defs.append(("KWS_NET_STREAMING", 0, "not streamable (padding along time): kws_net_run on every window"))
     w = max(len(d[0]) for d in defs)
     h = (head + "#ifndef KWS_NET_H\n#define KWS_NET_H\n\n#include <stdint.h>\n\n"
          + "\n".join(f"#define {n:<{w}} {v}  /* {c} */" for n, v, c in defs)
          + "\n\n/* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),\n"
            " * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,\n"
            " * 4-byte aligned). */\n"
-           "void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n" + det_decl
+           "void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n" + stream_header + det_decl
          + "#endif /* KWS_NET_H */\n")
 
     body = [head, '#include "kws_net.h"\n\n#include "kws_nn.h"\n\n'
@@ -308,6 +343,7 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
                   "void KWS_NET_PROFILE(int layer);\n#endif\n\n"]
     calls = []
     where = {tin: "input"}
+    layer_args = []
     for i, ly in enumerate(layers):
         p = f"L{i}"
         if ly.kind == "fc":
@@ -329,19 +365,27 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
             args = [f"{p}_w", f"{p}_b" if ly.bias is not None else "0"]
             args += [f"{p}_bi"] if ly.bias_in is not None else []
             args += [f"{p}_m", f"{p}_s"]
-        src_expr = where[ly.inp]
-        dst_expr = "output" if i == len(layers) - 1 else ("a" if i % 2 == 0 else "b")
-        where[ly.out] = dst_expr
+        layer_args.append(args)
+        body.append("\n")
+
+    def call(i: int, src_expr: str, dst_expr: str, pname: str) -> str:
+        ly = layers[i]
         fn = {"conv2d": "kws_nn_conv2d", "pwconv": "kws_nn_pwconv", "dwconv2d": "kws_nn_dwconv2d",
               "avgpool": "kws_nn_avgpool", "fc": "kws_nn_fc"}[ly.kind]
         extra = ["col"] if ly.kind in ("conv2d", "pwconv") else []
-        calls.append(f"    {fn}(&{p}, {', '.join([src_expr, *args, dst_expr, *extra])});\n    KWS_NET_PROFILE({i});")
-        body.append("\n")
+        return f"    {fn}(&{pname}, {', '.join([src_expr, *layer_args[i], dst_expr, *extra])});\n    KWS_NET_PROFILE({i});"
+
+    for i, ly in enumerate(layers):
+        dst_expr = "output" if i == len(layers) - 1 else ("a" if i % 2 == 0 else "b")
+        calls.append(call(i, where[ly.inp], dst_expr, f"L{i}"))
+        where[ly.out] = dst_expr
     body.append(det_body)
     body.append("void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)\n{\n"
                 "    int8_t *a = arena;\n    int8_t *b = arena + KWS_NET_BUFFER_BYTES;\n"
                 "    int16_t *col = (int16_t *)(void *)(arena + 2 * KWS_NET_BUFFER_BYTES);\n"
                 "    (void)a;\n    (void)b;\n    (void)col;\n" + "\n".join(calls) + "\n}\n")
+    if stream_plan is not None:
+        body.append("\n" + stream.body(layers, stream_plan, call))
     return {"kws_net.h": h, "kws_net.c": "".join(body)}
 
 

@@ -81,12 +81,16 @@ class Link:
         data = self.ser.read(4096)
         return self.dec.feed(data) if data else []
 
-    def wait_for(self, ftype: int, timeout: float | None = None) -> p.Frame:
-        """The oldest received frame of ``ftype``; frames of other types stay queued in order."""
+    def wait_for(self, ftype: int, timeout: float | None = None, *, drop_older: bool = False) -> p.Frame:
+        """The oldest received frame of ``ftype``; frames of other types stay queued in order
+        (``drop_older``: those received before it are discarded, e.g. stale frames before a HELLO)."""
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             for i, f in enumerate(self.pending):
                 if f.type == ftype:
+                    if drop_older:
+                        del self.pending[:i]
+                        i = 0
                     return self.pending.pop(i)
             if time.monotonic() >= deadline:
                 break
@@ -100,7 +104,7 @@ class Link:
         for _ in range(attempts):
             self.send(p.HELLO_REQ, bytes([1 if logits else 0]))
             try:
-                f = self.wait_for(p.HELLO, timeout=0.5)
+                f = self.wait_for(p.HELLO, timeout=0.5, drop_older=True)
                 break
             except KwsError:
                 continue
@@ -112,7 +116,7 @@ class Link:
             if got != want:
                 raise DeviceMismatch(f"{self.url}: device {key} is {got:08x}, expected {want:08x}: flash the firmware "
                                      "built from this spec and model")
-        self.pending.clear()
+        # frames after the HELLO belong to this session (a microphone device may already report events)
         return self.hello
 
     def stream(self, pcm: np.ndarray) -> StreamResult:

@@ -99,9 +99,18 @@ def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bo
     per_tick = int(f["calib_instr"]) / int(f["calib_ticks"]) / int(f["runs"])
     header = (work_dir / "kws_net.h").read_text()
     kinds = re.search(r"kernel calls per inference: ([a-z0-9 ]+)", header).group(1).split()
-    return {"equal": f["equal"] == "1" and run.exit_code == 0, "instructions": int(f["ticks"]) * per_tick,
-            "layers": [(k, int(t) * per_tick) for k, t in zip(kinds, f["layers"].split(","))],
-            "arena_bytes": int(f["arena"])}
+    out = {"equal": f["equal"] == "1" and run.exit_code == 0, "instructions": int(f["ticks"]) * per_tick,
+           "layers": [(k, int(t) * per_tick) for k, t in zip(kinds, f["layers"].split(","))],
+           "arena_bytes": int(f["arena"])}
+    if "stream_steps" in f:
+        per = int(f["calib_instr"]) / int(f["calib_ticks"])
+        steps = int(f["stream_steps"])
+        out["stream"] = {"equal": f["stream_equal"] == "1",
+                         "instructions_per_step": int(f["step_ticks"]) * per / steps,
+                         "logits_instructions": int(f["logit_ticks"]) * per,
+                         "layers_per_step": [(k, int(t) * per / steps)
+                                             for k, t in zip(kinds, f["stream_layers"].split(","))]}
+    return out
 
 
 def run_app(pcm, work_dir, *, timeout: float = 600.0) -> dict:

@@ -133,6 +133,7 @@ class ModelSpec:
     first_stride: tuple[int, int]
     window_frames: int
     input_scale_log2: int
+    time_padding: str = "same"      # "valid": no padding along time, so the device can stream the network
 
     @property
     def input_scale(self) -> float:
@@ -295,6 +296,7 @@ def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
     st = m.floats("first_stride", 2)
     frames = m.int("window_frames", lo=4, hi=500)
     scale = m.int("input_scale_log2", lo=-8, hi=0)
+    time_padding = m.str("time_padding", ("same", "valid")) if "time_padding" in m.table else "same"
     m.done()
     ints = []
     for name, pair in (("first_kernel", k), ("first_stride", st)):
@@ -304,7 +306,13 @@ def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
     if ints[0][0] > frames or ints[0][1] > fe.num_cepstra:
         raise SpecError("model.first_kernel", f"{ints[0]} is larger than the input [{frames}, {fe.num_cepstra}]",
                         m.source)
-    return ModelSpec(fam, width, blocks, ints[0], ints[1], frames, scale)
+    spec = ModelSpec(fam, width, blocks, ints[0], ints[1], frames, scale, time_padding)
+    if time_padding == "valid":
+        rows = (frames - ints[0][0]) // ints[1][0] + 1 - 2 * blocks
+        if rows < 1:
+            raise SpecError("model.time_padding", f"valid padding leaves no rows: {frames} frames, first kernel "
+                            f"{ints[0][0]} stride {ints[1][0]}, {blocks} blocks of 3-row depthwise", m.source)
+    return spec
 
 
 def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:

@@ -2,6 +2,9 @@
 
 input [window_frames, cepstra, 1] (float = int8 feature * 2^input_scale_log2)
 -> Conv2D(width, first_kernel, first_stride) + BN + ReLU
+   (time_padding "valid": no padding along time in any layer, SAME padding along cepstra made
+   explicit: each output row then depends on input rows of its own window only, so the device
+   computes every row once and reuses it across overlapping windows — the streaming network)
 -> blocks x [DepthwiseConv2D 3x3 + BN + ReLU -> Conv2D 1x1 (width) + BN + ReLU]
 -> AveragePooling2D over the whole map -> Reshape(width) -> Dropout -> Dense(classes): logits
 
@@ -68,10 +71,19 @@ def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | N
     m = model_spec
     inp = keras.Input((m.window_frames, num_cepstra, 1), batch_size=batch_size, name="features")
     x = _feature_mask_layer()(name="feature_mask")(inp) if mask else inp
-    x = layers.Conv2D(m.width, m.first_kernel, strides=m.first_stride, padding="same", use_bias=False)(x)
+    if m.time_padding == "valid":
+        # no padding along time (the device reuses every row across windows), SAME along cepstra
+        x = layers.ZeroPadding2D(((0, 0), _same_pad(num_cepstra, m.first_kernel[1], m.first_stride[1])))(x)
+        x = layers.Conv2D(m.width, m.first_kernel, strides=m.first_stride, padding="valid", use_bias=False)(x)
+    else:
+        x = layers.Conv2D(m.width, m.first_kernel, strides=m.first_stride, padding="same", use_bias=False)(x)
     x = layers.ReLU()(layers.BatchNormalization()(x))
     for _ in range(m.blocks):
-        x = layers.DepthwiseConv2D((3, 3), padding="same", use_bias=False)(x)
+        if m.time_padding == "valid":
+            x = layers.ZeroPadding2D(((0, 0), (1, 1)))(x)
+            x = layers.DepthwiseConv2D((3, 3), padding="valid", use_bias=False)(x)
+        else:
+            x = layers.DepthwiseConv2D((3, 3), padding="same", use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization()(x))
         x = layers.Conv2D(m.width, (1, 1), use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization()(x))
@@ -80,6 +92,13 @@ def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | N
     x = layers.Dropout(dropout)(x)
     out = layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inp, out, name=f"dscnn_w{m.width}_b{m.blocks}")
+
+
+def _same_pad(size: int, k: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's SAME padding along one axis: (before, after)."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k - size, 0)
+    return total // 2, total - total // 2
 
 
 def parameter_count(model_spec, num_cepstra: int, num_classes: int) -> int:

@@ -1,0 +1,143 @@
+"""The streaming form of a generated network: each row (time step) of every layer computed once.
+
+A network is streamable when it starts with a chain of convolutions (conv2d, depthwise, 1x1)
+without padding along time, followed by an average pool over all remaining rows. Then output
+row j of a layer depends only on its input rows j*stride .. j*stride + k - 1, so rows shared by
+overlapping windows are equal, and a device that keeps the recent rows of each layer computes
+per new frame only what the new frame completes. The last layer's rows go to a ring of exactly
+the pool's height; at a window end the pool and the layers after it run on that ring. Every
+row is computed by the same kernel call on the same inputs as in the whole-window network
+(``kws_net_run``), so the logits are equal bit for bit — tests hold them to TFLM.
+
+Inputs of layers with more than one row of kernel live in "double rings": row n is stored at
+slot n % K and n % K + K, so the last K rows are always contiguous and the kernels read them in
+place. The window must start on a multiple of ``KWS_NET_STREAM_STEP`` frames after reset (the
+product of the time strides); the detector's stride is checked against it at compile time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROW_KINDS = ("conv2d", "dwconv2d", "pwconv")
+FIELDS = ["in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_h", "pad_w",
+          "in_offset", "out_offset", "act_min", "act_max"]
+
+
+@dataclass
+class Plan:
+    rows: int            # row layers at the front
+    step: int            # frames between rows of the last row layer
+    pool_rows: int       # rows the pool averages (the last row layer's rows per window)
+
+
+def plan(layers, tin: int) -> Plan | None:
+    """The streaming plan, or None when the network is not streamable (it then runs whole)."""
+    n = 0
+    while n < len(layers) and layers[n].kind in ROW_KINDS and layers[n].params["pad_h"] == 0:
+        n += 1
+    if n == 0 or n >= len(layers) or layers[0].inp != tin:
+        return None
+    pool = layers[n]
+    if pool.kind != "avgpool" or pool.params["k_h"] != pool.params["in_h"] or pool.params["out_h"] != 1 \
+            or pool.params["pad_h"] != 0:
+        return None
+    if any(layers[i].inp != layers[i - 1].out for i in range(1, n + 1)):
+        return None
+    step = 1
+    for ly in layers[:n]:
+        step *= ly.params["stride_h"]
+    return Plan(n, step, pool.params["in_h"])
+
+
+def _row_params(ly) -> dict:
+    p = dict(ly.params)
+    p["in_h"], p["out_h"] = p["k_h"], 1
+    return p
+
+
+def _sizes(layers, pl: Plan):
+    row_bytes = [ly.params["out_w"] * ly.params["out_c"] for ly in layers[:pl.rows]]
+    in_bytes = [ly.params["in_w"] * ly.params["in_c"] for ly in layers[:pl.rows]]
+    outs = [ly.params["out_depth"] if ly.kind == "fc" else ly.params["out_w"] * ly.params["out_c"] * ly.params["out_h"]
+            for ly in layers[pl.rows:]]
+    row_max = (max(row_bytes + outs) + 3) & ~3
+    col = max([ly.col for ly in layers] + [0])
+    return row_bytes, in_bytes, row_max, col
+
+
+def header(layers, pl: Plan) -> tuple[list, str]:
+    """(defines, declarations) of the streaming API for kws_net.h."""
+    row_bytes, in_bytes, row_max, col = _sizes(layers, pl)
+    rings = [i for i in range(pl.rows) if layers[i].params["k_h"] > 1]
+    fields = []
+    for i in rings:
+        k = layers[i].params["k_h"]
+        fields.append(f"    int8_t in{i}[{2 * k * in_bytes[i]}];   /* layer {i} input rows, double ring of {k} */")
+    fields.append(f"    int8_t pool[{pl.pool_rows * row_bytes[-1]}];   /* the last {pl.pool_rows} rows of layer "
+                  f"{pl.rows - 1}, ring */")
+    fields.append(f"    uint32_t n[{pl.rows + 1}];   /* rows received per layer input; [last]: pool rows */")
+    defs = [("KWS_NET_STREAMING", 1, "the network can be streamed (kws_net_stream_*)"),
+            ("KWS_NET_STREAM_STEP", pl.step, "frames between window starts the stream can serve"),
+            ("KWS_NET_STREAM_SCRATCH_BYTES", 2 * row_max + 2 * col, "caller-owned scratch, 4-byte aligned")]
+    text = ("/* Streaming (codegen/stream.py): push every feature frame; after at least KWS_NET_INPUT_FRAMES\n"
+              " * frames, whenever (frames - KWS_NET_INPUT_FRAMES) % KWS_NET_STREAM_STEP == 0,\n"
+              " * kws_net_stream_logits equals kws_net_run on the last KWS_NET_INPUT_FRAMES frames. */\n"
+              "typedef struct {\n" + "\n".join(fields) + "\n} kws_net_stream_t;\n\n"
+              "void kws_net_stream_reset(kws_net_stream_t *s);\n"
+              "void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch);\n"
+              "void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch);\n\n")
+    return defs, text
+
+
+def body(layers, pl: Plan, emit_call) -> str:
+    """The C of the streaming API. ``emit_call(i, src, dst, params_name)`` gives the kernel call
+    of layer i (the whole-window generator's, so both use one form)."""
+    row_bytes, in_bytes, row_max, col = _sizes(layers, pl)
+    body = ["/* ---- streaming form ---- */\n"]
+    for i in range(pl.rows):
+        p = _row_params(layers[i])
+        body.append(f"static const kws_nn_conv_t R{i} = {{{', '.join(str(p[f]) for f in FIELDS)}}};  "
+                    f"/* layer {i}, one output row */\n")
+    body.append("\n/* Row n of a double ring of k rows: slots n % k and n % k + k (the last k rows stay contiguous). */\n"
+                "static void ring_put(int8_t *ring, uint32_t k, uint32_t n, uint32_t bytes, const int8_t *row)\n{\n"
+                "    int8_t *a = ring + (n % k) * bytes, *b = a + k * bytes;\n"
+                "    for (uint32_t i = 0; i < bytes; i++) {\n        a[i] = b[i] = row[i];\n    }\n}\n\n"
+                "void kws_net_stream_reset(kws_net_stream_t *s)\n{\n"
+                f"    for (unsigned i = 0; i < {pl.rows + 1}u; i++) {{\n        s->n[i] = 0;\n    }}\n}}\n\n")
+    lines = ["void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch)\n{",
+             f"    int8_t *a = scratch;\n    int8_t *b = scratch + {row_max};",
+             f"    int16_t *col = (int16_t *)(void *)(scratch + {2 * row_max});",
+             "    const int8_t *row = frame;\n    (void)a;\n    (void)b;\n    (void)col;"]
+    for i in range(pl.rows):
+        ly = layers[i]
+        k, st = ly.params["k_h"], ly.params["stride_h"]
+        dst = "a" if i % 2 == 0 else "b"
+        if k > 1:
+            lines += [f"    ring_put(s->in{i}, {k}u, s->n[{i}], {in_bytes[i]}u, row);",
+                      f"    if (++s->n[{i}] >= {2 * k * st}u) {{\n        s->n[{i}] -= {k * st}u;   /* keeps n mod {k} and "
+                      f"(n - {k}) mod {st}: never wraps */\n    }}",
+                      f"    if (s->n[{i}] < {k}u || (s->n[{i}] - {k}u) % {st}u != 0) {{\n        return;\n    }}",
+                      f"    row = s->in{i} + ((s->n[{i}] - {k}u) % {k}u) * {in_bytes[i]}u;"]
+        else:
+            lines += [f"    if (s->n[{i}]++ % {st}u != 0) {{\n        return;\n    }}",
+                      f"    s->n[{i}] %= {st}u;"] if st > 1 else []
+        lines.append(emit_call(i, "row", dst, f"R{i}"))
+        lines.append(f"    row = {dst};")
+    rb = row_bytes[-1]
+    lines += [f"    {{\n        int8_t *slot = s->pool + (s->n[{pl.rows}] % {pl.pool_rows}u) * {rb}u;",
+              f"        for (uint32_t i = 0; i < {rb}u; i++) {{\n            slot[i] = row[i];\n        }}",
+              f"        if (++s->n[{pl.rows}] >= {2 * pl.pool_rows}u) {{\n            s->n[{pl.rows}] -= {pl.pool_rows}u;"
+              f"\n        }}\n    }}", "}\n"]
+    body.append("\n".join(lines) + "\n")
+    lines = ["void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)\n{",
+             f"    int8_t *a = scratch;\n    int8_t *b = scratch + {row_max};",
+             f"    int16_t *col = (int16_t *)(void *)(scratch + {2 * row_max});",
+             "    (void)a;\n    (void)b;\n    (void)col;"]
+    src = "s->pool"
+    for i in range(pl.rows, len(layers)):
+        dst = "output" if i == len(layers) - 1 else ("a" if (i - pl.rows) % 2 == 0 else "b")
+        lines.append(emit_call(i, src, dst, f"L{i}"))
+        src = dst
+    body.append("\n".join(lines) + "\n}\n")
+    return "".join(body)
