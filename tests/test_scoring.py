@@ -81,6 +81,32 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     assert all(a >= b for a, b in zip(fa, fa[1:]))          # higher threshold, never more false accepts
     assert r["at_default_threshold"]["occurrences"] == 4
     assert (tmp_path / "out" / "det.png").stat().st_size > 1000
+    slow = evaluate(spec, model, tmp_path, tmp_path / "tflm", target_fa_per_hour=100.0, engine="tflm")
+    assert slow["det"] == r["det"] and slow["calibrated_thresholds"] == r["calibrated_thresholds"]
+
+
+def test_native_engine_equals_the_reference_pipeline_in_parallel_chunks(spec):
+    """The fast engine (C front end, streaming C network, split over threads) gives the features
+    and every window's logits of the Python front end + TFLM, on a stream long enough to split."""
+    import numpy as np
+
+    from kws import tts
+    from kws.codegen.common import REPO_ROOT
+    from kws.detector import window_ends
+    from kws.evaluate.run import NativeEngine, TflmEngine
+    from kws.pipeline import ReferencePipeline
+
+    pipe = ReferencePipeline(spec, REPO_ROOT / "models" / "commands")
+    rng = np.random.default_rng(9)
+    x = np.concatenate([np.concatenate([rng.integers(-300, 300, int(rng.integers(3000, 9000))).astype(np.int16),
+                                        tts.espeak(w, voice="en+f2")]) for w in ("go", "off", "up", "right", "seven")])
+    fast, ref = NativeEngine(pipe), TflmEngine(pipe)
+    fast.threads = 3                                          # uneven chunks on purpose
+    feats = ref.features(x)
+    np.testing.assert_array_equal(fast.features(x), feats)
+    ends = window_ends(feats.shape[0], spec)
+    assert len(ends) > 12
+    np.testing.assert_array_equal(fast.logits(feats, ends), ref.logits(feats, ends))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

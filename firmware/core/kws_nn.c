@@ -199,6 +199,21 @@ void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
     }
 #else
     (void)col;
+    if (paired) {                                       /* portable: the pair-interleaved layout, read in order */
+        for (; pos < n; pos++) {
+            const int8_t *x0 = &in[pos * ic];
+            const int8_t *wp = w;
+            for (int o = 0; o < oc; o += 2) {
+                int32_t a0 = bias[o], a1 = bias[o + 1];
+                for (int c = 0; c < ic; c += 4, wp += 8) {
+                    a0 += wp[0] * x0[c] + wp[1] * x0[c + 1] + wp[2] * x0[c + 2] + wp[3] * x0[c + 3];
+                    a1 += wp[4] * x0[c] + wp[5] * x0[c + 1] + wp[6] * x0[c + 2] + wp[7] * x0[c + 3];
+                }
+                out[pos * oc + o] = FINISH(a0, mult[o], shift[o]);
+                out[pos * oc + o + 1] = FINISH(a1, mult[o + 1], shift[o + 1]);
+            }
+        }
+    }
 #endif
     for (; pos < n; pos++) {
         const int8_t *x0 = &in[pos * ic];

@@ -101,6 +101,9 @@ def cmd_eval(args) -> int:
         print(f"{name:18s} FA/hr {m['fa_per_hour']:7.2f}  FRR {m['frr']:6.1%}  latency p95 {lat} ms  "
               f"({m['occurrences']} keywords, {m['hours'] * 60:.1f} min)")
     print(f"thresholds for {args.target_fa} FA/hr: {r['calibrated_thresholds']}")
+    if r.get("throughput_x_realtime"):
+        print(f"engine {r['engine']}: {r['audio_seconds'] / 60:.1f} min of audio at {r['throughput_x_realtime']:.0f}x "
+              "real time (front end + network)")
     print(f"DET: {Path(args.out) / 'det.png'}")
     if args.calibrate:
         print(f"wrote {write_calibration(spec, model, r)}")

@@ -71,7 +71,7 @@ class NativeNet:
         lib = build_dir / "libkws_net.so"
         core = REPO_ROOT / "firmware" / "core"
         stream = REPO_ROOT / "firmware" / "ports" / "native" / "kws_net_stream_batch.c"
-        r = subprocess.run(["gcc", *self.WARN, "-O2", "-shared", "-fPIC", f"-I{core}", f"-I{build_dir}", "-o", str(lib),
+        r = subprocess.run(["gcc", *self.WARN, "-O3", "-march=native", "-shared", "-fPIC", f"-I{core}", f"-I{build_dir}", "-o", str(lib),
                             str(core / "kws_nn.c"), str(build_dir / "kws_net.c"), str(stream)],
                            capture_output=True, text=True)
         if r.returncode != 0:

@@ -13,7 +13,7 @@ long kws_net_stream_batch(const int8_t *frames, size_t n, unsigned stride, int8_
 long kws_net_stream_batch(const int8_t *frames, size_t n, unsigned stride, int8_t *logits, int8_t *scratch)
 {
 #if KWS_NET_STREAMING
-    static kws_net_stream_t s;
+    kws_net_stream_t s;                 /* per call: callers may run several in parallel */
     long windows = 0;
     if (stride == 0 || stride % KWS_NET_STREAM_STEP != 0) {
         return -1;

@@ -3,13 +3,16 @@ streams, FRR and latency on streams with inserted keywords, accuracy on the test
 DET curves and per-keyword thresholds calibrated to a target FA/hr.
 
 Network logits are computed once per stream; the detector (cheap) is re-run for every
-threshold of the sweep. Engine: the firmware's network C built for the host (bit-exact with
-TFLM: tests/test_codegen_model.py), or TFLM itself with ``engine="tflm"`` (slow).
+threshold of the sweep. Engine: the firmware's front end and streaming network C built for the
+host (bit-exact with the Python front end and TFLM: tests/test_frontend_bitexact.py,
+tests/test_codegen_model.py), or the Python front end and TFLM itself with ``engine="tflm"``
+(slow). ``throughput_x_realtime``: seconds of audio per second of feature + network compute.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,29 +27,88 @@ from kws.pipeline import ReferencePipeline
 SWEEP = np.round(np.concatenate([np.linspace(0.3, 0.9, 13), np.linspace(0.92, 0.995, 16)]), 4)
 
 
-def native_infer(pipe: ReferencePipeline):
-    """Windows -> logits with the generated C network built for the host (cached per model)."""
-    from kws.codegen import model as cgm
-    from kws.native import NativeNet
+class NativeEngine:
+    """The firmware's own C on the host: the front end (kws_frontend.c) and the network's
+    streaming form (each row computed once), both bit-exact with the Python/TFLM reference
+    (tests/test_frontend_bitexact.py, tests/test_codegen_model.py). Networks padded along time
+    run window by window."""
 
-    import hashlib
+    name = "native"
 
-    d = REPO_ROOT / "build" / "native_net" / hashlib.sha256(pipe.blob).hexdigest()[:16]
-    cgm.generate(pipe.blob, d, frontend_hash32=pipe.spec.frontend.hash32, source=str(pipe.model_dir / "model.tflite"))
-    net = NativeNet(d)
-    return lambda w: net.run(w)
+    def __init__(self, pipe: ReferencePipeline):
+        import hashlib
+
+        from kws.codegen import model as cgm
+        from kws.native import NativeFrontend, NativeNet, build_host
+
+        d = REPO_ROOT / "build" / "native_net" / hashlib.sha256(pipe.blob).hexdigest()[:16]
+        cgm.generate(pipe.blob, d, frontend_hash32=pipe.spec.frontend.hash32,
+                     source=str(pipe.model_dir / "model.tflite"))
+        self.net = NativeNet(d)
+        self.fe = NativeFrontend(pipe.spec.frontend, build_host())
+        self.spec = pipe.spec
+        self.threads = max(1, min(8, os.cpu_count() or 1))
+
+    def _parallel(self, fn, parts: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(parts) as ex:                # ctypes releases the GIL: real parallelism
+            return list(ex.map(fn, range(parts)))
+
+    def features(self, pcm: np.ndarray) -> np.ndarray:
+        """Frames in independent chunks (frame i reads samples [i * hop, i * hop + window))."""
+        fe = self.spec.frontend
+        n = fe.num_frames(pcm.size)
+        parts = self.threads if n > 4 * self.threads else 1
+        cuts = [n * k // parts for k in range(parts + 1)]
+        chunks = self._parallel(lambda k: self.fe.run(pcm[cuts[k] * fe.hop_samples:
+                                                          (cuts[k + 1] - 1) * fe.hop_samples + fe.window_samples])[1],
+                                parts)
+        return np.concatenate(chunks) if chunks else np.zeros((0, fe.num_cepstra), np.int8)
+
+    def logits(self, feats: np.ndarray, ends: list[int]) -> np.ndarray:
+        if self.net.streaming:
+            # windows in independent runs: each run starts at its first window's first frame, a
+            # multiple of the stride (so of the stream step), and warms up inside that window
+            f, stride = self.spec.model.window_frames, self.spec.detector.stride_frames
+            parts = self.threads if len(ends) > 4 * self.threads else 1
+            cuts = [len(ends) * k // parts for k in range(parts + 1)]
+            outs = self._parallel(lambda k: self.net.stream(feats[ends[cuts[k]] - f + 1:ends[cuts[k + 1] - 1] + 1], stride),
+                                  parts)
+            out = np.concatenate(outs)
+            assert out.shape[0] == len(ends)
+            return out
+        f = self.spec.model.window_frames
+        return np.concatenate([self.net.run(np.stack([feats[t - f + 1:t + 1] for t in ends[i:i + 2048]]))
+                               for i in range(0, len(ends), 2048)])
 
 
-def stream_logits(pipe: ReferencePipeline, wav: Path, infer) -> tuple[np.ndarray, list[int], int]:
-    from kws.frontend import fixed
+class TflmEngine:
+    """The Python front end and TFLM's interpreter, window by window (the oracle; slow)."""
 
+    name = "tflm"
+
+    def __init__(self, pipe: ReferencePipeline):
+        self.pipe = pipe
+
+    def features(self, pcm: np.ndarray) -> np.ndarray:
+        from kws.frontend import fixed
+
+        fe = self.pipe.spec.frontend
+        return fixed.quantize_cepstra(fixed.cepstra(pcm, fe), fe)
+
+    def logits(self, feats: np.ndarray, ends: list[int]) -> np.ndarray:
+        f = self.pipe.spec.model.window_frames
+        return np.concatenate([self.pipe.infer(np.stack([feats[t - f + 1:t + 1] for t in ends[i:i + 2048]]))
+                               for i in range(0, len(ends), 2048)])
+
+
+def stream_logits(pipe: ReferencePipeline, wav: Path, engine) -> tuple[np.ndarray, list[int], int]:
     spec = pipe.spec
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
-    feats = fixed.quantize_cepstra(fixed.cepstra(pcm, spec.frontend), spec.frontend)
+    feats = engine.features(pcm)
     ends = det.window_ends(feats.shape[0], spec)
-    f = spec.model.window_frames
-    logits = np.concatenate([infer(np.stack([feats[t - f + 1:t + 1] for t in ends[i:i + 2048]]))
-                             for i in range(0, len(ends), 2048)]) if ends else np.zeros((0, len(pipe.labels)), np.int8)
+    logits = engine.logits(feats, ends) if ends else np.zeros((0, len(pipe.labels)), np.int8)
     samples = [t * spec.frontend.hop_samples + spec.frontend.window_samples for t in ends]
     return logits, samples, pcm.size
 
@@ -67,8 +129,10 @@ def detect(pipe: ReferencePipeline, bd: det.BatchDetector, samples, thresholds: 
 
 def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_fa_per_hour: float = 1.0,
              engine: str = "native") -> dict:
+    import time
+
     pipe = ReferencePipeline(spec, model_dir)
-    infer = native_infer(pipe) if engine == "native" else pipe.infer
+    eng = NativeEngine(pipe) if engine == "native" else TflmEngine(pipe)
     keywords = pipe.labels[2:]
     streams = sorted(Path(streams_dir).glob("*.wav"))
     if not streams:
@@ -76,12 +140,16 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
 
         raise KwsError(f"{streams_dir}: no .wav streams (make them with `kws data streams`)")
     data = []
+    compute_s = 0.0
     for wav in streams:
         labels = wav.with_name(wav.stem + ".labels.csv")
         truth = read_labels(labels) if labels.exists() else []
-        logits, samples, n = stream_logits(pipe, wav, infer)
+        t0 = time.perf_counter()
+        logits, samples, n = stream_logits(pipe, wav, eng)
+        compute_s += time.perf_counter() - t0
         data.append((wav.name, batch_detector(pipe, logits), samples, n, truth))
     rate = spec.frontend.sample_rate_hz
+    audio_s = sum(d[3] for d in data) / rate
 
     def total(thresholds, only=None):
         ev_all = [(detect(pipe, bd, sm, thresholds), tr, n) for _, bd, sm, n, tr in data]
@@ -106,6 +174,7 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
     result = {"model": str(model_dir), "streams": [d[0] for d in data], "engine": engine,
               "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
               "at_default_threshold": default, "calibrated_thresholds": thresholds, "at_calibrated": calibrated,
+              "audio_seconds": audio_s, "throughput_x_realtime": audio_s / compute_s if compute_s else None,
               "det": det_curves}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
