@@ -227,37 +227,93 @@ void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
     }
 }
 
-/* reference_integer_ops::ConvPerChannel, as im2col + dot products. With SIMD each group of four
- * column entries is stored (c0, c2, c1, c3) so that SMLAD pairs them with SXTB16 of the weights. */
+/* One im2col column: x + in_offset for every tap (0 outside the input). With SIMD each group of
+ * four entries is stored (c0, c2, c1, c3) so that SMLAD pairs them with SXTB16 of the weights. */
+static void im2col(const kws_nn_conv_t *p, const int8_t *in, int oy, int ox, int K4, int16_t *col)
+{
+    const int iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    int k = 0;
+    (void)K4;
+    for (int ky = 0; ky < p->k_h; ky++) {
+        const int iy = iy0 + ky;
+        for (int kx = 0; kx < p->k_w; kx++) {
+            const int ix = ix0 + kx;
+            const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
+            const int8_t *x = &in[(iy * p->in_w + ix) * p->in_c];
+            for (int ic = 0; ic < p->in_c; ic++, k++) {
+#if KWS_SIMD
+                const int slot = k < K4 ? (k & ~3) + ((k & 1) << 1) + ((k & 2) >> 1) : k;
+#else
+                const int slot = k;
+#endif
+                col[slot] = (int16_t)(inside ? x[ic] + p->in_offset : 0);
+            }
+        }
+    }
+}
+
+/* reference_integer_ops::ConvPerChannel, as im2col + dot products. ``col`` holds two columns
+ * (the generator sizes it): with SIMD, positions go in pairs that share every weight load. */
 void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col)
 {
     const int K = p->k_h * p->k_w * p->in_c;
     const int32_t ooff = p->out_offset, lo = p->act_min, hi = p->act_max;
-#if KWS_SIMD
     const int K4 = K & ~3;
-#endif
+    int16_t *col1 = col + ((K + 3) & ~3);
     for (int oy = 0; oy < p->out_h; oy++) {
-        const int iy0 = oy * p->stride_h - p->pad_h;
-        for (int ox = 0; ox < p->out_w; ox++) {
-            const int ix0 = ox * p->stride_w - p->pad_w;
-            int k = 0;
-            for (int ky = 0; ky < p->k_h; ky++) {
-                const int iy = iy0 + ky;
-                for (int kx = 0; kx < p->k_w; kx++) {
-                    const int ix = ix0 + kx;
-                    const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
-                    const int8_t *x = &in[(iy * p->in_w + ix) * p->in_c];
-                    for (int ic = 0; ic < p->in_c; ic++, k++) {
+        int ox = 0;
 #if KWS_SIMD
-                        const int slot = k < K4 ? (k & ~3) + ((k & 1) << 1) + ((k & 2) >> 1) : k;
-#else
-                        const int slot = k;
-#endif
-                        col[slot] = (int16_t)(inside ? x[ic] + p->in_offset : 0);
-                    }
+        for (; ox + 1 < p->out_w && K4 == K; ox += 2) {
+            im2col(p, in, oy, ox, K4, col);
+            im2col(p, in, oy, ox + 1, K4, col1);
+            int8_t *y0 = &out[(oy * p->out_w + ox) * p->out_c], *y1 = y0 + p->out_c;
+            int oc = 0;
+            for (; oc + 1 < p->out_c; oc += 2) {
+                const int8_t *w0 = &w[oc * K], *w1 = w0 + K;
+                int32_t a00 = bias ? bias[oc] : 0, a01 = bias ? bias[oc + 1] : 0, a10 = a00, a11 = a01;
+                const uint32_t *c0 = (const uint32_t *)(const void *)col, *c1 = (const uint32_t *)(const void *)col1;
+                for (int j = 0; j < K; j += 4, c0 += 2, c1 += 2) {
+                    const uint32_t u = load4(w0 + j), v = load4(w1 + j);
+                    const int16x2_t ul = __sxtb16((int8x4_t)u), uh = sxtb16_hi(u);
+                    const int16x2_t vl = __sxtb16((int8x4_t)v), vh = sxtb16_hi(v);
+                    a00 = __smlad(ul, (int16x2_t)c0[0], a00);
+                    a01 = __smlad(vl, (int16x2_t)c0[0], a01);
+                    a10 = __smlad(ul, (int16x2_t)c1[0], a10);
+                    a11 = __smlad(vl, (int16x2_t)c1[0], a11);
+                    a00 = __smlad(uh, (int16x2_t)c0[1], a00);
+                    a01 = __smlad(vh, (int16x2_t)c0[1], a01);
+                    a10 = __smlad(uh, (int16x2_t)c1[1], a10);
+                    a11 = __smlad(vh, (int16x2_t)c1[1], a11);
                 }
+                const int32_t m0 = mult[oc], m1 = mult[oc + 1], s0 = shift[oc], s1 = shift[oc + 1];
+                const int8_t r00 = FINISH(a00, m0, s0), r01 = FINISH(a01, m1, s1);
+                const int8_t r10 = FINISH(a10, m0, s0), r11 = FINISH(a11, m1, s1);
+                y0[oc] = r00;
+                y0[oc + 1] = r01;
+                y1[oc] = r10;
+                y1[oc + 1] = r11;
             }
+            for (; oc < p->out_c; oc++) {
+                const int8_t *wo = &w[oc * K];
+                int32_t a0 = bias ? bias[oc] : 0, a1 = a0;
+                const uint32_t *c0 = (const uint32_t *)(const void *)col, *c1 = (const uint32_t *)(const void *)col1;
+                for (int j = 0; j < K; j += 4, c0 += 2, c1 += 2) {
+                    const uint32_t u = load4(wo + j);
+                    const int16x2_t ul = __sxtb16((int8x4_t)u), uh = sxtb16_hi(u);
+                    a0 = __smlad(uh, (int16x2_t)c0[1], __smlad(ul, (int16x2_t)c0[0], a0));
+                    a1 = __smlad(uh, (int16x2_t)c1[1], __smlad(ul, (int16x2_t)c1[0], a1));
+                }
+                const int8_t r0 = FINISH(a0, mult[oc], shift[oc]), r1 = FINISH(a1, mult[oc], shift[oc]);
+                y0[oc] = r0;
+                y1[oc] = r1;
+            }
+        }
+#else
+        (void)col1;
+#endif
+        for (; ox < p->out_w; ox++) {
+            im2col(p, in, oy, ox, K4, col);
             int8_t *y = &out[(oy * p->out_w + ox) * p->out_c];
             int oc = 0;
 #if KWS_SIMD
@@ -397,6 +453,34 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
 /* reference_integer_ops::AveragePool (same input and output quantization) */
 void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)
 {
+#if KWS_SIMD
+    const int n = p->in_h * p->in_w;
+    if (p->out_h == 1 && p->out_w == 1 && p->k_h == p->in_h && p->k_w == p->in_w && p->pad_h == 0 && p->pad_w == 0 &&
+        (p->in_c & 3) == 0 && n <= 255 && p->in_c <= 64) {
+        /* global pooling: every input in the sum; four channels per step as int16 pairs (exact:
+         * at most 255 values of |x| <= 128 per channel), the TFLM rounded division after */
+        uint32_t acc[32];
+        const int C = p->in_c;
+        for (int g = 0; g < C / 2; g++) {
+            acc[g] = 0;
+        }
+        for (int i = 0; i < n; i++) {
+            const int8_t *x = &in[i * C];
+            for (int c = 0, g = 0; c < C; c += 4, g += 2) {
+                const uint32_t v = load4(x + c);
+                acc[g] = (uint32_t)__sadd16((int16x2_t)acc[g], __sxtb16((int8x4_t)v));
+                acc[g + 1] = (uint32_t)__sadd16((int16x2_t)acc[g + 1], sxtb16_hi(v));
+            }
+        }
+        for (int c = 0; c < C; c++) {
+            const uint32_t pair = acc[(c >> 2) * 2 + (c & 1)];
+            const int32_t sum = (int32_t)(int16_t)((c & 2) ? pair >> 16 : pair);
+            const int32_t v = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
+            out[c] = clamp8(v, p->act_min, p->act_max);
+        }
+        return;
+    }
+#endif
     for (int oy = 0; oy < p->out_h; oy++) {
         int iy0, y0, y1;
         taps(oy, p->stride_h, p->pad_h, p->k_h, p->in_h, &iy0, &y0, &y1);

@@ -38,8 +38,8 @@ int32_t kws_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift);
  * entries (caller-owned, 4-byte aligned). */
 void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col);
-/* General convolution: one im2col column per output position in ``col`` (int16, caller-owned,
- * k_h * k_w * in_c rounded up to 4 entries), holding x + in_offset (0 for padding). */
+/* General convolution: im2col columns in ``col`` (int16, caller-owned, two columns of k_h * k_w *
+ * in_c rounded up to 4 entries), holding x + in_offset (0 for padding). */
 void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col);
 /* Depthwise, depth multiplier 1. ``bias_in`` = bias + in_offset * sum of the channel's taps

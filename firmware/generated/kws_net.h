@@ -15,8 +15,8 @@
 #define KWS_NET_OUTPUT_SIZE          12  /* int8 outputs (classes) */
 #define KWS_NET_OUTPUT_ZERO_POINT    24  /* output scale 0.146152511 */
 #define KWS_NET_BUFFER_BYTES         4480  /* one ping-pong activation buffer */
-#define KWS_NET_COL_ENTRIES          64  /* im2col scratch (int16) after the two buffers */
-#define KWS_NET_ARENA_BYTES          9088  /* caller-owned arena: two buffers + im2col, 4-byte aligned */
+#define KWS_NET_COL_ENTRIES          80  /* im2col scratch (int16) after the two buffers */
+#define KWS_NET_ARENA_BYTES          9120  /* caller-owned arena: two buffers + im2col, 4-byte aligned */
 #define KWS_NET_LAYERS               11  /* kernel calls per inference: conv2d dwconv2d pwconv dwconv2d pwconv dwconv2d pwconv dwconv2d pwconv avgpool fc */
 #define KWS_DET_STRIDE_FRAMES        4  /* network every N hops */
 #define KWS_DET_SMOOTH               3  /* posterior smoothing window (network runs) */
@@ -28,7 +28,7 @@
 #define KWS_MON_LIMIT                65535u  /* feature monitor: a bin at LIMIT halves all */
 #define KWS_NET_STREAMING            1  /* the network can be streamed (kws_net_stream_*) */
 #define KWS_NET_STREAM_STEP          2  /* frames between window starts the stream can serve */
-#define KWS_NET_STREAM_SCRATCH_BYTES 576  /* caller-owned scratch, 4-byte aligned */
+#define KWS_NET_STREAM_SCRATCH_BYTES 608  /* caller-owned scratch, 4-byte aligned */
 
 /* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),
  * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,

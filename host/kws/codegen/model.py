@@ -197,7 +197,7 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
                 if np.abs(ly.bias_in).max() >= 1 << 31:
                     raise CodegenError(f"{where}: folded bias overflows int32")
             if kind == "conv2d":
-                ly.col = (kh * kw * ic + 3) & ~3
+                ly.col = 2 * ((kh * kw * ic + 3) & ~3)          # two im2col columns (positions in pairs)
             elif kind == "pwconv":
                 ly.col = 2 * ((ic + 3) & ~3)
             layers.append(ly)

@@ -38,7 +38,7 @@ def _load(data_dir: Path, entries: list[dict]) -> list[tuple[dict, np.ndarray]]:
 
 
 def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, minutes: float,
-                split: str = "test", name: str | None = None) -> dict:
+                split: str = "test", name: str | None = None, part: int = 0) -> dict:
     """Write one stream; returns its summary (duration, keywords, lineage)."""
     if kind not in ("negative", "positive"):
         raise KwsError(f"stream kind must be negative or positive, got {kind!r}")
@@ -52,7 +52,8 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
     if not words or (kind == "positive" and not keywords):
         raise KwsError(f"{data_dir}: split {split!r} has no {'keyword' if words else 'unknown-word'} clips for a "
                        f"{kind} stream")
-    rng = np.random.default_rng([sc.seed, 0 if kind == "negative" else 1, int(minutes * 1000)])
+    # ``part`` > 0: another stream of the same kind and length (long evaluations in pieces)
+    rng = np.random.default_rng([sc.seed, 0 if kind == "negative" else 1, int(minutes * 1000)] + ([part] if part else []))
     total = int(minutes * 60 * RATE)
     name = name or f"{kind}_{split}_{minutes:g}min"
     babble_src = [p for _, p in words[:200]]

@@ -128,7 +128,8 @@ def detect(pipe: ReferencePipeline, bd: det.BatchDetector, samples, thresholds: 
 
 
 def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_fa_per_hour: float = 1.0,
-             engine: str = "native") -> dict:
+             engine: str = "native", fixed_thresholds: dict[str, float] | None = None) -> dict:
+    """``fixed_thresholds``: also score these (e.g. calibrated on other streams) as ``at_fixed``."""
     import time
 
     pipe = ReferencePipeline(spec, model_dir)
@@ -175,6 +176,7 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
               "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
               "at_default_threshold": default, "calibrated_thresholds": thresholds, "at_calibrated": calibrated,
               "audio_seconds": audio_s, "throughput_x_realtime": audio_s / compute_s if compute_s else None,
+              **({"fixed_thresholds": fixed_thresholds, "at_fixed": total(fixed_thresholds)} if fixed_thresholds else {}),
               "det": det_curves}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
