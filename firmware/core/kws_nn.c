@@ -232,10 +232,27 @@ void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
 static void im2col(const kws_nn_conv_t *p, const int8_t *in, int oy, int ox, int K4, int16_t *col)
 {
     const int iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    const int rowlen = p->k_w * p->in_c;
+    (void)rowlen;
     int k = 0;
     (void)K4;
     for (int ky = 0; ky < p->k_h; ky++) {
         const int iy = iy0 + ky;
+#if KWS_SIMD
+        if ((rowlen & 3) == 0 && k + rowlen <= K4 && iy >= 0 && iy < p->in_h && ix0 >= 0 && ix0 + p->k_w <= p->in_w) {
+            /* a kernel row inside the input: four bytes -> SXTB16 gives the (c0, c2), (c1, c3) order */
+            const int8_t *x = &in[(iy * p->in_w + ix0) * p->in_c];
+            const int16x2_t off2 = (int16x2_t)(((uint32_t)(uint16_t)p->in_offset << 16) | (uint16_t)p->in_offset);
+            uint32_t *cw = (uint32_t *)(void *)&col[k];
+            for (int j = 0; j < rowlen; j += 4, cw += 2) {
+                const uint32_t v = load4(x + j);
+                cw[0] = (uint32_t)__sadd16(__sxtb16((int8x4_t)v), off2);
+                cw[1] = (uint32_t)__sadd16(sxtb16_hi(v), off2);
+            }
+            k += rowlen;
+            continue;
+        }
+#endif
         for (int kx = 0; kx < p->k_w; kx++) {
             const int ix = ix0 + kx;
             const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
@@ -421,6 +438,34 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
             int8_t *y = &out[(oy * p->out_w + ox) * C];
             int c = 0;
 #if KWS_SIMD
+            if (interior && p->k_h == 3 && p->k_w == 3) {   /* the common case, unrolled */
+                for (; c + 3 < C; c += 4) {
+                    int32_t a0 = b0[c], a1 = b0[c + 1], a2 = b0[c + 2], a3 = b0[c + 3];
+                    const int8_t *xt = xb + c, *wt = wb + c;
+                    for (int ky = 0; ky < 3; ky++, xt += row, wt += wrow) {
+#define KWS_DW_TAP(X, W)                                                                       \
+    do {                                                                                       \
+        const uint32_t xv = load4(X), wv = load4(W);                                           \
+        const int16x2_t x02 = __sxtb16((int8x4_t)xv), x13 = sxtb16_hi(xv);                     \
+        const int32_t w02 = (int32_t)__sxtb16((int8x4_t)wv), w13 = (int32_t)sxtb16_hi(wv);     \
+        a0 = __smlabb((int32_t)x02, w02, a0);                                                  \
+        a2 = __smlatt((int32_t)x02, w02, a2);                                                  \
+        a1 = __smlabb((int32_t)x13, w13, a1);                                                  \
+        a3 = __smlatt((int32_t)x13, w13, a3);                                                  \
+    } while (0)
+                        KWS_DW_TAP(xt, wt);
+                        KWS_DW_TAP(xt + C, wt + C);
+                        KWS_DW_TAP(xt + 2 * C, wt + 2 * C);
+#undef KWS_DW_TAP
+                    }
+                    const int8_t r0 = FINISH(a0, mult[c], shift[c]), r1 = FINISH(a1, mult[c + 1], shift[c + 1]);
+                    const int8_t r2 = FINISH(a2, mult[c + 2], shift[c + 2]), r3 = FINISH(a3, mult[c + 3], shift[c + 3]);
+                    y[c] = r0;
+                    y[c + 1] = r1;
+                    y[c + 2] = r2;
+                    y[c + 3] = r3;
+                }
+            }
             for (; c + 3 < C; c += 4) {
                 int32_t acc[4] = {b0[c], b0[c + 1], b0[c + 2], b0[c + 3]};
                 if (interior) {

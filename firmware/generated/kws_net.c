@@ -767,7 +767,14 @@ static const kws_nn_conv_t R8 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128
 static void ring_put(int8_t *ring, uint32_t k, uint32_t n, uint32_t bytes, const int8_t *row)
 {
     int8_t *a = ring + (n % k) * bytes, *b = a + k * bytes;
-    for (uint32_t i = 0; i < bytes; i++) {
+    uint32_t i = 0;
+    for (; i + 4u <= bytes; i += 4u) {          /* words (unaligned access is allowed) */
+        uint32_t v;
+        __builtin_memcpy(&v, row + i, 4);
+        __builtin_memcpy(a + i, &v, 4);
+        __builtin_memcpy(b + i, &v, 4);
+    }
+    for (; i < bytes; i++) {
         a[i] = b[i] = row[i];
     }
 }

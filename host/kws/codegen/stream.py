@@ -101,8 +101,11 @@ def body(layers, pl: Plan, emit_call) -> str:
                     f"/* layer {i}, one output row */\n")
     body.append("\n/* Row n of a double ring of k rows: slots n % k and n % k + k (the last k rows stay contiguous). */\n"
                 "static void ring_put(int8_t *ring, uint32_t k, uint32_t n, uint32_t bytes, const int8_t *row)\n{\n"
-                "    int8_t *a = ring + (n % k) * bytes, *b = a + k * bytes;\n"
-                "    for (uint32_t i = 0; i < bytes; i++) {\n        a[i] = b[i] = row[i];\n    }\n}\n\n"
+                "    int8_t *a = ring + (n % k) * bytes, *b = a + k * bytes;\n    uint32_t i = 0;\n"
+                "    for (; i + 4u <= bytes; i += 4u) {          /* words (unaligned access is allowed) */\n"
+                "        uint32_t v;\n        __builtin_memcpy(&v, row + i, 4);\n"
+                "        __builtin_memcpy(a + i, &v, 4);\n        __builtin_memcpy(b + i, &v, 4);\n    }\n"
+                "    for (; i < bytes; i++) {\n        a[i] = b[i] = row[i];\n    }\n}\n\n"
                 "void kws_net_stream_reset(kws_net_stream_t *s)\n{\n"
                 f"    for (unsigned i = 0; i < {pl.rows + 1}u; i++) {{\n        s->n[i] = 0;\n    }}\n}}\n\n")
     lines = ["void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch)\n{",
