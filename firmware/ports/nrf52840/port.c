@@ -6,6 +6,7 @@
 
 #include "kws_port.h"
 #include "rx_ring.h"
+#include "systick.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
 #define CLOCK 0x40000000u
@@ -27,24 +28,13 @@
 #define PIN_RX ((1u << 5) | 10u)    /* P1.10 */
 #define BAUD_1M 0x10000000u
 
-#define SYST_CSR REG(0xE000E010u)
-#define SYST_RVR REG(0xE000E014u)
-#define SYST_CVR REG(0xE000E018u)
-#define SYSTICK_RELOAD 0x00FFFFFFu
 #define SYSCLK_HZ 64000000u
 
 #define UART0_IRQ 2u
 #define NVIC_ISER0 REG(0xE000E100u)
 
-static volatile uint32_t systick_wraps;
 static kws_rx_ring_t rx;
 static volatile uint32_t rx_errors;
-
-void SysTick_Handler(void);
-void SysTick_Handler(void)
-{
-    systick_wraps++;
-}
 
 void kws_port_init(void)
 {
@@ -60,9 +50,7 @@ void kws_port_init(void)
     UART_STARTRX = 1u;
     UART_INTENSET = (1u << 2) | (1u << 9);            /* RXDRDY, ERROR */
     NVIC_ISER0 = 1u << UART0_IRQ;
-    SYST_RVR = SYSTICK_RELOAD;
-    SYST_CVR = 0;
-    SYST_CSR = 7u;
+    kws_systick_start();
 }
 
 void kws_port_write(const uint8_t *buf, size_t n)
@@ -99,17 +87,6 @@ void kws_port_irq(void)
 int kws_port_read_byte(void)
 {
     return kws_rx_get(&rx);
-}
-
-uint64_t kws_port_ticks(void)
-{
-    uint32_t w1, w2, v;
-    do {
-        w1 = systick_wraps;
-        v = SYST_CVR;
-        w2 = systick_wraps;
-    } while (w1 != w2);
-    return (uint64_t)w1 * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - v);
 }
 
 uint32_t kws_port_tick_hz(void)

@@ -1,4 +1,4 @@
-/* STM32F4 serial (one USART, polled) and SysTick tick counter, shared by the board port
+/* STM32F4 serial (one USART, received through its interrupt into a ring), shared by the board port
  * (ports/stm32f4) and the emulator port (ports/qemu-stm32f4). Each supplies board.h (which
  * USART, its BRR, the system clock; found on the include path, so this directory has none) and
  * board.c (clocks and pins; exit). */
@@ -7,6 +7,7 @@
 #include "board.h"
 #include "kws_port.h"
 #include "rx_ring.h"
+#include "systick.h"
 
 #define USART_SR (*(volatile uint32_t *)(KWS_USART_BASE + 0x00u))
 #define USART_DR (*(volatile uint32_t *)(KWS_USART_BASE + 0x04u))
@@ -16,22 +17,11 @@
 #define SR_RXNE (1u << 5)
 #define SR_TXE (1u << 7)
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-#define SYSTICK_RELOAD 0x00FFFFFFu
 
-static volatile uint32_t systick_wraps;
 static kws_rx_ring_t rx;
 static volatile uint32_t rx_overruns;
 
 #define NVIC_ISER ((volatile uint32_t *)0xE000E100u)
-
-void SysTick_Handler(void);
-void SysTick_Handler(void)
-{
-    systick_wraps++;
-}
 
 void kws_port_init(void)
 {
@@ -39,9 +29,7 @@ void kws_port_init(void)
     USART_BRR = KWS_USART_BRR;
     USART_CR1 = (1u << 13) | (1u << 5) | (1u << 3) | (1u << 2);   /* UE, RXNEIE, TE, RE */
     NVIC_ISER[KWS_USART_IRQ / 32u] = 1u << (KWS_USART_IRQ % 32u);
-    SYST_RVR = SYSTICK_RELOAD;
-    SYST_CVR = 0;
-    SYST_CSR = 7u;                                    /* processor clock, interrupt, enable */
+    kws_systick_start();
 }
 
 void kws_port_write(const uint8_t *buf, size_t n)
@@ -68,17 +56,6 @@ void kws_port_irq(void)
 int kws_port_read_byte(void)
 {
     return kws_rx_get(&rx);
-}
-
-uint64_t kws_port_ticks(void)
-{
-    uint32_t w1, w2, v;
-    do {
-        w1 = systick_wraps;
-        v = SYST_CVR;
-        w2 = systick_wraps;
-    } while (w1 != w2);
-    return (uint64_t)w1 * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - v);
 }
 
 uint32_t kws_port_tick_hz(void)
