@@ -1,0 +1,133 @@
+"""The device side of the protocol under sanitizers: the serial app (firmware/app/kws_app.c,
+the same C as in QEMU and on boards) built for the host with ASan + UBSan, stdin/stdout as its
+UART (ports/native/port_stdio.c). A clean session reproduces the host reference's logits and
+events; hundreds of damaged sessions — flipped bits, dropped, duplicated, reordered and
+truncated frames, garbage, overlong frames, wrong-sized audio, unknown types — never crash,
+never trip a sanitizer, always answer with well-formed frames and the defined ERROR codes."""
+
+import struct
+import subprocess
+
+import numpy as np
+import pytest
+
+from kws.codegen.common import REPO_ROOT
+from kws.device import protocol as p
+
+BIN = REPO_ROOT / "build" / "host" / "kws_serial_native"
+MODEL = REPO_ROOT / "models" / "commands"
+
+
+@pytest.fixture(scope="module")
+def app():
+    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "host"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return BIN
+
+
+def run(app, data: bytes) -> list[p.Frame]:
+    r = subprocess.run([str(app)], input=data, capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")[-3000:]
+    assert b"runtime error" not in r.stderr and b"AddressSanitizer" not in r.stderr, r.stderr.decode()[-2000:]
+    dec = p.Decoder()
+    frames = dec.feed(r.stdout)
+    assert dec.bad_crc == 0 and dec.bad_frame == 0 and dec.seq_gaps == 0        # the device always speaks cleanly
+    return frames
+
+
+def session(pcm: np.ndarray, *, logits: bool = True) -> list[bytes]:
+    frames = [p.encode(p.HELLO_REQ, 0, bytes([1 if logits else 0]))]
+    for i in range(0, pcm.size, 320):
+        frames.append(p.encode(p.AUDIO, len(frames), pcm[i:i + 320].astype("<i2").tobytes()))
+    frames.append(p.encode(p.STATS_REQ, len(frames)))
+    frames.append(p.encode(p.MONITOR_REQ, len(frames), b"\x00"))
+    return frames
+
+
+@pytest.fixture(scope="module")
+def speech():
+    from kws import tts
+
+    x = np.concatenate([np.zeros(4000, np.int16), tts.espeak("yes", voice="en+m3"), np.zeros(6000, np.int16),
+                        tts.espeak("stop", voice="en+f2"), np.zeros(12000, np.int16)])
+    return x[:x.size // 320 * 320]
+
+
+def test_clean_session_equals_the_host_reference(app, speech, spec):
+    from kws.frontend import Frontend
+    from kws.monitor import stats_of
+    from kws.pipeline import ReferencePipeline
+
+    out = run(app, b"".join(session(speech)))
+    kinds = [f.type for f in out]
+    assert kinds[0] == p.HELLO and kinds.count(p.CREDIT) == speech.size // 320 and p.ERROR not in kinds
+    logits = np.frombuffer(b"".join(p.parse_logits(f.payload)[1] for f in out if f.type == p.LOGITS), np.int8)
+    ref_logits, ref_events = ReferencePipeline(spec, MODEL).run(speech)
+    np.testing.assert_array_equal(logits.reshape(ref_logits.shape), ref_logits)
+    assert [p.parse_event(f.payload) for f in out if f.type == p.EVENT] == \
+        [(e.label, e.score_q, e.sample) for e in ref_events] and ref_events
+    mon = next(f for f in out if f.type == p.MONITOR)
+    feats = Frontend(spec.frontend).features(speech, sample_rate=spec.frontend.sample_rate_hz)
+    assert mon.payload == stats_of(feats, spec.monitor).to_bytes()
+
+
+def _errors(frames):
+    return [f.payload[0] for f in frames if f.type == p.ERROR]
+
+
+def test_defined_errors_for_defined_faults(app, speech):
+    hello = p.encode(p.HELLO_REQ, 0, b"\x00")
+    odd = p.encode(p.AUDIO, 1, b"\x01\x02\x03")                           # odd byte count
+    big = p.encode(p.AUDIO, 1, b"\x00\x01" * 321)                         # one sample more than a block
+    unknown = p.encode(0x42, 1, b"hi")
+    damaged = bytearray(p.encode(p.AUDIO, 1, speech[:320].astype("<i2").tobytes()))
+    damaged[7] ^= 0x10
+    gap = p.encode(p.STATS_REQ, 9)                                        # sequence jumps 1 -> 9
+    overlong = bytes([7] * 3000) + b"\x00"                                # no delimiter for 3000 bytes
+    assert _errors(run(app, hello + odd)) == [4]
+    assert _errors(run(app, hello + big)) == [4]
+    assert _errors(run(app, hello + unknown)) == [5]
+    assert _errors(run(app, hello + bytes(damaged))) == [1]
+    assert _errors(run(app, hello + gap)) == [3]
+    out = run(app, hello + overlong + p.encode(p.STATS_REQ, 1))
+    assert 2 in _errors(out)
+    stats = p.parse_stats(next(f for f in out if f.type == p.STATS).payload)
+    assert stats["bad_frames"] >= 1                                        # and the device went on to answer
+
+
+def test_hundreds_of_damaged_sessions_never_crash(app, speech):
+    rng = np.random.default_rng(2026)
+    for trial in range(250):
+        frames = session(speech[:int(rng.integers(1, 60)) * 320], logits=bool(rng.integers(2)))
+        kind = trial % 8
+        if kind == 0:                                                    # flipped bits anywhere
+            data = bytearray(b"".join(frames))
+            for i in rng.integers(0, len(data), int(rng.integers(1, 20))):
+                data[i] ^= 1 << int(rng.integers(8))
+            data = bytes(data)
+        elif kind == 1:                                                  # dropped frames
+            data = b"".join(f for f in frames if rng.random() > 0.2)
+        elif kind == 2:                                                  # duplicated frames
+            data = b"".join(f * int(rng.integers(1, 3)) for f in frames)
+        elif kind == 3:                                                  # reordered frames
+            order = rng.permutation(len(frames))
+            data = b"".join(frames[i] for i in order)
+        elif kind == 4:                                                  # truncated mid-frame
+            data = b"".join(frames)
+            data = data[:int(rng.integers(1, len(data)))]
+        elif kind == 5:                                                  # random garbage spliced in
+            data = b"".join(f + (bytes(rng.integers(0, 256, int(rng.integers(0, 40)), dtype=np.uint8))
+                                 if rng.random() < 0.3 else b"") for f in frames)
+        elif kind == 6:                                                  # wrong-sized and unknown frames
+            extra = [p.encode(p.AUDIO, 5, bytes(int(rng.integers(0, 1000)))),
+                     p.encode(int(rng.integers(0, 256)), 6, bytes(int(rng.integers(0, 50))))]
+            data = b"".join(frames[:3] + extra + frames[3:])
+        else:                                                            # long runs without a delimiter
+            data = b"".join(frames[:2]) + bytes(rng.integers(1, 256, int(rng.integers(1000, 5000)), dtype=np.uint8)) \
+                + b"".join(frames[2:])
+        out = run(app, data)
+        for f in out:
+            if f.type == p.ERROR:
+                assert f.payload[0] in (1, 2, 3, 4, 5) and len(f.payload) == 3
+            if f.type == p.STATS:
+                assert len(f.payload) == struct.calcsize(p.STATS_FMT) + struct.calcsize(p.STATS_EXT_FMT)
