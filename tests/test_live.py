@@ -187,3 +187,13 @@ def test_flash_verifies_the_device_hello(spec):
         assert main(["flash", "--no-upload", "--port", sim.url, "--model", str(MODEL)]) == 0
     with Sim(REPO_ROOT / "build" / "qemu" / "kws_serial.elf") as sim:
         assert main(["flash", "--no-upload", "--port", sim.url, "--model", str(REPO_ROOT / "models" / "wakeword")]) == 2
+
+
+def test_port_auto_without_a_board_says_so(tmp_path, capsys):
+    """--port auto looks for a known board by USB ID; none here: a clear error, exit 2."""
+    from kws.audio import write_wav
+    from kws.cli import main
+
+    write_wav(tmp_path / "a.wav", np.zeros(1600, np.int16), 16000)
+    assert main(["device", "stream", str(tmp_path / "a.wav"), "--port", "auto"]) == 2
+    assert "no serial port of a known board found by USB ID" in capsys.readouterr().err

@@ -282,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = s.add_subparsers(dest="device_cmd", required=True)
     d = dsub.add_parser("stream", help="stream a WAV to the device and print its events")
     d.add_argument("wav")
-    d.add_argument("--port", help="pyserial URL (/dev/ttyACM0, socket://127.0.0.1:PORT); default: start QEMU")
+    d.add_argument("--port", help="pyserial URL (/dev/ttyACM0, socket://127.0.0.1:PORT) or auto (a known board by USB "
+                                  "ID); default: start QEMU")
     d.add_argument("--model", default="models/commands", help="the model the device must run (hash check)")
     d.set_defaults(fn=cmd_device_stream)
 

@@ -11,11 +11,15 @@ from kws.codegen.common import REPO_ROOT
 
 
 def open_link(stack: contextlib.ExitStack, port: str | None):
-    """A :class:`kws.device.link.Link` to ``port``, or to QEMU started here when ``port`` is None
-    (stopped when ``stack`` closes)."""
+    """A :class:`kws.device.link.Link` to ``port`` ("auto": the one known board connected, found
+    by USB VID:PID), or to QEMU started here when ``port`` is None (stopped when ``stack`` closes)."""
     from kws.device.link import Link
     from kws.device.qemu import Sim
 
+    if port == "auto":
+        from kws.device.boards import auto_port
+
+        port = auto_port()
     if port:
         return stack.enter_context(Link(port))
     subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
