@@ -110,6 +110,19 @@ static inline int8_t clamp8(int32_t v, int32_t lo, int32_t hi)
  * struct, so reading p-> fields here would reload them after every store. */
 #define FINISH(acc, m, sh) clamp8(requant((acc), (m), (sh)) + ooff, lo, hi)
 
+/* The epilogue of a 2 positions x 2 channels block: outputs (o, o + 1) at y0 and y1. */
+static inline void finish_2x2(int32_t a00, int32_t a01, int32_t a10, int32_t a11, const int32_t *mult,
+                              const int8_t *shift, int o, int32_t ooff, int32_t lo, int32_t hi, int8_t *y0, int8_t *y1)
+{
+    const int32_t m0 = mult[o], m1 = mult[o + 1], s0 = shift[o], s1 = shift[o + 1];
+    const int8_t r00 = FINISH(a00, m0, s0), r01 = FINISH(a01, m1, s1);
+    const int8_t r10 = FINISH(a10, m0, s0), r11 = FINISH(a11, m1, s1);
+    y0[o] = r00;
+    y0[o + 1] = r01;
+    y1[o] = r10;
+    y1[o + 1] = r11;
+}
+
 /* Weight (o, c) of a 1x1 convolution. When in_c % 4 == 0 and out_c is even the generator stores
  * each pair of output channels interleaved by groups of four inputs (o, o+1 -> 4 bytes each),
  * so that one load serves two channels; otherwise plain [out_c][in_c]. */
@@ -161,13 +174,7 @@ void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
                     a10 = __smlad(uh, p1h, a10);
                     a11 = __smlad(vh, p1h, a11);
                 }
-                const int32_t m0 = mult[o], m1 = mult[o + 1], s0 = shift[o], s1 = shift[o + 1];
-                const int8_t r00 = FINISH(a00, m0, s0), r01 = FINISH(a01, m1, s1);
-                const int8_t r10 = FINISH(a10, m0, s0), r11 = FINISH(a11, m1, s1);
-                y0[o] = r00;
-                y0[o + 1] = r01;
-                y1[o] = r10;
-                y1[o + 1] = r11;
+                finish_2x2(a00, a01, a10, a11, mult, shift, o, ooff, lo, hi, y0, y1);
             }
         }
         if (pos < n) {                                  /* an odd last position (a streamed row of 7) */
@@ -232,8 +239,9 @@ void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
 static void im2col(const kws_nn_conv_t *p, const int8_t *in, int oy, int ox, int K4, int16_t *col)
 {
     const int iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+#if KWS_SIMD
     const int rowlen = p->k_w * p->in_c;
-    (void)rowlen;
+#endif
     int k = 0;
     (void)K4;
     for (int ky = 0; ky < p->k_h; ky++) {
@@ -303,13 +311,7 @@ void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
                     a10 = __smlad(uh, (int16x2_t)c1[1], a10);
                     a11 = __smlad(vh, (int16x2_t)c1[1], a11);
                 }
-                const int32_t m0 = mult[oc], m1 = mult[oc + 1], s0 = shift[oc], s1 = shift[oc + 1];
-                const int8_t r00 = FINISH(a00, m0, s0), r01 = FINISH(a01, m1, s1);
-                const int8_t r10 = FINISH(a10, m0, s0), r11 = FINISH(a11, m1, s1);
-                y0[oc] = r00;
-                y0[oc + 1] = r01;
-                y1[oc] = r10;
-                y1[oc + 1] = r11;
+                finish_2x2(a00, a01, a10, a11, mult, shift, oc, ooff, lo, hi, y0, y1);
             }
             for (; oc < p->out_c; oc++) {
                 const int8_t *wo = &w[oc * K];

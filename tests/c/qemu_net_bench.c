@@ -24,6 +24,15 @@ void kws_bench_layer(int layer)
     last_tick = kws_port_ticks();
 }
 
+static void print_layers(const char *name, const uint64_t *ticks)
+{
+    kws_print(name);
+    for (unsigned i = 0; i < KWS_NET_LAYERS; i++) {
+        kws_print_u64(ticks[i]);
+        kws_print(i + 1u < KWS_NET_LAYERS ? "," : "");
+    }
+}
+
 static int8_t input[KWS_NET_INPUT_BYTES];
 static int8_t expect[KWS_NET_OUTPUT_SIZE];
 static int8_t output[KWS_NET_OUTPUT_SIZE];
@@ -91,11 +100,7 @@ int main(void)
     kws_print_u64(2u * QEMU_CALIB_ITERS);
     kws_print(" arena=");
     kws_print_u64(KWS_NET_ARENA_BYTES);
-    kws_print(" layers=");
-    for (unsigned i = 0; i < KWS_NET_LAYERS; i++) {
-        kws_print_u64(layer_ticks[i]);
-        kws_print(i + 1u < KWS_NET_LAYERS ? "," : "");
-    }
+    print_layers(" layers=", layer_ticks);
 #if KWS_NET_STREAMING
     /* The streaming form: fill a window, then time STEPS steps of KWS_NET_STREAM_STEP frames (each
      * completes one row of every layer) and the logits at a window end; check the logits of the
@@ -139,11 +144,7 @@ int main(void)
     kws_print_u64(step_ticks);
     kws_print(" logit_ticks=");
     kws_print_u64(logit_ticks);
-    kws_print(" stream_layers=");
-    for (unsigned i = 0; i < KWS_NET_LAYERS; i++) {
-        kws_print_u64(step_layers[i]);
-        kws_print(i + 1u < KWS_NET_LAYERS ? "," : "");
-    }
+    print_layers(" stream_layers=", step_layers);
 #endif
     kws_print("\n");
     kws_port_exit(equal ? 0 : 1);

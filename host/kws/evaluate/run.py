@@ -27,6 +27,12 @@ from kws.pipeline import ReferencePipeline
 SWEEP = np.round(np.concatenate([np.linspace(0.3, 0.9, 13), np.linspace(0.92, 0.995, 16)]), 4)
 
 
+def windowed(infer, feats: np.ndarray, ends: list[int], frames: int) -> np.ndarray:
+    """Logits of the windows ending at ``ends``, window by window (in batches of 2048)."""
+    return np.concatenate([infer(np.stack([feats[t - frames + 1:t + 1] for t in ends[i:i + 2048]]))
+                           for i in range(0, len(ends), 2048)])
+
+
 class NativeEngine:
     """The firmware's own C on the host: the front end (kws_frontend.c) and the network's
     streaming form (each row computed once), both bit-exact with the Python/TFLM reference
@@ -78,9 +84,7 @@ class NativeEngine:
             out = np.concatenate(outs)
             assert out.shape[0] == len(ends)
             return out
-        f = self.spec.model.window_frames
-        return np.concatenate([self.net.run(np.stack([feats[t - f + 1:t + 1] for t in ends[i:i + 2048]]))
-                               for i in range(0, len(ends), 2048)])
+        return windowed(self.net.run, feats, ends, self.spec.model.window_frames)
 
 
 class TflmEngine:
@@ -98,9 +102,7 @@ class TflmEngine:
         return fixed.quantize_cepstra(fixed.cepstra(pcm, fe), fe)
 
     def logits(self, feats: np.ndarray, ends: list[int]) -> np.ndarray:
-        f = self.pipe.spec.model.window_frames
-        return np.concatenate([self.pipe.infer(np.stack([feats[t - f + 1:t + 1] for t in ends[i:i + 2048]]))
-                               for i in range(0, len(ends), 2048)])
+        return windowed(self.pipe.infer, feats, ends, self.pipe.spec.model.window_frames)
 
 
 def stream_logits(pipe: ReferencePipeline, wav: Path, engine) -> tuple[np.ndarray, list[int], int]:

@@ -12,14 +12,6 @@ from kws.errors import KwsError
 BASELINE_FILE = "feature_baseline.json"
 
 
-def _features(spec, wav: str):
-    from kws.audio import read_wav
-    from kws.frontend import Frontend
-
-    pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
-    return Frontend(spec.frontend).features(pcm, sample_rate=spec.frontend.sample_rate_hz, source=str(wav))
-
-
 def cmd_baseline(args, spec) -> int:
     from kws.monitor.drift import baseline_from_wavs, reference_streams
 
@@ -43,11 +35,11 @@ def cmd_baseline(args, spec) -> int:
 
 def cmd_check(args, spec) -> int:
     from kws.monitor import FeatureStats, stats_of
-    from kws.monitor.drift import Baseline, compare, write_report
+    from kws.monitor.drift import Baseline, compare, wav_features, write_report
 
     base = Baseline.load(args.baseline or Path(args.model) / BASELINE_FILE, spec)
     if args.wav:
-        field, source = stats_of(_features(spec, args.wav), spec.monitor), f"host reference on {args.wav}"
+        field, source = stats_of(wav_features(spec, args.wav), spec.monitor), f"host reference on {args.wav}"
     elif args.stats:
         try:
             raw = Path(args.stats).read_bytes()

@@ -104,14 +104,18 @@ def make_baseline(features: list[np.ndarray], spec, *, period_frames: int, sourc
                     spec.frontend.hash, {"bin_shift": m.bin_shift, "limit": m.limit})
 
 
-def baseline_from_wavs(spec, wavs: list[str | Path], *, period_s: float) -> Baseline:
+def wav_features(spec, path: str | Path) -> np.ndarray:
+    """int8 features of a 16 kHz mono WAV, as the device computes them."""
     from kws.audio import read_wav
     from kws.frontend import Frontend
 
-    fe = Frontend(spec.frontend)
     rate = spec.frontend.sample_rate_hz
-    feats = [fe.features(read_wav(w, expected_rate=rate), sample_rate=rate, source=str(w)) for w in wavs]
-    period = int(round(period_s * rate / spec.frontend.hop_samples))
+    return Frontend(spec.frontend).features(read_wav(path, expected_rate=rate), sample_rate=rate, source=str(path))
+
+
+def baseline_from_wavs(spec, wavs: list[str | Path], *, period_s: float) -> Baseline:
+    feats = [wav_features(spec, w) for w in wavs]
+    period = int(round(period_s * spec.frontend.sample_rate_hz / spec.frontend.hop_samples))
     return make_baseline(feats, spec, period_frames=period, sources=[Path(w).name for w in wavs])
 
 
