@@ -32,5 +32,6 @@ command -v "$PY" >/dev/null || PY=python3
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 "$VENV/bin/python" -m pip install -q -r requirements/lock.txt
+"$VENV/bin/python" -m pip install -q --no-deps -r requirements/qat.txt   # why --no-deps: see the file
 "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
 echo "install: ok ($("$VENV/bin/python" --version), $(arm-none-eabi-gcc -dumpversion 2>/dev/null | sed 's/^/arm-none-eabi-gcc /'))"

@@ -198,3 +198,43 @@ def test_picker_chooses_the_best_variant_within_budget(tiny, tmp_path):
     tight = dataclasses.replace(spec, budget=dataclasses.replace(spec.budget, island_bytes=5_000, target_bytes=4_000))
     r2 = pick(tight, task, d / "data", tmp_path / "t", widths=[8], blocks=[1], epochs=1, progress=False)
     assert r2["chosen"] is None and r2["why"] == "no variant fits the budget"
+
+
+def test_quantization_aware_training_gives_a_device_exact_int8_model(trained, tmp_path, rng):
+    """QAT (tf-keras + tensorflow-model-optimization in a child process) fine-tunes the trained
+    model and converts it to a full-int8 model the firmware can run: the front end's exact input
+    quantization, supported ops only, and the generated C equal to TFLM on it."""
+    import shutil
+
+    from kws.quantize import quantize
+
+    from test_codegen_model import build as build_net
+    from test_codegen_model import tflm_reference
+
+    spec, task, d, _, ptq = trained
+    run = tmp_path / "qat"
+    shutil.copytree(d / "run", run)
+    q = quantize(spec, task, run, d / "data", name="tiny", progress=False, calibration_dir=d / "cal", qat_epochs=1)
+    assert q["method"] == "quantization-aware training" and len(q["qat"]["val_accuracy"]) == 1
+    blob = (run / "model.tflite").read_bytes()
+    assert blob != (d / "run" / "model.tflite").read_bytes()
+    assert set(q["ops"]) <= set(ptq["ops"]) | {"PAD"}           # checked by check_tflite inside, too
+    assert 0.0 <= q["int8_test"]["accuracy"] <= 1.0 and q["int8_test"]["n"] == ptq["int8_test"]["n"]
+    net = build_net(blob, tmp_path / "gen", source="qat")
+    x = rng.integers(-128, 128, (20, 1, 49, 13, 1)).astype(np.int8)
+    np.testing.assert_array_equal(net.run(x), tflm_reference(blob, x))
+
+
+def test_qat_refuses_zero_epochs_and_names_missing_packages(trained, monkeypatch):
+    import keras
+
+    from kws.train import qat
+    from kws.train.model import custom_objects
+
+    spec, task, d, _, _ = trained
+    model = keras.models.load_model(d / "run" / "model.keras", custom_objects=custom_objects())
+    with pytest.raises(KwsError, match="at least 1"):
+        qat.qat_tflite(model, spec, task, d / "data", d / "qat0", epochs=0)
+    monkeypatch.setattr(qat, "PACKAGES", ("tf_keras", "no_such_qat_package"))
+    with pytest.raises(KwsError, match="no_such_qat_package.*requirements/qat.txt"):
+        qat.qat_tflite(model, spec, task, d / "data", d / "qat0", epochs=1)

@@ -162,8 +162,10 @@ def tflm_logits(blob: bytes, x: np.ndarray) -> np.ndarray:
 
 
 def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, progress: bool = True,
-             calibration_dir: str | Path | None = None) -> dict:
-    """Convert ``train_dir/model.keras`` to ``train_dir/model.tflite``; float vs int8 accuracy."""
+             calibration_dir: str | Path | None = None, qat_epochs: int = 0) -> dict:
+    """Convert ``train_dir/model.keras`` to ``train_dir/model.tflite``; float vs int8 accuracy.
+    ``qat_epochs`` > 0: quantization-aware fine-tuning first (kws.train.qat) instead of
+    post-training calibration."""
     import keras
 
     from kws.train.features import build_features
@@ -175,7 +177,13 @@ def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: s
     model = keras.models.load_model(train_dir / "model.keras", custom_objects=custom_objects())
     cal_path = Path(calibration_dir or CALIBRATION_DIR) / name / "quant_cal_idxs.txt"
     ids = calibration_ids(spec, task, data_dir, cal_path)
-    blob = convert(model, spec, _features_of(ids, spec, task, data_dir))
+    qat_log = None
+    if qat_epochs:
+        from kws.train.qat import qat_tflite
+
+        blob, qat_log = qat_tflite(model, spec, task, data_dir, train_dir, epochs=qat_epochs, progress=progress)
+    else:
+        blob = convert(model, spec, _features_of(ids, spec, task, data_dir))
     tmp = train_dir / f".model.tflite.tmp{os.getpid()}"
     tmp.write_bytes(blob)
     os.replace(tmp, train_dir / "model.tflite")
@@ -189,6 +197,8 @@ def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: s
     result = {"float_test": fl, "int8_test": q, "tflite_bytes": len(blob), "ops": tflite_ops(blob),
               "calibration": {"path": str(cal_path.relative_to(REPO_ROOT)) if cal_path.is_relative_to(REPO_ROOT)
                               else str(cal_path), "clips": len(ids)},
-              "int8_reference": "TFLM host interpreter (tflite_micro.runtime)"}
+              "int8_reference": "TFLM host interpreter (tflite_micro.runtime)",
+              "method": ("quantization-aware training" if qat_epochs else "post-training (calibration set)"),
+              **({"qat": qat_log} if qat_log else {})}
     write_if_changed(train_dir / "quantize.json", json.dumps(result, indent=1) + "\n")
     return result

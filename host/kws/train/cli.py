@@ -29,6 +29,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--data", required=True)
     s.add_argument("--train-dir", required=True)
     s.add_argument("--name", required=True)
+    s.add_argument("--qat-epochs", type=int, default=0,
+                   help="quantization-aware fine-tuning for this many epochs instead of post-training "
+                        "quantization (needs requirements/qat.txt)")
     s.set_defaults(fn=cmd_quantize)
 
     s = sub.add_parser("budget", help="island footprint against the budget: from the linked firmware (--elf) or "
@@ -113,9 +116,10 @@ def cmd_quantize(args) -> int:
     from kws.quantize import quantize
     from kws.spec import load_spec
 
-    q = quantize(load_spec(args.spec), load_task(args.task), args.train_dir, args.data, name=args.name)
+    q = quantize(load_spec(args.spec), load_task(args.task), args.train_dir, args.data, name=args.name,
+                 qat_epochs=args.qat_epochs)
     print(f"float {q['float_test']['accuracy']:.2%}  int8 {q['int8_test']['accuracy']:.2%}  "
-          f"({q['tflite_bytes']:,} B, calibration {q['calibration']['path']})")
+          f"({q['tflite_bytes']:,} B, {q['method']}, calibration {q['calibration']['path']})")
     return 0
 
 

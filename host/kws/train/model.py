@@ -63,10 +63,16 @@ def custom_objects() -> dict:
 
 
 def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | None = None, dropout: float = 0.2,
-          mask: bool = True):
-    """The network; ``mask`` adds the training-only feature masking in front (export without it)."""
-    import keras
-    from keras import layers
+          mask: bool = True, keras_mod=None):
+    """The network; ``mask`` adds the training-only feature masking in front (export without it).
+    ``keras_mod``: build with another Keras of the same API (tf-keras, for QAT; no mask there)."""
+    if keras_mod is None:
+        import keras
+    else:
+        keras = keras_mod
+        if mask:
+            raise ValueError("the feature mask is a Keras 3 layer: build other Keras modules with mask=False")
+    layers = keras.layers
 
     m = model_spec
     inp = keras.Input((m.window_frames, num_cepstra, 1), batch_size=batch_size, name="features")
@@ -89,7 +95,8 @@ def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | N
         x = layers.ReLU()(layers.BatchNormalization()(x))
     x = layers.AveragePooling2D(pool_size=(x.shape[1], x.shape[2]))(x)
     x = layers.Reshape((m.width,))(x)
-    x = layers.Dropout(dropout)(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
     out = layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inp, out, name=f"dscnn_w{m.width}_b{m.blocks}")
 
