@@ -48,6 +48,9 @@ def test_plan_is_deterministic_and_mixes_engines(tmp_path):
     engines = {r.engine for r in a}
     assert engines == {"espeak", "flite", "festival", "piper", "noise"}
     assert {r.side for r in a if r.kind == "keyword"} == {"alone", "first", "last"}
+    # unknown words get carriers too: a neighbouring word must not give the label away
+    assert {r.side for r in a if r.kind == "unknown"} == {"alone", "first", "last"}
+    assert all(r.word in r.text.split() for r in a if r.kind != "silence")
     near = set(task.synth.near_misses)
     unknown = [r.text for r in a if r.kind == "unknown"]
     assert any(w in near for w in unknown) and any(w not in near for w in unknown)
@@ -63,6 +66,46 @@ def test_corpus_clips_are_one_second_16k_and_match_the_manifest(corpus):
         assert (info.samplerate, info.channels, info.subtype, info.frames) == (16000, 1, "PCM_16", 16000)
     assert mf.verify(data) == []
     assert set(man["counts"]["train"]) == set(task.labels)
+
+
+def test_carrier_cut_centres_the_word_and_keeps_its_neighbour():
+    """A phrase of two bursts: the word (0.4 s) then its neighbour (0.3 s), and the reverse.
+    The clip is centred on the word, the neighbour runs into the clip, and the span returned
+    is where the word is."""
+    from kws.data.synth import cut
+
+    rate, n = 16000, 16000
+    t = np.arange(int(0.4 * rate)) / rate
+    word = (8000 * np.sin(2 * np.pi * 300 * t)).astype(np.int16)
+    neigh = (8000 * np.sin(2 * np.pi * 900 * np.arange(int(0.3 * rate)) / rate)).astype(np.int16)
+    gap = np.zeros(int(0.05 * rate), np.int16)
+    for side, phrase, w_at in (("first", np.concatenate([gap, word, neigh, gap]), gap.size),
+                               ("last", np.concatenate([gap, neigh, word, gap]), gap.size + neigh.size)):
+        for seed in range(5):
+            clip, (a, b) = cut(phrase, side, n, np.random.default_rng(seed), word_samples=word.size)
+            assert clip.size == n and abs((b - a) - word.size) <= 320, (side, a, b)
+            mid = (a + b) / 2
+            assert abs(mid - n / 2) <= (n - word.size) / 4 + 320, (side, mid)      # centred, jittered
+            # the word is where the span says, and the neighbour is in the clip beside it
+            spec = np.abs(np.fft.rfft(clip[a + 800:b - 800].astype(float)))
+            assert np.argmax(spec) * rate / spec.size / 2 == pytest.approx(300, abs=20)
+            other = clip[b + 800:] if side == "first" else clip[:a - 800]
+            spec = np.abs(np.fft.rfft(other.astype(float)))
+            assert np.argmax(spec) * rate / spec.size / 2 == pytest.approx(900, abs=20)
+    with pytest.raises(ValueError, match="word's length"):
+        cut(phrase, "first", n, np.random.default_rng(0))
+
+
+def test_carrier_clips_record_the_word_span(corpus):
+    task, data, man = corpus
+    carriers = [e for e in man["entries"] if e["origin"].get("side") in ("first", "last")]
+    assert carriers and {e["origin"]["kind"] for e in carriers} == {"keyword", "unknown"}
+    for e in carriers:
+        a, b = e["origin"]["word_span"]
+        assert e["origin"]["word"] in e["origin"]["text"].split()
+        assert 0 <= a < b <= 16000 and 0.1 * 16000 < b - a
+    # a word alone: the clip's speech is the word (streams label it by its speech bounds)
+    assert all("word_span" not in e["origin"] for e in man["entries"] if e["origin"].get("side") == "alone")
 
 
 def test_splits_are_speaker_disjoint(corpus):
@@ -132,6 +175,12 @@ def test_streams_match_their_labels(corpus, tmp_path):
     for lab, a, b in labels:
         assert lab in task.keywords
         assert frame_energy_db(audio[a:b], rate).max() > bed + 10, (lab, a, b)
+    # a keyword inside a carrier phrase is labelled with its own span, not the phrase's
+    by_id = {e["id"]: e for e in man["entries"]}
+    rows = [r.split(",") for r in (tmp_path / f"{pos['name']}.labels.csv").read_text().split()[1:]]
+    spans = [(int(b) - int(a), by_id[cid]["origin"]["word_span"]) for _, a, b, cid in rows
+             if "word_span" in by_id[cid]["origin"]]
+    assert all(n == s1 - s0 for n, (s0, s1) in spans)
     # reproducible
     again = make_stream(data, task, tmp_path / "again", kind="positive", minutes=1.0)
     assert (tmp_path / "again" / f"{again['name']}.wav").read_bytes() == (tmp_path / f"{pos['name']}.wav").read_bytes()

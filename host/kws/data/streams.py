@@ -7,7 +7,8 @@ Two kinds, both reproducible from the task's ``[streams]`` seed:
   speakers covering ``speech_fraction`` of the time — and no keyword at all. For FA/hr.
 - ``positive``: the same kind of bed with the split's keyword clips inserted every
   ``keyword_gap_s`` (unknown words in between). The label file gives each keyword's exact
-  speech start and end sample. For FRR and latency.
+  speech start and end sample (for a keyword inside a carrier phrase, the keyword's own span
+  recorded at synthesis). For FRR and latency.
 
 Files: ``<name>.wav`` (16 kHz int16 mono, written block by block so hours fit in memory),
 ``<name>.labels.csv`` (``label,start_sample,end_sample,clip_id``), ``<name>.json`` (lineage).
@@ -111,7 +112,9 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
     os.replace(tmp, wav)
     for start, e, p, is_kw in events:
         if is_kw and start + p.size <= total:
-            s0, s1 = speech_bounds(p, RATE)
+            # a keyword spoken in a carrier phrase: the keyword's own span, not the phrase's
+            span = e.get("origin", {}).get("word_span")
+            s0, s1 = span if span else speech_bounds(p, RATE)
             labels.append((e["label"], start + s0, start + s1, e["id"]))
     lab_path = out_dir / f"{name}.labels.csv"
     lines = ["label,start_sample,end_sample,clip_id"] + [f"{a},{b},{c},{d}" for a, b, c, d in labels]

@@ -25,6 +25,7 @@ import numpy as np
 
 from kws import tts
 from kws.audio import write_wav
+from kws.codegen.common import write_if_changed
 from kws.data import noise
 from kws.data.quality import speech_bounds
 from kws.data.voices import Voice, catalogue, split_of
@@ -49,6 +50,7 @@ class Render:
     split: str
     level_dbfs: float = 0.0      # silence clips only
     seed: int = 0                # cut offset and noise
+    word: str = ""               # the labelled word (inside ``text`` when spoken in a carrier)
 
 
 def _id(*parts) -> str:
@@ -88,14 +90,16 @@ def plan(task) -> list[Render]:
         rate = float(np.round(rng.uniform(*sc.rate_range), 3))
         pitch = float(np.round(rng.uniform(*sc.pitch_range), 3))
         side, text = "alone", word
-        if kind == "keyword" and rng.random() < sc.carrier_fraction:
+        # Keywords and unknown words alike: a neighbouring word must never hint at the label.
+        if rng.random() < sc.carrier_fraction:
             if rng.random() < 0.5:
                 side, text = "first", sc.carriers_keyword_first[rng.integers(len(sc.carriers_keyword_first))].format(word)
             else:
                 side, text = "last", sc.carriers_keyword_last[rng.integers(len(sc.carriers_keyword_last))].format(word)
         seed = int(rng.integers(2**31))
         rid = _id(task.name, label, i, v.speaker, text, rate, pitch, side)
-        return Render(rid, label, kind, text, v.engine, v.name, rate, pitch, side, v.speaker, split(v), 0.0, seed)
+        return Render(rid, label, kind, text, v.engine, v.name, rate, pitch, side, v.speaker, split(v), 0.0, seed,
+                      word)
 
     out: list[Render] = []
     for kw in task.keywords:
@@ -120,23 +124,35 @@ def plan(task) -> list[Render]:
     return out
 
 
-def cut(pcm: np.ndarray, side: str, n: int, rng: np.random.Generator, rate: int = SAMPLE_RATE) -> np.ndarray:
-    """``n`` samples around the speech: centred (jittered) for a word alone; from just before
-    the speech for a keyword first in its phrase; ending just after it for a keyword last."""
+def cut(pcm: np.ndarray, side: str, n: int, rng: np.random.Generator, rate: int = SAMPLE_RATE, *,
+        word_samples: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """``n`` samples centred (jittered) on the labelled word, and the word's (start, end)
+    sample inside them (for a carrier an estimate, good to a few tens of ms).
+
+    A word alone is the whole speech. In a carrier phrase the word is first or last: its span
+    is the phrase's speech start plus ``word_samples`` (the speech length of the same word
+    rendered alone by the same voice), or the phrase's end minus it. Centring it keeps the
+    neighbouring word partly in the clip, run into the keyword, as a streaming window sees
+    it when the keyword is in the middle — the window the detector fires on.
+    """
     a, b = speech_bounds(pcm, rate)
+    if side in ("first", "last") and word_samples:
+        w = min(word_samples, b - a)
+        a, b = (a, a + w) if side == "first" else (b - w, b)
+    elif side in ("first", "last"):
+        raise ValueError(f"a {side!r} carrier cut needs the word's length (word_samples)")
     pad = np.zeros(n, dtype=np.int16)
     x = np.concatenate([pad, pcm.astype(np.int16), pad])
     a, b = a + n, b + n
-    margin = lambda: int(rng.uniform(0.03, 0.2) * rate)  # noqa: E731
-    if side == "first":
-        start = a - margin()
-    elif side == "last":
-        start = b + margin() - n
-    else:
-        slack = n - (b - a)                      # < 0: speech longer than the clip, keep its middle
-        jitter = int(rng.integers(-(slack // 4), slack // 4 + 1)) if slack > 0 else 0
-        start = a - slack // 2 + jitter
-    return x[start:start + n].copy()
+    slack = n - (b - a)                          # < 0: speech longer than the clip, keep its middle
+    jitter = int(rng.integers(-(slack // 4), slack // 4 + 1)) if slack > 0 else 0
+    start = a - slack // 2 + jitter
+    return x[start:start + n].copy(), (max(0, a - start), min(n, b - start))
+
+
+def _word_len(pcm: np.ndarray) -> int:
+    a, b = speech_bounds(pcm, SAMPLE_RATE)
+    return b - a
 
 
 def _render_chunk(args) -> list[str]:
@@ -147,25 +163,36 @@ def _render_chunk(args) -> list[str]:
     fest = [r for r in todo if r.engine == "festival"]
     fest_audio = {}
     if fest:
-        semis = [2.0 ** (tts.PITCH_SEMITONES * r.pitch / 12.0) for r in fest]
-        pcms = tts.festival_batch([(r.voice, r.text, s / r.rate_factor) for r, s in zip(fest, semis)],
+        # the phrase, and for a carrier also its word alone (to find the word inside the phrase)
+        jobs = [(r.id, r.text) for r in fest] + [(r.id + "/word", r.word) for r in fest if r.side != "alone"]
+        by_id = {r.id: r for r in fest}
+        semis = {k: 2.0 ** (tts.PITCH_SEMITONES * by_id[k.split("/")[0]].pitch / 12.0) for k, _ in jobs}
+        pcms = tts.festival_batch([(by_id[k.split("/")[0]].voice, text,
+                                    semis[k] / by_id[k.split("/")[0]].rate_factor) for k, text in jobs],
                                   rate=SAMPLE_RATE)
-        fest_audio = {r.id: tts.speed_perturb(p, s) for r, p, s in zip(fest, pcms, semis)}
+        fest_audio = {k: tts.speed_perturb(p, semis[k]) for (k, _), p in zip(jobs, pcms)}
     written = []
     for r in todo:
         rng = np.random.default_rng(r.seed)
+        span = None
         if r.kind == "silence":
             speech = None
             if r.voice == "babble":
                 speech = _babble_sources(babble_dir, r.split)
             clip = noise.background(r.voice, clip_samples, SAMPLE_RATE, r.level_dbfs, rng, speech)
         else:
-            pcm = fest_audio[r.id] if r.engine == "festival" else tts.render(
-                r.engine, r.voice, r.text, rate_factor=r.rate_factor, pitch=r.pitch, sample_rate=SAMPLE_RATE)
-            clip = cut(pcm, r.side, clip_samples, rng)
+            def speak(text, key):
+                return fest_audio[key] if r.engine == "festival" else tts.render(
+                    r.engine, r.voice, text, rate_factor=r.rate_factor, pitch=r.pitch, sample_rate=SAMPLE_RATE)
+            pcm = speak(r.text, r.id)
+            word_len = _word_len(speak(r.word, r.id + "/word")) if r.side != "alone" else None
+            clip, span = cut(pcm, r.side, clip_samples, rng, word_samples=word_len)
+            span = span if r.side != "alone" else None    # alone: the clip's speech is the word
         path = Path(out_dir) / r.label / f"{r.id}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_wav(path, clip, SAMPLE_RATE)
+        if span is not None:                     # the word's place in the clip, for stream labels
+            write_if_changed(path.with_suffix(".span.json"), json.dumps({"word_span": list(span)}) + "\n")
+        write_wav(path, clip, SAMPLE_RATE)       # last: its existence marks the render done
         written.append(r.id)
     return written
 
@@ -193,8 +220,6 @@ def render_all(task, out_dir: str | Path, *, workers: int | None = None, progres
     out_dir.mkdir(parents=True, exist_ok=True)
     items = plan(task)
     plan_text = "".join(json.dumps(asdict(r), sort_keys=True) + "\n" for r in items)
-    from kws.codegen.common import write_if_changed
-
     write_if_changed(out_dir / "plan.jsonl", plan_text)
     clip_samples = int(round(task.clip_seconds * SAMPLE_RATE))
     # Speech first (babble backgrounds are made from rendered unknown words), then silence.
@@ -226,12 +251,15 @@ def source_clips(task, raw_dir: str | Path) -> list:
     for line in (raw_dir / "plan.jsonl").read_text().splitlines():
         r = json.loads(line)
         engine, voice = r["engine"], r["voice"]
+        span_file = raw_dir / r["label"] / f"{r['id']}.span.json"
+        span = json.loads(span_file.read_text())["word_span"] if span_file.exists() else None
         split_key = Voice(engine, voice).split_key if engine != "noise" else None
         out.append(SourceClip(
             path=str(raw_dir / r["label"] / f"{r['id']}.wav"), label=r["label"], speaker=r["speaker"],
             source=f"tts:{engine}" if engine != "noise" else "noise", split=r["split"], split_key=split_key,
             origin={"key": r["id"], "text": r["text"], "voice": voice, "rate_factor": r["rate_factor"],
-                    "pitch": r["pitch"], "side": r["side"], "kind": r["kind"], "level_dbfs": r["level_dbfs"]}))
+                    "pitch": r["pitch"], "side": r["side"], "kind": r["kind"], "level_dbfs": r["level_dbfs"],
+                    **({"word": r["word"], "word_span": span} if span is not None else {})}))
     return out
 
 
