@@ -43,3 +43,27 @@ def test_room_impulse_response_decays_at_rt60():
     at = lambda s: e[int(s * 16000)]  # noqa: E731
     drop_db = 10 * np.log10(at(0.05) / at(0.35))
     assert 40 < drop_db < 80                              # ~60 dB per 0.4 s -> ~45 dB over 0.3 s
+
+
+def test_time_shift_moves_the_word_but_never_cuts_it():
+    """A 400 ms word near the clip's end, shifts of up to 450 ms: every copy keeps the whole word
+    (its energy) and some copies move it most of the way to the other side."""
+    from dataclasses import replace
+
+    from kws.data.quality import speech_bounds
+
+    cfg = replace(load_task("commands").augment, noise_prob=0.0, gain_db=(0.0, 0.0), speed_range=(1.0, 1.0),
+                  shift_ms=450.0, reverb_prob=0.0)
+    rng = np.random.default_rng(3)
+    w = word(rng, ms=400)
+    a0, b0 = speech_bounds(w, 16000)
+    x = np.zeros(16000, np.int16)
+    x[16000 - 100 - (b0 - a0):16000 - 100] = w[a0:b0]         # ends 100 samples before the clip end
+    energy = np.sum(x.astype(float) ** 2)
+    starts = []
+    for i in range(40):
+        y = augment(x, clip_id="s", index=i, cfg=cfg, backgrounds=[])
+        assert abs(np.sum(y.astype(float) ** 2) / energy - 1) < 1e-6, i      # nothing cut off
+        starts.append(speech_bounds(y, 16000)[0])
+    assert min(starts) < speech_bounds(x, 16000)[0] - 6000        # moved ~400 ms earlier at least once
+    assert max(starts) <= speech_bounds(x, 16000)[0] + 160        # never pushed past the end

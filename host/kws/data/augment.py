@@ -1,7 +1,7 @@
 """Augmentation, reproducible: every random draw is seeded from (clip id, copy index, config).
 
 One call turns a clip into one augmented copy: speed perturbation (pitch and tempo), time
-shift, simulated room reverberation (exponentially decaying noise impulse response with a
+shift (kept within the clip's speech margins, so a word is moved, never cut), simulated room reverberation (exponentially decaying noise impulse response with a
 drawn RT60), gain, and background noise mixed at a drawn SNR (backgrounds must come from the
 same split as the clip: the caller passes them).
 """
@@ -53,6 +53,9 @@ def augment(pcm: np.ndarray, *, clip_id: str, index: int, cfg, backgrounds: list
     x = np.asarray(pcm, dtype=np.int16)
     x = _fit(speed_perturb(x, rng.uniform(*cfg.speed_range)), n).astype(np.float64)
     shift = int(rng.uniform(-cfg.shift_ms, cfg.shift_ms) * rate / 1000)
+    if is_speech:                       # move the speech, never out of the clip: a cut word is another word
+        a, b = speech_bounds(np.clip(np.round(x), -32768, 32767).astype(np.int16), rate)
+        shift = int(np.clip(shift, min(0, -a), max(0, n - b)))
     x = np.roll(x, shift)
     if shift > 0:
         x[:shift] = 0
