@@ -43,7 +43,22 @@ def test_training_writes_model_metrics_and_effective_config(trained):
     assert cfg["data"]["manifest_hash"] == json.loads((d / "data" / "manifest.json").read_text())["hash"]
     assert metrics["epochs_run"] <= 3 and 0.0 <= metrics["test"]["accuracy"] <= 1.0
     assert set(metrics["test"]["per_class_recall"]) == set(task.labels)
-    assert len(json.loads((d / "run" / "history.json").read_text())["loss"]) == metrics["epochs_run"]
+    hist = json.loads((d / "run" / "history.json").read_text())
+    assert len(hist["loss"]) == metrics["epochs_run"]
+    # early stopping reads the voice-balanced validation accuracy, logged every epoch
+    assert len(hist["val_voice_accuracy"]) == metrics["epochs_run"]
+    assert 0.0 <= metrics["val"]["voice_balanced_accuracy"] <= 1.0
+
+
+def test_voice_balanced_accuracy_weighs_every_voice_the_same():
+    from kws.train.fit import voice_balanced_accuracy
+
+    # voice a: 90 clips all right; voice b: 10 clips all wrong -> plain 90 %, balanced 50 %
+    y = np.zeros(100, int)
+    pred = np.r_[np.zeros(90, int), np.ones(10, int)]
+    groups = np.array(["a"] * 90 + ["b"] * 10)
+    assert np.mean(pred == y) == 0.9
+    assert voice_balanced_accuracy(pred, y, groups) == 0.5
 
 
 def test_int8_model_is_valid_and_matches_the_front_end(trained):
