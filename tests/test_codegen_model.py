@@ -104,9 +104,11 @@ def test_committed_network_is_generated_from_the_released_model(spec):
     import json
 
     model = REPO_ROOT / "models" / "commands" / "model.tflite"
-    labels = json.loads((model.with_name("manifest.json")).read_text())["labels"]
+    from kws.pipeline import calibrated_thresholds
+
+    released = json.loads((model.with_name("manifest.json")).read_text())
     files = cgm.render(model.read_bytes(), frontend_hash32=spec.frontend.hash32, source=str(model), spec=spec,
-                       labels=labels)
+                       labels=released["labels"], thresholds=calibrated_thresholds(released))
     for name, text in files.items():
         assert (REPO_ROOT / "firmware" / "generated" / name).read_text() == text, \
             f"firmware/generated/{name} is stale: run `kws codegen model`"

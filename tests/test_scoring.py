@@ -1,5 +1,7 @@
 """Scoring rules on hand-made streams with known answers."""
 
+import json
+
 import pytest
 
 from kws.evaluate.scoring import score
@@ -131,3 +133,27 @@ def test_batch_detector_equals_the_streaming_detector(spec, seed):
         got = det.BatchDetector(d, logits, keyword_classes=list(range(2, 12)), lut=lut, refractory=13).events(
             thr, samples)
         assert got == want and len(want) > 5
+
+
+def test_calibrated_thresholds_reach_the_device_tables_and_its_identity(spec):
+    """A model manifest's calibrated thresholds become the generated detector table, and the
+    detector hash of the handshake changes with them (a device built with other thresholds
+    fires differently and must be refused); without them the spec's default and hash stand."""
+    from kws.codegen import model as cgm
+    from kws.codegen.common import REPO_ROOT
+    from kws.detector import class_thresholds_q, detector_hash32, threshold_q
+
+    d = spec.detector
+    labels = ["_silence_", "_unknown_", "yes", "no"]
+    assert class_thresholds_q(d, labels) == [0, 0] + [threshold_q(d.threshold, d.posterior_frac_bits)] * 2
+    cal = {"yes": 0.99, "no": 0.5}
+    assert class_thresholds_q(d, labels, cal) == [0, 0, threshold_q(0.99, 15), threshold_q(0.5, 15)]
+    assert detector_hash32(d) == int(d.hash[:8], 16)
+    assert detector_hash32(d, cal) != detector_hash32(d) and detector_hash32(d, cal) != detector_hash32(d, {"yes": 0.98, "no": 0.5})
+    blob = (REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes()
+    all_labels = json.loads((REPO_ROOT / "models" / "commands" / "manifest.json").read_text())["labels"]
+    cal12 = {lab: 0.9 for lab in all_labels[2:]}
+    text = cgm.render(blob, frontend_hash32=1, spec=spec, labels=all_labels, thresholds=cal12)
+    assert f"0x{detector_hash32(d, cal12):08x}u" in text["kws_net.h"]
+    q = threshold_q(0.9, d.posterior_frac_bits)
+    assert ", ".join(["0u", "0u"] + [f"{q}u"] * 10) in text["kws_net.c"]

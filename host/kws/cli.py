@@ -46,10 +46,14 @@ def cmd_codegen(args) -> int:
             blob = tfl.read_bytes()
         except OSError as e:
             raise KwsError(f"{tfl}: cannot read model ({e.strerror})") from e
-        man = tfl.with_name("manifest.json")
-        labels = json.loads(man.read_text())["labels"] if man.exists() else None
+        man_path = tfl.with_name("manifest.json")
+        man = json.loads(man_path.read_text()) if man_path.exists() else {}
+        labels = man.get("labels")
+        from kws.pipeline import calibrated_thresholds
+
         changed = cgm.generate(blob, out, frontend_hash32=spec.frontend.hash32, source=str(tfl),
-                               drop_softmax=args.drop_softmax, spec=spec if labels else None, labels=labels)
+                               drop_softmax=args.drop_softmax, spec=spec if labels else None, labels=labels,
+                               thresholds=calibrated_thresholds(man))
         files = cgm.FILES
     else:
         changed = cg.generate(spec, out)

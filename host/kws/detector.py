@@ -15,6 +15,8 @@ Per network run (every ``stride_frames`` hops once ``window_frames`` frames exis
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 
@@ -29,6 +31,26 @@ def exp_lut(output_scale: float, frac_bits: int) -> np.ndarray:
 
 def threshold_q(threshold: float, frac_bits: int) -> int:
     return int(math.floor(threshold * (1 << frac_bits) + 0.5))
+
+
+def class_thresholds_q(det, labels, calibrated: dict[str, float] | None = None) -> list[int]:
+    """Q(frac) threshold per class: the model manifest's calibrated value for a keyword when it
+    has one, else the spec's default; 0 for _silence_ and _unknown_ (classes 0 and 1, never
+    events). The device's ``kws_det_threshold`` table is this list."""
+    cal = calibrated or {}
+    return [threshold_q(cal.get(lab, det.threshold), det.posterior_frac_bits) if i >= 2 else 0
+            for i, lab in enumerate(labels)]
+
+
+def detector_hash32(det, calibrated: dict[str, float] | None = None) -> int:
+    """The detector's identity in the device handshake: the spec's detector hash, combined with
+    the calibrated thresholds when the model carries them (a device built with other thresholds
+    would fire differently, so it must not pass for this one)."""
+    if not calibrated:
+        return int(det.hash[:8], 16)
+    key = json.dumps({"detector": det.hash, "thresholds": {k: float(v) for k, v in sorted(calibrated.items())}},
+                     sort_keys=True)
+    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
 
 
 def refractory_runs(det, hop_samples: int, sample_rate: int) -> int:

@@ -14,6 +14,12 @@ from kws.frontend import fixed
 from kws.tflite_model import TFLiteModel
 
 
+def calibrated_thresholds(manifest: dict) -> dict[str, float] | None:
+    """Per-keyword thresholds a model manifest carries (kws eval --calibrate), or None."""
+    t = manifest.get("thresholds") or {}
+    return t.get("values") or None
+
+
 class ReferencePipeline:
     def __init__(self, spec, model_dir: str | Path, *, engine: str = "tflm"):
         self.spec = spec
@@ -34,13 +40,8 @@ class ReferencePipeline:
 
     def new_detector(self) -> det.Detector:
         d = self.spec.detector
-        thr = det.threshold_q(d.threshold, d.posterior_frac_bits)
-        if self.manifest.get("thresholds"):
-            values = self.manifest["thresholds"]["values"]
-            thr_map = {i: det.threshold_q(values.get(lab, d.threshold), d.posterior_frac_bits)
-                       for i, lab in enumerate(self.labels)}
-        else:
-            thr_map = {i: thr for i in range(len(self.labels))}
+        thr = det.class_thresholds_q(d, self.labels, calibrated_thresholds(self.manifest))
+        thr_map = dict(enumerate(thr))
         return det.Detector(d, keyword_classes=list(range(2, len(self.labels))),
                             lut=det.exp_lut(self.out_scale, d.posterior_frac_bits), thresholds_q=thr_map,
                             refractory=det.refractory_runs(d, self.spec.frontend.hop_samples,

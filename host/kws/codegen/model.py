@@ -253,20 +253,22 @@ def _bias(b, n: int, where: str) -> np.ndarray | None:
     return b.data.astype(np.int64)
 
 
-def _detector_defs(spec, labels, out_scale: float) -> tuple[list, str]:
-    """Detector constants and tables (kws.detector is their Python twin)."""
-    from kws.detector import exp_lut, refractory_runs, threshold_q
+def _detector_defs(spec, labels, out_scale: float, thresholds=None) -> tuple[list, str]:
+    """Detector constants and tables (kws.detector is their Python twin); ``thresholds``: the
+    model's calibrated per-keyword thresholds, if any."""
+    from kws.detector import class_thresholds_q, detector_hash32, exp_lut, refractory_runs
 
     d = spec.detector
     lut = exp_lut(out_scale, d.posterior_frac_bits)
-    thr = [threshold_q(d.threshold, d.posterior_frac_bits) if i >= 2 else 0 for i in range(len(labels))]
+    thr = class_thresholds_q(d, labels, thresholds)
     defs = [("KWS_DET_STRIDE_FRAMES", d.stride_frames, "network every N hops"),
             ("KWS_DET_SMOOTH", d.smooth_windows, "posterior smoothing window (network runs)"),
             ("KWS_DET_REFRACTORY", refractory_runs(d, spec.frontend.hop_samples, spec.frontend.sample_rate_hz),
              "runs without events after one"),
             ("KWS_DET_FRAC", d.posterior_frac_bits, "posterior format Q(FRAC)"),
             ("KWS_DET_FIRST_KEYWORD", 2, "classes 0, 1: silence, unknown"),
-            ("KWS_DET_HASH32", f"0x{d.hash[:8]}u", "detector spec hash"),
+            ("KWS_DET_HASH32", f"0x{detector_hash32(d, thresholds):08x}u",
+             "detector spec hash" + (" with the calibrated thresholds" if thresholds else "")),
             ("KWS_MON_BIN_SHIFT", spec.monitor.bin_shift, "feature monitor: bin = (v + 128) >> SHIFT"),
             ("KWS_MON_LIMIT", f"{spec.monitor.limit}u", "feature monitor: a bin at LIMIT halves all")]
     names = ", ".join(f'"{lab}"' for lab in labels)
@@ -278,9 +280,10 @@ def _detector_defs(spec, labels, out_scale: float) -> tuple[list, str]:
 
 
 def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: str = "<model>",
-           drop_softmax: bool = False, spec=None, labels=None) -> dict[str, str]:
+           drop_softmax: bool = False, spec=None, labels=None, thresholds=None) -> dict[str, str]:
     """File name -> text of kws_net.h and kws_net.c for an int8 TFLite model. With ``spec`` and
-    ``labels``, the detector's tables (posterior LUT, thresholds, labels) come along."""
+    ``labels``, the detector's tables (posterior LUT, thresholds, labels) come along;
+    ``thresholds`` are the model manifest's calibrated ones (default: the spec's)."""
     model = TFLiteModel.from_bytes(blob, source)
     layers, tin, tout = lower(model, drop_softmax=drop_softmax, source=source)
     t = model.tensors
@@ -312,7 +315,7 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
     if spec is not None and labels is not None:
         if len(labels) != int(np.prod(y.shape)):
             raise CodegenError(f"{source}: {len(labels)} labels for {int(np.prod(y.shape))} outputs")
-        ddefs, det_body = _detector_defs(spec, labels, float(y.scale[0]))
+        ddefs, det_body = _detector_defs(spec, labels, float(y.scale[0]), thresholds)
         defs += ddefs
         det_decl = ("extern const uint16_t kws_det_exp_lut[256];  /* round(exp(-d * output_scale) * 2^FRAC) */\n"
                     "extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */\n"

@@ -31,5 +31,8 @@ def expected_hashes(spec, manifest: dict, *, detector: bool = True) -> dict[str,
     """Handshake fields the device must match: front end, model (and detector)."""
     expect = {"frontend_hash32": spec.frontend.hash32, "model_hash32": int(manifest["model"]["sha256"][:8], 16)}
     if detector:
-        expect["detector_hash32"] = int(spec.detector.hash[:8], 16)
+        from kws.detector import detector_hash32
+        from kws.pipeline import calibrated_thresholds
+
+        expect["detector_hash32"] = detector_hash32(spec.detector, calibrated_thresholds(manifest))
     return expect
