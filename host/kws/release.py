@@ -128,10 +128,18 @@ speech data set is reachable on the build machines). Measure it on your own reco
 
 ## Footprint
 {b['total_bytes']:,} B of the {b['budget_bytes']:,} B island budget ({'all measured' if b['all_measured'] else
-'partly estimated until the firmware network lands'}).
+'estimated from the model; the linked firmware gives the measured figure: `kws budget --elf build/qemu/kws_app.elf`'}).
 
 ## Provenance
 Calibration set `{man['quantization']['calibration']['file']}` ({man['quantization']['calibration']['clips']} clips),
-code {man['code'].get('git_commit', man['code']['kws'])[:12]}. Thresholds: {'calibrated' if man['thresholds']
-else 'not yet calibrated'}.
+code {man['code'].get('git_commit', man['code']['kws'])[:12]}. Thresholds: {_thresholds_line(man.get('thresholds'))}.
 """
+
+
+def _thresholds_line(t: dict | None) -> str:
+    if not t:
+        return "not yet calibrated (the detector uses the spec's default)"
+    vals = ", ".join(f"{k} {v:g}" for k, v in t["values"].items())
+    return (f"calibrated to {t['target_fa_per_hour']:g} FA/hr (`{t['file']}`: {t['fa_per_hour']:.1f} FA/hr at "
+            f"{t['frr']:.1%} FRR on its streams); the host reference uses them and `kws codegen model` "
+            f"compiles them into the device detector: {vals}")

@@ -214,7 +214,7 @@ def plot_det(curves: dict, chosen: dict, path: Path) -> None:
 def write_calibration(spec, model_dir: Path, result: dict) -> Path:
     """Thresholds (with the DET data they came from) into calibration/<model>/thresholds.json and
     the model manifest's ``thresholds``; the manifest is re-validated."""
-    from kws.release import validate
+    from kws.release import model_card, validate
 
     model_dir = Path(model_dir)
     path = REPO_ROOT / "calibration" / model_dir.name / "thresholds.json"
@@ -231,4 +231,5 @@ def write_calibration(spec, model_dir: Path, result: dict) -> Path:
                          "fa_per_hour": result["at_calibrated"]["fa_per_hour"], "frr": result["at_calibrated"]["frr"]}
     validate(man, model_dir)
     write_if_changed(man_path, json.dumps(man, indent=1) + "\n")
+    write_if_changed(model_dir / "MODEL_CARD.md", model_card(man))
     return path

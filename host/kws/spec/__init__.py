@@ -154,6 +154,7 @@ class TrainSpec:
     augment_copies: int
     calibration_clips: int
     class_weights: str = "balanced"
+    min_epochs: int = 0              # early stopping only considers epochs from here on
 
     @property
     def hash(self) -> str:
@@ -327,7 +328,8 @@ def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
                       learning_rate=t.float("learning_rate", lo=1e-6, hi=1.0), patience=t.int("patience", lo=1),
                       augment_copies=t.int("augment_copies", lo=0, hi=20),
                       calibration_clips=t.int("calibration_clips", lo=1),
-                      class_weights=t.str("class_weights", ("balanced", "none")))
+                      class_weights=t.str("class_weights", ("balanced", "none")),
+                      min_epochs=t.int("min_epochs", lo=0))
     t.done()
     b = top.sub("budget")
     budget = BudgetSpec(island_bytes=b.int("island_bytes", lo=1024), target_bytes=b.int("target_bytes", lo=1024))

@@ -115,7 +115,7 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     # accuracy by 20 points between epochs.
     voice_cb = _voice_metric_callback(keras, x_va, y_va, voice_groups(data_dir, feats["id_val"]))
     stop = keras.callbacks.EarlyStopping(monitor="val_voice_accuracy", mode="max", patience=ts.patience,
-                                         restore_best_weights=True)
+                                         restore_best_weights=True, start_from_epoch=ts.min_epochs)
     t0 = time.perf_counter()
     hist = model.fit(x_tr, y_tr, batch_size=ts.batch_size, epochs=epochs, validation_data=(x_va, y_va),
                      class_weight=class_weight, callbacks=[voice_cb, stop], verbose=1 if progress else 2, shuffle=True)
