@@ -164,13 +164,11 @@ def _render_chunk(args) -> list[str]:
     fest_audio = {}
     if fest:
         # the phrase, and for a carrier also its word alone (to find the word inside the phrase)
-        jobs = [(r.id, r.text) for r in fest] + [(r.id + "/word", r.word) for r in fest if r.side != "alone"]
-        by_id = {r.id: r for r in fest}
-        semis = {k: 2.0 ** (tts.PITCH_SEMITONES * by_id[k.split("/")[0]].pitch / 12.0) for k, _ in jobs}
-        pcms = tts.festival_batch([(by_id[k.split("/")[0]].voice, text,
-                                    semis[k] / by_id[k.split("/")[0]].rate_factor) for k, text in jobs],
+        jobs = [(r.id, r, r.text) for r in fest] + [(r.id + "/word", r, r.word) for r in fest if r.side != "alone"]
+        semis = [2.0 ** (tts.PITCH_SEMITONES * r.pitch / 12.0) for _, r, _ in jobs]
+        pcms = tts.festival_batch([(r.voice, text, st / r.rate_factor) for (_, r, text), st in zip(jobs, semis)],
                                   rate=SAMPLE_RATE)
-        fest_audio = {k: tts.speed_perturb(p, semis[k]) for (k, _), p in zip(jobs, pcms)}
+        fest_audio = {k: tts.speed_perturb(p, st) for (k, _, _), p, st in zip(jobs, pcms, semis)}
     written = []
     for r in todo:
         rng = np.random.default_rng(r.seed)

@@ -47,12 +47,7 @@ def voice_groups(data_dir: Path, ids) -> np.ndarray:
     from kws.data.voices import Voice
 
     by_id = {e["id"]: e["speaker"] for e in mf.load(data_dir)["entries"]}
-
-    def key(speaker: str) -> str:
-        engine, _, name = speaker.partition(":")
-        return Voice(engine, name).split_key if engine == "espeak" else speaker
-
-    return np.array([key(by_id[i]) for i in ids])
+    return np.array([Voice(*by_id[i].partition(":")[::2]).split_key for i in ids])
 
 
 def voice_balanced_accuracy(pred: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
