@@ -549,6 +549,31 @@ void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)
     }
 }
 
+void kws_nn_row_sums(const int8_t *row, int w, int c, int16_t *sums)
+{
+    for (int ch = 0; ch < c; ch++) {
+        int32_t acc = 0;
+        for (int x = 0; x < w; x++) {
+            acc += row[x * c + ch];
+        }
+        sums[ch] = (int16_t)acc;
+    }
+}
+
+/* The same sum over every input of the map as kws_nn_avgpool, taken row by row: equal results. */
+void kws_nn_avgpool_sums(const kws_nn_conv_t *p, const int16_t *sums, int rows, int8_t *out)
+{
+    const int32_t count = (int32_t)p->in_h * p->in_w;
+    for (int c = 0; c < p->in_c; c++) {
+        int32_t acc = 0;
+        for (int r = 0; r < rows; r++) {
+            acc += sums[r * p->in_c + c];
+        }
+        acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+        out[c] = clamp8(acc, p->act_min, p->act_max);
+    }
+}
+
 /* reference_integer_ops::FullyConnected / FullyConnectedPerChannel (weights zero point 0) */
 void kws_nn_fc(const kws_nn_fc_t *p, const int8_t *in, const int8_t *w, const int32_t *bias, const int32_t *mult,
                const int8_t *shift, int8_t *out)

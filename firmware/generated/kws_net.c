@@ -763,19 +763,22 @@ static const kws_nn_conv_t R6 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128
 static const kws_nn_conv_t R7 = {3, 7, 32, 1, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127};  /* layer 7, one output row */
 static const kws_nn_conv_t R8 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127};  /* layer 8, one output row */
 
-/* Row n of a double ring of k rows: slots n % k and n % k + k (the last k rows stay contiguous). */
-static void ring_put(int8_t *ring, uint32_t k, uint32_t n, uint32_t bytes, const int8_t *row)
+/* Appends a row to a buffer of the last k rows, oldest first. Copies forward, to lower
+ * addresses: every word is read before anything at or above it is written. */
+static void shift_put(int8_t *buf, uint32_t k, uint32_t bytes, const int8_t *row)
 {
-    int8_t *a = ring + (n % k) * bytes, *b = a + k * bytes;
+    const uint32_t keep = (k - 1u) * bytes;
     uint32_t i = 0;
-    for (; i + 4u <= bytes; i += 4u) {          /* words (unaligned access is allowed) */
+    for (; i + 4u <= keep; i += 4u) {   /* words (unaligned access is allowed) */
         uint32_t v;
-        __builtin_memcpy(&v, row + i, 4);
-        __builtin_memcpy(a + i, &v, 4);
-        __builtin_memcpy(b + i, &v, 4);
+        __builtin_memcpy(&v, buf + bytes + i, 4);
+        __builtin_memcpy(buf + i, &v, 4);
     }
-    for (; i < bytes; i++) {
-        a[i] = b[i] = row[i];
+    for (; i < keep; i++) {
+        buf[i] = buf[bytes + i];
+    }
+    for (i = 0; i < bytes; i++) {
+        buf[keep + i] = row[i];
     }
 }
 
@@ -795,82 +798,76 @@ void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scrat
     (void)a;
     (void)b;
     (void)col;
-    ring_put(s->in0, 10u, s->n[0], 13u, row);
+    shift_put(s->in0, 10u, 13u, row);
     if (++s->n[0] >= 40u) {
         s->n[0] -= 20u;   /* keeps n mod 10 and (n - 10) mod 2: never wraps */
     }
     if (s->n[0] < 10u || (s->n[0] - 10u) % 2u != 0) {
         return;
     }
-    row = s->in0 + ((s->n[0] - 10u) % 10u) * 13u;
+    row = s->in0;
     kws_nn_conv2d(&R0, row, L0_w, L0_b, L0_m, L0_s, a, col);
     KWS_NET_PROFILE(0);
     row = a;
-    ring_put(s->in1, 3u, s->n[1], 224u, row);
+    shift_put(s->in1, 3u, 224u, row);
     if (++s->n[1] >= 6u) {
         s->n[1] -= 3u;   /* keeps n mod 3 and (n - 3) mod 1: never wraps */
     }
     if (s->n[1] < 3u || (s->n[1] - 3u) % 1u != 0) {
         return;
     }
-    row = s->in1 + ((s->n[1] - 3u) % 3u) * 224u;
+    row = s->in1;
     kws_nn_dwconv2d(&R1, row, L1_w, L1_b, L1_bi, L1_m, L1_s, b);
     KWS_NET_PROFILE(1);
     row = b;
     kws_nn_pwconv(&R2, row, L2_w, L2_b, L2_m, L2_s, a, col);
     KWS_NET_PROFILE(2);
     row = a;
-    ring_put(s->in3, 3u, s->n[3], 224u, row);
+    shift_put(s->in3, 3u, 224u, row);
     if (++s->n[3] >= 6u) {
         s->n[3] -= 3u;   /* keeps n mod 3 and (n - 3) mod 1: never wraps */
     }
     if (s->n[3] < 3u || (s->n[3] - 3u) % 1u != 0) {
         return;
     }
-    row = s->in3 + ((s->n[3] - 3u) % 3u) * 224u;
+    row = s->in3;
     kws_nn_dwconv2d(&R3, row, L3_w, L3_b, L3_bi, L3_m, L3_s, b);
     KWS_NET_PROFILE(3);
     row = b;
     kws_nn_pwconv(&R4, row, L4_w, L4_b, L4_m, L4_s, a, col);
     KWS_NET_PROFILE(4);
     row = a;
-    ring_put(s->in5, 3u, s->n[5], 224u, row);
+    shift_put(s->in5, 3u, 224u, row);
     if (++s->n[5] >= 6u) {
         s->n[5] -= 3u;   /* keeps n mod 3 and (n - 3) mod 1: never wraps */
     }
     if (s->n[5] < 3u || (s->n[5] - 3u) % 1u != 0) {
         return;
     }
-    row = s->in5 + ((s->n[5] - 3u) % 3u) * 224u;
+    row = s->in5;
     kws_nn_dwconv2d(&R5, row, L5_w, L5_b, L5_bi, L5_m, L5_s, b);
     KWS_NET_PROFILE(5);
     row = b;
     kws_nn_pwconv(&R6, row, L6_w, L6_b, L6_m, L6_s, a, col);
     KWS_NET_PROFILE(6);
     row = a;
-    ring_put(s->in7, 3u, s->n[7], 224u, row);
+    shift_put(s->in7, 3u, 224u, row);
     if (++s->n[7] >= 6u) {
         s->n[7] -= 3u;   /* keeps n mod 3 and (n - 3) mod 1: never wraps */
     }
     if (s->n[7] < 3u || (s->n[7] - 3u) % 1u != 0) {
         return;
     }
-    row = s->in7 + ((s->n[7] - 3u) % 3u) * 224u;
+    row = s->in7;
     kws_nn_dwconv2d(&R7, row, L7_w, L7_b, L7_bi, L7_m, L7_s, b);
     KWS_NET_PROFILE(7);
     row = b;
     kws_nn_pwconv(&R8, row, L8_w, L8_b, L8_m, L8_s, a, col);
     KWS_NET_PROFILE(8);
     row = a;
-    {
-        int8_t *slot = s->pool + (s->n[9] % 12u) * 224u;
-        for (uint32_t i = 0; i < 224u; i++) {
-            slot[i] = row[i];
-        }
-        if (++s->n[9] >= 24u) {
-            s->n[9] -= 12u;
-        }
-    }
+    kws_nn_row_sums(row, 7, 32, s->pool + (s->n[9] % 12u) * 32u);
+    if (++s->n[9] >= 24u) {
+        s->n[9] -= 12u;    }
 }
 
 void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)
@@ -881,7 +878,7 @@ void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *sc
     (void)a;
     (void)b;
     (void)col;
-    kws_nn_avgpool(&L9, s->pool, a);
+    kws_nn_avgpool_sums(&L9, s->pool, 12, a);
     KWS_NET_PROFILE(9);
     kws_nn_fc(&L10, a, L10_w, L10_b, L10_m, L10_s, output);
     KWS_NET_PROFILE(10);

@@ -39,12 +39,12 @@ void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);
  * frames, whenever (frames - KWS_NET_INPUT_FRAMES) % KWS_NET_STREAM_STEP == 0,
  * kws_net_stream_logits equals kws_net_run on the last KWS_NET_INPUT_FRAMES frames. */
 typedef struct {
-    int8_t in0[260];   /* layer 0 input rows, double ring of 10 */
-    int8_t in1[1344];   /* layer 1 input rows, double ring of 3 */
-    int8_t in3[1344];   /* layer 3 input rows, double ring of 3 */
-    int8_t in5[1344];   /* layer 5 input rows, double ring of 3 */
-    int8_t in7[1344];   /* layer 7 input rows, double ring of 3 */
-    int8_t pool[2688];   /* the last 12 rows of layer 8, ring */
+    int8_t in0[130];   /* layer 0 input: its last 10 rows, oldest first */
+    int8_t in1[672];   /* layer 1 input: its last 3 rows, oldest first */
+    int8_t in3[672];   /* layer 3 input: its last 3 rows, oldest first */
+    int8_t in5[672];   /* layer 5 input: its last 3 rows, oldest first */
+    int8_t in7[672];   /* layer 7 input: its last 3 rows, oldest first */
+    int16_t pool[384];   /* per-channel sums of the last 12 rows of layer 8, ring */
     uint32_t n[10];   /* rows received per layer input; [last]: pool rows */
 } kws_net_stream_t;
 

@@ -4,14 +4,16 @@ A network is streamable when it starts with a chain of convolutions (conv2d, dep
 without padding along time, followed by an average pool over all remaining rows. Then output
 row j of a layer depends only on its input rows j*stride .. j*stride + k - 1, so rows shared by
 overlapping windows are equal, and a device that keeps the recent rows of each layer computes
-per new frame only what the new frame completes. The last layer's rows go to a ring of exactly
-the pool's height; at a window end the pool and the layers after it run on that ring. Every
+per new frame only what the new frame completes. The last layer's rows go (as sums) to a ring of
+exactly the pool's height; at a window end the pool and the layers after it run on that ring. Every
 row is computed by the same kernel call on the same inputs as in the whole-window network
 (``kws_net_run``), so the logits are equal bit for bit — tests hold them to TFLM.
 
-Inputs of layers with more than one row of kernel live in "double rings": row n is stored at
-slot n % K and n % K + K, so the last K rows are always contiguous and the kernels read them in
-place. The window must start on a multiple of ``KWS_NET_STREAM_STEP`` frames after reset (the
+Inputs of layers with more than one row of kernel live in shift buffers of exactly K rows, the
+oldest first: a new row moves the others up by one (for K = 3 as many bytes as a double ring
+writes, in half its RAM), so the kernels read the last K rows in place. The pool keeps only the
+per-channel sums of each of its rows (int16), not the rows: the average over the window is the
+same sum taken in another order, equal bit for bit. The window must start on a multiple of ``KWS_NET_STREAM_STEP`` frames after reset (the
 product of the time strides); the detector's stride is checked against it at compile time.
 """
 
@@ -73,9 +75,10 @@ def header(layers, pl: Plan) -> tuple[list, str]:
     fields = []
     for i in rings:
         k = layers[i].params["k_h"]
-        fields.append(f"    int8_t in{i}[{2 * k * in_bytes[i]}];   /* layer {i} input rows, double ring of {k} */")
-    fields.append(f"    int8_t pool[{pl.pool_rows * row_bytes[-1]}];   /* the last {pl.pool_rows} rows of layer "
-                  f"{pl.rows - 1}, ring */")
+        fields.append(f"    int8_t in{i}[{k * in_bytes[i]}];   /* layer {i} input: its last {k} rows, oldest first */")
+    c = layers[pl.rows - 1].params["out_c"]
+    fields.append(f"    int16_t pool[{pl.pool_rows * c}];   /* per-channel sums of the last {pl.pool_rows} rows of "
+                  f"layer {pl.rows - 1}, ring */")
     fields.append(f"    uint32_t n[{pl.rows + 1}];   /* rows received per layer input; [last]: pool rows */")
     defs = [("KWS_NET_STREAMING", 1, "the network can be streamed (kws_net_stream_*)"),
             ("KWS_NET_STREAM_STEP", pl.step, "frames between window starts the stream can serve"),
@@ -99,13 +102,15 @@ def body(layers, pl: Plan, emit_call) -> str:
         p = _row_params(layers[i])
         body.append(f"static const kws_nn_conv_t R{i} = {{{', '.join(str(p[f]) for f in FIELDS)}}};  "
                     f"/* layer {i}, one output row */\n")
-    body.append("\n/* Row n of a double ring of k rows: slots n % k and n % k + k (the last k rows stay contiguous). */\n"
-                "static void ring_put(int8_t *ring, uint32_t k, uint32_t n, uint32_t bytes, const int8_t *row)\n{\n"
-                "    int8_t *a = ring + (n % k) * bytes, *b = a + k * bytes;\n    uint32_t i = 0;\n"
-                "    for (; i + 4u <= bytes; i += 4u) {          /* words (unaligned access is allowed) */\n"
-                "        uint32_t v;\n        __builtin_memcpy(&v, row + i, 4);\n"
-                "        __builtin_memcpy(a + i, &v, 4);\n        __builtin_memcpy(b + i, &v, 4);\n    }\n"
-                "    for (; i < bytes; i++) {\n        a[i] = b[i] = row[i];\n    }\n}\n\n"
+    body.append("\n/* Appends a row to a buffer of the last k rows, oldest first. Copies forward, to lower\n"
+                " * addresses: every word is read before anything at or above it is written. */\n"
+                "static void shift_put(int8_t *buf, uint32_t k, uint32_t bytes, const int8_t *row)\n{\n"
+                "    const uint32_t keep = (k - 1u) * bytes;\n    uint32_t i = 0;\n"
+                "    for (; i + 4u <= keep; i += 4u) {   /* words (unaligned access is allowed) */\n"
+                "        uint32_t v;\n        __builtin_memcpy(&v, buf + bytes + i, 4);\n"
+                "        __builtin_memcpy(buf + i, &v, 4);\n    }\n"
+                "    for (; i < keep; i++) {\n        buf[i] = buf[bytes + i];\n    }\n"
+                "    for (i = 0; i < bytes; i++) {\n        buf[keep + i] = row[i];\n    }\n}\n\n"
                 "void kws_net_stream_reset(kws_net_stream_t *s)\n{\n"
                 f"    for (unsigned i = 0; i < {pl.rows + 1}u; i++) {{\n        s->n[i] = 0;\n    }}\n}}\n\n")
     lines = ["void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch)\n{",
@@ -117,28 +122,30 @@ def body(layers, pl: Plan, emit_call) -> str:
         k, st = ly.params["k_h"], ly.params["stride_h"]
         dst = "a" if i % 2 == 0 else "b"
         if k > 1:
-            lines += [f"    ring_put(s->in{i}, {k}u, s->n[{i}], {in_bytes[i]}u, row);",
+            lines += [f"    shift_put(s->in{i}, {k}u, {in_bytes[i]}u, row);",
                       f"    if (++s->n[{i}] >= {2 * k * st}u) {{\n        s->n[{i}] -= {k * st}u;   /* keeps n mod {k} and "
                       f"(n - {k}) mod {st}: never wraps */\n    }}",
                       f"    if (s->n[{i}] < {k}u || (s->n[{i}] - {k}u) % {st}u != 0) {{\n        return;\n    }}",
-                      f"    row = s->in{i} + ((s->n[{i}] - {k}u) % {k}u) * {in_bytes[i]}u;"]
+                      f"    row = s->in{i};"]
         else:
             lines += [f"    if (s->n[{i}]++ % {st}u != 0) {{\n        return;\n    }}",
                       f"    s->n[{i}] %= {st}u;"] if st > 1 else []
         lines.append(emit_call(i, "row", dst, f"R{i}"))
         lines.append(f"    row = {dst};")
-    rb = row_bytes[-1]
-    lines += [f"    {{\n        int8_t *slot = s->pool + (s->n[{pl.rows}] % {pl.pool_rows}u) * {rb}u;",
-              f"        for (uint32_t i = 0; i < {rb}u; i++) {{\n            slot[i] = row[i];\n        }}",
-              f"        if (++s->n[{pl.rows}] >= {2 * pl.pool_rows}u) {{\n            s->n[{pl.rows}] -= {pl.pool_rows}u;"
-              f"\n        }}\n    }}", "}\n"]
+    last = layers[pl.rows - 1].params
+    lines += [f"    kws_nn_row_sums(row, {last['out_w']}, {last['out_c']}, s->pool + (s->n[{pl.rows}] % {pl.pool_rows}u) * "
+              f"{last['out_c']}u);",
+              f"    if (++s->n[{pl.rows}] >= {2 * pl.pool_rows}u) {{\n        s->n[{pl.rows}] -= {pl.pool_rows}u;"
+              "    }", "}\n"]
     body.append("\n".join(lines) + "\n")
     lines = ["void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)\n{",
              f"    int8_t *a = scratch;\n    int8_t *b = scratch + {row_max};",
              f"    int16_t *col = (int16_t *)(void *)(scratch + {2 * row_max});",
              "    (void)a;\n    (void)b;\n    (void)col;"]
-    src = "s->pool"
-    for i in range(pl.rows, len(layers)):
+    dst = "output" if pl.rows == len(layers) - 1 else "a"
+    lines += [f"    kws_nn_avgpool_sums(&L{pl.rows}, s->pool, {pl.pool_rows}, {dst});", f"    KWS_NET_PROFILE({pl.rows});"]
+    src = dst
+    for i in range(pl.rows + 1, len(layers)):
         dst = "output" if i == len(layers) - 1 else ("a" if (i - pl.rows) % 2 == 0 else "b")
         lines.append(emit_call(i, src, dst, f"L{i}"))
         src = dst
