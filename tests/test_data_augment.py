@@ -67,3 +67,27 @@ def test_time_shift_moves_the_word_but_never_cuts_it():
         starts.append(speech_bounds(y, 16000)[0])
     assert min(starts) < speech_bounds(x, 16000)[0] - 6000        # moved ~400 ms earlier at least once
     assert max(starts) <= speech_bounds(x, 16000)[0] + 160        # never pushed past the end
+
+
+def test_end_aligned_copies_end_their_speech_at_the_clip_end():
+    """end_align_prob = 1: a word in the middle of the clip ends within end_align_ms of the clip's
+    end in every copy (the streaming window the detector fires on), whole; 0: never there."""
+    from dataclasses import replace
+
+    from kws.data.quality import speech_bounds
+
+    base = replace(load_task("commands").augment, noise_prob=0.0, gain_db=(0.0, 0.0), speed_range=(1.0, 1.0),
+                   shift_ms=100.0, reverb_prob=0.0, end_align_ms=100.0)
+    rng = np.random.default_rng(5)
+    w = word(rng, ms=400)
+    a0, b0 = speech_bounds(w, 16000)
+    x = np.zeros(16000, np.int16)
+    x[5000:5000 + b0 - a0] = w[a0:b0]
+    energy = np.sum(x.astype(float) ** 2)
+    for prob, near in ((1.0, True), (0.0, False)):
+        cfg = replace(base, end_align_prob=prob)
+        for i in range(20):
+            y = augment(x, clip_id="e", index=i, cfg=cfg, backgrounds=[])
+            assert abs(np.sum(y.astype(float) ** 2) / energy - 1) < 1e-6, i
+            gap = 16000 - speech_bounds(y, 16000)[1]
+            assert (gap <= 1600 + 160) == near, (prob, i, gap)

@@ -136,6 +136,19 @@ def test_rebuild_is_idempotent_and_resumes(corpus):
     assert synth(task, data, progress=False)["hash"] == man["hash"]
 
 
+def test_training_augmentation_is_not_part_of_the_data_set_version(corpus):
+    """Changing how training augments clips rebuilds the same data set (same manifest hash);
+    changing how clips are made does not."""
+    from dataclasses import replace
+
+    task, data, man = corpus
+    aug = replace(task, augment=replace(task.augment, end_align_prob=0.9, snr_db=(0.0, 10.0)))
+    assert aug.hash != task.hash and aug.data_hash == task.data_hash
+    assert synth(aug, data, progress=False)["hash"] == man["hash"]
+    assert synth(task, data, progress=False)["hash"] == man["hash"]        # (lineage back to the fixture's)
+    assert replace(task, synth=replace(task.synth, seed=task.synth.seed + 1)).data_hash != task.data_hash
+
+
 def test_quarantine_is_listed_not_dropped(corpus):
     _, data, man = corpus
     q = json.loads((data / "quarantine.json").read_text())

@@ -1,7 +1,9 @@
 """Augmentation, reproducible: every random draw is seeded from (clip id, copy index, config).
 
 One call turns a clip into one augmented copy: speed perturbation (pitch and tempo), time
-shift (kept within the clip's speech margins, so a word is moved, never cut), simulated room reverberation (exponentially decaying noise impulse response with a
+shift (kept within the clip's speech margins, so a word is moved, never cut; a share of copies
+``end_align_prob`` puts the speech's end within ``end_align_ms`` of the clip's end, where a
+streaming window sits when the detector should fire), simulated room reverberation (exponentially decaying noise impulse response with a
 drawn RT60), gain, and background noise mixed at a drawn SNR (backgrounds must come from the
 same split as the clip: the caller passes them).
 """
@@ -53,8 +55,11 @@ def augment(pcm: np.ndarray, *, clip_id: str, index: int, cfg, backgrounds: list
     x = np.asarray(pcm, dtype=np.int16)
     x = _fit(speed_perturb(x, rng.uniform(*cfg.speed_range)), n).astype(np.float64)
     shift = int(rng.uniform(-cfg.shift_ms, cfg.shift_ms) * rate / 1000)
+    end_gap = int(rng.uniform(0, cfg.end_align_ms) * rate / 1000) if rng.random() < cfg.end_align_prob else None
     if is_speech:                       # move the speech, never out of the clip: a cut word is another word
         a, b = speech_bounds(np.clip(np.round(x), -32768, 32767).astype(np.int16), rate)
+        if end_gap is not None:         # the speech just ended: the window a streaming detector fires on
+            shift = n - end_gap - b
         shift = int(np.clip(shift, min(0, -a), max(0, n - b)))
     x = np.roll(x, shift)
     if shift > 0:

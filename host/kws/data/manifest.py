@@ -37,10 +37,10 @@ def build(entries: list[dict], task) -> dict:
     entries = sorted(entries, key=lambda e: e["id"])
     counts = Counter((e["split"], e["label"]) for e in entries)
     return {
-        "schema": SCHEMA, "task": task.name, "task_hash": task.hash, "labels": list(task.labels),
+        "schema": SCHEMA, "task": task.name, "task_hash": task.data_hash, "labels": list(task.labels),
         "counts": {s: {lab: counts[(s, lab)] for lab in task.labels} for s in ("train", "val", "test")},
         "entries": entries,
-        "hash": canonical_hash({"entries": entries, "labels": list(task.labels), "task_hash": task.hash}),
+        "hash": canonical_hash({"entries": entries, "labels": list(task.labels), "task_hash": task.data_hash}),
     }
 
 

@@ -65,6 +65,8 @@ class AugmentConfig:
     speed_range: tuple[float, float]
     reverb_prob: float
     rt60_s: tuple[float, float]
+    end_align_prob: float = 0.0
+    end_align_ms: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,18 @@ class Task:
 
     @property
     def hash(self) -> str:
+        """The whole task config (training's augmentation and the evaluation streams included)."""
         d = asdict(self)
         d.pop("source")
+        return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    @property
+    def data_hash(self) -> str:
+        """What decides the clips of a data set: the task without [augment] and [streams], so a
+        change of training augmentation does not make a new data set version."""
+        d = asdict(self)
+        for k in ("source", "augment", "streams"):
+            d.pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     def is_keyword(self, label: str) -> bool:
@@ -177,7 +189,8 @@ def load_task(name_or_path: str | Path) -> Task:
     augment = AugmentConfig(
         noise_prob=a.float("noise_prob", 0, 1), snr_db=a.range("snr_db"), shift_ms=a.float("shift_ms", lo=0),
         gain_db=a.range("gain_db"), speed_range=a.range("speed_range", 0.5, 2.0),
-        reverb_prob=a.float("reverb_prob", 0, 1), rt60_s=a.range("rt60_s", 0.01, 5.0))
+        reverb_prob=a.float("reverb_prob", 0, 1), rt60_s=a.range("rt60_s", 0.01, 5.0),
+        end_align_prob=a.float("end_align_prob", 0, 1), end_align_ms=a.float("end_align_ms", lo=0))
     a.done()
 
     st = top.sub("streams")
