@@ -48,6 +48,11 @@ def test_training_writes_model_metrics_and_effective_config(trained):
     # early stopping reads the voice-balanced validation accuracy, logged every epoch
     assert len(hist["val_voice_accuracy"]) == metrics["epochs_run"]
     assert 0.0 <= metrics["val"]["voice_balanced_accuracy"] <= 1.0
+    # accuracy per context adds up to the whole: every test clip counted once, in its context
+    ctx = metrics["test"]["per_context"]
+    assert "keyword alone" in ctx and "silence alone" in ctx and sum(c["n"] for c in ctx.values()) == metrics["test"]["n"]
+    assert abs(sum(c["n"] * c["accuracy"] for c in ctx.values()) / metrics["test"]["n"]
+               - metrics["test"]["accuracy"]) < 1e-9
 
 
 def test_voice_balanced_accuracy_weighs_every_voice_the_same():

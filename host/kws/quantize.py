@@ -169,7 +169,7 @@ def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: s
     import keras
 
     from kws.train.features import build_features
-    from kws.train.fit import evaluate_logits
+    from kws.train.fit import contexts, evaluate_logits
 
     train_dir, data_dir = Path(train_dir), Path(data_dir)
     from kws.train.model import custom_objects
@@ -191,9 +191,10 @@ def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: s
     feats = build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
                            cache_dir=data_dir / "features", progress=progress)
     x, y, src = feats["x_test"], feats["y_test"], feats["source_test"]
+    ctx = contexts(data_dir, feats["id_test"])
     fl = evaluate_logits(model.predict(x.astype(np.float32)[..., None] * spec.model.input_scale, batch_size=512,
-                                       verbose=0), y, task.labels, src)
-    q = evaluate_logits(tflm_logits(blob, x).astype(np.float32), y, task.labels, src)
+                                       verbose=0), y, task.labels, src, ctx)
+    q = evaluate_logits(tflm_logits(blob, x).astype(np.float32), y, task.labels, src, ctx)
     result = {"float_test": fl, "int8_test": q, "tflite_bytes": len(blob), "ops": tflite_ops(blob),
               "calibration": {"path": str(cal_path.relative_to(REPO_ROOT)) if cal_path.is_relative_to(REPO_ROOT)
                               else str(cal_path), "clips": len(ids)},

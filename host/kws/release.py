@@ -76,6 +76,7 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
                      "int8_test_balanced": q["int8_test"].get("balanced_accuracy"),
                      "int8_reference": q["int8_reference"], "test_clips": q["int8_test"]["n"],
                      "per_source_int8": q["int8_test"].get("per_source"),
+                     "per_context_int8": q["int8_test"].get("per_context"),
                      "per_class_recall_int8": q["int8_test"]["per_class_recall"],
                      "confusion_int8": q["int8_test"]["confusion"],
                      "test_voices": "held out: never heard in training (speaker-disjoint split)"},
@@ -98,6 +99,9 @@ def model_card(man: dict) -> str:
     acc = man["accuracy"]
     ps = acc.get("per_source_int8") or {}
     rows = "\n".join(f"| {s} | {v['accuracy']:.1%} | {v['n']} |" for s, v in sorted(ps.items()))
+    pc = acc.get("per_context_int8") or {}
+    ctx = ("\n\n| how the word is said | int8 accuracy | clips |\n| --- | --- | --- |\n"
+           + "\n".join(f"| {c} | {v['accuracy']:.1%} | {v['n']} |" for c, v in sorted(pc.items()))) if pc else ""
     sm = man["spec"]["model"]
     b = man["budget"]
     return f"""# Model card: {man['name']}
@@ -120,7 +124,7 @@ int8 balanced accuracy (mean per-class recall) {(acc.get('int8_test_balanced') o
 
 | source | int8 accuracy | clips |
 | --- | --- | --- |
-{rows}
+{rows}{ctx}
 
 Synthetic voices are not people: accuracy on human speech is not measured here (no recorded
 speech data set is reachable on the build machines). Measure it on your own recordings

@@ -22,10 +22,10 @@ from kws.train.features import build_features
 from kws.train.model import build
 
 
-def evaluate_logits(logits: np.ndarray, y: np.ndarray, labels, sources=None) -> dict:
+def evaluate_logits(logits: np.ndarray, y: np.ndarray, labels, sources=None, contexts=None) -> dict:
     """Accuracy, balanced accuracy (mean per-class recall: independent of how many clips each
     class has in the split), per-class recall, confusion matrix (rows true, columns predicted),
-    accuracy per source."""
+    accuracy per source and per context (:func:`contexts`)."""
     pred = logits.argmax(axis=1)
     k = len(labels)
     conf = np.zeros((k, k), dtype=int)
@@ -38,7 +38,18 @@ def evaluate_logits(logits: np.ndarray, y: np.ndarray, labels, sources=None) -> 
     if sources is not None:
         out["per_source"] = {s: {"accuracy": float(np.mean(pred[sources == s] == y[sources == s])),
                                  "n": int(np.sum(sources == s))} for s in sorted(set(sources.tolist()))}
+    if contexts is not None:
+        out["per_context"] = {c: {"accuracy": float(np.mean(pred[contexts == c] == y[contexts == c])),
+                                  "n": int(np.sum(contexts == c))} for c in sorted(set(contexts.tolist()))}
     return out
+
+
+def contexts(data_dir: Path, ids) -> np.ndarray:
+    """How each clip says its word: ``keyword alone``, ``keyword first`` / ``keyword last`` in a
+    carrier phrase, the same for ``unknown``, ``silence``; ``<kind> ?`` where the data set does
+    not record it (recordings)."""
+    by_id = {e["id"]: e.get("origin") or {} for e in mf.load(data_dir)["entries"]}
+    return np.array([f"{by_id[i].get('kind', '?')} {by_id[i].get('side', '?')}" for i in ids])
 
 
 def voice_groups(data_dir: Path, ids) -> np.ndarray:
@@ -120,7 +131,8 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     metrics = {}
     for split in ("val", "test"):
         logits = model.predict(xs(split), batch_size=512, verbose=0)
-        metrics[split] = evaluate_logits(logits, feats[f"y_{split}"], labels, feats[f"source_{split}"])
+        metrics[split] = evaluate_logits(logits, feats[f"y_{split}"], labels, feats[f"source_{split}"],
+                                         contexts(data_dir, feats[f"id_{split}"]))
         metrics[split]["voice_balanced_accuracy"] = voice_balanced_accuracy(
             logits.argmax(axis=1), feats[f"y_{split}"], voice_groups(data_dir, feats[f"id_{split}"]))
     metrics["train_seconds"] = seconds
