@@ -191,9 +191,14 @@ def test_streams_match_their_labels(corpus, tmp_path):
     # a keyword inside a carrier phrase is labelled with its own span, not the phrase's
     by_id = {e["id"]: e for e in man["entries"]}
     rows = [r.split(",") for r in (tmp_path / f"{pos['name']}.labels.csv").read_text().split()[1:]]
-    spans = [(int(b) - int(a), by_id[cid]["origin"]["word_span"]) for _, a, b, cid in rows
+    spans = [(int(b) - int(a), by_id[cid]["origin"]["word_span"]) for _, a, b, cid, _ in rows
              if "word_span" in by_id[cid]["origin"]]
     assert all(n == s1 - s0 for n, (s0, s1) in spans)
+    # and with how the clip says it (the eval's misses by context)
+    from kws.data.streams import read_contexts
+
+    ctx = read_contexts(tmp_path / f"{pos['name']}.labels.csv")
+    assert ctx == [by_id[cid]["origin"]["side"] for *_, cid, _ in rows] and set(ctx) <= {"alone", "first", "last"}
     # reproducible
     again = make_stream(data, task, tmp_path / "again", kind="positive", minutes=1.0)
     assert (tmp_path / "again" / f"{again['name']}.wav").read_bytes() == (tmp_path / f"{pos['name']}.wav").read_bytes()

@@ -65,23 +65,28 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
         pytest.skip("no released commands model")
     rng = np.random.default_rng(5)
     parts, truth, pos = [], [], 0
-    for w, v in [("yes", "en+m3"), ("stop", "en+f2"), ("left", "en-us+m1"), ("no", "en+f4"), ("marvin", "en+m1")]:
+    for w, v, ctx in [("yes", "en+m3", "alone"), ("stop", "en+f2", "alone"), ("left", "en-us+m1", "last"),
+                      ("no", "en+f4", "first"), ("marvin", "en+m1", "")]:
         gap = np.zeros(int(rng.integers(8000, 20000)), np.int16)
         clip = tts.espeak(w, voice=v)
         parts += [gap, clip]
         pos += gap.size
         nz = np.nonzero(np.abs(clip) > 200)[0]
         if w != "marvin":
-            truth.append(f"{w},{pos + nz[0]},{pos + nz[-1]},x")
+            truth.append(f"{w},{pos + nz[0]},{pos + nz[-1]},x,{ctx}")
         pos += clip.size
     x = np.concatenate(parts + [np.zeros(16000, np.int16)])
     write_wav(tmp_path / "s.wav", x, 16000)
-    (tmp_path / "s.labels.csv").write_text("label,start_sample,end_sample,clip_id\n" + "\n".join(truth) + "\n")
+    (tmp_path / "s.labels.csv").write_text("label,start_sample,end_sample,clip_id,context\n" + "\n".join(truth) + "\n")
     r = evaluate(spec, model, tmp_path, tmp_path / "out", target_fa_per_hour=100.0)
     assert set(r["det"]) == set(r["calibrated_thresholds"]) and len(r["det"]["yes"]) == len(SWEEP)
     fa = [p["fa_per_hour"] for p in r["det"]["yes"]]
     assert all(a >= b for a, b in zip(fa, fa[1:]))          # higher threshold, never more false accepts
     assert r["at_default_threshold"]["occurrences"] == 4
+    # misses by context: every occurrence in one context, the misses adding up to the total
+    ctx = r["by_context"]["at_default_threshold"]
+    assert {c: m["occurrences"] for c, m in ctx.items()} == {"alone": 2, "first": 1, "last": 1}
+    assert round(sum(m["frr"] * m["occurrences"] for m in ctx.values())) == round(4 * r["at_default_threshold"]["frr"])
     assert (tmp_path / "out" / "det.png").stat().st_size > 1000
     slow = evaluate(spec, model, tmp_path, tmp_path / "tflm", target_fa_per_hour=100.0, engine="tflm")
     assert slow["det"] == r["det"] and slow["calibrated_thresholds"] == r["calibrated_thresholds"]

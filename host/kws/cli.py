@@ -104,6 +104,10 @@ def cmd_eval(args) -> int:
         lat = f"{m['latency_ms_p95']:.0f}" if m["latency_ms_p95"] is not None else "-"
         print(f"{name:18s} FA/hr {m['fa_per_hour']:7.2f}  FRR {m['frr']:6.1%}  latency p95 {lat} ms  "
               f"({m['occurrences']} keywords, {m['hours'] * 60:.1f} min)")
+    ctx = r["by_context"]["at_default_threshold"]
+    if ctx:
+        print("misses at the default threshold by how the keyword is said: " + ", ".join(
+            f"{c} {m['frr']:.0%} of {m['occurrences']} (p95 {m['latency_ms_p95'] or 0:.0f} ms)" for c, m in ctx.items()))
     print(f"thresholds for {args.target_fa} FA/hr: {r['calibrated_thresholds']}")
     if r.get("throughput_x_realtime"):
         print(f"engine {r['engine']}: {r['audio_seconds'] / 60:.1f} min of audio at {r['throughput_x_realtime']:.0f}x "

@@ -11,7 +11,8 @@ Two kinds, both reproducible from the task's ``[streams]`` seed:
   recorded at synthesis). For FRR and latency.
 
 Files: ``<name>.wav`` (16 kHz int16 mono, written block by block so hours fit in memory),
-``<name>.labels.csv`` (``label,start_sample,end_sample,clip_id``), ``<name>.json`` (lineage).
+``<name>.labels.csv`` (``label,start_sample,end_sample,clip_id,context``: context is how the clip
+says its keyword, ``alone`` or ``first`` / ``last`` in a carrier phrase), ``<name>.json`` (lineage).
 """
 
 from __future__ import annotations
@@ -115,9 +116,9 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
             # a keyword spoken in a carrier phrase: the keyword's own span, not the phrase's
             span = e.get("origin", {}).get("word_span")
             s0, s1 = span if span else speech_bounds(p, RATE)
-            labels.append((e["label"], start + s0, start + s1, e["id"]))
+            labels.append((e["label"], start + s0, start + s1, e["id"], e.get("origin", {}).get("side", "")))
     lab_path = out_dir / f"{name}.labels.csv"
-    lines = ["label,start_sample,end_sample,clip_id"] + [f"{a},{b},{c},{d}" for a, b, c, d in labels]
+    lines = ["label,start_sample,end_sample,clip_id,context"] + [",".join(map(str, row)) for row in labels]
     write_if_changed(lab_path, "\n".join(lines) + "\n")
     summary = {"name": name, "kind": kind, "split": split, "seconds": total / RATE, "keywords": len(labels),
                "speech_events": len(events), "data_manifest_hash": man["hash"], "task_hash": task.hash,
@@ -147,3 +148,10 @@ def read_labels(path: str | Path) -> list[tuple[str, int, int]]:
     except OSError as e:
         raise KwsError(f"{path}: cannot read label file ({e.strerror})") from e
     return rows
+
+
+def read_contexts(path: str | Path) -> list[str]:
+    """The context column of a label file, one per row of :func:`read_labels` ("" where the file
+    has no such column: streams made before it, or by hand)."""
+    with open(path, newline="") as f:
+        return [r.get("context") or "" for r in csv.DictReader(f)]

@@ -20,7 +20,7 @@ import numpy as np
 from kws import detector as det
 from kws.audio import read_wav
 from kws.codegen.common import REPO_ROOT, write_if_changed
-from kws.data.streams import read_labels
+from kws.data.streams import read_contexts, read_labels
 from kws.evaluate.scoring import score
 from kws.pipeline import ReferencePipeline
 
@@ -147,15 +147,21 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
     for wav in streams:
         labels = wav.with_name(wav.stem + ".labels.csv")
         truth = read_labels(labels) if labels.exists() else []
+        ctx = read_contexts(labels) if labels.exists() else []
         t0 = time.perf_counter()
         logits, samples, n = stream_logits(pipe, wav, eng)
         compute_s += time.perf_counter() - t0
-        data.append((wav.name, batch_detector(pipe, logits), samples, n, truth))
+        data.append((wav.name, batch_detector(pipe, logits), samples, n, truth, ctx))
     rate = spec.frontend.sample_rate_hz
     audio_s = sum(d[3] for d in data) / rate
+    contexts = sorted({c for d in data for c in d[5] if c})
 
-    def total(thresholds, only=None):
-        ev_all = [(detect(pipe, bd, sm, thresholds), tr, n) for _, bd, sm, n, tr in data]
+    def total(thresholds, only=None, context=None):
+        """Totals over the streams; ``context``: only occurrences said that way (their FRR and
+        latency; false accepts are then not meaningful)."""
+        ev_all = [(detect(pipe, bd, sm, thresholds), [t for t, c in zip(tr, cx or [""] * len(tr))
+                                                        if context is None or c == context], n)
+                  for _, bd, sm, n, tr, cx in data]
         s = [score(ev, tr, total_samples=n, rate=rate, only=only) for ev, tr, n in ev_all]
         occ = sum(x.occurrences for x in s)
         hit = sum(x.detected for x in s)
@@ -174,9 +180,15 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         thresholds[k] = min(ok, key=lambda p: (p["frr"], p["threshold"]))["threshold"] if ok else float(SWEEP[-1])
     default = total({})
     calibrated = total(thresholds)
+
+    def by_context(thr):
+        return {c: {k: v for k, v in total(thr, context=c).items() if k not in ("false_accepts", "fa_per_hour")}
+                for c in contexts}
+
     result = {"model": str(model_dir), "streams": [d[0] for d in data], "engine": engine,
               "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
               "at_default_threshold": default, "calibrated_thresholds": thresholds, "at_calibrated": calibrated,
+              "by_context": {"at_default_threshold": by_context({}), "at_calibrated": by_context(thresholds)},
               "audio_seconds": audio_s, "throughput_x_realtime": audio_s / compute_s if compute_s else None,
               **({"fixed_thresholds": fixed_thresholds, "at_fixed": total(fixed_thresholds)} if fixed_thresholds else {}),
               "det": det_curves}
