@@ -82,6 +82,10 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     assert set(r["det"]) == set(r["calibrated_thresholds"]) and len(r["det"]["yes"]) == len(SWEEP)
     fa = [p["fa_per_hour"] for p in r["det"]["yes"]]
     assert all(a >= b for a, b in zip(fa, fa[1:]))          # higher threshold, never more false accepts
+    # the whole model's curve (one threshold for all keywords): fewer detections as it rises
+    frr = [p["frr"] for p in r["det_all"]]
+    assert len(frr) == len(SWEEP) and all(a <= b for a, b in zip(frr, frr[1:]))
+    assert r["det_all"][list(SWEEP).index(0.7)]["frr"] == r["at_default_threshold"]["frr"]
     assert r["at_default_threshold"]["occurrences"] == 4
     # misses by context: every occurrence in one context, the misses adding up to the total
     ctx = r["by_context"]["at_default_threshold"]

@@ -174,6 +174,8 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
                 "latency_ms_p95": float(np.percentile(lat, 95)) if lat else None}
 
     det_curves = {k: [{"threshold": float(t), **total({k: float(t)}, only=k)} for t in SWEEP] for k in keywords}
+    # one threshold for every keyword: the model's DET curve as a whole (compares models)
+    det_all = [{"threshold": float(t), **total({k: float(t) for k in keywords})} for t in SWEEP]
     thresholds = {}
     for k in keywords:
         ok = [p for p in det_curves[k] if p["fa_per_hour"] <= target_fa_per_hour / len(keywords)]
@@ -191,15 +193,15 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
               "by_context": {"at_default_threshold": by_context({}), "at_calibrated": by_context(thresholds)},
               "audio_seconds": audio_s, "throughput_x_realtime": audio_s / compute_s if compute_s else None,
               **({"fixed_thresholds": fixed_thresholds, "at_fixed": total(fixed_thresholds)} if fixed_thresholds else {}),
-              "det": det_curves}
+              "det": det_curves, "det_all": det_all}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_if_changed(out_dir / "eval.json", json.dumps(result, indent=1) + "\n")
-    plot_det(det_curves, thresholds, out_dir / "det.png")
+    plot_det(det_curves, thresholds, out_dir / "det.png", det_all)
     return result
 
 
-def plot_det(curves: dict, chosen: dict, path: Path) -> None:
+def plot_det(curves: dict, chosen: dict, path: Path, overall: list | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -213,6 +215,9 @@ def plot_det(curves: dict, chosen: dict, path: Path) -> None:
         c = next((p for p in pts if p["threshold"] == chosen.get(k)), None)
         if c:
             ax.plot([max(c["fa_per_hour"], 0.01)], [c["frr"]], "o", color=line.get_color(), ms=9, mfc="none")
+    if overall:
+        ax.plot([max(p["fa_per_hour"], 0.01) for p in overall], [p["frr"] for p in overall], "k-", lw=2.5,
+                label="all keywords, one threshold")
     ax.set_xscale("log")
     ax.set_xlabel("false accepts per hour (log; 0 drawn at 0.01)")
     ax.set_ylabel("false reject rate")
