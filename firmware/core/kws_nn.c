@@ -106,6 +106,12 @@ static inline int8_t clamp8(int32_t v, int32_t lo, int32_t hi)
     return (int8_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
+/* TFLM's average: the sum divided by the count, rounded half away from zero. */
+static inline int32_t round_avg(int32_t sum, int32_t count)
+{
+    return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+}
+
 /* Output epilogue. The parameters are passed as locals: int8 stores may alias the parameter
  * struct, so reading p-> fields here would reload them after every store. */
 #define FINISH(acc, m, sh) clamp8(requant((acc), (m), (sh)) + ooff, lo, hi)
@@ -522,7 +528,7 @@ void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)
         for (int c = 0; c < C; c++) {
             const uint32_t pair = acc[(c >> 2) * 2 + (c & 1)];
             const int32_t sum = (int32_t)(int16_t)((c & 2) ? pair >> 16 : pair);
-            const int32_t v = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
+            const int32_t v = round_avg(sum, n);
             out[c] = clamp8(v, p->act_min, p->act_max);
         }
         return;
@@ -542,7 +548,7 @@ void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)
                         acc += in[((iy0 + ky) * p->in_w + ix0 + kx) * p->in_c + c];
                     }
                 }
-                acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                acc = round_avg(acc, count);
                 out[(oy * p->out_w + ox) * p->in_c + c] = clamp8(acc, p->act_min, p->act_max);
             }
         }
@@ -569,7 +575,7 @@ void kws_nn_avgpool_sums(const kws_nn_conv_t *p, const int16_t *sums, int rows, 
         for (int r = 0; r < rows; r++) {
             acc += sums[r * p->in_c + c];
         }
-        acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+        acc = round_avg(acc, count);
         out[c] = clamp8(acc, p->act_min, p->act_max);
     }
 }

@@ -867,7 +867,8 @@ void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scrat
     row = a;
     kws_nn_row_sums(row, 7, 32, s->pool + (s->n[9] % 12u) * 32u);
     if (++s->n[9] >= 24u) {
-        s->n[9] -= 12u;    }
+        s->n[9] -= 12u;
+    }
 }
 
 void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)

@@ -135,8 +135,8 @@ def body(layers, pl: Plan, emit_call) -> str:
     last = layers[pl.rows - 1].params
     lines += [f"    kws_nn_row_sums(row, {last['out_w']}, {last['out_c']}, s->pool + (s->n[{pl.rows}] % {pl.pool_rows}u) * "
               f"{last['out_c']}u);",
-              f"    if (++s->n[{pl.rows}] >= {2 * pl.pool_rows}u) {{\n        s->n[{pl.rows}] -= {pl.pool_rows}u;"
-              "    }", "}\n"]
+              f"    if (++s->n[{pl.rows}] >= {2 * pl.pool_rows}u) {{\n        s->n[{pl.rows}] -= {pl.pool_rows}u;\n    }}",
+              "}\n"]
     body.append("\n".join(lines) + "\n")
     lines = ["void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)\n{",
              f"    int8_t *a = scratch;\n    int8_t *b = scratch + {row_max};",

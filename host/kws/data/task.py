@@ -96,21 +96,22 @@ class Task:
         """Class list in model output order: silence, unknown, then the keywords."""
         return (self.silence_label, self.unknown_label, *self.keywords)
 
+    def _hash(self, *leave_out: str) -> str:
+        d = asdict(self)
+        for k in ("source", *leave_out):
+            d.pop(k)
+        return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
     @property
     def hash(self) -> str:
         """The whole task config (training's augmentation and the evaluation streams included)."""
-        d = asdict(self)
-        d.pop("source")
-        return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return self._hash()
 
     @property
     def data_hash(self) -> str:
         """What decides the clips of a data set: the task without [augment] and [streams], so a
         change of training augmentation does not make a new data set version."""
-        d = asdict(self)
-        for k in ("source", "augment", "streams"):
-            d.pop(k)
-        return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return self._hash("augment", "streams")
 
     def is_keyword(self, label: str) -> bool:
         return label in self.keywords

@@ -35,12 +35,10 @@ def evaluate_logits(logits: np.ndarray, y: np.ndarray, labels, sources=None, con
     out = {"accuracy": float(np.mean(pred == y)), "balanced_accuracy": float(np.mean(present)) if present else 0.0,
            "n": int(y.size), "per_class_recall": recall,
            "confusion": conf.tolist(), "labels": list(labels)}
-    if sources is not None:
-        out["per_source"] = {s: {"accuracy": float(np.mean(pred[sources == s] == y[sources == s])),
-                                 "n": int(np.sum(sources == s))} for s in sorted(set(sources.tolist()))}
-    if contexts is not None:
-        out["per_context"] = {c: {"accuracy": float(np.mean(pred[contexts == c] == y[contexts == c])),
-                                  "n": int(np.sum(contexts == c))} for c in sorted(set(contexts.tolist()))}
+    for key, groups in (("per_source", sources), ("per_context", contexts)):
+        if groups is not None:
+            out[key] = {g: {"accuracy": float(np.mean(pred[groups == g] == y[groups == g])),
+                            "n": int(np.sum(groups == g))} for g in sorted(set(groups.tolist()))}
     return out
 
 
