@@ -2,9 +2,11 @@
 committed copy in firmware/generated/ is what the spec produces today."""
 
 import copy
+import dataclasses
 import tomllib
 
 import numpy as np
+import pytest
 
 from kws.codegen import frontend as cg
 from kws.codegen.common import REPO_ROOT
@@ -45,12 +47,29 @@ def test_tables_in_c_are_the_reference_tables(spec):
         body = body.replace("(-2147483647 - 1)", "-2147483648").replace("u", "")
         return np.array([int(v) for v in body.replace("\n", " ").split(",")])
 
-    np.testing.assert_array_equal(arr("kws_fe_window"), t.window_q)
-    np.testing.assert_array_equal(arr("kws_fe_twiddle"), t.twiddle_q.ravel())
+    np.testing.assert_array_equal(arr("kws_fe_window_half"), t.window_half_q)
+    np.testing.assert_array_equal(arr("kws_fe_cos"), t.cos_q)
     np.testing.assert_array_equal(arr("kws_fe_mel_weights"), t.mel_weights)
     np.testing.assert_array_equal(arr("kws_fe_dct"), t.dct_q.ravel())
     np.testing.assert_array_equal(arr("kws_fe_log2_table"), t.log2_table)
     np.testing.assert_array_equal(arr("kws_fe_out_gain"), t.out_gain_q)
+
+
+@pytest.mark.parametrize("window,n,nfft", [("hann", 480, 512), ("hamming", 400, 512), ("hann", 255, 256)])
+def test_stored_half_window_and_quarter_wave_give_the_directly_rounded_tables(spec, window, n, nfft):
+    """The device stores half the window and a quarter cosine wave; the tables both sides use
+    are their mirrors, and equal the window and exp(-2j*pi*k/N) rounded directly."""
+    from kws.frontend.tables import _round, window_float
+
+    fe = dataclasses.replace(spec.frontend, window=window, window_samples=n, fft_size=nfft)
+    t = build_tables(fe)
+    direct_w = _round(window_float(window, n) * (1 << fe.fixed_point.window_frac_bits))
+    np.testing.assert_array_equal(t.window_q, direct_w)
+    assert len(t.window_half_q) == (n + 1) // 2 + 1 and len(t.cos_q) == nfft // 4 + 1
+    k = np.arange(nfft // 2)
+    w = np.exp(-2j * np.pi * k / nfft) * (1 << fe.fixed_point.twiddle_frac_bits)
+    np.testing.assert_array_equal(t.twiddle_q[:, 0], _round(w.real))
+    np.testing.assert_array_equal(t.twiddle_q[:, 1], _round(w.imag))
 
 
 def test_a_changed_spec_changes_the_stamp_and_tables(spec, tmp_path):

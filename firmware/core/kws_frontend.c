@@ -15,8 +15,17 @@
 #error "the FFT passes assume fft_size >= 16"
 #endif
 
-#define TW_RE(k) (kws_fe_twiddle[2u * (k)])
-#define TW_IM(k) (kws_fe_twiddle[2u * (k) + 1u])
+/* Twiddles W^k = exp(-2j*pi*k/FFT_SIZE), 0 <= k < FFT_SIZE/2, from the stored quarter wave
+ * c[i] = cos(2*pi*i/FFT_SIZE), i <= FFT_SIZE/4 (host/kws/frontend/tables.py defines them so). */
+#define QW (KWS_FE_FFT_SIZE / 4u)
+static inline int32_t tw_re(unsigned k)
+{
+    return k <= QW ? kws_fe_cos[k] : -kws_fe_cos[2u * QW - k];
+}
+static inline int32_t tw_im(unsigned k)
+{
+    return k <= QW ? -kws_fe_cos[QW - k] : -kws_fe_cos[k - QW];
+}
 
 /* round((a*wa + b*wb) / 2^TWIDDLE_FRAC), half up: the rounding constant starts the
  * accumulator, so a Cortex-M4 does it with two SMLALs and a 64-bit shift. */
@@ -43,10 +52,18 @@ static unsigned norm_shift(const int16_t *x)
 
 /* Step 2 for one sample: round((x * 2^s) * w / 2^WINDOW_SHIFT). |x * 2^s| <= 2^15 and
  * w <= 2^15, so the product fits int32 (the generator checks the window format). */
-static inline int32_t window_sample(const int16_t *x, unsigned n, unsigned s)
+static inline int32_t window_mul(int32_t x, unsigned s, int32_t w)
 {
-    const int32_t xw = ((int32_t)x[n] * (int32_t)(1u << s)) * (int32_t)kws_fe_window[n];
+    const int32_t xw = (x * (int32_t)(1u << s)) * w;
     return (xw + (1 << (KWS_FE_WINDOW_SHIFT - 1))) >> KWS_FE_WINDOW_SHIFT;
+}
+
+/* The window is periodic, w[n] = w[WINDOW - n]: only its first (WINDOW + 1) / 2 + 1 entries are
+ * stored, enough for every n <= WINDOW / 2 + 1 and its mirror. */
+#define WIN_HALF (KWS_FE_WINDOW / 2u)
+static inline int32_t window_at(unsigned n)
+{
+    return kws_fe_window_half[n <= WIN_HALF ? n : KWS_FE_WINDOW - n];
 }
 
 static inline void bfly_w(int32_t *p, int32_t *q, int32_t wr, int32_t wi)
@@ -88,20 +105,23 @@ static void fft_stage(int32_t *z, unsigned size)
             if (j == q4) {
                 continue;
             }
-            const int32_t wr = TW_RE(j * tstep), wi = TW_IM(j * tstep);
+            const int32_t wr = tw_re(j * tstep), wi = tw_im(j * tstep);
             for (int32_t *p = &z[2u * j]; p < end; p += 2u * size) {
                 bfly_w(p, p + 2u * h, wr, wi);
             }
         }
     } else {
+        /* W^(m*tstep) = (c[m*tstep], -c[QW - m*tstep]) below j = q4 and, m counted from q4,
+         * (-c[QW - m*tstep], -c[m*tstep]) above: two pointers walk the quarter wave. */
         for (int32_t *g = z; g < end; g += 2u * size) {
-            const int32_t *w = &kws_fe_twiddle[2u * tstep];
-            for (int32_t *p = g + 2; p < g + 2u * q4; p += 2, w += 2u * tstep) {
-                bfly_w(p, p + 2u * h, w[0], w[1]);
+            const int32_t *up = &kws_fe_cos[tstep], *down = &kws_fe_cos[QW - tstep];
+            for (int32_t *p = g + 2; p < g + 2u * q4; p += 2, up += tstep, down -= tstep) {
+                bfly_w(p, p + 2u * h, *up, -*down);
             }
-            w += 2u * tstep;
-            for (int32_t *p = g + 2u * q4 + 2u; p < g + 2u * h; p += 2, w += 2u * tstep) {
-                bfly_w(p, p + 2u * h, w[0], w[1]);
+            up = &kws_fe_cos[tstep];
+            down = &kws_fe_cos[QW - tstep];
+            for (int32_t *p = g + 2u * q4 + 2u; p < g + 2u * h; p += 2, up += tstep, down -= tstep) {
+                bfly_w(p, p + 2u * h, -*down, -*up);
             }
         }
     }
@@ -111,14 +131,19 @@ static void fft_stage(int32_t *z, unsigned size)
 static void fft(const int16_t *x, unsigned s, int32_t *z)
 {
     unsigned i = 0;
-    for (; 2u * i + 1u < KWS_FE_WINDOW; i++) {
+    for (; 2u * i + 1u <= WIN_HALF; i++) {     /* first half of the window: the table as stored */
         const unsigned d = 2u * kws_fe_bitrev[i];
-        z[d] = window_sample(x, 2u * i, s);
-        z[d + 1u] = window_sample(x, 2u * i + 1u, s);
+        z[d] = window_mul(x[2u * i], s, kws_fe_window_half[2u * i]);
+        z[d + 1u] = window_mul(x[2u * i + 1u], s, kws_fe_window_half[2u * i + 1u]);
+    }
+    for (const uint16_t *w = &kws_fe_window_half[KWS_FE_WINDOW - 2u * i]; 2u * i + 1u < KWS_FE_WINDOW; i++, w -= 2) {
+        const unsigned d = 2u * kws_fe_bitrev[i];   /* second half: the mirror, w[n] = w[WINDOW - n] */
+        z[d] = window_mul(x[2u * i], s, w[0]);
+        z[d + 1u] = window_mul(x[2u * i + 1u], s, w[-1]);
     }
     for (; i < KWS_FE_FFT_HALF; i++) {      /* zero padding (and an odd window's last sample) */
         const unsigned d = 2u * kws_fe_bitrev[i];
-        z[d] = 2u * i < KWS_FE_WINDOW ? window_sample(x, 2u * i, s) : 0;
+        z[d] = 2u * i < KWS_FE_WINDOW ? window_mul(x[2u * i], s, window_at(2u * i)) : 0;
         z[d + 1u] = 0;
     }
     /* Sizes 2 and 4 together: twiddles 1 and -j only, no multiplies. */
@@ -171,8 +196,9 @@ static void split_power(kws_fe_scratch_t *scr)
         const int32_t zrm = scr->u.z[2u * mk], zim = scr->u.z[2u * mk + 1u];
         const int32_t er = zrk + zrm, ei = zik - zim;
         const int32_t orr = zik + zim, oi = zrm - zrk;
-        const int32_t tr = dot_q(orr, TW_RE(k), oi, -TW_IM(k));
-        const int32_t ti = dot_q(orr, TW_IM(k), oi, TW_RE(k));
+        const int32_t wr = kws_fe_cos[k], wi = -kws_fe_cos[QW - k];     /* W^k, k <= FFT_SIZE/4 */
+        const int32_t tr = dot_q(orr, wr, oi, -wi);
+        const int32_t ti = dot_q(orr, wi, oi, wr);
         if (need_k) {
             scr->u.power[k] = power_of(er + tr, ei + ti);
         }

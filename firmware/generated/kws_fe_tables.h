@@ -9,8 +9,8 @@
 
 #include "kws_fe_config.h"
 
-extern const uint16_t kws_fe_window[KWS_FE_WINDOW];  /* periodic window, Q(KWS_FE_WINDOW_FRAC) */
-extern const int32_t kws_fe_twiddle[2 * KWS_FE_FFT_HALF];  /* (re, im) of exp(-2j*pi*k/FFT_SIZE), Q(KWS_FE_TWIDDLE_FRAC) */
+extern const uint16_t kws_fe_window_half[(KWS_FE_WINDOW + 1) / 2 + 1];  /* periodic window w[n], first half (w[WINDOW - n] = w[n]), Q(KWS_FE_WINDOW_FRAC) */
+extern const int32_t kws_fe_cos[KWS_FE_FFT_SIZE / 4 + 1];  /* quarter wave cos(2*pi*i/FFT_SIZE): every twiddle, Q(KWS_FE_TWIDDLE_FRAC) */
 extern const kws_fe_bitrev_t kws_fe_bitrev[KWS_FE_FFT_HALF];  /* bit reversal of the complex FFT */
 extern const kws_fe_melidx_t kws_fe_mel_start[KWS_FE_NUM_BANDS];  /* first FFT bin of each band */
 extern const kws_fe_melidx_t kws_fe_mel_len[KWS_FE_NUM_BANDS];  /* bins per band */

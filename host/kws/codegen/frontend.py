@@ -72,8 +72,10 @@ def render(spec) -> dict[str, str]:
                 "#endif /* KWS_FE_CONFIG_H */\n")
 
     decls = [
-        ("uint16_t", "kws_fe_window", "[KWS_FE_WINDOW]", "periodic window, Q(KWS_FE_WINDOW_FRAC)"),
-        ("int32_t", "kws_fe_twiddle", "[2 * KWS_FE_FFT_HALF]", "(re, im) of exp(-2j*pi*k/FFT_SIZE), Q(KWS_FE_TWIDDLE_FRAC)"),
+        ("uint16_t", "kws_fe_window_half", "[(KWS_FE_WINDOW + 1) / 2 + 1]",
+         "periodic window w[n], first half (w[WINDOW - n] = w[n]), Q(KWS_FE_WINDOW_FRAC)"),
+        ("int32_t", "kws_fe_cos", "[KWS_FE_FFT_SIZE / 4 + 1]",
+         "quarter wave cos(2*pi*i/FFT_SIZE): every twiddle, Q(KWS_FE_TWIDDLE_FRAC)"),
         ("kws_fe_bitrev_t", "kws_fe_bitrev", "[KWS_FE_FFT_HALF]", "bit reversal of the complex FFT"),
         ("kws_fe_melidx_t", "kws_fe_mel_start", "[KWS_FE_NUM_BANDS]", "first FFT bin of each band"),
         ("kws_fe_melidx_t", "kws_fe_mel_len", "[KWS_FE_NUM_BANDS]", "bins per band"),
@@ -90,8 +92,8 @@ def render(spec) -> dict[str, str]:
                 + "\n#endif /* KWS_FE_TABLES_H */\n")
 
     arrays = [
-        c_array("uint16_t", "kws_fe_window", t.window_q),
-        c_array("int32_t", "kws_fe_twiddle", t.twiddle_q, per_line=6),
+        c_array("uint16_t", "kws_fe_window_half", t.window_half_q),
+        c_array("int32_t", "kws_fe_cos", t.cos_q, per_line=6),
         c_array(bitrev_t, "kws_fe_bitrev", t.bitrev, per_line=16),
         c_array(melidx_t, "kws_fe_mel_start", t.mel_start, per_line=16),
         c_array(melidx_t, "kws_fe_mel_len", t.mel_len, per_line=16),

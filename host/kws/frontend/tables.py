@@ -35,8 +35,10 @@ SPLIT_GAIN_LOG2 = 1             # the real-FFT split step yields 2*X[k] (no halv
 class FrontendTables:
     """Everything the integer front end needs, as numpy arrays and ints."""
 
-    window_q: np.ndarray            # uint16 [window_samples], Q(window_frac_bits)
+    window_q: np.ndarray            # uint16 [window_samples], Q(window_frac_bits): window_half_q mirrored
+    window_half_q: np.ndarray       # uint16 [(window_samples + 1)//2 + 1], the stored half (w[n] = w[window_samples - n])
     twiddle_q: np.ndarray           # int32 [fft_size/2, 2] (re, im) of exp(-2j*pi*k/fft_size), Q(twiddle_frac_bits)
+    cos_q: np.ndarray               # int32 [fft_size/4 + 1], cos(2*pi*i/fft_size): the stored quarter wave
     bitrev: np.ndarray              # uint16 [fft_size/2], bit-reversal permutation of the half-size complex FFT
     mel_start: np.ndarray           # uint16 [num_bands], first FFT bin of each band
     mel_len: np.ndarray             # uint16 [num_bands], bins in each band
@@ -107,19 +109,32 @@ def build_tables(spec, source: str | None = None) -> FrontendTables:  # spec: Fr
     n, nfft, half = spec.window_samples, spec.fft_size, spec.fft_size // 2
 
     # Window.
+    # Window: a periodic window has w[n] = w[n_win - n], so its first half is the table and the
+    # rest its mirror, by definition: the device stores only the half, (n_win + 1) // 2 + 1 entries
+    # (one more than n <= n_win/2 needs when n_win is odd, so that pairs of samples mirror too).
     window_f = window_float(spec.window, n)
-    window_q = _round(window_f * (1 << fp.window_frac_bits)).astype(np.int64)
-    if window_q.max() > 0xFFFF:
+    window_half_q = _round(window_f[:(n + 1) // 2 + 1] * (1 << fp.window_frac_bits)).astype(np.int64)
+    if window_half_q.max() > 0xFFFF:
         raise SpecError(f"{p}.fixed_point.window_frac_bits", "window does not fit uint16", source)
-    window_q = window_q.astype(np.uint16)
+    window_half_q = window_half_q.astype(np.uint16)
+    if n % 2:                                    # the extra entry is a mirror too: w[(n+1)/2] = w[(n-1)/2]
+        window_half_q[-1] = window_half_q[n - (len(window_half_q) - 1)]
+    window_q = window_half_q[np.minimum(np.arange(n), n - np.arange(n))]
 
-    # Twiddles exp(-2j*pi*k/N), k < N/2.
-    k = np.arange(half, dtype=np.float64)
-    tw = np.stack([np.cos(2 * np.pi * k / nfft), -np.sin(2 * np.pi * k / nfft)], axis=1)
-    twiddle_q = _round(tw * (1 << fp.twiddle_frac_bits)).astype(np.int64)
-    if np.abs(twiddle_q).max() >= 1 << 31:
+    # Twiddles exp(-2j*pi*k/N), k < N/2, from one quarter wave c[i] = cos(2*pi*i/N), i <= N/4
+    # (N a power of two >= 16): re = c[k], im = -c[N/4 - k] for k <= N/4; re = -c[N/2 - k],
+    # im = -c[k - N/4] above. The device stores only c; both sides derive the same integers.
+    quarter = nfft // 4
+    cos_q = _round(np.cos(2 * np.pi * np.arange(quarter + 1, dtype=np.float64) / nfft)
+                   * (1 << fp.twiddle_frac_bits)).astype(np.int64)
+    if np.abs(cos_q).max() >= 1 << 31:
         raise SpecError(f"{p}.fixed_point.twiddle_frac_bits", "twiddles do not fit int32", source)
-    twiddle_q = twiddle_q.astype(np.int32)
+    k = np.arange(half)
+    low = k <= quarter
+    tw_re = np.where(low, cos_q[np.minimum(k, quarter)], -cos_q[np.clip(half - k, 0, quarter)])
+    tw_im = np.where(low, -cos_q[np.clip(quarter - k, 0, quarter)], -cos_q[np.clip(k - quarter, 0, quarter)])
+    cos_q = cos_q.astype(np.int32)
+    twiddle_q = np.stack([tw_re, tw_im], axis=1).astype(np.int32)
 
     # Bit reversal of the N/2-point complex FFT.
     bits = half.bit_length() - 1
@@ -206,7 +221,7 @@ def build_tables(spec, source: str | None = None) -> FrontendTables:  # spec: Fr
         raise SpecError(f"{p}.output.gain_frac_bits", "output scaling can overflow int64", source)
 
     return FrontendTables(
-        window_q=window_q, twiddle_q=twiddle_q, bitrev=bitrev,
+        window_q=window_q, window_half_q=window_half_q, twiddle_q=twiddle_q, cos_q=cos_q, bitrev=bitrev,
         mel_start=np.array(starts, dtype=np.uint16), mel_len=np.array(lens, dtype=np.uint16),
         mel_offset=np.array(offs, dtype=np.uint16), mel_weights=np.array(weights, dtype=np.uint16),
         mel_bin_lo=mel_bin_lo, mel_bin_hi=mel_bin_hi,
