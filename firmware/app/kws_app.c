@@ -46,7 +46,6 @@
 #define CREDITS 2u                  /* AUDIO frames the host may send ahead */
 
 static kws_fe_stream_t fe_state;
-static kws_fe_scratch_t fe_scratch;
 static int8_t logits[KWS_NET_OUTPUT_SIZE];
 #if KWS_NET_STREAMING
 /* The streaming network keeps the recent rows of every layer: each frame computes only what it
@@ -55,15 +54,34 @@ static int8_t logits[KWS_NET_OUTPUT_SIZE];
 #error "the detector's stride must be a multiple of the network's stream step (windows on row boundaries)"
 #endif
 static kws_net_stream_t net_stream;
-static int8_t net_scratch[KWS_NET_STREAM_SCRATCH_BYTES] __attribute__((aligned(4)));
 static int8_t frame[KWS_FE_NUM_CEPSTRA];
 #define FRAME_OUT(n) frame
 #else
 static int8_t ring[KWS_NET_INPUT_FRAMES][KWS_FE_NUM_CEPSTRA];   /* feature window, circular */
 static int8_t window[KWS_NET_INPUT_BYTES];
-static int8_t arena[KWS_NET_ARENA_BYTES] __attribute__((aligned(4)));
 #define FRAME_OUT(n) ring[(n) % KWS_NET_INPUT_FRAMES]
 #endif
+#define CMD_BYTES 512u              /* semihosting command line */
+
+/* One scratch area for everything that needs memory only during one call: the front end's FFT,
+ * the network's rows (or arena), and the console's or the protocol's output buffers. The app is
+ * single-threaded and never prints, sends or parses while the front end or the network runs,
+ * so they take turns; nothing in it survives from one use to the next. */
+static union {
+    kws_fe_scratch_t fe;
+#if KWS_NET_STREAMING
+    int8_t net[KWS_NET_STREAM_SCRATCH_BYTES];
+#else
+    int8_t net[KWS_NET_ARENA_BYTES];
+#endif
+#if !defined(KWS_AUDIO_SERIAL) && !defined(KWS_AUDIO_MIC)
+    char cmd[CMD_BYTES];
+    uint8_t mon[KWS_MON_BYTES];
+#else
+    uint8_t wire[KWS_PROTO_MAX_WIRE + 1u];
+#endif
+    uint32_t align;
+} scratch;
 static kws_det_t det;
 static kws_mon_t mon;
 
@@ -82,7 +100,7 @@ static void process(const int16_t *pcm, size_t n, event_fn on_event, logits_fn o
     while (pos < n) {
         int ready;
         uint64_t a = kws_port_ticks();
-        const size_t used = kws_fe_stream_feed(&fe_state, pcm + pos, n - pos, 0, FRAME_OUT(cnt.frames), &fe_scratch,
+        const size_t used = kws_fe_stream_feed(&fe_state, pcm + pos, n - pos, 0, FRAME_OUT(cnt.frames), &scratch.fe,
                                                &ready);
         cnt.fe_t += kws_port_ticks() - a;
         pos += used;
@@ -93,7 +111,7 @@ static void process(const int16_t *pcm, size_t n, event_fn on_event, logits_fn o
         kws_mon_push(&mon, FRAME_OUT(cnt.frames));
 #if KWS_NET_STREAMING
         a = kws_port_ticks();
-        kws_net_stream_push(&net_stream, frame, net_scratch);
+        kws_net_stream_push(&net_stream, frame, scratch.net);
         cnt.net_t += kws_port_ticks() - a;
 #endif
         cnt.frames++;
@@ -102,7 +120,7 @@ static void process(const int16_t *pcm, size_t n, event_fn on_event, logits_fn o
         }
         a = kws_port_ticks();
 #if KWS_NET_STREAMING
-        kws_net_stream_logits(&net_stream, logits, net_scratch);
+        kws_net_stream_logits(&net_stream, logits, scratch.net);
 #else
         for (unsigned f = 0; f < KWS_NET_INPUT_FRAMES; f++) {        /* oldest frame first */
             const int8_t *src = ring[(cnt.frames + f) % KWS_NET_INPUT_FRAMES];
@@ -110,7 +128,7 @@ static void process(const int16_t *pcm, size_t n, event_fn on_event, logits_fn o
                 window[f * KWS_FE_NUM_CEPSTRA + j] = src[j];
             }
         }
-        kws_net_run(window, logits, arena);
+        kws_net_run(window, logits, scratch.net);
 #endif
         cnt.net_t += kws_port_ticks() - a;
         if (on_logits) {
@@ -171,7 +189,7 @@ static void file_logits(uint64_t run, const int8_t *lg)
 
 int main(void)
 {
-    static char cmd[512];
+    char *const cmd = scratch.cmd;      /* read before any audio: words[] are used only to open files */
     kws_port_init();
     kws_print("kws hello fe=");
     kws_print_hex32(KWS_FE_SPEC_HASH32);
@@ -181,7 +199,7 @@ int main(void)
     kws_print_hex32(KWS_DET_HASH32);
     field("rate", KWS_FE_SAMPLE_RATE);
     kws_print("\n");
-    if (semihost_cmdline(cmd, sizeof cmd) != 0) {
+    if (semihost_cmdline(cmd, CMD_BYTES) != 0) {
         kws_print("kws error no command line\n");
         kws_port_exit(2);
     }
@@ -215,10 +233,9 @@ int main(void)
         semihost_close(dump);
     }
     kws_print("kws monitor ");
-    static uint8_t mon_bytes[KWS_MON_BYTES];
-    const size_t nmon = kws_mon_serialize(&mon, mon_bytes);
+    const size_t nmon = kws_mon_serialize(&mon, scratch.mon);
     for (size_t i = 0; i < nmon; i++) {
-        kws_print_hex8(mon_bytes[i]);
+        kws_print_hex8(scratch.mon[i]);
     }
     kws_print("\n");
     kws_print("kws done");
@@ -245,7 +262,6 @@ int main(void)
 #define AUDIO_SOURCE 0u             /* HELLO: audio streamed by the host */
 #endif
 static kws_proto_rx_t rx;
-static uint8_t wire[KWS_PROTO_MAX_WIRE + 1u];
 static uint16_t tx_seq;
 static uint8_t send_logits;
 #ifndef KWS_AUDIO_MIC
@@ -272,8 +288,8 @@ static void put64(uint8_t *p, uint64_t v)
 
 static void send(uint8_t type, const uint8_t *payload, uint32_t len)
 {
-    const size_t n = kws_proto_encode(type, tx_seq++, payload, len, wire);
-    kws_port_write(wire, n);
+    const size_t n = kws_proto_encode(type, tx_seq++, payload, len, scratch.wire);
+    kws_port_write(scratch.wire, n);
 }
 
 static void send_error(uint8_t code, uint16_t seq)
