@@ -44,3 +44,32 @@ def test_measured_island_fits_the_target(image, spec):
     port = [i for i in rep["items"] if "not counted" in i["source"]]
     assert port and rep["total_bytes"] == sum(i["bytes"] for i in rep["items"] if i not in port)
     assert rep["meets_target"], b.format_table(rep)
+
+
+def test_recording_the_measured_budget_into_a_released_model(image, spec, tmp_path):
+    """`kws budget --elf ... --record MODEL_DIR`: the measured island goes into the manifest
+    (still valid: hashes point at the files) and the card; an image running another model, an
+    estimate, or a directory without a manifest is refused."""
+    import json
+    import shutil
+
+    from kws.errors import KwsError
+    from kws.release import load_manifest, record_budget, validate
+    from kws.train.cli import _budget, measured_budget
+
+    model = tmp_path / "commands"
+    shutil.copytree(REPO_ROOT / "models" / "commands", model)
+    man = load_manifest(model)
+    rep = measured_budget(spec, image, model_sha256=man["model"]["sha256"])
+    record_budget(model, rep)
+    got = json.loads((model / "manifest.json").read_text())
+    validate(got, model)
+    assert got["budget"] == rep and got["budget"]["all_measured"]
+    assert f"{rep['total_bytes']:,} B of the" in (model / "MODEL_CARD.md").read_text()
+    assert "(all measured)" in (model / "MODEL_CARD.md").read_text()
+    with pytest.raises(KwsError, match="runs model .*generate the network from that model"):
+        measured_budget(spec, image, model_sha256="0" * 64)
+    with pytest.raises(KwsError, match="only a budget measured"):
+        record_budget(model, _budget(spec, (model / "model.tflite").read_bytes()))
+    with pytest.raises(KwsError, match="not a released model"):
+        load_manifest(tmp_path)

@@ -115,9 +115,14 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
         x[(n - seg.size) // 2:(n - seg.size) // 2 + seg.size] = seg
         logits = tflm_logits(blob, clip_features(x[None], spec.frontend, spec.model.window_frames))[0]
         preds[name] = man["labels"][int(np.argmax(logits))]
+    from kws.release import record_budget
     from kws.train.cli import measured_budget
 
-    island = measured_budget(spec, REPO_ROOT / "build" / "qemu" / "kws_app.elf")
+    # measured from the firmware, which must run this very model (its hello names it)
+    island = measured_budget(spec, REPO_ROOT / "build" / "qemu" / "kws_app.elf", model_sha256=man["model"]["sha256"])
+    if retrain:                      # the demo's own release: its manifest and card get the measured island
+        record_budget(model_dir, island)
+        man["budget"] = island
     return {"status": "ok", "model": str(model_dir), "int8_test_accuracy": man["accuracy"]["int8_test"],
             "island_bytes": island["total_bytes"], "island_flash": island["flash_bytes"],
             "island_ram": island["ram_bytes"],

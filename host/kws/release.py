@@ -95,6 +95,33 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
     return out
 
 
+def load_manifest(model_dir: Path) -> dict:
+    """A released model's manifest, or a clear error naming the directory."""
+    path = Path(model_dir) / "manifest.json"
+    if not path.is_file():
+        raise KwsError(f"{model_dir}: not a released model (no manifest.json); `kws release` makes one")
+    return json.loads(path.read_text())
+
+
+def update_manifest(model_dir: Path, changes: dict) -> dict:
+    """Sets top-level ``changes`` in a released model's manifest, re-validated against the schema
+    and the artifacts, and rewrites its card."""
+    model_dir = Path(model_dir)
+    man = {**load_manifest(model_dir), **changes}
+    validate(man, model_dir)
+    write_if_changed(model_dir / "manifest.json", json.dumps(man, indent=1) + "\n")
+    write_if_changed(model_dir / "MODEL_CARD.md", model_card(man))
+    return man
+
+
+def record_budget(model_dir: Path, budget: dict) -> Path:
+    """The island measured from the firmware built for this model, into its manifest and card."""
+    if not budget.get("all_measured"):
+        raise KwsError(f"{model_dir}: only a budget measured from the linked firmware is recorded")
+    update_manifest(model_dir, {"budget": budget})
+    return Path(model_dir) / "manifest.json"
+
+
 def model_card(man: dict) -> str:
     acc = man["accuracy"]
     ps = acc.get("per_source_int8") or {}

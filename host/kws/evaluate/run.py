@@ -231,22 +231,18 @@ def plot_det(curves: dict, chosen: dict, path: Path, overall: list | None = None
 def write_calibration(spec, model_dir: Path, result: dict) -> Path:
     """Thresholds (with the DET data they came from) into calibration/<model>/thresholds.json and
     the model manifest's ``thresholds``; the manifest is re-validated."""
-    from kws.release import model_card, validate
+    from kws.release import load_manifest, update_manifest
 
     model_dir = Path(model_dir)
     path = REPO_ROOT / "calibration" / model_dir.name / "thresholds.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    rec = {"model_sha256": json.loads((model_dir / "manifest.json").read_text())["model"]["sha256"],
+    rec = {"model_sha256": load_manifest(model_dir)["model"]["sha256"],
            "frontend_hash": spec.frontend.hash, "detector_hash": spec.detector.hash,
            "target_fa_per_hour": result["target_fa_per_hour"], "thresholds": result["calibrated_thresholds"],
            "at_calibrated": result["at_calibrated"], "streams": result["streams"], "det": result["det"]}
     write_if_changed(path, json.dumps(rec, indent=1) + "\n")
-    man_path = model_dir / "manifest.json"
-    man = json.loads(man_path.read_text())
-    man["thresholds"] = {"values": result["calibrated_thresholds"],
-                         "file": str(path.relative_to(REPO_ROOT)), "target_fa_per_hour": result["target_fa_per_hour"],
-                         "fa_per_hour": result["at_calibrated"]["fa_per_hour"], "frr": result["at_calibrated"]["frr"]}
-    validate(man, model_dir)
-    write_if_changed(man_path, json.dumps(man, indent=1) + "\n")
-    write_if_changed(model_dir / "MODEL_CARD.md", model_card(man))
+    update_manifest(model_dir, {"thresholds": {
+        "values": result["calibrated_thresholds"], "file": str(path.relative_to(REPO_ROOT)),
+        "target_fa_per_hour": result["target_fa_per_hour"], "fa_per_hour": result["at_calibrated"]["fa_per_hour"],
+        "frr": result["at_calibrated"]["frr"]}})
     return path

@@ -39,6 +39,9 @@ def add_parsers(sub) -> None:
     s.add_argument("model", nargs="?", help=".tflite file (estimate)")
     s.add_argument("--elf", help="linked firmware image with its .map (measured); runs it in QEMU for the stack")
     s.add_argument("--png", help="write a bar chart here")
+    s.add_argument("--record", metavar="MODEL_DIR",
+                   help="with --elf: write the measured budget into that released model's manifest and card "
+                        "(the image must run that model)")
     s.set_defaults(fn=cmd_budget)
 
     s = sub.add_parser("release", help="copy a trained model into models/<name>/ with manifest and model card")
@@ -56,12 +59,14 @@ def _budget(spec, blob: bytes) -> dict:
     return rep
 
 
-def measured_budget(spec, elf: Path) -> dict:
-    """Island from the linked image; peak stack from a short run of it in QEMU."""
+def measured_budget(spec, elf: Path, *, model_sha256: str | None = None) -> dict:
+    """Island from the linked image; peak stack from a short run of it in QEMU. With
+    ``model_sha256``, the run's hello must name that model (the image was generated from it)."""
     import numpy as np
 
     from kws import budget as b
     from kws.device.qemu import run_app
+    from kws.errors import KwsError
 
     stack = None
     if elf.name == "kws_app.elf":
@@ -69,6 +74,12 @@ def measured_budget(spec, elf: Path) -> dict:
         run = run_app(rng.integers(-3000, 3000, 3 * spec.frontend.sample_rate_hz).astype(np.int16),
                       elf.parent / "budget_run")
         stack = run["stats"]["stack"]
+        got = str(run["hello"].get("model", "")).lower().removeprefix("0x")
+        if model_sha256 is not None and got != model_sha256[:8]:
+            raise KwsError(f"{elf} runs model {got or '?'}, not {model_sha256[:8]}: generate the network from that "
+                           "model (`kws codegen model --tflite MODEL_DIR/model.tflite`) and rebuild")
+    elif model_sha256 is not None:
+        raise KwsError(f"{elf}: only kws_app.elf is run (for its stack and the model it reports); measure that image")
     return b.report(b.elf_items(elf, stack), spec)
 
 
@@ -128,8 +139,17 @@ def cmd_budget(args) -> int:
     from kws.spec import load_spec
 
     spec = load_spec(args.spec)
+    if args.record and not args.elf:
+        from kws.errors import KwsError
+
+        raise KwsError("--record writes a measured budget: give --elf build/qemu/kws_app.elf")
     if args.elf:
-        rep = measured_budget(spec, Path(args.elf))
+        sha = None
+        if args.record:
+            from kws.release import load_manifest
+
+            sha = load_manifest(Path(args.record))["model"]["sha256"]
+        rep = measured_budget(spec, Path(args.elf), model_sha256=sha)
     elif args.model:
         rep = _budget(spec, Path(args.model).read_bytes())
     else:
@@ -140,6 +160,10 @@ def cmd_budget(args) -> int:
     if args.png:
         b.plot(rep, Path(args.png))
     b.check(rep)
+    if args.record:
+        from kws.release import record_budget
+
+        print(f"recorded in {record_budget(Path(args.record), rep)}")
     return 0
 
 
