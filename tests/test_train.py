@@ -205,6 +205,48 @@ def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkey
         rel.validate(broken)
 
 
+def test_remeasured_accuracy_equals_the_recorded_one_and_adds_new_figures(trained, monkeypatch):
+    """`kws release --remeasure-accuracy`: the released file's int8 accuracy comes out as recorded,
+    figures the release predates (per context) are added to manifest and card; another model's
+    training directory, another data set or a different recorded figure are refused."""
+    import shutil
+
+    from kws import budget as b
+    from kws import release as rel
+
+    spec, task, d, _, _ = trained
+    monkeypatch.setattr(rel, "REPO_ROOT", d)
+    q = json.loads((d / "run" / "quantize.json").read_text())
+    q["calibration"]["path"] = str((d / "cal" / "tiny" / "quant_cal_idxs.txt").relative_to(d))
+    (d / "run" / "quantize.json").write_text(json.dumps(q))
+    blob = (d / "run" / "model.tflite").read_bytes()
+    rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
+    out = rel.release(spec, task, d / "run", d / "data", name="tiny", budget=rep, out_dir=d / "remeasure" / "tiny",
+                      baseline_minutes=0)
+    old = json.loads((out / "manifest.json").read_text())
+    old["accuracy"].pop("per_context_int8")                 # as released before per-context figures existed
+    (out / "manifest.json").write_text(json.dumps(old))
+    new = rel.remeasure_accuracy(spec, task, out, d / "run", d / "data")
+    assert new["accuracy"]["int8_test"] == q["int8_test"]["accuracy"] and new["accuracy"]["per_context_int8"]
+    assert new == json.loads((out / "manifest.json").read_text())
+    assert "how the word is said" in (out / "MODEL_CARD.md").read_text()
+    other = d / "remeasure" / "run_other"
+    shutil.copytree(d / "run", other)
+    (other / "model.tflite").write_bytes(blob + b"\0")
+    with pytest.raises(KwsError, match="not the model released"):
+        rel.remeasure_accuracy(spec, task, out, other, d / "data")
+    wrong = dict(new, accuracy=dict(new["accuracy"], int8_test=new["accuracy"]["int8_test"] / 2))
+    (out / "manifest.json").write_text(json.dumps(wrong))
+    with pytest.raises(KwsError, match="not the same test"):
+        rel.remeasure_accuracy(spec, task, out, d / "run", d / "data")
+    data2 = d / "remeasure" / "data2"                           # another version of the data set
+    data2.mkdir()
+    dm = json.loads((d / "data" / "manifest.json").read_text())
+    (data2 / "manifest.json").write_text(json.dumps(dict(dm, hash="0" * 64)))
+    with pytest.raises(KwsError, match="was released from"):
+        rel.remeasure_accuracy(spec, task, out, d / "run", data2)
+
+
 def test_picker_chooses_the_best_variant_within_budget(tiny, tmp_path):
     from kws.train.pick import pick
 

@@ -161,15 +161,28 @@ def tflm_logits(blob: bytes, x: np.ndarray) -> np.ndarray:
     return np.stack(out)
 
 
+def test_metrics(spec, task, model, blob: bytes, data_dir: Path, *, progress: bool = True) -> tuple[dict, dict]:
+    """Float (Keras ``model``) and int8 (``blob`` in TFLM's host interpreter) metrics on the test
+    split of held-out voices: accuracy, per class, per source and per context."""
+    from kws.train.features import build_features
+    from kws.train.fit import contexts, evaluate_logits
+
+    feats = build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
+                           cache_dir=Path(data_dir) / "features", progress=progress)
+    x, y, src = feats["x_test"], feats["y_test"], feats["source_test"]
+    ctx = contexts(data_dir, feats["id_test"])
+    fl = evaluate_logits(model.predict(x.astype(np.float32)[..., None] * spec.model.input_scale, batch_size=512,
+                                       verbose=0), y, task.labels, src, ctx)
+    q = evaluate_logits(tflm_logits(blob, x).astype(np.float32), y, task.labels, src, ctx)
+    return fl, q
+
+
 def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, progress: bool = True,
              calibration_dir: str | Path | None = None, qat_epochs: int = 0) -> dict:
     """Convert ``train_dir/model.keras`` to ``train_dir/model.tflite``; float vs int8 accuracy.
     ``qat_epochs`` > 0: quantization-aware fine-tuning first (kws.train.qat) instead of
     post-training calibration."""
     import keras
-
-    from kws.train.features import build_features
-    from kws.train.fit import contexts, evaluate_logits
 
     train_dir, data_dir = Path(train_dir), Path(data_dir)
     from kws.train.model import custom_objects
@@ -188,13 +201,7 @@ def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: s
     tmp.write_bytes(blob)
     os.replace(tmp, train_dir / "model.tflite")
 
-    feats = build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
-                           cache_dir=data_dir / "features", progress=progress)
-    x, y, src = feats["x_test"], feats["y_test"], feats["source_test"]
-    ctx = contexts(data_dir, feats["id_test"])
-    fl = evaluate_logits(model.predict(x.astype(np.float32)[..., None] * spec.model.input_scale, batch_size=512,
-                                       verbose=0), y, task.labels, src, ctx)
-    q = evaluate_logits(tflm_logits(blob, x).astype(np.float32), y, task.labels, src, ctx)
+    fl, q = test_metrics(spec, task, model, blob, data_dir, progress=progress)
     result = {"float_test": fl, "int8_test": q, "tflite_bytes": len(blob), "ops": tflite_ops(blob),
               "calibration": {"path": str(cal_path.relative_to(REPO_ROOT)) if cal_path.is_relative_to(REPO_ROOT)
                               else str(cal_path), "clips": len(ids)},

@@ -72,14 +72,7 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
                          "output": {"scale": float(tout.scale[0]), "zero_point": int(tout.zero_point[0])},
                          "calibration": {"file": q["calibration"]["path"], "sha256": _sha(cal),
                                          "clips": q["calibration"]["clips"]}},
-        "accuracy": {"float_test": q["float_test"]["accuracy"], "int8_test": q["int8_test"]["accuracy"],
-                     "int8_test_balanced": q["int8_test"].get("balanced_accuracy"),
-                     "int8_reference": q["int8_reference"], "test_clips": q["int8_test"]["n"],
-                     "per_source_int8": q["int8_test"].get("per_source"),
-                     "per_context_int8": q["int8_test"].get("per_context"),
-                     "per_class_recall_int8": q["int8_test"]["per_class_recall"],
-                     "confusion_int8": q["int8_test"]["confusion"],
-                     "test_voices": "held out: never heard in training (speaker-disjoint split)"},
+        "accuracy": _accuracy(q),
         "budget": budget,
         "thresholds": None,
     }
@@ -93,6 +86,48 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
     write_if_changed(out / "MODEL_CARD.md", model_card(manifest))
     validate(manifest, out)
     return out
+
+
+def _accuracy(q: dict) -> dict:
+    """The manifest's accuracy block from a quantize.json-like record."""
+    return {"float_test": q["float_test"]["accuracy"], "int8_test": q["int8_test"]["accuracy"],
+            "int8_test_balanced": q["int8_test"].get("balanced_accuracy"),
+            "int8_reference": q["int8_reference"], "test_clips": q["int8_test"]["n"],
+            "per_source_int8": q["int8_test"].get("per_source"),
+            "per_context_int8": q["int8_test"].get("per_context"),
+            "per_class_recall_int8": q["int8_test"]["per_class_recall"],
+            "confusion_int8": q["int8_test"]["confusion"],
+            "test_voices": "held out: never heard in training (speaker-disjoint split)"}
+
+
+def remeasure_accuracy(spec, task, model_dir: Path, train_dir: Path, data_dir: Path) -> dict:
+    """Measures a released model's test accuracy again — float from the Keras model of the training
+    directory it was released from, int8 from the released file in TFLM — on the data set it was
+    released from, and rewrites the manifest's accuracy and the card: for figures added after the
+    release (per-context accuracy) without re-quantizing (a new conversion need not give the same
+    bytes). The int8 accuracy must come out as recorded: same file, clips and interpreter."""
+    import keras
+
+    from kws.quantize import test_metrics
+    from kws.train.model import custom_objects
+
+    model_dir, train_dir, data_dir = Path(model_dir), Path(train_dir), Path(data_dir)
+    man = load_manifest(model_dir)
+    data_hash = mf.load(data_dir)["hash"]
+    if data_hash != man["data"]["manifest_hash"]:
+        raise KwsError(f"{data_dir}: data set {data_hash[:16]}, but {model_dir} was released from "
+                       f"{man['data']['manifest_hash'][:16]}")
+    trained = train_dir / "model.tflite"
+    if not trained.is_file() or _sha(trained) != man["model"]["sha256"]:
+        raise KwsError(f"{train_dir}: its model.tflite is not the model released in {model_dir}; give the training "
+                       "directory it was released from")
+    model = keras.models.load_model(train_dir / "model.keras", custom_objects=custom_objects())
+    fl, q = test_metrics(spec, task, model, (model_dir / "model.tflite").read_bytes(), data_dir, progress=False)
+    if q["accuracy"] != man["accuracy"]["int8_test"] or q["n"] != man["accuracy"]["test_clips"]:
+        raise KwsError(f"{model_dir}: int8 accuracy measured {q['accuracy']:.4%} on {q['n']} clips, recorded "
+                       f"{man['accuracy']['int8_test']:.4%} on {man['accuracy']['test_clips']}: not the same test")
+    return update_manifest(model_dir, {"accuracy": _accuracy({"float_test": fl, "int8_test": q,
+                                                              "int8_reference": man["accuracy"]["int8_reference"]})})
 
 
 def load_manifest(model_dir: Path) -> dict:

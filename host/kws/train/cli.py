@@ -49,6 +49,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--data", required=True)
     s.add_argument("--train-dir", required=True)
     s.add_argument("--name", required=True)
+    s.add_argument("--remeasure-accuracy", action="store_true",
+                   help="keep the released model file; measure its test accuracy again (float and int8, per source, "
+                        "class and context) and rewrite models/<name>/manifest.json and its card")
     s.set_defaults(fn=cmd_release)
 
 
@@ -173,6 +176,14 @@ def cmd_release(args) -> int:
     from kws.spec import load_spec
 
     spec = load_spec(args.spec)
+    if args.remeasure_accuracy:
+        from kws.release import MODELS_DIR, remeasure_accuracy
+
+        acc = remeasure_accuracy(spec, load_task(args.task), MODELS_DIR / args.name, Path(args.train_dir),
+                                 Path(args.data))["accuracy"]
+        print(f"{MODELS_DIR / args.name}: float {acc['float_test']:.2%}, int8 {acc['int8_test']:.2%} (as recorded); "
+              "manifest and card rewritten")
+        return 0
     blob = (Path(args.train_dir) / "model.tflite").read_bytes()
     out = release(spec, load_task(args.task), args.train_dir, args.data, name=args.name, budget=_budget(spec, blob))
     print(f"released {out}")
