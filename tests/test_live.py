@@ -197,3 +197,37 @@ def test_port_auto_without_a_board_says_so(tmp_path, capsys):
     write_wav(tmp_path / "a.wav", np.zeros(1600, np.int16), 16000)
     assert main(["device", "stream", str(tmp_path / "a.wav"), "--port", "auto"]) == 2
     assert "no serial port of a known board found by USB ID" in capsys.readouterr().err
+
+
+def test_a_microphone_that_stops_delivering_audio_is_an_error_not_a_hang(monkeypatch):
+    """The caller waits in Python with a timeout: a device that delivers a block and then nothing
+    gives the block, then a clear error after the stall time."""
+    from kws.errors import KwsError
+    from kws.live import mic
+
+    class Status:
+        input_overflow = False
+
+    class SilentStream:                     # delivers one 100-sample block when started, then nothing
+        def __init__(self, callback, **kw):
+            self.callback = callback
+
+        def start(self):
+            self.callback(np.arange(100, dtype=np.int16)[:, None], 100, None, Status())
+
+        def abort(self):
+            pass
+
+        def close(self):
+            pass
+
+    sd = mic.sounddevice()
+    monkeypatch.setattr(sd, "InputStream", SilentStream)
+    m = mic.Microphone("stuck", rate=16000, block=100, stall_s=0.5)
+    t0 = time.monotonic()
+    with m:
+        pcm, lost = m.read(60)
+        assert pcm.tolist() == list(range(60)) and not lost
+        with pytest.raises(KwsError, match="input device stuck delivered no audio for 0.5 s"):
+            m.read(60)
+    assert time.monotonic() - t0 < 5
