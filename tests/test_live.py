@@ -78,8 +78,11 @@ def test_listen_streaming_equals_whole_stream(words, spec, rng):
 
 def test_listen_stops_cleanly_on_ctrl_c(words, tmp_path):
     env = virtual_mic(tmp_path, np.tile(words, 4))
+    # Ctrl-C in a terminal reaches a process whose SIGINT is at its default; a suite started in the
+    # background (non-interactive shells ignore SIGINT there) would hand the child an ignored one.
     p = subprocess.Popen(KWS + ["listen", "--device", "kwsvirt"], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 60
         line = p.stdout.readline()
