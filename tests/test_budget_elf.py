@@ -66,10 +66,24 @@ def test_recording_the_measured_budget_into_a_released_model(image, spec, tmp_pa
     validate(got, model)
     assert got["budget"] == rep and got["budget"]["all_measured"]
     assert f"{rep['total_bytes']:,} B of the" in (model / "MODEL_CARD.md").read_text()
-    assert "(all measured)" in (model / "MODEL_CARD.md").read_text()
+    assert "(all measured from `kws_app.elf`)" in (model / "MODEL_CARD.md").read_text()
     with pytest.raises(KwsError, match="runs model .*generate the network from that model"):
         measured_budget(spec, image, model_sha256="0" * 64)
     with pytest.raises(KwsError, match="only a budget measured"):
         record_budget(model, _budget(spec, (model / "model.tflite").read_bytes()))
     with pytest.raises(KwsError, match="not a released model"):
         load_manifest(tmp_path)
+
+
+def test_the_serial_protocol_image_is_measured_with_its_stack_over_the_link(image, spec):
+    """kws_serial.elf (what `kws device` talks to) runs in QEMU, gets 3 s of audio over its link and
+    reports its painted stack in STATS; its hello names the released model."""
+    import json
+
+    from kws.train.cli import measured_budget
+
+    sha = json.loads((REPO_ROOT / "models" / "commands" / "manifest.json").read_text())["model"]["sha256"]
+    rep = measured_budget(spec, image.with_name("kws_serial.elf"), model_sha256=sha)
+    assert rep["all_measured"] and rep["image"] == "kws_serial.elf" and rep["meets_target"], b.format_table(rep)
+    items = {i["name"]: i["bytes"] for i in rep["items"]}
+    assert "kws_proto (code)" in items and 100 < items["peak stack (painted, whole run)"] < 4096

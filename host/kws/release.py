@@ -193,7 +193,7 @@ speech data set is reachable on the build machines). Measure it on your own reco
 (`kws data ingest recordings`) before you ship.
 
 ## Footprint
-{b['total_bytes']:,} B of the {b['budget_bytes']:,} B island budget ({'all measured' if b['all_measured'] else
+{b['total_bytes']:,} B of the {b['budget_bytes']:,} B island budget ({('all measured' + (f" from `{b['image']}`" if b.get('image') else '')) if b['all_measured'] else
 'estimated from the model; the linked firmware gives the measured figure: `kws budget --elf build/qemu/kws_app.elf`'}).
 
 ## Provenance
