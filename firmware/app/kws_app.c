@@ -25,6 +25,7 @@
 
 #include "kws_detector.h"
 #include "kws_frontend.h"
+#include "kws_link.h"
 #include "kws_monitor.h"
 #include "kws_net.h"
 #include "kws_port.h"
@@ -42,8 +43,6 @@
 #endif
 
 #define FW_VERSION 0x00010000u      /* 0.1.0 */
-#define MAX_BLOCK KWS_FE_HOP        /* samples per AUDIO frame at most */
-#define CREDITS 2u                  /* AUDIO frames the host may send ahead */
 
 static kws_fe_stream_t fe_state;
 static int8_t logits[KWS_NET_OUTPUT_SIZE];
@@ -78,7 +77,10 @@ static union {
     char cmd[CMD_BYTES];
     uint8_t mon[KWS_MON_BYTES];
 #else
-    uint8_t wire[KWS_PROTO_MAX_WIRE + 1u];
+    struct {
+        uint8_t wire[KWS_PROTO_MAX_WIRE + 1u];                   /* a frame being sent */
+        uint8_t mon[KWS_MON_BYTES];                              /* the MONITOR payload being sent */
+    } tx;
 #endif
     uint32_t align;
 } scratch;
@@ -264,9 +266,6 @@ int main(void)
 static kws_proto_rx_t rx;
 static uint16_t tx_seq;
 static uint8_t send_logits;
-#ifndef KWS_AUDIO_MIC
-static int16_t audio[MAX_BLOCK];
-#endif
 
 static void put16(uint8_t *p, uint32_t v)
 {
@@ -288,8 +287,8 @@ static void put64(uint8_t *p, uint64_t v)
 
 static void send(uint8_t type, const uint8_t *payload, uint32_t len)
 {
-    const size_t n = kws_proto_encode(type, tx_seq++, payload, len, scratch.wire);
-    kws_port_write(scratch.wire, n);
+    const size_t n = kws_proto_encode(type, tx_seq++, payload, len, scratch.tx.wire);
+    kws_port_write(scratch.tx.wire, n);
 }
 
 static void send_error(uint8_t code, uint16_t seq)
@@ -326,8 +325,8 @@ static void send_hello(void)
     put32(p + 12, KWS_DET_HASH32);
     put32(p + 16, KWS_FE_SAMPLE_RATE);
     put16(p + 20, KWS_FE_HOP);
-    put16(p + 22, MAX_BLOCK);
-    p[24] = CREDITS;
+    put16(p + 22, KWS_LINK_MAX_BLOCK);
+    p[24] = KWS_LINK_CREDITS;
     p[25] = KWS_NET_OUTPUT_SIZE;
     p[26] = AUDIO_SOURCE;
     send(KWS_MSG_HELLO, p, sizeof p);
@@ -404,8 +403,7 @@ int main(void)
         } else if (type == KWS_MSG_STATS_REQ) {
             send_stats();
         } else if (type == KWS_MSG_MONITOR_REQ) {
-            static uint8_t p[KWS_MON_BYTES];
-            send(KWS_MSG_MONITOR, p, (uint32_t)kws_mon_serialize(&mon, p));
+            send(KWS_MSG_MONITOR, scratch.tx.mon, (uint32_t)kws_mon_serialize(&mon, scratch.tx.mon));
             if (len > 0 && (payload[0] & 1u)) {             /* report and start a new period */
                 kws_mon_reset(&mon);
             }
@@ -413,14 +411,11 @@ int main(void)
 #ifdef KWS_AUDIO_MIC
             send_error(KWS_ERR_BAD_AUDIO, seq);             /* the microphone is the source */
 #else
-            if ((len & 1u) || len / 2u > MAX_BLOCK) {
+            if ((len & 1u) || len / 2u > KWS_LINK_MAX_BLOCK) {
                 send_error(KWS_ERR_BAD_AUDIO, seq);
                 continue;
             }
-            for (uint32_t i = 0; i < len / 2u; i++) {
-                audio[i] = (int16_t)(uint16_t)(payload[2u * i] | (payload[2u * i + 1u] << 8));
-            }
-            process(audio, len / 2u, frame_event, send_logits ? frame_logits : 0);
+            process(kws_proto_rx_pcm16(&rx, len), len / 2u, frame_event, send_logits ? frame_logits : 0);
             uint8_t p[10];
             put16(p, 1);                                    /* one credit back */
             put64(p + 2, cnt.samples);

@@ -1,5 +1,7 @@
 #include "kws_proto.h"
 
+#include <string.h>
+
 uint16_t kws_crc16(const uint8_t *p, size_t n)
 {
     uint16_t crc = 0xFFFFu;
@@ -83,6 +85,17 @@ int kws_proto_rx_byte(kws_proto_rx_t *rx, uint8_t byte, uint8_t *type, uint16_t 
     *payload = &rx->buf[4];
     *len = body - 6u;
     return 1;
+}
+
+const int16_t *kws_proto_rx_pcm16(kws_proto_rx_t *rx, uint32_t len)
+{
+    uint8_t *const p = &rx->buf[4];
+    int16_t *const pcm = (int16_t *)(void *)p;
+    for (uint32_t i = 0; i < len / 2u; i++) {         /* each sample overwrites its own two bytes */
+        const uint16_t v = (uint16_t)(p[2u * i] | (p[2u * i + 1u] << 8));
+        memcpy(&pcm[i], &v, sizeof v);
+    }
+    return pcm;
 }
 
 size_t kws_proto_encode(uint8_t type, uint16_t seq, const uint8_t *payload, uint32_t len, uint8_t *out)

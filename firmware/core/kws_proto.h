@@ -9,7 +9,10 @@
 
 #define KWS_PROTO_VERSION 1u
 #define KWS_PROTO_MAX_BODY 1024u
-#define KWS_PROTO_MAX_WIRE (KWS_PROTO_MAX_BODY + KWS_PROTO_MAX_BODY / 254u + 2u)
+/* Bytes on the wire of a frame whose body (version..crc) has n bytes, at most: COBS adds one
+ * code byte per 254 and one more, then the 0x00 delimiter. */
+#define KWS_PROTO_WIRE_BYTES(n) ((n) + (n) / 254u + 2u)
+#define KWS_PROTO_MAX_WIRE KWS_PROTO_WIRE_BYTES(KWS_PROTO_MAX_BODY)
 
 enum {
     KWS_MSG_HELLO_REQ = 0x01, KWS_MSG_STATS_REQ = 0x03, KWS_MSG_MONITOR_REQ = 0x04, KWS_MSG_AUDIO = 0x10,
@@ -38,6 +41,11 @@ int kws_proto_rx_byte(kws_proto_rx_t *rx, uint8_t byte, uint8_t *type, uint16_t 
 
 /* Encodes one frame into out (at least KWS_PROTO_MAX_WIRE + 1 bytes); returns bytes written,
  * the trailing 0x00 included; 0 if the payload is too long. */
+/* The int16 little-endian samples of the AUDIO payload just returned by kws_proto_rx_byte (len
+ * bytes), converted in place in rx->buf (the payload starts 4 bytes in: aligned); valid until the
+ * next call of kws_proto_rx_byte. The receive buffer is the sample buffer: no copy. */
+const int16_t *kws_proto_rx_pcm16(kws_proto_rx_t *rx, uint32_t len);
+
 size_t kws_proto_encode(uint8_t type, uint16_t seq, const uint8_t *payload, uint32_t len, uint8_t *out);
 
 #endif /* KWS_PROTO_H */

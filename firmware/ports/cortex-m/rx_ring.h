@@ -6,24 +6,32 @@
 
 #include <stdint.h>
 
-#define KWS_RX_RING 2048u          /* two AUDIO frames in flight (credits) and then some; power of two */
+#include "kws_link.h"
+
+/* Everything the host may have in flight (kws_link.h); one slot stays empty to tell full from empty. */
+#define KWS_RX_RING (KWS_LINK_RX_RING + 1u)
 
 typedef struct {
     volatile uint8_t buf[KWS_RX_RING];
-    volatile uint32_t head;        /* written by the IRQ */
-    volatile uint32_t tail;        /* written by main */
+    volatile uint32_t head;        /* next slot to write, in [0, KWS_RX_RING); written by the IRQ */
+    volatile uint32_t tail;        /* next slot to read; written by main */
     volatile uint32_t dropped;     /* bytes that found the ring full */
 } kws_rx_ring_t;
+
+static inline uint32_t kws_rx_next(uint32_t i)
+{
+    return i + 1u == KWS_RX_RING ? 0u : i + 1u;
+}
 
 static inline void kws_rx_put(kws_rx_ring_t *r, uint8_t b)
 {
     const uint32_t h = r->head;
-    if (h - r->tail >= KWS_RX_RING) {
+    if (kws_rx_next(h) == r->tail) {
         r->dropped++;
         return;
     }
-    r->buf[h & (KWS_RX_RING - 1u)] = b;
-    r->head = h + 1u;
+    r->buf[h] = b;
+    r->head = kws_rx_next(h);
 }
 
 static inline int kws_rx_get(kws_rx_ring_t *r)
@@ -32,8 +40,8 @@ static inline int kws_rx_get(kws_rx_ring_t *r)
     if (t == r->head) {
         return -1;
     }
-    const int b = r->buf[t & (KWS_RX_RING - 1u)];
-    r->tail = t + 1u;
+    const int b = r->buf[t];
+    r->tail = kws_rx_next(t);
     return b;
 }
 
