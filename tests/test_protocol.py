@@ -23,6 +23,8 @@ def clib(native):          # the host library (built by the `native` fixture) co
                                       ctypes.POINTER(ctypes.c_uint16), ctypes.POINTER(ctypes.c_void_p),
                                       ctypes.POINTER(ctypes.c_uint32)]
     lib.kws_proto_rx_reset.argtypes = [ctypes.c_void_p]
+    lib.kws_proto_rx_pcm16.restype = ctypes.c_void_p
+    lib.kws_proto_rx_pcm16.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
     return lib
 
 
@@ -63,6 +65,27 @@ def test_c_and_python_encode_identically_and_decode_each_other(clib, rng):
         frames, _ = c_decode(clib, wire)
         assert frames == [(p.AUDIO, i, pl)]
         assert [(f.type, f.seq, f.payload) for f in p.Decoder().feed(wire)] == [(p.AUDIO, i, pl)]
+
+
+def test_device_reads_audio_samples_in_place_in_its_receive_buffer(clib, rng):
+    """The firmware hands AUDIO samples to the front end straight from the frame it received
+    (kws_proto_rx_pcm16): little-endian bytes become the same int16 samples, in place, with
+    the extremes and a full block of the spec's hop."""
+    from kws.spec import load_spec
+
+    hop = load_spec().frontend.hop_samples
+    blocks = [np.array([0, 1, -1, 255, 256, -256, 32767, -32768], dtype=np.int16),
+              rng.integers(-32768, 32768, hop, dtype=np.int16)]
+    rx = ctypes.create_string_buffer(4096)
+    clib.kws_proto_rx_reset(rx)
+    t, s, pl, n = ctypes.c_uint8(), ctypes.c_uint16(), ctypes.c_void_p(), ctypes.c_uint32()
+    for seq, pcm in enumerate(blocks):
+        got = [clib.kws_proto_rx_byte(rx, b, ctypes.byref(t), ctypes.byref(s), ctypes.byref(pl), ctypes.byref(n))
+               for b in p.encode(p.AUDIO, seq, pcm.astype("<i2").tobytes())]
+        assert got[-1] == 1 and t.value == p.AUDIO and n.value == 2 * pcm.size
+        ptr = clib.kws_proto_rx_pcm16(rx, n.value)
+        assert ptr == pl.value and ptr % 2 == 0                         # the payload itself, aligned
+        assert np.array_equal(np.frombuffer(ctypes.string_at(ptr, n.value), dtype=np.int16), pcm)
 
 
 def test_overlong_frames_are_refused_by_both(clib):

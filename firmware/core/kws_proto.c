@@ -1,5 +1,6 @@
 #include "kws_proto.h"
 
+#include <stddef.h>
 #include <string.h>
 
 uint16_t kws_crc16(const uint8_t *p, size_t n)
@@ -86,6 +87,9 @@ int kws_proto_rx_byte(kws_proto_rx_t *rx, uint8_t byte, uint8_t *type, uint16_t 
     *len = body - 6u;
     return 1;
 }
+
+/* The payload starts 4 bytes into buf, so buf must start the (word-aligned) struct. */
+typedef char kws_proto_buf_starts_the_struct[offsetof(kws_proto_rx_t, buf) == 0 ? 1 : -1];
 
 const int16_t *kws_proto_rx_pcm16(kws_proto_rx_t *rx, uint32_t len)
 {
