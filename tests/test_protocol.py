@@ -141,3 +141,12 @@ def test_recorded_device_session_decodes(tmp_path):
     events = [list(p.parse_event(f.payload)) for f in frames if f.type == p.EVENT]
     assert events == expect["events"]
     assert sum(f.type == p.CREDIT for f in frames) == expect["credits"]
+
+
+def test_stats_of_older_and_newer_firmware_parse_to_the_fields_they_carry():
+    base = struct.pack(p.STATS_FMT, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    assert "stack_peak" not in p.parse_stats(base)
+    old = p.parse_stats(base + struct.pack("<II", 500, 0))
+    assert old["stack_peak"] == 500 and "rx_lost" not in old
+    new = p.parse_stats(base + struct.pack("<III", 500, 0, 17))
+    assert (new["frames"], new["det_ticks"], new["stack_peak"], new["rx_lost"]) == (1, 10, 500, 17)

@@ -50,7 +50,7 @@ def test_serial_stream_equals_host_reference(image, audio, spec):
     got = np.frombuffer(b"".join(r.logits), dtype=np.int8).reshape(-1, ref_logits.shape[1])
     np.testing.assert_array_equal(got, ref_logits)
     assert r.events == [(e.label, e.score_q, e.sample) for e in ref_events]
-    assert stats["runs"] == ref_logits.shape[0] and stats["bad_crc"] == 0
+    assert stats["runs"] == ref_logits.shape[0] and stats["bad_crc"] == 0 and stats["rx_lost"] == 0
 
 
 def test_bad_frames_get_errors_and_the_device_goes_on(image, audio):

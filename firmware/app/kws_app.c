@@ -343,7 +343,7 @@ static uint32_t audio_overruns(void)
 
 static void send_stats(void)
 {
-    uint8_t p[60];
+    uint8_t p[64];
     put32(p, (uint32_t)cnt.frames);
     put32(p + 4, (uint32_t)cnt.runs);
     put32(p + 8, (uint32_t)cnt.events);
@@ -356,6 +356,7 @@ static void send_stats(void)
     put64(p + 44, cnt.det_t);
     put32(p + 52, kws_port_stack_peak());
     put32(p + 56, audio_overruns());
+    put32(p + 60, kws_port_rx_lost());
     send(KWS_MSG_STATS, p, sizeof p);
 }
 

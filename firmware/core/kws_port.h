@@ -9,6 +9,7 @@
 void kws_port_init(void);                 /* clocks, serial, tick counter */
 void kws_port_write(const uint8_t *buf, size_t n);   /* serial out, blocking */
 int kws_port_read_byte(void);             /* serial in: next byte, or -1 if none pending */
+uint32_t kws_port_rx_lost(void);         /* serial bytes lost before the protocol saw them (ring full, UART overrun) */
 uint64_t kws_port_ticks(void);            /* monotonic tick counter */
 uint32_t kws_port_tick_hz(void);          /* nominal ticks per second */
 void kws_port_exit(int code);             /* emulators: end with code; boards: halt */

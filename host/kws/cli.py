@@ -152,7 +152,8 @@ def cmd_device_stream(args) -> int:
     for k, score, sample in r.events:
         print(f"{sample / hello.sample_rate:8.3f} s  {man['labels'][k]:10s} score {score / 32768:.3f}")
     print(f"{len(r.events)} events; {pcm.size / hello.sample_rate:.1f} s of audio in {r.seconds:.1f} s; "
-          f"errors {r.errors or 'none'}; device counters: bad CRC {stats['bad_crc']}, gaps {stats['seq_gaps']}")
+          f"errors {r.errors or 'none'}; device counters: bad CRC {stats['bad_crc']}, gaps {stats['seq_gaps']}, "
+          f"bytes lost {stats.get('rx_lost', 'n/a')}")
     return 0
 
 
@@ -199,6 +200,7 @@ def cmd_device_listen(args) -> int:
     st = r.stats
     print(f"{len(r.events)} detections; device: {st.get('frames', 0) * spec.frontend.hop_samples / hello.sample_rate:.1f} s "
           f"of audio, {st.get('runs', 0)} network runs, audio overruns {st.get('audio_overruns', 'n/a')}, "
+          f"serial bytes lost {st.get('rx_lost', 'n/a')}, "
           f"link errors {r.errors or 'none'}")
     if not args.compare:
         return 0

@@ -22,6 +22,11 @@ void kws_port_write(const uint8_t *buf, size_t n)
     }
 }
 
+uint32_t kws_port_rx_lost(void)
+{
+    return 0;                                       /* stdin loses nothing */
+}
+
 int kws_port_read_byte(void)
 {
     const int c = getchar();

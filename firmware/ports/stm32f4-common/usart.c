@@ -53,6 +53,11 @@ void kws_port_irq(void)
     }
 }
 
+uint32_t kws_port_rx_lost(void)
+{
+    return rx.dropped + rx_overruns;
+}
+
 int kws_port_read_byte(void)
 {
     return kws_rx_get(&rx);

@@ -42,7 +42,8 @@ ERRORS = {1: "bad_crc", 2: "bad_frame", 3: "seq_gap", 4: "bad_audio_size", 5: "u
 HELLO_FMT = "<IIIIIHHBB"      # fw version, fe hash, model hash, detector hash, rate, hop, max block, credits, classes
                               # [+ audio source u8: 0 host-streamed, 1 the device's microphone]
 STATS_FMT = "<IIIIIIIQQQ"     # frames, runs, events, rx frames, bad crc, bad frames, seq gaps, fe, net, det ticks
-STATS_EXT_FMT = "<II"         # [+ stack peak bytes, audio overruns]
+STATS_EXT = (("stack_peak", "audio_overruns"), ("rx_lost",))   # appended since v1.0, u32 each: [+ stack peak bytes,
+#   audio overruns] [+ serial bytes lost before the protocol saw them]; older devices send fewer
 
 
 def crc16(data: bytes) -> int:
@@ -154,7 +155,10 @@ def parse_stats(payload: bytes) -> dict:
             "det_ticks")
     n = struct.calcsize(STATS_FMT)
     out = dict(zip(keys, struct.unpack(STATS_FMT, payload[:n])))
-    m = n + struct.calcsize(STATS_EXT_FMT)
-    if len(payload) >= m:
-        out.update(zip(("stack_peak", "audio_overruns"), struct.unpack(STATS_EXT_FMT, payload[n:m])))
+    for names in STATS_EXT:
+        m = n + 4 * len(names)
+        if len(payload) < m:
+            break
+        out.update(zip(names, struct.unpack(f"<{len(names)}I", payload[n:m])))
+        n = m
     return out

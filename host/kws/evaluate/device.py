@@ -46,5 +46,6 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None) ->
             "events": {"reference": len(ref_ev), "device": len(dev_ev),
                        "differ": [list(e) for e in set(ref_ev) ^ set(dev_ev)]},
             "reference_score": scored(ref_ev), "device_score": scored(dev_ev), "link_errors": r.errors,
-            "device_counters": {k: stats[k] for k in ("bad_crc", "bad_frames", "seq_gaps", "rx_frames")},
+            "device_counters": {k: stats[k] for k in ("bad_crc", "bad_frames", "seq_gaps", "rx_frames", "rx_lost")
+                                if k in stats},
             "device_ticks": per}
