@@ -176,7 +176,9 @@ def test_budget_reports_and_refuses_what_does_not_fit(trained):
     assert "total" in b.format_table(rep)
 
 
-def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkeypatch):
+def _release_tiny(trained, monkeypatch, out_dir: str, baseline_minutes: float):
+    """Release the tiny trained model under the tmp tree: (spec, task, tmp root, quantize.json, model bytes,
+    release directory)."""
     from kws import budget as b
     from kws import release as rel
 
@@ -187,8 +189,15 @@ def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkey
     (d / "run" / "quantize.json").write_text(json.dumps(q))
     blob = (d / "run" / "model.tflite").read_bytes()
     rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
-    out = rel.release(spec, task, d / "run", d / "data", name="tiny", budget=rep, out_dir=d / "models" / "tiny",
-                      baseline_minutes=1.5)
+    out = rel.release(spec, task, d / "run", d / "data", name="tiny", budget=rep, out_dir=d / out_dir / "tiny",
+                      baseline_minutes=baseline_minutes)
+    return spec, task, d, q, blob, out
+
+
+def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkeypatch):
+    from kws import release as rel
+
+    spec, task, d, q, blob, out = _release_tiny(trained, monkeypatch, "models", 1.5)
     man = json.loads((out / "manifest.json").read_text())
     rel.validate(man, out)
     assert man["frontend"]["hash"] == spec.frontend.hash and man["labels"] == list(task.labels)
@@ -211,18 +220,9 @@ def test_remeasured_accuracy_equals_the_recorded_one_and_adds_new_figures(traine
     training directory, another data set or a different recorded figure are refused."""
     import shutil
 
-    from kws import budget as b
     from kws import release as rel
 
-    spec, task, d, _, _ = trained
-    monkeypatch.setattr(rel, "REPO_ROOT", d)
-    q = json.loads((d / "run" / "quantize.json").read_text())
-    q["calibration"]["path"] = str((d / "cal" / "tiny" / "quant_cal_idxs.txt").relative_to(d))
-    (d / "run" / "quantize.json").write_text(json.dumps(q))
-    blob = (d / "run" / "model.tflite").read_bytes()
-    rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
-    out = rel.release(spec, task, d / "run", d / "data", name="tiny", budget=rep, out_dir=d / "remeasure" / "tiny",
-                      baseline_minutes=0)
+    spec, task, d, q, blob, out = _release_tiny(trained, monkeypatch, "remeasure", 0)
     old = json.loads((out / "manifest.json").read_text())
     old["accuracy"].pop("per_context_int8")                 # as released before per-context figures existed
     (out / "manifest.json").write_text(json.dumps(old))

@@ -39,13 +39,13 @@ void kws_proto_rx_reset(kws_proto_rx_t *rx);
 int kws_proto_rx_byte(kws_proto_rx_t *rx, uint8_t byte, uint8_t *type, uint16_t *seq, const uint8_t **payload,
                       uint32_t *len);
 
-/* Encodes one frame into out (at least KWS_PROTO_MAX_WIRE + 1 bytes); returns bytes written,
- * the trailing 0x00 included; 0 if the payload is too long. */
 /* The int16 little-endian samples of the AUDIO payload just returned by kws_proto_rx_byte (len
  * bytes), converted in place in rx->buf (the payload starts 4 bytes in: aligned); valid until the
  * next call of kws_proto_rx_byte. The receive buffer is the sample buffer: no copy. */
 const int16_t *kws_proto_rx_pcm16(kws_proto_rx_t *rx, uint32_t len);
 
+/* Encodes one frame into out (at least KWS_PROTO_MAX_WIRE + 1 bytes); returns bytes written,
+ * the trailing 0x00 included; 0 if the payload is too long. */
 size_t kws_proto_encode(uint8_t type, uint16_t seq, const uint8_t *payload, uint32_t len, uint8_t *out);
 
 #endif /* KWS_PROTO_H */
