@@ -180,6 +180,9 @@ def test_streams_match_their_labels(corpus, tmp_path):
     neg = make_stream(data, task, tmp_path, kind="negative", minutes=1.0)
     assert neg["keywords"] == 0 and read_labels(tmp_path / f"{neg['name']}.labels.csv") == []
     assert set(pos["voices"]) <= test_speakers | {e["speaker"] for e in man["entries"] if e["split"] == "test"}
+    def audio_of(st):
+        return sf.read(str(tmp_path / f"{st['name']}.wav"), dtype="int16")[0]
+
     audio, rate = sf.read(str(tmp_path / f"{pos['name']}.wav"), dtype="int16")
     assert rate == 16000 and audio.size == 60 * 16000
     labels = read_labels(tmp_path / f"{pos['name']}.labels.csv")
@@ -199,6 +202,21 @@ def test_streams_match_their_labels(corpus, tmp_path):
 
     ctx = read_contexts(tmp_path / f"{pos['name']}.labels.csv")
     assert ctx == [by_id[cid]["origin"]["side"] for *_, cid, _ in rows] and set(ctx) <= {"alone", "first", "last"}
+    # everything said is in the words file, where the audio has it: keywords with their labels'
+    # clips, unknown words (near-misses flagged) in both kinds of stream
+    from kws.data.streams import read_words
+
+    for st in (pos, neg):
+        words = read_words(tmp_path / f"{st['name']}.words.csv")
+        assert st["speech_events"] - 1 <= len(words) <= st["speech_events"]   # the last may start past the end
+        for w in words:
+            assert frame_energy_db(audio_of(st)[w["start_sample"]:w["end_sample"]], rate).max() > bed + 10, w
+            e = by_id[w["clip_id"]]
+            assert w["label"] == e["label"] and w["near_miss"] == (w["word"] in task.synth.near_misses)
+            assert w["word"] == e["origin"].get("word", e["origin"]["text"])
+        kw = [(w["label"], w["clip_id"]) for w in words if w["label"] in task.keywords]
+        assert kw == [(lab, cid) for lab, _, _, cid, _ in rows] if st is pos else kw == []
+    assert any(w["near_miss"] for w in read_words(tmp_path / f"{neg['name']}.words.csv"))
     # reproducible
     again = make_stream(data, task, tmp_path / "again", kind="positive", minutes=1.0)
     assert (tmp_path / "again" / f"{again['name']}.wav").read_bytes() == (tmp_path / f"{pos['name']}.wav").read_bytes()

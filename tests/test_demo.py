@@ -18,4 +18,9 @@ def test_demo_runs_end_to_end_to_its_report(tmp_path):
     r = json.loads((tmp_path / "report.json").read_text())
     assert 0 < r["evaluation"]["device_run"]["duty_cycle_at_64MHz"] < 0.5
     assert r["device"]["windows"]["differ"] == [] and r["bit_exact"]["equal"] == r["bit_exact"]["frames"]
+    # the negative stream says only the task's near-misses (no keyword): every false accept heard one or noise
+    heard = r["evaluation"]["eval"]["false_accepts_heard"]
+    assert heard["words_said"]["near-miss"] > 10 and heard["words_said"]["other word"] == 0
+    assert heard["false_accepts"] == r["evaluation"]["eval"]["at_default"]["false_accepts"]
+    assert "what the false accepts at the default threshold heard" in report
     assert (REPO_ROOT / "models" / "commands" / "manifest.json").exists()

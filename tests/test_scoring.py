@@ -50,6 +50,59 @@ def test_false_accepts_more_than_a_second_apart_count_separately():
     assert s.detected == 1 and s.false_accepts == 2        # 1.025 s apart: two false accepts
 
 
+def _word(a, b, label, word, near=False):
+    return {"start_sample": a, "end_sample": b, "label": label, "word": word, "text": word, "near_miss": near}
+
+
+def test_a_false_accept_is_charged_to_the_word_most_inside_its_window():
+    from kws.evaluate.triggers import attribute, summarize
+
+    words = [_word(2 * R, 3 * R, "_unknown_", "gown", near=True), _word(int(3.2 * R), int(3.6 * R), "_unknown_", "table"),
+             _word(10 * R, int(10.5 * R), "down", "down"), _word(20 * R, 21 * R, "_unknown_", "of", near=True),
+             _word(21 * R, 22 * R, "_unknown_", "table")]
+    events = [("down", int(3.1 * R)),        # window [2.1, 3.1) s: 0.9 s of 'gown'
+              ("down", int(3.9 * R)),        # window [2.9, 3.9) s: 0.1 s of 'gown', 0.4 s of 'table'
+              ("up", int(10.6 * R)),         # a keyword said, another one fired
+              ("off", 15 * R),               # nothing said within the second before it
+              ("off", int(21.5 * R))]        # 0.5 s of 'of', 0.5 s of 'table': the later word
+    recs = attribute(events, words, R)
+    assert [(r["kind"], r["said"]) for r in recs] == [("near-miss", "gown"), ("other word", "table"), ("keyword", "down"),
+                                                      ("no speech", None), ("other word", "table")]
+    s = summarize(recs, words)
+    assert s["false_accepts"] == 5 and s["by_kind"] == {"near-miss": 1, "other word": 2, "keyword": 1, "no speech": 1}
+    assert s["words_said"] == {"near-miss": 2, "other word": 2, "keyword": 1}
+    assert s["per_100_words"] == {"near-miss": 50.0, "other word": 100.0, "keyword": 100.0}
+    assert s["top"][0] == {"fired": "down", "said": "gown", "count": 1} and len(s["top"]) == 4
+
+
+def test_only_counted_false_accepts_are_charged():
+    """The debounced repeats of one false accept are not charged twice; detections are not charged."""
+    truth = [("yes", 10 * R, 11 * R)]
+    s = score([("yes", 10 * R + 800), ("go", 30 * R), ("go", int(30.5 * R)), ("go", 40 * R)], truth,
+              total_samples=3600 * R, rate=R)
+    assert s.false_accept_events == [("go", 30 * R), ("go", 40 * R)] and s.false_accepts == 2
+
+
+def test_words_files_are_read_with_clear_errors(tmp_path):
+    from kws.data.streams import WORDS_HEADER, read_words
+    from kws.errors import KwsError
+
+    p = tmp_path / "s.words.csv"
+    head = ",".join(WORDS_HEADER)
+    p.write_text(head + "\n200,300,_unknown_,of,turn of,last,1,c2\n10,90,yes,yes,yes,alone,0,c1\n")
+    w = read_words(p)
+    assert [(r["start_sample"], r["word"], r["near_miss"]) for r in w] == [(10, "yes", False), (200, "of", True)]
+    p.write_text(head + "\n10,x,yes,yes,yes,alone,0,c1\n")
+    with pytest.raises(KwsError, match=r"s.words.csv:2: .*integers"):
+        read_words(p)
+    p.write_text(head + "\n90,10,yes,yes,yes,alone,0,c1\n")
+    with pytest.raises(KwsError, match=r"s.words.csv:2: end 10 must follow start 90"):
+        read_words(p)
+    p.write_text("start_sample,end_sample\n1,2\n")
+    with pytest.raises(KwsError, match="s.words.csv: header must contain"):
+        read_words(p)
+
+
 def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     """kws eval on a generated stream: DET points per keyword, monotone FA/hr in the threshold,
     calibrated thresholds chosen from the sweep, a DET plot."""
@@ -78,6 +131,8 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     x = np.concatenate(parts + [np.zeros(16000, np.int16)])
     write_wav(tmp_path / "s.wav", x, 16000)
     (tmp_path / "s.labels.csv").write_text("label,start_sample,end_sample,clip_id,context\n" + "\n".join(truth) + "\n")
+    (tmp_path / "s.words.csv").write_text("start_sample,end_sample,label,word,text,context,near_miss,clip_id\n" + "".join(
+        f"{a},{b},{w},{w},{w},{c},0,x\n" for w, a, b, _, c in (t.split(",") for t in truth)))
     r = evaluate(spec, model, tmp_path, tmp_path / "out", target_fa_per_hour=100.0)
     assert set(r["det"]) == set(r["calibrated_thresholds"]) and len(r["det"]["yes"]) == len(SWEEP)
     fa = [p["fa_per_hour"] for p in r["det"]["yes"]]
@@ -92,6 +147,11 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     assert {c: m["occurrences"] for c, m in ctx.items()} == {"alone": 2, "first": 1, "last": 1}
     assert round(sum(m["frr"] * m["occurrences"] for m in ctx.values())) == round(4 * r["at_default_threshold"]["frr"])
     assert (tmp_path / "out" / "det.png").stat().st_size > 1000
+    # every counted false accept is charged to something (here: 'marvin' is in no words row)
+    for key in ("at_default_threshold", "at_calibrated"):
+        heard = r["false_accepts_heard"][key]
+        assert sum(heard["by_kind"].values()) == heard["false_accepts"] == r[key]["false_accepts"]
+    assert r["false_accepts_heard"]["streams"] == ["s.wav"]
     slow = evaluate(spec, model, tmp_path, tmp_path / "tflm", target_fa_per_hour=100.0, engine="tflm")
     assert slow["det"] == r["det"] and slow["calibrated_thresholds"] == r["calibrated_thresholds"]
 

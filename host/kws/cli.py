@@ -108,6 +108,10 @@ def cmd_eval(args) -> int:
     if ctx:
         print("misses at the default threshold by how the keyword is said: " + ", ".join(
             f"{c} {m['frr']:.0%} of {m['occurrences']} (p95 {m['latency_ms_p95'] or 0:.0f} ms)" for c, m in ctx.items()))
+    if "false_accepts_heard" in r:
+        from kws.evaluate.triggers import describe
+
+        print("false accepts at the default threshold: " + describe(r["false_accepts_heard"]["at_default_threshold"]))
     print(f"thresholds for {args.target_fa} FA/hr: {r['calibrated_thresholds']}")
     if r.get("throughput_x_realtime"):
         print(f"engine {r['engine']}: {r['audio_seconds'] / 60:.1f} min of audio at {r['throughput_x_realtime']:.0f}x "

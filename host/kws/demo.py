@@ -162,7 +162,7 @@ def _device_stage(spec, model_dir: Path, out_dir: Path, clips: dict, truth_words
     return r
 
 
-def _evaluation_stages(spec, model: dict, device: dict, out_dir: Path, keywords: list[str]) -> dict:
+def _evaluation_stages(spec, model: dict, device: dict, out_dir: Path, task) -> dict:
     """kws eval on demo-sized streams (DET), the device's duty cycle and drift statistics from a
     semihosted run, and the report's figures."""
     from kws import demo_report as dr
@@ -170,7 +170,7 @@ def _evaluation_stages(spec, model: dict, device: dict, out_dir: Path, keywords:
     model_dir = Path(model["model"])
     man = json.loads((model_dir / "manifest.json").read_text())
     _step("kws eval on demo-sized streams (espeak-ng keywords and near misses over noise): DET curve, thresholds")
-    ev = dr.eval_stage(spec, model_dir, out_dir, keywords)
+    ev = dr.eval_stage(spec, model_dir, out_dir, task)
     _step("the keyword spotter in QEMU over semihosting: instructions per second of audio, feature statistics")
     run = dr.device_run_stage(spec, model_dir, out_dir / "device" / "stream.wav", out_dir)
     _step("figures: score traces, confusion matrix, footprint")
@@ -182,6 +182,8 @@ def _evaluation_stages(spec, model: dict, device: dict, out_dir: Path, keywords:
 
 
 def _evaluation_lines(extra: dict, spec) -> list[str]:
+    from kws.evaluate.triggers import describe
+
     ev, run = extra["eval"], extra["device_run"]
     d, c = ev["at_default"], ev["at_calibrated"]
     ips = run["instructions_per_second"]
@@ -189,6 +191,7 @@ def _evaluation_lines(extra: dict, spec) -> list[str]:
              f"| kws eval, {ev['minutes']:.0f} min demo streams, default threshold | {d['fa_per_hour']:.0f} FA/hr, "
              f"FRR {d['frr']:.0%}, latency p95 {d['latency_ms_p95'] or 0:.0f} ms |",
              f"| same, thresholds calibrated to 1 FA/hr | {c['fa_per_hour']:.0f} FA/hr, FRR {c['frr']:.0%} |",
+             f"| what the false accepts at the default threshold heard | {describe(ev['false_accepts_heard'])} |",
              f"| host evaluation speed | {ev['throughput_x_realtime']:.0f}x real time |",
              f"| device instructions per second of audio (front end / network / detector) | {ips['fe']:,} / "
              f"{ips['net']:,} / {ips['det']:,} |",
@@ -242,13 +245,14 @@ def run_demo(*, spec_path: str | None, out_dir: Path, task: str = "commands", re
     report["model"] = model
     from kws.data.task import load_task
 
-    words = set(load_task(task).keywords)
+    task_cfg = load_task(task)
+    words = set(task_cfg.keywords)
     device = _device_stage(spec, Path(model["model"]), out_dir, clips, words) if model["status"] == "ok" else None
     report["device"] = device
     snr = 10 * np.log10((fl ** 2).sum(0) / ((fx - fl) ** 2).sum(0))
     report["bit_exact"] = {"frames": frames, "equal": equal}
 
-    extra = _evaluation_stages(spec, model, device, out_dir, sorted(words)) if device else None
+    extra = _evaluation_stages(spec, model, device, out_dir, task_cfg) if device else None
     report["evaluation"] = extra
 
     _step("booting the firmware's front end in QEMU (netduinoplus2, Cortex-M4F) on the same clips")

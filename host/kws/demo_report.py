@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 
 CLOCK_HZ = 64e6                          # the duty-cycle reference clock (METRICS.md)
-NEAR_MISSES = ["yet", "know", "off", "top", "then", "go on", "left over", "up town", "stopped", "the weather", "seven",
-               "marvin", "happy", "house", "bird", "nine", "tree", "wow"]
 VOICES = ["en+m3", "en+f2", "en-us+m1", "en+klatt2", "en+f4", "en-gb-x-rp+m7"]
 
 
@@ -32,44 +30,51 @@ def _save(fig, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def small_streams(keywords: list[str], out: Path, *, seconds: int = 120, seed: int = 11) -> None:
-    """A positive stream (task keywords) and a negative one (near misses and other words), both
-    over low pink noise, with label files, spoken by espeak-ng voices. Demo-sized: minutes, not
-    hours, so its FA/hr is a smoke test, not a measurement (bench/eval_24h.py is)."""
+def small_streams(keywords: list[str], near_misses: list[str], out: Path, *, seconds: int = 120, seed: int = 11) -> None:
+    """A positive stream (the task's keywords) and a negative one (its near-misses), both over
+    low pink noise, with label and words files (kws.data.streams), spoken by espeak-ng voices.
+    Demo-sized: minutes, not hours, so its FA/hr is a smoke test, not a measurement
+    (bench/eval_24h.py is)."""
     from kws import tts
     from kws.audio import write_wav
     from kws.data.noise import background
     from kws.data.quality import speech_bounds
+    from kws.data.streams import WORDS_HEADER, write_csv
 
     out.mkdir(parents=True, exist_ok=True)
-    for kind, words in (("positive", keywords), ("negative", NEAR_MISSES)):
+    for kind, words in (("positive", keywords), ("negative", near_misses)):
         rng = np.random.default_rng([seed, 0 if kind == "negative" else 1])
         n = seconds * 16000
         x = background("pink", n, 16000, -55, rng).astype(np.float64)
-        rows, pos = [], int(rng.integers(4000, 12000))
+        rows, said, pos = [], [], int(rng.integers(4000, 12000))
         while True:
             w = str(rng.choice(words))
             clip = tts.espeak(w, voice=str(rng.choice(VOICES)), speed=int(rng.integers(130, 180)))
             if pos + clip.size + 16000 >= n:
                 break
             x[pos:pos + clip.size] += clip
+            a, b = speech_bounds(clip, 16000)
             if kind == "positive":
-                a, b = speech_bounds(clip, 16000)
                 rows.append(f"{w},{pos + a},{pos + b},{w}")
+            said.append([pos + a, pos + b, w if kind == "positive" else "_unknown_", w, w, "alone",
+                         int(kind == "negative"), w])
             pos += clip.size + int(rng.integers(16000, 40000))
         write_wav(out / f"{kind}.wav", np.clip(np.round(x), -32768, 32767).astype(np.int16), 16000)
         (out / f"{kind}.labels.csv").write_text("label,start_sample,end_sample,clip_id\n" + "".join(r + "\n" for r in rows))
+        write_csv(out / f"{kind}.words.csv", WORDS_HEADER, said)
 
 
-def eval_stage(spec, model_dir: Path, out_dir: Path, keywords: list[str]) -> dict:
-    """kws eval on the demo-sized streams: DET curve, calibrated thresholds, FA/FRR, latency."""
+def eval_stage(spec, model_dir: Path, out_dir: Path, task) -> dict:
+    """kws eval on the demo-sized streams: DET curve, calibrated thresholds, FA/FRR, latency,
+    what the false accepts heard."""
     from kws.evaluate.run import evaluate
 
     streams = out_dir / "streams"
-    if not (streams / "negative.wav").exists():
-        small_streams(keywords, streams)
+    if not (streams / "negative.words.csv").exists():
+        small_streams(list(task.keywords), list(task.synth.near_misses), streams)
     r = evaluate(spec, model_dir, streams, out_dir / "eval", target_fa_per_hour=1.0)
     return {"at_default": r["at_default_threshold"], "at_calibrated": r["at_calibrated"],
+            "false_accepts_heard": r["false_accepts_heard"]["at_default_threshold"],
             "throughput_x_realtime": r["throughput_x_realtime"], "det_png": str(out_dir / "eval" / "det.png"),
             "minutes": r["audio_seconds"] / 60}
 

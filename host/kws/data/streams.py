@@ -12,7 +12,11 @@ Two kinds, both reproducible from the task's ``[streams]`` seed:
 
 Files: ``<name>.wav`` (16 kHz int16 mono, written block by block so hours fit in memory),
 ``<name>.labels.csv`` (``label,start_sample,end_sample,clip_id,context``: context is how the clip
-says its keyword, ``alone`` or ``first`` / ``last`` in a carrier phrase), ``<name>.json`` (lineage).
+says its keyword, ``alone`` or ``first`` / ``last`` in a carrier phrase), ``<name>.words.csv``
+(everything said in the stream, keywords and other words: ``start_sample,end_sample`` of the clip's
+speech, its ``label``, the labelled ``word``, the whole ``text`` spoken, ``context``, ``near_miss``
+— 1 when the word is one of the task's near-misses — and ``clip_id``; ``kws eval`` names what
+each false accept heard with it), ``<name>.json`` (lineage).
 """
 
 from __future__ import annotations
@@ -120,6 +124,16 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
     lab_path = out_dir / f"{name}.labels.csv"
     lines = ["label,start_sample,end_sample,clip_id,context"] + [",".join(map(str, row)) for row in labels]
     write_if_changed(lab_path, "\n".join(lines) + "\n")
+    near = set(task.synth.near_misses)
+    words_rows = []
+    for start, e, p, is_kw in events:
+        s0, s1 = speech_bounds(p, RATE)
+        if start + s0 < total:                              # the stream's last word may be cut short
+            o = e.get("origin", {})
+            word = o.get("word") or o.get("text") or e["label"]
+            words_rows.append([start + s0, min(start + s1, total), e["label"], word, o.get("text", word),
+                               o.get("side", ""), int(word in near), e["id"]])
+    write_csv(out_dir / f"{name}.words.csv", WORDS_HEADER, words_rows)
     summary = {"name": name, "kind": kind, "split": split, "seconds": total / RATE, "keywords": len(labels),
                "speech_events": len(events), "data_manifest_hash": man["hash"], "task_hash": task.hash,
                "seed": sc.seed, "code": mf.code_version(),
@@ -148,6 +162,43 @@ def read_labels(path: str | Path) -> list[tuple[str, int, int]]:
     except OSError as e:
         raise KwsError(f"{path}: cannot read label file ({e.strerror})") from e
     return rows
+
+
+WORDS_HEADER = ("start_sample", "end_sample", "label", "word", "text", "context", "near_miss", "clip_id")
+
+
+def write_csv(path: Path, header, rows) -> None:
+    """A CSV file with its header, written only when its bytes change (then atomically)."""
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    write_if_changed(path, buf.getvalue())
+
+
+def read_words(path: str | Path) -> list[dict]:
+    """Rows of a stream's ``.words.csv`` (what was said where), sorted by start; clear errors
+    naming the file and line on bad rows."""
+    path = Path(path)
+    out = []
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or not set(WORDS_HEADER) <= set(reader.fieldnames):
+                raise KwsError(f"{path}: header must contain {','.join(WORDS_HEADER)}")
+            for i, r in enumerate(reader, start=2):
+                try:
+                    a, b, nm = int(r["start_sample"]), int(r["end_sample"]), int(r["near_miss"])
+                except (TypeError, ValueError) as e:
+                    raise KwsError(f"{path}:{i}: start_sample, end_sample and near_miss must be integers, got {r}") from e
+                if b <= a or a < 0:
+                    raise KwsError(f"{path}:{i}: end {b} must follow start {a} >= 0")
+                out.append({**r, "start_sample": a, "end_sample": b, "near_miss": bool(nm)})
+    except OSError as e:
+        raise KwsError(f"{path}: cannot read words file ({e.strerror})") from e
+    return sorted(out, key=lambda r: r["start_sample"])
 
 
 def read_contexts(path: str | Path) -> list[str]:

@@ -20,7 +20,8 @@ import numpy as np
 from kws import detector as det
 from kws.audio import read_wav
 from kws.codegen.common import REPO_ROOT, write_if_changed
-from kws.data.streams import read_contexts, read_labels
+from kws.data.streams import read_contexts, read_labels, read_words
+from kws.evaluate import triggers
 from kws.evaluate.scoring import score
 from kws.pipeline import ReferencePipeline
 
@@ -148,10 +149,12 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         labels = wav.with_name(wav.stem + ".labels.csv")
         truth = read_labels(labels) if labels.exists() else []
         ctx = read_contexts(labels) if labels.exists() else []
+        words_csv = wav.with_name(wav.stem + ".words.csv")
+        words = read_words(words_csv) if words_csv.exists() else None
         t0 = time.perf_counter()
         logits, samples, n = stream_logits(pipe, wav, eng)
         compute_s += time.perf_counter() - t0
-        data.append((wav.name, batch_detector(pipe, logits), samples, n, truth, ctx))
+        data.append((wav.name, batch_detector(pipe, logits), samples, n, truth, ctx, words))
     rate = spec.frontend.sample_rate_hz
     audio_s = sum(d[3] for d in data) / rate
     contexts = sorted({c for d in data for c in d[5] if c})
@@ -161,7 +164,7 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         latency; false accepts are then not meaningful)."""
         ev_all = [(detect(pipe, bd, sm, thresholds), [t for t, c in zip(tr, cx or [""] * len(tr))
                                                         if context is None or c == context], n)
-                  for _, bd, sm, n, tr, cx in data]
+                  for _, bd, sm, n, tr, cx, _ in data]
         s = [score(ev, tr, total_samples=n, rate=rate, only=only) for ev, tr, n in ev_all]
         occ = sum(x.occurrences for x in s)
         hit = sum(x.detected for x in s)
@@ -187,10 +190,23 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         return {c: {k: v for k, v in total(thr, context=c).items() if k not in ("false_accepts", "fa_per_hour")}
                 for c in contexts}
 
+    def heard(thr):
+        """What the false accepts heard (streams with a words file only)."""
+        recs, said = [], []
+        for _, bd, sm, n, tr, _, words in data:
+            if words is not None:
+                fa = score(detect(pipe, bd, sm, thr), tr, total_samples=n, rate=rate).false_accept_events
+                recs += triggers.attribute(fa, words, triggers.window_span(spec))
+                said += words
+        return triggers.summarize(recs, said)
+
+    with_words = [d[0] for d in data if d[6] is not None]
     result = {"model": str(model_dir), "streams": [d[0] for d in data], "engine": engine,
               "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
               "at_default_threshold": default, "calibrated_thresholds": thresholds, "at_calibrated": calibrated,
               "by_context": {"at_default_threshold": by_context({}), "at_calibrated": by_context(thresholds)},
+              **({"false_accepts_heard": {"streams": with_words, "at_default_threshold": heard({}),
+                                          "at_calibrated": heard(thresholds)}} if with_words else {}),
               "audio_seconds": audio_s, "throughput_x_realtime": audio_s / compute_s if compute_s else None,
               **({"fixed_thresholds": fixed_thresholds, "at_fixed": total(fixed_thresholds)} if fixed_thresholds else {}),
               "det": det_curves, "det_all": det_all}

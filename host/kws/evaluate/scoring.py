@@ -23,6 +23,7 @@ class Score:
     false_accepts: int
     hours: float
     latencies_ms: list[float] = field(default_factory=list)
+    false_accept_events: list[tuple[str, int]] = field(default_factory=list)   # the counted ones
 
     @property
     def frr(self) -> float:
@@ -60,14 +61,14 @@ def score(events: list[tuple[str, int]], truth: list[tuple[str, int, int]], *, t
                 hit = i
                 break
         if hit is None:
-            fa_times.append(sample)
+            fa_times.append((sample, label))
         else:
             detected[hit] = True
             latencies.append((sample - truth[hit][2]) * 1000.0 / rate)
-    fa = 0
+    counted = []
     last = None
-    for s in fa_times:
+    for s, label in fa_times:
         if last is None or s - last >= rate:
-            fa += 1
+            counted.append((label, s))
         last = s
-    return Score(len(truth), sum(detected), fa, total_samples / rate / 3600.0, latencies)
+    return Score(len(truth), sum(detected), len(counted), total_samples / rate / 3600.0, latencies, counted)
