@@ -32,7 +32,9 @@ def run(app, data: bytes) -> list[p.Frame]:
     dec = p.Decoder()
     frames = dec.feed(r.stdout)
     assert dec.bad_crc == 0 and dec.bad_frame == 0 and dec.seq_gaps == 0        # the device always speaks cleanly
-    return frames
+    assert frames[0].type == p.ERROR and frames[0].payload[0] == p.ERR_STARTED  # first, it says it started
+    assert all(f.payload[0] != p.ERR_STARTED for f in frames[1:] if f.type == p.ERROR)
+    return frames[1:]
 
 
 def session(pcm: np.ndarray, *, logits: bool = True) -> list[bytes]:

@@ -77,6 +77,55 @@ def test_bad_frames_get_errors_and_the_device_goes_on(image, audio):
     assert stats["bad_crc"] >= 1 and stats["seq_gaps"] >= 1 and stats["bad_frames"] >= 1
 
 
+def test_a_board_reset_mid_stream_voids_the_stream_and_a_new_handshake_recovers(image, audio, spec):
+    """QEMU's system_reset mid-stream (the reset button): the device announces its start, the
+    host ends the stream with the counts so far instead of mixing two sessions' sample indices,
+    and after a new handshake the device is bit-exact again."""
+    import re
+    import threading
+    import time
+
+    from kws.device.link import DeviceReset
+
+    long = np.tile(audio, 8)
+    with Sim(image) as sim, sim.link() as link:
+        link.handshake()
+        timer = threading.Timer(2.0, sim.reset)
+        timer.start()
+        t0 = time.monotonic()
+        with pytest.raises(DeviceReset, match="restarted mid-session") as err:
+            link.stream(long)
+        took = time.monotonic() - t0
+        timer.join()
+        assert link.hello is None                                   # the session is gone with it
+        link.handshake(logits=True)
+        r = link.stream(audio)
+    acked = int(re.search(r"acknowledged (\d+) of", str(err.value)).group(1))
+    assert 0 < acked < long.size and took < link.timeout             # detected at once, not by a timeout
+    ref_logits, ref_events = ReferencePipeline(spec, MODEL).run(audio)
+    got = np.frombuffer(b"".join(r.logits), dtype=np.int8).reshape(-1, ref_logits.shape[1])
+    np.testing.assert_array_equal(got, ref_logits)
+    assert r.events == [(e.label, e.score_q, e.sample) for e in ref_events] and r.errors == []
+
+
+def test_a_port_that_goes_away_mid_stream_ends_it_with_counts(image, audio):
+    """The emulator killed mid-stream (a board unplugged): an error naming the port and the
+    counts so far, at once, not a traceback or a hang."""
+    import threading
+    import time
+
+    from kws.device.link import DeviceLost
+
+    with Sim(image) as sim, sim.link() as link:
+        link.handshake()
+        threading.Timer(2.0, sim.proc.kill).start()
+        t0 = time.monotonic()
+        with pytest.raises(DeviceLost, match=r"socket://127.0.0.1:\d+: the port went away .*; [1-9]\d* of \d+ "
+                                             r"samples acknowledged, \d+ events"):
+            link.stream(np.tile(audio, 8))
+        assert time.monotonic() - t0 < 10
+
+
 def test_a_mismatched_device_is_refused(image):
     with Sim(image) as sim, sim.link() as link:
         with pytest.raises(DeviceMismatch, match="model_hash32 is .*, expected 00000000"):

@@ -365,6 +365,7 @@ int main(void)
     kws_port_init();
     kws_proto_rx_reset(&rx);
     reset_all();
+    send_error(KWS_ERR_STARTED, 0);                         /* a host mid-stream learns its stream is void */
     uint32_t bad_crc = 0, bad_frames = 0, gaps = 0;
     for (;;) {
 #ifdef KWS_AUDIO_MIC

@@ -20,7 +20,12 @@ enum {
     KWS_MSG_ERROR = 0x8F,
     KWS_MSG_EVENT = 0x90, KWS_MSG_LOGITS = 0x91
 };
-enum { KWS_ERR_BAD_CRC = 1, KWS_ERR_BAD_FRAME = 2, KWS_ERR_SEQ_GAP = 3, KWS_ERR_BAD_AUDIO = 4, KWS_ERR_UNKNOWN = 5 };
+/* KWS_ERR_STARTED: sent once at boot, before anything else: the device (re)started and holds no
+ * session; a host mid-stream learns that its stream is void rather than waiting for credits. */
+enum {
+    KWS_ERR_BAD_CRC = 1, KWS_ERR_BAD_FRAME = 2, KWS_ERR_SEQ_GAP = 3, KWS_ERR_BAD_AUDIO = 4, KWS_ERR_UNKNOWN = 5,
+    KWS_ERR_STARTED = 6
+};
 
 typedef struct {
     uint8_t buf[KWS_PROTO_MAX_WIRE];

@@ -22,6 +22,14 @@ class DeviceMismatch(KwsError):
     pass
 
 
+class DeviceLost(KwsError):
+    """The port went away (a board unplugged or re-enumerating, an emulator that exited)."""
+
+
+class DeviceReset(KwsError):
+    """The device started again mid-stream: what it reported after that is not this stream's."""
+
+
 @dataclass
 class StreamResult:
     events: list[tuple[int, int, int]] = field(default_factory=list)     # (class, score, sample)
@@ -74,12 +82,31 @@ class Link:
         self.close()
 
     def send(self, ftype: int, payload: bytes = b"") -> None:
-        self.ser.write(p.encode(ftype, self.seq, payload))
+        import serial
+
+        try:
+            self.ser.write(p.encode(ftype, self.seq, payload))
+        except (serial.SerialException, OSError) as e:
+            raise self._lost(e) from e
         self.seq = (self.seq + 1) & 0xFFFF
 
     def _poll(self) -> list[p.Frame]:
-        data = self.ser.read(4096)
+        import serial
+
+        try:
+            data = self.ser.read(4096)
+        except (serial.SerialException, OSError) as e:
+            raise self._lost(e) from e
         return self.dec.feed(data) if data else []
+
+    def restarted(self, what: str) -> DeviceReset:
+        self.hello = None                                 # no session survives a restart
+        return DeviceReset(f"{self.url}: the device restarted mid-session: {what}; what it reported is void "
+                           "(handshake again and start over)")
+
+    def _lost(self, e: Exception) -> DeviceLost:
+        return DeviceLost(f"{self.url}: the port went away ({e}) after {self.dec.frames} frames received "
+                          f"(bad crc {self.dec.bad_crc}, bad frames {self.dec.bad_frame})")
 
     def wait_for(self, ftype: int, timeout: float | None = None, *, drop_older: bool = False) -> p.Frame:
         """The oldest received frame of ``ftype``; frames of other types stay queued in order
@@ -138,6 +165,9 @@ class Link:
             nonlocal credits, last_progress
             if f.type == p.CREDIT:
                 n, acked = struct.unpack("<HQ", f.payload[:10])
+                if acked < res.samples_acked:           # its sample count started again (a session reset)
+                    raise self.restarted(f"it had acknowledged {res.samples_acked} of {pcm.size} samples "
+                                         f"({len(res.events)} events), then {acked}")
                 credits += n
                 res.samples_acked = acked
                 last_progress = time.monotonic()
@@ -146,27 +176,34 @@ class Link:
             elif f.type == p.LOGITS:
                 res.logits.append(p.parse_logits(f.payload)[1])
             elif f.type == p.ERROR:
+                if f.payload[:1] == bytes([p.ERR_STARTED]):
+                    raise self.restarted(f"it had acknowledged {res.samples_acked} of {pcm.size} samples "
+                                         f"({len(res.events)} events)")
                 res.errors.append((p.ERRORS.get(f.payload[0], str(f.payload[0])), struct.unpack("<H", f.payload[1:3])[0]))
 
-        for f in self.pending:
-            handle(f)
-        self.pending.clear()
-        while res.samples_acked < pcm.size:
-            while credits > 0 and sent < pcm.size:
-                chunk = pcm[sent:sent + block]
-                self.send(p.AUDIO, chunk.tobytes())
-                sent += chunk.size
-                credits -= 1
-            for f in self._poll():
+        try:
+            for f in self.pending:
                 handle(f)
-            if time.monotonic() - last_progress > self.timeout:
-                raise KwsError(f"{self.url}: no progress for {self.timeout:.0f} s ({res.samples_acked} of {pcm.size} "
-                               f"samples acknowledged, errors {res.errors[:5]})")
-        # events of the last block may trail its credit
-        end = time.monotonic() + 0.3
-        while time.monotonic() < end:
-            for f in self._poll():
-                handle(f)
+            self.pending.clear()
+            while res.samples_acked < pcm.size:
+                while credits > 0 and sent < pcm.size:
+                    chunk = pcm[sent:sent + block]
+                    self.send(p.AUDIO, chunk.tobytes())
+                    sent += chunk.size
+                    credits -= 1
+                for f in self._poll():
+                    handle(f)
+                if time.monotonic() - last_progress > self.timeout:
+                    raise KwsError(f"{self.url}: no progress for {self.timeout:.0f} s ({res.samples_acked} of {pcm.size} "
+                                   f"samples acknowledged, errors {res.errors[:5]})")
+            # events of the last block may trail its credit
+            end = time.monotonic() + 0.3
+            while time.monotonic() < end:
+                for f in self._poll():
+                    handle(f)
+        except DeviceLost as e:
+            raise DeviceLost(f"{e}; {res.samples_acked} of {pcm.size} samples acknowledged, "
+                             f"{len(res.events)} events") from e
         res.seconds = time.monotonic() - t0
         return res
 

@@ -49,6 +49,8 @@ def device_listen(link, *, seconds: float | None = None, until_frames: int | Non
                 elif f.type == p.STATS:
                     res.stats = p.parse_stats(f.payload)
                 elif f.type == p.ERROR:
+                    if f.payload[:1] == bytes([p.ERR_STARTED]):
+                        raise link.restarted(f"{len(res.events)} events heard before it")
                     res.errors.append((p.ERRORS.get(f.payload[0], str(f.payload[0])),
                                        struct.unpack("<H", f.payload[1:3])[0]))
             if until_frames is not None and res.stats.get("frames", 0) >= until_frames:

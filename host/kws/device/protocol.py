@@ -37,7 +37,8 @@ LOGITS = 0x91
 NAMES = {HELLO_REQ: "HELLO_REQ", STATS_REQ: "STATS_REQ", MONITOR_REQ: "MONITOR_REQ", AUDIO: "AUDIO",
          HELLO: "HELLO", CREDIT: "CREDIT", STATS: "STATS", MONITOR: "MONITOR", ERROR: "ERROR", EVENT: "EVENT",
          LOGITS: "LOGITS"}
-ERRORS = {1: "bad_crc", 2: "bad_frame", 3: "seq_gap", 4: "bad_audio_size", 5: "unknown_type", 6: "overrun"}
+ERRORS = {1: "bad_crc", 2: "bad_frame", 3: "seq_gap", 4: "bad_audio_size", 5: "unknown_type", 6: "started"}
+ERR_STARTED = 6                           # sent once at boot: the device (re)started, no session survives
 
 HELLO_FMT = "<IIIIIHHBB"      # fw version, fe hash, model hash, detector hash, rate, hop, max block, credits, classes
                               # [+ audio source u8: 0 host-streamed, 1 the device's microphone]

@@ -167,15 +167,19 @@ class Sim:
         self.args = args
         self.proc = None
         self.url = None
+        self._tmp = None
 
     def __enter__(self):
         import socket as so
         import subprocess
+        import tempfile
 
         with so.socket() as s:                        # a free loopback port
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        cmd = [qemu_binary(), "-M", MACHINE, "-display", "none", "-monitor", "none", "-chardev",
+        self._tmp = tempfile.TemporaryDirectory(prefix="kws-sim-")
+        monitor = f"unix:{self._tmp.name}/monitor,server=on,wait=off"      # reset() speaks to it
+        cmd = [qemu_binary(), "-M", MACHINE, "-display", "none", "-monitor", monitor, "-chardev",
                f"socket,id=s0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on", "-serial", "chardev:s0",
                "-kernel", str(self.elf)]
         if self.icount:
@@ -197,6 +201,20 @@ class Sim:
                 raise KwsError(f"QEMU exited: {self.proc.stderr.read().decode(errors='replace')}") from None
             raise
 
+    def reset(self) -> None:
+        """Reset the emulated board (QEMU's ``system_reset``), as its reset button would: the
+        firmware starts again from its reset vector; the serial connection stays."""
+        import socket as so
+        import time
+
+        with so.socket(so.AF_UNIX, so.SOCK_STREAM) as m:
+            m.settimeout(5.0)
+            m.connect(f"{self._tmp.name}/monitor")
+            m.sendall(b"system_reset\n")
+            seen, deadline = b"", time.monotonic() + 5.0
+            while b"system_reset" not in seen and time.monotonic() < deadline:   # QEMU echoes the command
+                seen += m.recv(4096)
+
     def __exit__(self, *exc):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -204,3 +222,5 @@ class Sim:
                 self.proc.wait(timeout=5)
             except Exception:  # noqa: BLE001
                 self.proc.kill()
+        if self._tmp is not None:
+            self._tmp.cleanup()
