@@ -126,6 +126,42 @@ def test_a_port_that_goes_away_mid_stream_ends_it_with_counts(image, audio):
         assert time.monotonic() - t0 < 10
 
 
+def test_device_eval_streams_again_after_a_restart(image, audio, spec, tmp_path, monkeypatch):
+    """kws device eval over a board that resets mid-stream: the void stream is reported and
+    streamed again from the beginning, and the diff is still zero."""
+    import threading
+
+    from kws.audio import write_wav
+    from kws.device.link import DeviceReset, Link
+    from kws.evaluate.device import device_eval
+
+    write_wav(tmp_path / "s.wav", np.tile(audio, 4), 16000)
+    stream = Link.stream
+
+    def reset_during_first_stream(sim):
+        calls = []
+
+        def patched(link, pcm):
+            if not calls:                                           # 1.5 s into the first stream only
+                threading.Timer(1.5, sim.reset).start()
+            calls.append(1)
+            return stream(link, pcm)
+
+        monkeypatch.setattr(Link, "stream", patched)
+        return calls
+
+    with Sim(image) as sim:
+        calls = reset_during_first_stream(sim)
+        r = device_eval(spec, MODEL, tmp_path / "s.wav", port=sim.url)
+    assert len(calls) == 2 and len(r["restarts"]) == 1 and "restarted mid-session" in r["restarts"][0]
+    assert r["windows"]["differ"] == [] and r["windows"]["device"] == r["windows"]["reference"]
+    assert r["events"]["differ"] == [] and r["device_score"] == r["reference_score"]
+    with Sim(image) as sim:                                         # no retries left: the error stands
+        reset_during_first_stream(sim)
+        with pytest.raises(DeviceReset):
+            device_eval(spec, MODEL, tmp_path / "s.wav", port=sim.url, retries=0)
+
+
 def test_a_mismatched_device_is_refused(image):
     with Sim(image) as sim, sim.link() as link:
         with pytest.raises(DeviceMismatch, match="model_hash32 is .*, expected 00000000"):

@@ -224,7 +224,9 @@ def cmd_device_eval(args) -> int:
     from kws.codegen.common import write_if_changed
     from kws.evaluate.device import device_eval
 
-    r = device_eval(_spec(args), Path(args.model), Path(args.wav), port=args.port)
+    r = device_eval(_spec(args), Path(args.model), Path(args.wav), port=args.port, retries=args.retries)
+    for msg in r["restarts"]:
+        print(f"restarted the stream from the beginning: {msg}")
     w, e = r["windows"], r["events"]
     print(f"windows: {w['reference'] - len(w['differ'])} of {w['reference']} equal (device sent {w['device']}); "
           f"events: {e['reference'] - len(e['differ']) // 2} equal, {len(e['differ'])} differ")
@@ -315,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--port", help="pyserial URL; default: start QEMU")
     d.add_argument("--model", default="models/commands")
     d.add_argument("--out", help="write the result as JSON here")
+    d.add_argument("--retries", type=int, default=1,
+                   help="stream again from the beginning this many times when the device restarts mid-stream")
     d.set_defaults(fn=cmd_device_eval)
 
     from kws.monitor.cli import add_parser as add_drift_parser

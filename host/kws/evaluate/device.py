@@ -15,8 +15,11 @@ from kws.evaluate.scoring import score
 from kws.pipeline import ReferencePipeline
 
 
-def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None) -> dict:
+def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, retries: int = 1) -> dict:
+    """``retries``: streams started again from the beginning after the device restarted
+    mid-stream (its results are void, kws.device.link.DeviceReset); each restart is reported."""
     from kws.device.connect import expected_hashes, open_link
+    from kws.device.link import DeviceReset
 
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
     labels_path = Path(wav).with_name(Path(wav).stem + ".labels.csv")
@@ -24,10 +27,18 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None) ->
     pipe = ReferencePipeline(spec, model_dir)
     ref_logits, ref_events = pipe.run(pcm)
     expect = expected_hashes(spec, pipe.manifest)
+    restarts = []
     with contextlib.ExitStack() as stack:
         link = open_link(stack, port)
-        link.handshake(logits=True, expect=expect)
-        r = link.stream(pcm)
+        while True:
+            link.handshake(logits=True, expect=expect)
+            try:
+                r = link.stream(pcm)
+                break
+            except DeviceReset as e:
+                if len(restarts) >= retries:
+                    raise
+                restarts.append(str(e))
         stats = link.stats()
     dev_logits = np.frombuffer(b"".join(r.logits), dtype=np.int8).reshape(-1, ref_logits.shape[1]) \
         if r.logits else np.zeros((0, ref_logits.shape[1]), np.int8)
@@ -41,7 +52,7 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None) ->
         return score([(pipe.labels[k], s) for k, _, s in events], truth, total_samples=pcm.size, rate=rate).as_dict()
 
     per = (stats["fe_ticks"] + stats["net_ticks"] + stats["det_ticks"])
-    return {"stream": str(wav), "audio_seconds": pcm.size / rate, "link_seconds": r.seconds,
+    return {"stream": str(wav), "audio_seconds": pcm.size / rate, "link_seconds": r.seconds, "restarts": restarts,
             "windows": {"reference": len(ref_logits), "device": len(dev_logits), "differ": differ},
             "events": {"reference": len(ref_ev), "device": len(dev_ev),
                        "differ": [list(e) for e in set(ref_ev) ^ set(dev_ev)]},
