@@ -40,7 +40,7 @@ def main() -> None:
     streams.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     for h in range(args.hours):
-        if not (streams / f"negative_day_{h:02d}.wav").exists():
+        if not (streams / f"negative_day_{h:02d}.words.csv").exists():     # streams made before words files too
             make_stream(REPO_ROOT / args.data, task, streams, kind="negative", minutes=60, name=f"negative_day_{h:02d}",
                         part=h + 1)
     cal_dir = REPO_ROOT / args.calibration_streams
@@ -57,6 +57,8 @@ def main() -> None:
         "at_calibrated_thresholds": {k: r["at_fixed"][k] for k in keep},
         "at_default_threshold": {k: r["at_default_threshold"][k] for k in keep},
         "throughput_x_realtime": r["throughput_x_realtime"],
+        "false_accepts_heard": {"at_calibrated_thresholds": r["false_accepts_heard"]["at_fixed"],
+                                "at_default_threshold": r["false_accepts_heard"]["at_default_threshold"]},
         "note": "throughput: audio seconds per second of feature + network compute, this run, all cores",
         "stream_generation_seconds": t_streams,
     }

@@ -206,7 +206,9 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
               "at_default_threshold": default, "calibrated_thresholds": thresholds, "at_calibrated": calibrated,
               "by_context": {"at_default_threshold": by_context({}), "at_calibrated": by_context(thresholds)},
               **({"false_accepts_heard": {"streams": with_words, "at_default_threshold": heard({}),
-                                          "at_calibrated": heard(thresholds)}} if with_words else {}),
+                                          "at_calibrated": heard(thresholds),
+                                          **({"at_fixed": heard(fixed_thresholds)} if fixed_thresholds else {})}}
+                 if with_words else {}),
               "audio_seconds": audio_s, "throughput_x_realtime": audio_s / compute_s if compute_s else None,
               **({"fixed_thresholds": fixed_thresholds, "at_fixed": total(fixed_thresholds)} if fixed_thresholds else {}),
               "det": det_curves, "det_all": det_all}
