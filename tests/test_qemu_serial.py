@@ -241,6 +241,24 @@ def test_microphone_build_reports_the_reference_events(spec, frontend, tmp_path)
     assert err.payload[0] == 4                                 # bad_audio: the microphone is the source
 
 
+def test_listening_ends_with_an_error_when_the_board_resets(spec, tmp_path):
+    """A microphone board that resets while the host listens: its sample indices start again,
+    so the session ends with DeviceReset and the count of events heard before it."""
+    import threading
+
+    from kws.device.link import DeviceReset
+    from kws.device.listen import device_listen
+
+    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
+    np.zeros(16000 * 30, "<i2").tofile(tmp_path / "mic.pcm")
+    with Sim(REPO_ROOT / "build" / "qemu" / "kws_mic.elf", args=[str(tmp_path / "mic.pcm")]) as sim, \
+            sim.link() as link:
+        link.handshake()
+        threading.Timer(1.5, sim.reset).start()
+        with pytest.raises(DeviceReset, match="restarted mid-session: 0 events heard before it"):
+            device_listen(link, seconds=20)
+
+
 def test_kws_device_listen_cli_on_the_emulated_microphone(tmp_path, capsys):
     """`kws data say` makes the recording, `kws device listen --compare` diffs the emulated
     microphone build's events with the host reference (what the Renode suites run)."""
