@@ -116,6 +116,27 @@ def test_committed_network_is_generated_from_the_released_model(spec):
     assert man["frontend"]["hash"] == spec.frontend.hash, "the released model was trained on another front end"
 
 
+def test_codegen_of_a_trained_model_finds_its_labels_or_says_what_is_missing(tmp_path, capsys):
+    """`kws codegen model --tflite` on a training directory (model.tflite + config.json) emits the
+    detector's tables the firmware needs; on a bare .tflite it warns that they are missing."""
+    import json
+    import shutil
+
+    from kws.cli import main
+
+    model = REPO_ROOT / "models" / "commands"
+    labels = json.loads((model / "manifest.json").read_text())["labels"]
+    shutil.copyfile(model / "model.tflite", tmp_path / "model.tflite")
+    assert main(["codegen", "model", "--tflite", str(tmp_path / "model.tflite"), "--out", str(tmp_path / "bare")]) == 0
+    assert "no manifest.json or config.json beside" in capsys.readouterr().err
+    assert "KWS_DET_SMOOTH" not in (tmp_path / "bare" / "kws_net.h").read_text()
+    (tmp_path / "config.json").write_text(json.dumps({"task": {"name": "commands", "labels": labels}}))
+    assert main(["codegen", "model", "--tflite", str(tmp_path / "model.tflite"), "--out", str(tmp_path / "trained")]) == 0
+    assert "warning" not in capsys.readouterr().err
+    h = (tmp_path / "trained" / "kws_net.h").read_text()
+    assert "KWS_DET_SMOOTH" in h and "kws_det_labels" in (tmp_path / "trained" / "kws_net.c").read_text()
+
+
 def test_streaming_form_equals_whole_windows_and_tflm(tmp_path, rng, spec):
     """The released model has no padding along time: its streaming form (each row computed once,
     kept in rings) gives, at every window end, the logits of the whole-window network and of

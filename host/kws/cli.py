@@ -49,6 +49,13 @@ def cmd_codegen(args) -> int:
         man_path = tfl.with_name("manifest.json")
         man = json.loads(man_path.read_text()) if man_path.exists() else {}
         labels = man.get("labels")
+        cfg_path = tfl.with_name("config.json")                   # a training directory (kws train)
+        if labels is None and cfg_path.exists():
+            labels = json.loads(cfg_path.read_text()).get("task", {}).get("labels")
+        if labels is None:
+            print(f"kws: warning: no manifest.json or config.json beside {tfl}: C for the network only, without the "
+                  "detector's tables the firmware app needs (release the model with kws release, or generate from "
+                  "its training directory)", file=sys.stderr)
         from kws.pipeline import calibrated_thresholds
 
         changed = cgm.generate(blob, out, frontend_hash32=spec.frontend.hash32, source=str(tfl),
