@@ -3,6 +3,7 @@ the refusals: wrong input shape, unsupported ops, bad calibration sets, an impos
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -260,6 +261,28 @@ def test_picker_chooses_the_best_variant_within_budget(tiny, tmp_path):
     tight = dataclasses.replace(spec, budget=dataclasses.replace(spec.budget, island_bytes=5_000, target_bytes=4_000))
     r2 = pick(tight, task, d / "data", tmp_path / "t", widths=[8], blocks=[1], epochs=1, progress=False)
     assert r2["chosen"] is None and r2["why"] == "no variant fits the budget"
+
+
+def test_picker_can_choose_by_the_streams_det_curve(tiny, tmp_path):
+    """With streams, the picker ranks the variants by FRR within the target FA/hr along each int8
+    model's DET curve (the host reference over the streams), not by clip accuracy."""
+    from kws.data.streams import make_stream
+    from kws.train.pick import frr_within, pick
+
+    assert frr_within([{"fa_per_hour": 9.0, "frr": 0.1}, {"fa_per_hour": 4.0, "frr": 0.5},
+                       {"fa_per_hour": 1.0, "frr": 0.7}], 5.0) == 0.5
+    assert frr_within([{"fa_per_hour": 9.0, "frr": 0.1}], 5.0) == 1.0          # nothing within the target
+    spec, task, d = tiny
+    for kind in ("positive", "negative"):
+        make_stream(d / "data", task, tmp_path / "streams", kind=kind, minutes=0.5, split="val")
+    r = pick(spec, task, d / "data", tmp_path, widths=[8, 16], blocks=[1], epochs=1, progress=False,
+             streams=tmp_path / "streams", target_fa=60.0)
+    for v in r["variants"]:
+        det_all = json.loads((Path(v["dir"]) / "streams_eval" / "eval.json").read_text())["det_all"]
+        assert v["streams"]["frr_within_target"] == frr_within(det_all, 60.0) and v["streams"]["minutes"] == 1.0
+    fitting = [v for v in r["variants"] if v["fits"]]
+    assert r["chosen"] == min(fitting, key=lambda v: (v["streams"]["frr_within_target"], v["island_bytes"]))
+    assert "fewest missed keywords within 60 FA/hr" in r["why"] and r["criterion"].startswith("FRR within 60")
 
 
 def test_quantization_aware_training_gives_a_device_exact_int8_model(trained, tmp_path, rng):

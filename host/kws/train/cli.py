@@ -22,6 +22,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--widths", default="24,32,48", help="comma-separated channel counts")
     s.add_argument("--blocks", default="4", help="comma-separated block counts")
     s.add_argument("--epochs", type=int)
+    s.add_argument("--streams", help="choose by FRR within --target-fa on these streams (make them from the "
+                                     "validation voices: kws data streams DATA --split val)")
+    s.add_argument("--target-fa", type=float, default=5.0, help="false accepts per hour for --streams (default 5)")
     s.set_defaults(fn=cmd_pick)
 
     s = sub.add_parser("quantize", help="full-int8 TFLite of a trained model with the tracked calibration set")
@@ -127,11 +130,13 @@ def cmd_pick(args) -> int:
     set_threads()
     r = pick(load_spec(args.spec), load_task(args.task), args.data, args.out,
              widths=[int(w) for w in args.widths.split(",")], blocks=[int(b) for b in args.blocks.split(",")],
-             epochs=args.epochs)
-    print(f"{'width':>5} {'blocks':>6} {'params':>7} {'val':>6} {'test fl':>7} {'test i8':>7} {'island B':>9}  fits")
+             epochs=args.epochs, streams=args.streams, target_fa=args.target_fa)
+    frr = f" {'FRR@' + format(args.target_fa, 'g'):>8}" if args.streams else ""
+    print(f"{'width':>5} {'blocks':>6} {'params':>7} {'val':>6} {'test fl':>7} {'test i8':>7} {'island B':>9}{frr}  fits")
     for v in r["variants"]:
+        f = f" {v['streams']['frr_within_target']:8.1%}" if args.streams else ""
         print(f"{v['width']:5d} {v['blocks']:6d} {v['parameters']:7,d} {v['val_float']:6.1%} {v['test_float']:7.1%} "
-              f"{v['test_int8']:7.1%} {v['island_bytes']:9,d}  {'yes' if v['fits'] else 'no'}")
+              f"{v['test_int8']:7.1%} {v['island_bytes']:9,d}{f}  {'yes' if v['fits'] else 'no'}")
     print(f"chose {r['why']}")
     return 0 if r["chosen"] else 1
 
