@@ -25,7 +25,7 @@ from kws.evaluate import triggers
 from kws.evaluate.scoring import score
 from kws.pipeline import ReferencePipeline
 
-SWEEP = np.round(np.concatenate([np.linspace(0.3, 0.9, 13), np.linspace(0.92, 0.995, 16), [0.997, 0.998, 0.999, 0.9995]]), 4)
+SWEEP = np.round(np.concatenate([np.linspace(0.3, 0.9, 13), np.linspace(0.92, 0.995, 16), [0.997, 0.998, 0.999, 0.9995, 0.9998, 0.9999]]), 4)
 
 
 def windowed(infer, feats: np.ndarray, ends: list[int], frames: int) -> np.ndarray:
