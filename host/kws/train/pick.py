@@ -5,9 +5,10 @@ Best means, by default, the highest validation accuracy on clips. With ``streams
 streams from the **validation** voices: ``kws data streams DATA --split val``; the test split
 stays an untouched final measure) it means the fewest missed keywords within ``target_fa``
 false accepts per hour along each int8 model's DET curve (one threshold for every keyword,
-kws.evaluate.run) — what a user lives with. The two can disagree: on the commands task a
-width-64 network had no better clip accuracy than width 32 but missed 76 % instead of 88 % of
-the keywords within 5 FA/hr (docs/training.md).
+kws.evaluate.run) — what a user lives with. The two can disagree: on the commands task one
+width-64 run had no better clip accuracy than width 32 but missed 76 % instead of 88 % of the
+keywords within 5 FA/hr on 90 minutes of streams; a second seed of it did not repeat that, so
+margins this close need long streams and more than one run (docs/training.md).
 
 Writes ``pick.json`` (every variant: width, blocks, parameters, val and test accuracy, float
 and int8, footprint, fits / meets the 48 KB target, and its FRR at the target when streams are
