@@ -44,9 +44,10 @@ def main() -> None:
             make_stream(REPO_ROOT / args.data, task, streams, kind="negative", minutes=60, name=f"negative_day_{h:02d}",
                         part=h + 1)
     cal_dir = REPO_ROOT / args.calibration_streams
-    for name in ("positive_test_10min.wav", "positive_test_10min.labels.csv", "positive_test_10min.words.csv"):
-        if (cal_dir / name).exists() or not name.endswith(".words.csv"):       # words: streams since they exist
-            shutil.copyfile(cal_dir / name, streams / name)
+    for name in ("positive_test_10min.wav", "positive_test_10min.labels.csv"):
+        shutil.copyfile(cal_dir / name, streams / name)
+    if (cal_dir / "positive_test_10min.words.csv").exists():          # older streams have none
+        shutil.copyfile(cal_dir / "positive_test_10min.words.csv", streams / "positive_test_10min.words.csv")
     t_streams = time.perf_counter() - t0
     cal = evaluate(spec, REPO_ROOT / args.model, REPO_ROOT / args.calibration_streams, work / "calibration")
     r = evaluate(spec, REPO_ROOT / args.model, streams, work / "day", fixed_thresholds=cal["calibrated_thresholds"])

@@ -99,6 +99,13 @@ class Link:
             raise self._lost(e) from e
         return self.dec.feed(data) if data else []
 
+    def error_of(self, f: p.Frame, so_far: str) -> tuple[str, int]:
+        """An ERROR frame as (name, sequence number); the device's boot announcement (ERROR 6)
+        instead ends the session: DeviceReset, with ``so_far`` (the counts) in its message."""
+        if f.payload[:1] == bytes([p.ERR_STARTED]):
+            raise self.restarted(so_far)
+        return p.ERRORS.get(f.payload[0], str(f.payload[0])), struct.unpack("<H", f.payload[1:3])[0]
+
     def restarted(self, what: str) -> DeviceReset:
         self.hello = None                                 # no session survives a restart
         return DeviceReset(f"{self.url}: the device restarted mid-session: {what}; what it reported is void "
@@ -161,13 +168,15 @@ class Link:
         sent = 0
         last_progress = time.monotonic()
 
+        def so_far() -> str:
+            return f"it had acknowledged {res.samples_acked} of {pcm.size} samples ({len(res.events)} events)"
+
         def handle(f: p.Frame):
             nonlocal credits, last_progress
             if f.type == p.CREDIT:
                 n, acked = struct.unpack("<HQ", f.payload[:10])
                 if acked < res.samples_acked:           # its sample count started again (a session reset)
-                    raise self.restarted(f"it had acknowledged {res.samples_acked} of {pcm.size} samples "
-                                         f"({len(res.events)} events), then {acked}")
+                    raise self.restarted(f"{so_far()}, then {acked}")
                 credits += n
                 res.samples_acked = acked
                 last_progress = time.monotonic()
@@ -176,10 +185,7 @@ class Link:
             elif f.type == p.LOGITS:
                 res.logits.append(p.parse_logits(f.payload)[1])
             elif f.type == p.ERROR:
-                if f.payload[:1] == bytes([p.ERR_STARTED]):
-                    raise self.restarted(f"it had acknowledged {res.samples_acked} of {pcm.size} samples "
-                                         f"({len(res.events)} events)")
-                res.errors.append((p.ERRORS.get(f.payload[0], str(f.payload[0])), struct.unpack("<H", f.payload[1:3])[0]))
+                res.errors.append(self.error_of(f, so_far()))
 
         try:
             for f in self.pending:

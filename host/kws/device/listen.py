@@ -4,7 +4,6 @@ slow for real time) at the end."""
 
 from __future__ import annotations
 
-import struct
 import time
 from dataclasses import dataclass, field
 
@@ -49,10 +48,7 @@ def device_listen(link, *, seconds: float | None = None, until_frames: int | Non
                 elif f.type == p.STATS:
                     res.stats = p.parse_stats(f.payload)
                 elif f.type == p.ERROR:
-                    if f.payload[:1] == bytes([p.ERR_STARTED]):
-                        raise link.restarted(f"{len(res.events)} events heard before it")
-                    res.errors.append((p.ERRORS.get(f.payload[0], str(f.payload[0])),
-                                       struct.unpack("<H", f.payload[1:3])[0]))
+                    res.errors.append(link.error_of(f, f"{len(res.events)} events heard before it"))
             if until_frames is not None and res.stats.get("frames", 0) >= until_frames:
                 break
     except KeyboardInterrupt:
