@@ -31,6 +31,12 @@ bench: $(STAMP)
 	$(PY) bench/frontend_instructions.py --out bench/results/frontend_instructions.json
 	$(PY) bench/network_instructions.py --out bench/results/network_instructions.json
 	$(PY) bench/data_synth.py --out bench/results/data_synth.json
+	$(PY) bench/island_os.py --out bench/results/island_os.json
+	$(PY) bench/goals.py
+
+# Longer benchmarks that need the corpus and its streams (docs/evaluation.md), run by hand:
+#   bench/eval_24h.py (a day of negatives per released model), bench/stream_bitexact.py.
+# bench/goals.py reads all of bench/results/ and says where each issue's goal stands.
 
 clean:
 	rm -rf build

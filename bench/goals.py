@@ -1,0 +1,146 @@
+"""Where the product stands against every goal of the issues: reads the released models'
+manifests and the benchmark results (bench/results/*.json), compares them with the targets in
+bench/goals.toml, and writes bench/results/goals.json and goals.md. It measures nothing itself:
+every row names the file its figure comes from; the command that makes that file is in the
+file's own script (bench/<name>.py) or, for a manifest, `kws release` / `kws budget --record`.
+
+    python bench/goals.py
+
+A result file that does not exist yet is reported as "not measured", never as met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tomllib
+
+from kws.codegen.common import REPO_ROOT, write_if_changed
+
+RESULTS = REPO_ROOT / "bench" / "results"
+MODELS = ("commands", "wakeword")
+
+
+def _load(rel: str) -> dict | None:
+    p = REPO_ROOT / rel
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def _row(issue: int, goal: str, target: str, value: str, met: bool | None, source: str) -> dict:
+    return {"issue": issue, "goal": goal, "target": target, "measured": value,
+            "status": "not measured" if met is None else "met" if met else "not met", "source": source}
+
+
+def operating_point(det_all: list[dict], frr_max: float) -> dict | None:
+    """The point of a whole-model DET curve with FRR <= frr_max and the fewest false accepts
+    (then the lower FRR); None when the curve never gets there."""
+    ok = [p for p in det_all if p["frr"] <= frr_max]
+    return min(ok, key=lambda p: (p["fa_per_hour"], p["frr"])) if ok else None
+
+
+def frr_within(det_all: list[dict], fa_max: float) -> dict | None:
+    """The point with FA/hr <= fa_max and the lowest FRR."""
+    ok = [p for p in det_all if p["fa_per_hour"] <= fa_max]
+    return min(ok, key=lambda p: (p["frr"], p["fa_per_hour"])) if ok else None
+
+
+def stream_rows(goals: dict, name: str, rel: str) -> list[dict]:
+    g = goals["streams"]
+    day = _load(rel)
+    target = f"<= {g['fa_per_hour_max']} FA/hr at FRR <= {g['frr_max']:.0%}"
+    lat_target = f"p95 <= {g['latency_p95_ms_max']} ms there"
+    if day is None or "det_all" not in day:
+        return [_row(6, f"{name}: false accepts", target, "", None, rel),
+                _row(6, f"{name}: latency", lat_target, "", None, rel)]
+    hours = day["audio_hours_total"]
+    op = operating_point(day["det_all"], g["frr_max"])
+    best = frr_within(day["det_all"], g["fa_per_hour_max"])
+    lowest = min(day["det_all"], key=lambda p: p["frr"])
+    if op is None:
+        fa_value = (f"no threshold reaches FRR {g['frr_max']:.0%} (lowest {lowest['frr']:.1%}, at "
+                    f"{lowest['fa_per_hour']:.1f} FA/hr)")
+    else:
+        fa_value = f"{op['fa_per_hour']:.2f} FA/hr at FRR {op['frr']:.1%}"
+    fa_value += (f"; within {g['fa_per_hour_max']} FA/hr: FRR {best['frr']:.1%}" if best
+                 else f"; never within {g['fa_per_hour_max']} FA/hr")
+    fa_value += f" ({hours:.1f} h of audio)"
+    fa_met = op is not None and op["fa_per_hour"] <= g["fa_per_hour_max"]
+    at = op or lowest
+    lat = at.get("latency_ms_p95")
+    lat_value = f"p95 {lat:.0f} ms at {at['fa_per_hour']:.1f} FA/hr, FRR {at['frr']:.1%}" if lat is not None else "no detections"
+    lat_met = lat is not None and lat <= g["latency_p95_ms_max"] and op is not None
+    thr = day.get("throughput_x_realtime")
+    return [_row(6, f"{name}: false accepts", target, fa_value, fa_met, rel),
+            _row(6, f"{name}: latency", lat_target, lat_value, lat_met, rel),
+            _row(6, f"{name}: host evaluation throughput", f">= {g['eval_x_realtime_min']}x real time",
+                 f"{thr:.0f}x" if thr else "", (thr >= g["eval_x_realtime_min"]) if thr else None, rel)]
+
+
+def collect(goals: dict) -> list[dict]:
+    rows = []
+    isl = goals["island"]
+    for name in MODELS:
+        rel = f"models/{name}/manifest.json"
+        man = _load(rel)
+        b = (man or {}).get("budget", {})
+        measured = b.get("all_measured", False)
+        total = b.get("total_bytes")
+        rows.append(_row(4, f"{name}: island", f"<= {isl['target_bytes']:,} B",
+                         f"{total:,} B ({b.get('image', 'estimate')})" if total else "",
+                         (total <= isl["target_bytes"]) if total and measured else None, rel))
+    os_ = _load("bench/results/island_os.json")
+    rows.append(_row(4, "commands: island built with -Os (moonshot)", f"<= {isl['moonshot_bytes']:,} B",
+                     f"{os_['total_bytes']:,} B" if os_ else "", (os_["total_bytes"] <= isl["moonshot_bytes"]) if os_ else None,
+                     "bench/results/island_os.json"))
+    acc = goals["accuracy"]
+    rel = "models/commands/manifest.json"
+    a = ((_load(rel) or {}).get("accuracy")) or {}
+    i8, fl = a.get("int8_test"), a.get("float_test")
+    rows.append(_row(4, "commands: int8 accuracy, held-out voices", f">= {acc['int8_min']:.0%}",
+                     f"{i8:.1%} ({a['test_clips']} clips)" if i8 is not None else "",
+                     (i8 >= acc["int8_min"]) if i8 is not None else None, rel))
+    rows.append(_row(4, "commands: int8 against float", f"within {acc['int8_vs_float_max_gap']:.0%}",
+                     f"{i8:.1%} against {fl:.1%}" if i8 is not None and fl is not None else "",
+                     (fl - i8 <= acc["int8_vs_float_max_gap"]) if i8 is not None and fl is not None else None, rel))
+    for name, rel in (("commands", "bench/results/eval_24h.json"), ("wakeword", "bench/results/eval_24h_wakeword.json")):
+        rows += stream_rows(goals, name, rel)
+    dev = goals["device"]
+    rel = "bench/results/stream_bitexact.json"
+    bx = _load(rel)
+    dw = bx["windows"] - bx["windows_equal"] if bx else None
+    de = max(bx["events_reference"], bx["events_device"]) - bx["events_equal"] if bx else None
+    rows.append(_row(6, "device against host reference (QEMU)",
+                     f"<= {dev['differing_windows_max']} windows, <= {dev['differing_events_max']} events differ",
+                     f"{dw} of {bx['windows']} windows, {de} of {bx['events_reference']} events differ "
+                     f"({bx['audio_seconds']:.0f} s)" if bx else "",
+                     (dw <= dev["differing_windows_max"] and de <= dev["differing_events_max"]) if bx else None, rel))
+    cs = _load("bench/results/data_synth.json")
+    rows.append(_row(3, "default corpus on 2 cores", f"<= {goals['corpus']['minutes_max']} min",
+                     f"{cs['full_corpus_projected_minutes']:.1f} min ({cs['full_corpus_clips']:,} clips, projected)" if cs else "",
+                     (cs["full_corpus_projected_minutes"] <= goals["corpus"]["minutes_max"]) if cs else None,
+                     "bench/results/data_synth.json"))
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    out = ["| issue | goal | target | measured | status | from |", "|---|---|---|---|---|---|"]
+    out += [f"| {r['issue']} | {r['goal']} | {r['target']} | {r['measured']} | {r['status']} | `{r['source']}` |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--goals", default="bench/goals.toml")
+    ap.add_argument("--out", default="bench/results/goals.json")
+    args = ap.parse_args()
+    goals = tomllib.loads((REPO_ROOT / args.goals).read_text())
+    rows = collect(goals)
+    out = REPO_ROOT / args.out
+    write_if_changed(out, json.dumps({"benchmark": "goals", "goals": args.goals, "rows": rows}, indent=2) + "\n")
+    md = markdown(rows)
+    write_if_changed(out.with_suffix(".md"), md)
+    print(md, end="")
+
+
+if __name__ == "__main__":
+    main()
