@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -102,8 +103,20 @@ def convert(keras_model, spec, cal_features: np.ndarray) -> bytes:
         raise QuantizeError("calibration set is empty")
     num_classes = keras_model.output_shape[-1]
     fixed = build(spec.model, c, num_classes, batch_size=1, mask=False)   # static shapes, no training-only layers
-    fixed.set_weights(keras_model.get_weights())
+    try:
+        fixed.set_weights(keras_model.get_weights())
+    except ValueError as e:
+        raise QuantizeError(f"the trained network's weights do not fit the spec's [model] ({e}): quantize with the "
+                            "spec it was trained with, or retrain") from e
     scale = spec.model.input_scale
+    # a stride or a padding that differs keeps every weight's shape and computes another function
+    probe = cal_features[:8].astype(np.float32)[..., None] * scale
+    want = np.concatenate([np.asarray(keras_model(x[None], training=False)) for x in probe])
+    got = np.concatenate([np.asarray(fixed(x[None], training=False)) for x in probe])
+    if np.abs(got - want).max() > 1e-4 * float(np.abs(want).max()) + 1e-9:       # the same network: equal to rounding
+        raise QuantizeError(f"the network rebuilt from the spec's [model] computes other logits than the trained one "
+                            f"(largest difference {float(np.abs(got - want).max()):.3g}): quantize with the spec it "
+                            "was trained with, or retrain")
     pinned = cal_features[0].copy()
     pinned[0, 0], pinned[0, 1] = -128, 127                           # pins the input range to the int8 range
 
@@ -177,6 +190,18 @@ def test_metrics(spec, task, model, blob: bytes, data_dir: Path, *, progress: bo
     return fl, q
 
 
+def check_trained_with(spec, train_dir: Path) -> None:
+    """Refuse a training directory whose network (its effective config.json) is not the spec's
+    [model]: the converter rebuilds the network from the spec, and the release manifest records
+    the spec's [model] as the network's."""
+    cfg = train_dir / "config.json"
+    got = json.loads(cfg.read_text()).get("model", {}) if cfg.exists() else {}
+    if got.get("hash") not in (None, spec.model.hash):
+        diff = sorted(k for k, v in asdict(spec.model).items() if k in got and list(np.ravel(got[k])) != list(np.ravel(v)))
+        raise QuantizeError(f"{train_dir} was trained with another [model] than this spec's (differs in "
+                            f"{', '.join(diff) or 'its hash'}): use the spec it was trained with (kws --spec), or retrain")
+
+
 def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, progress: bool = True,
              calibration_dir: str | Path | None = None, qat_epochs: int = 0) -> dict:
     """Convert ``train_dir/model.keras`` to ``train_dir/model.tflite``; float vs int8 accuracy.
@@ -185,6 +210,7 @@ def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: s
     import keras
 
     train_dir, data_dir = Path(train_dir), Path(data_dir)
+    check_trained_with(spec, train_dir)
     from kws.train.model import custom_objects
 
     model = keras.models.load_model(train_dir / "model.keras", custom_objects=custom_objects())

@@ -47,7 +47,10 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
     from kws.tflite_model import TFLiteModel
     from kws.train.model import parameter_count
 
+    from kws.quantize import check_trained_with
+
     train_dir, data_dir = Path(train_dir), Path(data_dir)
+    check_trained_with(spec, train_dir)                   # the manifest records the spec's [model] as the network's
     out = Path(out_dir) if out_dir else MODELS_DIR / name
     q = json.loads((train_dir / "quantize.json").read_text())
     blob = (train_dir / "model.tflite").read_bytes()
