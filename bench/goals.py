@@ -48,7 +48,7 @@ def stream_rows(goals: dict, name: str, rel: str) -> list[dict]:
     g = goals["streams"]
     day = _load(rel)
     target = f"<= {g['fa_per_hour_max']} FA/hr at FRR <= {g['frr_max']:.0%}"
-    lat_target = f"p95 <= {g['latency_p95_ms_max']} ms there"
+    lat_target = f"p95 <= {g['latency_p95_ms_max']} ms at that operating point"
     if day is None or "det_all" not in day:
         return [_row(6, f"{name}: false accepts", target, "", None, rel),
                 _row(6, f"{name}: latency", lat_target, "", None, rel)]
@@ -65,10 +65,17 @@ def stream_rows(goals: dict, name: str, rel: str) -> list[dict]:
                  else f"; never within {g['fa_per_hour_max']} FA/hr")
     fa_value += f" ({hours:.1f} h of audio)"
     fa_met = op is not None and op["fa_per_hour"] <= g["fa_per_hour_max"]
-    at = op or lowest
-    lat = at.get("latency_ms_p95")
-    lat_value = f"p95 {lat:.0f} ms at {at['fa_per_hour']:.1f} FA/hr, FRR {at['frr']:.1%}" if lat is not None else "no detections"
-    lat_met = lat is not None and lat <= g["latency_p95_ms_max"] and op is not None
+    # one goal with the false accepts: the latency counts where that operating point exists
+    def p95(p: dict | None, what: str) -> str:
+        if p is None:
+            return ""
+        lat = p.get("latency_ms_p95")
+        return f"p95 {lat:.0f} ms {what} ({p['fa_per_hour']:.2f} FA/hr, FRR {p['frr']:.1%})" if lat is not None \
+            else f"no detections {what}"
+    lat_value = "; ".join(x for x in (p95(op, f"at FRR <= {g['frr_max']:.0%}"),
+                                      p95(best, f"within {g['fa_per_hour_max']} FA/hr")) if x)
+    lat = op.get("latency_ms_p95") if op else None
+    lat_met = fa_met and lat is not None and lat <= g["latency_p95_ms_max"]
     thr = day.get("throughput_x_realtime")
     return [_row(6, f"{name}: false accepts", target, fa_value, fa_met, rel),
             _row(6, f"{name}: latency", lat_target, lat_value, lat_met, rel),
