@@ -14,6 +14,7 @@ from kws.data import manifest as mf
 from kws.data.synth import plan, render_all, synth
 from kws.data.task import TASK_DIR, load_task
 from kws.data.voices import Voice
+from kws.errors import KwsError
 
 
 def small_task(tmp_path, name="commands", **counts):
@@ -220,3 +221,41 @@ def test_streams_match_their_labels(corpus, tmp_path):
     # reproducible
     again = make_stream(data, task, tmp_path / "again", kind="positive", minutes=1.0)
     assert (tmp_path / "again" / f"{again['name']}.wav").read_bytes() == (tmp_path / f"{pos['name']}.wav").read_bytes()
+
+
+def _voices_task(tmp_path, extra: str, name="voices"):
+    """The wake-word task, small, festival and flite only, with ``extra`` lines in [synth]."""
+    text = (TASK_DIR / "wakeword.toml").read_text()
+    text = re.sub(r"^engines = .*$", 'engines = ["flite", "festival"]', text, flags=re.M)
+    text = re.sub(r"^engine_weights = .*$", "engine_weights = [0.5, 0.5]", text, flags=re.M)
+    text = text.replace("[synth]\n", "[synth]\n" + extra + "\n", 1)
+    for key, val in {"renders_per_keyword": 12, "unknown_renders": 12, "silence_clips": 2}.items():
+        text = re.sub(rf"^{key} = \d+", f"{key} = {val}", text, flags=re.M)
+    p = tmp_path / f"{name}.toml"
+    p.write_text(text)
+    return load_task(p)
+
+
+def test_a_task_chooses_its_flite_and_festival_voices(tmp_path):
+    """More speakers is what the near-miss words need (docs/evaluation.md): a task can speak with
+    any installed flite or festival voice, e.g. festival's ked_diphone (festvox-kdlpc16k)."""
+    task = _voices_task(tmp_path, 'flite_voices = ["slt"]\nfestival_voices = ["ked_diphone"]')
+    assert task.synth.festival_voices == ("ked_diphone",)
+    man = synth(task, tmp_path / "data", workers=2, progress=False)
+    speakers = {e["speaker"] for e in man["entries"] if e["source"].startswith("tts:")}
+    assert speakers == {"flite:slt", "festival:ked_diphone"}
+    default = load_task("wakeword")
+    written = tmp_path / "default_voices.toml"            # the defaults written out hash as when left out
+    written.write_text((TASK_DIR / "wakeword.toml").read_text().replace(
+        "[synth]\n", '[synth]\nfestival_voices = ["kal_diphone", "cmu_us_slt_arctic_hts"]\n', 1))
+    assert load_task(written).data_hash == default.data_hash != task.data_hash
+
+
+def test_a_voice_that_is_not_installed_is_named_before_anything_is_written(tmp_path):
+    task = _voices_task(tmp_path, 'festival_voices = ["kal_diphone", "no_such_voice"]')
+    with pytest.raises(KwsError, match=r"festival voices \['no_such_voice'\] are not installed; this machine has .*kal_diphone"):
+        synth(task, tmp_path / "data", workers=2, progress=False)
+    assert not (tmp_path / "data").exists()
+    task = _voices_task(tmp_path, 'flite_voices = ["hal9000"]', name="flite")
+    with pytest.raises(KwsError, match=r"flite voices \['hal9000'\] are not installed"):
+        synth(task, tmp_path / "data", workers=2, progress=False)

@@ -28,7 +28,7 @@ from kws.audio import write_wav
 from kws.codegen.common import write_if_changed
 from kws.data import noise
 from kws.data.quality import speech_bounds
-from kws.data.voices import Voice, catalogue, split_of
+from kws.data.voices import Voice, catalogue, check_installed, split_of
 
 WORDLIST = Path("/usr/share/dict/american-english")
 SAMPLE_RATE = 16000
@@ -72,7 +72,7 @@ def plan(task) -> list[Render]:
     """Every clip of the corpus, deterministic for a task config."""
     sc = task.synth
     rng = np.random.default_rng(sc.seed)
-    voices = catalogue(sc.engines, sc.espeak_voices)
+    voices = catalogue(sc.engines, sc.espeak_voices, sc.flite_voices, sc.festival_voices)
     by_engine = {e: [v for v in voices if v.engine == e] for e in sc.engines}
     weights = np.array(sc.engine_weights) / np.sum(sc.engine_weights)
     pin = dict(task.split.pin)
@@ -214,6 +214,10 @@ def render_all(task, out_dir: str | Path, *, workers: int | None = None, progres
     """Render the task's plan into ``out_dir`` (resumable). Returns counts."""
     from tqdm import tqdm
 
+    sc = task.synth
+    for engine, voices in (("flite", sc.flite_voices), ("festival", sc.festival_voices)):
+        if engine in sc.engines:
+            check_installed(engine, voices)                 # before anything is written
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = plan(task)

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from kws.data.voices import FESTIVAL_VOICES, FLITE_VOICES
 from kws.errors import SpecError
 from kws.tomlfields import Section
 
@@ -35,6 +36,8 @@ class SynthConfig:
     espeak_voices: tuple[str, ...]
     rate_range: tuple[float, float]
     pitch_range: tuple[float, float]
+    flite_voices: tuple[str, ...] = FLITE_VOICES
+    festival_voices: tuple[str, ...] = FESTIVAL_VOICES
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,9 @@ class Task:
         d = asdict(self)
         for k in ("source", *leave_out):
             d.pop(k)
+        for k, default in (("flite_voices", FLITE_VOICES), ("festival_voices", FESTIVAL_VOICES)):
+            if tuple(d["synth"][k]) == default:          # written or not, the default hashes as before the field
+                d["synth"].pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     @property
@@ -153,7 +159,9 @@ def load_task(name_or_path: str | Path) -> Task:
         near_miss_fraction=s.float("near_miss_fraction", 0, 1), near_misses=s.strs("near_misses"),
         silence_clips=s.int("silence_clips", lo=0), engines=s.strs("engines"),
         engine_weights=s.floats("engine_weights", len(s.table.get("engines", []))), espeak_voices=s.strs("espeak_voices"),
-        rate_range=s.range("rate_range", 0.5, 2.0), pitch_range=s.range("pitch_range", -1.0, 1.0))
+        rate_range=s.range("rate_range", 0.5, 2.0), pitch_range=s.range("pitch_range", -1.0, 1.0),
+        flite_voices=s.strs("flite_voices") if "flite_voices" in s.table else FLITE_VOICES,
+        festival_voices=s.strs("festival_voices") if "festival_voices" in s.table else FESTIVAL_VOICES)
     s.done()
     for i, c in enumerate(synth.carriers_keyword_first + synth.carriers_keyword_last):
         if c.count("{}") != 1:

@@ -12,10 +12,14 @@ import hashlib
 import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
+# The built-in corpus's voices of the engines with few of them; a task may list others
+# ([synth] flite_voices / festival_voices), e.g. festival's ked_diphone (festvox-kdlpc16k).
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 FESTIVAL_VOICES = ("kal_diphone", "cmu_us_slt_arctic_hts")
 PIPER_VOICES = ("joe",)
+FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices")      # Debian's festvox-* packages: <language>/<voice>/
 
 
 @dataclass(frozen=True)
@@ -49,15 +53,36 @@ def espeak_variants() -> tuple[str, ...]:
     return tuple(sorted(set(names)))
 
 
-def catalogue(engines, espeak_voices) -> list[Voice]:
+def installed(engine: str) -> set[str]:
+    """Voices of ``engine`` (flite, festival) this machine has."""
+    if engine == "flite":
+        r = subprocess.run(["flite", "-lv"], capture_output=True, text=True, check=True)
+        return set(r.stdout.split(":", 1)[-1].split())
+    if engine == "festival":
+        return {d.name for d in FESTIVAL_VOICE_DIR.glob("*/*") if d.is_dir()}
+    raise ValueError(engine)
+
+
+def check_installed(engine: str, voices) -> None:
+    """A task's flite / festival voices must exist here: say which do not, and what there is."""
+    from kws.errors import KwsError
+
+    have = installed(engine)
+    missing = [v for v in voices if v not in have]
+    if missing:
+        hint = " (Debian packages festvox-*: e.g. festvox-kdlpc16k has ked_diphone)" if engine == "festival" else ""
+        raise KwsError(f"{engine} voices {missing} are not installed; this machine has {sorted(have)}{hint}")
+
+
+def catalogue(engines, espeak_voices, flite_voices=FLITE_VOICES, festival_voices=FESTIVAL_VOICES) -> list[Voice]:
     """Every speaker of the given engines, in a stable order."""
     out: list[Voice] = []
     if "espeak" in engines:
         out += [Voice("espeak", f"{acc}+{var}") for acc in espeak_voices for var in espeak_variants()]
     if "flite" in engines:
-        out += [Voice("flite", v) for v in FLITE_VOICES]
+        out += [Voice("flite", v) for v in flite_voices]
     if "festival" in engines:
-        out += [Voice("festival", v) for v in FESTIVAL_VOICES]
+        out += [Voice("festival", v) for v in festival_voices]
     if "piper" in engines:
         out += [Voice("piper", v) for v in PIPER_VOICES]
     return out
