@@ -343,6 +343,14 @@ def test_a_spec_whose_network_differs_from_the_trained_one_is_refused(trained, t
     with pytest.raises(QuantizeError, match="differs in first_stride"):
         rel.release(other, task, d / "run", d / "data", name="tiny", budget={}, out_dir=d / "refused")
     assert not (d / "refused").exists()
+    from kws.spec import load_spec
+
+    text = (Path(spec.source).read_text()).replace("high_hz = 4000.0", "high_hz = 7600.0")
+    assert "7600.0" in text
+    (d / "wide.toml").write_text(text)
+    wide = dataclasses.replace(load_spec(d / "wide.toml"), model=spec.model, train=spec.train)
+    with pytest.raises(QuantizeError, match="trained on the features of front end .*, this spec computes"):
+        quantize(wide, task, d / "run", d / "data", name="tiny", progress=False, calibration_dir=d / "cal_wide")
     # without a training directory: the rebuilt network is checked against the trained one's logits
     keras.utils.set_random_seed(0)
     trained_s1 = build(other.model, 13, len(task.labels), mask=False)     # initialized weights: a real network

@@ -191,11 +191,17 @@ def test_metrics(spec, task, model, blob: bytes, data_dir: Path, *, progress: bo
 
 
 def check_trained_with(spec, train_dir: Path) -> None:
-    """Refuse a training directory whose network (its effective config.json) is not the spec's
-    [model]: the converter rebuilds the network from the spec, and the release manifest records
-    the spec's [model] as the network's."""
-    cfg = train_dir / "config.json"
-    got = json.loads(cfg.read_text()).get("model", {}) if cfg.exists() else {}
+    """Refuse a training directory (its effective config.json) made with another front end or
+    another [model] than the spec's: the int8 model's accuracy is measured on the spec's features
+    and the manifest hands the device the spec's front-end hash, and the converter rebuilds the
+    network from the spec's [model]."""
+    cfg_path = train_dir / "config.json"
+    cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+    fe = cfg.get("frontend", {}).get("hash")
+    if fe not in (None, spec.frontend.hash):
+        raise QuantizeError(f"{train_dir} was trained on the features of front end {fe[:12]}, this spec computes "
+                            f"{spec.frontend.hash[:12]}: use the spec it was trained with (kws --spec), or retrain")
+    got = cfg.get("model", {})
     if got.get("hash") not in (None, spec.model.hash):
         diff = sorted(k for k, v in asdict(spec.model).items() if k in got and list(np.ravel(got[k])) != list(np.ravel(v)))
         raise QuantizeError(f"{train_dir} was trained with another [model] than this spec's (differs in "
