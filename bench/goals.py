@@ -17,7 +17,6 @@ import tomllib
 
 from kws.codegen.common import REPO_ROOT, write_if_changed
 
-RESULTS = REPO_ROOT / "bench" / "results"
 MODELS = ("commands", "wakeword")
 
 
@@ -65,13 +64,14 @@ def stream_rows(goals: dict, name: str, rel: str) -> list[dict]:
                  else f"; never within {g['fa_per_hour_max']} FA/hr")
     fa_value += f" ({hours:.1f} h of audio)"
     fa_met = op is not None and op["fa_per_hour"] <= g["fa_per_hour_max"]
-    # one goal with the false accepts: the latency counts where that operating point exists
+
     def p95(p: dict | None, what: str) -> str:
         if p is None:
             return ""
         lat = p.get("latency_ms_p95")
         return f"p95 {lat:.0f} ms {what} ({p['fa_per_hour']:.2f} FA/hr, FRR {p['frr']:.1%})" if lat is not None \
             else f"no detections {what}"
+    # one goal with the false accepts: the latency counts only where that operating point meets it
     lat_value = "; ".join(x for x in (p95(op, f"at FRR <= {g['frr_max']:.0%}"),
                                       p95(best, f"within {g['fa_per_hour_max']} FA/hr")) if x)
     lat = op.get("latency_ms_p95") if op else None
