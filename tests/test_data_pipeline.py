@@ -2,6 +2,7 @@
 into a versioned manifest, splits are speaker-disjoint, rebuilds are idempotent and resume,
 the report and the evaluation streams come out right."""
 
+import dataclasses
 import json
 import re
 from collections import defaultdict
@@ -259,3 +260,31 @@ def test_a_voice_that_is_not_installed_is_named_before_anything_is_written(tmp_p
     task = _voices_task(tmp_path, 'flite_voices = ["hal9000"]', name="flite")
     with pytest.raises(KwsError, match=r"flite voices \['hal9000'\] are not installed"):
         synth(task, tmp_path / "data", workers=2, progress=False)
+
+
+def test_a_task_sets_its_own_network_without_a_new_data_set(tmp_path):
+    """A task's [model] (width, blocks, first kernel and stride) replaces the spec's for that task
+    alone: the wake word and the commands can have different networks on one front end. The clips
+    do not depend on it (same data hash); the task's hash, which the training output records, does."""
+    from kws.errors import SpecError
+    from kws.spec import load_spec
+
+    spec = load_spec()
+    base = load_task("wakeword")
+    assert base.model == () and base.spec(spec) is spec
+    p = tmp_path / "ww_stride1.toml"
+    p.write_text((TASK_DIR / "wakeword.toml").read_text() + "\n[model]\nfirst_stride = [1, 2]\n")
+    t = load_task(p)
+    own = t.spec(spec)
+    assert own.model.first_stride == (1, 2) and own.model.hash != spec.model.hash
+    assert dataclasses.replace(own.model, first_stride=spec.model.first_stride) == spec.model
+    assert own.frontend == spec.frontend and own.detector == spec.detector
+    assert t.data_hash == base.data_hash and t.hash != base.hash
+    p.write_text((TASK_DIR / "wakeword.toml").read_text() + "\n[model]\nwindow_frames = 25\n")
+    with pytest.raises(SpecError, match=r"model\.window_frames.*a task may set only .*first_stride") as e:
+        load_task(p)
+    assert str(p) in str(e.value)
+    p.write_text((TASK_DIR / "wakeword.toml").read_text() + "\n[model]\nfirst_stride = [0, 2]\n")
+    with pytest.raises(SpecError, match=r"model\.first_stride.*two positive integers") as e:
+        load_task(p).spec(spec)
+    assert str(p) in str(e.value)

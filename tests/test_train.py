@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kws.data.task import load_task
 from kws.errors import KwsError
 
 from test_data_pipeline import small_task
@@ -336,8 +337,11 @@ def test_a_spec_whose_network_differs_from_the_trained_one_is_refused(trained, t
 
     spec, task, d, _, _ = trained
     st = spec.model.first_stride
-    other = dataclasses.replace(spec, model=dataclasses.replace(spec.model, first_stride=(st[0] % 2 + 1, st[1])))
-    with pytest.raises(QuantizeError, match=r"trained with another \[model\] than this spec's \(differs in first_stride\)"):
+    own = d / "own_stride.toml"                    # a task that sets its own network ([model] in the task)
+    own.write_text(Path(task.source).read_text() + f"\n[model]\nfirst_stride = [{st[0] % 2 + 1}, {st[1]}]\n")
+    other = load_task(own).spec(spec)
+    assert other.model == dataclasses.replace(spec.model, first_stride=(st[0] % 2 + 1, st[1]))
+    with pytest.raises(QuantizeError, match=r"trained with another \[model\] than this spec's \(differs in first_stride\).*--task"):
         quantize(other, task, d / "run", d / "data", name="tiny", progress=False, calibration_dir=d / "cal")
     from kws import release as rel
 

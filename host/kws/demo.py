@@ -71,6 +71,7 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
     from kws.train.features import clip_features
 
     task = load_task(task_name)
+    spec = task.spec(spec)                       # the task's own network, where its [model] sets one
     model_dir = REPO_ROOT / "models" / task_name
     if retrain:
         from kws.data.synth import synth

@@ -205,7 +205,8 @@ def check_trained_with(spec, train_dir: Path) -> None:
     if got.get("hash") not in (None, spec.model.hash):
         diff = sorted(k for k, v in asdict(spec.model).items() if k in got and list(np.ravel(got[k])) != list(np.ravel(v)))
         raise QuantizeError(f"{train_dir} was trained with another [model] than this spec's (differs in "
-                            f"{', '.join(diff) or 'its hash'}): use the spec it was trained with (kws --spec), or retrain")
+                            f"{', '.join(diff) or 'its hash'}): use the spec and task it was trained with (kws --spec, "
+                            "--task: a task's [model] sets its own network), or retrain")
 
 
 def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, progress: bool = True,

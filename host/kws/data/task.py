@@ -11,6 +11,7 @@ import json
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from kws.data.voices import FESTIVAL_VOICES, FLITE_VOICES
 from kws.errors import SpecError
@@ -93,6 +94,7 @@ class Task:
     augment: AugmentConfig
     streams: StreamConfig
     source: str
+    model: tuple[tuple[str, Any], ...] = ()      # the task's own [model] fields (kws.spec.TASK_MODEL_FIELDS)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -103,6 +105,8 @@ class Task:
         d = asdict(self)
         for k in ("source", *leave_out):
             d.pop(k)
+        if not d.get("model"):                            # no [model] of its own: hashes as before the field
+            d.pop("model", None)
         for k, default in (("flite_voices", FLITE_VOICES), ("festival_voices", FESTIVAL_VOICES)):
             if tuple(d["synth"][k]) == default:          # written or not, the default hashes as before the field
                 d["synth"].pop(k)
@@ -115,9 +119,16 @@ class Task:
 
     @property
     def data_hash(self) -> str:
-        """What decides the clips of a data set: the task without [augment] and [streams], so a
-        change of training augmentation does not make a new data set version."""
-        return self._hash("augment", "streams")
+        """What decides the clips of a data set: the task without [augment], [streams] and [model],
+        so a change of training augmentation or network does not make a new data set version."""
+        return self._hash("augment", "streams", "model")
+
+    def spec(self, spec):
+        """``spec`` with this task's own [model] fields in place of the spec's (the network trained,
+        quantized and released for this task)."""
+        from kws.spec import with_model
+
+        return with_model(spec, dict(self.model), self.source)
 
     def is_keyword(self, label: str) -> bool:
         return label in self.keywords
@@ -207,5 +218,22 @@ def load_task(name_or_path: str | Path) -> Task:
                            background_dbfs=st.range("background_dbfs", hi=0), speech_fraction=st.float(
                                "speech_fraction", 0, 1))
     st.done()
+    model = _task_model(top.table.get("model", {}), src)
+    top.used.add("model")
     top.done()
-    return Task(**task_kw, synth=synth, split=split, validate=validate, augment=augment, streams=streams, source=src)
+    return Task(**task_kw, synth=synth, split=split, validate=validate, augment=augment, streams=streams, source=src,
+                model=model)
+
+
+def _task_model(table, src: str) -> tuple[tuple[str, Any], ...]:
+    """The task's optional [model]: which of the spec's network fields it sets (checked against a
+    spec, whose [model] it completes, by :meth:`Task.spec`)."""
+    from kws.spec import TASK_MODEL_FIELDS
+
+    if not isinstance(table, dict):
+        raise SpecError("model", "must be a table", src)
+    bad = sorted(set(table) - set(TASK_MODEL_FIELDS))
+    if bad:
+        raise SpecError(f"model.{bad[0]}", f"a task may set only {list(TASK_MODEL_FIELDS)} of [model]; the rest "
+                        "belongs to the spec", src)
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in table.items()))

@@ -316,6 +316,26 @@ def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
     return spec
 
 
+# The [model] fields a task may set for its own network (kws.data.task, ``[model]``). The rest of
+# [model] — the window, the input scaling, the padding — is read by the evaluation, the detector and
+# the firmware from the spec, so it stays one value for every task.
+TASK_MODEL_FIELDS = ("width", "blocks", "first_kernel", "first_stride")
+
+
+def with_model(spec: Spec, overrides: dict[str, Any], source: str) -> Spec:
+    """``spec`` with some of its [model] fields replaced (a task's own network), validated as the
+    spec's own [model] is; errors name the field and ``source``."""
+    if not overrides:
+        return spec
+    bad = sorted(set(overrides) - set(TASK_MODEL_FIELDS))
+    if bad:
+        raise SpecError(f"model.{bad[0]}", f"a task may set only {list(TASK_MODEL_FIELDS)} of [model]; the rest "
+                        f"belongs to the spec ({spec.source})", source)
+    merged = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(spec.model).items()}
+    merged.update({k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()})
+    return dataclasses.replace(spec, model=_parse_model(Section(merged, "model", source), spec.frontend))
+
+
 def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
     """Validate a parsed spec mapping. Raises :class:`SpecError` naming the field."""
     top = Section(data, "", source)

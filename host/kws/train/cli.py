@@ -107,7 +107,8 @@ def cmd_train(args) -> int:
     from kws.spec import load_spec
     from kws.train.fit import set_threads, train
 
-    spec, task = load_spec(args.spec), load_task(args.task)
+    task = load_task(args.task)
+    spec = task.spec(load_spec(args.spec))
     set_threads()
     m = train(spec, task, args.data, args.out, epochs=args.epochs)
     q = quantize(spec, task, args.out, args.data, name=args.name or task.name)
@@ -128,7 +129,8 @@ def cmd_pick(args) -> int:
     from kws.train.pick import pick
 
     set_threads()
-    r = pick(load_spec(args.spec), load_task(args.task), args.data, args.out,
+    task = load_task(args.task)
+    r = pick(task.spec(load_spec(args.spec)), task, args.data, args.out,
              widths=[int(w) for w in args.widths.split(",")], blocks=[int(b) for b in args.blocks.split(",")],
              epochs=args.epochs, streams=args.streams, target_fa=args.target_fa)
     frr = f" {'FRR@' + format(args.target_fa, 'g'):>8}" if args.streams else ""
@@ -146,7 +148,8 @@ def cmd_quantize(args) -> int:
     from kws.quantize import quantize
     from kws.spec import load_spec
 
-    q = quantize(load_spec(args.spec), load_task(args.task), args.train_dir, args.data, name=args.name,
+    task = load_task(args.task)
+    q = quantize(task.spec(load_spec(args.spec)), task, args.train_dir, args.data, name=args.name,
                  qat_epochs=args.qat_epochs)
     print(f"float {q['float_test']['accuracy']:.2%}  int8 {q['int8_test']['accuracy']:.2%}  "
           f"({q['tflite_bytes']:,} B, {q['method']}, calibration {q['calibration']['path']})")
@@ -191,16 +194,17 @@ def cmd_release(args) -> int:
     from kws.release import release
     from kws.spec import load_spec
 
-    spec = load_spec(args.spec)
+    task = load_task(args.task)
+    spec = task.spec(load_spec(args.spec))
     if args.remeasure_accuracy:
         from kws.release import MODELS_DIR, remeasure_accuracy
 
-        acc = remeasure_accuracy(spec, load_task(args.task), MODELS_DIR / args.name, Path(args.train_dir),
+        acc = remeasure_accuracy(spec, task, MODELS_DIR / args.name, Path(args.train_dir),
                                  Path(args.data))["accuracy"]
         print(f"{MODELS_DIR / args.name}: float {acc['float_test']:.2%}, int8 {acc['int8_test']:.2%} (as recorded); "
               "manifest and card rewritten")
         return 0
     blob = (Path(args.train_dir) / "model.tflite").read_bytes()
-    out = release(spec, load_task(args.task), args.train_dir, args.data, name=args.name, budget=_budget(spec, blob))
+    out = release(spec, task, args.train_dir, args.data, name=args.name, budget=_budget(spec, blob))
     print(f"released {out}")
     return 0

@@ -140,7 +140,8 @@ def _child(argv: list[str]) -> int:
     from kws.train.features import build_features
     from kws.train.model import build
 
-    spec, task = load_spec(args.spec), load_task(args.task)
+    task = load_task(args.task)
+    spec = task.spec(load_spec(args.spec))
     tf_keras.utils.set_random_seed(spec.train.seed)
     with np.load(args.weights) as z:
         weights = [z[f"arr_{i}"] for i in range(len(z.files))]
