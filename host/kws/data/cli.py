@@ -68,6 +68,12 @@ def add_parser(sub) -> None:
     s.add_argument("--block", type=int, default=0, help="pad the end to a multiple of this many samples")
     s.set_defaults(fn=cmd_say)
 
+    s = dsub.add_parser("near-misses", help="words that sound like each keyword: candidates for [synth] near_misses")
+    s.add_argument("--task", default="wakeword", help="commands, wakeword, or a task .toml")
+    s.add_argument("--top", type=int, default=30, help="words per keyword")
+    s.add_argument("--voice", default="en-us", help="espeak-ng voice whose pronunciations are compared")
+    s.set_defaults(fn=cmd_near_misses)
+
     s = dsub.add_parser("report", help="HTML report of a data set")
     s.add_argument("data")
     s.set_defaults(fn=cmd_report)
@@ -75,6 +81,24 @@ def add_parser(sub) -> None:
     s = dsub.add_parser("verify", help="check a data set on disk against its manifest")
     s.add_argument("data")
     s.set_defaults(fn=cmd_verify)
+
+
+def cmd_near_misses(args) -> int:
+    from kws.data.neighbours import neighbours
+    from kws.data.synth import word_list
+    from kws.data.task import load_task
+
+    task = load_task(args.task)
+    words = word_list(set(task.keywords))
+    have = set(task.synth.near_misses)
+    for kw, found in neighbours(list(task.keywords), words, top=args.top, voice=args.voice).items():
+        print(f"{kw}: the {len(found)} words of {len(words):,} nearest in sound (espeak-ng {args.voice}; "
+              "phoneme edit distance / length); * = already in the task's near_misses")
+        for n in found:
+            print(f"  {n.distance:5.3f}  {n.word:<12} {n.ipa}{'  *' if n.word in have else ''}")
+        new = [n.word for n in found if n.word not in have]
+        print(f"  not yet in the task: {', '.join(new) or '-'}")
+    return 0
 
 
 def cmd_synth(args) -> int:
