@@ -170,3 +170,39 @@ def test_networks_padded_along_time_are_not_streamed(tmp_path):
     blob = ANCHOR.read_bytes() if ANCHOR.exists() else pytest.skip("no anchor model")
     h = cgm.render(blob, frontend_hash32=1, drop_softmax=True, source=str(ANCHOR))["kws_net.h"]
     assert "#define KWS_NET_STREAMING         0" in h and "kws_net_stream_push" not in h
+
+
+@pytest.mark.parametrize("width", [24, 48])
+def test_other_widths_and_the_time_stride_1_stream_as_tflm_computes(tmp_path, rng, spec, width):
+    """The kernels' fast paths work on blocks of 16 channels: width 48 runs them whole, width 24
+    also their tails and the pair path. With time stride 1 (a task's [model] may choose it) every
+    layer streams one row per frame. Random weights, batch-norm statistics made non-trivial so that
+    every channel carries signal; logits equal TFLM's at every window."""
+    import dataclasses
+
+    import keras
+
+    from kws.quantize import convert
+    from kws.train.model import build as build_keras
+
+    ms = dataclasses.replace(spec.model, width=width, blocks=2, first_stride=(1, 2))
+    s = dataclasses.replace(spec, model=ms)
+    keras.utils.set_random_seed(width)
+    model = build_keras(ms, spec.frontend.num_cepstra, 12, mask=False)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            g, b, mean, var = layer.get_weights()
+            layer.set_weights([rng.uniform(0.5, 2, g.shape), rng.normal(0, 0.5, b.shape), rng.normal(0, 0.5, mean.shape),
+                               rng.uniform(0.5, 2, var.shape)])
+    # features that wander over time (a random walk plus noise): windows differ as speech does
+    walk = lambda n: np.clip(np.cumsum(rng.normal(0, 12, (n, 13)), 0) + rng.normal(0, 20, (n, 13)), -128, 127).astype(np.int8)
+    cal = np.stack([walk(49) for _ in range(64)])
+    blob = convert(model, s, cal)
+    net = build(blob, tmp_path)
+    assert net.streaming
+    frames = walk(49 + 4 * 40)
+    got = net.stream(frames, 4)
+    windows = np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])
+    assert got.shape == (41, 12) and np.unique(got).size > 15         # logits that vary with the window (24 and 33 distinct)
+    np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))
+    np.testing.assert_array_equal(got, net.run(windows))

@@ -112,6 +112,10 @@ static inline int32_t round_avg(int32_t sum, int32_t count)
     return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
 }
 
+/* Channels per block in the portable (non-DSP) fast paths: accumulators a compiler keeps in
+ * vector registers on hosts, a small stack array on a core without SIMD. */
+#define KWS_NN_BLOCK 16
+
 /* Output epilogue. The parameters are passed as locals: int8 stores may alias the parameter
  * struct, so reading p-> fields here would reload them after every store. */
 #define FINISH(acc, m, sh) clamp8(requant((acc), (m), (sh)) + ooff, lo, hi)
@@ -212,6 +216,29 @@ void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
     }
 #else
     (void)col;
+    if (paired && oc % KWS_NN_BLOCK == 0) {             /* portable: sums of a block of channels, then their
+                                                          * epilogues in one loop (vectorizes) */
+        for (; pos < n; pos++) {
+            const int8_t *x0 = &in[pos * ic];
+            const int8_t *wp = w;
+            for (int o0 = 0; o0 < oc; o0 += KWS_NN_BLOCK) {
+                int32_t acc[KWS_NN_BLOCK];
+                for (int j = 0; j < KWS_NN_BLOCK; j += 2, wp += 2 * ic) {
+                    int32_t a0 = bias[o0 + j], a1 = bias[o0 + j + 1];
+                    for (int c = 0; c < ic; c += 4) {
+                        const int8_t *wc = wp + 2 * c;
+                        a0 += wc[0] * x0[c] + wc[1] * x0[c + 1] + wc[2] * x0[c + 2] + wc[3] * x0[c + 3];
+                        a1 += wc[4] * x0[c] + wc[5] * x0[c + 1] + wc[6] * x0[c + 2] + wc[7] * x0[c + 3];
+                    }
+                    acc[j] = a0;
+                    acc[j + 1] = a1;
+                }
+                for (int j = 0; j < KWS_NN_BLOCK; j++) {
+                    out[pos * oc + o0 + j] = FINISH(acc[j], mult[o0 + j], shift[o0 + j]);
+                }
+            }
+        }
+    }
     if (paired) {                                       /* portable: the pair-interleaved layout, read in order */
         for (; pos < n; pos++) {
             const int8_t *x0 = &in[pos * ic];
@@ -487,6 +514,26 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
                 y[c + 1] = r1;
                 y[c + 2] = r2;
                 y[c + 3] = r3;
+            }
+#else
+            if (interior) {                             /* blocks of channels, channel innermost: vectorizes */
+                for (; c + KWS_NN_BLOCK <= C; c += KWS_NN_BLOCK) {
+                    int32_t acc[KWS_NN_BLOCK];
+                    for (int j = 0; j < KWS_NN_BLOCK; j++) {
+                        acc[j] = b0[c + j];
+                    }
+                    for (int ky = 0; ky < p->k_h; ky++) {
+                        for (int kx = 0; kx < p->k_w; kx++) {
+                            const int8_t *xt = xb + ky * row + kx * C + c, *wt = wb + ky * wrow + kx * C + c;
+                            for (int j = 0; j < KWS_NN_BLOCK; j++) {
+                                acc[j] += (int32_t)wt[j] * (int32_t)xt[j];
+                            }
+                        }
+                    }
+                    for (int j = 0; j < KWS_NN_BLOCK; j++) {
+                        y[c + j] = FINISH(acc[j], mult[c + j], shift[c + j]);
+                    }
+                }
             }
 #endif
             for (; c < C; c++) {
