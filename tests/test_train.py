@@ -21,7 +21,7 @@ def tiny(tmp_path_factory, spec):
     d = tmp_path_factory.mktemp("train")
     task = small_task(d, renders_per_keyword=8, unknown_renders=40, silence_clips=16)
     synth(task, d / "data", workers=2, progress=False)
-    tspec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, epochs=3, augment_copies=1,
+    tspec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, epochs=4, augment_copies=1,
                                                                 calibration_clips=24))
     return tspec, task, d
 
@@ -32,7 +32,7 @@ def trained(tiny):
     from kws.train.fit import train
 
     spec, task, d = tiny
-    metrics = train(spec, task, d / "data", d / "run", progress=False)
+    metrics = train(spec, task, d / "data", d / "run", progress=False, epochs=3)    # as `kws train --epochs 3`
     q = quantize(spec, task, d / "run", d / "data", name="tiny", progress=False, calibration_dir=d / "cal")
     return spec, task, d, metrics, q
 
@@ -41,7 +41,7 @@ def test_training_writes_model_metrics_and_effective_config(trained):
     spec, task, d, metrics, _ = trained
     assert (d / "run" / "model.keras").exists()
     cfg = json.loads((d / "run" / "config.json").read_text())
-    assert cfg["frontend"]["hash"] == spec.frontend.hash and cfg["train"]["epochs"] == 3
+    assert cfg["frontend"]["hash"] == spec.frontend.hash and cfg["train"]["epochs"] == 3 != spec.train.epochs
     assert cfg["data"]["manifest_hash"] == json.loads((d / "data" / "manifest.json").read_text())["hash"]
     assert metrics["epochs_run"] <= 3 and 0.0 <= metrics["test"]["accuracy"] <= 1.0
     assert set(metrics["test"]["per_class_recall"]) == set(task.labels)
@@ -203,6 +203,9 @@ def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkey
     man = json.loads((out / "manifest.json").read_text())
     rel.validate(man, out)
     assert man["frontend"]["hash"] == spec.frontend.hash and man["labels"] == list(task.labels)
+    # the [train] that ran (the command line's --epochs / --seed), not the spec's
+    assert man["spec"]["train"] == json.loads((d / "run" / "config.json").read_text())["train"]
+    assert man["spec"]["train"]["epochs"] == 3 != spec.train.epochs
     assert "Model card: tiny" in (out / "MODEL_CARD.md").read_text()
     from kws.monitor.drift import Baseline
 

@@ -66,7 +66,7 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
                   "parameters": parameter_count(spec.model, spec.frontend.num_cepstra, len(task.labels))},
         "frontend": {"hash": spec.frontend.hash, "name": spec.frontend.name, "version": spec.frontend.version},
         "spec": {"model": {"hash": spec.model.hash, **asdict(spec.model)},
-                 "train": {"hash": spec.train.hash, **asdict(spec.train)}},
+                 "train": _trained_with(spec, train_dir)},
         "data": {"manifest_hash": data_man["hash"], "clips": len(data_man["entries"]),
                  "counts": data_man["counts"]},
         "code": mf.code_version(),
@@ -88,6 +88,14 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
     write_if_changed(out / "MODEL_CARD.md", model_card(manifest))
     validate(manifest, out)
     return out
+
+
+def _trained_with(spec, train_dir: Path) -> dict:
+    """The [train] the model was trained with: the training directory's effective config (a seed
+    or epoch count given on the command line included), else the spec's."""
+    cfg = train_dir / "config.json"
+    got = json.loads(cfg.read_text()).get("train") if cfg.exists() else None
+    return got or {"hash": spec.train.hash, **asdict(spec.train)}
 
 
 def _accuracy(q: dict) -> dict:

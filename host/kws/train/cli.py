@@ -13,6 +13,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--out", required=True, help="output directory (model, metrics, effective config)")
     s.add_argument("--name", help="model name for calibration/<name>/ (default: the task name)")
     s.add_argument("--epochs", type=int, help="override train.epochs")
+    s.add_argument("--seed", type=int, help="override train.seed (recorded in the output's config.json)")
     s.set_defaults(fn=cmd_train)
 
     s = sub.add_parser("pick", help="train a sweep of widths/depths; choose the most accurate that fits the budget")
@@ -109,6 +110,10 @@ def cmd_train(args) -> int:
 
     task = load_task(args.task)
     spec = task.spec(load_spec(args.spec))
+    if args.seed is not None:
+        import dataclasses
+
+        spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, seed=args.seed))
     set_threads()
     m = train(spec, task, args.data, args.out, epochs=args.epochs)
     q = quantize(spec, task, args.out, args.data, name=args.name or task.name)

@@ -8,6 +8,8 @@ model, training and task configuration with their hashes and the data manifest h
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import time
@@ -91,6 +93,8 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if epochs:                                   # recorded in config.json as what ran
+        spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, epochs=epochs))
     ts = spec.train
     feats = build_features(data_dir, spec, task, augment_copies=ts.augment_copies,
                            cache_dir=cache_dir or data_dir / "features", progress=progress)
