@@ -1,0 +1,28 @@
+"""The released models in models/: manifests valid against their schema and artifacts, and made for
+the network and front end their task and the spec describe today."""
+
+import json
+from dataclasses import asdict
+
+import pytest
+
+from kws.codegen.common import REPO_ROOT
+from kws.data.task import load_task
+from kws.release import load_manifest, validate
+from kws.spec import load_spec
+from kws.tflite_model import TFLiteModel
+
+
+@pytest.mark.parametrize("name", ["commands", "wakeword"])
+def test_a_released_model_is_the_network_its_task_describes(name):
+    d = REPO_ROOT / "models" / name
+    man = load_manifest(d)
+    validate(man, d)                                         # schema, model file, calibration set hashes
+    spec = load_task(man["task"]["name"]).spec(load_spec())
+    assert man["frontend"]["hash"] == spec.frontend.hash
+    want = json.loads(json.dumps(asdict(spec.model)))        # tuples as lists, as in the JSON
+    assert {k: v for k, v in man["spec"]["model"].items() if k != "hash"} == want, \
+        f"{d}: released for another [model] than task {name!r} sets today: retrain and release, or restore the task"
+    conv = next(op for op in TFLiteModel.from_bytes((d / "model.tflite").read_bytes()).operators if op.name == "CONV_2D")
+    assert (conv.options["strideH"], conv.options["strideW"]) == tuple(spec.model.first_stride)
+    assert man["budget"]["all_measured"] and man["thresholds"]["values"]
