@@ -270,21 +270,22 @@ def test_a_task_sets_its_own_network_without_a_new_data_set(tmp_path):
     from kws.spec import load_spec
 
     spec = load_spec()
-    base = load_task("wakeword")
+    base = load_task("commands")                               # the spec's network
     assert base.model == () and base.spec(spec) is spec
-    p = tmp_path / "ww_stride1.toml"
-    p.write_text((TASK_DIR / "wakeword.toml").read_text() + "\n[model]\nfirst_stride = [1, 2]\n")
+    assert load_task("wakeword").spec(spec).model.first_stride == (1, 2)   # its own (docs/training.md)
+    p = tmp_path / "commands_stride1.toml"
+    p.write_text((TASK_DIR / "commands.toml").read_text() + "\n[model]\nfirst_stride = [1, 2]\n")
     t = load_task(p)
     own = t.spec(spec)
     assert own.model.first_stride == (1, 2) and own.model.hash != spec.model.hash
     assert dataclasses.replace(own.model, first_stride=spec.model.first_stride) == spec.model
     assert own.frontend == spec.frontend and own.detector == spec.detector
     assert t.data_hash == base.data_hash and t.hash != base.hash
-    p.write_text((TASK_DIR / "wakeword.toml").read_text() + "\n[model]\nwindow_frames = 25\n")
+    p.write_text((TASK_DIR / "commands.toml").read_text() + "\n[model]\nwindow_frames = 25\n")
     with pytest.raises(SpecError, match=r"model\.window_frames.*a task may set only .*first_stride") as e:
         load_task(p)
     assert str(p) in str(e.value)
-    p.write_text((TASK_DIR / "wakeword.toml").read_text() + "\n[model]\nfirst_stride = [0, 2]\n")
+    p.write_text((TASK_DIR / "commands.toml").read_text() + "\n[model]\nfirst_stride = [0, 2]\n")
     with pytest.raises(SpecError, match=r"model\.first_stride.*two positive integers") as e:
         load_task(p).spec(spec)
     assert str(p) in str(e.value)
