@@ -256,11 +256,16 @@ def test_picker_chooses_the_best_variant_within_budget(tiny, tmp_path):
     from kws.train.pick import pick
 
     spec, task, d = tiny
-    r = pick(spec, task, d / "data", tmp_path, widths=[8, 16], blocks=[1], epochs=1, progress=False)
-    assert len(r["variants"]) == 2 and r["chosen"] is not None
+    r = pick(spec, task, d / "data", tmp_path, widths=[8], blocks=[1], strides=[1, 2], seeds=[1, 2], epochs=1,
+             progress=False)
+    assert len(r["variants"]) == 4 and r["chosen"] is not None
+    assert {(v["time_stride"], v["seed"]) for v in r["variants"]} == {(1, 1), (1, 2), (2, 1), (2, 2)}
+    for v in r["variants"]:                    # each variant trained with its own stride and seed
+        cfg = json.loads((Path(v["dir"]) / "config.json").read_text())
+        assert cfg["model"]["first_stride"][0] == v["time_stride"] and cfg["train"]["seed"] == v["seed"]
     fitting = [v for v in r["variants"] if v["fits"]]
-    assert r["chosen"]["val_float"] == max(v["val_float"] for v in fitting)
-    assert "best validation accuracy" in r["why"]
+    assert r["chosen"]["val_voice"] == max(v["val_voice"] for v in fitting)
+    assert "best voice-balanced validation accuracy" in r["why"] and f"seed {r['chosen']['seed']}" in r["why"]
     assert json.loads((tmp_path / "pick.json").read_text())["chosen"] == r["chosen"]
     tight = dataclasses.replace(spec, budget=dataclasses.replace(spec.budget, island_bytes=5_000, target_bytes=4_000))
     r2 = pick(tight, task, d / "data", tmp_path / "t", widths=[8], blocks=[1], epochs=1, progress=False)

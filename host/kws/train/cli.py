@@ -22,6 +22,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--out", required=True)
     s.add_argument("--widths", default="24,32,48", help="comma-separated channel counts")
     s.add_argument("--blocks", default="4", help="comma-separated block counts")
+    s.add_argument("--strides", help="comma-separated time strides of the first convolution (default: the task's)")
+    s.add_argument("--seeds", help="comma-separated training seeds (default: the spec's [train] seed)")
     s.add_argument("--epochs", type=int)
     s.add_argument("--streams", help="choose by FRR within --target-fa on these streams (make them from the "
                                      "validation voices: kws data streams DATA --split val)")
@@ -137,13 +139,17 @@ def cmd_pick(args) -> int:
     task = load_task(args.task)
     r = pick(task.spec(load_spec(args.spec)), task, args.data, args.out,
              widths=[int(w) for w in args.widths.split(",")], blocks=[int(b) for b in args.blocks.split(",")],
+             strides=[int(v) for v in args.strides.split(",")] if args.strides else None,
+             seeds=[int(v) for v in args.seeds.split(",")] if args.seeds else None,
              epochs=args.epochs, streams=args.streams, target_fa=args.target_fa)
     frr = f" {'FRR@' + format(args.target_fa, 'g'):>8}" if args.streams else ""
-    print(f"{'width':>5} {'blocks':>6} {'params':>7} {'val':>6} {'test fl':>7} {'test i8':>7} {'island B':>9}{frr}  fits")
+    print(f"{'width':>5} {'blocks':>6} {'stride':>6} {'seed':>5} {'params':>7} {'val':>6} {'val/voice':>9} {'test fl':>7} "
+          f"{'test i8':>7} {'island B':>9}{frr}  fits")
     for v in r["variants"]:
         f = f" {v['streams']['frr_within_target']:8.1%}" if args.streams else ""
-        print(f"{v['width']:5d} {v['blocks']:6d} {v['parameters']:7,d} {v['val_float']:6.1%} {v['test_float']:7.1%} "
-              f"{v['test_int8']:7.1%} {v['island_bytes']:9,d}{f}  {'yes' if v['fits'] else 'no'}")
+        print(f"{v['width']:5d} {v['blocks']:6d} {v['time_stride']:6d} {v['seed']:5d} {v['parameters']:7,d} "
+              f"{v['val_float']:6.1%} {v['val_voice']:9.1%} {v['test_float']:7.1%} {v['test_int8']:7.1%} "
+              f"{v['island_bytes']:9,d}{f}  {'yes' if v['fits'] else 'no'}")
     print(f"chose {r['why']}")
     return 0 if r["chosen"] else 1
 
