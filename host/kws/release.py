@@ -179,8 +179,9 @@ def model_card(man: dict) -> str:
     return f"""# Model card: {man['name']}
 
 **Task**: {man['task']['name']} — {', '.join(man['labels'])}.
-**Network**: DS-CNN, width {sm['width']}, {sm['blocks']} depthwise-separable blocks, {man['model']['parameters']:,}
-parameters, full int8 ({man['model']['bytes']:,} B `.tflite`; ops {', '.join(sorted(set(man['model']['ops'])))}).
+**Network**: DS-CNN, width {sm['width']}, {sm['blocks']} depthwise-separable blocks after a
+{sm['first_kernel'][0]}×{sm['first_kernel'][1]} convolution with stride {sm['first_stride'][0]}×{sm['first_stride'][1]} (time × cepstra), {man['model']['parameters']:,}
+parameters, trained with seed {man['spec']['train'].get('seed', '?')} for up to {man['spec']['train'].get('epochs', '?')} epochs, full int8 ({man['model']['bytes']:,} B `.tflite`; ops {', '.join(sorted(set(man['model']['ops'])))}).
 **Input**: the fixed-point 13-MFCC front end `{man['frontend']['name']}` v{man['frontend']['version']}
 (sha256 `{man['frontend']['hash'][:16]}…`), {sm['window_frames']} frames (1 s), int8 with scale
 {man['quantization']['input']['scale']} and zero point {man['quantization']['input']['zero_point']}: exactly the
