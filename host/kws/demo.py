@@ -106,6 +106,8 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
                           f"{spec.frontend.hash[:12]}: run `kws demo --retrain`"}
     _step(f"int8 network ({model_dir.name}, TFLM host interpreter) on the demo clips")
     blob = (model_dir / "model.tflite").read_bytes()
+    if not retrain:
+        _generate_network_for(spec, model_dir, blob, list(man["labels"]), man)
     n = int(round(task.clip_seconds * spec.frontend.sample_rate_hz))
     preds = {}
     for name, pcm in clips.items():
@@ -130,6 +132,21 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
             "float_test_accuracy": man["accuracy"]["float_test"], "test_clips": man["accuracy"]["test_clips"],
             "budget_bytes": man["budget"]["total_bytes"], "budget_measured": man["budget"]["all_measured"],
             "predictions": preds}
+
+
+def _generate_network_for(spec, model_dir: Path, blob: bytes, labels: list[str], man: dict) -> None:
+    """The firmware must run the model the demo evaluates: generate the network C from it, as
+    `kws codegen model --tflite MODEL_DIR/model.tflite` does (no change for the committed commands
+    model; ``kws demo --task wakeword`` switches it) and say how to restore it."""
+    from kws.codegen import model as cgm
+    from kws.codegen.common import DEFAULT_GENERATED_DIR
+    from kws.pipeline import calibrated_thresholds
+
+    if cgm.generate(blob, DEFAULT_GENERATED_DIR, frontend_hash32=spec.frontend.hash32,
+                    source=str(model_dir / "model.tflite"), spec=spec, labels=labels,
+                    thresholds=calibrated_thresholds(man)):
+        _step(f"regenerated {DEFAULT_GENERATED_DIR.relative_to(REPO_ROOT)}/kws_net.* from {model_dir} "
+              "(`kws codegen model --tflite models/commands/model.tflite` restores the committed one)")
 
 
 def _device_stage(spec, model_dir: Path, out_dir: Path, clips: dict, truth_words: set[str]) -> dict:
