@@ -90,14 +90,6 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
         blob = (out_dir / "train" / task_name / "model.tflite").read_bytes()
         model_dir = release(spec, task, out_dir / "train" / task_name, data, name=task_name, budget=_budget(spec, blob),
                             out_dir=out_dir / "models" / task_name)
-        # The firmware must run the model just trained: regenerate its network C (as `kws codegen model`).
-        from kws.codegen import model as cgm
-        from kws.codegen.common import DEFAULT_GENERATED_DIR
-
-        cgm.generate(blob, DEFAULT_GENERATED_DIR, frontend_hash32=spec.frontend.hash32,
-                     source=str(model_dir / "model.tflite"), spec=spec, labels=list(task.labels))
-        _step(f"regenerated {DEFAULT_GENERATED_DIR.relative_to(REPO_ROOT)}/kws_net.* from the new model "
-              "(`kws codegen model --tflite models/commands/model.tflite` restores the released one)")
     if not (model_dir / "manifest.json").exists():
         return {"status": f"no released model in {model_dir}: run `kws demo --retrain`"}
     man = json.loads((model_dir / "manifest.json").read_text())
@@ -106,8 +98,7 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
                           f"{spec.frontend.hash[:12]}: run `kws demo --retrain`"}
     _step(f"int8 network ({model_dir.name}, TFLM host interpreter) on the demo clips")
     blob = (model_dir / "model.tflite").read_bytes()
-    if not retrain:
-        _generate_network_for(spec, model_dir, blob, list(man["labels"]), man)
+    _generate_network_for(spec, model_dir, blob, list(man["labels"]), man)
     n = int(round(task.clip_seconds * spec.frontend.sample_rate_hz))
     preds = {}
     for name, pcm in clips.items():
@@ -137,7 +128,7 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
 def _generate_network_for(spec, model_dir: Path, blob: bytes, labels: list[str], man: dict) -> None:
     """The firmware must run the model the demo evaluates: generate the network C from it, as
     `kws codegen model --tflite MODEL_DIR/model.tflite` does (no change for the committed commands
-    model; ``kws demo --task wakeword`` switches it) and say how to restore it."""
+    model; ``kws demo --task wakeword`` or ``--retrain`` switches it) and say how to restore it."""
     from kws.codegen import model as cgm
     from kws.codegen.common import DEFAULT_GENERATED_DIR
     from kws.pipeline import calibrated_thresholds

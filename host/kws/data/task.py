@@ -228,12 +228,9 @@ def load_task(name_or_path: str | Path) -> Task:
 def _task_model(table, src: str) -> tuple[tuple[str, Any], ...]:
     """The task's optional [model]: which of the spec's network fields it sets (checked against a
     spec, whose [model] it completes, by :meth:`Task.spec`)."""
-    from kws.spec import TASK_MODEL_FIELDS
+    from kws.spec import check_task_model_fields
 
     if not isinstance(table, dict):
         raise SpecError("model", "must be a table", src)
-    bad = sorted(set(table) - set(TASK_MODEL_FIELDS))
-    if bad:
-        raise SpecError(f"model.{bad[0]}", f"a task may set only {list(TASK_MODEL_FIELDS)} of [model]; the rest "
-                        "belongs to the spec", src)
+    check_task_model_fields(table, src)
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in table.items()))

@@ -322,15 +322,20 @@ def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
 TASK_MODEL_FIELDS = ("width", "blocks", "first_kernel", "first_stride")
 
 
+def check_task_model_fields(fields, source: str) -> None:
+    """A task's [model] names only :data:`TASK_MODEL_FIELDS` (else an error naming the field)."""
+    bad = sorted(set(fields) - set(TASK_MODEL_FIELDS))
+    if bad:
+        raise SpecError(f"model.{bad[0]}", f"a task may set only {list(TASK_MODEL_FIELDS)} of [model]; the rest "
+                        "belongs to the spec", source)
+
+
 def with_model(spec: Spec, overrides: dict[str, Any], source: str) -> Spec:
     """``spec`` with some of its [model] fields replaced (a task's own network), validated as the
     spec's own [model] is; errors name the field and ``source``."""
     if not overrides:
         return spec
-    bad = sorted(set(overrides) - set(TASK_MODEL_FIELDS))
-    if bad:
-        raise SpecError(f"model.{bad[0]}", f"a task may set only {list(TASK_MODEL_FIELDS)} of [model]; the rest "
-                        f"belongs to the spec ({spec.source})", source)
+    check_task_model_fields(overrides, source)
     merged = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(spec.model).items()}
     merged.update({k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()})
     return dataclasses.replace(spec, model=_parse_model(Section(merged, "model", source), spec.frontend))

@@ -112,12 +112,8 @@ def cmd_train(args) -> int:
 
     task = load_task(args.task)
     spec = task.spec(load_spec(args.spec))
-    if args.seed is not None:
-        import dataclasses
-
-        spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, seed=args.seed))
     set_threads()
-    m = train(spec, task, args.data, args.out, epochs=args.epochs)
+    m = train(spec, task, args.data, args.out, epochs=args.epochs, seed=args.seed)
     q = quantize(spec, task, args.out, args.data, name=args.name or task.name)
     rep = _budget(spec, (Path(args.out) / "model.tflite").read_bytes())
     (Path(args.out) / "budget.json").write_text(json.dumps(rep, indent=1) + "\n")

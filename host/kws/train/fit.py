@@ -9,7 +9,6 @@ model, training and task configuration with their hashes and the data manifest h
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import os
 import time
@@ -87,14 +86,17 @@ def effective_config(spec, task, data_dir: Path) -> dict:
 
 
 def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int | None = None,
-          progress: bool = True, cache_dir: str | Path | None = None) -> dict:
+          seed: int | None = None, progress: bool = True, cache_dir: str | Path | None = None) -> dict:
+    """``epochs``, ``seed``: override the spec's [train] (recorded in config.json as what ran)."""
     import keras
     import tensorflow as tf
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if epochs:                                   # recorded in config.json as what ran
+    if epochs:
         spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, epochs=epochs))
+    if seed is not None:
+        spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, seed=seed))
     ts = spec.train
     feats = build_features(data_dir, spec, task, augment_copies=ts.augment_copies,
                            cache_dir=cache_dir or data_dir / "features", progress=progress)

@@ -25,6 +25,7 @@ one training per variant.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from pathlib import Path
 
@@ -62,19 +63,16 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
     from kws.train.fit import train
     from kws.train.model import parameter_count
 
-    import itertools
-
     out_dir = Path(out_dir)
     strides = list(strides or [spec.model.first_stride[0]])
     seeds = list(seeds or [spec.train.seed])
     rows = []
     for w, nb, st, seed in itertools.product(widths, blocks, strides, seeds):
         s = dataclasses.replace(spec, model=dataclasses.replace(spec.model, width=w, blocks=nb,
-                                                                first_stride=(st, spec.model.first_stride[1])),
-                                train=dataclasses.replace(spec.train, seed=seed))
+                                                                first_stride=(st, spec.model.first_stride[1])))
         tag = f"w{w}_b{nb}" + (f"_t{st}" if len(strides) > 1 else "") + (f"_s{seed}" if len(seeds) > 1 else "")
         run = out_dir / tag
-        m = train(s, task, data_dir, run, epochs=epochs, progress=progress)
+        m = train(s, task, data_dir, run, epochs=epochs, seed=seed, progress=progress)
         q = quantize(s, task, run, data_dir, name=f"{task.name}_{tag}", progress=progress,
                      calibration_dir=out_dir / "calibration")
         rep = b.report(b.model_items((run / "model.tflite").read_bytes(), s) + b.frontend_items()
