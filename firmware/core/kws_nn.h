@@ -20,6 +20,7 @@ typedef struct {
     int16_t in_offset;              /* -input zero point */
     int16_t out_offset;             /* output zero point */
     int8_t act_min, act_max;        /* fused activation, in output units */
+    uint8_t groups;                 /* 1x1 only: block-diagonal groups (0 or 1: dense) */
 } kws_nn_conv_t;
 
 typedef struct {
@@ -35,7 +36,8 @@ int32_t kws_nn_requantize(int32_t acc, int32_t multiplier, int32_t shift);
  * generator (bias + in_offset * sum(w)), so the inner loop is a plain int8 dot product.
  * Weights: pairs of output channels interleaved by groups of four inputs when in_c % 4 == 0
  * and out_c is even (4-byte aligned), else [out_c][in_c]. ``col``: int16 scratch of 2 * in_c
- * entries (caller-owned, 4-byte aligned). */
+ * entries (caller-owned, 4-byte aligned). ``groups`` > 1: out_c / groups outputs read only their
+ * own in_c / groups inputs; the weights hold each group's block in that layout, one after another. */
 void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col);
 /* General convolution: im2col columns in ``col`` (int16, caller-owned, two columns of k_h * k_w *

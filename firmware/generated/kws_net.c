@@ -19,7 +19,7 @@
 void KWS_NET_PROFILE(int layer);
 #endif
 
-static const kws_nn_conv_t L0 = {49, 13, 1, 20, 7, 32, 10, 4, 2, 2, 0, 1, 0, -128, -128, 127};
+static const kws_nn_conv_t L0 = {49, 13, 1, 20, 7, 32, 10, 4, 2, 2, 0, 1, 0, -128, -128, 127, 1};
 static const int8_t L0_w[1280] KWS_ALIGN(4) = {
     -3, 0, 2, 0, 9, -17, -1, -12, 0, -45, -18, -5, -18, 9, 0, 4,
     -26, 127, 53, 6, -1, 17, 6, 5, 4, -7, 2, 11, 1, -5, -5, -8,
@@ -121,7 +121,7 @@ static const int8_t L0_s[32] = {
     -8, -8, -9, -8, -8, -9, -8, -8, -9, -10, -8, -10, -9, -9, -9, -7
 };
 
-static const kws_nn_conv_t L1 = {20, 7, 32, 18, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127};
+static const kws_nn_conv_t L1 = {20, 7, 32, 18, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127, 1};
 static const int8_t L1_w[288] KWS_ALIGN(4) = {
     63, 89, 2, 108, -85, -26, 125, -127, -127, 31, -42, -14, 8, 127, -104, 58,
     -78, -2, 74, -43, 45, 16, -63, -21, -19, 33, 103, -9, -58, 127, 36, -62,
@@ -167,7 +167,7 @@ static const int32_t L1_bi[32] = {
     19230, -25452, 401, 39110, -1727, 21530, -931, 27499
 };
 
-static const kws_nn_conv_t L2 = {18, 7, 32, 18, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127};
+static const kws_nn_conv_t L2 = {18, 7, 32, 18, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127, 1};
 static const int8_t L2_w[1024] KWS_ALIGN(4) = {
     115, 48, 30, -5, -94, 47, -57, 66, 26, -34, 9, 27, -18, 0, 12, 78,
     -66, 87, 64, 78, -8, -38, -6, -85, -52, 127, -62, -32, 54, 37, 16, 6,
@@ -253,7 +253,7 @@ static const int8_t L2_s[32] = {
     -8, -8, -8, -8, -8, -7, -7, -8, -8, -8, -7, -8, -8, -8, -7, -7
 };
 
-static const kws_nn_conv_t L3 = {18, 7, 32, 16, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127};
+static const kws_nn_conv_t L3 = {18, 7, 32, 16, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127, 1};
 static const int8_t L3_w[288] KWS_ALIGN(4) = {
     -18, -14, 7, -9, -63, 45, -30, 127, -19, -19, 43, 75, 52, 1, -34, -10,
     1, 15, -19, -24, -13, 99, -11, 12, 127, -19, 127, -66, 50, -15, -47, -42,
@@ -299,7 +299,7 @@ static const int32_t L3_bi[32] = {
     44559, -29671, 51253, -41383, -5866, 33085, 24130, 35347
 };
 
-static const kws_nn_conv_t L4 = {16, 7, 32, 16, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127};
+static const kws_nn_conv_t L4 = {16, 7, 32, 16, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127, 1};
 static const int8_t L4_w[1024] KWS_ALIGN(4) = {
     27, -127, 37, 78, 55, -10, -40, 58, -60, 30, 0, 22, 64, 53, -16, -127,
     -59, 46, 72, 66, -20, -9, 104, -7, 4, -42, -46, -70, 64, -66, -8, -34,
@@ -385,7 +385,7 @@ static const int8_t L4_s[32] = {
     -7, -8, -7, -8, -7, -7, -8, -8, -8, -7, -7, -8, -8, -7, -8, -7
 };
 
-static const kws_nn_conv_t L5 = {16, 7, 32, 14, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127};
+static const kws_nn_conv_t L5 = {16, 7, 32, 14, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127, 1};
 static const int8_t L5_w[288] KWS_ALIGN(4) = {
     -11, -52, 127, 37, -72, 24, -127, 127, 127, 28, -18, 120, 127, 4, 104, -43,
     31, 116, 22, 100, 55, 127, 127, -78, 127, -27, 111, 65, 16, 20, 127, 84,
@@ -431,7 +431,7 @@ static const int32_t L5_bi[32] = {
     15708, 45734, 12390, 75310, 75127, 52147, 41173, 60688
 };
 
-static const kws_nn_conv_t L6 = {14, 7, 32, 14, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127};
+static const kws_nn_conv_t L6 = {14, 7, 32, 14, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127, 1};
 static const int8_t L6_w[1024] KWS_ALIGN(4) = {
     2, 61, -63, 13, -32, 11, 15, 30, -28, 5, 21, -32, -39, 2, 73, -95,
     -3, 32, -22, -57, 29, 0, 91, 21, 65, -68, 16, -14, -26, 51, 28, 51,
@@ -517,7 +517,7 @@ static const int8_t L6_s[32] = {
     -8, -8, -7, -8, -8, -7, -9, -8, -9, -9, -9, -7, -9, -7, -9, -8
 };
 
-static const kws_nn_conv_t L7 = {14, 7, 32, 12, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127};
+static const kws_nn_conv_t L7 = {14, 7, 32, 12, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127, 1};
 static const int8_t L7_w[288] KWS_ALIGN(4) = {
     -72, 120, 99, -78, 108, 106, 104, -35, 83, 126, 127, 98, -70, 127, 100, -16,
     127, 99, -99, 84, 55, -113, 113, -111, 96, -95, 39, 104, 127, -30, 101, -127,
@@ -563,7 +563,7 @@ static const int32_t L7_bi[32] = {
     61041, -50019, 14193, 54875, 68274, -67081, 67315, -37060
 };
 
-static const kws_nn_conv_t L8 = {12, 7, 32, 12, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127};
+static const kws_nn_conv_t L8 = {12, 7, 32, 12, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127, 1};
 static const int8_t L8_w[1024] KWS_ALIGN(4) = {
     39, -54, -63, 107, -62, 53, -24, -34, -12, -14, -10, 52, 102, -58, 38, 5,
     -46, 77, -21, 54, -38, -29, 127, 69, -40, 127, -13, 24, -53, 73, -66, 44,
@@ -649,7 +649,7 @@ static const int8_t L8_s[32] = {
     -7, -7, -7, -7, -7, -7, -7, -7, -6, -7, -6, -7, -6, -7, -7, -6
 };
 
-static const kws_nn_conv_t L9 = {12, 7, 32, 1, 1, 32, 12, 7, 12, 7, 0, 0, 0, 0, -128, 127};
+static const kws_nn_conv_t L9 = {12, 7, 32, 1, 1, 32, 12, 7, 12, 7, 0, 0, 0, 0, -128, 127, 1};
 
 static const kws_nn_fc_t L10 = {32, 12, 128, 41, -128, 127, 1};
 static const int8_t L10_w[384] KWS_ALIGN(4) = {
@@ -753,15 +753,15 @@ void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)
 }
 
 /* ---- streaming form ---- */
-static const kws_nn_conv_t R0 = {10, 13, 1, 1, 7, 32, 10, 4, 2, 2, 0, 1, 0, -128, -128, 127};  /* layer 0, one output row */
-static const kws_nn_conv_t R1 = {3, 7, 32, 1, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127};  /* layer 1, one output row */
-static const kws_nn_conv_t R2 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127};  /* layer 2, one output row */
-static const kws_nn_conv_t R3 = {3, 7, 32, 1, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127};  /* layer 3, one output row */
-static const kws_nn_conv_t R4 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127};  /* layer 4, one output row */
-static const kws_nn_conv_t R5 = {3, 7, 32, 1, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127};  /* layer 5, one output row */
-static const kws_nn_conv_t R6 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127};  /* layer 6, one output row */
-static const kws_nn_conv_t R7 = {3, 7, 32, 1, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127};  /* layer 7, one output row */
-static const kws_nn_conv_t R8 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127};  /* layer 8, one output row */
+static const kws_nn_conv_t R0 = {10, 13, 1, 1, 7, 32, 10, 4, 2, 2, 0, 1, 0, -128, -128, 127, 1};  /* layer 0, one output row */
+static const kws_nn_conv_t R1 = {3, 7, 32, 1, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127, 1};  /* layer 1, one output row */
+static const kws_nn_conv_t R2 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127, 1};  /* layer 2, one output row */
+static const kws_nn_conv_t R3 = {3, 7, 32, 1, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127, 1};  /* layer 3, one output row */
+static const kws_nn_conv_t R4 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127, 1};  /* layer 4, one output row */
+static const kws_nn_conv_t R5 = {3, 7, 32, 1, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127, 1};  /* layer 5, one output row */
+static const kws_nn_conv_t R6 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127, 1};  /* layer 6, one output row */
+static const kws_nn_conv_t R7 = {3, 7, 32, 1, 7, 32, 3, 3, 1, 1, 0, 1, 128, -128, -128, 127, 1};  /* layer 7, one output row */
+static const kws_nn_conv_t R8 = {1, 7, 32, 1, 7, 32, 1, 1, 1, 1, 0, 0, 128, -128, -128, 127, 1};  /* layer 8, one output row */
 
 /* Appends a row to a buffer of the last k rows, oldest first. Copies forward, to lower
  * addresses: every word is read before anything at or above it is written. */

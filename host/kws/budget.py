@@ -46,9 +46,14 @@ def model_items(tflite: bytes, spec) -> list[Item]:
     """Flash and RAM of the network, estimated from the int8 model."""
     from kws.tflite_model import TFLiteModel
 
+    from kws.codegen.model import lower
+
     m = TFLiteModel.from_bytes(tflite)
-    weights = sum(t.nbytes for t in m.tensors if t.is_const and t.dtype != np.int32)
-    biases = sum(t.nbytes for t in m.tensors if t.is_const and t.dtype == np.int32)
+    # what the C generator stores: an ensemble's 1x1 convolutions keep only their diagonal blocks
+    layers = lower(m, drop_softmax=True)[0]
+    weights = sum(ly.weights.size for ly in layers if ly.weights is not None)
+    biases = 4 * sum(ly.bias.size + (ly.bias_in.size if ly.bias_in is not None else 0)
+                     for ly in layers if ly.bias is not None)
     channels = sum(m.tensors[op.outputs[0]].shape[-1] for op in m.operators
                    if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"))
     act = sorted((t.nbytes for t in m.tensors if not t.is_const), reverse=True)

@@ -220,10 +220,14 @@ def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: s
     check_trained_with(spec, train_dir)
     from kws.train.model import custom_objects
 
-    model = keras.models.load_model(train_dir / "model.keras", custom_objects=custom_objects())
+    model = keras.models.load_model(train_dir / "model.keras", custom_objects=custom_objects(), compile=False)
     cal_path = Path(calibration_dir or CALIBRATION_DIR) / name / "quant_cal_idxs.txt"
     ids = calibration_ids(spec, task, data_dir, cal_path)
     qat_log = None
+    if qat_epochs and spec.model.members > 1:
+        raise QuantizeError(f"{train_dir}: quantization-aware training of an ensemble ([model] members = "
+                            f"{spec.model.members}) would fill the zero blocks that keep its members apart; "
+                            "quantize it after training (no --qat-epochs)")
     if qat_epochs:
         from kws.train.qat import qat_tflite
 

@@ -131,7 +131,7 @@ def remeasure_accuracy(spec, task, model_dir: Path, train_dir: Path, data_dir: P
     if not trained.is_file() or _sha(trained) != man["model"]["sha256"]:
         raise KwsError(f"{train_dir}: its model.tflite is not the model released in {model_dir}; give the training "
                        "directory it was released from")
-    model = keras.models.load_model(train_dir / "model.keras", custom_objects=custom_objects())
+    model = keras.models.load_model(train_dir / "model.keras", custom_objects=custom_objects(), compile=False)
     fl, q = test_metrics(spec, task, model, (model_dir / "model.tflite").read_bytes(), data_dir, progress=False)
     if q["accuracy"] != man["accuracy"]["int8_test"] or q["n"] != man["accuracy"]["test_clips"]:
         raise KwsError(f"{model_dir}: int8 accuracy measured {q['accuracy']:.4%} on {q['n']} clips, recorded "

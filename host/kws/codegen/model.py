@@ -184,9 +184,11 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
                 bias = base + (-in_zp) * wdata.reshape(oc, ic).astype(np.int64).sum(axis=1)
                 if np.abs(bias).max() >= 1 << 31:
                     raise CodegenError(f"{where}: folded bias overflows int32")
-                if ic % 4 == 0 and oc % 2 == 0:
-                    # pair-interleaved layout (kws_nn.h): [oc/2][ic/4][2][4]
-                    wdata = wdata.reshape(oc // 2, 2, ic // 4, 4).transpose(0, 2, 1, 3)
+                g = pw_groups(wdata.reshape(oc, ic))
+                params["groups"] = g
+                wdata = np.concatenate([_pw_layout(wdata.reshape(oc, ic)[k * (oc // g):(k + 1) * (oc // g),
+                                                                         k * (ic // g):(k + 1) * (ic // g)])
+                                        for k in range(g)])
             ly = Layer(kind, params, in_index, op.outputs[0], wdata.ravel(), bias,
                        np.array([m for m, _ in mults], np.int64), np.array([s for _, s in mults], np.int64))
             if kind == "dwconv2d":
@@ -199,7 +201,7 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
             if kind == "conv2d":
                 ly.col = 2 * ((kh * kw * ic + 3) & ~3)          # two im2col columns (positions in pairs)
             elif kind == "pwconv":
-                ly.col = 2 * ((ic + 3) & ~3)
+                ly.col = 2 * ((ic // params["groups"] + 3) & ~3)
             layers.append(ly)
         elif op.name == "AVERAGE_POOL_2D":
             if in_zp != out_zp or in_s != out_s:
@@ -236,6 +238,29 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
         raise CodegenError(f"{source}: no computing layer")
     _check_multipliers(layers, source)
     return layers, model.inputs[0], src(out_tensor)
+
+
+def pw_groups(w: np.ndarray) -> int:
+    """The most groups G for which the [out, in] weights of a 1x1 convolution are block-diagonal
+    (G blocks of out/G x in/G, zeros elsewhere) and each block keeps the paired layout (in/G a
+    multiple of 4, out/G even): a merged ensemble (kws.train.ensemble). 1 for a dense one."""
+    oc, ic = w.shape
+    for g in range(min(oc // 2, ic // 4), 1, -1):
+        if oc % g or ic % g or (ic // g) % 4 or (oc // g) % 2:
+            continue
+        mask = np.kron(np.eye(g, dtype=bool), np.ones((oc // g, ic // g), dtype=bool))
+        if not w[~mask].any():
+            return g
+    return 1
+
+
+def _pw_layout(w: np.ndarray) -> np.ndarray:
+    """One group's [out, in] weights as kws_nn_pwconv reads them: pair-interleaved ([out/2][in/4]
+    [2][4]) when in % 4 == 0 and out is even, else as they are."""
+    oc, ic = w.shape
+    if ic % 4 == 0 and oc % 2 == 0:
+        return w.reshape(oc // 2, 2, ic // 4, 4).transpose(0, 2, 1, 3).ravel()
+    return w.ravel()
 
 
 def _check_multipliers(layers: list[Layer], source: str) -> None:
@@ -353,9 +378,8 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
             fields = ["in_depth", "out_depth", "in_offset", "out_offset", "act_min", "act_max", "per_channel"]
             body.append(f"static const kws_nn_fc_t {p} = {{{', '.join(str(ly.params[f]) for f in fields)}}};\n")
         else:
-            fields = ["in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w", "stride_h", "stride_w",
-                      "pad_h", "pad_w", "in_offset", "out_offset", "act_min", "act_max"]
-            body.append(f"static const kws_nn_conv_t {p} = {{{', '.join(str(ly.params[f]) for f in fields)}}};\n")
+            body.append(f"static const kws_nn_conv_t {p} = "
+                        f"{{{', '.join(str({'groups': 1, **ly.params}[f]) for f in stream.FIELDS)}}};\n")
         args = []
         if ly.weights is not None:
             body.append("static " + c_array("int8_t", f"{p}_w", ly.weights, per_line=16, align=4))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 ROW_KINDS = ("conv2d", "dwconv2d", "pwconv")
 FIELDS = ["in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_h", "pad_w",
-          "in_offset", "out_offset", "act_min", "act_max"]
+          "in_offset", "out_offset", "act_min", "act_max", "groups"]       # kws_nn_conv_t, in order
 
 
 @dataclass
@@ -53,7 +53,7 @@ def plan(layers, tin: int) -> Plan | None:
 
 
 def _row_params(ly) -> dict:
-    p = dict(ly.params)
+    p = {"groups": 1, **ly.params}
     p["in_h"], p["out_h"] = p["k_h"], 1
     return p
 

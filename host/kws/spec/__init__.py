@@ -134,14 +134,30 @@ class ModelSpec:
     window_frames: int
     input_scale_log2: int
     time_padding: str = "same"      # "valid": no padding along time, so the device can stream the network
+    members: int = 1                # > 1: an ensemble of this many networks of `width` channels, trained apart
+                                    # and merged into one (kws.train.ensemble)
 
     @property
     def input_scale(self) -> float:
         return 2.0 ** self.input_scale_log2
 
     @property
+    def channels(self) -> int:
+        """Channels of the (merged) network: ``width`` per member."""
+        return self.width * self.members
+
+    @property
+    def member(self) -> "ModelSpec":
+        """One member's network."""
+        return dataclasses.replace(self, members=1)
+
+    @property
     def hash(self) -> str:
-        return _section_hash(self)
+        # an ensemble of one is the plain network: its hash stays what it was before ensembles
+        d = dataclasses.asdict(self)
+        if d["members"] == 1:
+            del d["members"]
+        return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -298,6 +314,7 @@ def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
     frames = m.int("window_frames", lo=4, hi=500)
     scale = m.int("input_scale_log2", lo=-8, hi=0)
     time_padding = m.str("time_padding", ("same", "valid")) if "time_padding" in m.table else "same"
+    members = m.int("members", lo=1, hi=8) if "members" in m.table else 1
     m.done()
     ints = []
     for name, pair in (("first_kernel", k), ("first_stride", st)):
@@ -307,7 +324,11 @@ def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
     if ints[0][0] > frames or ints[0][1] > fe.num_cepstra:
         raise SpecError("model.first_kernel", f"{ints[0]} is larger than the input [{frames}, {fe.num_cepstra}]",
                         m.source)
-    spec = ModelSpec(fam, width, blocks, ints[0], ints[1], frames, scale, time_padding)
+    spec = ModelSpec(fam, width, blocks, ints[0], ints[1], frames, scale, time_padding, members)
+    if members > 1 and (width % 4 or blocks < 1):
+        raise SpecError("model.members", f"an ensemble's members need a width that is a multiple of 4 (the device "
+                        f"computes each member's block of the merged 1x1 convolutions apart) and at least one "
+                        f"block; width is {width}, blocks {blocks}", m.source)
     if time_padding == "valid":
         rows = (frames - ints[0][0]) // ints[1][0] + 1 - 2 * blocks
         if rows < 1:
@@ -319,7 +340,7 @@ def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
 # The [model] fields a task may set for its own network (kws.data.task, ``[model]``). The rest of
 # [model] — the window, the input scaling, the padding — is read by the evaluation, the detector and
 # the firmware from the spec, so it stays one value for every task.
-TASK_MODEL_FIELDS = ("width", "blocks", "first_kernel", "first_stride")
+TASK_MODEL_FIELDS = ("width", "blocks", "first_kernel", "first_stride", "members")
 
 
 def check_task_model_fields(fields, source: str) -> None:

@@ -1,8 +1,10 @@
-"""`kws train`, `kws quantize`, `kws budget`, `kws release`."""
+"""`kws train`, `kws ensemble`, `kws pick`, `kws quantize`, `kws budget`, `kws release`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 from pathlib import Path
 
 
@@ -15,6 +17,15 @@ def add_parsers(sub) -> None:
     s.add_argument("--epochs", type=int, help="override train.epochs")
     s.add_argument("--seed", type=int, help="override train.seed (recorded in the output's config.json)")
     s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("ensemble", help="merge networks trained apart (other seeds) into one: the mean of their logits "
+                                        "as one network for the device ([model] members)")
+    s.add_argument("--task", default="commands")
+    s.add_argument("--data", required=True, help="the data set the members were trained on (for quantization)")
+    s.add_argument("--out", required=True, help="output training directory (then kws release --train-dir)")
+    s.add_argument("--name", help="model name for calibration/<name>/ (default: the task name)")
+    s.add_argument("members", nargs="+", help="training directories of kws train, one per member")
+    s.set_defaults(fn=cmd_ensemble)
 
     s = sub.add_parser("pick", help="train a sweep of widths/depths; choose the most accurate that fits the budget")
     s.add_argument("--task", default="commands")
@@ -104,22 +115,55 @@ def measured_budget(spec, elf: Path, *, model_sha256: str | None = None) -> dict
 
 
 def cmd_train(args) -> int:
-    from kws import budget as b
     from kws.data.task import load_task
-    from kws.quantize import quantize
     from kws.spec import load_spec
     from kws.train.fit import set_threads, train
 
     task = load_task(args.task)
     spec = task.spec(load_spec(args.spec))
     set_threads()
-    m = train(spec, task, args.data, args.out, epochs=args.epochs, seed=args.seed)
+    if spec.model.members > 1:
+        from kws.train.ensemble import train_members
+
+        if args.seed is not None:
+            spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, seed=args.seed))
+        cfg = train_members(spec, task, args.data, args.out, epochs=args.epochs)
+        runs = [json.loads((Path(m["dir"]) / "metrics.json").read_text()) for m in cfg["members"]]
+        m = {"epochs_run": sum(r["epochs_run"] for r in runs), "train_seconds": sum(r["train_seconds"] for r in runs)}
+    else:
+        m = train(spec, task, args.data, args.out, epochs=args.epochs, seed=args.seed)
+    return _finish_training(spec, task, args, m)
+
+
+def cmd_ensemble(args) -> int:
+    from kws.data.task import load_task
+    from kws.spec import load_spec
+    from kws.train.ensemble import merge
+
+    task = load_task(args.task)
+    spec = task.spec(load_spec(args.spec))
+    if spec.model.members != len(args.members):
+        spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, members=len(args.members)))
+        print(f"note: {len(args.members)} members; the task's [model] has members = {task.spec(load_spec(args.spec)).model.members}: "
+              f"kws quantize and release need a task with members = {len(args.members)}", file=sys.stderr)
+    cfg = merge(spec, task, [Path(d) for d in args.members], args.out)
+    print(f"merged {len(cfg['members'])} members (seeds {', '.join(str(m['seed']) for m in cfg['members'])}) into "
+          f"{args.out}: width {spec.model.width} x {spec.model.members}, largest difference from the members' mean "
+          f"logits {cfg['merge_max_abs_error']:.2g}")
+    return _finish_training(spec, task, args, None)
+
+
+def _finish_training(spec, task, args, m: dict | None) -> int:
+    from kws import budget as b
+    from kws.quantize import quantize
+
     q = quantize(spec, task, args.out, args.data, name=args.name or task.name)
     rep = _budget(spec, (Path(args.out) / "model.tflite").read_bytes())
     (Path(args.out) / "budget.json").write_text(json.dumps(rep, indent=1) + "\n")
     b.plot(rep, Path(args.out) / "budget.png")
     print(f"float test accuracy {q['float_test']['accuracy']:.2%}, int8 (TFLM) {q['int8_test']['accuracy']:.2%} on "
-          f"{q['int8_test']['n']} held-out-voice clips; {m['epochs_run']} epochs in {m['train_seconds']:.0f} s")
+          f"{q['int8_test']['n']} held-out-voice clips"
+          + (f"; {m['epochs_run']} epochs in {m['train_seconds']:.0f} s" if m else ""))
     print(b.format_table(rep))
     b.check(rep)
     return 0

@@ -75,14 +75,15 @@ def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | N
     layers = keras.layers
 
     m = model_spec
+    c = m.channels          # an ensemble (members > 1) is built merged: its 1x1 weights are set block-diagonal
     inp = keras.Input((m.window_frames, num_cepstra, 1), batch_size=batch_size, name="features")
     x = _feature_mask_layer()(name="feature_mask")(inp) if mask else inp
     if m.time_padding == "valid":
         # no padding along time (the device reuses every row across windows), SAME along cepstra
         x = layers.ZeroPadding2D(((0, 0), _same_pad(num_cepstra, m.first_kernel[1], m.first_stride[1])))(x)
-        x = layers.Conv2D(m.width, m.first_kernel, strides=m.first_stride, padding="valid", use_bias=False)(x)
+        x = layers.Conv2D(c, m.first_kernel, strides=m.first_stride, padding="valid", use_bias=False)(x)
     else:
-        x = layers.Conv2D(m.width, m.first_kernel, strides=m.first_stride, padding="same", use_bias=False)(x)
+        x = layers.Conv2D(c, m.first_kernel, strides=m.first_stride, padding="same", use_bias=False)(x)
     x = layers.ReLU()(layers.BatchNormalization()(x))
     for _ in range(m.blocks):
         if m.time_padding == "valid":
@@ -91,14 +92,14 @@ def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | N
         else:
             x = layers.DepthwiseConv2D((3, 3), padding="same", use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization()(x))
-        x = layers.Conv2D(m.width, (1, 1), use_bias=False)(x)
+        x = layers.Conv2D(c, (1, 1), use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization()(x))
     x = layers.AveragePooling2D(pool_size=(x.shape[1], x.shape[2]))(x)
-    x = layers.Reshape((m.width,))(x)
+    x = layers.Reshape((c,))(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
     out = layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(inp, out, name=f"dscnn_w{m.width}_b{m.blocks}")
+    return keras.Model(inp, out, name=f"dscnn_w{m.width}_b{m.blocks}" + (f"_x{m.members}" if m.members > 1 else ""))
 
 
 def _same_pad(size: int, k: int, stride: int) -> tuple[int, int]:
@@ -114,4 +115,4 @@ def parameter_count(model_spec, num_cepstra: int, num_classes: int) -> int:
     k = m.first_kernel[0] * m.first_kernel[1]
     n = k * m.width + m.width
     n += m.blocks * (9 * m.width + m.width + m.width * m.width + m.width)
-    return n + m.width * num_classes + num_classes
+    return m.members * n + m.channels * num_classes + num_classes       # members: one classifier over all
