@@ -206,3 +206,23 @@ def test_other_widths_and_the_time_stride_1_stream_as_tflm_computes(tmp_path, rn
     assert got.shape == (41, 12) and np.unique(got).size > 15         # logits that vary with the window (24 and 33 distinct)
     np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))
     np.testing.assert_array_equal(got, net.run(windows))
+
+
+def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, spec):
+    """Generated for the detector's stride (as the firmware is), the streaming pool keeps one entry
+    per window stride instead of one per row (time stride 2, detector stride 4 frames: half the
+    entries) and serves windows only at that stride, with the same logits as the per-row form."""
+    model = REPO_ROOT / "models" / "commands" / "model.tflite"
+    blob = model.read_bytes()
+    per_row = build(blob, tmp_path / "row")
+    grouped = build(blob, tmp_path / "grouped", stride_frames=spec.detector.stride_frames)
+    h_row, h_grp = ((tmp_path / d / "kws_net.h").read_text() for d in ("row", "grouped"))
+    pool = lambda h: int(__import__("re").search(r"int16_t pool\[(\d+)\]", h).group(1))
+    assert pool(h_grp) * 2 == pool(h_row)
+    assert "KWS_NET_STREAM_STEP          4" in h_grp and "KWS_NET_STREAM_STEP          2" in h_row
+    frames = rng.integers(-128, 128, (49 + 4 * 60, 13)).astype(np.int8)
+    got = grouped.stream(frames, 4)
+    assert got.shape[0] == 61
+    np.testing.assert_array_equal(got, per_row.stream(frames, 4))
+    with pytest.raises(Exception, match="stream step"):
+        grouped.stream(frames, 2)

@@ -617,10 +617,10 @@ void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)
     }
 }
 
-void kws_nn_row_sums(const int8_t *row, int w, int c, int16_t *sums)
+void kws_nn_row_sums(const int8_t *row, int w, int c, int16_t *sums, int add)
 {
     for (int ch = 0; ch < c; ch++) {
-        int32_t acc = 0;
+        int32_t acc = add ? sums[ch] : 0;
         for (int x = 0; x < w; x++) {
             acc += row[x * c + ch];
         }

@@ -50,10 +50,11 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
                      const int32_t *bias_in, const int32_t *mult, const int8_t *shift, int8_t *out);
 void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out);
 /* Global average pooling in two halves, for the streaming network: ``kws_nn_row_sums`` keeps one
- * row [w][c] as its per-channel sums over w (int16: exact for w <= 256), and
- * ``kws_nn_avgpool_sums`` finishes the pool of ``rows`` such sums exactly as kws_nn_avgpool
- * does on the whole map (p: that pool's parameters). */
-void kws_nn_row_sums(const int8_t *row, int w, int c, int16_t *sums);
+ * row [w][c] as its per-channel sums over w (int16: exact for up to 256 values summed), or adds
+ * them to ``sums`` (``add``: several rows in one entry), and ``kws_nn_avgpool_sums`` finishes the
+ * pool of ``rows`` such entries exactly as kws_nn_avgpool does on the whole map (p: that pool's
+ * parameters; the count comes from p). */
+void kws_nn_row_sums(const int8_t *row, int w, int c, int16_t *sums, int add);
 void kws_nn_avgpool_sums(const kws_nn_conv_t *p, const int16_t *sums, int rows, int8_t *out);
 void kws_nn_fc(const kws_nn_fc_t *p, const int8_t *in, const int8_t *w, const int32_t *bias, const int32_t *mult,
                const int8_t *shift, int8_t *out);

@@ -865,7 +865,7 @@ void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scrat
     kws_nn_pwconv(&R8, row, L8_w, L8_b, L8_m, L8_s, a, col);
     KWS_NET_PROFILE(8);
     row = a;
-    kws_nn_row_sums(row, 7, 32, s->pool + (s->n[9] % 12u) * 32u);
+    kws_nn_row_sums(row, 7, 32, s->pool + (s->n[9] / 2u % 6u) * 32u, s->n[9] % 2u != 0);
     if (++s->n[9] >= 24u) {
         s->n[9] -= 12u;
     }
@@ -879,7 +879,7 @@ void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *sc
     (void)a;
     (void)b;
     (void)col;
-    kws_nn_avgpool_sums(&L9, s->pool, 12, a);
+    kws_nn_avgpool_sums(&L9, s->pool, 6, a);
     KWS_NET_PROFILE(9);
     kws_nn_fc(&L10, a, L10_w, L10_b, L10_m, L10_s, output);
     KWS_NET_PROFILE(10);

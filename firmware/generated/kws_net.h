@@ -27,7 +27,7 @@
 #define KWS_MON_BIN_SHIFT            4  /* feature monitor: bin = (v + 128) >> SHIFT */
 #define KWS_MON_LIMIT                65535u  /* feature monitor: a bin at LIMIT halves all */
 #define KWS_NET_STREAMING            1  /* the network can be streamed (kws_net_stream_*) */
-#define KWS_NET_STREAM_STEP          2  /* frames between window starts the stream can serve */
+#define KWS_NET_STREAM_STEP          4  /* frames between window starts the stream can serve */
 #define KWS_NET_STREAM_SCRATCH_BYTES 608  /* caller-owned scratch, 4-byte aligned */
 
 /* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),
@@ -44,7 +44,7 @@ typedef struct {
     int8_t in3[672];   /* layer 3 input: its last 3 rows, oldest first */
     int8_t in5[672];   /* layer 5 input: its last 3 rows, oldest first */
     int8_t in7[672];   /* layer 7 input: its last 3 rows, oldest first */
-    int16_t pool[384];   /* per-channel sums of the last 12 rows of layer 8, ring */
+    int16_t pool[192];   /* per-channel sums of the last 12 rows of layer 8, 2 row(s) per entry, ring */
     uint32_t n[10];   /* rows received per layer input; [last]: pool rows */
 } kws_net_stream_t;
 

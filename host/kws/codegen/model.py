@@ -305,10 +305,13 @@ def _detector_defs(spec, labels, out_scale: float, thresholds=None) -> tuple[lis
 
 
 def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: str = "<model>",
-           drop_softmax: bool = False, spec=None, labels=None, thresholds=None) -> dict[str, str]:
+           drop_softmax: bool = False, spec=None, labels=None, thresholds=None,
+           stride_frames: int | None = None) -> dict[str, str]:
     """File name -> text of kws_net.h and kws_net.c for an int8 TFLite model. With ``spec`` and
     ``labels``, the detector's tables (posterior LUT, thresholds, labels) come along;
-    ``thresholds`` are the model manifest's calibrated ones (default: the spec's)."""
+    ``thresholds`` are the model manifest's calibrated ones (default: the spec's).
+    ``stride_frames``: the streaming form serves windows only every that many frames (default:
+    the spec's detector stride when ``spec`` is given; else every window the network allows)."""
     model = TFLiteModel.from_bytes(blob, source)
     layers, tin, tout = lower(model, drop_softmax=drop_softmax, source=source)
     t = model.tensors
@@ -347,7 +350,9 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
                     "extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];\n\n")
     from kws.codegen import stream
 
-    stream_plan = stream.plan(layers, tin)
+    if stride_frames is None and spec is not None:
+        stride_frames = spec.detector.stride_frames
+    stream_plan = stream.plan(layers, tin, stride_frames)
     stream_header = ""
     if stream_plan is not None:
         sdefs, stream_header = stream.header(layers, stream_plan)

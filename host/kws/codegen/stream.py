@@ -31,10 +31,18 @@ class Plan:
     rows: int            # row layers at the front
     step: int            # frames between rows of the last row layer
     pool_rows: int       # rows the pool averages (the last row layer's rows per window)
+    group: int = 1       # rows summed into one pool entry: windows are served every `group` rows only
+
+    @property
+    def pool_entries(self) -> int:
+        return self.pool_rows // self.group
 
 
-def plan(layers, tin: int) -> Plan | None:
-    """The streaming plan, or None when the network is not streamable (it then runs whole)."""
+def plan(layers, tin: int, stride_frames: int | None = None) -> Plan | None:
+    """The streaming plan, or None when the network is not streamable (it then runs whole).
+    ``stride_frames``: the detector's stride, when logits are needed only every that many frames
+    (the firmware): the pool then keeps one entry per window stride instead of one per row (a
+    quarter of the memory at stride 4 and time stride 1), where the sums stay exact in int16."""
     n = 0
     while n < len(layers) and layers[n].kind in ROW_KINDS and layers[n].params["pad_h"] == 0:
         n += 1
@@ -49,7 +57,13 @@ def plan(layers, tin: int) -> Plan | None:
     step = 1
     for ly in layers[:n]:
         step *= ly.params["stride_h"]
-    return Plan(n, step, pool.params["in_h"])
+    rows = pool.params["in_h"]
+    group = 1
+    if stride_frames and stride_frames % step == 0:
+        g = stride_frames // step
+        if rows % g == 0 and g * pool.params["in_w"] * 128 <= 32768:
+            group = g
+    return Plan(n, step, rows, group)
 
 
 def _row_params(ly) -> dict:
@@ -77,11 +91,11 @@ def header(layers, pl: Plan) -> tuple[list, str]:
         k = layers[i].params["k_h"]
         fields.append(f"    int8_t in{i}[{k * in_bytes[i]}];   /* layer {i} input: its last {k} rows, oldest first */")
     c = layers[pl.rows - 1].params["out_c"]
-    fields.append(f"    int16_t pool[{pl.pool_rows * c}];   /* per-channel sums of the last {pl.pool_rows} rows of "
-                  f"layer {pl.rows - 1}, ring */")
+    fields.append(f"    int16_t pool[{pl.pool_entries * c}];   /* per-channel sums of the last {pl.pool_rows} rows of "
+                  f"layer {pl.rows - 1}, {pl.group} row(s) per entry, ring */")
     fields.append(f"    uint32_t n[{pl.rows + 1}];   /* rows received per layer input; [last]: pool rows */")
     defs = [("KWS_NET_STREAMING", 1, "the network can be streamed (kws_net_stream_*)"),
-            ("KWS_NET_STREAM_STEP", pl.step, "frames between window starts the stream can serve"),
+            ("KWS_NET_STREAM_STEP", pl.step * pl.group, "frames between window starts the stream can serve"),
             ("KWS_NET_STREAM_SCRATCH_BYTES", 2 * row_max + 2 * col, "caller-owned scratch, 4-byte aligned")]
     text = ("/* Streaming (codegen/stream.py): push every feature frame; after at least KWS_NET_INPUT_FRAMES\n"
               " * frames, whenever (frames - KWS_NET_INPUT_FRAMES) % KWS_NET_STREAM_STEP == 0,\n"
@@ -133,8 +147,11 @@ def body(layers, pl: Plan, emit_call) -> str:
         lines.append(emit_call(i, "row", dst, f"R{i}"))
         lines.append(f"    row = {dst};")
     last = layers[pl.rows - 1].params
-    lines += [f"    kws_nn_row_sums(row, {last['out_w']}, {last['out_c']}, s->pool + (s->n[{pl.rows}] % {pl.pool_rows}u) * "
-              f"{last['out_c']}u);",
+    n = f"s->n[{pl.rows}]"
+    lines += [f"    kws_nn_row_sums(row, {last['out_w']}, {last['out_c']}, s->pool + ({n} / {pl.group}u % {pl.pool_entries}u) * "
+              f"{last['out_c']}u, {n} % {pl.group}u != 0);" if pl.group > 1 else
+              f"    kws_nn_row_sums(row, {last['out_w']}, {last['out_c']}, s->pool + ({n} % {pl.pool_rows}u) * "
+              f"{last['out_c']}u, 0);",
               f"    if (++s->n[{pl.rows}] >= {2 * pl.pool_rows}u) {{\n        s->n[{pl.rows}] -= {pl.pool_rows}u;\n    }}",
               "}\n"]
     body.append("\n".join(lines) + "\n")
@@ -143,7 +160,7 @@ def body(layers, pl: Plan, emit_call) -> str:
              f"    int16_t *col = (int16_t *)(void *)(scratch + {2 * row_max});",
              "    (void)a;\n    (void)b;\n    (void)col;"]
     dst = "output" if pl.rows == len(layers) - 1 else "a"
-    lines += [f"    kws_nn_avgpool_sums(&L{pl.rows}, s->pool, {pl.pool_rows}, {dst});", f"    KWS_NET_PROFILE({pl.rows});"]
+    lines += [f"    kws_nn_avgpool_sums(&L{pl.rows}, s->pool, {pl.pool_entries}, {dst});", f"    KWS_NET_PROFILE({pl.rows});"]
     src = dst
     for i in range(pl.rows + 1, len(layers)):
         dst = "output" if i == len(layers) - 1 else ("a" if (i - pl.rows) % 2 == 0 else "b")

@@ -50,7 +50,7 @@ class NativeEngine:
 
         d = REPO_ROOT / "build" / "native_net" / hashlib.sha256(pipe.blob).hexdigest()[:16]
         cgm.generate(pipe.blob, d, frontend_hash32=pipe.spec.frontend.hash32,
-                     source=str(pipe.model_dir / "model.tflite"))
+                     source=str(pipe.model_dir / "model.tflite"), stride_frames=pipe.spec.detector.stride_frames)
         self.net = NativeNet(d)
         self.fe = NativeFrontend(pipe.spec.frontend, build_host())
         self.spec = pipe.spec
