@@ -46,11 +46,13 @@ def model_items(tflite: bytes, spec) -> list[Item]:
     """Flash and RAM of the network, estimated from the int8 model."""
     from kws.tflite_model import TFLiteModel
 
+    from kws.codegen import stream
     from kws.codegen.model import lower
 
     m = TFLiteModel.from_bytes(tflite)
     # what the C generator stores: an ensemble's 1x1 convolutions keep only their diagonal blocks
-    layers = lower(m, drop_softmax=True)[0]
+    layers, tin, _ = lower(m, drop_softmax=True)
+    pl = stream.plan(layers, tin, spec.detector.stride_frames)
     weights = sum(ly.weights.size for ly in layers if ly.weights is not None)
     biases = 4 * sum(ly.bias.size + (ly.bias_in.size if ly.bias_in is not None else 0)
                      for ly in layers if ly.bias is not None)
@@ -62,7 +64,9 @@ def model_items(tflite: bytes, spec) -> list[Item]:
         Item("network weights (int8)", "flash", weights, "estimated"),
         Item("network biases (int32)", "flash", biases, "estimated"),
         Item("requantization (multiplier + shift per channel)", "flash", 8 * channels, "estimated"),
-        Item("activations (two largest tensors, ping-pong)", "ram", sum(act[:2]), "estimated"),
+        Item("activations (two largest tensors, ping-pong)", "ram", sum(act[:2]), "estimated") if pl is None else
+        Item("streaming network state and scratch (rows kept, pool)", "ram", sum(stream.ram_bytes(layers, pl)),
+             "estimated"),
         Item("feature window (int8 frames x cepstra)", "ram", window, "estimated"),
     ]
 

@@ -66,7 +66,8 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
                   "parameters": parameter_count(spec.model, spec.frontend.num_cepstra, len(task.labels))},
         "frontend": {"hash": spec.frontend.hash, "name": spec.frontend.name, "version": spec.frontend.version},
         "spec": {"model": {"hash": spec.model.hash, **asdict(spec.model)},
-                 "train": _trained_with(spec, train_dir)},
+                 "train": _trained_with(spec, train_dir),
+                 **({"members": _members(train_dir)} if spec.model.members > 1 else {})},
         "data": {"manifest_hash": data_man["hash"], "clips": len(data_man["entries"]),
                  "counts": data_man["counts"]},
         "code": mf.code_version(),
@@ -88,6 +89,17 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
     write_if_changed(out / "MODEL_CARD.md", model_card(manifest))
     validate(manifest, out)
     return out
+
+
+def _members(train_dir: Path) -> list[dict]:
+    """An ensemble's members (kws.train.ensemble): seed, epochs and sha256 of each float network."""
+    from kws.errors import KwsError
+
+    got = json.loads((train_dir / "config.json").read_text()).get("members")
+    if not got:
+        raise KwsError(f"{train_dir}/config.json lists no members: make an ensemble with kws train ([model] members) "
+                       "or kws ensemble")
+    return [{k: m[k] for k in ("seed", "epochs", "sha256")} for m in got]
 
 
 def _trained_with(spec, train_dir: Path) -> dict:
@@ -176,12 +188,20 @@ def model_card(man: dict) -> str:
            + "\n".join(f"| {c} | {v['accuracy']:.1%} | {v['n']} |" for c, v in sorted(pc.items()))) if pc else ""
     sm = man["spec"]["model"]
     b = man["budget"]
+    ms = man["spec"].get("members")
+    members = (f"an ensemble of {len(ms)} networks trained apart and merged into one (the mean of their logits; "
+               "docs/training.md), each a " if ms else "")
+    epochs = sorted({m["epochs"] for m in ms or []})
+    trained = (f"members trained with seeds {', '.join(str(m['seed']) for m in ms)} for up to "
+               f"{', '.join(map(str, epochs))} epochs{' each' if len(epochs) == 1 else ''}" if ms else
+               f"trained with seed {man['spec']['train'].get('seed', '?')} for up to "
+               f"{man['spec']['train'].get('epochs', '?')} epochs")
     return f"""# Model card: {man['name']}
 
 **Task**: {man['task']['name']} — {', '.join(man['labels'])}.
-**Network**: DS-CNN, width {sm['width']}, {sm['blocks']} depthwise-separable blocks after a
+**Network**: {members}DS-CNN, width {sm['width']}, {sm['blocks']} depthwise-separable blocks after a
 {sm['first_kernel'][0]}×{sm['first_kernel'][1]} convolution with stride {sm['first_stride'][0]}×{sm['first_stride'][1]} (time × cepstra), {man['model']['parameters']:,}
-parameters, trained with seed {man['spec']['train'].get('seed', '?')} for up to {man['spec']['train'].get('epochs', '?')} epochs, full int8 ({man['model']['bytes']:,} B `.tflite`; ops {', '.join(sorted(set(man['model']['ops'])))}).
+parameters, {trained}, full int8 ({man['model']['bytes']:,} B `.tflite`; ops {', '.join(sorted(set(man['model']['ops'])))}).
 **Input**: the fixed-point 13-MFCC front end `{man['frontend']['name']}` v{man['frontend']['version']}
 (sha256 `{man['frontend']['hash'][:16]}…`), {sm['window_frames']} frames (1 s), int8 with scale
 {man['quantization']['input']['scale']} and zero point {man['quantization']['input']['zero_point']}: exactly the

@@ -82,6 +82,14 @@ def _sizes(layers, pl: Plan):
     return row_bytes, in_bytes, row_max, col
 
 
+def ram_bytes(layers, pl: Plan) -> tuple[int, int]:
+    """(state, scratch) bytes of the streaming form: kws_net_stream_t and the caller's scratch."""
+    row_bytes, in_bytes, row_max, col = _sizes(layers, pl)
+    rings = sum(layers[i].params["k_h"] * in_bytes[i] for i in range(pl.rows) if layers[i].params["k_h"] > 1)
+    pool = 2 * pl.pool_entries * layers[pl.rows - 1].params["out_c"]
+    return rings + pool + 4 * (pl.rows + 1), 2 * row_max + 2 * col
+
+
 def header(layers, pl: Plan) -> tuple[list, str]:
     """(defines, declarations) of the streaming API for kws_net.h."""
     row_bytes, in_bytes, row_max, col = _sizes(layers, pl)
