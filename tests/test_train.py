@@ -371,3 +371,43 @@ def test_a_spec_whose_network_differs_from_the_trained_one_is_refused(trained, t
     with pytest.raises(QuantizeError, match="computes other logits than the trained one"):
         convert(trained_other, spec, cal)
     assert isinstance(convert(trained_other, other, cal), bytes)
+
+
+def test_an_ensemble_trains_its_members_merges_quantizes_and_releases(tiny, tmp_path, monkeypatch):
+    """[model] members = 2: kws train's path trains member k with seed + k, merges them into one
+    network, and that network quantizes (int8, TFLM-checked accuracy) and releases with its members
+    named; a rerun reuses the trained members."""
+    from kws import budget as b
+    from kws import release as rel
+    from kws.quantize import quantize
+    from kws.train.ensemble import train_members
+
+    spec, task, d = tiny
+    es = dataclasses.replace(spec, model=dataclasses.replace(spec.model, width=16, members=2))
+    cfg = train_members(es, task, d / "data", tmp_path / "ens", epochs=2, progress=False)
+    assert [m["seed"] for m in cfg["members"]] == [spec.train.seed, spec.train.seed + 1]
+    members = [tmp_path / "ens" / f"member{k}" for k in range(2)]
+    assert all(json.loads((m / "config.json").read_text())["model"]["hash"] == es.model.member.hash for m in members)
+    stamp = [(m / "model.keras").stat().st_mtime_ns for m in members]
+    train_members(es, task, d / "data", tmp_path / "ens", epochs=2, progress=False)
+    assert [(m / "model.keras").stat().st_mtime_ns for m in members] == stamp          # not trained again
+    q = quantize(es, task, tmp_path / "ens", d / "data", name="ens", progress=False, calibration_dir=tmp_path / "cal")
+    assert 0.0 <= q["int8_test"]["accuracy"] <= 1.0 and q["int8_test"]["n"] > 0
+    with pytest.raises(KwsError, match="quantization-aware training of an ensemble"):
+        quantize(es, task, tmp_path / "ens", d / "data", name="ens", progress=False, calibration_dir=tmp_path / "cal",
+                 qat_epochs=1)
+    monkeypatch.setattr(rel, "REPO_ROOT", tmp_path)
+    qj = json.loads((tmp_path / "ens" / "quantize.json").read_text())
+    qj["calibration"]["path"] = str((tmp_path / "cal" / "ens" / "quant_cal_idxs.txt").relative_to(tmp_path))
+    (tmp_path / "ens" / "quantize.json").write_text(json.dumps(qj))
+    blob = (tmp_path / "ens" / "model.tflite").read_bytes()
+    rep = b.report(b.model_items(blob, es) + b.frontend_items() + b.placeholder_items(), es)
+    out = rel.release(es, task, tmp_path / "ens", d / "data", name="ens", budget=rep, out_dir=tmp_path / "rel",
+                      baseline_minutes=0)
+    man = json.loads((out / "manifest.json").read_text())
+    assert [m["seed"] for m in man["spec"]["members"]] == [spec.train.seed, spec.train.seed + 1]
+    assert man["spec"]["model"]["members"] == 2 and man["model"]["parameters"] > 0
+    assert "an ensemble of 2 networks" in (out / "MODEL_CARD.md").read_text()
+    # the single-network training directory is refused as this ensemble (another [model])
+    with pytest.raises(KwsError, match="another \\[model\\]"):
+        quantize(es, task, members[0], d / "data", name="ens", progress=False, calibration_dir=tmp_path / "cal")
