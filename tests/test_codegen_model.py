@@ -2,6 +2,7 @@
 kernels bit for bit: on the MLPerf Tiny KWS reference model (to its logits) and on a model we
 trained, for random inputs and real features. Unsupported models are refused clearly."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -217,7 +218,7 @@ def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, sp
     per_row = build(blob, tmp_path / "row")
     grouped = build(blob, tmp_path / "grouped", stride_frames=spec.detector.stride_frames)
     h_row, h_grp = ((tmp_path / d / "kws_net.h").read_text() for d in ("row", "grouped"))
-    pool = lambda h: int(__import__("re").search(r"int16_t pool\[(\d+)\]", h).group(1))
+    pool = lambda h: int(re.search(r"int16_t pool\[(\d+)\]", h).group(1))
     assert pool(h_grp) * 2 == pool(h_row)
     assert "KWS_NET_STREAM_STEP          4" in h_grp and "KWS_NET_STREAM_STEP          2" in h_row
     frames = rng.integers(-128, 128, (49 + 4 * 60, 13)).astype(np.int8)

@@ -190,6 +190,13 @@ def test_metrics(spec, task, model, blob: bytes, data_dir: Path, *, progress: bo
     return fl, q
 
 
+def model_fields_differing(model_spec, recorded: dict) -> list[str]:
+    """The [model] fields in which a recorded config (config.json's "model") differs from
+    ``model_spec``."""
+    return sorted(k for k, v in asdict(model_spec).items()
+                  if k in recorded and list(np.ravel(recorded[k])) != list(np.ravel(v)))
+
+
 def check_trained_with(spec, train_dir: Path) -> None:
     """Refuse a training directory (its effective config.json) made with another front end or
     another [model] than the spec's: the int8 model's accuracy is measured on the spec's features
@@ -203,7 +210,7 @@ def check_trained_with(spec, train_dir: Path) -> None:
                             f"{spec.frontend.hash[:12]}: use the spec it was trained with (kws --spec), or retrain")
     got = cfg.get("model", {})
     if got.get("hash") not in (None, spec.model.hash):
-        diff = sorted(k for k, v in asdict(spec.model).items() if k in got and list(np.ravel(got[k])) != list(np.ravel(v)))
+        diff = model_fields_differing(spec.model, got)
         raise QuantizeError(f"{train_dir} was trained with another [model] than this spec's (differs in "
                             f"{', '.join(diff) or 'its hash'}): use the spec and task it was trained with (kws --spec, "
                             "--task: a task's [model] sets its own network), or retrain")

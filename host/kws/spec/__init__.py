@@ -119,8 +119,13 @@ class FrontendSpec:
         return 1 + (num_samples - self.window_samples) // self.hop_samples
 
 
-def _section_hash(obj) -> str:
+def _section_hash(obj, omit_defaults: tuple[str, ...] = ()) -> str:
+    """sha256 of a section's canonical JSON; ``omit_defaults``: fields left out while at their
+    default, so that adding a field keeps the hashes of everything made before it."""
     d = dataclasses.asdict(obj)
+    for f in dataclasses.fields(obj):
+        if f.name in omit_defaults and d[f.name] == f.default:
+            del d[f.name]
     return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -153,11 +158,7 @@ class ModelSpec:
 
     @property
     def hash(self) -> str:
-        # an ensemble of one is the plain network: its hash stays what it was before ensembles
-        d = dataclasses.asdict(self)
-        if d["members"] == 1:
-            del d["members"]
-        return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return _section_hash(self, omit_defaults=("members",))      # an ensemble of one is the plain network
 
 
 @dataclass(frozen=True)

@@ -143,9 +143,9 @@ def cmd_ensemble(args) -> int:
     task = load_task(args.task)
     spec = task.spec(load_spec(args.spec))
     if spec.model.members != len(args.members):
-        spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, members=len(args.members)))
-        print(f"note: {len(args.members)} members; the task's [model] has members = {task.spec(load_spec(args.spec)).model.members}: "
+        print(f"note: {len(args.members)} members; the task's [model] has members = {spec.model.members}: "
               f"kws quantize and release need a task with members = {len(args.members)}", file=sys.stderr)
+        spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, members=len(args.members)))
     cfg = merge(spec, task, [Path(d) for d in args.members], args.out)
     print(f"merged {len(cfg['members'])} members (seeds {', '.join(str(m['seed']) for m in cfg['members'])}) into "
           f"{args.out}: width {spec.model.width} x {spec.model.members}, largest difference from the members' mean "

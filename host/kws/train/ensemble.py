@@ -37,8 +37,9 @@ def member_config(spec, task, member_dir: Path) -> dict:
     cfg = json.loads(path.read_text())
     want = spec.model.member
     if cfg["model"]["hash"] != want.hash:
-        diff = sorted(k for k, v in dataclasses.asdict(want).items()
-                      if k in cfg["model"] and list(np.ravel(cfg["model"][k])) != list(np.ravel(v)))
+        from kws.quantize import model_fields_differing
+
+        diff = model_fields_differing(want, cfg["model"])
         raise KwsError(f"{path}: trained with another network than the ensemble's members (differs in "
                        f"{', '.join(diff) or 'its hash'})")
     if cfg["frontend"]["hash"] != spec.frontend.hash:
