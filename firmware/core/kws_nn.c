@@ -9,6 +9,16 @@
 #define KWS_SIMD 0
 #endif
 
+/* Hosts with AVX2 (the host reference evaluation runs this file): 1x1 convolutions as 16-bit
+ * multiply-adds, 16 products per instruction. Exact int32 sums regrouped, so bit-exact like every
+ * other path; KWS_NN_PORTABLE turns it off (the tests build both). */
+#if !KWS_SIMD && defined(__AVX2__) && !defined(KWS_NN_PORTABLE)
+#include <immintrin.h>
+#define KWS_HOST_AVX2 1
+#else
+#define KWS_HOST_AVX2 0
+#endif
+
 #if defined(__GNUC__)
 #define KWS_LIKELY(x) __builtin_expect(!!(x), 1)
 #else
@@ -115,10 +125,47 @@ static inline int32_t round_avg(int32_t sum, int32_t count)
 /* Channels per block in the portable (non-DSP) fast paths: accumulators a compiler keeps in
  * vector registers on hosts, a small stack array on a core without SIMD. */
 #define KWS_NN_BLOCK 16
+#if KWS_HOST_AVX2 && KWS_NN_BLOCK != 16
+#error "the AVX2 paths compute blocks of 16 channels"
+#endif
 
 /* Output epilogue. The parameters are passed as locals: int8 stores may alias the parameter
  * struct, so reading p-> fields here would reload them after every store. */
 #define FINISH(acc, m, sh) clamp8(requant((acc), (m), (sh)) + ooff, lo, hi)
+
+/* The epilogue of KWS_NN_BLOCK channels: y[j] = FINISH(acc[j], mult[j], shift[j]). On AVX2 hosts
+ * eight lanes at a time: requant's 64-bit products as even / odd lane halves (their low 32 bits
+ * after the shift do not depend on the shift being arithmetic), the same integers as the scalar. */
+static inline void finish_block(const int32_t *acc, const int32_t *mult, const int8_t *shift, int32_t ooff, int32_t lo,
+                                int32_t hi, int8_t *y)
+{
+#if KWS_HOST_AVX2
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1), half = _mm256_set1_epi64x((int64_t)1 << 30);
+    const __m256i vlo = _mm256_set1_epi32(lo), vhi = _mm256_set1_epi32(hi), voff = _mm256_set1_epi32(ooff);
+    for (int j = 0; j < KWS_NN_BLOCK; j += 8) {
+        const __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(acc + j));
+        const __m256i m = _mm256_loadu_si256((const __m256i *)(const void *)(mult + j));
+        const __m256i sh = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(shift + j)));
+        const __m256i left = _mm256_max_epi32(sh, zero), right = _mm256_max_epi32(_mm256_sub_epi32(zero, sh), zero);
+        const __m256i x = _mm256_sllv_epi32(a, left);
+        const __m256i pe = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), half), 31);
+        const __m256i po = _mm256_srli_epi64(
+            _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), half), 31);
+        const __m256i r = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+        const __m256i round = _mm256_srli_epi32(_mm256_sllv_epi32(one, right), 1);
+        const __m256i neg = _mm256_and_si256(_mm256_srli_epi32(r, 31), _mm256_cmpgt_epi32(right, zero));
+        __m256i v = _mm256_srav_epi32(_mm256_sub_epi32(_mm256_add_epi32(r, round), neg), right);
+        v = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(v, voff), vlo), vhi);
+        const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(v, v), zero);
+        const __m256i g = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1));
+        _mm_storel_epi64((__m128i *)(void *)(y + j), _mm256_castsi256_si128(g));
+    }
+#else
+    for (int j = 0; j < KWS_NN_BLOCK; j++) {
+        y[j] = FINISH(acc[j], mult[j], shift[j]);
+    }
+#endif
+}
 
 /* The epilogue of a 2 positions x 2 channels block: outputs (o, o + 1) at y0 and y1. */
 static inline void finish_2x2(int32_t a00, int32_t a01, int32_t a10, int32_t a11, const int32_t *mult,
@@ -140,6 +187,54 @@ static inline int pw_index(int o, int c, int ic, int paired)
 {
     return paired ? (o >> 1) * 2 * ic + (c >> 2) * 8 + (o & 1) * 4 + (c & 3) : o * ic + c;
 }
+
+#if KWS_HOST_AVX2
+/* Four output pairs' sums (A0..A3, each lane a two-product sum in the paired layout: lanes 0, 1,
+ * 4, 5 belong to the pair's first channel, 2, 3, 6, 7 to its second) as 8 channels in order. */
+static inline __m256i pw_avx2_reduce(__m256i a0, __m256i a1, __m256i a2, __m256i a3)
+{
+    const __m256i t0 = _mm256_hadd_epi32(a0, a1), t1 = _mm256_hadd_epi32(a2, a3);
+    return _mm256_add_epi32(_mm256_permute2x128_si256(t0, t1, 0x20), _mm256_permute2x128_si256(t0, t1, 0x31));
+}
+
+/* All n positions of one group in the paired layout (ic % 8 == 0, oc % KWS_NN_BLOCK == 0). Each
+ * position's inputs are widened once into col as the layout reads them (x[c..c+3] twice per group
+ * of four); each 16 weight bytes then feed one VPMADDWD. Returns n. */
+static int pw_avx2(const int8_t *in, int is, int ic, const int8_t *w, const int32_t *bias, const int32_t *mult,
+                   const int8_t *shift, int8_t *out, int os, int oc, int16_t *col, int n, int32_t ooff, int32_t lo,
+                   int32_t hi)
+{
+    for (int pos = 0; pos < n; pos++) {
+        const int8_t *x0 = &in[pos * is];
+        for (int c = 0; c < ic; c += 4) {
+            for (int k = 0; k < 4; k++) {
+                col[2 * c + k] = x0[c + k];
+                col[2 * c + 4 + k] = x0[c + k];
+            }
+        }
+        const int8_t *wp = w;
+        for (int o0 = 0; o0 < oc; o0 += KWS_NN_BLOCK) {
+            int32_t acc[KWS_NN_BLOCK];
+            for (int h = 0; h < KWS_NN_BLOCK; h += 8) {
+                __m256i a[4];
+                for (int q = 0; q < 4; q++, wp += 2 * ic) {
+                    __m256i s = _mm256_setzero_si256();
+                    for (int j = 0; j < 2 * ic; j += 16) {
+                        const __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(wp + j)));
+                        const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(col + j));
+                        s = _mm256_add_epi32(s, _mm256_madd_epi16(wv, xv));
+                    }
+                    a[q] = s;
+                }
+                const __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(bias + o0 + h));
+                _mm256_storeu_si256((__m256i *)(void *)(acc + h), _mm256_add_epi32(b, pw_avx2_reduce(a[0], a[1], a[2], a[3])));
+            }
+            finish_block(acc, mult + o0, shift + o0, ooff, lo, hi, &out[pos * os + o0]);
+        }
+    }
+    return n;
+}
+#endif
 
 /* reference_integer_ops::ConvPerChannel for a 1x1 kernel, one group of ``oc`` outputs reading
  * ``ic`` inputs: int8 dot products (the input offset is in the bias). Input positions are ``is``
@@ -216,6 +311,11 @@ static void pw_group(const kws_nn_conv_t *p, const int8_t *in, int is, int ic, c
         }
     }
 #else
+#if KWS_HOST_AVX2
+    if (paired && (ic & 7) == 0 && oc % KWS_NN_BLOCK == 0) {
+        pos = pw_avx2(in, is, ic, w, bias, mult, shift, out, os, oc, col, n, ooff, lo, hi);
+    }
+#endif
     (void)col;
     if (paired && oc % KWS_NN_BLOCK == 0) {             /* portable: sums of a block of channels, then their
                                                           * epilogues in one loop (vectorizes) */
@@ -234,9 +334,7 @@ static void pw_group(const kws_nn_conv_t *p, const int8_t *in, int is, int ic, c
                     acc[j] = a0;
                     acc[j + 1] = a1;
                 }
-                for (int j = 0; j < KWS_NN_BLOCK; j++) {
-                    out[pos * os + o0 + j] = FINISH(acc[j], mult[o0 + j], shift[o0 + j]);
-                }
+                finish_block(acc, mult + o0, shift + o0, ooff, lo, hi, &out[pos * os + o0]);
             }
         }
     }
@@ -383,6 +481,20 @@ void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
             im2col(p, in, oy, ox, K4, col);
             int8_t *y = &out[(oy * p->out_w + ox) * p->out_c];
             int oc = 0;
+#if !KWS_SIMD
+            for (; oc + KWS_NN_BLOCK <= p->out_c; oc += KWS_NN_BLOCK) {     /* portable: one epilogue per block */
+                int32_t acc[KWS_NN_BLOCK];
+                for (int j = 0; j < KWS_NN_BLOCK; j++) {
+                    const int8_t *wo = &w[(oc + j) * K];
+                    int32_t a = bias ? bias[oc + j] : 0;
+                    for (int k = 0; k < K; k++) {
+                        a += (int32_t)wo[k] * col[k];
+                    }
+                    acc[j] = a;
+                }
+                finish_block(acc, mult + oc, shift + oc, ooff, lo, hi, y + oc);
+            }
+#endif
 #if KWS_SIMD
             for (; oc + 1 < p->out_c; oc += 2) {            /* two channels share each column load */
                 const int8_t *w0 = &w[oc * K], *w1 = w0 + K;
@@ -464,6 +576,31 @@ DW_TAPS4(dw_taps4_folded, 0)
 DW_TAPS4(dw_taps4_offset, 1)
 #endif
 
+#if KWS_HOST_AVX2
+/* KWS_NN_BLOCK channels of one position over the taps [0, ny) x [0, nx): acc = bias + sum of
+ * w * (x + off), eight int32 lanes at a time (the portable block loop, written out). */
+static void dw_block_avx2(const int8_t *x, const int8_t *w, int row, int wrow, int C, int ny, int nx, int32_t off,
+                          const int32_t *bias, int32_t *acc)
+{
+    const __m256i voff = _mm256_set1_epi32(off);
+    __m256i a0 = _mm256_loadu_si256((const __m256i *)(const void *)bias);
+    __m256i a1 = _mm256_loadu_si256((const __m256i *)(const void *)(bias + 8));
+    for (int ky = 0; ky < ny; ky++, x += row, w += wrow) {
+        for (int kx = 0; kx < nx; kx++) {
+            const int8_t *xt = x + kx * C, *wt = w + kx * C;
+            const __m128i xv = _mm_loadu_si128((const __m128i *)(const void *)xt);
+            const __m128i wv = _mm_loadu_si128((const __m128i *)(const void *)wt);
+            const __m256i x0 = _mm256_add_epi32(_mm256_cvtepi8_epi32(xv), voff);
+            const __m256i x1 = _mm256_add_epi32(_mm256_cvtepi8_epi32(_mm_srli_si128(xv, 8)), voff);
+            a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(x0, _mm256_cvtepi8_epi32(wv)));
+            a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(x1, _mm256_cvtepi8_epi32(_mm_srli_si128(wv, 8))));
+        }
+    }
+    _mm256_storeu_si256((__m256i *)(void *)acc, a0);
+    _mm256_storeu_si256((__m256i *)(void *)(acc + 8), a1);
+}
+#endif
+
 /* reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1: sum over the taps inside
  * the input of w * (x + in_offset), as TFLM. Interior positions start from the folded bias
  * (bias + in_offset * sum of all taps) and skip the offset; border positions add it per tap. */
@@ -531,23 +668,27 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
                 y[c + 3] = r3;
             }
 #else
-            if (interior) {                             /* blocks of channels, channel innermost: vectorizes */
+            {                                           /* blocks of channels, channel innermost: vectorizes;
+                                                          * border positions add the offset per tap */
+                const int32_t off = interior ? 0 : p->in_offset;
                 for (; c + KWS_NN_BLOCK <= C; c += KWS_NN_BLOCK) {
                     int32_t acc[KWS_NN_BLOCK];
+#if KWS_HOST_AVX2
+                    dw_block_avx2(xb + c, wb + c, row, wrow, C, y1 - y0, x1 - x0, off, b0 + c, acc);
+#else
                     for (int j = 0; j < KWS_NN_BLOCK; j++) {
                         acc[j] = b0[c + j];
                     }
-                    for (int ky = 0; ky < p->k_h; ky++) {
-                        for (int kx = 0; kx < p->k_w; kx++) {
+                    for (int ky = 0; ky < y1 - y0; ky++) {
+                        for (int kx = 0; kx < x1 - x0; kx++) {
                             const int8_t *xt = xb + ky * row + kx * C + c, *wt = wb + ky * wrow + kx * C + c;
                             for (int j = 0; j < KWS_NN_BLOCK; j++) {
-                                acc[j] += (int32_t)wt[j] * (int32_t)xt[j];
+                                acc[j] += (int32_t)wt[j] * ((int32_t)xt[j] + off);
                             }
                         }
                     }
-                    for (int j = 0; j < KWS_NN_BLOCK; j++) {
-                        y[c + j] = FINISH(acc[j], mult[c + j], shift[c + j]);
-                    }
+#endif
+                    finish_block(acc, mult + c, shift + c, ooff, lo, hi, y + c);
                 }
             }
 #endif

@@ -66,12 +66,15 @@ class NativeNet:
 
     WARN = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wconversion", "-Wsign-conversion", "-pedantic"]
 
-    def __init__(self, build_dir: str | Path):
+    def __init__(self, build_dir: str | Path, *, portable: bool = False):
+        """``portable``: without the AVX2 kernels (``-DKWS_NN_PORTABLE``), the plain C paths a
+        core without SIMD would run; both must equal TFLM."""
         build_dir = Path(build_dir)
-        lib = build_dir / "libkws_net.so"
+        lib = build_dir / ("libkws_net_portable.so" if portable else "libkws_net.so")
         core = REPO_ROOT / "firmware" / "core"
         stream = REPO_ROOT / "firmware" / "ports" / "native" / "kws_net_stream_batch.c"
-        r = subprocess.run(["gcc", *self.WARN, "-O3", "-march=native", "-shared", "-fPIC", f"-I{core}", f"-I{build_dir}", "-o", str(lib),
+        r = subprocess.run(["gcc", *self.WARN, "-O3", "-march=native", *(["-DKWS_NN_PORTABLE"] if portable else []),
+                            "-shared", "-fPIC", f"-I{core}", f"-I{build_dir}", "-o", str(lib),
                             str(core / "kws_nn.c"), str(build_dir / "kws_net.c"), str(stream)],
                            capture_output=True, text=True)
         if r.returncode != 0:
