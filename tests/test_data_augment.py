@@ -91,3 +91,40 @@ def test_end_aligned_copies_end_their_speech_at_the_clip_end():
             assert abs(np.sum(y.astype(float) ** 2) / energy - 1) < 1e-6, i
             gap = 16000 - speech_bounds(y, 16000)[1]
             assert (gap <= 1600 + 160) == near, (prob, i, gap)
+
+
+def test_voice_shift_scales_every_frequency_and_keeps_the_duration():
+    """A 220 Hz tone with a 1,200 Hz partial: shifted by 1.3, both move up 30 %, the length stays."""
+    from kws.data.augment import voice_shift
+
+    t = np.arange(12000) / 16000
+    x = np.zeros(16000, np.int16)
+    x[2000:14000] = np.round(8000 * np.sin(2 * np.pi * 220 * t) + 4000 * np.sin(2 * np.pi * 1200 * t)).astype(np.int16)
+    for factor in (0.85, 1.3):
+        y = voice_shift(x, factor)
+        assert y.dtype == np.int16 and y.size == x.size
+        spec = np.abs(np.fft.rfft(y * np.hanning(y.size)))
+        hz = np.fft.rfftfreq(y.size, 1 / 16000)
+        low, high = (hz > 100) & (hz < 700), (hz > 700) & (hz < 3000)
+        assert abs(hz[low][np.argmax(spec[low])] / (220 * factor) - 1) < 0.02
+        assert abs(hz[high][np.argmax(spec[high])] / (1200 * factor) - 1) < 0.02
+        on = np.flatnonzero(np.abs(y) > 2000)                     # the tone's extent: duration kept
+        assert abs(on[0] - 2000) < 320 and abs((on[-1] - on[0]) / 12000 - 1) < 0.05
+
+
+def test_voice_shift_is_reproducible_and_off_leaves_older_copies_unchanged():
+    """voice_prob > 0: the same copy twice is the same bytes, and differs from the unshifted one;
+    voice fields at their default (off) hash and augment exactly as a config without them."""
+    from dataclasses import replace
+
+    task = load_task("commands")
+    off = task.augment
+    assert "voice_prob" not in off.key() and replace(off, voice_shift=(0.9, 1.2)).key() == off.key()
+    on = replace(off, voice_prob=1.0, voice_shift=(1.25, 1.35))
+    assert on.key()["voice_shift"] == (1.25, 1.35)
+    assert replace(task, augment=on).hash != task.hash and replace(task, augment=on).data_hash == task.data_hash
+    rng = np.random.default_rng(3)
+    x, bg = word(rng), [np.round(rng.normal(0, 3000, 32000)).astype(np.int16)]
+    a = augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg)
+    assert a.tobytes() == augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg).tobytes()
+    assert a.tobytes() != augment(x, clip_id="v", index=0, cfg=off, backgrounds=bg).tobytes()

@@ -1,6 +1,8 @@
 """Augmentation, reproducible: every random draw is seeded from (clip id, copy index, config).
 
-One call turns a clip into one augmented copy: speed perturbation (pitch and tempo), time
+One call turns a clip into one augmented copy: a voice shift on a share ``voice_prob`` of copies
+(every frequency, pitch and formants, times a factor, the duration kept: a shorter or longer vocal
+tract, as from a man's voice to a child's), speed perturbation (pitch and tempo), time
 shift (kept within the clip's speech margins, so a word is moved, never cut; a share of copies
 ``end_align_prob`` puts the speech's end within ``end_align_ms`` of the clip's end, where a
 streaming window sits when the detector should fire), simulated room reverberation (exponentially decaying noise impulse response with a
@@ -12,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
-
 import numpy as np
 from scipy.signal import fftconvolve
 
@@ -22,7 +22,7 @@ from kws.tts import speed_perturb
 
 
 def seed_for(clip_id: str, index: int, cfg) -> int:
-    key = json.dumps([clip_id, index, asdict(cfg)], sort_keys=True)
+    key = json.dumps([clip_id, index, cfg.key()], sort_keys=True)
     return int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)
 
 
@@ -35,6 +35,20 @@ def room_impulse_response(rt60_s: float, rate: int, rng: np.random.Generator) ->
     h = 0.3 * tail / (np.sqrt(np.sum(tail ** 2)) + 1e-12)
     h[0] = 1.0
     return h
+
+
+def voice_shift(pcm: np.ndarray, factor: float) -> np.ndarray:
+    """Every frequency of int16 ``pcm`` times ``factor`` with its duration kept: a WSOLA time
+    stretch to ``factor`` times the duration (audiotsm; pitch kept), then played ``factor`` times
+    faster by resampling; the same number of samples, aligned at the start. Deterministic."""
+    from audiotsm import wsola
+    from audiotsm.io.array import ArrayReader, ArrayWriter
+
+    x = np.concatenate([np.asarray(pcm, dtype=np.float32) / 32768, np.zeros(2048, np.float32)])
+    out = ArrayWriter(1)                              # (audiotsm drops the last frame: the zeros)
+    wsola(1, speed=1 / factor).run(ArrayReader(x[None, :]), out)
+    y = speed_perturb(np.clip(np.round(out.data[0] * 32768), -32768, 32767).astype(np.int16), factor)[:pcm.size]
+    return np.concatenate([y, np.zeros(pcm.size - y.size, np.int16)])
 
 
 def _fit(x: np.ndarray, n: int) -> np.ndarray:
@@ -53,6 +67,8 @@ def augment(pcm: np.ndarray, *, clip_id: str, index: int, cfg, backgrounds: list
     rng = np.random.default_rng(seed_for(clip_id, index, cfg))
     n = pcm.size
     x = np.asarray(pcm, dtype=np.int16)
+    if cfg.voice_prob and is_speech and rng.random() < cfg.voice_prob:   # no draw while off: older bytes kept
+        x = voice_shift(x, float(np.exp(rng.uniform(*np.log(cfg.voice_shift)))))
     x = _fit(speed_perturb(x, rng.uniform(*cfg.speed_range)), n).astype(np.float64)
     shift = int(rng.uniform(-cfg.shift_ms, cfg.shift_ms) * rate / 1000)
     end_gap = int(rng.uniform(0, cfg.end_align_ms) * rate / 1000) if rng.random() < cfg.end_align_prob else None

@@ -105,8 +105,10 @@ def tool_versions() -> dict:
 
     from kws import tts
 
+    from importlib.metadata import version
+
     return {"numpy": numpy.__version__, "scipy": scipy.__version__, "soundfile": soundfile.__version__,
-            "libsndfile": soundfile.__libsndfile_version__, **tts.versions()}
+            "libsndfile": soundfile.__libsndfile_version__, "audiotsm": version("audiotsm"), **tts.versions()}
 
 
 def write_lineage(out_dir: Path, *, step: str, task, manifest: dict, inputs: list[dict], extra: dict) -> None:

@@ -71,6 +71,17 @@ class AugmentConfig:
     rt60_s: tuple[float, float]
     end_align_prob: float = 0.0
     end_align_ms: float = 100.0
+    voice_prob: float = 0.0                       # share of copies whose voice is shifted (kws.data.augment)
+    voice_shift: tuple[float, float] = (1.0, 1.0)  # every frequency times a factor drawn log-uniform here
+
+    def key(self) -> dict:
+        """The fields as hashed (augmentation seeds, feature cache, task hash): the voice shift is
+        left out while it is off, so configs written before it keep their hashes and bytes."""
+        d = asdict(self)
+        if not self.voice_prob:
+            d.pop("voice_prob")
+            d.pop("voice_shift")
+        return d
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,7 @@ class Task:
 
     def _hash(self, *leave_out: str) -> str:
         d = asdict(self)
+        d["augment"] = self.augment.key()
         for k in ("source", *leave_out):
             d.pop(k)
         if not d.get("model"):                            # no [model] of its own: hashes as before the field
@@ -210,7 +222,9 @@ def load_task(name_or_path: str | Path) -> Task:
         noise_prob=a.float("noise_prob", 0, 1), snr_db=a.range("snr_db"), shift_ms=a.float("shift_ms", lo=0),
         gain_db=a.range("gain_db"), speed_range=a.range("speed_range", 0.5, 2.0),
         reverb_prob=a.float("reverb_prob", 0, 1), rt60_s=a.range("rt60_s", 0.01, 5.0),
-        end_align_prob=a.float("end_align_prob", 0, 1), end_align_ms=a.float("end_align_ms", lo=0))
+        end_align_prob=a.float("end_align_prob", 0, 1), end_align_ms=a.float("end_align_ms", lo=0),
+        **({"voice_prob": a.float("voice_prob", 0, 1), "voice_shift": a.range("voice_shift", 0.5, 2.0)}
+           if "voice_prob" in a.table or "voice_shift" in a.table else {}))
     a.done()
 
     st = top.sub("streams")

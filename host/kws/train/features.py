@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -75,7 +74,7 @@ def build_features(data_dir: str | Path, spec, task, *, augment_copies: int, cac
         raise KwsError(f"{data_dir}: data set labels {man['labels']} differ from task {task.name!r} {list(task.labels)}")
     key = hashlib.sha256(json.dumps({"manifest": man["hash"], "frontend": spec.frontend.hash,
                                      "frames": spec.model.window_frames, "copies": augment_copies,
-                                     "augment": asdict(task.augment)}, sort_keys=True).encode()).hexdigest()[:20]
+                                     "augment": task.augment.key()}, sort_keys=True).encode()).hexdigest()[:20]
     cache = Path(cache_dir) / f"features_{key}.npz"
     if cache.exists():
         with np.load(cache, allow_pickle=False) as z:
