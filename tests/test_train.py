@@ -230,11 +230,15 @@ def test_remeasured_accuracy_equals_the_recorded_one_and_adds_new_figures(traine
     spec, task, d, q, blob, out = _release_tiny(trained, monkeypatch, "remeasure", 0)
     old = json.loads((out / "manifest.json").read_text())
     old["accuracy"].pop("per_context_int8")                 # as released before per-context figures existed
+    old["accuracy"].pop("per_voice_int8")                   # and before per-voice ones
     (out / "manifest.json").write_text(json.dumps(old))
     new = rel.remeasure_accuracy(spec, task, out, d / "run", d / "data")
     assert new["accuracy"]["int8_test"] == q["int8_test"]["accuracy"] and new["accuracy"]["per_context_int8"]
+    voices = new["accuracy"]["per_voice_int8"]
+    assert sum(v["n"] for v in voices.values()) == q["int8_test"]["n"] and len(voices) > 1
     assert new == json.loads((out / "manifest.json").read_text())
-    assert "how the word is said" in (out / "MODEL_CARD.md").read_text()
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "how the word is said" in card and "weakest of the" in card
     other = d / "remeasure" / "run_other"
     shutil.copytree(d / "run", other)
     (other / "model.tflite").write_bytes(blob + b"\0")

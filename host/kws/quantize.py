@@ -176,17 +176,17 @@ def tflm_logits(blob: bytes, x: np.ndarray) -> np.ndarray:
 
 def test_metrics(spec, task, model, blob: bytes, data_dir: Path, *, progress: bool = True) -> tuple[dict, dict]:
     """Float (Keras ``model``) and int8 (``blob`` in TFLM's host interpreter) metrics on the test
-    split of held-out voices: accuracy, per class, per source and per context."""
+    split of held-out voices: accuracy, per class, per source, per context and per voice."""
     from kws.train.features import build_features
-    from kws.train.fit import contexts, evaluate_logits
+    from kws.train.fit import contexts, evaluate_logits, voice_groups
 
     feats = build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
                            cache_dir=Path(data_dir) / "features", progress=progress)
     x, y, src = feats["x_test"], feats["y_test"], feats["source_test"]
-    ctx = contexts(data_dir, feats["id_test"])
+    ctx, voices = contexts(data_dir, feats["id_test"]), voice_groups(data_dir, feats["id_test"])
     fl = evaluate_logits(model.predict(x.astype(np.float32)[..., None] * spec.model.input_scale, batch_size=512,
-                                       verbose=0), y, task.labels, src, ctx)
-    q = evaluate_logits(tflm_logits(blob, x).astype(np.float32), y, task.labels, src, ctx)
+                                       verbose=0), y, task.labels, src, ctx, voices)
+    q = evaluate_logits(tflm_logits(blob, x).astype(np.float32), y, task.labels, src, ctx, voices)
     return fl, q
 
 

@@ -117,6 +117,7 @@ def _accuracy(q: dict) -> dict:
             "int8_reference": q["int8_reference"], "test_clips": q["int8_test"]["n"],
             "per_source_int8": q["int8_test"].get("per_source"),
             "per_context_int8": q["int8_test"].get("per_context"),
+            "per_voice_int8": q["int8_test"].get("per_voice"),
             "per_class_recall_int8": q["int8_test"]["per_class_recall"],
             "confusion_int8": q["int8_test"]["confusion"],
             "test_voices": "held out: never heard in training (speaker-disjoint split)"}
@@ -186,6 +187,11 @@ def model_card(man: dict) -> str:
     pc = acc.get("per_context_int8") or {}
     ctx = ("\n\n| how the word is said | int8 accuracy | clips |\n| --- | --- | --- |\n"
            + "\n".join(f"| {c} | {v['accuracy']:.1%} | {v['n']} |" for c, v in sorted(pc.items()))) if pc else ""
+    pv = {v: r for v, r in (acc.get("per_voice_int8") or {}).items() if not v.startswith("noise")}
+    weakest = sorted(pv.items(), key=lambda kv: (kv[1]["accuracy"], kv[0]))[:5]
+    voices = (f"\n\nThe {len(weakest)} weakest of the {len(pv)} test voices (an espeak-ng variant across its accents, "
+              "or an engine's voice; docs/evaluation.md):\n\n| voice | int8 accuracy | clips |\n| --- | --- | --- |\n"
+              + "\n".join(f"| {v} | {r['accuracy']:.1%} | {r['n']} |" for v, r in weakest)) if weakest else ""
     sm = man["spec"]["model"]
     b = man["budget"]
     ms = man["spec"].get("members")
@@ -217,7 +223,7 @@ int8 balanced accuracy (mean per-class recall) {(acc.get('int8_test_balanced') o
 
 | source | int8 accuracy | clips |
 | --- | --- | --- |
-{rows}{ctx}
+{rows}{ctx}{voices}
 
 Synthetic voices are not people: accuracy on human speech is not measured here (no recorded
 speech data set is reachable on the build machines). Measure it on your own recordings

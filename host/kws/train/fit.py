@@ -23,10 +23,10 @@ from kws.train.features import build_features
 from kws.train.model import build
 
 
-def evaluate_logits(logits: np.ndarray, y: np.ndarray, labels, sources=None, contexts=None) -> dict:
+def evaluate_logits(logits: np.ndarray, y: np.ndarray, labels, sources=None, contexts=None, voices=None) -> dict:
     """Accuracy, balanced accuracy (mean per-class recall: independent of how many clips each
     class has in the split), per-class recall, confusion matrix (rows true, columns predicted),
-    accuracy per source and per context (:func:`contexts`)."""
+    accuracy per source, per context (:func:`contexts`) and per voice (:func:`voice_groups`)."""
     pred = logits.argmax(axis=1)
     k = len(labels)
     conf = np.zeros((k, k), dtype=int)
@@ -36,7 +36,7 @@ def evaluate_logits(logits: np.ndarray, y: np.ndarray, labels, sources=None, con
     out = {"accuracy": float(np.mean(pred == y)), "balanced_accuracy": float(np.mean(present)) if present else 0.0,
            "n": int(y.size), "per_class_recall": recall,
            "confusion": conf.tolist(), "labels": list(labels)}
-    for key, groups in (("per_source", sources), ("per_context", contexts)):
+    for key, groups in (("per_source", sources), ("per_context", contexts), ("per_voice", voices)):
         if groups is not None:
             out[key] = {g: {"accuracy": float(np.mean(pred[groups == g] == y[groups == g])),
                             "n": int(np.sum(groups == g))} for g in sorted(set(groups.tolist()))}
@@ -136,7 +136,7 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     for split in ("val", "test"):
         logits = model.predict(xs(split), batch_size=512, verbose=0)
         metrics[split] = evaluate_logits(logits, feats[f"y_{split}"], labels, feats[f"source_{split}"],
-                                         contexts(data_dir, feats[f"id_{split}"]))
+                                         contexts(data_dir, feats[f"id_{split}"]), voice_groups(data_dir, feats[f"id_{split}"]))
         metrics[split]["voice_balanced_accuracy"] = voice_balanced_accuracy(
             logits.argmax(axis=1), feats[f"y_{split}"], voice_groups(data_dir, feats[f"id_{split}"]))
     metrics["train_seconds"] = seconds
