@@ -10,8 +10,8 @@
 #endif
 
 /* Hosts with AVX2 (the host reference evaluation runs this file): 1x1 convolutions as 16-bit
- * multiply-adds, 16 products per instruction. Exact int32 sums regrouped, so bit-exact like every
- * other path; KWS_NN_PORTABLE turns it off (the tests build both). */
+ * multiply-adds, depthwise blocks and block epilogues in eight int32 lanes. Exact int32 sums
+ * regrouped, so bit-exact like every other path; KWS_NN_PORTABLE turns it off (the tests build both). */
 #if !KWS_SIMD && defined(__AVX2__) && !defined(KWS_NN_PORTABLE)
 #include <immintrin.h>
 #define KWS_HOST_AVX2 1
@@ -494,8 +494,7 @@ void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
                 }
                 finish_block(acc, mult + oc, shift + oc, ooff, lo, hi, y + oc);
             }
-#endif
-#if KWS_SIMD
+#else
             for (; oc + 1 < p->out_c; oc += 2) {            /* two channels share each column load */
                 const int8_t *w0 = &w[oc * K], *w1 = w0 + K;
                 int32_t a0 = bias ? bias[oc] : 0, a1 = bias ? bias[oc + 1] : 0;

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+
 import numpy as np
 from scipy.signal import fftconvolve
 

@@ -99,13 +99,13 @@ def code_version() -> dict:
 
 
 def tool_versions() -> dict:
+    from importlib.metadata import version
+
     import numpy
     import scipy
     import soundfile
 
     from kws import tts
-
-    from importlib.metadata import version
 
     return {"numpy": numpy.__version__, "scipy": scipy.__version__, "soundfile": soundfile.__version__,
             "libsndfile": soundfile.__libsndfile_version__, "audiotsm": version("audiotsm"), **tts.versions()}
