@@ -15,7 +15,7 @@ from kws.data import manifest as mf
 from kws.data.synth import plan, render_all, synth
 from kws.data.task import TASK_DIR, load_task
 from kws.data.voices import Voice
-from kws.errors import KwsError
+from kws.errors import KwsError, SpecError
 
 
 def small_task(tmp_path, name="commands", **counts):
@@ -122,6 +122,45 @@ def test_splits_are_speaker_disjoint(corpus):
     # pins hold: Piper only in training, flite rms only in test
     assert {e["split"] for e in man["entries"] if e["speaker"] == "piper:joe"} <= {"train"}
     assert {e["split"] for e in man["entries"] if e["speaker"] == "flite:rms"} <= {"test"}
+    # one person behind two engines' voices is one speaker: flite kal16 and festival kal_diphone
+    # (the KAL diphones) are both held out, flite slt and festival's HTS slt share a split too
+    assert {e["split"] for e in man["entries"] if e["speaker"] in ("flite:kal16", "festival:kal_diphone")} == {"test"}
+    assert len({e["split"] for e in man["entries"] if e["speaker"] in ("flite:slt", "festival:cmu_us_slt_arctic_hts")}) == 1
+
+
+@pytest.mark.parametrize("name", ["commands", "wakeword"])
+def test_shipped_corpora_never_train_on_a_test_person(name):
+    """The full plans of the shipped tasks: every split key (an espeak-ng variant across its
+    accents, a voice, or the person behind several engines' voices) lands in one split."""
+    splits_of = defaultdict(set)
+    for r in plan(load_task(name)):
+        if r.engine != "noise":
+            splits_of[Voice(r.engine, r.voice).split_key].add(r.split)
+    assert all(len(s) == 1 for s in splits_of.values()), {k: s for k, s in splits_of.items() if len(s) > 1}
+    assert splits_of["person:kal"] == {"test"} and splits_of["person:slt"] == {"train"}
+
+
+def test_same_person_groups_voices_for_the_split_not_for_reporting():
+    kal16, kal = Voice("flite", "kal16"), Voice("festival", "kal_diphone")
+    assert kal16.split_key == kal.split_key == "person:kal"
+    assert (kal16.timbre, kal.timbre) == ("flite:kal16", "festival:kal_diphone")     # per-voice accuracy keeps both
+    assert Voice("espeak", "en-us+m3").split_key == Voice("espeak", "en+m3").split_key == "espeak:+m3"
+    assert Voice("flite", "rms").split_key == "flite:rms"
+
+
+def test_pins_that_split_one_person_are_refused(tmp_path):
+    text = (TASK_DIR / "commands.toml").read_text()
+    pin = '"festival:kal_diphone" = "test", "flite:kal16" = "test"'
+    assert pin in text
+    p = tmp_path / "split_person.toml"
+    p.write_text(text.replace(pin, '"festival:kal_diphone" = "test", "flite:kal16" = "train"'))
+    with pytest.raises(SpecError, match=r"split\.pin.*festival:kal_diphone in 'test' and flite:kal16 in 'train'.*person:kal"):
+        load_task(p)
+    # pinning one of them pins the person
+    p.write_text(text.replace(pin, '"festival:kal_diphone" = "train"'))
+    task = load_task(p)
+    kal = {r.split for r in plan(task) if r.speaker in ("flite:kal16", "festival:kal_diphone")}
+    assert kal == {"train"}
 
 
 def test_rebuild_is_idempotent_and_resumes(corpus):

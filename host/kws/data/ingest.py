@@ -34,7 +34,7 @@ from kws.audio import write_wav
 from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
 from kws.data.quality import measure, violations
-from kws.data.voices import split_of
+from kws.data.voices import resolve_pins, split_of
 from kws.tts import resample_int16
 
 SAMPLE_RATE = 16000
@@ -190,7 +190,7 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
             for c in group[1:]:
                 c.reasons.append(("duplicate", f"same audio as clip {group[0].clip.id}"))
 
-    pin = dict(task.split.pin)
+    pin = resolve_pins(dict(task.split.pin))
     entries, quarantined = [], []
     (out / "clips").mkdir(exist_ok=True)
     for c in checked:

@@ -28,7 +28,7 @@ from kws.audio import write_wav
 from kws.codegen.common import write_if_changed
 from kws.data import noise
 from kws.data.quality import speech_bounds
-from kws.data.voices import Voice, catalogue, check_installed, split_of
+from kws.data.voices import Voice, catalogue, check_installed, resolve_pins, split_of
 
 WORDLIST = Path("/usr/share/dict/american-english")
 SAMPLE_RATE = 16000
@@ -75,7 +75,7 @@ def plan(task) -> list[Render]:
     voices = catalogue(sc.engines, sc.espeak_voices, sc.flite_voices, sc.festival_voices)
     by_engine = {e: [v for v in voices if v.engine == e] for e in sc.engines}
     weights = np.array(sc.engine_weights) / np.sum(sc.engine_weights)
-    pin = dict(task.split.pin)
+    pin = resolve_pins(dict(task.split.pin))
 
     def split(v: Voice) -> str:
         return split_of(v.split_key, val_percent=task.split.val_percent, test_percent=task.split.test_percent,

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kws.data.voices import FESTIVAL_VOICES, FLITE_VOICES
-from kws.errors import SpecError
+from kws.data.voices import FESTIVAL_VOICES, FLITE_VOICES, resolve_pins
+from kws.errors import KwsError, SpecError
 from kws.tomlfields import Section
 
 TASK_DIR = Path(__file__).with_name("tasks")
@@ -206,6 +206,10 @@ def load_task(name_or_path: str | Path) -> Task:
     split = SplitConfig(val_percent=sp.float("val_percent", 0, 50), test_percent=sp.float("test_percent", 0, 50),
                         pin=tuple(sorted(sp.mapping("pin", SPLITS).items())))
     sp.done()
+    try:
+        resolve_pins(dict(split.pin))
+    except KwsError as e:
+        raise SpecError("split.pin", str(e), src) from None
 
     v = top.sub("validate")
     validate = ValidateConfig(

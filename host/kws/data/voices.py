@@ -3,7 +3,9 @@
 A speaker is one distinct-sounding voice: ``espeak:<accent>+<variant>``, ``flite:<voice>``,
 ``festival:<voice>``, ``piper:joe``. Splits are by speaker, deterministic and stable under
 additions, like Speech Commands: a speaker's bucket is a hash of its id. Pins in the task
-config override the hash for engines with few speakers.
+config override the hash for engines with few speakers. Voices of two engines built from one
+person's recordings (``SAME_PERSON``) are one speaker for the split: never one in training and
+the other in the test.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from pathlib import Path
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 FESTIVAL_VOICES = ("kal_diphone", "cmu_us_slt_arctic_hts")
 PIPER_VOICES = ("joe",)
+# Voices of different engines made from the same person's recordings. Flite's kal voices are
+# built from the KAL diphone database festival's kal_diphone speaks with (CMU, Black and
+# Lenzo); flite's slt and festival's HTS slt both learn from the CMU ARCTIC slt recordings.
+SAME_PERSON = {"flite:kal": "kal", "flite:kal16": "kal", "festival:kal_diphone": "kal",
+               "flite:slt": "slt", "festival:cmu_us_slt_arctic_hts": "slt"}
 FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices")      # Debian's festvox-* packages: <language>/<voice>/
 
 
@@ -32,13 +39,20 @@ class Voice:
         return f"{self.engine}:{self.name}"
 
     @property
-    def split_key(self) -> str:
-        """What the split is decided on. For espeak-ng the variant is the voice (its formants,
-        pitch, breathiness) and the accent only the pronunciation, so all accents of one
-        variant share a split: test timbres are never heard in training."""
+    def timbre(self) -> str:
+        """The voice as a listener tells it apart. For espeak-ng the variant is the voice (its
+        formants, pitch, breathiness) and the accent only the pronunciation, so all accents of
+        one variant are one timbre; per-voice accuracy is reported by timbre."""
         if self.engine == "espeak" and "+" in self.name:
             return f"espeak:+{self.name.split('+', 1)[1]}"
         return self.speaker
+
+    @property
+    def split_key(self) -> str:
+        """What the split is decided on: the timbre, or the person behind voices of several
+        engines (``SAME_PERSON``), so that test voices are never heard in training."""
+        person = SAME_PERSON.get(self.speaker)
+        return f"person:{person}" if person else self.timbre
 
 
 @lru_cache(maxsize=1)
@@ -94,8 +108,25 @@ def speaker_bucket(speaker: str) -> float:
     return (h % 10000) / 100.0
 
 
+def resolve_pins(pin: dict[str, str]) -> dict[str, str]:
+    """The task's pins (speaker id -> split) keyed by what the split is decided on; pins that
+    put one person (or one espeak-ng variant) in two splits are an error naming them."""
+    from kws.errors import KwsError
+
+    out: dict[str, str] = {}
+    by: dict[str, str] = {}
+    for speaker, split in sorted(pin.items()):
+        engine, _, name = speaker.partition(":")
+        key = Voice(engine, name).split_key
+        if key in out and out[key] != split:
+            raise KwsError(f"[split] pin puts {by[key]} in {out[key]!r} and {speaker} in {split!r}, but both are "
+                           f"{key}: one speaker, one split (pin them alike)")
+        out[key], by[key] = split, speaker
+    return out
+
+
 def split_of(speaker: str, *, val_percent: float, test_percent: float, pin: dict[str, str] | None = None) -> str:
-    """train / val / test of one speaker: pinned, else by hash bucket."""
+    """train / val / test of one speaker (its split key): pinned (``resolve_pins``), else by hash bucket."""
     if pin and speaker in pin:
         return pin[speaker]
     b = speaker_bucket(speaker)

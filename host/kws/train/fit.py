@@ -52,12 +52,12 @@ def contexts(data_dir: Path, ids) -> np.ndarray:
 
 
 def voice_groups(data_dir: Path, ids) -> np.ndarray:
-    """The voice of each clip id: the speaker's split key (an espeak-ng variant with all its
-    accents, a flite / festival / Piper voice, a person), or the background kind."""
+    """The voice of each clip id: the speaker's timbre (an espeak-ng variant with all its
+    accents, a flite / festival / Piper voice), or the background kind."""
     from kws.data.voices import Voice
 
     by_id = {e["id"]: e["speaker"] for e in mf.load(data_dir)["entries"]}
-    return np.array([Voice(*by_id[i].partition(":")[::2]).split_key for i in ids])
+    return np.array([Voice(*by_id[i].partition(":")[::2]).timbre for i in ids])
 
 
 def voice_balanced_accuracy(pred: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
