@@ -14,7 +14,7 @@ import soundfile as sf
 from kws.data import manifest as mf
 from kws.data.synth import plan, render_all, synth
 from kws.data.task import TASK_DIR, load_task
-from kws.data.voices import Voice
+from kws.data.voices import Voice, resolve_pins
 from kws.errors import KwsError, SpecError
 
 
@@ -146,6 +146,8 @@ def test_same_person_groups_voices_for_the_split_not_for_reporting():
     assert (kal16.timbre, kal.timbre) == ("flite:kal16", "festival:kal_diphone")     # per-voice accuracy keeps both
     assert Voice("espeak", "en-us+m3").split_key == Voice("espeak", "en+m3").split_key == "espeak:+m3"
     assert Voice("flite", "rms").split_key == "flite:rms"
+    assert resolve_pins({"rec:alice": "test", "bob": "val", "flite:kal16": "train"}) == \
+        {"rec:alice": "test", "bob": "val", "person:kal": "train"}
 
 
 def test_pins_that_split_one_person_are_refused(tmp_path):

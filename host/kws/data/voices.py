@@ -116,8 +116,8 @@ def resolve_pins(pin: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     by: dict[str, str] = {}
     for speaker, split in sorted(pin.items()):
-        engine, _, name = speaker.partition(":")
-        key = Voice(engine, name).split_key
+        engine, colon, name = speaker.partition(":")
+        key = Voice(engine, name).split_key if colon else speaker      # an id without an engine: itself
         if key in out and out[key] != split:
             raise KwsError(f"[split] pin puts {by[key]} in {out[key]!r} and {speaker} in {split!r}, but both are "
                            f"{key}: one speaker, one split (pin them alike)")
