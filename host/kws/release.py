@@ -37,6 +37,9 @@ def validate(manifest: dict, model_dir: Path | None = None) -> None:
     if model_dir is not None:
         if _sha(model_dir / "model.tflite") != manifest["model"]["sha256"]:
             raise KwsError(f"{model_dir}/model.tflite does not match the manifest's sha256")
+        fl = manifest.get("float_model")
+        if fl and (not (model_dir / fl["file"]).is_file() or _sha(model_dir / fl["file"]) != fl["sha256"]):
+            raise KwsError(f"{model_dir}/{fl['file']}: float network missing or not the one in the manifest")
         cal = REPO_ROOT / manifest["quantization"]["calibration"]["file"]
         if not cal.exists() or _sha(cal) != manifest["quantization"]["calibration"]["sha256"]:
             raise KwsError(f"{cal}: calibration set missing or changed since release")
@@ -58,6 +61,9 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
     cal = REPO_ROOT / q["calibration"]["path"]
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "model.tflite", out / "model.tflite")
+    shutil.copyfile(train_dir / "model.keras", out / "model.keras")
+    cfg_path = train_dir / "config.json"
+    adapted = json.loads(cfg_path.read_text()).get("adapt") if cfg_path.exists() else None
     data_man = mf.load(data_dir)
     manifest = {
         "schema": 1, "name": name, "task": {"name": task.name, "hash": task.hash}, "labels": list(task.labels),
@@ -78,6 +84,8 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
         "accuracy": _accuracy(q),
         "budget": budget,
         "thresholds": None,
+        "float_model": _float_model(out / "model.keras"),
+        **({"adaptation": _adaptation(adapted, train_dir)} if adapted else {}),
     }
     validate(manifest)
     if baseline_minutes:
@@ -89,6 +97,33 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
     write_if_changed(out / "MODEL_CARD.md", model_card(manifest))
     validate(manifest, out)
     return out
+
+
+def _float_model(path: Path) -> dict:
+    """The float network the int8 model was converted from: what `kws adapt` fine-tunes."""
+    return {"file": path.name, "sha256": _sha(path), "bytes": path.stat().st_size}
+
+
+def _adaptation(adapt: dict, train_dir: Path) -> dict:
+    """A model adapted to a speaker (kws.train.adapt): its base model, the user's takes, and the
+    before/after figures of ``adapt.json``."""
+    res = json.loads((train_dir / "adapt.json").read_text())
+    user = adapt["user_data"]
+    return {"base_model": adapt["base_model"], "settings": adapt["settings"],
+            "user_data": {k: user[k] for k in ("manifest_hash", "takes", "trained_on", "speakers")},
+            "held_back": len(user["held_back"]), "before": res["before"], "after": res["after"]}
+
+
+def attach_float_model(model_dir: Path, train_dir: Path) -> dict:
+    """Adds the float network of the training directory a model was released from (checked: its
+    model.tflite is the released one) to the release, for `kws adapt`."""
+    man = load_manifest(model_dir)
+    trained = Path(train_dir) / "model.tflite"
+    if not trained.is_file() or _sha(trained) != man["model"]["sha256"]:
+        raise KwsError(f"{train_dir}: its model.tflite is not the model released in {model_dir}; give the training "
+                       "directory it was released from")
+    shutil.copyfile(Path(train_dir) / "model.keras", Path(model_dir) / "model.keras")
+    return update_manifest(model_dir, {"float_model": _float_model(Path(model_dir) / "model.keras")})
 
 
 def _members(train_dir: Path) -> list[dict]:
@@ -215,7 +250,7 @@ integers the device computes. Output: int8 logits.
 
 ## Data
 Built-in TTS corpus (espeak-ng, flite, festival, Piper), data manifest `{man['data']['manifest_hash'][:16]}…`,
-{man['data']['clips']:,} clips. Test voices are held out: never heard in training.
+{man['data']['clips']:,} clips. Test voices are held out: never heard in training.{_adaptation_lines(man.get('adaptation'))}
 
 ## Accuracy (test split, held-out voices)
 float {acc['float_test']:.1%}, int8 {acc['int8_test']:.1%} ({acc['int8_reference']}), {acc['test_clips']} clips;
@@ -237,6 +272,22 @@ speech data set is reachable on the build machines). Measure it on your own reco
 Calibration set `{man['quantization']['calibration']['file']}` ({man['quantization']['calibration']['clips']} clips),
 code {man['code'].get('git_commit', man['code']['kws'])[:12]}. Thresholds: {_thresholds_line(man.get('thresholds'))}.
 """
+
+
+def _adaptation_lines(a: dict | None) -> str:
+    if not a:
+        return ""
+
+    def pct(v):
+        return "–" if v is None else f"{v:.1%}"
+
+    b, f = a["before"], a["after"]
+    return (f"\n\n**Adapted to a speaker** (`kws adapt`) from `{a['base_model']['name']}` "
+            f"(`{a['base_model']['sha256'][:12]}…`) on {a['user_data']['trained_on']} takes of "
+            f"{', '.join(a['user_data']['speakers'])} (data `{a['user_data']['manifest_hash'][:16]}…`); on "
+            f"{a['held_back']} takes held back from it: int8 {pct(b['user_held_back_int8'])} before, "
+            f"{pct(f['user_held_back_int8'])} after. Test accuracy below: the base data set's held-out voices "
+            f"(base model {pct(b['base_test_int8'])}).")
 
 
 def _thresholds_line(t: dict | None) -> str:
