@@ -27,6 +27,23 @@ def add_parsers(sub) -> None:
     s.add_argument("members", nargs="+", help="training directories of kws train, one per member")
     s.set_defaults(fn=cmd_ensemble)
 
+    s = sub.add_parser("adapt", help="fine-tune a released model to a speaker's enrolled takes (kws record, then "
+                                     "kws data ingest recordings); then kws release --train-dir")
+    s.add_argument("--task", default="commands")
+    s.add_argument("--model", required=True, help="released model directory (models/<name>, with model.keras)")
+    s.add_argument("--user", required=True, help="the speaker's takes: a data set from kws data ingest recordings")
+    s.add_argument("--data", required=True, help="the data set the model was released from (rehearsal, calibration, "
+                                                 "held-out test)")
+    s.add_argument("--out", required=True, help="output training directory")
+    s.add_argument("--epochs", type=int, default=6)
+    s.add_argument("--copies", type=int, default=20, help="augmented copies of every take (default 20)")
+    s.add_argument("--rehearsal", type=int, default=8000, help="base training examples mixed in (default 8000)")
+    s.add_argument("--lr", type=float, default=3e-4, help="learning rate (default 3e-4)")
+    s.add_argument("--holdout", type=float, default=0.2,
+                   help="share of the takes per label held back to measure the adapted model on (default 0.2)")
+    s.add_argument("--seed", type=int, default=1)
+    s.set_defaults(fn=cmd_adapt)
+
     s = sub.add_parser("pick", help="train a sweep of widths/depths; choose the most accurate that fits the budget")
     s.add_argument("--task", default="commands")
     s.add_argument("--data", required=True)
@@ -66,6 +83,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--data", required=True)
     s.add_argument("--train-dir", required=True)
     s.add_argument("--name", required=True)
+    s.add_argument("--attach-float", action="store_true",
+                   help="keep the released model; add the float network (model.keras) of --train-dir, the training "
+                        "directory it was released from (for kws adapt)")
     s.add_argument("--remeasure-accuracy", action="store_true",
                    help="keep the released model file; measure its test accuracy again (float and int8, per source, "
                         "class and context) and rewrite models/<name>/manifest.json and its card")
@@ -169,6 +189,30 @@ def _finish_training(spec, task, args, m: dict | None) -> int:
     return 0
 
 
+def cmd_adapt(args) -> int:
+    from kws.data.task import load_task
+    from kws.spec import load_spec
+    from kws.train.adapt import adapt
+    from kws.train.fit import set_threads
+
+    set_threads()
+    task = load_task(args.task)
+    r = adapt(task.spec(load_spec(args.spec)), task, args.model, args.user, args.data, args.out, epochs=args.epochs,
+              copies=args.copies, rehearsal=args.rehearsal, learning_rate=args.lr, holdout=args.holdout,
+              seed=args.seed)
+
+    def pct(v):
+        return "  –  " if v is None else f"{v:6.1%}"
+
+    b, a = r["before"], r["after"]
+    print(f"adapted {r['base_model']} on {r['trained_on']} takes ({r['held_back']} held back) into {args.out}")
+    print(f"  held-back takes, int8:        {pct(b['user_held_back_int8'])} -> {pct(a['user_held_back_int8'])}")
+    print(f"  held-out test voices, int8:   {pct(b['base_test_int8'])} -> {pct(a['base_test_int8'])} "
+          f"({r['base_test_clips']} clips)")
+    print(f"next: kws release --task {args.task} --data {args.data} --train-dir {args.out} --name <name>")
+    return 0
+
+
 def cmd_pick(args) -> int:
     from kws.data.task import load_task
     from kws.spec import load_spec
@@ -247,6 +291,12 @@ def cmd_release(args) -> int:
 
     task = load_task(args.task)
     spec = task.spec(load_spec(args.spec))
+    if args.attach_float:
+        from kws.release import MODELS_DIR, attach_float_model
+
+        man = attach_float_model(MODELS_DIR / args.name, Path(args.train_dir))
+        print(f"{MODELS_DIR / args.name}: float network attached ({man['float_model']['bytes']:,} B)")
+        return 0
     if args.remeasure_accuracy:
         from kws.release import MODELS_DIR, remeasure_accuracy
 

@@ -41,7 +41,8 @@ def clip_features(pcm: np.ndarray, fe_spec, frames: int) -> np.ndarray:
     return out
 
 
-def _read(path: Path, samples: int) -> np.ndarray:
+def read_clip(path: Path, samples: int) -> np.ndarray:
+    """A data set clip as int16: exactly `samples` long, 16 kHz, mono (else a clear error naming it)."""
     x, rate = sf.read(str(path), dtype="int16")
     if rate != 16000 or x.ndim != 1 or x.size != samples:
         raise KwsError(f"{path}: expected a {samples}-sample 16 kHz mono clip (run it through kws data ingest)")
@@ -86,7 +87,7 @@ def build_features(data_dir: str | Path, spec, task, *, augment_copies: int, cac
         ents = [e for e in man["entries"] if e["split"] == split]
         if not ents:
             raise KwsError(f"{data_dir}: split {split!r} is empty")
-        pcm = np.stack([_read(data_dir / e["path"], samples) for e in tqdm(ents, desc=f"read {split}", unit="clip",
+        pcm = np.stack([read_clip(data_dir / e["path"], samples) for e in tqdm(ents, desc=f"read {split}", unit="clip",
                                                                            disable=not progress)])
         y = np.array([label_ix[e["label"]] for e in ents], dtype=np.int32)
         ids = np.array([e["id"] for e in ents])
