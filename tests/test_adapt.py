@@ -106,6 +106,10 @@ def test_adapt_refuses_what_it_cannot_adapt(trained, tmp_path, monkeypatch):
         run(data=user)
     with pytest.raises(KwsError, match="not of 'wakeword'"):
         run(task=load_task("wakeword"))
+    from kws.release import attach_float_model
+
+    with pytest.raises(KwsError, match="not the model released"):
+        attach_float_model(base, user)                                  # not the directory it was released from
     man = json.loads((base / "manifest.json").read_text())
     (base / "manifest.json").write_text(json.dumps({k: v for k, v in man.items() if k != "float_model"}))
     with pytest.raises(KwsError, match="no float network.*--attach-float"):

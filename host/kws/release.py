@@ -117,11 +117,7 @@ def _adaptation(adapt: dict, train_dir: Path) -> dict:
 def attach_float_model(model_dir: Path, train_dir: Path) -> dict:
     """Adds the float network of the training directory a model was released from (checked: its
     model.tflite is the released one) to the release, for `kws adapt`."""
-    man = load_manifest(model_dir)
-    trained = Path(train_dir) / "model.tflite"
-    if not trained.is_file() or _sha(trained) != man["model"]["sha256"]:
-        raise KwsError(f"{train_dir}: its model.tflite is not the model released in {model_dir}; give the training "
-                       "directory it was released from")
+    _check_released_from(model_dir, Path(train_dir), load_manifest(model_dir))
     shutil.copyfile(Path(train_dir) / "model.keras", Path(model_dir) / "model.keras")
     return update_manifest(model_dir, {"float_model": _float_model(Path(model_dir) / "model.keras")})
 
@@ -175,10 +171,7 @@ def remeasure_accuracy(spec, task, model_dir: Path, train_dir: Path, data_dir: P
     if data_hash != man["data"]["manifest_hash"]:
         raise KwsError(f"{data_dir}: data set {data_hash[:16]}, but {model_dir} was released from "
                        f"{man['data']['manifest_hash'][:16]}")
-    trained = train_dir / "model.tflite"
-    if not trained.is_file() or _sha(trained) != man["model"]["sha256"]:
-        raise KwsError(f"{train_dir}: its model.tflite is not the model released in {model_dir}; give the training "
-                       "directory it was released from")
+    _check_released_from(model_dir, train_dir, man)
     model = keras.models.load_model(train_dir / "model.keras", custom_objects=custom_objects(), compile=False)
     fl, q = test_metrics(spec, task, model, (model_dir / "model.tflite").read_bytes(), data_dir, progress=False)
     if q["accuracy"] != man["accuracy"]["int8_test"] or q["n"] != man["accuracy"]["test_clips"]:
@@ -186,6 +179,14 @@ def remeasure_accuracy(spec, task, model_dir: Path, train_dir: Path, data_dir: P
                        f"{man['accuracy']['int8_test']:.4%} on {man['accuracy']['test_clips']}: not the same test")
     return update_manifest(model_dir, {"accuracy": _accuracy({"float_test": fl, "int8_test": q,
                                                               "int8_reference": man["accuracy"]["int8_reference"]})})
+
+
+def _check_released_from(model_dir: Path, train_dir: Path, man: dict) -> None:
+    """``train_dir`` is the training directory ``model_dir`` was released from: its model.tflite is the released file."""
+    trained = train_dir / "model.tflite"
+    if not trained.is_file() or _sha(trained) != man["model"]["sha256"]:
+        raise KwsError(f"{train_dir}: its model.tflite is not the model released in {model_dir}; give the training "
+                       "directory it was released from")
 
 
 def load_manifest(model_dir: Path) -> dict:
