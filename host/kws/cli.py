@@ -105,6 +105,10 @@ def cmd_eval(args) -> int:
 
     spec = _spec(args)
     model = Path(args.model)
+    if args.clips:
+        return _eval_clips(spec, model, Path(args.clips), args)
+    if not args.streams:
+        raise KwsError("kws eval needs --streams DIR (FA/hr, FRR, latency) or --clips DIR (accuracy on a data set)")
     r = evaluate(spec, model, Path(args.streams), Path(args.out), target_fa_per_hour=args.target_fa, engine=args.engine)
     for name, key in (("default threshold", "at_default_threshold"), ("calibrated", "at_calibrated")):
         m = r[key]
@@ -126,6 +130,25 @@ def cmd_eval(args) -> int:
     print(f"DET: {Path(args.out) / 'det.png'}")
     if args.calibrate:
         print(f"wrote {write_calibration(spec, model, r)}")
+    return 0
+
+
+def _eval_clips(spec, model: Path, data: Path, args) -> int:
+    import json
+
+    from kws.codegen.common import write_if_changed
+    from kws.evaluate.clips import clip_accuracy
+
+    r = clip_accuracy(spec, model, data, split=args.split)
+    print(f"{model} on {data} ({args.split}, {r['n']} clips): int8 accuracy {r['accuracy']:.1%}, "
+          f"balanced {r['balanced_accuracy']:.1%}")
+    for key, title in (("per_source", "source"), ("per_context", "context"), ("per_voice", "voice")):
+        rows = sorted(r[key].items(), key=lambda kv: kv[1]["accuracy"])
+        print(f"  by {title}: " + ", ".join(f"{g} {m['accuracy']:.1%} ({m['n']})" for g, m in rows))
+    out = Path(args.out) / "clips.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_if_changed(out, json.dumps(r, indent=1) + "\n")
+    print(f"wrote {out}")
     return 0
 
 
@@ -289,7 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("eval", help="FA/hr, FRR, latency, DET curves and calibrated thresholds on streams")
     s.add_argument("--model", default="models/commands")
-    s.add_argument("--streams", required=True, help="directory of streams (kws data streams)")
+    s.add_argument("--streams", help="directory of streams (kws data streams)")
+    s.add_argument("--clips", help="a data set directory (kws data synth / ingest): int8 accuracy on its clips instead")
+    s.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="with --clips")
     s.add_argument("--out", default="build/eval")
     s.add_argument("--target-fa", type=float, default=1.0, help="target false accepts per hour (all keywords)")
     s.add_argument("--engine", choices=["native", "tflm"], default="native")
