@@ -48,7 +48,7 @@ def test_plan_is_deterministic_and_mixes_engines(tmp_path):
     a, b = plan(task), plan(task)
     assert a == b
     engines = {r.engine for r in a}
-    assert engines == {"espeak", "flite", "festival", "piper", "noise"}
+    assert engines == {"espeak", "flite", "festival", "piper", "kokoro", "noise"}
     assert {r.side for r in a if r.kind == "keyword"} == {"alone", "first", "last"}
     # unknown words get carriers too: a neighbouring word must not give the label away
     assert {r.side for r in a if r.kind == "unknown"} == {"alone", "first", "last"}
@@ -62,7 +62,8 @@ def test_plan_is_deterministic_and_mixes_engines(tmp_path):
 def test_corpus_clips_are_one_second_16k_and_match_the_manifest(corpus):
     task, data, man = corpus
     assert len(man["entries"]) > 80
-    assert {e["source"] for e in man["entries"]} >= {"tts:espeak", "tts:flite", "tts:festival", "tts:piper", "noise"}
+    assert {e["source"] for e in man["entries"]} >= {"tts:espeak", "tts:flite", "tts:festival", "tts:piper",
+                                                     "tts:kokoro", "noise"}
     for e in man["entries"]:
         info = sf.info(str(data / e["path"]))
         assert (info.samplerate, info.channels, info.subtype, info.frames) == (16000, 1, "PCM_16", 16000)
@@ -138,6 +139,39 @@ def test_shipped_corpora_never_train_on_a_test_person(name):
             splits_of[Voice(r.engine, r.voice).split_key].add(r.split)
     assert all(len(s) == 1 for s in splits_of.values()), {k: s for k, s in splits_of.items() if len(s) > 1}
     assert splits_of["person:kal"] == {"test"} and splits_of["person:slt"] == {"train"}
+
+
+def test_kokoro_voices_split_by_speaker_and_blends_only_train_voices():
+    """The commands plan: Kokoro's five speakers land where pinned; every blend is one split key
+    (kokoro:mix), in training, and made only of the Kokoro speakers pinned to training."""
+    task = load_task("commands")
+    rows = [r for r in plan(task) if r.engine == "kokoro"]
+    split = {r.voice: r.split for r in rows}
+    assert {v: split[v] for v in ("jf_alpha", "jf_gongitsune", "jm_kumo", "jf_tebukuro", "jf_nezumi")} == {
+        "jf_alpha": "train", "jf_gongitsune": "train", "jm_kumo": "train", "jf_tebukuro": "val", "jf_nezumi": "test"}
+    mixes = {v for v in split if "+" in v}
+    assert len(mixes) == task.synth.kokoro_mixes
+    for v in mixes:
+        assert split[v] == "train" and Voice("kokoro", v).split_key == "kokoro:mix"
+        names = [t.split("*")[0] for t in v.split("+")]
+        assert set(names) <= {"jf_alpha", "jf_gongitsune", "jm_kumo"}, v
+        assert sum(float(t.split("*")[1]) for t in v.split("+")) == pytest.approx(1.0, abs=0.02)
+
+
+def test_kokoro_blends_follow_their_split(tmp_path):
+    """Pin kokoro:mix to the test split: its blends are then made of the test split's Kokoro
+    voices only, and with fewer than two there the task is refused, naming why."""
+    text = (TASK_DIR / "commands.toml").read_text()
+    assert '"kokoro:mix" = "train"' in text
+    p = tmp_path / "mix_test.toml"
+    p.write_text(text.replace('"kokoro:mix" = "train"', '"kokoro:mix" = "test"').replace(
+        '"kokoro:jf_tebukuro" = "val"', '"kokoro:jf_tebukuro" = "test"'))
+    rows = [r for r in plan(load_task(p)) if r.engine == "kokoro" and "+" in r.voice]
+    assert rows and {r.split for r in rows} == {"test"}
+    assert {t.split("*")[0] for r in rows for t in r.voice.split("+")} == {"jf_nezumi", "jf_tebukuro"}
+    p.write_text(text.replace('"kokoro:mix" = "train"', '"kokoro:mix" = "test"'))
+    with pytest.raises(KwsError, match="kokoro mixes need two Kokoro voices.*jf_nezumi"):
+        plan(load_task(p))
 
 
 def test_same_person_groups_voices_for_the_split_not_for_reporting():
