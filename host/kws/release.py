@@ -75,7 +75,7 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
                  "train": _trained_with(spec, train_dir),
                  **({"members": _members(train_dir)} if spec.model.members > 1 else {})},
         "data": {"manifest_hash": data_man["hash"], "clips": len(data_man["entries"]),
-                 "counts": data_man["counts"]},
+                 "counts": data_man["counts"], "sources": _count(e["source"] for e in data_man["entries"])},
         "code": mf.code_version(),
         "quantization": {"input": {"scale": float(tin.scale[0]), "zero_point": int(tin.zero_point[0])},
                          "output": {"scale": float(tout.scale[0]), "zero_point": int(tout.zero_point[0])},
@@ -181,6 +181,24 @@ def remeasure_accuracy(spec, task, model_dir: Path, train_dir: Path, data_dir: P
                                                               "int8_reference": man["accuracy"]["int8_reference"]})})
 
 
+def _count(items) -> dict[str, int]:
+    from collections import Counter
+
+    return dict(sorted(Counter(items).items()))
+
+
+def _sources_line(data: dict) -> str:
+    """What the data set was made of, by source (manifests written before the count: the built-in corpus)."""
+    src = data.get("sources")
+    if not src:
+        return "Built-in TTS corpus (espeak-ng, flite, festival, Piper)"
+    tts = [k[4:] for k in src if k.startswith("tts:")]
+    rest = [k for k in src if not k.startswith("tts:")]
+    return ("Built-in TTS corpus (" + ", ".join(f"{k} {src['tts:' + k]:,}" for k in tts) + " clips"
+            + "".join(f", {k} {src[k]:,}" for k in rest) + ")" if tts else
+            "Data set (" + ", ".join(f"{k} {v:,} clips" for k, v in src.items()) + ")")
+
+
 def _check_released_from(model_dir: Path, train_dir: Path, man: dict) -> None:
     """``train_dir`` is the training directory ``model_dir`` was released from: its model.tflite is the released file."""
     trained = train_dir / "model.tflite"
@@ -250,7 +268,7 @@ parameters, {trained}, full int8 ({man['model']['bytes']:,} B `.tflite`; ops {',
 integers the device computes. Output: int8 logits.
 
 ## Data
-Built-in TTS corpus (espeak-ng, flite, festival, Piper), data manifest `{man['data']['manifest_hash'][:16]}…`,
+{_sources_line(man['data'])}, data manifest `{man['data']['manifest_hash'][:16]}…`,
 {man['data']['clips']:,} clips. Test voices are held out: never heard in training.{_adaptation_lines(man.get('adaptation'))}
 
 ## Accuracy (test split, held-out voices)
@@ -263,7 +281,7 @@ int8 balanced accuracy (mean per-class recall) {(acc.get('int8_test_balanced') o
 
 Synthetic voices are not people: accuracy on human speech is not measured here (no recorded
 speech data set is reachable on the build machines). Measure it on your own recordings
-(`kws data ingest recordings`) before you ship.
+(`kws data ingest recordings`, then `kws eval --clips DIR --split all`) before you ship.
 
 ## Footprint
 {b['total_bytes']:,} B of the {b['budget_bytes']:,} B island budget ({('all measured' + (f" from `{b['image']}`" if b.get('image') else '')) if b['all_measured'] else
