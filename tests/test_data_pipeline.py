@@ -364,3 +364,24 @@ def test_a_task_sets_its_own_network_without_a_new_data_set(tmp_path):
     with pytest.raises(SpecError, match=r"model\.first_stride.*two positive integers") as e:
         load_task(p).spec(spec)
     assert str(p) in str(e.value)
+
+
+def test_streams_in_parts_are_distinct_and_reproducible(corpus, tmp_path):
+    """`kws data streams --parts N`: N streams of --minutes each (hours of negatives to calibrate
+    thresholds on), each drawn apart, the same bytes when made again; a negative count is refused."""
+    import subprocess
+    import sys
+
+    _, data, _ = corpus
+    cmd = [sys.executable, "-m", "kws.cli", "data", "streams", str(data), "--split", "train", "--kind", "negative",
+           "--minutes", "0.2", "--parts", "3"]
+    r = subprocess.run(cmd + ["--out", str(tmp_path / "a")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    names = [f"negative_train_0.2min_part{k:02d}" for k in (1, 2, 3)]
+    assert [ln.split(":")[0] for ln in r.stdout.splitlines()] == names
+    audio = [(tmp_path / "a" / f"{n}.wav").read_bytes() for n in names]
+    assert len(set(audio)) == 3
+    subprocess.run(cmd[:-2] + ["--parts", "1", "--out", str(tmp_path / "b")], check=True, capture_output=True)
+    assert (tmp_path / "b" / f"{names[0]}.wav").read_bytes() == audio[0]
+    r = subprocess.run(cmd[:-2] + ["--parts", "-1", "--out", str(tmp_path / "c")], capture_output=True, text=True)
+    assert r.returncode != 0 and "--parts -1" in r.stderr + r.stdout

@@ -716,7 +716,7 @@ const uint16_t kws_det_exp_lut[256] = {
     0u, 0u, 0u, 0u
 };
 const uint16_t kws_det_threshold[12] = {
-    0u, 0u, 32735u, 32604u, 32113u, 32113u, 32276u, 31621u, 31130u, 30147u, 32702u, 30310u
+    0u, 0u, 32670u, 32670u, 32702u, 32761u, 32752u, 32440u, 32604u, 32276u, 32604u, 31949u
 };
 const char *const kws_det_labels[12] = {"_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"};
 

@@ -56,6 +56,8 @@ def add_parser(sub) -> None:
     s.add_argument("--minutes", type=float, default=10.0)
     s.add_argument("--kind", choices=["negative", "positive", "both"], default="both")
     s.add_argument("--split", default="test")
+    s.add_argument("--parts", type=int, default=0,
+                   help="N streams of --minutes each, drawn apart (e.g. hours of negatives to calibrate thresholds on)")
     s.add_argument("--task", default="commands")
     s.set_defaults(fn=cmd_streams)
 
@@ -187,9 +189,16 @@ def cmd_streams(args) -> int:
 
     task = load_task(args.task)
     kinds = ["negative", "positive"] if args.kind == "both" else [args.kind]
+    if args.parts < 0:
+        from kws.errors import KwsError
+
+        raise KwsError(f"--parts {args.parts}: give a count >= 1 (or leave it out for one stream)")
     for k in kinds:
-        s = make_stream(args.data, task, args.out, kind=k, minutes=args.minutes, split=args.split)
-        print(f"{s['name']}: {s['seconds'] / 60:.1f} min, {s['keywords']} keywords, {len(s['voices'])} voices")
+        for part in range(1, args.parts + 1) if args.parts else [0]:
+            name = f"{k}_{args.split}_{args.minutes:g}min" + (f"_part{part:02d}" if part else "")
+            s = make_stream(args.data, task, args.out, kind=k, minutes=args.minutes, split=args.split, name=name,
+                            part=part)
+            print(f"{s['name']}: {s['seconds'] / 60:.1f} min, {s['keywords']} keywords, {len(s['voices'])} voices")
     return 0
 
 
