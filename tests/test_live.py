@@ -36,9 +36,9 @@ def words():
 
     rng = np.random.default_rng(5)
     parts = []
-    # keywords the released model finds at its calibrated thresholds (two of them said by Piper, a
+    # keywords the released model finds at its calibrated thresholds (three said by Piper, a
     # training voice), so that the compared event lists are not empty
-    for w, v in [("go", "piper"), ("right", "en+f2"), ("left", "en-us+m1"), ("off", "piper")]:
+    for w, v in [("go", "piper"), ("stop", "piper"), ("left", "en-us+m1"), ("off", "piper")]:
         parts += [np.zeros(int(rng.integers(6000, 12000)), np.int16),
                   tts.piper(w) if v == "piper" else tts.espeak(w, voice=v)]
     x = np.concatenate(parts + [np.zeros(16000, np.int16)]).astype(np.int32) + rng.integers(-30, 31)
