@@ -22,7 +22,7 @@ def stream():
                  ("no", "en+f4"), ("right", "en-gb-x-rp+m7")]:
         parts += [np.zeros(int(rng.integers(4000, 12000)), np.int16), tts.espeak(w, voice=v)]
     parts.append(tts.flite("go, then off", voice="slt"))
-    for w in ("down", "up"):        # Piper's voice trains the released model: the detector fires
+    for w in ("down", "up", "go", "on"):    # Piper's voice trains the released model: the detector fires
         parts += [np.zeros(int(rng.integers(4000, 12000)), np.int16), tts.piper(w)]
     x = np.concatenate(parts + [np.zeros(16000, np.int16)]).astype(np.int32)
     x += rng.integers(-40, 41, x.size)
