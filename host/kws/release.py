@@ -192,11 +192,11 @@ def _sources_line(data: dict) -> str:
     src = data.get("sources")
     if not src:
         return "Built-in TTS corpus (espeak-ng, flite, festival, Piper)"
-    tts = [k[4:] for k in src if k.startswith("tts:")]
-    rest = [k for k in src if not k.startswith("tts:")]
-    return ("Built-in TTS corpus (" + ", ".join(f"{k} {src['tts:' + k]:,}" for k in tts) + " clips"
-            + "".join(f", {k} {src[k]:,}" for k in rest) + ")" if tts else
-            "Data set (" + ", ".join(f"{k} {v:,} clips" for k, v in src.items()) + ")")
+    tts = [k for k in src if k.startswith("tts:")]
+    if not tts:
+        return "Data set (" + ", ".join(f"{k} {v:,} clips" for k, v in src.items()) + ")"
+    rest = "".join(f", {k} {v:,}" for k, v in src.items() if k not in tts)
+    return "Built-in TTS corpus (" + ", ".join(f"{k[4:]} {src[k]:,}" for k in tts) + f" clips{rest})"
 
 
 def _check_released_from(model_dir: Path, train_dir: Path, man: dict) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from kws.data import manifest as mf
 from kws.errors import KwsError
@@ -47,8 +48,6 @@ def clip_accuracy(spec, model_dir: str | Path, data_dir: str | Path, *, split: s
     foreign = sorted({e["label"] for e in entries} - set(labels))
     if foreign:
         raise KwsError(f"{data_dir}: labels {foreign} are not among {model_dir}'s classes {labels}")
-    import soundfile as sf
-
     samples = sf.info(str(data_dir / entries[0]["path"])).frames     # the data set's clip length, for every clip
     pcm = [read_clip(data_dir / e["path"], samples) for e in entries]
     x = clip_features(np.stack(pcm), spec.frontend, spec.model.window_frames)
