@@ -219,6 +219,30 @@ def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkey
         rel.validate(broken)
 
 
+def test_releasing_the_same_file_again_keeps_its_thresholds_and_measured_budget(trained, monkeypatch):
+    """A second `kws release` of the same model file keeps what was measured on it since (calibrated
+    thresholds, the budget from its firmware); another file starts uncalibrated."""
+    from kws import release as rel
+
+    spec, task, d, q, blob, out = _release_tiny(trained, monkeypatch, "models_again", 0)
+    cal = {"values": {k: 0.9 for k in task.keywords}, "file": "calibration/tiny/thresholds.json",
+           "target_fa_per_hour": 1.0, "fa_per_hour": 0.5, "frr": 0.4}
+    measured = dict(json.loads((out / "manifest.json").read_text())["budget"], all_measured=True, image="x.elf")
+    rel.update_manifest(out, {"thresholds": cal, "budget": measured})
+    rel.release(spec, task, d / "run", d / "data", name="tiny", budget=json.loads(
+        (out / "manifest.json").read_text())["budget"] | {"all_measured": False}, out_dir=out, baseline_minutes=0)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["thresholds"] == cal and man["budget"]["all_measured"] and man["budget"]["image"] == "x.elf"
+    assert "0.5 FA/hr" in (out / "MODEL_CARD.md").read_text()
+    # another model file: nothing carried over
+    prev = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps(dict(prev, model=dict(prev["model"], sha256="0" * 64))))
+    rel.release(spec, task, d / "run", d / "data", name="tiny", budget=prev["budget"] | {"all_measured": False},
+                out_dir=out, baseline_minutes=0)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["thresholds"] is None and not man["budget"]["all_measured"]
+
+
 def test_remeasured_accuracy_equals_the_recorded_one_and_adds_new_figures(trained, monkeypatch):
     """`kws release --remeasure-accuracy`: the released file's int8 accuracy comes out as recorded,
     figures the release predates (per context) are added to manifest and card; another model's

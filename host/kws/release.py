@@ -87,6 +87,7 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
         "float_model": _float_model(out / "model.keras"),
         **({"adaptation": _adaptation(adapted, train_dir)} if adapted else {}),
     }
+    _keep_measured(manifest, out / "manifest.json")
     validate(manifest)
     if baseline_minutes:
         from kws.monitor.drift import baseline_from_wavs, reference_streams
@@ -179,6 +180,22 @@ def remeasure_accuracy(spec, task, model_dir: Path, train_dir: Path, data_dir: P
                        f"{man['accuracy']['int8_test']:.4%} on {man['accuracy']['test_clips']}: not the same test")
     return update_manifest(model_dir, {"accuracy": _accuracy({"float_test": fl, "int8_test": q,
                                                               "int8_reference": man["accuracy"]["int8_reference"]})})
+
+
+def _keep_measured(manifest: dict, previous: Path) -> None:
+    """Releasing the same model file again (to add figures, or after a code change) keeps what was
+    measured on it since: its calibrated thresholds and the budget measured from its firmware.
+    Another file starts uncalibrated and estimated, as every new release does."""
+    if not previous.is_file():
+        return
+    old = json.loads(previous.read_text())
+    if old.get("model", {}).get("sha256") != manifest["model"]["sha256"] or \
+            old.get("frontend", {}).get("hash") != manifest["frontend"]["hash"]:
+        return
+    if old.get("thresholds"):
+        manifest["thresholds"] = old["thresholds"]
+    if old.get("budget", {}).get("all_measured") and not manifest["budget"].get("all_measured"):
+        manifest["budget"] = old["budget"]
 
 
 def _count(items) -> dict[str, int]:
