@@ -62,7 +62,8 @@ def main() -> None:
     t_streams = time.perf_counter() - t0
     cal = evaluate(spec, REPO_ROOT / args.model, REPO_ROOT / args.calibration_streams, work / "calibration")
     r = evaluate(spec, REPO_ROOT / args.model, streams, work / "day", fixed_thresholds=cal["calibrated_thresholds"])
-    keep = ("fa_per_hour", "false_accepts", "hours", "frr", "occurrences", "latency_ms_p95")
+    keep = ("fa_per_hour", "fa_per_hour_ci95", "false_accepts", "hours", "frr", "frr_ci95", "occurrences",
+            "latency_ms_p95")
     result = {
         "benchmark": "eval_24h", "model": args.model, "negative_hours": args.hours,
         "audio_hours_total": r["audio_seconds"] / 3600,
@@ -71,7 +72,9 @@ def main() -> None:
         "at_calibrated_thresholds": {k: r["at_fixed"][k] for k in keep},
         "at_default_threshold": {k: r["at_default_threshold"][k] for k in keep},
         "throughput_x_realtime": r["throughput_x_realtime"],
-        "det_all": [{k: p[k] for k in ("threshold", "fa_per_hour", "false_accepts", "frr", "latency_ms_p95")}
+        "occurrences_key": r["occurrences_key"],     # with det_all's hits: `kws eval --compare` of two runs
+        "det_all": [{k: p[k] for k in ("threshold", "fa_per_hour", "fa_per_hour_ci95", "false_accepts", "hours", "frr",
+                                       "frr_ci95", "occurrences", "latency_ms_p95", "hits")}
                     for p in r["det_all"]],
         "false_accepts_heard": {"at_calibrated_thresholds": r["false_accepts_heard"]["at_fixed"],
                                 "at_default_threshold": r["false_accepts_heard"]["at_default_threshold"]},

@@ -16,6 +16,7 @@ import json
 import tomllib
 
 from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.evaluate.stats import frr_interval, rate_interval
 
 MODELS = ("commands", "wakeword")
 
@@ -52,6 +53,15 @@ def stream_rows(goals: dict, name: str, rel: str) -> list[dict]:
         return [_row(6, f"{name}: false accepts", target, "", None, rel),
                 _row(6, f"{name}: latency", lat_target, "", None, rel)]
     hours = day["audio_hours_total"]
+    occ = day.get("at_calibrated_thresholds", {}).get("occurrences")       # days written before: no intervals
+
+    def ci(p: dict) -> str:
+        """95 % intervals of a point's FA/hr and FRR (kws.evaluate.stats)."""
+        if not occ:
+            return ""
+        fa = rate_interval(p["false_accepts"], hours)
+        frr = frr_interval(round(p["frr"] * occ), occ)
+        return f" [FA/hr {fa[0]:.2f}–{fa[1]:.2f}, FRR {frr[0]:.0%}–{frr[1]:.0%}]"
     op = operating_point(day["det_all"], g["frr_max"])
     best = frr_within(day["det_all"], g["fa_per_hour_max"])
     lowest = min(day["det_all"], key=lambda p: p["frr"])
@@ -59,10 +69,10 @@ def stream_rows(goals: dict, name: str, rel: str) -> list[dict]:
         fa_value = (f"no threshold reaches FRR {g['frr_max']:.0%} (lowest {lowest['frr']:.1%}, at "
                     f"{lowest['fa_per_hour']:.1f} FA/hr)")
     else:
-        fa_value = f"{op['fa_per_hour']:.2f} FA/hr at FRR {op['frr']:.1%}"
-    fa_value += (f"; within {g['fa_per_hour_max']} FA/hr: FRR {best['frr']:.1%}" if best
+        fa_value = f"{op['fa_per_hour']:.2f} FA/hr at FRR {op['frr']:.1%}{ci(op)}"
+    fa_value += (f"; within {g['fa_per_hour_max']} FA/hr: FRR {best['frr']:.1%}{ci(best)}" if best
                  else f"; never within {g['fa_per_hour_max']} FA/hr")
-    fa_value += f" ({hours:.1f} h of audio)"
+    fa_value += f" ({hours:.1f} h of audio, {occ} keywords; 95 % intervals)" if occ else f" ({hours:.1f} h of audio)"
     fa_met = op is not None and op["fa_per_hour"] <= g["fa_per_hour_max"]
 
     def p95(p: dict | None, what: str) -> str:

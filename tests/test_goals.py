@@ -37,7 +37,8 @@ def _files(monkeypatch, files: dict):
 
 
 def _day(curve, x_rt=1500.0):
-    return {"audio_hours_total": 24.2, "det_all": curve, "throughput_x_realtime": x_rt}
+    return {"audio_hours_total": 24.2, "det_all": curve, "throughput_x_realtime": x_rt,
+            "at_calibrated_thresholds": {"occurrences": 100}}
 
 
 def test_goals_met_not_met_and_not_measured(monkeypatch):
@@ -56,6 +57,8 @@ def test_goals_met_not_met_and_not_measured(monkeypatch):
     assert rows["commands: int8 against float"]["status"] == "met"
     fa = rows["commands: false accepts"]
     assert fa["status"] == "not met" and "9.00 FA/hr at FRR 4.0%" in fa["measured"] and "FRR 30.0%" in fa["measured"]
+    # with exact 95 % intervals: 216 false accepts in 24.2 h, 4 of 100 keywords missed
+    assert "9.00 FA/hr at FRR 4.0% [FA/hr 7.77–10.20, FRR 1%–10%]" in fa["measured"], fa["measured"]
     lat = rows["commands: latency"]           # 180 ms at the FRR <= 5 % point, but that point has 9 FA/hr
     assert lat["status"] == "not met" and lat["measured"].startswith("p95 180 ms at FRR <= 5% (9.00 FA/hr")
     assert "p95 260 ms within 0.1 FA/hr" in lat["measured"]

@@ -154,6 +154,20 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     assert r["false_accepts_heard"]["streams"] == ["s.wav"]
     slow = evaluate(spec, model, tmp_path, tmp_path / "tflm", target_fa_per_hour=100.0, engine="tflm")
     assert slow["det"] == r["det"] and slow["calibrated_thresholds"] == r["calibrated_thresholds"]
+    # every total carries its intervals and, for paired comparisons, each occurrence's outcome
+    for p in r["det_all"] + [r["at_default_threshold"], r["at_calibrated"]]:
+        assert len(p["hits"]) == 4 and p["hits"].count("0") == round(p["frr"] * 4)
+        assert p["frr_ci95"][0] <= p["frr"] <= p["frr_ci95"][1]
+        assert p["fa_per_hour_ci95"][0] <= p["fa_per_hour"] < p["fa_per_hour_ci95"][1]
+    # the same streams through another model (the wake word finds none of these keywords), compared
+    from kws.evaluate.stats import compare
+
+    ww = evaluate(spec, REPO_ROOT / "models" / "wakeword", tmp_path, tmp_path / "ww", target_fa_per_hour=100.0)
+    assert ww["occurrences_key"] == r["occurrences_key"] and ww["at_default_threshold"]["hits"] == "0000"
+    lv = compare(r, ww, fa_levels=(1e9,))["levels"][0]
+    found = lv["a"]["occurrences"] - round(lv["a"]["frr"] * 4)
+    assert lv["misses"]["only_a"] == found and lv["misses"]["only_b"] == 0
+    assert compare(r, slow, fa_levels=(1e9,))["levels"][0]["misses"] == {"only_a": 0, "only_b": 0, "p": 1.0}
 
 
 def test_native_engine_equals_the_reference_pipeline_in_parallel_chunks(spec):

@@ -103,6 +103,8 @@ def cmd_golden(args) -> int:
 def cmd_eval(args) -> int:
     from kws.evaluate.run import evaluate, write_calibration
 
+    if args.compare:
+        return _eval_compare(args)
     spec = _spec(args)
     model = Path(args.model)
     if args.clips:
@@ -113,8 +115,10 @@ def cmd_eval(args) -> int:
     for name, key in (("default threshold", "at_default_threshold"), ("calibrated", "at_calibrated")):
         m = r[key]
         lat = f"{m['latency_ms_p95']:.0f}" if m["latency_ms_p95"] is not None else "-"
-        print(f"{name:18s} FA/hr {m['fa_per_hour']:7.2f}  FRR {m['frr']:6.1%}  latency p95 {lat} ms  "
-              f"({m['occurrences']} keywords, {m['hours'] * 60:.1f} min)")
+        fa_ci = "[{:.2f}, {:.2f}]".format(*m["fa_per_hour_ci95"]) if m.get("fa_per_hour_ci95") else ""
+        frr_ci = "[{:.0%}, {:.0%}]".format(*m["frr_ci95"]) if m.get("frr_ci95") else ""
+        print(f"{name:18s} FA/hr {m['fa_per_hour']:7.2f} {fa_ci}  FRR {m['frr']:6.1%} {frr_ci}  latency p95 {lat} ms  "
+              f"({m['occurrences']} keywords, {m['hours'] * 60:.1f} min; 95% intervals)")
     ctx = r["by_context"]["at_default_threshold"]
     if ctx:
         print("misses at the default threshold by how the keyword is said: " + ", ".join(
@@ -130,6 +134,32 @@ def cmd_eval(args) -> int:
     print(f"DET: {Path(args.out) / 'det.png'}")
     if args.calibrate:
         print(f"wrote {write_calibration(spec, model, r)}")
+    return 0
+
+
+def _eval_compare(args) -> int:
+    import json
+
+    from kws.codegen.common import write_if_changed
+    from kws.evaluate.stats import compare, format_comparison
+
+    runs = []
+    for p in map(Path, args.compare):
+        path = p / "eval.json" if p.is_dir() else p
+        try:
+            runs.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError) as e:
+            raise KwsError(f"{path}: not a readable kws eval result ({e})") from e
+    names = tuple(args.names.split(",")) if args.names else tuple(str(p) for p in args.compare)
+    if len(names) != 2:
+        raise KwsError(f"--names wants two names separated by a comma, got {args.names!r}")
+    c = compare(*runs, names=names)
+    print(format_comparison(c))
+    out = Path(args.out)
+    out = out if out.suffix == ".json" else out / "compare.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_if_changed(out, json.dumps(c, indent=1) + "\n")
+    print(f"wrote {out}")
     return 0
 
 
@@ -320,6 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--engine", choices=["native", "tflm"], default="native")
     s.add_argument("--calibrate", action="store_true",
                    help="write the thresholds to calibration/<model>/thresholds.json and the model manifest")
+    s.add_argument("--compare", nargs=2, metavar="RESULT",
+                   help="two results of kws eval (eval.json or its directory; bench/eval_24h.py's JSON) on the same "
+                        "streams: FRR with 95%% intervals and paired tests of the difference at each FA/hr")
+    s.add_argument("--names", help="with --compare: two names for the table, comma-separated")
     s.set_defaults(fn=cmd_eval)
 
     s = sub.add_parser("sim", help="run the serial firmware in QEMU; print its pyserial URL until Ctrl-C")

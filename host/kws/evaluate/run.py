@@ -21,7 +21,7 @@ from kws import detector as det
 from kws.audio import read_wav
 from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.data.streams import read_contexts, read_labels, read_words
-from kws.evaluate import triggers
+from kws.evaluate import stats, triggers
 from kws.evaluate.scoring import score
 from kws.pipeline import ReferencePipeline
 
@@ -171,10 +171,14 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         fa = sum(x.false_accepts for x in s)
         hours = sum(x.hours for x in s)
         lat = [v for x in s for v in x.latencies_ms]
-        return {"frr": 1 - hit / occ if occ else 0.0, "fa_per_hour": fa / hours if hours else 0.0, "occurrences": occ,
-                "false_accepts": fa, "hours": hours,
-                "latency_ms_p50": float(np.percentile(lat, 50)) if lat else None,
-                "latency_ms_p95": float(np.percentile(lat, 95)) if lat else None}
+        out = stats.with_intervals({
+            "frr": 1 - hit / occ if occ else 0.0, "fa_per_hour": fa / hours if hours else 0.0, "occurrences": occ,
+            "false_accepts": fa, "hours": hours,
+            "latency_ms_p50": float(np.percentile(lat, 50)) if lat else None,
+            "latency_ms_p95": float(np.percentile(lat, 95)) if lat else None})
+        if only is None and context is None:       # every occurrence, in occurrences_key's order: paired comparisons
+            out["hits"] = "".join(x.hits for x in s)
+        return out
 
     det_curves = {k: [{"threshold": float(t), **total({k: float(t)}, only=k)} for t in SWEEP] for k in keywords}
     # one threshold for every keyword: the model's DET curve as a whole (compares models)
@@ -201,7 +205,10 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         return triggers.summarize(recs, said)
 
     with_words = [d[0] for d in data if d[6] is not None]
+    occurrences = stats.occurrences_key([(name, *t) for name, _, _, _, tr, _, _ in data
+                                         for t in sorted(tr, key=lambda t: t[1])])
     result = {"model": str(model_dir), "streams": [d[0] for d in data], "engine": engine,
+              "occurrences_key": occurrences,
               "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
               "at_default_threshold": default, "calibrated_thresholds": thresholds, "at_calibrated": calibrated,
               "by_context": {"at_default_threshold": by_context({}), "at_calibrated": by_context(thresholds)},

@@ -24,6 +24,7 @@ class Score:
     hours: float
     latencies_ms: list[float] = field(default_factory=list)
     false_accept_events: list[tuple[str, int]] = field(default_factory=list)   # the counted ones
+    hits: str = ""              # per occurrence in order of start: "1" detected, "0" missed (paired comparisons)
 
     @property
     def frr(self) -> float:
@@ -71,4 +72,5 @@ def score(events: list[tuple[str, int]], truth: list[tuple[str, int, int]], *, t
         if last is None or s - last >= rate:
             counted.append((label, s))
         last = s
-    return Score(len(truth), sum(detected), len(counted), total_samples / rate / 3600.0, latencies, counted)
+    return Score(len(truth), sum(detected), len(counted), total_samples / rate / 3600.0, latencies, counted,
+                 "".join("1" if d else "0" for d in detected))

@@ -1,0 +1,144 @@
+"""How sure a stream figure is, and whether two models differ on the same streams.
+
+A day of negatives with a dozen false accepts, or 105 keywords of which 80 are missed, are
+small counts: the figure read off them moves by several points from one draw of voices,
+seeds or streams to the next. Every total ``kws eval`` reports therefore carries a 95 %
+interval, and two evaluations of the same streams can be compared occurrence by occurrence.
+
+- **FRR interval**: Clopper-Pearson (exact binomial) on missed / occurrences.
+- **FA/hr interval**: Garwood (exact Poisson) on the false-accept count, divided by the hours.
+- **Paired misses** (McNemar, exact): the same keyword occurrences scored for two models; only
+  the occurrences one model finds and the other misses carry information. Two-sided p from
+  the binomial test of those discordant counts at 1/2.
+- **False accepts** (exact conditional test of two Poisson rates): given n = a + b false
+  accepts over hours h_a and h_b, a is binomial(n, h_a / (h_a + h_b)) when the rates are equal.
+
+``compare`` reads two ``kws eval`` results (eval.json, or bench/eval_24h.py's JSON) and, for each
+FA/hr level, takes each model's lowest FRR along its ``det_all`` within that level (the DET
+reading the docs tables use) and tests the difference. The levels are read off the same
+curves, so their p-values are not independent: one small p among several levels is weak
+evidence; a difference that holds at every level with small p is not a draw of the dice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from scipy import stats
+
+LEVEL = 0.95
+FA_LEVELS = (20.0, 10.0, 5.0, 2.0, 1.0, 0.5, 0.2, 0.1)
+
+
+def frr_interval(missed: int, occurrences: int, level: float = LEVEL) -> list[float] | None:
+    """Exact binomial interval for missed / occurrences (None without occurrences)."""
+    if occurrences <= 0:
+        return None
+    ci = stats.binomtest(int(missed), int(occurrences)).proportion_ci(confidence_level=level, method="exact")
+    return [float(ci.low), float(ci.high)]
+
+
+def rate_interval(count: int, hours: float, level: float = LEVEL) -> list[float] | None:
+    """Exact Poisson interval for ``count`` events in ``hours``, per hour (None without hours)."""
+    if hours <= 0:
+        return None
+    a = 1.0 - level
+    lo = 0.0 if count == 0 else stats.chi2.ppf(a / 2, 2 * count) / 2
+    hi = stats.chi2.ppf(1 - a / 2, 2 * count + 2) / 2
+    return [float(lo / hours), float(hi / hours)]
+
+
+def paired_misses(hits_a: str, hits_b: str) -> dict:
+    """McNemar's exact test on two models' outcomes for the same occurrences ("1" found, "0"
+    missed, in the same order). ``only_a``: found by A alone; ``only_b``: by B alone."""
+    if len(hits_a) != len(hits_b):
+        raise ValueError(f"paired outcomes of different lengths ({len(hits_a)} and {len(hits_b)})")
+    only_a = sum(1 for x, y in zip(hits_a, hits_b) if x == "1" and y == "0")
+    only_b = sum(1 for x, y in zip(hits_a, hits_b) if x == "0" and y == "1")
+    n = only_a + only_b
+    p = 1.0 if n == 0 else float(stats.binomtest(only_a, n, 0.5).pvalue)
+    return {"only_a": only_a, "only_b": only_b, "p": p}
+
+
+def rate_difference(count_a: int, hours_a: float, count_b: int, hours_b: float) -> float:
+    """Two-sided p that two false-accept counts come from the same rate per hour."""
+    n = int(count_a) + int(count_b)
+    if n == 0:
+        return 1.0
+    return float(stats.binomtest(int(count_a), n, hours_a / (hours_a + hours_b)).pvalue)
+
+
+def with_intervals(total: dict, level: float = LEVEL) -> dict:
+    """``total`` (occurrences, frr, false_accepts, hours) with its FRR and FA/hr intervals added."""
+    occ = total["occurrences"]
+    missed = round(total["frr"] * occ)
+    return {**total, "frr_ci95": frr_interval(missed, occ, level),
+            "fa_per_hour_ci95": rate_interval(total["false_accepts"], total["hours"], level)}
+
+
+def occurrences_key(items) -> str:
+    """Identity of the scored occurrences: sha256 over (stream, label, start, end) in order."""
+    return hashlib.sha256(json.dumps([list(x) for x in items], separators=(",", ":")).encode()).hexdigest()
+
+
+def best_within(det_all: list[dict], fa_level: float) -> dict | None:
+    """The lowest-FRR point (then the lowest threshold) whose FA/hr is within ``fa_level``."""
+    ok = [p for p in det_all if p["fa_per_hour"] <= fa_level]
+    return min(ok, key=lambda p: (p["frr"], p["threshold"])) if ok else None
+
+
+def compare(a: dict, b: dict, *, fa_levels=FA_LEVELS, names=("A", "B")) -> dict:
+    """Paired comparison of two evaluations of the same streams (see the module's text)."""
+    from kws.errors import KwsError
+
+    for r, name in zip((a, b), names):
+        missing = [k for k in ("occurrences_key", "det_all") if k not in r] + \
+            (["hits in det_all"] if r.get("det_all") and "hits" not in r["det_all"][0] else [])
+        if missing:
+            raise KwsError(f"{name}: no {', '.join(missing)} (evaluate it again with this version of kws eval)")
+    if a["occurrences_key"] != b["occurrences_key"]:
+        raise KwsError(f"{names[0]} and {names[1]} were not scored on the same keyword occurrences "
+                       "(other streams or labels): a paired comparison needs the same streams")
+    ha, hb = a["det_all"][0]["hours"], b["det_all"][0]["hours"]
+    if abs(ha - hb) > 1e-6 * max(ha, hb):
+        raise KwsError(f"{names[0]} and {names[1]} cover different hours of audio ({ha:.3f} and {hb:.3f})")
+    rows = []
+    for level in fa_levels:
+        pa, pb = best_within(a["det_all"], level), best_within(b["det_all"], level)
+        row = {"fa_level": level, "a": _point(pa), "b": _point(pb)}
+        if pa and pb:
+            row["misses"] = paired_misses(pa["hits"], pb["hits"])
+            row["false_accepts_p"] = rate_difference(pa["false_accepts"], pa["hours"], pb["false_accepts"], pb["hours"])
+        rows.append(row)
+    return {"names": list(names), "occurrences": a["det_all"][0]["occurrences"], "hours": ha,
+            "confidence": LEVEL, "levels": rows}
+
+
+def _point(p: dict | None) -> dict | None:
+    if p is None:
+        return None
+    return {k: p.get(k) for k in ("threshold", "frr", "fa_per_hour", "false_accepts")} | with_intervals(
+        {k: p[k] for k in ("occurrences", "frr", "false_accepts", "hours")})
+
+
+def format_comparison(c: dict) -> str:
+    """The comparison as a table a person reads."""
+    na, nb = c["names"]
+    wa, wb = max(24, len(na) + 4), max(24, len(nb) + 4)
+    lines = [f"{na} against {nb}: {c['occurrences']} keywords, {c['hours']:.1f} h of audio; "
+             f"FRR with its {c['confidence']:.0%} interval at each model's best point within each FA/hr",
+             f"{'FA/hr':>6}  {'FRR ' + na:>{wa}}  {'FRR ' + nb:>{wb}}  {'found by one only':>18}  {'p (misses)':>10}"]
+    for r in c["levels"]:
+        def cell(p):
+            if p is None:
+                return "none within"
+            lo, hi = p["frr_ci95"] or (0, 0)
+            return f"{p['frr']:.1%} [{lo:.0%}, {hi:.0%}]"
+        m = r.get("misses")
+        one = f"{m['only_a']} / {m['only_b']}" if m else "-"
+        p = f"{m['p']:.3f}" if m else "-"
+        lines.append(f"{r['fa_level']:>6g}  {cell(r['a']):>{wa}}  {cell(r['b']):>{wb}}  {one:>18}  {p:>10}")
+    lines.append(f"found by one only: keywords {na} found and {nb} missed / the reverse (McNemar, exact); "
+                 "levels share one curve, so their p-values are not independent")
+    return "\n".join(lines)
