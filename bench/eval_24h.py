@@ -73,6 +73,7 @@ def main() -> None:
         "at_default_threshold": {k: r["at_default_threshold"][k] for k in keep},
         "throughput_x_realtime": r["throughput_x_realtime"],
         "occurrences_key": r["occurrences_key"],     # with det_all's hits: `kws eval --compare` of two runs
+        "occurrence_voices": r["occurrence_voices"],
         "det_all": [{k: p[k] for k in ("threshold", "fa_per_hour", "fa_per_hour_ci95", "false_accepts", "hours", "frr",
                                        "frr_ci95", "occurrences", "latency_ms_p95", "hits")}
                     for p in r["det_all"]],

@@ -271,14 +271,20 @@ def test_streams_match_their_labels(corpus, tmp_path):
     # a keyword inside a carrier phrase is labelled with its own span, not the phrase's
     by_id = {e["id"]: e for e in man["entries"]}
     rows = [r.split(",") for r in (tmp_path / f"{pos['name']}.labels.csv").read_text().split()[1:]]
-    spans = [(int(b) - int(a), by_id[cid]["origin"]["word_span"]) for _, a, b, cid, _ in rows
+    spans = [(int(b) - int(a), by_id[cid]["origin"]["word_span"]) for _, a, b, cid, *_ in rows
              if "word_span" in by_id[cid]["origin"]]
     assert all(n == s1 - s0 for n, (s0, s1) in spans)
     # and with how the clip says it (the eval's misses by context)
     from kws.data.streams import read_contexts
 
     ctx = read_contexts(tmp_path / f"{pos['name']}.labels.csv")
-    assert ctx == [by_id[cid]["origin"]["side"] for *_, cid, _ in rows] and set(ctx) <= {"alone", "first", "last"}
+    assert ctx == [by_id[cid]["origin"]["side"] for _, _, _, cid, *_ in rows] and set(ctx) <= {"alone", "first", "last"}
+    # and by whom: the voice as splits (and paired comparisons) group speakers
+    from kws.data.streams import read_column
+    from kws.data.voices import group_of
+
+    voices = read_column(tmp_path / f"{pos['name']}.labels.csv", "voice")
+    assert voices == [group_of(by_id[cid]["speaker"]) for _, _, _, cid, *_ in rows] and all(voices)
     # everything said is in the words file, where the audio has it: keywords with their labels'
     # clips, unknown words (near-misses flagged) in both kinds of stream
     from kws.data.streams import read_words
@@ -292,7 +298,7 @@ def test_streams_match_their_labels(corpus, tmp_path):
             assert w["label"] == e["label"] and w["near_miss"] == (w["word"] in task.synth.near_misses)
             assert w["word"] == e["origin"].get("word", e["origin"]["text"])
         kw = [(w["label"], w["clip_id"]) for w in words if w["label"] in task.keywords]
-        assert kw == [(lab, cid) for lab, _, _, cid, _ in rows] if st is pos else kw == []
+        assert kw == [(lab, cid) for lab, _, _, cid, *_ in rows] if st is pos else kw == []
     assert any(w["near_miss"] for w in read_words(tmp_path / f"{neg['name']}.words.csv"))
     # reproducible
     again = make_stream(data, task, tmp_path / "again", kind="positive", minutes=1.0)

@@ -41,6 +41,28 @@ def test_paired_misses_count_only_the_discordant_occurrences():
         stats.paired_misses("101", "10")
 
 
+def test_by_voice_one_voice_is_one_unit_however_many_keywords_it_says():
+    a, b = "1" * 10 + "1" * 20, "0" * 10 + "1" * 20
+    one_voice = ["kal"] * 10 + [f"v{i}" for i in range(20)]
+    assert stats.paired_misses(a, b)["p"] == pytest.approx(2 / 1024)          # ten keywords: "sure"
+    r = stats.paired_misses_by_voice(a, b, one_voice)
+    assert r == {"voices": 21, "voices_differing": 1, "p": 1.0}               # one voice: no evidence
+    ten_voices = [f"v{i}" for i in range(10)] + [f"w{i}" for i in range(20)]
+    assert stats.paired_misses_by_voice(a, b, ten_voices)["p"] == pytest.approx(2 / 1024)   # exact flips
+    # a voice where each model finds one the other misses cancels out
+    assert stats.paired_misses_by_voice("10", "01", ["x", "x"]) == {"voices": 1, "voices_differing": 0, "p": 1.0}
+
+
+def test_by_voice_samples_flips_for_many_voices_reproducibly():
+    n = 24                                 # above the exact limit: seeded random flips
+    a, b, v = "1" * n + "0" * 4, "0" * n + "1" * 4, [f"v{i}" for i in range(n)] + ["x", "x", "y", "z"]
+    r = stats.paired_misses_by_voice(a, b, v, draws=20_000)
+    assert r["voices_differing"] == n + 3 and r["p"] < 0.01
+    assert stats.paired_misses_by_voice(a, b, v, draws=20_000) == r
+    with pytest.raises(ValueError, match="different lengths"):
+        stats.paired_misses_by_voice("10", "01", ["x"])
+
+
 def test_false_accept_rates_compared_given_their_hours():
     assert stats.rate_difference(5, 1.0, 5, 1.0) == 1.0
     assert stats.rate_difference(0, 24.0, 0, 24.0) == 1.0

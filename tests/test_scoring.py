@@ -126,13 +126,13 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
         pos += gap.size
         nz = np.nonzero(np.abs(clip) > 200)[0]
         if w != "marvin":
-            truth.append(f"{w},{pos + nz[0]},{pos + nz[-1]},x,{ctx}")
+            truth.append(f"{w},{pos + nz[0]},{pos + nz[-1]},x,{ctx},espeak:{v}")
         pos += clip.size
     x = np.concatenate(parts + [np.zeros(16000, np.int16)])
     write_wav(tmp_path / "s.wav", x, 16000)
-    (tmp_path / "s.labels.csv").write_text("label,start_sample,end_sample,clip_id,context\n" + "\n".join(truth) + "\n")
+    (tmp_path / "s.labels.csv").write_text("label,start_sample,end_sample,clip_id,context,voice\n" + "\n".join(truth) + "\n")
     (tmp_path / "s.words.csv").write_text("start_sample,end_sample,label,word,text,context,near_miss,clip_id\n" + "".join(
-        f"{a},{b},{w},{w},{w},{c},0,x\n" for w, a, b, _, c in (t.split(",") for t in truth)))
+        f"{a},{b},{w},{w},{w},{c},0,x\n" for w, a, b, _, c, _ in (t.split(",") for t in truth)))
     r = evaluate(spec, model, tmp_path, tmp_path / "out", target_fa_per_hour=100.0)
     assert set(r["det"]) == set(r["calibrated_thresholds"]) and len(r["det"]["yes"]) == len(SWEEP)
     fa = [p["fa_per_hour"] for p in r["det"]["yes"]]
@@ -164,10 +164,13 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
 
     ww = evaluate(spec, REPO_ROOT / "models" / "wakeword", tmp_path, tmp_path / "ww", target_fa_per_hour=100.0)
     assert ww["occurrences_key"] == r["occurrences_key"] and ww["at_default_threshold"]["hits"] == "0000"
+    assert r["occurrence_voices"] == ["espeak:en+m3", "espeak:en+f2", "espeak:en-us+m1", "espeak:en+f4"]
     lv = compare(r, ww, fa_levels=(1e9,))["levels"][0]
     found = lv["a"]["occurrences"] - round(lv["a"]["frr"] * 4)
     assert lv["misses"]["only_a"] == found and lv["misses"]["only_b"] == 0
-    assert compare(r, slow, fa_levels=(1e9,))["levels"][0]["misses"] == {"only_a": 0, "only_b": 0, "p": 1.0}
+    assert lv["misses"]["by_voice"]["voices_differing"] == found     # one keyword per voice here
+    assert compare(r, slow, fa_levels=(1e9,))["levels"][0]["misses"] == {
+        "only_a": 0, "only_b": 0, "p": 1.0, "by_voice": {"voices": 4, "voices_differing": 0, "p": 1.0}}
 
 
 def test_native_engine_equals_the_reference_pipeline_in_parallel_chunks(spec):

@@ -11,8 +11,9 @@ Two kinds, both reproducible from the task's ``[streams]`` seed:
   recorded at synthesis). For FRR and latency.
 
 Files: ``<name>.wav`` (16 kHz int16 mono, written block by block so hours fit in memory),
-``<name>.labels.csv`` (``label,start_sample,end_sample,clip_id,context``: context is how the clip
-says its keyword, ``alone`` or ``first`` / ``last`` in a carrier phrase), ``<name>.words.csv``
+``<name>.labels.csv`` (``label,start_sample,end_sample,clip_id,context,voice``: context is how the clip
+says its keyword, ``alone`` or ``first`` / ``last`` in a carrier phrase; voice is the speaker's
+split key, ``kws.data.voices.group_of``: paired comparisons group keywords by it), ``<name>.words.csv``
 (everything said in the stream, keywords and other words: ``start_sample,end_sample`` of the clip's
 speech, its ``label``, the labelled ``word``, the whole ``text`` spoken, ``context``, ``near_miss``
 — 1 when the word is one of the task's near-misses — and ``clip_id``; ``kws eval`` names what
@@ -33,6 +34,7 @@ from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
 from kws.data import noise
 from kws.data.quality import speech_bounds
+from kws.data.voices import group_of
 from kws.errors import KwsError
 
 RATE = 16000
@@ -120,9 +122,10 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
             # a keyword spoken in a carrier phrase: the keyword's own span, not the phrase's
             span = e.get("origin", {}).get("word_span")
             s0, s1 = span if span else speech_bounds(p, RATE)
-            labels.append((e["label"], start + s0, start + s1, e["id"], e.get("origin", {}).get("side", "")))
+            labels.append((e["label"], start + s0, start + s1, e["id"], e.get("origin", {}).get("side", ""),
+                           group_of(e["speaker"])))
     lab_path = out_dir / f"{name}.labels.csv"
-    lines = ["label,start_sample,end_sample,clip_id,context"] + [",".join(map(str, row)) for row in labels]
+    lines = ["label,start_sample,end_sample,clip_id,context,voice"] + [",".join(map(str, row)) for row in labels]
     write_if_changed(lab_path, "\n".join(lines) + "\n")
     near = set(task.synth.near_misses)
     words_rows = []
@@ -204,5 +207,11 @@ def read_words(path: str | Path) -> list[dict]:
 def read_contexts(path: str | Path) -> list[str]:
     """The context column of a label file, one per row of :func:`read_labels` ("" where the file
     has no such column: streams made before it, or by hand)."""
+    return read_column(path, "context")
+
+
+def read_column(path: str | Path, column: str) -> list[str]:
+    """One optional column of a label file (``context``, ``voice``), one value per row of
+    :func:`read_labels`; "" where the file has no such column."""
     with open(path, newline="") as f:
-        return [r.get("context") or "" for r in csv.DictReader(f)]
+        return [r.get(column) or "" for r in csv.DictReader(f)]

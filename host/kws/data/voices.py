@@ -139,6 +139,13 @@ def speaker_bucket(speaker: str) -> float:
     return (h % 10000) / 100.0
 
 
+def group_of(speaker: str) -> str:
+    """What a speaker id (``engine:name``) is split on, and what varies independently of other
+    speakers: its ``Voice.split_key`` (an id without an engine: itself)."""
+    engine, colon, name = speaker.partition(":")
+    return Voice(engine, name).split_key if colon else speaker
+
+
 def resolve_pins(pin: dict[str, str]) -> dict[str, str]:
     """The task's pins (speaker id -> split) keyed by what the split is decided on; pins that
     put one person (or one espeak-ng variant) in two splits are an error naming them."""
@@ -147,8 +154,7 @@ def resolve_pins(pin: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     by: dict[str, str] = {}
     for speaker, split in sorted(pin.items()):
-        engine, colon, name = speaker.partition(":")
-        key = Voice(engine, name).split_key if colon else speaker      # an id without an engine: itself
+        key = group_of(speaker)
         if key in out and out[key] != split:
             raise KwsError(f"[split] pin puts {by[key]} in {out[key]!r} and {speaker} in {split!r}, but both are "
                            f"{key}: one speaker, one split (pin them alike)")

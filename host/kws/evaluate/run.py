@@ -20,7 +20,7 @@ import numpy as np
 from kws import detector as det
 from kws.audio import read_wav
 from kws.codegen.common import REPO_ROOT, write_if_changed
-from kws.data.streams import read_contexts, read_labels, read_words
+from kws.data.streams import read_column, read_contexts, read_labels, read_words
 from kws.evaluate import stats, triggers
 from kws.evaluate.scoring import score
 from kws.pipeline import ReferencePipeline
@@ -144,11 +144,13 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
 
         raise KwsError(f"{streams_dir}: no .wav streams (make them with `kws data streams`)")
     data = []
+    voices = []                 # per stream, the voice (split key) of each label row; "" unknown
     compute_s = 0.0
     for wav in streams:
         labels = wav.with_name(wav.stem + ".labels.csv")
         truth = read_labels(labels) if labels.exists() else []
         ctx = read_contexts(labels) if labels.exists() else []
+        voices.append(read_column(labels, "voice") if labels.exists() else [])
         words_csv = wav.with_name(wav.stem + ".words.csv")
         words = read_words(words_csv) if words_csv.exists() else None
         t0 = time.perf_counter()
@@ -207,8 +209,12 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
     with_words = [d[0] for d in data if d[6] is not None]
     occurrences = stats.occurrences_key([(name, *t) for name, _, _, _, tr, _, _ in data
                                          for t in sorted(tr, key=lambda t: t[1])])
+    # each occurrence's voice, in the same order (score() sorts by start, stably): keywords of one
+    # voice are not independent, and paired comparisons test voices (kws.evaluate.stats)
+    groups = [v for (_, _, _, _, tr, _, _), vs in zip(data, voices)
+              for _, v in sorted(zip(tr, vs or [""] * len(tr)), key=lambda x: x[0][1])]
     result = {"model": str(model_dir), "streams": [d[0] for d in data], "engine": engine,
-              "occurrences_key": occurrences,
+              "occurrences_key": occurrences, "occurrence_voices": groups if groups and all(groups) else None,
               "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
               "at_default_threshold": default, "calibrated_thresholds": thresholds, "at_calibrated": calibrated,
               "by_context": {"at_default_threshold": by_context({}), "at_calibrated": by_context(thresholds)},
