@@ -23,4 +23,8 @@ def test_demo_runs_end_to_end_to_its_report(tmp_path):
     assert heard["words_said"]["near-miss"] > 10 and heard["words_said"]["other word"] == 0
     assert heard["false_accepts"] == r["evaluation"]["eval"]["at_default"]["false_accepts"]
     assert "what the false accepts at the default threshold heard" in report
+    # minutes of audio: the figures carry their (wide) 95 % intervals
+    d = r["evaluation"]["eval"]["at_default"]
+    assert d["frr_ci95"][0] <= d["frr"] <= d["frr_ci95"][1] and d["fa_per_hour_ci95"][1] > d["fa_per_hour"]
+    assert f"FRR {d['frr']:.0%} [{d['frr_ci95'][0]:.0%}–{d['frr_ci95'][1]:.0%}]" in report
     assert (REPO_ROOT / "models" / "commands" / "manifest.json").exists()
