@@ -71,6 +71,8 @@ def main() -> None:
         "calibration_hours": cal["at_calibrated"]["hours"], "calibrated_thresholds": cal["calibrated_thresholds"],
         "at_calibrated_thresholds": {k: r["at_fixed"][k] for k in keep},
         "at_default_threshold": {k: r["at_default_threshold"][k] for k in keep},
+        "misses_by_voice": {"at_calibrated_thresholds": r["by_voice"]["at_fixed"],
+                            "at_default_threshold": r["by_voice"]["at_default_threshold"]},
         "throughput_x_realtime": r["throughput_x_realtime"],
         "occurrences_key": r["occurrences_key"],     # with det_all's hits: `kws eval --compare` of two runs
         "occurrence_voices": r["occurrence_voices"],

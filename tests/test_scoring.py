@@ -165,6 +165,9 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     ww = evaluate(spec, REPO_ROOT / "models" / "wakeword", tmp_path, tmp_path / "ww", target_fa_per_hour=100.0)
     assert ww["occurrences_key"] == r["occurrences_key"] and ww["at_default_threshold"]["hits"] == "0000"
     assert r["occurrence_voices"] == ["espeak:en+m3", "espeak:en+f2", "espeak:en-us+m1", "espeak:en+f4"]
+    bv = r["by_voice"]["at_default_threshold"]
+    assert sorted(bv) == sorted(r["occurrence_voices"]) and all(m["occurrences"] == 1 for m in bv.values())
+    assert sum(m["missed"] for m in bv.values()) == r["at_default_threshold"]["hits"].count("0")
     lv = compare(r, ww, fa_levels=(1e9,))["levels"][0]
     found = lv["a"]["occurrences"] - round(lv["a"]["frr"] * 4)
     assert lv["misses"]["only_a"] == found and lv["misses"]["only_b"] == 0

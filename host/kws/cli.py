@@ -123,6 +123,11 @@ def cmd_eval(args) -> int:
     if ctx:
         print("misses at the default threshold by how the keyword is said: " + ", ".join(
             f"{c} {m['frr']:.0%} of {m['occurrences']} (p95 {m['latency_ms_p95'] or 0:.0f} ms)" for c, m in ctx.items()))
+    voices = r["by_voice"]["at_calibrated"]
+    if voices:
+        worst = sorted(voices.items(), key=lambda kv: (-kv[1]["missed"], kv[0]))[:6]
+        print(f"misses at the calibrated thresholds by voice ({len(voices)} voices; most first): " + ", ".join(
+            f"{v} {m['missed']} of {m['occurrences']}" for v, m in worst))
     if "false_accepts_heard" in r:
         from kws.evaluate.triggers import describe
 

@@ -191,6 +191,7 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         thresholds[k] = min(ok, key=lambda p: (p["frr"], p["threshold"]))["threshold"] if ok else float(SWEEP[-1])
     default = total({})
     calibrated = total(thresholds)
+    fixed = total(fixed_thresholds) if fixed_thresholds else None
 
     def by_context(thr):
         return {c: {k: v for k, v in total(thr, context=c).items() if k not in ("false_accepts", "fa_per_hour")}
@@ -213,17 +214,32 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
     # voice are not independent, and paired comparisons test voices (kws.evaluate.stats)
     groups = [v for (_, _, _, _, tr, _, _), vs in zip(data, voices)
               for _, v in sorted(zip(tr, vs or [""] * len(tr)), key=lambda x: x[0][1])]
+
+    def by_voice(tot: dict) -> dict:
+        """Misses per voice of a total (its hits, in occurrence order): which speakers a model
+        fails (streams whose label files name the voices; else empty)."""
+        if not groups or not all(groups):
+            return {}
+        per: dict[str, list[int]] = {}
+        for v, h in zip(groups, tot["hits"]):
+            n = per.setdefault(v, [0, 0])
+            n[0] += 1
+            n[1] += h == "0"
+        return {v: {"occurrences": n, "missed": m, "frr": m / n} for v, (n, m) in sorted(per.items())}
+
     result = {"model": str(model_dir), "streams": [d[0] for d in data], "engine": engine,
               "occurrences_key": occurrences, "occurrence_voices": groups if groups and all(groups) else None,
               "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
               "at_default_threshold": default, "calibrated_thresholds": thresholds, "at_calibrated": calibrated,
               "by_context": {"at_default_threshold": by_context({}), "at_calibrated": by_context(thresholds)},
+              "by_voice": {"at_default_threshold": by_voice(default), "at_calibrated": by_voice(calibrated),
+                           **({"at_fixed": by_voice(fixed)} if fixed_thresholds else {})},
               **({"false_accepts_heard": {"streams": with_words, "at_default_threshold": heard({}),
                                           "at_calibrated": heard(thresholds),
                                           **({"at_fixed": heard(fixed_thresholds)} if fixed_thresholds else {})}}
                  if with_words else {}),
               "audio_seconds": audio_s, "throughput_x_realtime": audio_s / compute_s if compute_s else None,
-              **({"fixed_thresholds": fixed_thresholds, "at_fixed": total(fixed_thresholds)} if fixed_thresholds else {}),
+              **({"fixed_thresholds": fixed_thresholds, "at_fixed": fixed} if fixed_thresholds else {}),
               "det": det_curves, "det_all": det_all}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
