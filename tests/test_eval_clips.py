@@ -35,6 +35,9 @@ def test_scores_every_clip_of_the_split(spec, small_data):
     assert set(r["per_source"]) == {e["source"] for e in entries}
     # the released model on speech it was (partly) trained on: far above chance (1/12)
     assert r["accuracy"] > 0.4, r["accuracy"]
+    # each clip's outcome, in manifest order, for paired comparisons
+    assert len(r["outcomes"]) == r["n"] and r["outcomes"].count("1") == round(r["accuracy"] * r["n"])
+    assert len(r["clip_voices"]) == r["n"] and all(r["clip_voices"])
     test = clip_accuracy(spec, "models/commands", small_data, split="test")
     assert test["n"] == sum(e["split"] == "test" for e in entries)
     assert set(test["per_voice"]) <= set(r["per_voice"])
@@ -58,3 +61,9 @@ def test_cli_writes_the_metrics(small_data, tmp_path):
     assert got["n"] == len(mf.load(small_data)["entries"]) and got["split"] == "all"
     r = subprocess.run([sys.executable, "-m", "kws.cli", "eval"], capture_output=True, text=True)
     assert r.returncode != 0 and "--streams DIR" in r.stderr + r.stdout
+    # a model against itself on the same clips: nothing to tell apart
+    r = subprocess.run([sys.executable, "-m", "kws.cli", "eval", "--compare", str(tmp_path), str(tmp_path / "clips.json"),
+                        "--out", str(tmp_path / "cmp.json")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    c = json.loads((tmp_path / "cmp.json").read_text())
+    assert c["clips"] == got["n"] and c["right"]["only_a"] == c["right"]["only_b"] == 0 and c["right"]["p"] == 1.0

@@ -125,3 +125,27 @@ def test_cli_compare_names_a_missing_file(tmp_path):
     assert r.returncode == 0, r.stderr
     got = json.loads((tmp_path / "c.json").read_text())
     assert got["names"] == ["x", "y"] and all(lv["misses"]["p"] == 1.0 for lv in got["levels"] if "misses" in lv)
+
+
+def _clips(outcomes, voices, key="clips"):
+    return {"accuracy": outcomes.count("1") / len(outcomes), "clip_ids_key": key, "outcomes": outcomes,
+            "clip_voices": voices}
+
+
+def test_compare_clips_by_clips_and_by_voices():
+    # B gets 12 more clips right than A, all of them one voice's
+    voices = ["kal"] * 12 + [f"v{i}" for i in range(40)]
+    a = _clips("0" * 12 + "1" * 30 + "0" * 10, voices)
+    b = _clips("1" * 12 + "1" * 30 + "0" * 10, voices)
+    c = stats.compare_clips(a, b, names=("a", "b"))
+    assert c["a"]["accuracy"] == pytest.approx(30 / 52) and c["b"]["accuracy"] == pytest.approx(42 / 52)
+    assert c["a"]["accuracy_ci95"][0] < 30 / 52 < c["a"]["accuracy_ci95"][1]
+    assert (c["right"]["only_a"], c["right"]["only_b"]) == (0, 12) and c["right"]["p"] < 0.001
+    assert c["right"]["by_voice"] == {"voices": 41, "voices_differing": 1, "p": 1.0}
+    assert "only b: 12" in stats.format_clip_comparison(c)
+    with pytest.raises(KwsError, match="not scored on the same clips"):
+        stats.compare_clips(a, _clips(b["outcomes"], voices, key="other"))
+    old = dict(a)
+    del old["outcomes"]
+    with pytest.raises(KwsError, match="A: no per-clip outcomes"):
+        stats.compare_clips(old, b)

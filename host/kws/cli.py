@@ -146,11 +146,11 @@ def _eval_compare(args) -> int:
     import json
 
     from kws.codegen.common import write_if_changed
-    from kws.evaluate.stats import compare, format_comparison
+    from kws.evaluate.stats import compare, compare_clips, format_clip_comparison, format_comparison
 
     runs = []
     for p in map(Path, args.compare):
-        path = p / "eval.json" if p.is_dir() else p
+        path = (p / "eval.json" if (p / "eval.json").exists() else p / "clips.json") if p.is_dir() else p
         try:
             runs.append(json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError) as e:
@@ -158,8 +158,14 @@ def _eval_compare(args) -> int:
     names = tuple(args.names.split(",")) if args.names else tuple(str(p) for p in args.compare)
     if len(names) != 2:
         raise KwsError(f"--names wants two names separated by a comma, got {args.names!r}")
-    c = compare(*runs, names=names)
-    print(format_comparison(c))
+    if all("accuracy" in r and "det_all" not in r for r in runs):        # two kws eval --clips results
+        c = compare_clips(*runs, names=names)
+        print(format_clip_comparison(c))
+    elif any("accuracy" in r and "det_all" not in r for r in runs):
+        raise KwsError("--compare: one result is of clips (kws eval --clips) and the other of streams")
+    else:
+        c = compare(*runs, names=names)
+        print(format_comparison(c))
     out = Path(args.out)
     out = out if out.suffix == ".json" else out / "compare.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -356,8 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--calibrate", action="store_true",
                    help="write the thresholds to calibration/<model>/thresholds.json and the model manifest")
     s.add_argument("--compare", nargs=2, metavar="RESULT",
-                   help="two results of kws eval (eval.json or its directory; bench/eval_24h.py's JSON) on the same "
-                        "streams: FRR with 95%% intervals and paired tests of the difference at each FA/hr")
+                   help="two results of kws eval on the same streams (eval.json or its directory; bench/eval_24h.py's "
+                        "JSON): FRR with 95%% intervals and paired tests at each FA/hr; or two of kws eval --clips "
+                        "(clips.json) on the same clips: accuracy, paired tests by clips and by voices")
     s.add_argument("--names", help="with --compare: two names for the table, comma-separated")
     s.set_defaults(fn=cmd_eval)
 

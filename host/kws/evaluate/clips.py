@@ -17,7 +17,9 @@ import numpy as np
 import soundfile as sf
 
 from kws.data import manifest as mf
+from kws.data.voices import group_of
 from kws.errors import KwsError
+from kws.evaluate.stats import occurrences_key
 
 SPLITS = ("train", "val", "test", "all")
 
@@ -56,5 +58,9 @@ def clip_accuracy(spec, model_dir: str | Path, data_dir: str | Path, *, split: s
     y = np.array([labels.index(e["label"]) for e in entries])
     out = evaluate_logits(logits, y, labels, np.array([e["source"] for e in entries]), contexts(data_dir, ids),
                           voice_groups(data_dir, ids))
-    return {"model": str(model_dir), "data": str(data_dir), "data_hash": data["hash"], "split": split, **out}
+    # each clip's outcome and voice, for paired comparisons of two models (kws eval --compare)
+    paired = {"clip_ids_key": occurrences_key([[i] for i in ids]),
+              "outcomes": "".join("1" if c else "0" for c in np.argmax(logits, axis=1) == y),
+              "clip_voices": [group_of(e["speaker"]) for e in entries]}
+    return {"model": str(model_dir), "data": str(data_dir), "data_hash": data["hash"], "split": split, **out, **paired}
 

@@ -150,6 +150,42 @@ def compare(a: dict, b: dict, *, fa_levels=FA_LEVELS, names=("A", "B")) -> dict:
             "voices": len(set(voices)) if voices else None, "confidence": LEVEL, "levels": rows}
 
 
+def compare_clips(a: dict, b: dict, *, names=("A", "B")) -> dict:
+    """Paired comparison of two ``kws eval --clips`` results on the same clips: each accuracy with
+    its interval, the clips only one model gets right (McNemar), and the same by voices."""
+    from kws.errors import KwsError
+
+    for r, name in zip((a, b), names):
+        if "outcomes" not in r:
+            raise KwsError(f"{name}: no per-clip outcomes (evaluate it again with this version of kws eval --clips)")
+    if a["clip_ids_key"] != b["clip_ids_key"]:
+        raise KwsError(f"{names[0]} and {names[1]} were not scored on the same clips (other data set or split): "
+                       "a paired comparison needs the same clips")
+    n = len(a["outcomes"])
+
+    def acc(r):
+        right = r["outcomes"].count("1")
+        return {"accuracy": right / n, "accuracy_ci95": frr_interval(right, n)}
+    m = paired_misses(a["outcomes"], b["outcomes"])
+    m["by_voice"] = paired_misses_by_voice(a["outcomes"], b["outcomes"], a["clip_voices"])
+    return {"names": list(names), "clips": n, "voices": len(set(a["clip_voices"])), "confidence": LEVEL,
+            "a": acc(a), "b": acc(b), "right": m}
+
+
+def format_clip_comparison(c: dict) -> str:
+    na, nb = c["names"]
+    m = c["right"]
+
+    def cell(x):
+        lo, hi = x["accuracy_ci95"]
+        return f"{x['accuracy']:.1%} [{lo:.1%}, {hi:.1%}]"
+    return (f"{na} against {nb} on {c['clips']} clips of {c['voices']} voices (int8 accuracy, "
+            f"{c['confidence']:.0%} intervals):\n  {na}: {cell(c['a'])}\n  {nb}: {cell(c['b'])}\n"
+            f"  clips only {na} gets right: {m['only_a']}, only {nb}: {m['only_b']}; p {m['p']:.3g} (McNemar, clips), "
+            f"p {m['by_voice']['p']:.3g} (by voices: {m['by_voice']['voices_differing']} of {m['by_voice']['voices']} "
+            "differ), the one to trust")
+
+
 def _point(p: dict | None) -> dict | None:
     if p is None:
         return None
