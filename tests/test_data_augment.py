@@ -128,3 +128,40 @@ def test_voice_shift_is_reproducible_and_off_leaves_older_copies_unchanged():
     a = augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg)
     assert a.tobytes() == augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg).tobytes()
     assert a.tobytes() != augment(x, clip_id="v", index=0, cfg=off, backgrounds=bg).tobytes()
+
+
+def test_lpc_vocoder_keeps_the_envelope_length_and_loudness_of_real_speech():
+    """A real TTS word through the LPC vocoder: same length, same loudness, no clipping, the
+    long-term spectrum within a few dB per band, voiced frames made of pulses at the word's pitch."""
+    from scipy.signal import welch
+
+    from kws import tts
+    from kws.data.augment import lpc_vocode
+
+    x = tts.espeak("marvin", voice="en+m3")
+    y = lpc_vocode(x, np.random.default_rng(1))
+    assert y.dtype == np.int16 and y.size == x.size and np.abs(y).max() < 32000
+    rms = lambda v: np.sqrt(np.mean(v.astype(float) ** 2))      # noqa: E731
+    assert abs(rms(y) / rms(x) - 1) < 0.15
+    f, px = welch(x.astype(float), 16000, nperseg=512)
+    _, py = welch(y.astype(float), 16000, nperseg=512)
+    for a, b in ((100, 500), (500, 1000), (1000, 2000), (2000, 4000)):
+        band = (f >= a) & (f < b)
+        assert abs(10 * np.log10(px[band].mean() / py[band].mean())) < 6, (a, b)
+    assert y.tobytes() == lpc_vocode(x, np.random.default_rng(1)).tobytes()
+    assert y.tobytes() != x.tobytes()
+
+
+def test_lpc_vocoder_is_reproducible_and_off_leaves_older_copies_unchanged():
+    from dataclasses import replace
+
+    task = load_task("wakeword")
+    off = task.augment
+    assert "lpc_prob" not in off.key()
+    on = replace(off, lpc_prob=1.0)
+    assert replace(task, augment=on).hash != task.hash and replace(task, augment=on).data_hash == task.data_hash
+    rng = np.random.default_rng(4)
+    x, bg = word(rng), [np.round(rng.normal(0, 3000, 32000)).astype(np.int16)]
+    a = augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg)
+    assert a.tobytes() == augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg).tobytes()
+    assert a.tobytes() != augment(x, clip_id="v", index=0, cfg=off, backgrounds=bg).tobytes()

@@ -75,14 +75,18 @@ class AugmentConfig:
     end_align_ms: float = 100.0
     voice_prob: float = 0.0                       # share of copies whose voice is shifted (kws.data.augment)
     voice_shift: tuple[float, float] = (1.0, 1.0)  # every frequency times a factor drawn log-uniform here
+    lpc_prob: float = 0.0                         # share of copies resynthesized by an LPC vocoder (kws.data.augment)
 
     def key(self) -> dict:
-        """The fields as hashed (augmentation seeds, feature cache, task hash): the voice shift is
-        left out while it is off, so configs written before it keep their hashes and bytes."""
+        """The fields as hashed (augmentation seeds, feature cache, task hash): the voice shift and
+        the LPC vocoder are left out while off, so configs written before them keep their hashes
+        and bytes."""
         d = asdict(self)
         if not self.voice_prob:
             d.pop("voice_prob")
             d.pop("voice_shift")
+        if not self.lpc_prob:
+            d.pop("lpc_prob")
         return d
 
 
@@ -234,7 +238,8 @@ def load_task(name_or_path: str | Path) -> Task:
         reverb_prob=a.float("reverb_prob", 0, 1), rt60_s=a.range("rt60_s", 0.01, 5.0),
         end_align_prob=a.float("end_align_prob", 0, 1), end_align_ms=a.float("end_align_ms", lo=0),
         **({"voice_prob": a.float("voice_prob", 0, 1), "voice_shift": a.range("voice_shift", 0.5, 2.0)}
-           if "voice_prob" in a.table or "voice_shift" in a.table else {}))
+           if "voice_prob" in a.table or "voice_shift" in a.table else {}),
+        **({"lpc_prob": a.float("lpc_prob", 0, 1)} if "lpc_prob" in a.table else {}))
     a.done()
 
     st = top.sub("streams")
