@@ -112,6 +112,20 @@ def test_voice_shift_scales_every_frequency_and_keeps_the_duration():
         assert abs(on[0] - 2000) < 320 and abs((on[-1] - on[0]) / 12000 - 1) < 0.05
 
 
+def _switched_on_is_new_and_reproducible(task, on, *, seed: int) -> None:
+    """An augmentation switched on (``on``, the task's augment config changed): a new task hash
+    but the same data set, the same copy twice the same bytes, and other bytes than while off."""
+    from dataclasses import replace
+
+    off = task.augment
+    assert replace(task, augment=on).hash != task.hash and replace(task, augment=on).data_hash == task.data_hash
+    rng = np.random.default_rng(seed)
+    x, bg = word(rng), [np.round(rng.normal(0, 3000, 32000)).astype(np.int16)]
+    a = augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg)
+    assert a.tobytes() == augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg).tobytes()
+    assert a.tobytes() != augment(x, clip_id="v", index=0, cfg=off, backgrounds=bg).tobytes()
+
+
 def test_voice_shift_is_reproducible_and_off_leaves_older_copies_unchanged():
     """voice_prob > 0: the same copy twice is the same bytes, and differs from the unshifted one;
     voice fields at their default (off) hash and augment exactly as a config without them."""
@@ -122,17 +136,12 @@ def test_voice_shift_is_reproducible_and_off_leaves_older_copies_unchanged():
     assert "voice_prob" not in off.key() and replace(off, voice_shift=(0.9, 1.2)).key() == off.key()
     on = replace(off, voice_prob=1.0, voice_shift=(1.25, 1.35))
     assert on.key()["voice_shift"] == (1.25, 1.35)
-    assert replace(task, augment=on).hash != task.hash and replace(task, augment=on).data_hash == task.data_hash
-    rng = np.random.default_rng(3)
-    x, bg = word(rng), [np.round(rng.normal(0, 3000, 32000)).astype(np.int16)]
-    a = augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg)
-    assert a.tobytes() == augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg).tobytes()
-    assert a.tobytes() != augment(x, clip_id="v", index=0, cfg=off, backgrounds=bg).tobytes()
+    _switched_on_is_new_and_reproducible(task, on, seed=3)
 
 
 def test_lpc_vocoder_keeps_the_envelope_length_and_loudness_of_real_speech():
     """A real TTS word through the LPC vocoder: same length, same loudness, no clipping, the
-    long-term spectrum within a few dB per band, voiced frames made of pulses at the word's pitch."""
+    long-term spectrum within a few dB per band, the same bytes for the same seed."""
     from scipy.signal import welch
 
     from kws import tts
@@ -159,9 +168,4 @@ def test_lpc_vocoder_is_reproducible_and_off_leaves_older_copies_unchanged():
     off = task.augment
     assert "lpc_prob" not in off.key()
     on = replace(off, lpc_prob=1.0)
-    assert replace(task, augment=on).hash != task.hash and replace(task, augment=on).data_hash == task.data_hash
-    rng = np.random.default_rng(4)
-    x, bg = word(rng), [np.round(rng.normal(0, 3000, 32000)).astype(np.int16)]
-    a = augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg)
-    assert a.tobytes() == augment(x, clip_id="v", index=0, cfg=on, backgrounds=bg).tobytes()
-    assert a.tobytes() != augment(x, clip_id="v", index=0, cfg=off, backgrounds=bg).tobytes()
+    _switched_on_is_new_and_reproducible(task, on, seed=4)
