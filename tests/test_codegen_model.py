@@ -173,10 +173,11 @@ def test_networks_padded_along_time_are_not_streamed(tmp_path):
     assert "#define KWS_NET_STREAMING         0" in h and "kws_net_stream_push" not in h
 
 
-@pytest.mark.parametrize("width", [24, 48])
+@pytest.mark.parametrize("width", [22, 24, 48])
 def test_other_widths_and_the_time_stride_1_stream_as_tflm_computes(tmp_path, rng, spec, width):
     """The kernels' fast paths work on blocks of 16 channels: width 48 runs them whole, width 24
-    also their tails and the pair path. With time stride 1 (a task's [model] may choose it) every
+    also their tails and the pair path, width 22 the single-channel tails (two channels past the
+    last block of four). With time stride 1 (a task's [model] may choose it) every
     layer streams one row per frame. Random weights, batch-norm statistics made non-trivial so that
     every channel carries signal; logits equal TFLM's at every window."""
     import dataclasses
@@ -207,6 +208,13 @@ def test_other_widths_and_the_time_stride_1_stream_as_tflm_computes(tmp_path, rn
     assert got.shape == (41, 12) and np.unique(got).size > 15         # logits that vary with the window (24 and 33 distinct)
     np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))
     np.testing.assert_array_equal(got, net.run(windows))
+    if width == 22:         # the Cortex-M4F's DSP kernels work on four channels: their tails, in QEMU
+        from kws.device.qemu import net_bench
+
+        x = windows[:1, None, :, :, None]
+        r = net_bench(blob, x, tflm_reference(blob, x)[0], tmp_path / "qemu", name="test_width22",
+                      source="random width-22 network")
+        assert r["equal"]
 
 
 def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, spec):

@@ -128,6 +128,8 @@ static inline int32_t round_avg(int32_t sum, int32_t count)
 #if KWS_HOST_AVX2 && KWS_NN_BLOCK != 16
 #error "the AVX2 paths compute blocks of 16 channels"
 #endif
+/* Most channels one depthwise start computation serves: a block, or the DSP path's four. */
+#define KWS_NN_DW_CHUNK (KWS_NN_BLOCK > 4 ? KWS_NN_BLOCK : 4)
 
 /* Output epilogue. The parameters are passed as locals: int8 stores may alias the parameter
  * struct, so reading p-> fields here would reload them after every store. */
@@ -541,58 +543,46 @@ void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
 }
 
 #if KWS_SIMD
-/* Four channels over the taps [0, ny) x [0, nx) of one position: acc[i] += w[i] * (x[i] + off),
- * lane-wise (SXTB16, SADD16 with the offset pair when WITH_OFF, SMLABB / SMLATT). Exact int16 /
- * int32 arithmetic: bit-exact with the scalar loop. */
-#define DW_TAPS4(NAME, WITH_OFF)                                                                       \
-    static void NAME(const int8_t *x, const int8_t *w, int row, int wrow, int C, int ny, int nx,      \
-                     int16x2_t off2, int32_t acc[4])                                                  \
-    {                                                                                                 \
-        int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];                                   \
-        (void)off2;                                                                                   \
-        for (int ky = 0; ky < ny; ky++, x += row, w += wrow) {                                        \
-            const int8_t *xt = x, *wt = w;                                                            \
-            for (int kx = 0; kx < nx; kx++, xt += C, wt += C) {                                       \
-                const uint32_t xv = load4(xt), wv = load4(wt);                                        \
-                int16x2_t x02 = __sxtb16((int8x4_t)xv), x13 = sxtb16_hi(xv);                          \
-                if (WITH_OFF) {                                                                       \
-                    x02 = __sadd16(x02, off2);                                                        \
-                    x13 = __sadd16(x13, off2);                                                        \
-                }                                                                                     \
-                const int32_t w02 = (int32_t)__sxtb16((int8x4_t)wv), w13 = (int32_t)sxtb16_hi(wv);    \
-                a0 = __smlabb((int32_t)x02, w02, a0);                                                 \
-                a2 = __smlatt((int32_t)x02, w02, a2);                                                 \
-                a1 = __smlabb((int32_t)x13, w13, a1);                                                 \
-                a3 = __smlatt((int32_t)x13, w13, a3);                                                 \
-            }                                                                                         \
-        }                                                                                             \
-        acc[0] = a0;                                                                                  \
-        acc[1] = a1;                                                                                  \
-        acc[2] = a2;                                                                                  \
-        acc[3] = a3;                                                                                  \
+/* Four channels over the taps [0, ny) x [0, nx) of one position: acc[i] += w[i] * x[i], lane-wise
+ * (SXTB16, SMLABB / SMLATT). Exact int16 / int32 arithmetic: bit-exact with the scalar loop. */
+static void dw_taps4(const int8_t *x, const int8_t *w, int row, int wrow, int C, int ny, int nx, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (int ky = 0; ky < ny; ky++, x += row, w += wrow) {
+        const int8_t *xt = x, *wt = w;
+        for (int kx = 0; kx < nx; kx++, xt += C, wt += C) {
+            const uint32_t xv = load4(xt), wv = load4(wt);
+            const int16x2_t x02 = __sxtb16((int8x4_t)xv), x13 = sxtb16_hi(xv);
+            const int32_t w02 = (int32_t)__sxtb16((int8x4_t)wv), w13 = (int32_t)sxtb16_hi(wv);
+            a0 = __smlabb((int32_t)x02, w02, a0);
+            a2 = __smlatt((int32_t)x02, w02, a2);
+            a1 = __smlabb((int32_t)x13, w13, a1);
+            a3 = __smlatt((int32_t)x13, w13, a3);
+        }
     }
-DW_TAPS4(dw_taps4_folded, 0)
-DW_TAPS4(dw_taps4_offset, 1)
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
 #endif
 
 #if KWS_HOST_AVX2
-/* KWS_NN_BLOCK channels of one position over the taps [0, ny) x [0, nx): acc = bias + sum of
- * w * (x + off), eight int32 lanes at a time (the portable block loop, written out). */
-static void dw_block_avx2(const int8_t *x, const int8_t *w, int row, int wrow, int C, int ny, int nx, int32_t off,
-                          const int32_t *bias, int32_t *acc)
+/* KWS_NN_BLOCK channels of one position over the taps [0, ny) x [0, nx): acc = start + sum of
+ * w * x, eight int32 lanes at a time (the portable block loop, written out). */
+static void dw_block_avx2(const int8_t *x, const int8_t *w, int row, int wrow, int C, int ny, int nx,
+                          const int32_t *start, int32_t *acc)
 {
-    const __m256i voff = _mm256_set1_epi32(off);
-    __m256i a0 = _mm256_loadu_si256((const __m256i *)(const void *)bias);
-    __m256i a1 = _mm256_loadu_si256((const __m256i *)(const void *)(bias + 8));
+    __m256i a0 = _mm256_loadu_si256((const __m256i *)(const void *)start);
+    __m256i a1 = _mm256_loadu_si256((const __m256i *)(const void *)(start + 8));
     for (int ky = 0; ky < ny; ky++, x += row, w += wrow) {
         for (int kx = 0; kx < nx; kx++) {
             const int8_t *xt = x + kx * C, *wt = w + kx * C;
             const __m128i xv = _mm_loadu_si128((const __m128i *)(const void *)xt);
             const __m128i wv = _mm_loadu_si128((const __m128i *)(const void *)wt);
-            const __m256i x0 = _mm256_add_epi32(_mm256_cvtepi8_epi32(xv), voff);
-            const __m256i x1 = _mm256_add_epi32(_mm256_cvtepi8_epi32(_mm_srli_si128(xv, 8)), voff);
-            a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(x0, _mm256_cvtepi8_epi32(wv)));
-            a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(x1, _mm256_cvtepi8_epi32(_mm_srli_si128(wv, 8))));
+            a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(_mm256_cvtepi8_epi32(xv), _mm256_cvtepi8_epi32(wv)));
+            a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(_mm256_cvtepi8_epi32(_mm_srli_si128(xv, 8)),
+                                                          _mm256_cvtepi8_epi32(_mm_srli_si128(wv, 8))));
         }
     }
     _mm256_storeu_si256((__m256i *)(void *)acc, a0);
@@ -600,17 +590,54 @@ static void dw_block_avx2(const int8_t *x, const int8_t *w, int row, int wrow, i
 }
 #endif
 
+/* The accumulators n channels from c start from at one position: TFLM sums w * (x + in_offset) over
+ * the taps inside the input, i.e. bias + in_offset * (taps inside) + sum of w * x. ``bias_in`` holds
+ * bias + in_offset * (all taps), so a border position takes in_offset * (its taps outside the
+ * input) back off; the rest of the sum needs no offset anywhere. Exact integers: bit-exact with
+ * TFLM, and one bias array per layer instead of two. Interior positions copy ``bias_in``. */
+static void dw_starts(const kws_nn_conv_t *p, const int8_t *w, const int32_t *bias_in, int c, int n, int y0, int y1,
+                      int x0, int x1, int32_t *start)
+{
+    int32_t outside[KWS_NN_DW_CHUNK];
+    for (int j = 0; j < n; j++) {
+        outside[j] = 0;
+    }
+    for (int ky = 0; ky < p->k_h; ky++) {
+        const int row_inside = ky >= y0 && ky < y1;
+        for (int kx = 0; kx < p->k_w; kx++) {
+            if (row_inside && kx == x0) {               /* skip the taps inside the input */
+                kx = x1 - 1;
+                continue;
+            }
+            const int8_t *wt = &w[(ky * p->k_w + kx) * p->out_c + c];
+            for (int j = 0; j < n; j++) {
+                outside[j] += wt[j];
+            }
+        }
+    }
+    for (int j = 0; j < n; j++) {
+        start[j] = bias_in[c + j] - p->in_offset * outside[j];
+    }
+}
+
+#define DW_START(c, n, start)                                                                  \
+    do {                                                                                       \
+        if (interior) {                                                                        \
+            for (int j_ = 0; j_ < (n); j_++) {                                                 \
+                (start)[j_] = bias_in[(c) + j_];                                               \
+            }                                                                                  \
+        } else {                                                                               \
+            dw_starts(p, w, bias_in, (c), (n), y0, y1, x0, x1, (start));                       \
+        }                                                                                      \
+    } while (0)
+
 /* reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1: sum over the taps inside
- * the input of w * (x + in_offset), as TFLM. Interior positions start from the folded bias
- * (bias + in_offset * sum of all taps) and skip the offset; border positions add it per tap. */
-void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
-                     const int32_t *bias_in, const int32_t *mult, const int8_t *shift, int8_t *out)
+ * the input of w * (x + in_offset), as TFLM, computed as dw_start + sum of w * x. */
+void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias_in,
+                     const int32_t *mult, const int8_t *shift, int8_t *out)
 {
     const int C = p->out_c, row = p->in_w * C, wrow = p->k_w * C;
     const int32_t ooff = p->out_offset, lo = p->act_min, hi = p->act_max;
-#if KWS_SIMD
-    const int16x2_t off2 = (int16x2_t)(((uint32_t)(uint16_t)p->in_offset << 16) | (uint16_t)p->in_offset);
-#endif
     for (int oy = 0; oy < p->out_h; oy++) {
         int iy0, y0, y1;
         taps(oy, p->stride_h, p->pad_h, p->k_h, p->in_h, &iy0, &y0, &y1);
@@ -618,32 +645,51 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
             int ix0, x0, x1;
             taps(ox, p->stride_w, p->pad_w, p->k_w, p->in_w, &ix0, &x0, &x1);
             const int interior = y0 == 0 && x0 == 0 && y1 == p->k_h && x1 == p->k_w;
-            const int32_t *b0 = interior ? bias_in : bias;
             const int8_t *xb = &in[(iy0 + y0) * row + (ix0 + x0) * C];
             const int8_t *wb = &w[(y0 * p->k_w + x0) * C];
             int8_t *y = &out[(oy * p->out_w + ox) * C];
             int c = 0;
 #if KWS_SIMD
-            if (interior && p->k_h == 3 && p->k_w == 3) {   /* the common case, unrolled */
+            /* The common cases, unrolled: a 3x3 window inside the input, or with one column outside
+             * it (padding along the cepstra). That column reads the input zero point, -in_offset,
+             * whose product with the weights is what dw_starts takes off: bias_in serves both. */
+            const int one_out = y0 == 0 && y1 == 3 && x1 - x0 == 2;
+            if (p->k_h == 3 && p->k_w == 3 && (interior || one_out)) {
+                const uint32_t zp = 0x01010101u * (uint8_t)(int8_t)(-p->in_offset);
+                const int16x2_t z02 = __sxtb16((int8x4_t)zp);
+                const int kin = interior ? 3 : 2, kout = x0 ? 0 : 2;  /* columns inside; the one outside */
                 for (; c + 3 < C; c += 4) {
-                    int32_t a0 = b0[c], a1 = b0[c + 1], a2 = b0[c + 2], a3 = b0[c + 3];
-                    const int8_t *xt = xb + c, *wt = wb + c;
-                    for (int ky = 0; ky < 3; ky++, xt += row, wt += wrow) {
+                    int32_t a0 = bias_in[c], a1 = bias_in[c + 1], a2 = bias_in[c + 2], a3 = bias_in[c + 3];
+                    const int8_t *xt = xb + c, *wt = wb + c, *wo = w + kout * C + c;
+#define KWS_DW_MAC(X02, X13, W)                                                                \
+    do {                                                                                       \
+        const uint32_t wv = load4(W);                                                          \
+        const int32_t w02 = (int32_t)__sxtb16((int8x4_t)wv), w13 = (int32_t)sxtb16_hi(wv);     \
+        a0 = __smlabb((int32_t)(X02), w02, a0);                                                \
+        a2 = __smlatt((int32_t)(X02), w02, a2);                                                \
+        a1 = __smlabb((int32_t)(X13), w13, a1);                                                \
+        a3 = __smlatt((int32_t)(X13), w13, a3);                                                \
+    } while (0)
 #define KWS_DW_TAP(X, W)                                                                       \
     do {                                                                                       \
-        const uint32_t xv = load4(X), wv = load4(W);                                           \
-        const int16x2_t x02 = __sxtb16((int8x4_t)xv), x13 = sxtb16_hi(xv);                     \
-        const int32_t w02 = (int32_t)__sxtb16((int8x4_t)wv), w13 = (int32_t)sxtb16_hi(wv);     \
-        a0 = __smlabb((int32_t)x02, w02, a0);                                                  \
-        a2 = __smlatt((int32_t)x02, w02, a2);                                                  \
-        a1 = __smlabb((int32_t)x13, w13, a1);                                                  \
-        a3 = __smlatt((int32_t)x13, w13, a3);                                                  \
+        const uint32_t xv = load4(X);                                                          \
+        KWS_DW_MAC(__sxtb16((int8x4_t)xv), sxtb16_hi(xv), W);                                  \
     } while (0)
-                        KWS_DW_TAP(xt, wt);
-                        KWS_DW_TAP(xt + C, wt + C);
-                        KWS_DW_TAP(xt + 2 * C, wt + 2 * C);
-#undef KWS_DW_TAP
+                    if (kin == 3) {
+                        for (int ky = 0; ky < 3; ky++, xt += row, wt += wrow) {
+                            KWS_DW_TAP(xt, wt);
+                            KWS_DW_TAP(xt + C, wt + C);
+                            KWS_DW_TAP(xt + 2 * C, wt + 2 * C);
+                        }
+                    } else {
+                        for (int ky = 0; ky < 3; ky++, xt += row, wt += wrow, wo += wrow) {
+                            KWS_DW_TAP(xt, wt);
+                            KWS_DW_TAP(xt + C, wt + C);
+                            KWS_DW_MAC(z02, z02, wo);
+                        }
                     }
+#undef KWS_DW_TAP
+#undef KWS_DW_MAC
                     const int8_t r0 = FINISH(a0, mult[c], shift[c]), r1 = FINISH(a1, mult[c + 1], shift[c + 1]);
                     const int8_t r2 = FINISH(a2, mult[c + 2], shift[c + 2]), r3 = FINISH(a3, mult[c + 3], shift[c + 3]);
                     y[c] = r0;
@@ -653,12 +699,9 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
                 }
             }
             for (; c + 3 < C; c += 4) {
-                int32_t acc[4] = {b0[c], b0[c + 1], b0[c + 2], b0[c + 3]};
-                if (interior) {
-                    dw_taps4_folded(xb + c, wb + c, row, wrow, C, y1 - y0, x1 - x0, off2, acc);
-                } else {
-                    dw_taps4_offset(xb + c, wb + c, row, wrow, C, y1 - y0, x1 - x0, off2, acc);
-                }
+                int32_t acc[4];
+                DW_START(c, 4, acc);
+                dw_taps4(xb + c, wb + c, row, wrow, C, y1 - y0, x1 - x0, acc);
                 const int8_t r0 = FINISH(acc[0], mult[c], shift[c]), r1 = FINISH(acc[1], mult[c + 1], shift[c + 1]);
                 const int8_t r2 = FINISH(acc[2], mult[c + 2], shift[c + 2]), r3 = FINISH(acc[3], mult[c + 3], shift[c + 3]);
                 y[c] = r0;
@@ -667,36 +710,30 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
                 y[c + 3] = r3;
             }
 #else
-            {                                           /* blocks of channels, channel innermost: vectorizes;
-                                                          * border positions add the offset per tap */
-                const int32_t off = interior ? 0 : p->in_offset;
-                for (; c + KWS_NN_BLOCK <= C; c += KWS_NN_BLOCK) {
-                    int32_t acc[KWS_NN_BLOCK];
+            for (; c + KWS_NN_BLOCK <= C; c += KWS_NN_BLOCK) {   /* blocks of channels, channel innermost: vectorizes */
+                int32_t acc[KWS_NN_BLOCK];
+                DW_START(c, KWS_NN_BLOCK, acc);
 #if KWS_HOST_AVX2
-                    dw_block_avx2(xb + c, wb + c, row, wrow, C, y1 - y0, x1 - x0, off, b0 + c, acc);
+                dw_block_avx2(xb + c, wb + c, row, wrow, C, y1 - y0, x1 - x0, acc, acc);
 #else
-                    for (int j = 0; j < KWS_NN_BLOCK; j++) {
-                        acc[j] = b0[c + j];
-                    }
-                    for (int ky = 0; ky < y1 - y0; ky++) {
-                        for (int kx = 0; kx < x1 - x0; kx++) {
-                            const int8_t *xt = xb + ky * row + kx * C + c, *wt = wb + ky * wrow + kx * C + c;
-                            for (int j = 0; j < KWS_NN_BLOCK; j++) {
-                                acc[j] += (int32_t)wt[j] * ((int32_t)xt[j] + off);
-                            }
+                for (int ky = 0; ky < y1 - y0; ky++) {
+                    for (int kx = 0; kx < x1 - x0; kx++) {
+                        const int8_t *xt = xb + ky * row + kx * C + c, *wt = wb + ky * wrow + kx * C + c;
+                        for (int j = 0; j < KWS_NN_BLOCK; j++) {
+                            acc[j] += (int32_t)wt[j] * (int32_t)xt[j];
                         }
                     }
-#endif
-                    finish_block(acc, mult + c, shift + c, ooff, lo, hi, y + c);
                 }
+#endif
+                finish_block(acc, mult + c, shift + c, ooff, lo, hi, y + c);
             }
 #endif
             for (; c < C; c++) {
-                int32_t acc = b0[c];
-                const int32_t off = interior ? 0 : p->in_offset;
+                int32_t acc;
+                DW_START(c, 1, &acc);
                 for (int ky = 0; ky < y1 - y0; ky++) {
                     for (int kx = 0; kx < x1 - x0; kx++) {
-                        acc += (int32_t)wb[ky * wrow + kx * C + c] * ((int32_t)xb[ky * row + kx * C + c] + off);
+                        acc += (int32_t)wb[ky * wrow + kx * C + c] * (int32_t)xb[ky * row + kx * C + c];
                     }
                 }
                 y[c] = FINISH(acc, mult[c], shift[c]);
@@ -704,6 +741,7 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
         }
     }
 }
+#undef DW_START
 
 /* reference_integer_ops::AveragePool (same input and output quantization) */
 void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)

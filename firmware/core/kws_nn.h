@@ -44,10 +44,11 @@ void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
  * in_c rounded up to 4 entries), holding x + in_offset (0 for padding). */
 void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col);
-/* Depthwise, depth multiplier 1. ``bias_in`` = bias + in_offset * sum of the channel's taps
- * (generator-computed) serves positions whose window lies inside the input. */
-void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
-                     const int32_t *bias_in, const int32_t *mult, const int8_t *shift, int8_t *out);
+/* Depthwise, depth multiplier 1. ``bias_in`` = bias + in_offset * sum of all the channel's taps
+ * (generator-computed); positions at the input's border take in_offset * (their taps outside it)
+ * back off, so one bias array serves every position. */
+void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias_in,
+                     const int32_t *mult, const int8_t *shift, int8_t *out);
 void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out);
 /* Global average pooling in two halves, for the streaming network: ``kws_nn_row_sums`` keeps one
  * row [w][c] as its per-channel sums over w (int16: exact for up to 256 values summed), or adds

@@ -54,8 +54,8 @@ def model_items(tflite: bytes, spec) -> list[Item]:
     layers, tin, _ = lower(m, drop_softmax=True)
     pl = stream.plan(layers, tin, spec.detector.stride_frames)
     weights = sum(ly.weights.size for ly in layers if ly.weights is not None)
-    biases = 4 * sum(ly.bias.size + (ly.bias_in.size if ly.bias_in is not None else 0)
-                     for ly in layers if ly.bias is not None)
+    biases = 4 * sum((ly.bias_in if ly.bias_in is not None else ly.bias).size    # depthwise: the folded bias only
+                     for ly in layers if ly.bias is not None or ly.bias_in is not None)
     channels = sum(m.tensors[op.outputs[0]].shape[-1] for op in m.operators
                    if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"))
     act = sorted((t.nbytes for t in m.tensors if not t.is_const), reverse=True)

@@ -89,6 +89,7 @@ class Layer:
     mult: np.ndarray | None = None
     shift: np.ndarray | None = None
     bias_in: np.ndarray | None = None     # depthwise: bias with the input offset of all taps folded in
+                                          # (the only bias the C kernel takes; border taps: kws_nn.c dw_start)
     col: int = 0                          # conv2d: im2col entries (int16) needed
 
 
@@ -194,8 +195,6 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
             if kind == "dwconv2d":
                 base = bias if bias is not None else np.zeros(oc, np.int64)
                 ly.bias_in = base + (-in_zp) * wdata.reshape(kh * kw, oc).astype(np.int64).sum(axis=0)
-                if ly.bias is None:
-                    ly.bias = np.zeros(oc, np.int64)
                 if np.abs(ly.bias_in).max() >= 1 << 31:
                     raise CodegenError(f"{where}: folded bias overflows int32")
             if kind == "conv2d":
@@ -388,14 +387,15 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
         args = []
         if ly.weights is not None:
             body.append("static " + c_array("int8_t", f"{p}_w", ly.weights, per_line=16, align=4))
-            if ly.bias is not None:
-                body.append("static " + c_array("int32_t", f"{p}_b", ly.bias, per_line=8))
+            if ly.bias_in is not None:      # depthwise: only the folded bias (kws_nn.c dw_start)
+                body.append("static " + c_array("int32_t", f"{p}_bi", ly.bias_in, per_line=8))
+                args = [f"{p}_w", f"{p}_bi"]
+            else:
+                if ly.bias is not None:
+                    body.append("static " + c_array("int32_t", f"{p}_b", ly.bias, per_line=8))
+                args = [f"{p}_w", f"{p}_b" if ly.bias is not None else "0"]
             body.append("static " + c_array("int32_t", f"{p}_m", ly.mult, per_line=6))
             body.append("static " + c_array("int8_t", f"{p}_s", ly.shift, per_line=16))
-            if ly.bias_in is not None:
-                body.append("static " + c_array("int32_t", f"{p}_bi", ly.bias_in, per_line=8))
-            args = [f"{p}_w", f"{p}_b" if ly.bias is not None else "0"]
-            args += [f"{p}_bi"] if ly.bias_in is not None else []
             args += [f"{p}_m", f"{p}_s"]
         layer_args.append(args)
         body.append("\n")
