@@ -692,7 +692,7 @@ const uint16_t kws_det_exp_lut[256] = {
     0u, 0u, 0u, 0u
 };
 const uint16_t kws_det_threshold[12] = {
-    0u, 0u, 32670u, 32670u, 32702u, 32761u, 32752u, 32440u, 32604u, 32276u, 32604u, 31949u
+    0u, 0u, 32664u, 32638u, 32702u, 32760u, 32742u, 32440u, 32604u, 32276u, 32604u, 31949u
 };
 const char *const kws_det_labels[12] = {"_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"};
 

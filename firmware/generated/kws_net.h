@@ -23,7 +23,7 @@
 #define KWS_DET_REFRACTORY           13  /* runs without events after one */
 #define KWS_DET_FRAC                 15  /* posterior format Q(FRAC) */
 #define KWS_DET_FIRST_KEYWORD        2  /* classes 0, 1: silence, unknown */
-#define KWS_DET_HASH32               0x7a1f4ccdu  /* detector spec hash with the calibrated thresholds */
+#define KWS_DET_HASH32               0xbe18698cu  /* detector spec hash with the calibrated thresholds */
 #define KWS_MON_BIN_SHIFT            4  /* feature monitor: bin = (v + 128) >> SHIFT */
 #define KWS_MON_LIMIT                65535u  /* feature monitor: a bin at LIMIT halves all */
 #define KWS_NET_STREAMING            1  /* the network can be streamed (kws_net_stream_*) */

@@ -25,7 +25,11 @@ from kws.evaluate import stats, triggers
 from kws.evaluate.scoring import score
 from kws.pipeline import ReferencePipeline
 
-SWEEP = np.round(np.concatenate([np.linspace(0.3, 0.9, 13), np.linspace(0.92, 0.995, 16), [0.997, 0.998, 0.999, 0.9995, 0.9998, 0.9999]]), 4)
+# Thresholds swept for DET curves and calibration. Wake words live at posteriors of 0.99 and above, so
+# past 0.995 the grid steps evenly in log(1 - p), ten steps per decade, up to 0.99997 (one step of the
+# detector's Q15 below 1).
+SWEEP = np.unique(np.concatenate([np.round(np.linspace(0.3, 0.9, 13), 4), np.round(np.linspace(0.92, 0.995, 16), 4),
+                                  np.round(1 - 10.0 ** -np.arange(2.4, 4.55, 0.1), 5)]))
 
 
 def windowed(infer, feats: np.ndarray, ends: list[int], frames: int) -> np.ndarray:
