@@ -160,4 +160,9 @@ def test_merge_refuses_members_of_another_network_front_end_or_data(merged, spec
         merge(two, task, [a, bad], tmp_path / "x")
     with pytest.raises(KwsError, match="not a training directory"):
         merge(two, task, [a, tmp_path], tmp_path / "x")
+    elsewhere = tmp_path / "data"                                    # the merged network's figures need their data
+    elsewhere.mkdir()
+    (elsewhere / "manifest.json").write_text(json.dumps({"hash": "f" * 64, "entries": []}))
+    with pytest.raises(KwsError, match="not the data set the members were trained on \\(theirs: manifest dddddddddddd"):
+        merge(two, task, [a, b], tmp_path / "x", data_dir=elsewhere)
     assert not (tmp_path / "x").exists()                             # nothing written on refusal

@@ -300,6 +300,31 @@ def test_picker_chooses_the_best_variant_within_budget(tiny, tmp_path):
     assert r2["chosen"] is None and r2["why"] == "no variant fits the budget"
 
 
+def test_picker_sweeps_ensembles_and_can_keep_to_the_target(tiny, tmp_path):
+    """Member counts are variants too: an ensemble variant is trained as kws train trains one (member
+    k with seed + k, merged), ranked by the merged network's own validation figures, and measured as
+    the merged int8 network. With within_target the choice keeps to the island target: a target
+    between one network's estimate and two's leaves only the single network."""
+    from kws.train.pick import pick
+
+    spec, task, d = tiny
+    r = pick(spec, task, d / "data", tmp_path, widths=[8], blocks=[1], members=[1, 2], seeds=[3], epochs=1,
+             progress=False)
+    one, two = sorted(r["variants"], key=lambda v: v["members"])
+    assert (one["members"], two["members"]) == (1, 2) and two["island_bytes"] > one["island_bytes"]
+    cfg = json.loads((Path(two["dir"]) / "config.json").read_text())
+    assert [m["seed"] for m in cfg["members"]] == [3, 4] and cfg["model"]["members"] == 2
+    merged = json.loads((Path(two["dir"]) / "metrics.json").read_text())
+    assert two["val_voice"] == merged["val"]["voice_balanced_accuracy"]         # the merged network's own
+    assert len(merged["members"]) == 2 and merged["test"]["accuracy"] > 0
+    target = (one["island_bytes"] + two["island_bytes"]) // 2
+    ts = dataclasses.replace(spec, budget=dataclasses.replace(spec.budget, target_bytes=target))
+    r2 = pick(ts, task, d / "data", tmp_path, widths=[8], blocks=[1], members=[1, 2], seeds=[3], epochs=1,
+              progress=False, within_target=True)
+    assert r2["chosen"]["members"] == 1 and f"the {target:,} B target" in r2["why"]
+    assert [v["meets_target"] for v in sorted(r2["variants"], key=lambda v: v["members"])] == [True, False]
+
+
 def test_picker_can_choose_by_the_streams_det_curve(tiny, tmp_path):
     """With streams, the picker ranks the variants by FRR within the target FA/hr along each int8
     model's DET curve (the host reference over the streams), not by clip accuracy."""

@@ -52,6 +52,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--blocks", default="4", help="comma-separated block counts")
     s.add_argument("--strides", help="comma-separated time strides of the first convolution (default: the task's)")
     s.add_argument("--seeds", help="comma-separated training seeds (default: the spec's [train] seed)")
+    s.add_argument("--members", help="comma-separated member counts: networks trained apart and merged into one "
+                                     "(default: the task's [model] members)")
+    s.add_argument("--within-target", action="store_true",
+                   help="choose among the variants that meet the island target (budget.target_bytes), not the budget")
     s.add_argument("--epochs", type=int)
     s.add_argument("--streams", help="choose by FRR within --target-fa on these streams (make them from the "
                                      "validation voices: kws data streams DATA --split val)")
@@ -166,7 +170,7 @@ def cmd_ensemble(args) -> int:
         print(f"note: {len(args.members)} members; the task's [model] has members = {spec.model.members}: "
               f"kws quantize and release need a task with members = {len(args.members)}", file=sys.stderr)
         spec = dataclasses.replace(spec, model=dataclasses.replace(spec.model, members=len(args.members)))
-    cfg = merge(spec, task, [Path(d) for d in args.members], args.out)
+    cfg = merge(spec, task, [Path(d) for d in args.members], args.out, data_dir=args.data)
     print(f"merged {len(cfg['members'])} members (seeds {', '.join(str(m['seed']) for m in cfg['members'])}) into "
           f"{args.out}: width {spec.model.width} x {spec.model.members}, largest difference from the members' mean "
           f"logits {cfg['merge_max_abs_error']:.2g}")
@@ -225,15 +229,16 @@ def cmd_pick(args) -> int:
              widths=[int(w) for w in args.widths.split(",")], blocks=[int(b) for b in args.blocks.split(",")],
              strides=[int(v) for v in args.strides.split(",")] if args.strides else None,
              seeds=[int(v) for v in args.seeds.split(",")] if args.seeds else None,
-             epochs=args.epochs, streams=args.streams, target_fa=args.target_fa)
+             members=[int(v) for v in args.members.split(",")] if args.members else None,
+             epochs=args.epochs, streams=args.streams, target_fa=args.target_fa, within_target=args.within_target)
     frr = f" {'FRR@' + format(args.target_fa, 'g'):>8}" if args.streams else ""
-    print(f"{'width':>5} {'blocks':>6} {'stride':>6} {'seed':>5} {'params':>7} {'val':>6} {'val/voice':>9} {'test fl':>7} "
-          f"{'test i8':>7} {'island B':>9}{frr}  fits")
+    print(f"{'width':>5} {'blocks':>6} {'stride':>6} {'seed':>5} {'nets':>4} {'params':>7} {'val':>6} {'val/voice':>9} "
+          f"{'test fl':>7} {'test i8':>7} {'island B':>9}{frr}  fits  target")
     for v in r["variants"]:
         f = f" {v['streams']['frr_within_target']:8.1%}" if args.streams else ""
-        print(f"{v['width']:5d} {v['blocks']:6d} {v['time_stride']:6d} {v['seed']:5d} {v['parameters']:7,d} "
+        print(f"{v['width']:5d} {v['blocks']:6d} {v['time_stride']:6d} {v['seed']:5d} {v['members']:4d} {v['parameters']:7,d} "
               f"{v['val_float']:6.1%} {v['val_voice']:9.1%} {v['test_float']:7.1%} {v['test_int8']:7.1%} "
-              f"{v['island_bytes']:9,d}{f}  {'yes' if v['fits'] else 'no'}")
+              f"{v['island_bytes']:9,d}{f}  {'yes ' if v['fits'] else 'no  '}  {'meets' if v['meets_target'] else 'misses'}")
     print(f"chose {r['why']}")
     return 0 if r["chosen"] else 1
 

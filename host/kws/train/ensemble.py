@@ -69,10 +69,11 @@ def merged_weights(layer_kind: str, parts: list[list[np.ndarray]], width: int) -
     raise KwsError(f"cannot merge a {layer_kind} layer")
 
 
-def merge(spec, task, member_dirs: list[Path], out_dir: str | Path) -> dict:
+def merge(spec, task, member_dirs: list[Path], out_dir: str | Path, *, data_dir: str | Path | None = None) -> dict:
     """Merge trained members into ``out_dir`` (model.keras, config.json, metrics.json): a training
     directory ``kws quantize`` and ``kws release`` take as any other. ``spec``: the task's, with
-    ``[model] members`` = len(member_dirs)."""
+    ``[model] members`` = len(member_dirs). With ``data_dir`` (the members' data set), metrics.json
+    also holds the merged network's own validation and test figures, as kws train writes them."""
     import keras
 
     from kws.train.model import build, custom_objects
@@ -88,6 +89,12 @@ def merge(spec, task, member_dirs: list[Path], out_dir: str | Path) -> dict:
     if len(data) > 1:
         raise KwsError(f"members trained on different data sets ({', '.join(sorted(h[:12] for h in data))}): "
                        "train them on one")
+    if data_dir is not None:
+        from kws.data import manifest as mf
+
+        if mf.load(data_dir)["hash"] != cfgs[0]["data"]["manifest_hash"]:
+            raise KwsError(f"{data_dir} is not the data set the members were trained on "
+                           f"(theirs: manifest {cfgs[0]['data']['manifest_hash'][:12]})")
     models = [keras.models.load_model(d / "model.keras", custom_objects=custom_objects(), compile=False)
               for d in member_dirs]
     merged = build(spec.model, spec.frontend.num_cepstra, len(task.labels))
@@ -114,6 +121,13 @@ def merge(spec, task, member_dirs: list[Path], out_dir: str | Path) -> dict:
     config = {**cfgs[0], "model": {"hash": spec.model.hash, **dataclasses.asdict(spec.model)},
               "members": members, "merge_max_abs_error": err}
     metrics = {"members": []}
+    if data_dir is not None:
+        from kws.train.features import build_features
+        from kws.train.fit import split_metrics
+
+        feats = build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
+                               cache_dir=Path(data_dir) / "features", progress=False)
+        metrics.update(split_metrics(merged, spec, task.labels, Path(data_dir), feats))
     for d in member_dirs:
         mm = json.loads((d / "metrics.json").read_text()) if (d / "metrics.json").exists() else {}
         metrics["members"].append({"dir": str(d), "val_voice_balanced_accuracy": mm.get("val", {}).get("voice_balanced_accuracy"),
@@ -142,4 +156,4 @@ def train_members(spec, task, data_dir: str | Path, out_dir: str | Path, *, epoc
                 print(f"member {k + 1} of {spec.model.members} (seed {seed})")
             train(member_spec, task, data_dir, d, epochs=epochs, seed=seed, progress=progress)
         dirs.append(d)
-    return merge(spec, task, dirs, out_dir)
+    return merge(spec, task, dirs, out_dir, data_dir=data_dir)

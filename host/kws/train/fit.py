@@ -76,6 +76,20 @@ def _voice_metric_callback(keras, x_val, y_val, groups):
     return VoiceBalanced()
 
 
+def split_metrics(model, spec, labels, data_dir: Path, feats) -> dict:
+    """A float network's metrics on the validation and test clips (``feats``: build_features),
+    voice-balanced accuracy included: what kws train writes and kws pick ranks by."""
+    out = {}
+    for split in ("val", "test"):
+        x = feats[f"x_{split}"].astype(np.float32)[..., None] * spec.model.input_scale
+        logits = model.predict(x, batch_size=512, verbose=0)
+        groups = voice_groups(data_dir, feats[f"id_{split}"])
+        out[split] = evaluate_logits(logits, feats[f"y_{split}"], labels, feats[f"source_{split}"],
+                                     contexts(data_dir, feats[f"id_{split}"]), groups)
+        out[split]["voice_balanced_accuracy"] = voice_balanced_accuracy(logits.argmax(axis=1), feats[f"y_{split}"], groups)
+    return out
+
+
 def effective_config(spec, task, data_dir: Path) -> dict:
     man = mf.load(data_dir)
     return {"frontend": {"hash": spec.frontend.hash, **spec.frontend.as_dict()},
@@ -132,13 +146,7 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     seconds = time.perf_counter() - t0
     model.save(out_dir / "model.keras")
 
-    metrics = {}
-    for split in ("val", "test"):
-        logits = model.predict(xs(split), batch_size=512, verbose=0)
-        metrics[split] = evaluate_logits(logits, feats[f"y_{split}"], labels, feats[f"source_{split}"],
-                                         contexts(data_dir, feats[f"id_{split}"]), voice_groups(data_dir, feats[f"id_{split}"]))
-        metrics[split]["voice_balanced_accuracy"] = voice_balanced_accuracy(
-            logits.argmax(axis=1), feats[f"y_{split}"], voice_groups(data_dir, feats[f"id_{split}"]))
+    metrics = split_metrics(model, spec, labels, data_dir, feats)
     metrics["train_seconds"] = seconds
     metrics["epochs_run"] = len(hist.history["loss"])
     metrics["train_examples"] = int(len(y_tr))
