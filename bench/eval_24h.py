@@ -62,15 +62,15 @@ def main() -> None:
     t_streams = time.perf_counter() - t0
     cal = evaluate(spec, REPO_ROOT / args.model, REPO_ROOT / args.calibration_streams, work / "calibration")
     r = evaluate(spec, REPO_ROOT / args.model, streams, work / "day", fixed_thresholds=cal["calibrated_thresholds"])
-    keep = ("fa_per_hour", "fa_per_hour_ci95", "false_accepts", "hours", "frr", "frr_ci95", "occurrences",
-            "latency_ms_p95")
+    keep = ("fa_per_hour", "fa_per_hour_ci95", "false_accepts", "hours", "frr", "frr_ci95", "frr_voice_mean",
+            "occurrences", "latency_ms_p95")
     result = {
         "benchmark": "eval_24h", "model": args.model, "negative_hours": args.hours,
         "audio_hours_total": r["audio_seconds"] / 3600,
         "thresholds_calibrated_on": args.calibration_streams,
         "calibration_hours": cal["at_calibrated"]["hours"], "calibrated_thresholds": cal["calibrated_thresholds"],
-        "at_calibrated_thresholds": {k: r["at_fixed"][k] for k in keep},
-        "at_default_threshold": {k: r["at_default_threshold"][k] for k in keep},
+        "at_calibrated_thresholds": {k: r["at_fixed"][k] for k in keep if k in r["at_fixed"]},
+        "at_default_threshold": {k: r["at_default_threshold"][k] for k in keep if k in r["at_default_threshold"]},
         "misses_by_voice": {"at_calibrated_thresholds": r["by_voice"]["at_fixed"],
                             "at_default_threshold": r["by_voice"]["at_default_threshold"]},
         "throughput_x_realtime": r["throughput_x_realtime"],

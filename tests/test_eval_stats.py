@@ -53,6 +53,15 @@ def test_by_voice_one_voice_is_one_unit_however_many_keywords_it_says():
     assert stats.paired_misses_by_voice("10", "01", ["x", "x"]) == {"voices": 1, "voices_differing": 0, "p": 1.0}
 
 
+def test_voice_mean_frr_weighs_every_speaker_the_same():
+    # one voice with 8 keywords, all missed; three voices with one keyword each, all found
+    hits, voices = "00000000" + "111", ["kal"] * 8 + ["a", "b", "c"]
+    assert stats.voice_mean_frr(hits, voices) == pytest.approx(1 / 4)     # pooled FRR would be 8 / 11
+    assert stats.voice_mean_frr("0110", ["a", "a", "b", "b"]) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        stats.voice_mean_frr("01", ["a"])                                  # one voice per occurrence
+
+
 def test_by_voice_samples_flips_for_many_voices_reproducibly():
     n = 24                                 # above the exact limit: seeded random flips
     a, b, v = "1" * n + "0" * 4, "0" * n + "1" * 4, [f"v{i}" for i in range(n)] + ["x", "x", "y", "z"]

@@ -167,6 +167,8 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     assert r["occurrence_voices"] == ["espeak:en+m3", "espeak:en+f2", "espeak:en-us+m1", "espeak:en+f4"]
     bv = r["by_voice"]["at_default_threshold"]
     assert sorted(bv) == sorted(r["occurrence_voices"]) and all(m["occurrences"] == 1 for m in bv.values())
+    # one keyword per voice: every voice weighing the same is the plain FRR
+    assert r["at_default_threshold"]["frr_voice_mean"] == pytest.approx(r["at_default_threshold"]["frr"])
     assert sum(m["missed"] for m in bv.values()) == r["at_default_threshold"]["hits"].count("0")
     lv = compare(r, ww, fa_levels=(1e9,))["levels"][0]
     found = lv["a"]["occurrences"] - round(lv["a"]["frr"] * 4)

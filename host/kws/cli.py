@@ -128,6 +128,9 @@ def cmd_eval(args) -> int:
         worst = sorted(voices.items(), key=lambda kv: (-kv[1]["missed"], kv[0]))[:6]
         print(f"misses at the calibrated thresholds by voice ({len(voices)} voices; most first): " + ", ".join(
             f"{v} {m['missed']} of {m['occurrences']}" for v, m in worst))
+        print("FRR with every voice weighing the same (the mean of the voices' FRR): " + ", ".join(
+            f"{name} {r[key]['frr_voice_mean']:.1%}" for name, key in (("default threshold", "at_default_threshold"),
+                                                                        ("calibrated", "at_calibrated"))))
     if "false_accepts_heard" in r:
         from kws.evaluate.triggers import describe
 

@@ -231,6 +231,10 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
             n[1] += h == "0"
         return {v: {"occurrences": n, "missed": m, "frr": m / n} for v, (n, m) in sorted(per.items())}
 
+    if groups and all(groups):                  # every speaker weighing the same (kws.evaluate.stats)
+        for tot in (default, calibrated, fixed):
+            if tot is not None and tot["occurrences"]:
+                tot["frr_voice_mean"] = stats.voice_mean_frr(tot["hits"], groups)
     result = {"model": str(model_dir), "streams": [d[0] for d in data], "engine": engine,
               "occurrences_key": occurrences, "occurrence_voices": groups if groups and all(groups) else None,
               "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
