@@ -314,6 +314,8 @@ def test_picker_sweeps_ensembles_and_can_keep_to_the_target(tiny, tmp_path):
     assert (one["members"], two["members"]) == (1, 2) and two["island_bytes"] > one["island_bytes"]
     cfg = json.loads((Path(two["dir"]) / "config.json").read_text())
     assert [m["seed"] for m in cfg["members"]] == [3, 4] and cfg["model"]["members"] == 2
+    # each network trained once: the single variant is the pair's first member
+    assert cfg["members"][0]["dir"] == one["dir"] and len(list((tmp_path / "networks").iterdir())) == 2
     merged = json.loads((Path(two["dir"]) / "metrics.json").read_text())
     assert two["val_voice"] == merged["val"]["voice_balanced_accuracy"]         # the merged network's own
     assert len(merged["members"]) == 2 and merged["test"]["accuracy"] > 0

@@ -19,8 +19,10 @@ margins this close need long streams and more than one run (docs/training.md).
 Writes ``pick.json`` (every variant: width, blocks, time stride, seed, parameters, val (plain and
 voice-balanced) and test accuracy, float
 and int8, footprint, fits / meets the 48 KB target, and its FRR at the target when streams are
-given) and says what it chose and why. Variants share the cached features, so the sweep costs
-one training per variant.
+given) and says what it chose and why. Variants share the cached features and their networks: each
+network (width, depth, stride, seed) is trained once, under ``networks/``, whether it is a variant
+alone or a member of ensembles (member k of an ensemble with first seed s has seed s + k, as in
+kws train), so ``--members 1,2,3`` over one seed trains three networks, not six.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
     (``budget.target_bytes``) rather than the budget."""
     from kws import budget as b
     from kws.quantize import quantize
-    from kws.train.ensemble import train_members
+    from kws.train.ensemble import merge
     from kws.train.fit import train
     from kws.train.model import parameter_count
 
@@ -74,18 +76,30 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
     seeds = list(seeds or [spec.train.seed])
     members = list(members or [spec.model.members])
     rows = []
+    trained: dict[Path, dict] = {}
+
+    def network(single, base: str, seed: int) -> Path:
+        """One network of the sweep, trained once whichever variants use it: a variant alone, and
+        member k of the ensembles of its width, depth and stride whose first seed is its seed - k."""
+        d = out_dir / "networks" / f"{base}_s{seed}"
+        if d not in trained:
+            trained[d] = train(single, task, data_dir, d, epochs=epochs, seed=seed, progress=progress)
+        return d
+
     for w, nb, st, seed, nm in itertools.product(widths, blocks, strides, seeds, members):
-        s = dataclasses.replace(spec, model=dataclasses.replace(spec.model, width=w, blocks=nb, members=nm,
-                                                                first_stride=(st, spec.model.first_stride[1])))
-        tag = f"w{w}_b{nb}" + (f"_t{st}" if len(strides) > 1 else "") + (f"_s{seed}" if len(seeds) > 1 else "") \
-            + (f"_m{nm}" if len(members) > 1 else "")
-        run = out_dir / tag
-        if nm > 1:      # members trained apart, merged; the merged network's own figures
-            s = dataclasses.replace(s, train=dataclasses.replace(s.train, seed=seed))
-            train_members(s, task, data_dir, run, epochs=epochs, progress=progress)
+        single = dataclasses.replace(spec, model=dataclasses.replace(spec.model, width=w, blocks=nb, members=1,
+                                                                     first_stride=(st, spec.model.first_stride[1])))
+        s = dataclasses.replace(single, model=dataclasses.replace(single.model, members=nm),
+                                train=dataclasses.replace(single.train, seed=seed))
+        base = f"w{w}_b{nb}" + (f"_t{st}" if len(strides) > 1 else "")
+        tag = base + (f"_s{seed}" if len(seeds) > 1 else "") + (f"_m{nm}" if len(members) > 1 else "")
+        if nm > 1:      # members trained apart (seed + k, as kws train), merged; the merged network's own figures
+            run = out_dir / tag
+            merge(s, task, [network(single, base, seed + k) for k in range(nm)], run, data_dir=data_dir)
             m = json.loads((run / "metrics.json").read_text())
         else:
-            m = train(s, task, data_dir, run, epochs=epochs, seed=seed, progress=progress)
+            run = network(single, base, seed)
+            m = trained[run]
         q = quantize(s, task, run, data_dir, name=f"{task.name}_{tag}", progress=progress,
                      calibration_dir=out_dir / "calibration")
         rep = b.report(b.model_items((run / "model.tflite").read_bytes(), s) + b.frontend_items()
