@@ -632,7 +632,7 @@ static void dw_starts(const kws_nn_conv_t *p, const int8_t *w, const int32_t *bi
     } while (0)
 
 /* reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1: sum over the taps inside
- * the input of w * (x + in_offset), as TFLM, computed as dw_start + sum of w * x. */
+ * the input of w * (x + in_offset), as TFLM, computed as dw_starts + sum of w * x. */
 void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias_in,
                      const int32_t *mult, const int8_t *shift, int8_t *out)
 {

@@ -89,7 +89,7 @@ class Layer:
     mult: np.ndarray | None = None
     shift: np.ndarray | None = None
     bias_in: np.ndarray | None = None     # depthwise: bias with the input offset of all taps folded in
-                                          # (the only bias the C kernel takes; border taps: kws_nn.c dw_start)
+                                          # (the only bias the C kernel takes; border taps: kws_nn.c dw_starts)
     col: int = 0                          # conv2d: im2col entries (int16) needed
 
 
@@ -387,7 +387,7 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
         args = []
         if ly.weights is not None:
             body.append("static " + c_array("int8_t", f"{p}_w", ly.weights, per_line=16, align=4))
-            if ly.bias_in is not None:      # depthwise: only the folded bias (kws_nn.c dw_start)
+            if ly.bias_in is not None:      # depthwise: only the folded bias (kws_nn.c dw_starts)
                 body.append("static " + c_array("int32_t", f"{p}_bi", ly.bias_in, per_line=8))
                 args = [f"{p}_w", f"{p}_bi"]
             else:

@@ -222,14 +222,7 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
     def by_voice(tot: dict) -> dict:
         """Misses per voice of a total (its hits, in occurrence order): which speakers a model
         fails (streams whose label files name the voices; else empty)."""
-        if not groups or not all(groups):
-            return {}
-        per: dict[str, list[int]] = {}
-        for v, h in zip(groups, tot["hits"]):
-            n = per.setdefault(v, [0, 0])
-            n[0] += 1
-            n[1] += h == "0"
-        return {v: {"occurrences": n, "missed": m, "frr": m / n} for v, (n, m) in sorted(per.items())}
+        return stats.misses_by_voice(tot["hits"], groups) if groups and all(groups) else {}
 
     if groups and all(groups):                  # every speaker weighing the same (kws.evaluate.stats)
         for tot in (default, calibrated, fixed):

@@ -100,16 +100,22 @@ def rate_difference(count_a: int, hours_a: float, count_b: int, hours_b: float) 
     return float(stats.binomtest(int(count_a), n, hours_a / (hours_a + hours_b)).pvalue)
 
 
-def voice_mean_frr(hits: str, voices: list[str]) -> float:
-    """The mean over voices of each voice's share of missed keywords: every speaker weighs the same,
-    however many keywords the stream gave it (a test split's few voices rarely speak equally often;
-    the wake word's test day has 40 of its 105 wake words from one person)."""
+def misses_by_voice(hits: str, voices: list[str]) -> dict:
+    """Occurrences, misses and FRR per voice of per-occurrence ``hits`` ("1" found, "0" missed)."""
     per: dict[str, list[int]] = {}
     for v, h in zip(voices, hits, strict=True):
         n = per.setdefault(v, [0, 0])
         n[0] += 1
         n[1] += h == "0"
-    return sum(m / n for n, m in per.values()) / len(per)
+    return {v: {"occurrences": n, "missed": m, "frr": m / n} for v, (n, m) in sorted(per.items())}
+
+
+def voice_mean_frr(hits: str, voices: list[str]) -> float:
+    """The mean over voices of each voice's FRR: every speaker weighs the same, however many
+    keywords the stream gave it (a test split's few voices rarely speak equally often; the wake
+    word's test day has 40 of its 105 wake words from one person)."""
+    per = misses_by_voice(hits, voices)
+    return sum(m["frr"] for m in per.values()) / len(per)
 
 
 def with_intervals(total: dict, level: float = LEVEL) -> dict:
