@@ -466,3 +466,116 @@ def test_an_ensemble_trains_its_members_merges_quantizes_and_releases(tiny, tmp_
     # the single-network training directory is refused as this ensemble (another [model])
     with pytest.raises(KwsError, match="another \\[model\\]"):
         quantize(es, task, members[0], d / "data", name="ens", progress=False, calibration_dir=tmp_path / "cal")
+
+
+def test_distillation_loss_is_kl_at_temperature_plus_label_cross_entropy():
+    """The loss over packed targets: zero teacher term when the student equals the teacher, the
+    labels' cross-entropy alone at alpha 0, Hinton's T²-scaled KL at alpha 1 (against numpy)."""
+    from kws.train.distill import Distill, loss_fn, pack
+
+    rng = np.random.default_rng(3)
+    teacher, student = rng.normal(0, 3, (8, 5)).astype(np.float32), rng.normal(0, 3, (8, 5)).astype(np.float32)
+    y = rng.integers(0, 5, 8)
+
+    def log_softmax(z):
+        z = z - z.max(axis=1, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+    ce = -log_softmax(student)[np.arange(8), y]
+    t = 3.0
+    p = np.exp(log_softmax(teacher / t))
+    kl = (p * (log_softmax(teacher / t) - log_softmax(student / t))).sum(axis=1) * t * t
+    got = np.asarray(loss_fn(Distill(temperature=t, alpha=0.25))(pack(y, teacher), student))
+    np.testing.assert_allclose(got, 0.25 * kl + 0.75 * ce, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(loss_fn(Distill(temperature=t, alpha=1.0))(pack(y, teacher), teacher)), 0,
+                               atol=1e-5)
+    with pytest.raises(KwsError, match="alpha"):
+        Distill(alpha=1.5)
+    with pytest.raises(KwsError, match="temperature"):
+        Distill(temperature=0)
+
+
+def test_a_distilled_network_follows_its_teacher_and_records_it(trained, tmp_path):
+    """kws train --teacher: with alpha 1 the student learns the teacher's posteriors, not the labels —
+    a teacher made to favour one class makes a student that says that class where the same seed
+    trained on labels does not; config.json names the teacher by its file's hash; a teacher trained
+    on another data set is refused before any work."""
+    import hashlib
+    import shutil
+
+    import keras
+
+    from kws.train.distill import Distill
+    from kws.train.features import build_features
+    from kws.train.fit import train
+    from kws.train.model import custom_objects
+
+    spec, task, d, _, _ = trained
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    shutil.copy(d / "run" / "config.json", teacher / "config.json")
+    net = keras.models.load_model(d / "run" / "model.keras", custom_objects=custom_objects(), compile=False)
+    w, b = net.get_layer("logits").get_weights()
+    favoured = task.labels.index("_unknown_") + 1                      # a keyword: not the majority class
+    b[:] = 0.0
+    b[favoured] = 8.0
+    net.get_layer("logits").set_weights([w * 0.1, b])
+    net.save(teacher / "model.keras")
+
+    seed = spec.train.seed + 7
+    train(spec, task, d / "data", tmp_path / "kd", progress=False, epochs=3, seed=seed, teacher=teacher,
+          distill=Distill(temperature=1.0, alpha=1.0))
+    train(spec, task, d / "data", tmp_path / "plain", progress=False, epochs=3, seed=seed)
+    cfg = json.loads((tmp_path / "kd" / "config.json").read_text())
+    assert cfg["teacher"]["sha256"] == hashlib.sha256((teacher / "model.keras").read_bytes()).hexdigest()
+    assert cfg["teacher"]["alpha"] == 1.0 and cfg["teacher"]["temperature"] == 1.0 and cfg["train"]["seed"] == seed
+    assert "teacher" not in json.loads((tmp_path / "plain" / "config.json").read_text())
+
+    feats = build_features(d / "data", spec, task, augment_copies=spec.train.augment_copies,
+                           cache_dir=d / "data" / "features", progress=False)
+    x = feats["x_train"].astype(np.float32)[..., None] * spec.model.input_scale
+
+    def share_favoured(run):
+        m = keras.models.load_model(tmp_path / run / "model.keras", custom_objects=custom_objects(), compile=False)
+        return float(np.mean(m.predict(x, verbose=0).argmax(axis=1) == favoured))
+
+    assert share_favoured("kd") > 0.9 and share_favoured("plain") < 0.5
+
+    # released, the student names its teacher in the manifest and the model card
+    from kws import budget as b
+    from kws import release as rel
+    from kws.quantize import quantize
+
+    quantize(spec, task, tmp_path / "kd", d / "data", name="kd", progress=False, calibration_dir=tmp_path / "cal")
+    qj = json.loads((tmp_path / "kd" / "quantize.json").read_text())
+    qj["calibration"]["path"] = str((tmp_path / "cal" / "kd" / "quant_cal_idxs.txt").relative_to(tmp_path))
+    (tmp_path / "kd" / "quantize.json").write_text(json.dumps(qj))
+    blob = (tmp_path / "kd" / "model.tflite").read_bytes()
+    rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rel, "REPO_ROOT", tmp_path)
+        out = rel.release(spec, task, tmp_path / "kd", d / "data", name="kd", budget=rep, out_dir=tmp_path / "rel",
+                          baseline_minutes=0)
+        man = json.loads((out / "manifest.json").read_text())
+        rel.validate(man, out)
+    assert man["spec"]["teacher"] == cfg["teacher"]
+    assert f"distilled from a teacher (kws train --teacher: width {spec.model.width}, `{cfg['teacher']['sha256'][:12]}" \
+        in (out / "MODEL_CARD.md").read_text().replace("\n", " ")
+
+    other = tmp_path / "other_teacher"
+    shutil.copytree(teacher, other)
+    c = json.loads((other / "config.json").read_text())
+    c["data"]["manifest_hash"] = "0" * 64
+    (other / "config.json").write_text(json.dumps(c))
+    with pytest.raises(KwsError, match="teacher was trained on data set 000000000000"):
+        train(spec, task, d / "data", tmp_path / "refused", progress=False, epochs=1, teacher=other)
+    assert not (tmp_path / "refused").exists()
+
+
+def test_distillation_settings_without_a_teacher_are_refused(tiny, tmp_path, capsys):
+    from kws.cli import main
+
+    spec, task, d = tiny
+    assert main(["train", "--data", str(d / "data"), "--out", str(tmp_path / "x"), "--distill-alpha", "0.5"]) == 2
+    assert "--distill-temperature and --distill-alpha need --teacher" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -63,7 +63,8 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
     shutil.copyfile(train_dir / "model.tflite", out / "model.tflite")
     shutil.copyfile(train_dir / "model.keras", out / "model.keras")
     cfg_path = train_dir / "config.json"
-    adapted = json.loads(cfg_path.read_text()).get("adapt") if cfg_path.exists() else None
+    trained_cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+    adapted, teacher = trained_cfg.get("adapt"), trained_cfg.get("teacher")
     data_man = mf.load(data_dir)
     manifest = {
         "schema": 1, "name": name, "task": {"name": task.name, "hash": task.hash}, "labels": list(task.labels),
@@ -73,7 +74,8 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
         "frontend": {"hash": spec.frontend.hash, "name": spec.frontend.name, "version": spec.frontend.version},
         "spec": {"model": {"hash": spec.model.hash, **asdict(spec.model)},
                  "train": _trained_with(spec, train_dir),
-                 **({"members": _members(train_dir)} if spec.model.members > 1 else {})},
+                 **({"members": _members(train_dir)} if spec.model.members > 1 else {}),
+                 **({"teacher": teacher} if teacher else {})},
         "data": {"manifest_hash": data_man["hash"], "clips": len(data_man["entries"]),
                  "counts": data_man["counts"], "sources": _count(e["source"] for e in data_man["entries"])},
         "code": mf.code_version(),
@@ -273,6 +275,11 @@ def model_card(man: dict) -> str:
                f"{', '.join(map(str, epochs))} epochs{' each' if len(epochs) == 1 else ''}" if ms else
                f"trained with seed {man['spec']['train'].get('seed', '?')} for up to "
                f"{man['spec']['train'].get('epochs', '?')} epochs")
+    t = man["spec"].get("teacher")
+    if t:
+        trained += (f", distilled from a teacher (kws train --teacher: width {t['width']}"
+                    f"{' x ' + str(t['members']) + ' members' if t.get('members', 1) > 1 else ''}, "
+                    f"`{t['sha256'][:12]}…`, temperature {t['temperature']:g}, teacher's share {t['alpha']:g})")
     return f"""# Model card: {man['name']}
 
 **Task**: {man['task']['name']} — {', '.join(man['labels'])}.

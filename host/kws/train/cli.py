@@ -16,6 +16,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--name", help="model name for calibration/<name>/ (default: the task name)")
     s.add_argument("--epochs", type=int, help="override train.epochs")
     s.add_argument("--seed", type=int, help="override train.seed (recorded in the output's config.json)")
+    s.add_argument("--teacher", help="distill: also learn from the logits of this training directory (kws train or "
+                                     "kws ensemble on the same data set, e.g. a wider network or an ensemble)")
+    s.add_argument("--distill-temperature", type=float, help="softening of both posteriors (default: kws.train.distill)")
+    s.add_argument("--distill-alpha", type=float, help="the teacher's share of the loss, 0..1 (default: kws.train.distill)")
     s.set_defaults(fn=cmd_train)
 
     s = sub.add_parser("ensemble", help="merge networks trained apart (other seeds) into one: the mean of their logits "
@@ -145,17 +149,27 @@ def cmd_train(args) -> int:
 
     task = load_task(args.task)
     spec = task.spec(load_spec(args.spec))
+    distill = None
+    if args.distill_temperature is not None or args.distill_alpha is not None:
+        from kws.errors import KwsError
+        from kws.train.distill import Distill
+
+        if not args.teacher:
+            raise KwsError("--distill-temperature and --distill-alpha need --teacher")
+        given = {"temperature": args.distill_temperature, "alpha": args.distill_alpha}
+        distill = Distill(**{k: v for k, v in given.items() if v is not None})
+    teach = {"teacher": args.teacher, "distill": distill} if args.teacher else {}
     set_threads()
     if spec.model.members > 1:
         from kws.train.ensemble import train_members
 
         if args.seed is not None:
             spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, seed=args.seed))
-        cfg = train_members(spec, task, args.data, args.out, epochs=args.epochs)
+        cfg = train_members(spec, task, args.data, args.out, epochs=args.epochs, **teach)
         runs = [json.loads((Path(m["dir"]) / "metrics.json").read_text()) for m in cfg["members"]]
         m = {"epochs_run": sum(r["epochs_run"] for r in runs), "train_seconds": sum(r["train_seconds"] for r in runs)}
     else:
-        m = train(spec, task, args.data, args.out, epochs=args.epochs, seed=args.seed)
+        m = train(spec, task, args.data, args.out, epochs=args.epochs, seed=args.seed, **teach)
     return _finish_training(spec, task, args, m)
 
 

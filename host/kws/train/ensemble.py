@@ -42,12 +42,18 @@ def member_config(spec, task, member_dir: Path) -> dict:
         diff = model_fields_differing(want, cfg["model"])
         raise KwsError(f"{path}: trained with another network than the ensemble's members (differs in "
                        f"{', '.join(diff) or 'its hash'})")
+    check_frontend_and_labels(cfg, path, spec, task)
+    return cfg
+
+
+def check_frontend_and_labels(cfg: dict, path: Path, spec, task) -> None:
+    """A training directory's config.json (``cfg``, read from ``path``) was made with the spec's
+    front end and the task's labels, or an error naming the file and what differs."""
     if cfg["frontend"]["hash"] != spec.frontend.hash:
         raise KwsError(f"{path}: trained on front end {cfg['frontend']['hash'][:12]}, the spec's is "
                        f"{spec.frontend.hash[:12]}")
     if cfg["task"]["labels"] != list(task.labels):
         raise KwsError(f"{path}: labels {cfg['task']['labels']} are not the task's {list(task.labels)}")
-    return cfg
 
 
 def merged_weights(layer_kind: str, parts: list[list[np.ndarray]], width: int) -> list[np.ndarray]:
@@ -138,9 +144,10 @@ def merge(spec, task, member_dirs: list[Path], out_dir: str | Path, *, data_dir:
 
 
 def train_members(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int | None = None,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, **teach) -> dict:
     """``kws train`` for ``[model] members`` > 1: member k with seed ``seed + k`` into
-    ``<out>/member<k>/`` (skipped when already trained with that seed), then :func:`merge`."""
+    ``<out>/member<k>/`` (skipped when already trained with that seed and teacher), then
+    :func:`merge`. ``teach``: ``teacher`` and ``distill`` for every member (kws.train.fit.train)."""
     from kws.train.fit import train
 
     out_dir = Path(out_dir)
@@ -150,10 +157,12 @@ def train_members(spec, task, data_dir: str | Path, out_dir: str | Path, *, epoc
         d = out_dir / f"member{k}"
         seed = spec.train.seed + k
         cfg = d / "config.json"
-        done = cfg.exists() and (d / "model.keras").exists() and json.loads(cfg.read_text())["train"]["seed"] == seed
+        old = json.loads(cfg.read_text()) if cfg.exists() and (d / "model.keras").exists() else None
+        done = (old is not None and old["train"]["seed"] == seed
+                and (old.get("teacher") or {}).get("dir") == (str(teach["teacher"]) if teach.get("teacher") else None))
         if not done:
             if progress:
                 print(f"member {k + 1} of {spec.model.members} (seed {seed})")
-            train(member_spec, task, data_dir, d, epochs=epochs, seed=seed, progress=progress)
+            train(member_spec, task, data_dir, d, epochs=epochs, seed=seed, progress=progress, **teach)
         dirs.append(d)
     return merge(spec, task, dirs, out_dir, data_dir=data_dir)

@@ -100,22 +100,29 @@ def effective_config(spec, task, data_dir: Path) -> dict:
 
 
 def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int | None = None,
-          seed: int | None = None, progress: bool = True, cache_dir: str | Path | None = None) -> dict:
-    """``epochs``, ``seed``: override the spec's [train] (recorded in config.json as what ran)."""
+          seed: int | None = None, progress: bool = True, cache_dir: str | Path | None = None,
+          teacher: str | Path | None = None, distill=None) -> dict:
+    """``epochs``, ``seed``: override the spec's [train] (recorded in config.json as what ran).
+    ``teacher``: a training directory whose logits the network also learns from
+    (:mod:`kws.train.distill`; ``distill`` its :class:`~kws.train.distill.Distill` settings)."""
     import keras
     import tensorflow as tf
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if epochs:
         spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, epochs=epochs))
     if seed is not None:
         spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, seed=seed))
     ts = spec.train
+    teacher_rec = None
+    if teacher is not None:          # checked before any work
+        from kws.train import distill as ds
+
+        distill = distill or ds.Distill()
+        teacher_rec = {**ds.check_teacher(teacher, spec, task, mf.load(data_dir)["hash"]),
+                       **dataclasses.asdict(distill)}
     feats = build_features(data_dir, spec, task, augment_copies=ts.augment_copies,
                            cache_dir=cache_dir or data_dir / "features", progress=progress)
-    keras.utils.set_random_seed(ts.seed)
-    tf.config.experimental.enable_op_determinism()
     scale = spec.model.input_scale
 
     def xs(split):
@@ -128,12 +135,24 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     class_weight = ({i: float(len(y_tr) / (len(labels) * max(c, 1))) for i, c in enumerate(counts)}
                     if ts.class_weights == "balanced" else None)
 
+    loss, metric, t_tr, t_va, sample_weight = (keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                                               "accuracy", y_tr, y_va, None)
+    if teacher is not None:
+        logits_tr, logits_va = ds.teacher_logits(teacher, x_tr, x_va)
+        teacher_rec["teacher_val_accuracy"] = float(np.mean(logits_va.argmax(axis=1) == y_va))
+        loss, t_tr, t_va = ds.loss_fn(distill), ds.pack(y_tr, logits_tr), ds.pack(y_va, logits_va)
+        metric = keras.metrics.MeanMetricWrapper(ds.label_accuracy, name="accuracy")
+        if class_weight is not None:      # Keras reads class weights off 1-D targets only
+            sample_weight = np.array([class_weight[int(c)] for c in y_tr], np.float32)
+            class_weight = None
+    keras.utils.set_random_seed(ts.seed)          # after loading a teacher: the student starts as without one
+    tf.config.experimental.enable_op_determinism()
+
     model = build(spec.model, spec.frontend.num_cepstra, len(labels))
     epochs = epochs or ts.epochs
     steps = int(np.ceil(len(y_tr) / ts.batch_size)) * epochs
     lr = keras.optimizers.schedules.CosineDecay(ts.learning_rate, decay_steps=max(steps, 1), alpha=0.02)
-    model.compile(optimizer=keras.optimizers.Adam(lr),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=[metric])
     # Early stopping on the validation voices, each weighing the same: the validation split holds
     # few voices, one of them with hundreds of clips (flite awb), which alone swung plain validation
     # accuracy by 20 points between epochs.
@@ -141,9 +160,10 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     stop = keras.callbacks.EarlyStopping(monitor="val_voice_accuracy", mode="max", patience=ts.patience,
                                          restore_best_weights=True, start_from_epoch=ts.min_epochs)
     t0 = time.perf_counter()
-    hist = model.fit(x_tr, y_tr, batch_size=ts.batch_size, epochs=epochs, validation_data=(x_va, y_va),
-                     class_weight=class_weight, callbacks=[voice_cb, stop], verbose=1 if progress else 2, shuffle=True)
+    hist = model.fit(x_tr, t_tr, batch_size=ts.batch_size, epochs=epochs, validation_data=(x_va, t_va),
+                     class_weight=class_weight, sample_weight=sample_weight, callbacks=[voice_cb, stop], verbose=1 if progress else 2, shuffle=True)
     seconds = time.perf_counter() - t0
+    out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / "model.keras")
 
     metrics = split_metrics(model, spec, labels, data_dir, feats)
@@ -153,7 +173,10 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     write_if_changed(out_dir / "history.json", json.dumps({k: [float(v) for v in vs] for k, vs in
                                                            hist.history.items()}, indent=1) + "\n")
     write_if_changed(out_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
-    write_if_changed(out_dir / "config.json", json.dumps(effective_config(spec, task, data_dir), indent=1) + "\n")
+    config = effective_config(spec, task, data_dir)
+    if teacher_rec is not None:
+        config["teacher"] = teacher_rec
+    write_if_changed(out_dir / "config.json", json.dumps(config, indent=1) + "\n")
     return metrics
 
 

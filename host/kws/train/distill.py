@@ -1,0 +1,107 @@
+"""Knowledge distillation: train a network on a teacher's logits as well as on the labels.
+
+The released wake word is two networks merged (docs/training.md, "Ensembles"): averaging
+networks trained apart cancels part of each one's confident mistakes on unheard voices, at
+the price of their summed size and compute on the device. Distillation (Hinton et al., 2015)
+tries to keep part of that gain in one network of the same size: the student is trained on
+the teacher's softened posteriors — which also say how much each clip resembles the other
+classes — mixed with the labels:
+
+    loss = alpha · T² · KL(softmax(teacher / T) || softmax(student / T)) + (1 − alpha) · CE(label, student)
+
+The teacher is any ``kws train`` / ``kws ensemble`` output trained on the same data set, front
+end and labels (a network trained on other data may have heard the student's test voices: it
+is refused). Its logits are computed once on the student's training and validation examples,
+augmented copies included, without the feature masking the student trains with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kws.errors import KwsError
+from kws.train.ensemble import check_frontend_and_labels
+
+
+@dataclass(frozen=True)
+class Distill:
+    """How the student weighs the teacher: ``temperature`` softens both posteriors, ``alpha``
+    is the teacher's share of the loss (the labels have the rest)."""
+
+    temperature: float = 2.0
+    alpha: float = 0.8
+
+    def __post_init__(self):
+        if not self.temperature > 0:
+            raise KwsError(f"distillation temperature must be > 0, not {self.temperature}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise KwsError(f"distillation alpha (the teacher's share of the loss) must be in [0, 1], not {self.alpha}")
+
+
+def check_teacher(teacher_dir: str | Path, spec, task, data_hash: str) -> dict:
+    """The teacher's record for config.json, after checking it was trained on this data set,
+    front end, window and label list; a clear error naming the difference otherwise."""
+    d = Path(teacher_dir)
+    cfg_path, model_path = d / "config.json", d / "model.keras"
+    if not cfg_path.exists() or not model_path.exists():
+        raise KwsError(f"{d}: not a training directory (a teacher needs model.keras and config.json from kws train "
+                       "or kws ensemble)")
+    cfg = json.loads(cfg_path.read_text())
+    if cfg["data"]["manifest_hash"] != data_hash:
+        raise KwsError(f"{cfg_path}: the teacher was trained on data set {cfg['data']['manifest_hash'][:12]}, the "
+                       f"student's is {data_hash[:12]}: a teacher must learn from the student's training voices only")
+    check_frontend_and_labels(cfg, cfg_path, spec, task)
+    for field in ("window_frames", "input_scale_log2"):
+        if cfg["model"][field] != getattr(spec.model, field):
+            raise KwsError(f"{cfg_path}: the teacher's [model] {field} is {cfg['model'][field]}, the student's "
+                           f"{getattr(spec.model, field)}")
+    return {"dir": str(d), "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
+            "width": cfg["model"]["width"], "blocks": cfg["model"]["blocks"],
+            "members": cfg["model"].get("members", 1), "seed": cfg["train"]["seed"]}
+
+
+def teacher_logits(teacher_dir: str | Path, *xs: np.ndarray) -> list[np.ndarray]:
+    """The teacher's logits on each float input array (inference mode: no feature masking)."""
+    import keras
+
+    from kws.train.model import custom_objects
+
+    teacher = keras.models.load_model(Path(teacher_dir) / "model.keras", custom_objects=custom_objects(),
+                                      compile=False)
+    return [teacher.predict(x, batch_size=512, verbose=0).astype(np.float32) for x in xs]
+
+
+def pack(y: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Keras passes one target array per example: the label in column 0, the teacher's logits after."""
+    return np.concatenate([y.astype(np.float32)[:, None], logits], axis=1)
+
+
+def loss_fn(d: Distill):
+    """The distillation loss over packed targets (:func:`pack`)."""
+    import keras
+    from keras import ops
+
+    t = float(d.temperature)
+
+    def distill_loss(y_packed, student):
+        y = ops.cast(y_packed[:, 0], "int32")
+        teacher = y_packed[:, 1:]
+        ce = keras.losses.sparse_categorical_crossentropy(y, student, from_logits=True)
+        p = ops.softmax(teacher / t, axis=-1)
+        kl = ops.sum(p * (ops.log_softmax(teacher / t, axis=-1) - ops.log_softmax(student / t, axis=-1)), axis=-1)
+        return d.alpha * t * t * kl + (1.0 - d.alpha) * ce
+
+    return distill_loss
+
+
+def label_accuracy(y_packed, student):
+    """Accuracy against the label column of packed targets."""
+    from keras import ops
+
+    return ops.mean(ops.cast(ops.equal(ops.cast(y_packed[:, 0], "int32"),
+                                       ops.cast(ops.argmax(student, axis=-1), "int32")), "float32"))
