@@ -505,7 +505,7 @@ def test_a_distilled_network_follows_its_teacher_and_records_it(trained, tmp_pat
 
     import keras
 
-    from kws.train.distill import Distill
+    from kws.train.distill import Distill, taught_as
     from kws.train.features import build_features
     from kws.train.fit import train
     from kws.train.model import custom_objects
@@ -530,6 +530,11 @@ def test_a_distilled_network_follows_its_teacher_and_records_it(trained, tmp_pat
     assert cfg["teacher"]["sha256"] == hashlib.sha256((teacher / "model.keras").read_bytes()).hexdigest()
     assert cfg["teacher"]["alpha"] == 1.0 and cfg["teacher"]["temperature"] == 1.0 and cfg["train"]["seed"] == seed
     assert "teacher" not in json.loads((tmp_path / "plain" / "config.json").read_text())
+    # what lets a rerun of a members > 1 task reuse a member: the same teacher file and settings
+    assert taught_as(cfg["teacher"], teacher, Distill(temperature=1.0, alpha=1.0))
+    assert not taught_as(cfg["teacher"], teacher, Distill(temperature=2.0, alpha=1.0))
+    assert not taught_as(cfg["teacher"], d / "run", Distill(temperature=1.0, alpha=1.0))      # another file
+    assert not taught_as(None, teacher, None) and not taught_as(cfg["teacher"], None, None) and taught_as(None, None, None)
 
     feats = build_features(d / "data", spec, task, augment_copies=spec.train.augment_copies,
                            cache_dir=d / "data" / "features", progress=False)

@@ -65,6 +65,16 @@ def check_teacher(teacher_dir: str | Path, spec, task, data_hash: str) -> dict:
             "members": cfg["model"].get("members", 1), "seed": cfg["train"]["seed"]}
 
 
+def taught_as(recorded: dict | None, teacher: str | Path | None, distill: Distill | None) -> bool:
+    """Whether a run whose config.json records ``recorded`` as its teacher (None: trained on labels
+    alone) was taught by this teacher file with these settings: a rerun may reuse it."""
+    if teacher is None or recorded is None:
+        return teacher is None and recorded is None
+    d = distill or Distill()
+    sha = hashlib.sha256((Path(teacher) / "model.keras").read_bytes()).hexdigest()
+    return (recorded.get("sha256"), recorded.get("temperature"), recorded.get("alpha")) == (sha, d.temperature, d.alpha)
+
+
 def teacher_logits(teacher_dir: str | Path, *xs: np.ndarray) -> list[np.ndarray]:
     """The teacher's logits on each float input array (inference mode: no feature masking)."""
     import keras

@@ -146,8 +146,9 @@ def merge(spec, task, member_dirs: list[Path], out_dir: str | Path, *, data_dir:
 def train_members(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int | None = None,
                   progress: bool = True, **teach) -> dict:
     """``kws train`` for ``[model] members`` > 1: member k with seed ``seed + k`` into
-    ``<out>/member<k>/`` (skipped when already trained with that seed and teacher), then
+    ``<out>/member<k>/`` (skipped when already trained with that seed, teacher and settings), then
     :func:`merge`. ``teach``: ``teacher`` and ``distill`` for every member (kws.train.fit.train)."""
+    from kws.train.distill import taught_as
     from kws.train.fit import train
 
     out_dir = Path(out_dir)
@@ -159,7 +160,7 @@ def train_members(spec, task, data_dir: str | Path, out_dir: str | Path, *, epoc
         cfg = d / "config.json"
         old = json.loads(cfg.read_text()) if cfg.exists() and (d / "model.keras").exists() else None
         done = (old is not None and old["train"]["seed"] == seed
-                and (old.get("teacher") or {}).get("dir") == (str(teach["teacher"]) if teach.get("teacher") else None))
+                and taught_as(old.get("teacher"), teach.get("teacher"), teach.get("distill")))
         if not done:
             if progress:
                 print(f"member {k + 1} of {spec.model.members} (seed {seed})")
