@@ -43,6 +43,11 @@ class Distill:
             raise KwsError(f"distillation alpha (the teacher's share of the loss) must be in [0, 1], not {self.alpha}")
 
 
+def model_sha256(train_dir: str | Path) -> str:
+    """What identifies a teacher: the sha256 of its model.keras."""
+    return hashlib.sha256((Path(train_dir) / "model.keras").read_bytes()).hexdigest()
+
+
 def check_teacher(teacher_dir: str | Path, spec, task, data_hash: str) -> dict:
     """The teacher's record for config.json, after checking it was trained on this data set,
     front end, window and label list; a clear error naming the difference otherwise."""
@@ -60,7 +65,7 @@ def check_teacher(teacher_dir: str | Path, spec, task, data_hash: str) -> dict:
         if cfg["model"][field] != getattr(spec.model, field):
             raise KwsError(f"{cfg_path}: the teacher's [model] {field} is {cfg['model'][field]}, the student's "
                            f"{getattr(spec.model, field)}")
-    return {"dir": str(d), "sha256": hashlib.sha256(model_path.read_bytes()).hexdigest(),
+    return {"dir": str(d), "sha256": model_sha256(d),
             "width": cfg["model"]["width"], "blocks": cfg["model"]["blocks"],
             "members": cfg["model"].get("members", 1), "seed": cfg["train"]["seed"]}
 
@@ -71,8 +76,8 @@ def taught_as(recorded: dict | None, teacher: str | Path | None, distill: Distil
     if teacher is None or recorded is None:
         return teacher is None and recorded is None
     d = distill or Distill()
-    sha = hashlib.sha256((Path(teacher) / "model.keras").read_bytes()).hexdigest()
-    return (recorded.get("sha256"), recorded.get("temperature"), recorded.get("alpha")) == (sha, d.temperature, d.alpha)
+    return ((recorded.get("sha256"), recorded.get("temperature"), recorded.get("alpha"))
+            == (model_sha256(teacher), d.temperature, d.alpha))
 
 
 def teacher_logits(teacher_dir: str | Path, *xs: np.ndarray) -> list[np.ndarray]:
