@@ -67,6 +67,19 @@ def test_c_and_python_encode_identically_and_decode_each_other(clib, rng):
         assert [(f.type, f.seq, f.payload) for f in p.Decoder().feed(wire)] == [(p.AUDIO, i, pl)]
 
 
+def test_crc_is_crc16_ccitt_false(clib, rng):
+    """The firmware's table-driven CRC against Python's binascii.crc_hqx and the catalogue's
+    check value for "123456789" (0x29B1)."""
+    import binascii
+
+    clib.kws_crc16.restype = ctypes.c_uint16
+    clib.kws_crc16.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    assert clib.kws_crc16(b"123456789", 9) == 0x29B1
+    for n in (0, 1, 2, 17, 649, 1000):
+        data = bytes(rng.integers(0, 256, n, dtype=np.uint8))
+        assert clib.kws_crc16(data, n) == binascii.crc_hqx(data, 0xFFFF), n
+
+
 def test_device_reads_audio_samples_in_place_in_its_receive_buffer(clib, rng):
     """The firmware hands AUDIO samples to the front end straight from the frame it received
     (kws_proto_rx_pcm16): little-endian bytes become the same int16 samples, in place, with
