@@ -61,6 +61,12 @@ def add_parser(sub) -> None:
     s.add_argument("--task", default="commands")
     s.set_defaults(fn=cmd_streams)
 
+    s = dsub.add_parser("alsa-voice", help="a stream of recorded human speech: alsa-utils' speaker-test voice "
+                        "(left / right said six times), labelled for kws eval and kws device eval")
+    s.add_argument("--out", required=True)
+    s.add_argument("--task", default="commands", help="whose labels are keywords (the other words are _unknown_)")
+    s.set_defaults(fn=cmd_alsa_voice)
+
     s = dsub.add_parser("say", help="a test recording: words spoken by espeak-ng, separated by silence")
     s.add_argument("words", nargs="+", help="words or phrases, e.g. yes stop 'turn left'")
     s.add_argument("--out", required=True, help="16 kHz mono 16-bit WAV")
@@ -199,6 +205,16 @@ def cmd_streams(args) -> int:
             s = make_stream(args.data, task, args.out, kind=k, minutes=args.minutes, split=args.split, name=name,
                             part=part)
             print(f"{s['name']}: {s['seconds'] / 60:.1f} min, {s['keywords']} keywords, {len(s['voices'])} voices")
+    return 0
+
+
+def cmd_alsa_voice(args) -> int:
+    from kws.data.alsa_voice import make_stream
+    from kws.data.task import load_task
+
+    s = make_stream(args.out, load_task(args.task).labels)
+    print(f"{args.out}/{s['name']}.wav: {s['seconds']:.1f} s, {s['keywords']} keywords, {s['speech_events']} words "
+          f"({s['voices'][0]})")
     return 0
 
 
