@@ -21,7 +21,9 @@ def calibrated_thresholds(manifest: dict) -> dict[str, float] | None:
 
 
 class ReferencePipeline:
-    def __init__(self, spec, model_dir: str | Path, *, engine: str = "tflm"):
+    def __init__(self, spec, model_dir: str | Path, *, engine: str = "tflm",
+                 thresholds: dict[str, float] | None = None):
+        """``thresholds``: per-keyword posterior thresholds in place of the model's calibrated ones."""
         self.spec = spec
         self.model_dir = Path(model_dir)
         self.manifest = json.loads((self.model_dir / "manifest.json").read_text())
@@ -30,6 +32,7 @@ class ReferencePipeline:
         m = TFLiteModel.from_bytes(self.blob)
         self.out_scale = float(m.tensors[m.outputs[0]].scale[0])
         self.engine = engine
+        self.thresholds = thresholds if thresholds is not None else calibrated_thresholds(self.manifest)
 
     def infer(self, windows: np.ndarray) -> np.ndarray:
         if self.engine == "tflm":
@@ -40,7 +43,7 @@ class ReferencePipeline:
 
     def new_detector(self) -> det.Detector:
         d = self.spec.detector
-        thr = det.class_thresholds_q(d, self.labels, calibrated_thresholds(self.manifest))
+        thr = det.class_thresholds_q(d, self.labels, self.thresholds)
         thr_map = dict(enumerate(thr))
         return det.Detector(d, keyword_classes=list(range(2, len(self.labels))),
                             lut=det.exp_lut(self.out_scale, d.posterior_frac_bits), thresholds_q=thr_map,

@@ -12,7 +12,8 @@ def cmd_listen(args, spec) -> int:
     if args.list:
         print("\n".join(input_devices()) or "no input devices")
         return 0
-    listen(spec, Path(args.model), device=args.device, seconds=args.seconds, level=args.level)
+    listen(spec, Path(args.model), device=args.device, seconds=args.seconds, level=args.level,
+           threshold=args.threshold)
     return 0
 
 
@@ -55,6 +56,9 @@ def add_parsers(sub, spec_loader) -> None:
     s.add_argument("--seconds", type=float, help="stop after this much audio (default: until Ctrl-C)")
     s.add_argument("--level", action="store_true", help="live input level and top keyword score on stderr")
     s.add_argument("--list", action="store_true", help="list input devices and exit")
+    s.add_argument("--threshold", type=float,
+                   help="one posterior threshold for every keyword instead of the model's calibrated ones (set on "
+                        "synthetic voices, they can be too strict for a human: docs/evaluation.md, 'A human voice')")
     s.set_defaults(fn=lambda a: cmd_listen(a, spec_loader(a)))
 
     s = sub.add_parser("record", help="enroll your own keyword, other-word and background takes, quality-checked")

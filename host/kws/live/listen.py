@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kws.errors import KwsError
 from kws.live.mic import open_input, read_block
 from kws.pipeline import ReferencePipeline
 
@@ -30,9 +31,14 @@ def _level_line(block: np.ndarray, score: float, label: str) -> str:
 
 
 def listen(spec, model_dir, *, device=None, seconds: float | None = None, level: bool = False,
-           out=print, err=sys.stderr) -> ListenResult:
-    """Runs until ``seconds`` of audio were heard, or Ctrl-C (the stream is closed either way)."""
+           threshold: float | None = None, out=print, err=sys.stderr) -> ListenResult:
+    """Runs until ``seconds`` of audio were heard, or Ctrl-C (the stream is closed either way).
+    ``threshold``: one posterior threshold for every keyword instead of the model's calibrated ones."""
     pipe = ReferencePipeline(spec, model_dir)
+    if threshold is not None:
+        if not 0.0 < threshold < 1.0:
+            raise KwsError(f"threshold {threshold}: a posterior threshold lies between 0 and 1")
+        pipe.thresholds = {k: threshold for k in pipe.labels[2:]}
     ps = pipe.stream()
     fe = spec.frontend
     rate = fe.sample_rate_hz
@@ -41,7 +47,10 @@ def listen(spec, model_dir, *, device=None, seconds: float | None = None, level:
     limit = int(round(seconds * rate)) if seconds else None
     stream = open_input(device, rate=rate, block=block)
     out(f"listening on {device if device is not None else 'the default input'} ({rate} Hz) with "
-        f"{pipe.manifest['name']}: {', '.join(pipe.labels[2:])}; Ctrl-C to stop")
+        f"{pipe.manifest['name']}: {', '.join(pipe.labels[2:])}, "
+        + (f"threshold {threshold} for every keyword" if threshold is not None else
+           "its calibrated thresholds" if pipe.thresholds else f"the default threshold {spec.detector.threshold}")
+        + "; Ctrl-C to stop")
     t0 = time.monotonic()
     try:
         with stream:
