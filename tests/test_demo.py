@@ -27,4 +27,9 @@ def test_demo_runs_end_to_end_to_its_report(tmp_path):
     d = r["evaluation"]["eval"]["at_default"]
     assert d["frr_ci95"][0] <= d["frr"] <= d["frr_ci95"][1] and d["fa_per_hour_ci95"][1] > d["fa_per_hour"]
     assert f"FRR {d['frr']:.0%} [{d['frr_ci95'][0]:.0%}–{d['frr_ci95'][1]:.0%}]" in report
+    # a recorded human voice: the report says what the model found on it, and the firmware equals the host
+    h = r["evaluation"]["human_voice"]
+    assert h["stream"]["keywords"] == h["at_default_threshold"]["occurrences"] == 6
+    assert h["device_qemu"]["windows_equal"] == h["device_qemu"]["windows"] > 250 and h["device_qemu"]["events_equal"]
+    assert "a recorded human voice" in report and f"{h['device_qemu']['windows']} windows equal" in report
     assert (REPO_ROOT / "models" / "commands" / "manifest.json").exists()

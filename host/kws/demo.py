@@ -21,6 +21,7 @@ import numpy as np
 from kws import tts
 from kws.codegen import frontend as cg_frontend
 from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.data.alsa_voice import PHRASES
 from kws.device.qemu import parse_fields, run_semihosted
 from kws.frontend import Frontend
 from kws.golden import write_case
@@ -187,7 +188,13 @@ def _evaluation_stages(spec, model: dict, device: dict, out_dir: Path, task) -> 
                    out_dir / "scores.png")
     dr.plot_confusion(man, out_dir / "confusion.png")
     rep = dr.plot_footprint(spec, REPO_ROOT / "build" / "qemu" / "kws_app.elf", out_dir / "footprint.png")
-    return {"eval": ev, "device_run": run, "footprint_total_bytes": rep["total_bytes"]}
+    human = None
+    if {w for _, ws in PHRASES.values() for w, _, _ in ws} & set(man["labels"][2:]):
+        from kws.evaluate.human import human_voice
+
+        _step("a recorded human voice (alsa-utils' speaker-test) through the host reference and the firmware in QEMU")
+        human = human_voice(spec, model_dir, out_dir / "human")
+    return {"eval": ev, "device_run": run, "footprint_total_bytes": rep["total_bytes"], "human_voice": human}
 
 
 def _with_ci(m: dict) -> str:
@@ -214,6 +221,19 @@ def _evaluation_lines(extra: dict, spec) -> list[str]:
              f"{ips['net']:,} / {ips['det']:,} |",
              f"| duty cycle at 64 MHz | {run['duty_cycle_at_64MHz']:.1%} |",
              f"| device stack high-water mark | {run['stack_bytes']} B |"]
+    h = extra.get("human_voice")
+    if h:
+        r, d0, q = h["at_released_thresholds"], h["at_default_threshold"], h["device_qemu"]
+
+        def found(m: dict) -> str:
+            fa = m["false_accepts"]
+            return (f"{round((1 - m['frr']) * m['occurrences'])} of {m['occurrences']} ({fa} false accept"
+                    f"{'' if fa == 1 else 's'})")
+
+        lines += [f"| a recorded human voice (alsa-utils speaker-test; six keywords: a sanity check), keywords found at "
+                  f"the model's calibrated thresholds / at the default {h['default_threshold']} | {found(r)} / {found(d0)} |",
+                  f"| firmware in QEMU vs host reference on that voice | {q['windows_equal']} of {q['windows']} windows "
+                  f"equal, events {'equal' if q['events_equal'] else 'DIFFER'} |"]
     if run["drift"]:
         lines.append(f"| feature drift of the demo stream vs the model's baseline (clean TTS in digital silence, "
                      f"not the noisy reference condition: drift is the right answer) | {run['drift']['status']}: "
@@ -314,4 +334,7 @@ def run_demo(*, spec_path: str | None, out_dir: Path, task: str = "commands", re
     ok = equal == frames and qemu["equal"] == qemu["frames"]
     if device:
         ok = ok and not device["windows"]["differ"] and not device["events"]["differ"]
+    q = ((extra or {}).get("human_voice") or {}).get("device_qemu")
+    if q:
+        ok = ok and q["windows_equal"] == q["windows"] and q["events_equal"]
     return 0 if ok else 1
