@@ -57,8 +57,8 @@ def add_parsers(sub, spec_loader) -> None:
     s.add_argument("--level", action="store_true", help="live input level and top keyword score on stderr")
     s.add_argument("--list", action="store_true", help="list input devices and exit")
     s.add_argument("--threshold", type=float,
-                   help="one posterior threshold for every keyword instead of the model's calibrated ones (set on "
-                        "synthetic voices, they can be too strict for a human: docs/evaluation.md, 'A human voice')")
+                   help="one posterior threshold for every keyword instead of the model's calibrated ones (set for "
+                        "1 FA/hr, where the released models miss most keywords: docs/live.md)")
     s.set_defaults(fn=lambda a: cmd_listen(a, spec_loader(a)))
 
     s = sub.add_parser("record", help="enroll your own keyword, other-word and background takes, quality-checked")
