@@ -274,3 +274,40 @@ def test_kws_device_listen_cli_on_the_emulated_microphone(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "listening through the device" in out and "audio overruns 0" in out and "device equal" in out
     assert main(["device", "listen", "--seconds", "1"]) == 2                 # neither a board nor audio
+
+
+def _cpu_seconds(pid: int) -> float:
+    import os
+
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.parametrize("name", ["kws_serial.elf", "kws_mic.elf"])
+def test_idle_device_sleeps_instead_of_spinning(image, audio, spec, name, tmp_path):
+    """With nothing to do the always-on core waits for an interrupt (WFI), which QEMU honours by
+    halting the emulated CPU: the emulator then takes almost no host CPU (it took a whole core
+    while the app polled). The serial build sleeps until audio comes and then streams
+    bit-exactly; the microphone build plays its recording, then sleeps once it has run out."""
+    import time
+
+    block = spec.frontend.hop_samples * spec.detector.stride_frames
+    x = audio[:audio.size // block * block]
+    x.astype("<i2").tofile(tmp_path / "mic.pcm")
+    args = [str(tmp_path / "mic.pcm")] if name == "kws_mic.elf" else None
+    with Sim(REPO_ROOT / "build" / "qemu" / name, args=args) as sim, sim.link() as link:
+        link.handshake()
+        if name == "kws_mic.elf":                       # the recording plays as fast as the app takes it
+            deadline = time.monotonic() + 60
+            while link.stats()["frames"] < spec.frontend.num_frames(x.size) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        c0, t0 = _cpu_seconds(sim.proc.pid), time.monotonic()
+        time.sleep(1.5)
+        share = (_cpu_seconds(sim.proc.pid) - c0) / (time.monotonic() - t0)
+        assert share < 0.3, f"{name} kept {share:.0%} of a core busy while idle"
+        _, ref_events = ReferencePipeline(spec, MODEL).run(x)
+        if name == "kws_serial.elf":
+            events = link.stream(x).events
+            assert events == [(e.label, e.score_q, e.sample) for e in ref_events]
+        else:
+            assert link.stats()["frames"] == spec.frontend.num_frames(x.size)

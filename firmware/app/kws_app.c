@@ -376,6 +376,7 @@ int main(void)
 #endif
         const int b = kws_port_read_byte();
         if (b < 0) {
+            kws_port_wait();                                /* nothing to do: sleep until an interrupt */
             continue;
         }
         uint8_t type;

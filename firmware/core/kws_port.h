@@ -9,6 +9,8 @@
 void kws_port_init(void);                 /* clocks, serial, tick counter */
 void kws_port_write(const uint8_t *buf, size_t n);   /* serial out, blocking */
 int kws_port_read_byte(void);             /* serial in: next byte, or -1 if none pending */
+void kws_port_wait(void);                 /* nothing pending: sleep until the next interrupt (a byte, a
+                                           * microphone block, the tick) unless input already waits */
 uint32_t kws_port_rx_lost(void);         /* serial bytes lost before the protocol saw them (ring full, UART overrun) */
 uint64_t kws_port_ticks(void);            /* monotonic tick counter */
 uint32_t kws_port_tick_hz(void);          /* nominal ticks per second */

@@ -34,6 +34,11 @@ static inline void kws_rx_put(kws_rx_ring_t *r, uint8_t b)
     r->head = kws_rx_next(h);
 }
 
+static inline int kws_rx_empty(const kws_rx_ring_t *r)
+{
+    return r->head == r->tail;
+}
+
 static inline int kws_rx_get(kws_rx_ring_t *r)
 {
     const uint32_t t = r->tail;

@@ -37,6 +37,11 @@ int kws_port_read_byte(void)
     return c;
 }
 
+void kws_port_wait(void)
+{
+    /* kws_port_read_byte blocks on stdin: never called */
+}
+
 uint64_t kws_port_ticks(void)
 {
     return ++ticks;

@@ -13,6 +13,7 @@
 #include "kws_fe_config.h"
 #include "kws_net.h"
 #include "kws_port.h"
+#include "sleep.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
 #define PDM 0x4001D000u
@@ -89,6 +90,11 @@ const int16_t *kws_port_mic_block(void)
     overruns += e - taken - 1u;                       /* completed blocks the app never took */
     taken = e;
     return buf[(e - 1u) & 1u];
+}
+
+int kws_port_mic_ready(void)
+{
+    return ends != taken;
 }
 
 uint32_t kws_port_mic_overruns(void)

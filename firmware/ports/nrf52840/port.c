@@ -6,6 +6,7 @@
 
 #include "kws_port.h"
 #include "rx_ring.h"
+#include "sleep.h"
 #include "systick.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
@@ -92,6 +93,18 @@ uint32_t kws_port_rx_lost(void)
 int kws_port_read_byte(void)
 {
     return kws_rx_get(&rx);
+}
+
+/* Builds without a microphone: no block ever waits (pdm_mic.c / mic_file.c define the real one). */
+int kws_port_mic_ready(void) __attribute__((weak));
+int kws_port_mic_ready(void)
+{
+    return 0;
+}
+
+void kws_port_wait(void)
+{
+    kws_sleep_unless_input(&rx);
 }
 
 uint32_t kws_port_tick_hz(void)

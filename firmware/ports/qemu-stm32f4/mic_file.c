@@ -8,6 +8,7 @@
 #include "kws_fe_config.h"
 #include "kws_net.h"
 #include "kws_port.h"
+#include "sleep.h"
 #include "semihost.h"
 
 static int16_t block[KWS_MIC_BLOCK];
@@ -45,6 +46,11 @@ const int16_t *kws_port_mic_block(void)
         return 0;
     }
     return block;
+}
+
+int kws_port_mic_ready(void)
+{
+    return handle >= 0;                               /* a file plays as fast as the app takes it */
 }
 
 uint32_t kws_port_mic_overruns(void)

@@ -7,6 +7,7 @@
 #include "board.h"
 #include "kws_port.h"
 #include "rx_ring.h"
+#include "sleep.h"
 #include "systick.h"
 
 #define USART_SR (*(volatile uint32_t *)(KWS_USART_BASE + 0x00u))
@@ -61,6 +62,18 @@ uint32_t kws_port_rx_lost(void)
 int kws_port_read_byte(void)
 {
     return kws_rx_get(&rx);
+}
+
+/* Builds without a microphone: no block ever waits (pdm_mic.c / mic_file.c define the real one). */
+int kws_port_mic_ready(void) __attribute__((weak));
+int kws_port_mic_ready(void)
+{
+    return 0;
+}
+
+void kws_port_wait(void)
+{
+    kws_sleep_unless_input(&rx);
 }
 
 uint32_t kws_port_tick_hz(void)
