@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) bench/frontend_instructions.py --out bench/results/frontend_instructions.json
 	$(PY) bench/network_instructions.py --out bench/results/network_instructions.json
 	$(PY) bench/link_instructions.py --out bench/results/link_instructions.json
+	$(PY) bench/human_voice.py --out bench/results/human_voice.json
 	$(PY) bench/data_synth.py --out bench/results/data_synth.json
 	$(PY) bench/island_os.py --out bench/results/island_os.json
 	$(PY) bench/goals.py
