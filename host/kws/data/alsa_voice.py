@@ -41,6 +41,11 @@ PHRASES = {
 }
 
 
+def words() -> set[str]:
+    """Every word the recordings say."""
+    return {w for _, spans in PHRASES.values() for w, _, _ in spans}
+
+
 def recordings(alsa_dir: Path = ALSA_DIR, rate: int = 16000) -> list[tuple[str, np.ndarray, list]]:
     """(file name, int16 PCM at ``rate``, [(word, start, end) at ``rate``]) of every recording,
     resampled with scipy's polyphase filter. Clear errors for a missing package or another
