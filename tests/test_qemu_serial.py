@@ -311,3 +311,19 @@ def test_idle_device_sleeps_instead_of_spinning(image, audio, spec, name, tmp_pa
             assert events == [(e.label, e.score_q, e.sample) for e in ref_events]
         else:
             assert link.stats()["frames"] == spec.frontend.num_frames(x.size)
+
+
+def test_boot_error_survives_a_frame_cut_by_the_reset(image):
+    """A device that resets while sending leaves the host holding half a frame; its boot output
+    starts with a lone delimiter, so the STARTED error after it still decodes (the host would
+    otherwise read the two as one damaged frame, miss the restart and wait for credits)."""
+    import time
+
+    with Sim(image) as sim, sim.link() as link:                  # the raw bytes the device sends at boot
+        raw, deadline = b"", time.monotonic() + 10
+        while raw.count(0) < 2 and time.monotonic() < deadline:
+            raw += link.ser.read(64)
+    assert raw[:1] == b"\x00"
+    half = p.encode(p.CREDIT, 7, bytes(10))[:-6]                # a frame cut short, no delimiter
+    frames = p.Decoder().feed(half + raw)
+    assert [(f.type, f.payload[0]) for f in frames][:1] == [(p.ERROR, 6)]

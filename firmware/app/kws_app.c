@@ -365,6 +365,8 @@ int main(void)
     kws_port_init();
     kws_proto_rx_reset(&rx);
     reset_all();
+    static const uint8_t delimiter = 0;                     /* ends any frame the host holds half-received */
+    kws_port_write(&delimiter, 1);                          /* from before a reset, so that the next decodes */
     send_error(KWS_ERR_STARTED, 0);                         /* a host mid-stream learns its stream is void */
     uint32_t bad_crc = 0, bad_frames = 0, gaps = 0;
     for (;;) {
