@@ -98,6 +98,38 @@ def test_defined_errors_for_defined_faults(app, speech):
     assert stats["bad_frames"] >= 1                                        # and the device went on to answer
 
 
+def test_thresholds_set_over_the_link_fire_as_the_reference_does(app, speech, spec):
+    """THRESHOLDS_REQ: asked, the device reports its built-in thresholds (the model's calibrated
+    ones); set, it echoes them; a wrong size gets ERROR 7. Thresholds in a HELLO_REQ hold for that
+    session from its first sample: its events are the reference's at those thresholds (not at the
+    built-in ones). A HELLO_REQ without them restores the built-in ones; one with a wrong-sized
+    list still starts the session, with the built-in ones, and says ERROR 7 after its HELLO."""
+    import json
+
+    from kws.detector import class_thresholds_q
+    from kws.pipeline import ReferencePipeline, calibrated_thresholds
+
+    man = json.loads((MODEL / "manifest.json").read_text())
+    built = class_thresholds_q(spec.detector, man["labels"], calibrated_thresholds(man))
+    low = {k: 0.3 for k in man["labels"][2:]}
+    q = class_thresholds_q(spec.detector, man["labels"], low)
+    reqs = [(p.HELLO_REQ, b"\x00"), (p.THRESHOLDS_REQ, b""), (p.THRESHOLDS_REQ, p.thresholds_payload(q)),
+            (p.THRESHOLDS_REQ, b"\x01\x02\x03"), (p.HELLO_REQ, b"\x00" + p.thresholds_payload(q)),
+            (p.THRESHOLDS_REQ, b"")]
+    reqs += [(p.AUDIO, speech[i:i + 320].astype("<i2").tobytes()) for i in range(0, speech.size, 320)]
+    reqs += [(p.HELLO_REQ, b"\x00\x01\x02"), (p.THRESHOLDS_REQ, b"")]
+    out = run(app, b"".join(p.encode(t, i, pl) for i, (t, pl) in enumerate(reqs)))
+    assert [p.parse_thresholds(f.payload) for f in out if f.type == p.THRESHOLDS] == \
+        [(False, built), (True, q), (True, q), (False, built)]
+    assert [f.payload for f in out if f.type == p.ERROR] == [bytes([7, 3, 0]), bytes([7]) + (len(reqs) - 2).to_bytes(2, "little")]
+    assert [f.type for f in out][-3:] == [p.HELLO, p.ERROR, p.THRESHOLDS]
+    events = [p.parse_event(f.payload) for f in out if f.type == p.EVENT]
+    _, at_low = ReferencePipeline(spec, MODEL, thresholds=low).run(speech)
+    _, at_built = ReferencePipeline(spec, MODEL).run(speech)
+    assert events == [(e.label, e.score_q, e.sample) for e in at_low] != [(e.label, e.score_q, e.sample)
+                                                                           for e in at_built]
+
+
 def test_hundreds_of_damaged_sessions_never_crash(app, speech):
     rng = np.random.default_rng(2026)
     for trial in range(250):
@@ -131,7 +163,7 @@ def test_hundreds_of_damaged_sessions_never_crash(app, speech):
         out = run(app, data)
         for f in out:
             if f.type == p.ERROR:
-                assert f.payload[0] in (1, 2, 3, 4, 5) and len(f.payload) == 3
+                assert f.payload[0] in (1, 2, 3, 4, 5, 7) and len(f.payload) == 3
             if f.type == p.STATS:
                 assert len(f.payload) == struct.calcsize(p.STATS_FMT) + 4 * sum(map(len, p.STATS_EXT))
                 assert p.parse_stats(f.payload)["rx_lost"] == 0                # stdin loses nothing

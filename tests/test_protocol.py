@@ -161,5 +161,19 @@ def test_stats_of_older_and_newer_firmware_parse_to_the_fields_they_carry():
     assert "stack_peak" not in p.parse_stats(base)
     old = p.parse_stats(base + struct.pack("<II", 500, 0))
     assert old["stack_peak"] == 500 and "rx_lost" not in old
-    new = p.parse_stats(base + struct.pack("<III", 500, 0, 17))
-    assert (new["frames"], new["det_ticks"], new["stack_peak"], new["rx_lost"]) == (1, 10, 500, 17)
+    mid = p.parse_stats(base + struct.pack("<III", 500, 0, 17))
+    assert (mid["frames"], mid["det_ticks"], mid["stack_peak"], mid["rx_lost"]) == (1, 10, 500, 17)
+    assert "tick_hz" not in mid
+    new = p.parse_stats(base + struct.pack("<IIII", 500, 0, 17, 64_000_000))
+    assert (new["rx_lost"], new["tick_hz"]) == (17, 64_000_000)
+
+
+def test_event_delay_is_from_the_block_holding_the_windows_last_sample_to_the_event():
+    """StreamResult.event_delays_ms on a hand-made timeline: an event at sample n completed its
+    window with sample n - 1, which the first block ending at or after n carried."""
+    from kws.device.link import StreamResult
+
+    r = StreamResult(events=[(2, 30000, 640), (3, 30000, 641), (2, 30000, 960)], event_received=[0.15, 0.5, 0.9],
+                     block_ends=[320, 640, 960], block_sent=[0.0, 0.1, 0.2])
+    assert r.event_delays_ms() == pytest.approx([50.0, 300.0, 700.0])
+    assert StreamResult(events=[(2, 1, 5)], event_received=[1.0]).event_delays_ms() == []     # nothing sent

@@ -181,6 +181,36 @@ def test_device_eval_reports_no_difference_and_scores_both_sides(image, audio, s
     assert r["events"]["differ"] == []
     assert r["device_score"] == r["reference_score"] and r["reference_score"]["occurrences"] == 1
     assert r["link_errors"] == [] and r["device_counters"]["bad_crc"] == 0
+    c = r["device_compute"]                            # by the device's clock, which STATS now names
+    assert c["tick_hz"] > 1_000_000 and 0 < c["network_ms_per_window"] < c["ms_per_window"]
+
+
+def test_device_eval_with_thresholds_set_over_the_link(image, audio, spec, tmp_path, capsys):
+    """`kws device eval --threshold`: the firmware built with the calibrated thresholds takes one
+    threshold for every keyword over the link, and fires exactly where the reference does with it
+    — at other samples than with its built-in thresholds."""
+    from kws.audio import write_wav
+    from kws.cli import main
+
+    from kws.data.quality import speech_bounds
+
+    write_wav(tmp_path / "s.wav", audio, 16000)
+    a, b = speech_bounds(audio[3000:3000 + 16000], 16000)            # 'left' starts at sample 3000
+    (tmp_path / "s.labels.csv").write_text(f"label,start_sample,end_sample,clip_id\nleft,{3000 + a},{3000 + b},x\n")
+    low = {k: 0.5 for k in ReferencePipeline(spec, MODEL).labels[2:]}
+    _, at_low = ReferencePipeline(spec, MODEL, thresholds=low).run(audio)
+    _, built = ReferencePipeline(spec, MODEL).run(audio)
+    want = [[e.label, e.score_q, e.sample] for e in at_low]
+    assert want and want != [[e.label, e.score_q, e.sample] for e in built]
+    assert main(["device", "eval", str(tmp_path / "s.wav"), "--threshold", "0.5", "--out", str(tmp_path / "r.json")]) == 0
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert r["thresholds"] == low and r["thresholds_set_at_run_time"]
+    assert r["windows"]["differ"] == [] and r["events"] == {"reference": len(want), "device": len(want), "differ": []}
+    assert "0 differ" in capsys.readouterr().out
+    # latency with the link: each event's delay after the block that completed its window was sent
+    d, lw = r["event_delay_ms"], r["device_latency_with_link_ms"]
+    assert d["n"] == len(want) and 0 < d["p50"] <= d["max"] < 10_000
+    assert lw["n"] == r["device_score"]["detected"] == 1 and lw["p95"] > r["device_score"]["latency_ms_p95"]
 
 
 def test_feature_monitor_over_the_protocol_equals_host_reference(image, audio, spec, frontend):
@@ -273,6 +303,13 @@ def test_kws_device_listen_cli_on_the_emulated_microphone(tmp_path, capsys):
     assert main(["device", "listen", "--compare", str(wav), "--seconds", "60"]) == 0
     out = capsys.readouterr().out
     assert "listening through the device" in out and "audio overruns 0" in out and "device equal" in out
+    # the same board at one threshold for every keyword, set over the link: equal to the reference at it
+    assert main(["device", "listen", "--compare", str(wav), "--seconds", "60", "--threshold", "0.3"]) == 0
+    low = capsys.readouterr().out
+    assert "thresholds set for this session" in low and "device equal" in low
+    import re
+
+    assert re.findall(r"\(sample \d+\)", out) != re.findall(r"\(sample \d+\)", low)    # it fired elsewhere
     assert main(["device", "listen", "--seconds", "1"]) == 2                 # neither a board nor audio
 
 

@@ -14,6 +14,7 @@ def test_detection_window_is_word_start_to_one_second_after_its_end():
     s = score([("yes", 10 * R + 100), ("no", 22 * R - 1)], truth, total_samples=3600 * R, rate=R)
     assert s.detected == 2 and s.frr == 0 and s.false_accepts == 0
     assert s.latencies_ms == pytest.approx([(100 - R) * 1000 / R, (R - 1) * 1000 / R])
+    assert s.detection_samples == [10 * R + 100, 22 * R - 1]          # which event each latency is of
     late = score([("no", 22 * R + 1)], truth, total_samples=3600 * R, rate=R)
     assert late.detected == 0 and late.false_accepts == 1 and late.frr == 1.0
     early = score([("yes", 10 * R - 1)], truth, total_samples=3600 * R, rate=R)
@@ -164,6 +165,16 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
 
     ww = evaluate(spec, REPO_ROOT / "models" / "wakeword", tmp_path, tmp_path / "ww", target_fa_per_hour=100.0)
     assert ww["occurrences_key"] == r["occurrences_key"] and ww["at_default_threshold"]["hits"] == "0000"
+    # its eval.json runs a device or kws listen at those thresholds (kws.thresholds), for that model only
+    import json
+
+    from kws.errors import KwsError
+    from kws.thresholds import threshold_overrides
+
+    man = json.loads((model / "manifest.json").read_text())
+    assert threshold_overrides(man, file=tmp_path / "out" / "eval.json") == r["calibrated_thresholds"]
+    with pytest.raises(KwsError, match="calibrated for another model"):
+        threshold_overrides(man, file=tmp_path / "ww" / "eval.json")
     assert r["occurrence_voices"] == ["espeak:en+m3", "espeak:en+f2", "espeak:en-us+m1", "espeak:en+f4"]
     bv = r["by_voice"]["at_default_threshold"]
     assert sorted(bv) == sorted(r["occurrence_voices"]) and all(m["occurrences"] == 1 for m in bv.values())

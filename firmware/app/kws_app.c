@@ -16,6 +16,8 @@
  *   HELLO_REQ -> HELLO (hashes, rate, block size, credits); AUDIO blocks within the granted
  *   credits -> one CREDIT per block consumed, EVENT and (if asked) LOGITS frames; STATS_REQ ->
  *   STATS; MONITOR_REQ -> MONITOR (feature statistics for drift detection, kws_monitor.h);
+ *   THRESHOLDS_REQ -> THRESHOLDS (the detector's thresholds; the host may set them for the session,
+ *   here or, in force from its first sample, in the HELLO_REQ);
  * - microphone (-DKWS_AUDIO_MIC, boards with a mic port): the same protocol, but the audio comes
  *   from kws_port_mic_block() and AUDIO frames are refused; the microphone starts at the first
  *   HELLO_REQ, which (like every HELLO_REQ) also restarts the sample count; the host listens
@@ -266,6 +268,7 @@ int main(void)
 static kws_proto_rx_t rx;
 static uint16_t tx_seq;
 static uint8_t send_logits;
+static uint8_t thresholds_set;      /* this session's thresholds came from the host (THRESHOLDS_REQ) */
 
 static void put16(uint8_t *p, uint32_t v)
 {
@@ -332,6 +335,38 @@ static void send_hello(void)
     send(KWS_MSG_HELLO, p, sizeof p);
 }
 
+/* Thresholds from the host, one u16 per class (Q(KWS_DET_FRAC)), for the rest of the session (a
+ * HELLO_REQ without them restores the built-in ones). 0 if the payload is not exactly that. */
+static int take_thresholds(const uint8_t *payload, uint32_t len)
+{
+    if (len != 2u * KWS_NET_OUTPUT_SIZE) {
+        return 0;
+    }
+    uint16_t thr[KWS_NET_OUTPUT_SIZE];
+    for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
+        thr[i] = (uint16_t)(payload[2u * i] | (payload[2u * i + 1u] << 8));
+    }
+    kws_det_set_thresholds(&det, thr);
+    thresholds_set = 1;
+    return 1;
+}
+
+/* THRESHOLDS_REQ: no payload asks, thresholds set them (take_thresholds); the reply says which
+ * are in force and whether the host set them. */
+static void thresholds(const uint8_t *payload, uint32_t len, uint16_t seq)
+{
+    if (len != 0 && !take_thresholds(payload, len)) {
+        send_error(KWS_ERR_BAD_REQUEST, seq);
+        return;
+    }
+    uint8_t p[1u + 2u * KWS_NET_OUTPUT_SIZE];
+    p[0] = thresholds_set;
+    for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
+        put16(p + 1u + 2u * i, det.thr[i]);
+    }
+    send(KWS_MSG_THRESHOLDS, p, sizeof p);
+}
+
 static uint32_t audio_overruns(void)
 {
 #ifdef KWS_AUDIO_MIC
@@ -343,7 +378,7 @@ static uint32_t audio_overruns(void)
 
 static void send_stats(void)
 {
-    uint8_t p[64];
+    uint8_t p[68];
     put32(p, (uint32_t)cnt.frames);
     put32(p + 4, (uint32_t)cnt.runs);
     put32(p + 8, (uint32_t)cnt.events);
@@ -357,6 +392,7 @@ static void send_stats(void)
     put32(p + 52, kws_port_stack_peak());
     put32(p + 56, audio_overruns());
     put32(p + 60, kws_port_rx_lost());
+    put32(p + 64, kws_port_tick_hz());                      /* what the tick counts above are in */
     send(KWS_MSG_STATS, p, sizeof p);
 }
 
@@ -400,11 +436,17 @@ int main(void)
         }
         if (type == KWS_MSG_HELLO_REQ) {
             send_logits = len > 0 && (payload[0] & 1u);
-            reset_all();
+            reset_all();                                    /* the built-in thresholds again, too */
+            thresholds_set = 0;
+            /* thresholds after the flags: the session's, in force before its first sample */
+            const int bad_thresholds = len > 1u && !take_thresholds(payload + 1, len - 1u);
 #ifdef KWS_AUDIO_MIC
             kws_port_mic_start();                           /* listening starts with the first hello */
 #endif
             send_hello();
+            if (bad_thresholds) {
+                send_error(KWS_ERR_BAD_REQUEST, seq);       /* after the HELLO, which a host waits for */
+            }
         } else if (type == KWS_MSG_STATS_REQ) {
             send_stats();
         } else if (type == KWS_MSG_MONITOR_REQ) {
@@ -412,6 +454,8 @@ int main(void)
             if (len > 0 && (payload[0] & 1u)) {             /* report and start a new period */
                 kws_mon_reset(&mon);
             }
+        } else if (type == KWS_MSG_THRESHOLDS_REQ) {
+            thresholds(payload, len, seq);
         } else if (type == KWS_MSG_AUDIO) {
 #ifdef KWS_AUDIO_MIC
             send_error(KWS_ERR_BAD_AUDIO, seq);             /* the microphone is the source */

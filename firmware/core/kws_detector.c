@@ -5,6 +5,14 @@ void kws_det_reset(kws_det_t *d)
     d->count = 0;
     d->pos = 0;
     d->hold = 0;
+    kws_det_set_thresholds(d, kws_det_threshold);
+}
+
+void kws_det_set_thresholds(kws_det_t *d, const uint16_t thr[KWS_NET_OUTPUT_SIZE])
+{
+    for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
+        d->thr[i] = thr[i];
+    }
 }
 
 int kws_det_push(kws_det_t *d, const int8_t logits[KWS_NET_OUTPUT_SIZE], uint32_t *score)
@@ -37,7 +45,7 @@ int kws_det_push(kws_det_t *d, const int8_t logits[KWS_NET_OUTPUT_SIZE], uint32_
         for (unsigned r = 0; r < d->count; r++) {
             s += d->hist[r][k];
         }
-        if (s >= (uint32_t)kws_det_threshold[k] * KWS_DET_SMOOTH && (best < 0 || s > best_sum)) {
+        if (s >= (uint32_t)d->thr[k] * KWS_DET_SMOOTH && (best < 0 || s > best_sum)) {
             best = (int)k;
             best_sum = s;
         }

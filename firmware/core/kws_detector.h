@@ -13,9 +13,16 @@ typedef struct {
     uint32_t count;                                       /* runs in hist (<= KWS_DET_SMOOTH) */
     uint32_t pos;                                         /* next slot */
     uint32_t hold;                                        /* runs left in the refractory period */
+    uint16_t thr[KWS_NET_OUTPUT_SIZE];                    /* this session's thresholds, Q(KWS_DET_FRAC) */
 } kws_det_t;
 
+/* A new session: no history, no refractory period, the built-in thresholds (kws_det_threshold). */
 void kws_det_reset(kws_det_t *d);
+
+/* Per-class thresholds for the rest of this session, Q(KWS_DET_FRAC) (the host's THRESHOLDS_REQ,
+ * docs/protocol.md): the next network run decides with them. Classes below KWS_DET_FIRST_KEYWORD
+ * never fire whatever their entry; a threshold above 2^KWS_DET_FRAC (1.0) never fires. */
+void kws_det_set_thresholds(kws_det_t *d, const uint16_t thr[KWS_NET_OUTPUT_SIZE]);
 
 /* One network run's int8 logits. Returns the class that fires (>= KWS_DET_FIRST_KEYWORD) and
  * its smoothed score in *score (Q(KWS_DET_FRAC)), or -1. */

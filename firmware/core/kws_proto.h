@@ -15,16 +15,19 @@
 #define KWS_PROTO_MAX_WIRE KWS_PROTO_WIRE_BYTES(KWS_PROTO_MAX_BODY)
 
 enum {
-    KWS_MSG_HELLO_REQ = 0x01, KWS_MSG_STATS_REQ = 0x03, KWS_MSG_MONITOR_REQ = 0x04, KWS_MSG_AUDIO = 0x10,
+    KWS_MSG_HELLO_REQ = 0x01, KWS_MSG_STATS_REQ = 0x03, KWS_MSG_MONITOR_REQ = 0x04, KWS_MSG_THRESHOLDS_REQ = 0x05,
+    KWS_MSG_AUDIO = 0x10,
     KWS_MSG_HELLO = 0x81, KWS_MSG_CREDIT = 0x82, KWS_MSG_STATS = 0x83, KWS_MSG_MONITOR = 0x84,
+    KWS_MSG_THRESHOLDS = 0x85,
     KWS_MSG_ERROR = 0x8F,
     KWS_MSG_EVENT = 0x90, KWS_MSG_LOGITS = 0x91
 };
 /* KWS_ERR_STARTED: sent once at boot, before anything else: the device (re)started and holds no
- * session; a host mid-stream learns that its stream is void rather than waiting for credits. */
+ * session; a host mid-stream learns that its stream is void rather than waiting for credits.
+ * KWS_ERR_BAD_REQUEST: a request whose payload has a size the message does not allow. */
 enum {
     KWS_ERR_BAD_CRC = 1, KWS_ERR_BAD_FRAME = 2, KWS_ERR_SEQ_GAP = 3, KWS_ERR_BAD_AUDIO = 4, KWS_ERR_UNKNOWN = 5,
-    KWS_ERR_STARTED = 6
+    KWS_ERR_STARTED = 6, KWS_ERR_BAD_REQUEST = 7
 };
 
 typedef struct {

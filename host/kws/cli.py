@@ -216,15 +216,17 @@ def cmd_sim(args) -> int:
 def cmd_device_stream(args) -> int:
     import contextlib
 
+    from kws import thresholds
     from kws.audio import read_wav
-    from kws.device.connect import expected_hashes, open_link
+    from kws.device.connect import expected_hashes, open_link, thresholds_q
 
     spec = _spec(args)
     pcm = read_wav(args.wav, expected_rate=spec.frontend.sample_rate_hz)
     man = json.loads((Path(args.model) / "manifest.json").read_text())
+    thr = thresholds.from_args(args, man)
     with contextlib.ExitStack() as stack:
         link = open_link(stack, args.port)
-        hello = link.handshake(expect=expected_hashes(spec, man, detector=False))
+        hello = link.handshake(expect=expected_hashes(spec, man, detector=False), thresholds=thresholds_q(spec, man, thr))
         r = link.stream(pcm)
         stats = link.stats()
     for k, score, sample in r.events:
@@ -240,13 +242,15 @@ def cmd_device_listen(args) -> int:
     import subprocess
     import tempfile
 
+    from kws import thresholds
     from kws.audio import read_wav
-    from kws.device.connect import expected_hashes, open_link
+    from kws.device.connect import expected_hashes, open_link, thresholds_q
     from kws.device.listen import device_listen
     from kws.device.qemu import Sim
 
     spec = _spec(args)
     man = json.loads((Path(args.model) / "manifest.json").read_text())
+    thr = thresholds.from_args(args, man)
     labels, rate = man["labels"], spec.frontend.sample_rate_hz
 
     def show(ev):
@@ -266,8 +270,9 @@ def cmd_device_listen(args) -> int:
             read_wav(args.sim_audio, expected_rate=rate).astype("<i2").tofile(raw)
             sim = stack.enter_context(Sim(REPO_ROOT / "build" / "qemu" / "kws_mic.elf", args=[str(raw)]))
             link = stack.enter_context(sim.link())
-        hello = link.handshake(expect=expected_hashes(spec, man))
-        print(f"listening through the device on {link.url} ({man['name']}); Ctrl-C to stop", flush=True)
+        hello = link.handshake(expect=expected_hashes(spec, man), thresholds=thresholds_q(spec, man, thr))
+        print(f"listening through the device on {link.url} ({man['name']}"
+              + (", thresholds set for this session" if thr is not None else "") + "); Ctrl-C to stop", flush=True)
         until = None
         if args.compare:
             block = spec.frontend.hop_samples * spec.detector.stride_frames
@@ -284,7 +289,7 @@ def cmd_device_listen(args) -> int:
         return 0
     from kws.pipeline import ReferencePipeline
 
-    _, ref = ReferencePipeline(spec, Path(args.model)).run(heard)
+    _, ref = ReferencePipeline(spec, Path(args.model), thresholds=thr).run(heard)
     want = [(e.label, e.score_q, e.sample) for e in ref]
     same = r.events == want and st.get("frames") == until
     print(f"host reference on {args.compare}: {len(want)} events; device {'equal' if same else 'DIFFERENT'} "
@@ -295,10 +300,13 @@ def cmd_device_listen(args) -> int:
 
 
 def cmd_device_eval(args) -> int:
+    from kws import thresholds
     from kws.codegen.common import write_if_changed
     from kws.evaluate.device import device_eval
 
-    r = device_eval(_spec(args), Path(args.model), Path(args.wav), port=args.port, retries=args.retries)
+    man = json.loads((Path(args.model) / "manifest.json").read_text())
+    r = device_eval(_spec(args), Path(args.model), Path(args.wav), port=args.port, retries=args.retries,
+                    thresholds=thresholds.from_args(args, man))
     for msg in r["restarts"]:
         print(f"restarted the stream from the beginning: {msg}")
     w, e = r["windows"], r["events"]
@@ -310,6 +318,13 @@ def cmd_device_eval(args) -> int:
               f"{m['latency_ms_p95'] if m['latency_ms_p95'] is None else round(m['latency_ms_p95'])} ms")
     print(f"link: {r['audio_seconds']:.1f} s of audio in {r['link_seconds']:.1f} s, errors {r['link_errors'] or 'none'}, "
           f"device counters {r['device_counters']}")
+    d, lw, c = r["event_delay_ms"], r["device_latency_with_link_ms"], r["device_compute"]
+    if d["n"]:
+        print(f"events arrived {d['p50']:.0f} ms (p50) / {d['p95']:.0f} ms (p95) after the audio block completing their "
+              f"window was sent" + (f"; device latency with the link p95 {lw['p95']:.0f} ms" if lw["n"] else ""))
+    if c:
+        print(f"device compute ({c['clock']}, {c['tick_hz'] / 1e6:g} MHz): {c['ms_per_window']:.2f} ms per window "
+              f"(network {c['network_ms_per_window']:.2f} ms), {c['share_of_real_time']:.1%} of real time")
     if args.out:
         write_if_changed(Path(args.out), json.dumps(r, indent=1) + "\n")
     ok = not w["differ"] and not e["differ"] and w["device"] == w["reference"]
@@ -375,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--elf", default="build/qemu/kws_serial.elf")
     s.set_defaults(fn=cmd_sim)
 
+    from kws import thresholds
+
     s = sub.add_parser("device", help="talk to a device (board or emulator) over the serial protocol")
     dsub = s.add_subparsers(dest="device_cmd", required=True)
     d = dsub.add_parser("stream", help="stream a WAV to the device and print its events")
@@ -382,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--port", help="pyserial URL (/dev/ttyACM0, socket://127.0.0.1:PORT) or auto (a known board by USB "
                                   "ID); default: start QEMU")
     d.add_argument("--model", default="models/commands", help="the model the device must run (hash check)")
+    thresholds.add_args(d, what="the ones the firmware was built with (set over the link for this session)")
     d.set_defaults(fn=cmd_device_stream)
 
     d = dsub.add_parser("listen", help="detections of a board listening to its own microphone")
@@ -391,6 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--model", default="models/commands", help="the model the device must run (hash check)")
     d.add_argument("--compare", help="the WAV the device hears (emulated microphone): diff its events with the host "
                                      "reference's; exit 1 if they differ")
+    thresholds.add_args(d, what="the ones the firmware was built with (set over the link for this session)")
     d.set_defaults(fn=cmd_device_listen)
 
     d = dsub.add_parser("eval", help="a stream through the device and the host reference: diff and scores")
@@ -400,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", help="write the result as JSON here")
     d.add_argument("--retries", type=int, default=1,
                    help="stream again from the beginning this many times when the device restarts mid-stream")
+    thresholds.add_args(d, what="the ones the firmware was built with (the device takes them over the link for this "
+                                "session; the reference uses the same)")
     d.set_defaults(fn=cmd_device_eval)
 
     from kws.monitor.cli import add_parser as add_drift_parser

@@ -321,7 +321,10 @@ def run_demo(*, spec_path: str | None, out_dir: Path, task: str = "commands", re
            f"accepts, FRR {device['device_score']['frr']:.0%}, "
            f"{device['device_score']['latency_ms_p95'] or 0:.0f} ms |",
            f"| serial link | {device['audio_seconds']:.1f} s of audio in {device['link_seconds']:.1f} s, "
-           f"errors: {len(device['link_errors'])} |"]
+           f"errors: {len(device['link_errors'])} |",
+           *([f"| events arrived after the audio completing their window was sent (p50 / p95) | "
+              f"{device['event_delay_ms']['p50']:.0f} / {device['event_delay_ms']['p95']:.0f} ms |"]
+             if device.get("event_delay_ms", {}).get("n") else [])]
           if device else []),
         *(_evaluation_lines(extra, spec) if extra else []),
         "", "Not in the demo: FA/hr over a day of audio (`python bench/eval_24h.py`), real boards (`kws flash`, "

@@ -36,3 +36,15 @@ def expected_hashes(spec, manifest: dict, *, detector: bool = True) -> dict[str,
 
         expect["detector_hash32"] = detector_hash32(spec.detector, calibrated_thresholds(manifest))
     return expect
+
+
+
+def thresholds_q(spec, manifest: dict, thresholds: dict[str, float] | None) -> list[int] | None:
+    """The Q(frac) threshold per class a device runs ``thresholds`` (per keyword, kws.thresholds)
+    with, for :meth:`kws.device.link.Link.handshake`, as the host reference does with the same
+    dict; None: the device keeps its built-in ones."""
+    if thresholds is None:
+        return None
+    from kws.detector import class_thresholds_q
+
+    return class_thresholds_q(spec.detector, manifest["labels"], thresholds)

@@ -37,6 +37,23 @@ class StreamResult:
     errors: list[tuple[str, int]] = field(default_factory=list)
     samples_acked: int = 0
     seconds: float = 0.0
+    event_received: list[float] = field(default_factory=list)  # host clock (time.monotonic) when each event arrived
+    block_ends: list[int] = field(default_factory=list)        # samples sent up to the end of each AUDIO block
+    block_sent: list[float] = field(default_factory=list)      # host clock when each block was sent
+
+    def event_delays_ms(self) -> list[float]:
+        """Per event: from sending the AUDIO block that held its window's last sample to its
+        EVENT's arrival — the device's queue (at most ``credits`` blocks when the host streams
+        faster than real time), its compute, and the link both ways."""
+        import bisect
+
+        out = []
+        if not self.block_sent:
+            return out
+        for (_, _, sample), t in zip(self.events, self.event_received):
+            i = min(bisect.bisect_left(self.block_ends, sample), len(self.block_sent) - 1)
+            out.append((t - self.block_sent[i]) * 1000.0)
+        return out
 
 
 class Link:
@@ -132,11 +149,16 @@ class Link:
         raise KwsError(f"{self.url}: no {p.NAMES.get(ftype, ftype)} within {timeout or self.timeout:.0f} s "
                        f"(frames {self.dec.frames}, bad crc {self.dec.bad_crc}, bad frames {self.dec.bad_frame})")
 
-    def handshake(self, *, logits: bool = False, expect: dict | None = None, attempts: int = 20) -> p.Hello:
+    def handshake(self, *, logits: bool = False, expect: dict | None = None, attempts: int = 20,
+                  thresholds: list[int] | None = None) -> p.Hello:
         """HELLO_REQ until HELLO (bytes sent before the device's UART is up are lost); then
-        refuse a device whose front end, model or detector differs from ``expect``."""
+        refuse a device whose front end, model or detector differs from ``expect``.
+        ``thresholds``: the detector's per-class thresholds (Q(frac)) for this session instead of
+        its built-in ones, in force from its first sample (a microphone starts with the HELLO_REQ);
+        the device must confirm them."""
+        req = bytes([1 if logits else 0]) + (p.thresholds_payload(thresholds) if thresholds is not None else b"")
         for _ in range(attempts):
-            self.send(p.HELLO_REQ, bytes([1 if logits else 0]))
+            self.send(p.HELLO_REQ, req)
             try:
                 f = self.wait_for(p.HELLO, timeout=0.5, drop_older=True)
                 break
@@ -151,6 +173,8 @@ class Link:
                 raise DeviceMismatch(f"{self.url}: device {key} is {got:08x}, expected {want:08x}: flash the firmware "
                                      "built from this spec and model")
         # frames after the HELLO belong to this session (a microphone device may already report events)
+        if thresholds is not None:
+            self._check_thresholds(self.thresholds(), list(thresholds))
         return self.hello
 
     def stream(self, pcm: np.ndarray) -> StreamResult:
@@ -182,6 +206,7 @@ class Link:
                 last_progress = time.monotonic()
             elif f.type == p.EVENT:
                 res.events.append(p.parse_event(f.payload))
+                res.event_received.append(time.monotonic())
             elif f.type == p.LOGITS:
                 res.logits.append(p.parse_logits(f.payload)[1])
             elif f.type == p.ERROR:
@@ -196,6 +221,8 @@ class Link:
                     chunk = pcm[sent:sent + block]
                     self.send(p.AUDIO, chunk.tobytes())
                     sent += chunk.size
+                    res.block_ends.append(sent)
+                    res.block_sent.append(time.monotonic())
                     credits -= 1
                 for f in self._poll():
                     handle(f)
@@ -212,6 +239,43 @@ class Link:
                              f"{len(res.events)} events") from e
         res.seconds = time.monotonic() - t0
         return res
+
+    def thresholds(self, thresholds_q: list[int] | None = None) -> tuple[bool, list[int]]:
+        """The detector's per-class thresholds in force on the device (Q(frac), kws.detector) and
+        whether the host set them this session; with ``thresholds_q``, sets them first (from the
+        next network run on; the next handshake restores the built-in ones unless it sets its own)."""
+        if self.hello is None:
+            raise KwsError("handshake first")
+        if thresholds_q is not None and len(thresholds_q) != self.hello.classes:
+            raise KwsError(f"{self.url}: {len(thresholds_q)} thresholds for a device with {self.hello.classes} classes")
+        self.send(p.THRESHOLDS_REQ, p.thresholds_payload(thresholds_q) if thresholds_q is not None else b"")
+        mine = (self.seq - 1) & 0xFFFF
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            for i, f in enumerate(self.pending):
+                if f.type == p.THRESHOLDS:
+                    del self.pending[i]
+                    got = p.parse_thresholds(f.payload)
+                    if thresholds_q is not None:
+                        self._check_thresholds(got, list(thresholds_q))
+                    return got
+                if f.type == p.ERROR and f.payload[:1] == bytes([p.ERR_STARTED]):
+                    self.error_of(f, "before it answered THRESHOLDS_REQ")          # raises DeviceReset
+                if f.type == p.ERROR and len(f.payload) >= 3 and struct.unpack("<H", f.payload[1:3])[0] == mine:
+                    del self.pending[i]
+                    code = f.payload[0]
+                    if code == p.ERR_UNKNOWN:
+                        raise KwsError(f"{self.url}: this firmware cannot take thresholds at run time (it predates "
+                                       "THRESHOLDS_REQ): flash the current firmware, or build it with these "
+                                       "thresholds (kws eval --calibrate, then kws codegen model)")
+                    raise KwsError(f"{self.url}: the device refused THRESHOLDS_REQ: {p.ERRORS.get(code, code)}")
+            self.pending.extend(self._poll())
+        raise KwsError(f"{self.url}: no THRESHOLDS within {self.timeout:.0f} s")
+
+    def _check_thresholds(self, got: tuple[bool, list[int]], want: list[int]) -> None:
+        if got != (True, want):
+            raise KwsError(f"{self.url}: the device did not take the thresholds: asked {want}, it runs {got[1]}"
+                           + ("" if got[0] else " (its built-in ones)"))
 
     def stats(self) -> dict:
         self.send(p.STATS_REQ)

@@ -24,27 +24,32 @@ MAX_BODY = 1024
 HELLO_REQ = 0x01
 STATS_REQ = 0x03
 MONITOR_REQ = 0x04
+THRESHOLDS_REQ = 0x05
 AUDIO = 0x10
 # device -> host
 HELLO = 0x81
 CREDIT = 0x82
 STATS = 0x83
 MONITOR = 0x84
+THRESHOLDS = 0x85
 ERROR = 0x8F
 EVENT = 0x90
 LOGITS = 0x91
 
-NAMES = {HELLO_REQ: "HELLO_REQ", STATS_REQ: "STATS_REQ", MONITOR_REQ: "MONITOR_REQ", AUDIO: "AUDIO",
-         HELLO: "HELLO", CREDIT: "CREDIT", STATS: "STATS", MONITOR: "MONITOR", ERROR: "ERROR", EVENT: "EVENT",
-         LOGITS: "LOGITS"}
-ERRORS = {1: "bad_crc", 2: "bad_frame", 3: "seq_gap", 4: "bad_audio_size", 5: "unknown_type", 6: "started"}
+NAMES = {HELLO_REQ: "HELLO_REQ", STATS_REQ: "STATS_REQ", MONITOR_REQ: "MONITOR_REQ", THRESHOLDS_REQ: "THRESHOLDS_REQ",
+         AUDIO: "AUDIO", HELLO: "HELLO", CREDIT: "CREDIT", STATS: "STATS", MONITOR: "MONITOR",
+         THRESHOLDS: "THRESHOLDS", ERROR: "ERROR", EVENT: "EVENT", LOGITS: "LOGITS"}
+ERRORS = {1: "bad_crc", 2: "bad_frame", 3: "seq_gap", 4: "bad_audio_size", 5: "unknown_type", 6: "started",
+          7: "bad_request"}
 ERR_STARTED = 6                           # sent once at boot: the device (re)started, no session survives
+ERR_UNKNOWN = 5
 
 HELLO_FMT = "<IIIIIHHBB"      # fw version, fe hash, model hash, detector hash, rate, hop, max block, credits, classes
                               # [+ audio source u8: 0 host-streamed, 1 the device's microphone]
 STATS_FMT = "<IIIIIIIQQQ"     # frames, runs, events, rx frames, bad crc, bad frames, seq gaps, fe, net, det ticks
-STATS_EXT = (("stack_peak", "audio_overruns"), ("rx_lost",))   # appended since v1.0, u32 each: [+ stack peak bytes,
-#   audio overruns] [+ serial bytes lost before the protocol saw them]; older devices send fewer
+STATS_EXT = (("stack_peak", "audio_overruns"), ("rx_lost",), ("tick_hz",))   # appended since v1.0, u32 each:
+#   [+ stack peak bytes, audio overruns] [+ serial bytes lost before the protocol saw them] [+ ticks per second of
+#   the tick counts]; older devices send fewer
 
 
 def crc16(data: bytes) -> int:
@@ -144,6 +149,17 @@ class Hello:
 def parse_event(payload: bytes) -> tuple[int, int, int]:
     """(class, score Q15, sample index)."""
     return struct.unpack("<BHQ", payload[:11])
+
+
+def thresholds_payload(thresholds_q: list[int]) -> bytes:
+    """THRESHOLDS_REQ setting one u16 Q(frac) threshold per class."""
+    return struct.pack(f"<{len(thresholds_q)}H", *thresholds_q)
+
+
+def parse_thresholds(payload: bytes) -> tuple[bool, list[int]]:
+    """THRESHOLDS: (set by the host this session, the Q(frac) threshold per class in force)."""
+    n = (len(payload) - 1) // 2
+    return bool(payload[0]), list(struct.unpack(f"<{n}H", payload[1:1 + 2 * n]))
 
 
 def parse_logits(payload: bytes) -> tuple[int, bytes]:

@@ -228,7 +228,8 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         for tot in (default, calibrated, fixed):
             if tot is not None and tot["occurrences"]:
                 tot["frr_voice_mean"] = stats.voice_mean_frr(tot["hits"], groups)
-    result = {"model": str(model_dir), "streams": [d[0] for d in data], "engine": engine,
+    result = {"model": str(model_dir), "model_sha256": (pipe.manifest.get("model") or {}).get("sha256"),
+              "streams": [d[0] for d in data], "engine": engine,
               "occurrences_key": occurrences, "occurrence_voices": groups if groups and all(groups) else None,
               "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
               "at_default_threshold": default, "calibrated_thresholds": thresholds, "at_calibrated": calibrated,

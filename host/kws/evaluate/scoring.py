@@ -25,6 +25,7 @@ class Score:
     latencies_ms: list[float] = field(default_factory=list)
     false_accept_events: list[tuple[str, int]] = field(default_factory=list)   # the counted ones
     hits: str = ""              # per occurrence in order of start: "1" detected, "0" missed (paired comparisons)
+    detection_samples: list[int] = field(default_factory=list)   # the event that detected each, as latencies_ms
 
     @property
     def frr(self) -> float:
@@ -53,7 +54,7 @@ def score(events: list[tuple[str, int]], truth: list[tuple[str, int, int]], *, t
     grace = rate                                                  # 1 s after the word's end
     truth = sorted(truth, key=lambda t: t[1])
     detected = [False] * len(truth)
-    latencies = []
+    latencies, detections = [], []
     fa_times = []
     for label, sample in sorted(events, key=lambda e: e[1]):
         hit = None
@@ -66,6 +67,7 @@ def score(events: list[tuple[str, int]], truth: list[tuple[str, int, int]], *, t
         else:
             detected[hit] = True
             latencies.append((sample - truth[hit][2]) * 1000.0 / rate)
+            detections.append(sample)
     counted = []
     last = None
     for s, label in fa_times:
@@ -73,4 +75,4 @@ def score(events: list[tuple[str, int]], truth: list[tuple[str, int, int]], *, t
             counted.append((label, s))
         last = s
     return Score(len(truth), sum(detected), len(counted), total_samples / rate / 3600.0, latencies, counted,
-                 "".join("1" if d else "0" for d in detected))
+                 "".join("1" if d else "0" for d in detected), detections)

@@ -13,7 +13,7 @@ def cmd_listen(args, spec) -> int:
         print("\n".join(input_devices()) or "no input devices")
         return 0
     listen(spec, Path(args.model), device=args.device, seconds=args.seconds, level=args.level,
-           threshold=args.threshold)
+           threshold=args.threshold, thresholds_file=args.thresholds)
     return 0
 
 
@@ -56,9 +56,9 @@ def add_parsers(sub, spec_loader) -> None:
     s.add_argument("--seconds", type=float, help="stop after this much audio (default: until Ctrl-C)")
     s.add_argument("--level", action="store_true", help="live input level and top keyword score on stderr")
     s.add_argument("--list", action="store_true", help="list input devices and exit")
-    s.add_argument("--threshold", type=float,
-                   help="one posterior threshold for every keyword instead of the model's calibrated ones (set for "
-                        "1 FA/hr, where the released models miss most keywords: docs/live.md)")
+    from kws import thresholds
+
+    thresholds.add_args(s)
     s.set_defaults(fn=lambda a: cmd_listen(a, spec_loader(a)))
 
     s = sub.add_parser("record", help="enroll your own keyword, other-word and background takes, quality-checked")

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kws.errors import KwsError
 from kws.live.mic import open_input, read_block
 from kws.pipeline import ReferencePipeline
+from kws.thresholds import threshold_overrides
 
 
 @dataclass
@@ -31,14 +31,14 @@ def _level_line(block: np.ndarray, score: float, label: str) -> str:
 
 
 def listen(spec, model_dir, *, device=None, seconds: float | None = None, level: bool = False,
-           threshold: float | None = None, out=print, err=sys.stderr) -> ListenResult:
+           threshold: float | None = None, thresholds_file=None, out=print, err=sys.stderr) -> ListenResult:
     """Runs until ``seconds`` of audio were heard, or Ctrl-C (the stream is closed either way).
-    ``threshold``: one posterior threshold for every keyword instead of the model's calibrated ones."""
+    ``threshold``: one posterior threshold for every keyword instead of the model's calibrated ones;
+    ``thresholds_file``: per-keyword ones from a calibration (kws.thresholds)."""
     pipe = ReferencePipeline(spec, model_dir)
-    if threshold is not None:
-        if not 0.0 < threshold < 1.0:
-            raise KwsError(f"threshold {threshold}: a posterior threshold lies between 0 and 1")
-        pipe.thresholds = {k: threshold for k in pipe.labels[2:]}
+    override = threshold_overrides(pipe.manifest, threshold=threshold, file=thresholds_file)
+    if override is not None:
+        pipe.thresholds = override
     ps = pipe.stream()
     fe = spec.frontend
     rate = fe.sample_rate_hz
@@ -49,6 +49,7 @@ def listen(spec, model_dir, *, device=None, seconds: float | None = None, level:
     out(f"listening on {device if device is not None else 'the default input'} ({rate} Hz) with "
         f"{pipe.manifest['name']}: {', '.join(pipe.labels[2:])}, "
         + (f"threshold {threshold} for every keyword" if threshold is not None else
+           f"the thresholds of {thresholds_file}" if thresholds_file is not None else
            "its calibrated thresholds" if pipe.thresholds else f"the default threshold {spec.detector.threshold}")
         + "; Ctrl-C to stop")
     t0 = time.monotonic()
