@@ -259,3 +259,30 @@ def test_calibrated_thresholds_reach_the_device_tables_and_its_identity(spec):
     assert f"0x{detector_hash32(d, cal12):08x}u" in text["kws_net.h"]
     q = threshold_q(0.9, d.posterior_frac_bits)
     assert ", ".join(["0u", "0u"] + [f"{q}u"] * 10) in text["kws_net.c"]
+
+
+def test_the_device_posterior_table_stops_where_exp_rounds_to_zero(spec):
+    """The generated kws_det_exp_lut holds the Python LUT up to its last non-zero entry, and
+    everything past it that the firmware's detector reads as 0 is 0 in the Python LUT too (the
+    events and scores staying equal is the QEMU tests' job)."""
+    import re
+
+    import numpy as np
+
+    from kws.codegen import model as cgm
+    from kws.codegen.common import REPO_ROOT
+    from kws.detector import exp_lut
+    from kws.tflite_model import TFLiteModel
+
+    for name in ("commands", "wakeword"):
+        blob = (REPO_ROOT / "models" / name / "model.tflite").read_bytes()
+        labels = json.loads((REPO_ROOT / "models" / name / "manifest.json").read_text())["labels"]
+        m = TFLiteModel.from_bytes(blob)
+        full = exp_lut(float(m.tensors[m.outputs[0]].scale[0]), spec.detector.posterior_frac_bits)
+        text = cgm.render(blob, frontend_hash32=1, spec=spec, labels=labels)
+        n = int(re.search(r"#define KWS_DET_EXP_LEN\s+(\d+)", text["kws_net.h"]).group(1))
+        body = re.search(r"kws_det_exp_lut\[(\d+)\] = \{([^}]*)\}", text["kws_net.c"])
+        table = [int(v) for v in re.findall(r"(\d+)u", body.group(2))]
+        assert int(body.group(1)) == n == len(table) < 256 and table[-1] > 0
+        np.testing.assert_array_equal(np.asarray(table), full[:n])
+        assert not full[n:].any()

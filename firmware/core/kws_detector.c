@@ -23,7 +23,8 @@ int kws_det_push(kws_det_t *d, const int8_t logits[KWS_NET_OUTPUT_SIZE], uint32_
     }
     uint32_t e[KWS_NET_OUTPUT_SIZE], sum = 0;
     for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
-        e[i] = kws_det_exp_lut[m - logits[i]];
+        const uint32_t dist = (uint32_t)(m - logits[i]);
+        e[i] = dist < KWS_DET_EXP_LEN ? kws_det_exp_lut[dist] : 0u;   /* the table ends where exp() rounds to 0 */
         sum += e[i];
     }
     uint32_t *slot = d->hist[d->pos];

@@ -23,6 +23,7 @@
 #define KWS_DET_REFRACTORY           13  /* runs without events after one */
 #define KWS_DET_FRAC                 15  /* posterior format Q(FRAC) */
 #define KWS_DET_FIRST_KEYWORD        2  /* classes 0, 1: silence, unknown */
+#define KWS_DET_EXP_LEN              44  /* kws_det_exp_lut entries; 0 past them */
 #define KWS_DET_HASH32               0xbe18698cu  /* detector spec hash with the calibrated thresholds */
 #define KWS_MON_BIN_SHIFT            4  /* feature monitor: bin = (v + 128) >> SHIFT */
 #define KWS_MON_LIMIT                65535u  /* feature monitor: a bin at LIMIT halves all */
@@ -52,7 +53,7 @@ void kws_net_stream_reset(kws_net_stream_t *s);
 void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch);
 void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch);
 
-extern const uint16_t kws_det_exp_lut[256];  /* round(exp(-d * output_scale) * 2^FRAC) */
+extern const uint16_t kws_det_exp_lut[KWS_DET_EXP_LEN];  /* round(exp(-d * output_scale) * 2^FRAC) */
 extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */
 extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];
 

@@ -29,6 +29,13 @@ def exp_lut(output_scale: float, frac_bits: int) -> np.ndarray:
     return np.floor(np.exp(-d * float(np.float32(output_scale))) * (1 << frac_bits) + 0.5).astype(np.uint16)
 
 
+def exp_lut_len(lut: np.ndarray) -> int:
+    """Entries of ``lut`` up to its last non-zero one: the device stores only those and reads 0
+    past them (442 B of flash less for the released commands model, whose table ends at 44)."""
+    nz = np.nonzero(lut)[0]
+    return int(nz[-1]) + 1 if nz.size else 1
+
+
 def threshold_q(threshold: float, frac_bits: int) -> int:
     return int(math.floor(threshold * (1 << frac_bits) + 0.5))
 

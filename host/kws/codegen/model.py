@@ -280,10 +280,11 @@ def _bias(b, n: int, where: str) -> np.ndarray | None:
 def _detector_defs(spec, labels, out_scale: float, thresholds=None) -> tuple[list, str]:
     """Detector constants and tables (kws.detector is their Python twin); ``thresholds``: the
     model's calibrated per-keyword thresholds, if any."""
-    from kws.detector import class_thresholds_q, detector_hash32, exp_lut, refractory_runs
+    from kws.detector import class_thresholds_q, detector_hash32, exp_lut, exp_lut_len, refractory_runs
 
     d = spec.detector
     lut = exp_lut(out_scale, d.posterior_frac_bits)
+    lut = lut[:exp_lut_len(lut)]                        # the rest is 0, which the detector reads past its end
     thr = class_thresholds_q(d, labels, thresholds)
     defs = [("KWS_DET_STRIDE_FRAMES", d.stride_frames, "network every N hops"),
             ("KWS_DET_SMOOTH", d.smooth_windows, "posterior smoothing window (network runs)"),
@@ -291,6 +292,7 @@ def _detector_defs(spec, labels, out_scale: float, thresholds=None) -> tuple[lis
              "runs without events after one"),
             ("KWS_DET_FRAC", d.posterior_frac_bits, "posterior format Q(FRAC)"),
             ("KWS_DET_FIRST_KEYWORD", 2, "classes 0, 1: silence, unknown"),
+            ("KWS_DET_EXP_LEN", len(lut), "kws_det_exp_lut entries; 0 past them"),
             ("KWS_DET_HASH32", f"0x{detector_hash32(d, thresholds):08x}u",
              "detector spec hash" + (" with the calibrated thresholds" if thresholds else "")),
             ("KWS_MON_BIN_SHIFT", spec.monitor.bin_shift, "feature monitor: bin = (v + 128) >> SHIFT"),
@@ -344,7 +346,8 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
             raise CodegenError(f"{source}: {len(labels)} labels for {int(np.prod(y.shape))} outputs")
         ddefs, det_body = _detector_defs(spec, labels, float(y.scale[0]), thresholds)
         defs += ddefs
-        det_decl = ("extern const uint16_t kws_det_exp_lut[256];  /* round(exp(-d * output_scale) * 2^FRAC) */\n"
+        det_decl = ("extern const uint16_t kws_det_exp_lut[KWS_DET_EXP_LEN];  "
+                    "/* round(exp(-d * output_scale) * 2^FRAC) */\n"
                     "extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */\n"
                     "extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];\n\n")
     from kws.codegen import stream
