@@ -304,7 +304,8 @@ int8 balanced accuracy (mean per-class recall) {(acc.get('int8_test_balanced') o
 {rows}{ctx}{voices}
 
 Synthetic voices are not people: accuracy on human speech is not measured here (no recorded
-speech data set is reachable on the build machines). Measure it on your own recordings
+speech data set is reachable on the build machines; one recorded voice, six keywords, is a sanity
+check: `python bench/human_voice.py`, docs/evaluation.md). Measure it on your own recordings
 (`kws data ingest recordings`, then `kws eval --clips DIR --split all`) before you ship.
 
 ## Footprint
@@ -339,4 +340,5 @@ def _thresholds_line(t: dict | None) -> str:
     vals = ", ".join(f"{k} {v:g}" for k, v in t["values"].items())
     return (f"calibrated to {t['target_fa_per_hour']:g} FA/hr (`{t['file']}`: {t['fa_per_hour']:.1f} FA/hr at "
             f"{t['frr']:.1%} FRR on its streams); the host reference uses them and `kws codegen model` "
-            f"compiles them into the device detector: {vals}")
+            f"compiles them into the device detector: {vals}. A device runs others without being rebuilt "
+            f"(`--threshold`, `--thresholds` on `kws device`; docs/live.md)")
