@@ -24,7 +24,6 @@ import os
 import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
 from kws.data.quality import measure, violations
 from kws.data.voices import resolve_pins, split_of
+from kws.forkpool import fork_pool
 from kws.tts import resample_int16
 
 SAMPLE_RATE = 16000
@@ -159,8 +159,8 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
 
     workers = workers or max(1, min(4, os.cpu_count() or 1))
     jobs = [(c, task, previous) for c in clips]
-    with get_context("fork").Pool(workers) as pool:
-        checked = list(tqdm(pool.imap(_check, jobs, chunksize=32), total=len(jobs), desc="validate", unit="clip",
+    with fork_pool(workers, what="a validation") as pool:
+        checked = list(tqdm(pool.map(_check, jobs, chunksize=32), total=len(jobs), desc="validate", unit="clip",
                             disable=not progress))
 
     # Duplicates and label conflicts, by content of the converted audio (or the reused entry).

@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from kws.codegen.common import write_if_changed
 from kws.data import noise
 from kws.data.quality import speech_bounds
 from kws.data.voices import KOKORO_MIX, Voice, catalogue, check_installed, kokoro_mixes, resolve_pins, split_of
+from kws.forkpool import fork_pool
 
 WORDLIST = Path("/usr/share/dict/american-english")
 SAMPLE_RATE = 16000
@@ -239,12 +240,12 @@ def render_all(task, out_dir: str | Path, *, workers: int | None = None, progres
     done_before = sum(1 for r in items if (out_dir / r.label / f"{r.id}.wav").exists())
     bar = tqdm(total=len(items), initial=done_before, desc="synth", unit="clip", disable=not progress)
     written = 0
-    ctx = get_context("fork")
     for group in (speech, silence):
         # Interleave engines across chunks so that festival batches and Piper loads spread out.
         chunks = [(group[i:i + CHUNK], str(out_dir), clip_samples, str(out_dir)) for i in range(0, len(group), CHUNK)]
-        with ctx.Pool(workers) as pool:
-            for ids in pool.imap_unordered(_render_chunk, chunks):
+        with fork_pool(workers, what="a synthesis") as pool:
+            for done in as_completed([pool.submit(_render_chunk, c) for c in chunks]):
+                ids = done.result()
                 written += len(ids)
                 bar.update(len(ids))
     bar.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ import soundfile as sf
 
 from kws.data import manifest as mf
 from kws.errors import KwsError
+from kws.forkpool import fork_pool
 from kws.frontend import fixed
 
 SPLITS = ("train", "val", "test")
@@ -96,9 +96,9 @@ def build_features(data_dir: str | Path, spec, task, *, augment_copies: int, cac
             bgs = [pcm[i] for i, e in enumerate(ents) if e["label"] == task.silence_label]
             speech = {lab for lab in task.labels if task.is_speech(lab)}
             jobs = [(e["id"], e["label"], pcm[i]) for i, e in enumerate(ents)]
-            with get_context("fork").Pool(workers or max(1, min(4, os.cpu_count() or 1)), _aug_init,
-                                          (bgs, task.augment, augment_copies, speech)) as pool:
-                copies = list(tqdm(pool.imap(_aug_one, jobs, chunksize=16), total=len(jobs), desc="augment",
+            with fork_pool(workers or max(1, min(4, os.cpu_count() or 1)), _aug_init,
+                           (bgs, task.augment, augment_copies, speech), what="an augmentation") as pool:
+                copies = list(tqdm(pool.map(_aug_one, jobs, chunksize=16), total=len(jobs), desc="augment",
                                    unit="clip", disable=not progress))
             aug = np.stack([c for group in copies for c in group])
             pcm = np.concatenate([pcm, aug])
