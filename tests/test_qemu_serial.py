@@ -364,3 +364,25 @@ def test_boot_error_survives_a_frame_cut_by_the_reset(image):
     half = p.encode(p.CREDIT, 7, bytes(10))[:-6]                # a frame cut short, no delimiter
     frames = p.Decoder().feed(half + raw)
     assert [(f.type, f.payload[0]) for f in frames][:1] == [(p.ERROR, 6)]
+
+
+def test_kws_device_info_says_what_the_device_runs(image, spec, capsys):
+    """`kws device info`: firmware version, its hashes against a model, the thresholds in force
+    (the commands model's calibrated ones, built in) and its counters, as JSON."""
+    from kws.cli import main
+    from kws.pipeline import calibrated_thresholds
+
+    man = json.loads((MODEL / "manifest.json").read_text())
+    assert main(["device", "info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["fw_version"] == "1.1.0" and info["audio_source"] == "host" and info["classes"] == 12
+    assert info["matches"] == {"model": "commands", "frontend_hash32": True, "model_hash32": True,
+                               "detector_hash32": True}
+    assert info["thresholds_set_by_host"] is False
+    cal = calibrated_thresholds(man)
+    assert info["thresholds"].keys() == cal.keys()
+    assert all(abs(info["thresholds"][k] - cal[k]) <= 2 ** -16 for k in cal)        # Q15, rounded
+    assert info["stats"]["tick_hz"] > 0 and info["stats"]["bad_crc"] == 0
+    assert main(["device", "info", "--model", "models/wakeword"]) == 0               # another model: said, not refused
+    out = capsys.readouterr().out
+    assert "against wakeword: frontend matches, model DIFFERS, detector DIFFERS" in out

@@ -44,7 +44,7 @@
 #error "the network was generated for another front end: run kws codegen model with this spec"
 #endif
 
-#define FW_VERSION 0x00010000u      /* 0.1.0 */
+#define FW_VERSION 0x00010100u      /* major << 16 | minor << 8 | patch: 1.1.0 (THRESHOLDS, STATS tick_hz) */
 
 static kws_fe_stream_t fe_state;
 static int8_t logits[KWS_NET_OUTPUT_SIZE];

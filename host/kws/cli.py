@@ -299,6 +299,48 @@ def cmd_device_listen(args) -> int:
     return 0 if same else 1
 
 
+def cmd_device_info(args) -> int:
+    import contextlib
+
+    from kws.device.connect import expected_hashes, open_link
+
+    spec = _spec(args)
+    man = json.loads((Path(args.model) / "manifest.json").read_text())
+    with contextlib.ExitStack() as stack:
+        link = open_link(stack, args.port)
+        h = link.handshake()
+        try:
+            set_by_host, thr = link.thresholds()
+        except KwsError as e:                      # firmware before THRESHOLDS_REQ
+            set_by_host, thr = None, str(e)
+        stats = link.stats()
+    want = expected_hashes(spec, man)
+    matches = {k: getattr(h, k) == v for k, v in want.items()}
+    labels = man["labels"] if matches["model_hash32"] and h.classes == len(man["labels"]) else None
+    frac = spec.detector.posterior_frac_bits
+    info = {"port": link.url, "fw_version": h.version,
+            **{k: f"{getattr(h, k):08x}" for k in ("frontend_hash32", "model_hash32", "detector_hash32")},
+            "matches": {"model": man["name"], **matches}, "sample_rate": h.sample_rate, "hop": h.hop,
+            "max_block": h.max_block, "credits": h.credits, "classes": h.classes,
+            "audio_source": "microphone" if h.audio_source == 1 else "host",
+            "thresholds": (thr if isinstance(thr, str) else
+                           {(labels[i] if labels else str(i)): q / (1 << frac) for i, q in enumerate(thr) if i >= 2}),
+            "thresholds_set_by_host": set_by_host, "stats": stats}
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return 0
+    same = ", ".join(f"{k.replace('_hash32', '')} {'matches' if ok else 'DIFFERS'}" for k, ok in matches.items())
+    print(f"device on {info['port']}: firmware {info['fw_version']}, {h.sample_rate} Hz, {h.classes} classes, audio from "
+          f"the {info['audio_source']}; against {man['name']}: {same}")
+    if isinstance(thr, str):
+        print(f"thresholds: {thr}")
+    else:
+        print("thresholds in force (" + ("set by a host this session" if set_by_host else "built in") + "): "
+              + ", ".join(f"{k} {v:.5g}" for k, v in info["thresholds"].items()))
+    print("counters: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+    return 0
+
+
 def cmd_device_eval(args) -> int:
     from kws import thresholds
     from kws.codegen.common import write_if_changed
@@ -411,6 +453,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      "reference's; exit 1 if they differ")
     thresholds.add_args(d, what="the ones the firmware was built with (set over the link for this session)")
     d.set_defaults(fn=cmd_device_listen)
+
+    d = dsub.add_parser("info", help="what a device runs: firmware, hashes against a model, thresholds in force, counters")
+    d.add_argument("--port", help="pyserial URL or auto; default: start QEMU")
+    d.add_argument("--model", default="models/commands", help="the model to compare its hashes with")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(fn=cmd_device_info)
 
     d = dsub.add_parser("eval", help="a stream through the device and the host reference: diff and scores")
     d.add_argument("wav", help="a stream (kws data streams); its .labels.csv is used when present")

@@ -140,6 +140,12 @@ class Hello:
     classes: int
     audio_source: int = 0          # 1: the device listens to its own microphone
 
+    @property
+    def version(self) -> str:
+        """The firmware version, major << 16 | minor << 8 | patch, as "major.minor.patch"."""
+        v = self.fw_version
+        return f"{v >> 16}.{v >> 8 & 0xFF}.{v & 0xFF}"
+
     @classmethod
     def parse(cls, payload: bytes) -> "Hello":
         n = struct.calcsize(HELLO_FMT)

@@ -76,7 +76,7 @@ def verify(spec, model_dir: Path, port: str, *, timeout: float = 10.0) -> dict:
     man = json.loads((Path(model_dir) / "manifest.json").read_text())
     with Link.wait_open(port, wait=timeout, timeout=timeout) as link:
         hello = link.handshake(expect=expected_hashes(spec, man), attempts=max(1, int(timeout / 0.5)))
-    return {"port": port, "fw_version": f"{hello.fw_version >> 16}.{hello.fw_version >> 8 & 0xFF}.{hello.fw_version & 0xFF}",
+    return {"port": port, "fw_version": hello.version,
             "frontend_hash32": f"{hello.frontend_hash32:08x}", "model_hash32": f"{hello.model_hash32:08x}",
             "detector_hash32": f"{hello.detector_hash32:08x}", "sample_rate": hello.sample_rate,
             "model": man["name"]}
