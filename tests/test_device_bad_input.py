@@ -130,6 +130,10 @@ def test_thresholds_set_over_the_link_fire_as_the_reference_does(app, speech, sp
                                                                            for e in at_built]
 
 
+def _noise(rng, most: int) -> bytes:
+    return rng.integers(0, 256, int(rng.integers(0, most)), dtype=np.uint8).tobytes()
+
+
 def test_hundreds_of_damaged_sessions_never_crash(app, speech):
     rng = np.random.default_rng(2026)
     for trial in range(250):
@@ -155,7 +159,9 @@ def test_hundreds_of_damaged_sessions_never_crash(app, speech):
                                  if rng.random() < 0.3 else b"") for f in frames)
         elif kind == 6:                                                  # wrong-sized and unknown frames
             extra = [p.encode(p.AUDIO, 5, bytes(int(rng.integers(0, 1000)))),
-                     p.encode(int(rng.integers(0, 256)), 6, bytes(int(rng.integers(0, 50))))]
+                     p.encode(int(rng.integers(0, 256)), 6, bytes(int(rng.integers(0, 50)))),
+                     # thresholds of any size and value, asked for alone and with a new session
+                     p.encode(p.THRESHOLDS_REQ, 7, _noise(rng, 40)), p.encode(p.HELLO_REQ, 8, _noise(rng, 40))]
             data = b"".join(frames[:3] + extra + frames[3:])
         else:                                                            # long runs without a delimiter
             data = b"".join(frames[:2]) + bytes(rng.integers(1, 256, int(rng.integers(1000, 5000)), dtype=np.uint8)) \
