@@ -34,18 +34,18 @@ def threshold_overrides(manifest: dict, *, threshold: float | None = None,
         raise KwsError(f"{file}: cannot read thresholds: {e}") from e
     if not isinstance(rec, dict):
         raise KwsError(f"{file}: not a thresholds file (a JSON object is expected)")
-    sha = rec.get("model_sha256")
-    if sha is not None and sha != manifest["model"]["sha256"]:
+    sha, mine = rec.get("model_sha256"), (manifest.get("model") or {}).get("sha256")
+    if sha is not None and mine is not None and sha != mine:
         raise KwsError(f"{file}: these thresholds were calibrated for another model (sha256 {sha[:12]}…, "
-                       f"{manifest['name']} is {manifest['model']['sha256'][:12]}…): calibrate again with kws eval")
+                       f"{manifest['name']} is {mine[:12]}…): calibrate again with kws eval")
     values = rec.get("thresholds", rec.get("calibrated_thresholds", rec))
     if not isinstance(values, dict) or not values:
         raise KwsError(f"{file}: no thresholds in it (expected 'thresholds' or 'calibrated_thresholds': "
                        "{keyword: threshold})")
     unknown = sorted(set(values) - set(keywords))
     if unknown:
-        raise KwsError(f"{file}: {', '.join(map(str, unknown))} {'is not a keyword' if len(unknown) == 1 else 'are not keywords'} "
-                       f"of {manifest['name']} ({', '.join(keywords)})")
+        verb = "is not a keyword" if len(unknown) == 1 else "are not keywords"
+        raise KwsError(f"{file}: {', '.join(map(str, unknown))} {verb} of {manifest['name']} ({', '.join(keywords)})")
     bad = {k: v for k, v in values.items() if not isinstance(v, (int, float)) or not 0.0 < v < 1.0}
     if bad:
         raise KwsError(f"{file}: thresholds must lie between 0 and 1: {bad}")
