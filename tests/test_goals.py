@@ -67,6 +67,15 @@ def test_goals_met_not_met_and_not_measured(monkeypatch):
     assert rows["wakeword: host evaluation throughput"]["status"] == "met"
     assert rows["device against host reference (QEMU)"]["status"] == "not measured"
     assert rows["default corpus on 2 cores"]["status"] == "not measured"
+    assert "device against host reference (QEMU), a day of negatives" not in rows     # optional: no file, no row
+
+
+def test_a_day_of_device_windows_is_its_own_row(monkeypatch):
+    day = {"windows": 1_079_712, "windows_equal": 1_079_711, "events_reference": 60, "events_device": 60,
+           "events_equal": 60, "audio_seconds": 86400.0}
+    _files(monkeypatch, {"bench/results/stream_bitexact_day.json": day})
+    row = {r["goal"]: r for r in goals.collect(TARGETS)}["device against host reference (QEMU), a day of negatives"]
+    assert row["status"] == "not met" and row["measured"].startswith("1 of 1,079,712 windows, 0 of 60 events differ")
 
 
 @pytest.mark.parametrize("lat", [250.0, None])
