@@ -31,7 +31,7 @@ def exp_lut(output_scale: float, frac_bits: int) -> np.ndarray:
 
 def exp_lut_len(lut: np.ndarray) -> int:
     """Entries of ``lut`` up to its last non-zero one: the device stores only those and reads 0
-    past them (442 B of flash less for the released commands model, whose table ends at 44)."""
+    past them (the released commands model's table ends at entry 44: 424 B of flash less)."""
     nz = np.nonzero(lut)[0]
     return int(nz[-1]) + 1 if nz.size else 1
 

@@ -38,7 +38,6 @@ def expected_hashes(spec, manifest: dict, *, detector: bool = True) -> dict[str,
     return expect
 
 
-
 def thresholds_q(spec, manifest: dict, thresholds: dict[str, float] | None) -> list[int] | None:
     """The Q(frac) threshold per class a device runs ``thresholds`` (per keyword, kws.thresholds)
     with, for :meth:`kws.device.link.Link.handshake`, as the host reference does with the same
