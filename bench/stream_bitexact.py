@@ -71,7 +71,9 @@ def main() -> None:
     total = sum(per_s.values())
     result = {
         "benchmark": "stream_bitexact", "stream": args.stream[0] if len(args.stream) == 1 else args.stream,
-        "audio_seconds": seconds, "model": args.model, "frontend_hash": spec.frontend.hash,
+        "audio_seconds": seconds, "model": args.model,
+        "model_sha256": json.loads((REPO_ROOT / args.model / "manifest.json").read_text())["model"]["sha256"],
+        "frontend_hash": spec.frontend.hash,
         **{k: sum(p[k] for p in parts) for k in ("windows", "windows_equal", "events_reference", "events_device",
                                                   "events_equal")},
         "monitor_equal": all(p["monitor_equal"] for p in parts),

@@ -72,10 +72,15 @@ def test_goals_met_not_met_and_not_measured(monkeypatch):
 
 def test_a_day_of_device_windows_is_its_own_row(monkeypatch):
     day = {"windows": 1_079_712, "windows_equal": 1_079_711, "events_reference": 60, "events_device": 60,
-           "events_equal": 60, "audio_seconds": 86400.0}
-    _files(monkeypatch, {"bench/results/stream_bitexact_day.json": day})
-    row = {r["goal"]: r for r in goals.collect(TARGETS)}["device against host reference (QEMU), a day of negatives"]
+           "events_equal": 60, "audio_seconds": 86400.0, "model": "models/commands", "model_sha256": "ab12"}
+    man = {"model": {"sha256": "ab12"}}
+    _files(monkeypatch, {"bench/results/stream_bitexact_day.json": day, "models/commands/manifest.json": man})
+    goal = "device against host reference (QEMU), a day of negatives"
+    row = {r["goal"]: r for r in goals.collect(TARGETS)}[goal]
     assert row["status"] == "not met" and row["measured"].startswith("1 of 1,079,712 windows, 0 of 60 events differ")
+    man["model"]["sha256"] = "cd34"             # a model released since: the day says nothing of it
+    row = {r["goal"]: r for r in goals.collect(TARGETS)}[goal]
+    assert row["status"] == "not measured" and "rerun bench/stream_bitexact.py" in row["measured"]
 
 
 @pytest.mark.parametrize("lat", [250.0, None])

@@ -64,6 +64,11 @@ BAD = [
     (lambda r: r["frontend"]["output"].update(step=[1.0] * 12), "frontend.output.step", "list of 13 numbers"),
     (lambda r: r["frontend"]["output"]["step"].__setitem__(3, 0.0), "frontend.output.step[3]", "> 0"),
     (lambda r: r["frontend"]["output"]["offset"].__setitem__(0, float("nan")), "frontend.output.offset[0]", "finite"),
+    (lambda r: r["model"].update(cepstra_padding="full"), "model.cepstra_padding", "one of"),
+    (lambda r: r["model"].update(block_kernel=[3, 0]), "model.block_kernel", "two positive integers"),
+    (lambda r: r["model"].update(first_kernel=[3, 13], cepstra_padding="valid"), "model.block_kernel",
+     "wider than the first convolution's output (1 columns"),
+    (lambda r: r["model"].update(block_kernel=[13, 1]), "model.time_padding", "blocks of 13-row depthwise"),
 ]
 
 
@@ -84,3 +89,19 @@ def test_unreadable_and_malformed_files_name_the_file(tmp_path):
     with pytest.raises(SpecError, match="not valid TOML") as e:
         load_spec(bad)
     assert str(bad) in str(e.value)
+
+
+def test_temporal_network_fields_keep_earlier_hashes(raw):
+    """cepstra_padding and block_kernel came after networks were released: at their defaults the
+    model hash is the one those networks recorded; set, it changes, and a task may set them."""
+    from kws.spec import with_model
+
+    base = parse_spec(raw).model
+    r = copy.deepcopy(raw)
+    r["model"].update(cepstra_padding="same", block_kernel=[3, 3])
+    assert parse_spec(r).model.hash == base.hash
+    r["model"].update(first_kernel=[3, 13], first_stride=[1, 1], cepstra_padding="valid", block_kernel=[9, 1])
+    temporal = parse_spec(r).model
+    assert temporal.hash != base.hash and temporal.first_cols(13) == 1 and temporal.block_kernel == (9, 1)
+    assert with_model(parse_spec(raw), {"first_kernel": [3, 13], "first_stride": [1, 1], "cepstra_padding": "valid",
+                                        "block_kernel": [9, 1]}, "task.toml").model == temporal

@@ -206,6 +206,17 @@ def _count(items) -> dict[str, int]:
     return dict(sorted(Counter(items).items()))
 
 
+def _block_kernel(sm: dict) -> str:
+    k = sm.get("block_kernel") or (3, 3)
+    return "" if tuple(k) == (3, 3) else f" ({k[0]}×{k[1]} depthwise kernels)"
+
+
+def _temporal(sm: dict) -> str:
+    """The first convolution's padding along cepstra, when not SAME (a kernel as wide as the
+    cepstra then makes them the channels of a temporal network: docs/training.md)."""
+    return "" if sm.get("cepstra_padding", "same") == "same" else " without padding along cepstra"
+
+
 def _sources_line(data: dict) -> str:
     """What the data set was made of, by source (manifests written before the count: the built-in corpus)."""
     src = data.get("sources")
@@ -283,8 +294,8 @@ def model_card(man: dict) -> str:
     return f"""# Model card: {man['name']}
 
 **Task**: {man['task']['name']} — {', '.join(man['labels'])}.
-**Network**: {members}DS-CNN, width {sm['width']}, {sm['blocks']} depthwise-separable blocks after a
-{sm['first_kernel'][0]}×{sm['first_kernel'][1]} convolution with stride {sm['first_stride'][0]}×{sm['first_stride'][1]} (time × cepstra), {man['model']['parameters']:,}
+**Network**: {members}DS-CNN, width {sm['width']}, {sm['blocks']} depthwise-separable blocks{_block_kernel(sm)} after a
+{sm['first_kernel'][0]}×{sm['first_kernel'][1]} convolution with stride {sm['first_stride'][0]}×{sm['first_stride'][1]} (time × cepstra){_temporal(sm)}, {man['model']['parameters']:,}
 parameters, {trained}, full int8 ({man['model']['bytes']:,} B `.tflite`; ops {', '.join(sorted(set(man['model']['ops'])))}).
 **Input**: the fixed-point 13-MFCC front end `{man['frontend']['name']}` v{man['frontend']['version']}
 (sha256 `{man['frontend']['hash'][:16]}…`), {sm['window_frames']} frames (1 s), int8 with scale

@@ -141,6 +141,9 @@ class ModelSpec:
     time_padding: str = "same"      # "valid": no padding along time, so the device can stream the network
     members: int = 1                # > 1: an ensemble of this many networks of `width` channels, trained apart
                                     # and merged into one (kws.train.ensemble)
+    cepstra_padding: str = "same"   # first convolution along cepstra; "valid" with a first kernel as wide as the
+                                    # cepstra makes them the channels of a temporal network (docs/training.md)
+    block_kernel: tuple[int, int] = (3, 3)      # every depthwise kernel, time x cepstra
 
     @property
     def input_scale(self) -> float:
@@ -151,6 +154,12 @@ class ModelSpec:
         """Channels of the (merged) network: ``width`` per member."""
         return self.width * self.members
 
+    def first_cols(self, num_cepstra: int) -> int:
+        """Columns (along cepstra) of the first convolution's output."""
+        if self.cepstra_padding == "valid":
+            return (num_cepstra - self.first_kernel[1]) // self.first_stride[1] + 1
+        return -(-num_cepstra // self.first_stride[1])
+
     @property
     def member(self) -> "ModelSpec":
         """One member's network."""
@@ -158,7 +167,8 @@ class ModelSpec:
 
     @property
     def hash(self) -> str:
-        return _section_hash(self, omit_defaults=("members",))      # an ensemble of one is the plain network
+        # an ensemble of one is the plain network; the later fields keep earlier networks' hashes
+        return _section_hash(self, omit_defaults=("members", "cepstra_padding", "block_kernel"))
 
 
 @dataclass(frozen=True)
@@ -316,32 +326,38 @@ def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
     scale = m.int("input_scale_log2", lo=-8, hi=0)
     time_padding = m.str("time_padding", ("same", "valid")) if "time_padding" in m.table else "same"
     members = m.int("members", lo=1, hi=8) if "members" in m.table else 1
+    cep_pad = m.str("cepstra_padding", ("same", "valid")) if "cepstra_padding" in m.table else "same"
+    bk = m.floats("block_kernel", 2) if "block_kernel" in m.table else (3, 3)
     m.done()
     ints = []
-    for name, pair in (("first_kernel", k), ("first_stride", st)):
+    for name, pair in (("first_kernel", k), ("first_stride", st), ("block_kernel", bk)):
         if any(v != int(v) or v < 1 for v in pair):
             raise SpecError(f"model.{name}", f"must be two positive integers, got {list(pair)}", m.source)
         ints.append((int(pair[0]), int(pair[1])))
     if ints[0][0] > frames or ints[0][1] > fe.num_cepstra:
         raise SpecError("model.first_kernel", f"{ints[0]} is larger than the input [{frames}, {fe.num_cepstra}]",
                         m.source)
-    spec = ModelSpec(fam, width, blocks, ints[0], ints[1], frames, scale, time_padding, members)
+    spec = ModelSpec(fam, width, blocks, ints[0], ints[1], frames, scale, time_padding, members, cep_pad, ints[2])
+    cols = spec.first_cols(fe.num_cepstra)
+    if blocks and ints[2][1] > cols:
+        raise SpecError("model.block_kernel", f"{list(ints[2])} is wider than the first convolution's output "
+                        f"({cols} columns along cepstra)", m.source)
     if members > 1 and (width % 4 or blocks < 1):
         raise SpecError("model.members", f"an ensemble's members need a width that is a multiple of 4 (the device "
                         f"computes each member's block of the merged 1x1 convolutions apart) and at least one "
                         f"block; width is {width}, blocks {blocks}", m.source)
     if time_padding == "valid":
-        rows = (frames - ints[0][0]) // ints[1][0] + 1 - 2 * blocks
+        rows = (frames - ints[0][0]) // ints[1][0] + 1 - (ints[2][0] - 1) * blocks
         if rows < 1:
             raise SpecError("model.time_padding", f"valid padding leaves no rows: {frames} frames, first kernel "
-                            f"{ints[0][0]} stride {ints[1][0]}, {blocks} blocks of 3-row depthwise", m.source)
+                            f"{ints[0][0]} stride {ints[1][0]}, {blocks} blocks of {ints[2][0]}-row depthwise", m.source)
     return spec
 
 
 # The [model] fields a task may set for its own network (kws.data.task, ``[model]``). The rest of
 # [model] — the window, the input scaling, the padding — is read by the evaluation, the detector and
 # the firmware from the spec, so it stays one value for every task.
-TASK_MODEL_FIELDS = ("width", "blocks", "first_kernel", "first_stride", "members")
+TASK_MODEL_FIELDS = ("width", "blocks", "first_kernel", "first_stride", "members", "cepstra_padding", "block_kernel")
 
 
 def check_task_model_fields(fields, source: str) -> None:

@@ -4,8 +4,10 @@ input [window_frames, cepstra, 1] (float = int8 feature * 2^input_scale_log2)
 -> Conv2D(width, first_kernel, first_stride) + BN + ReLU
    (time_padding "valid": no padding along time in any layer, SAME padding along cepstra made
    explicit: each output row then depends on input rows of its own window only, so the device
-   computes every row once and reuses it across overlapping windows — the streaming network)
--> blocks x [DepthwiseConv2D 3x3 + BN + ReLU -> Conv2D 1x1 (width) + BN + ReLU]
+   computes every row once and reuses it across overlapping windows — the streaming network;
+   cepstra_padding "valid" with a first kernel as wide as the cepstra: they become the channels
+   of a temporal network, every later layer one column wide)
+-> blocks x [DepthwiseConv2D block_kernel (3x3; 9x1 temporal) + BN + ReLU -> Conv2D 1x1 (width) + BN + ReLU]
 -> AveragePooling2D over the whole map -> Reshape(width) -> Dropout -> Dense(classes): logits
 
 Batch normalization folds into the convolutions at conversion; the network ends in logits
@@ -80,17 +82,20 @@ def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | N
     x = _feature_mask_layer()(name="feature_mask")(inp) if mask else inp
     if m.time_padding == "valid":
         # no padding along time (the device reuses every row across windows), SAME along cepstra
-        x = layers.ZeroPadding2D(((0, 0), _same_pad(num_cepstra, m.first_kernel[1], m.first_stride[1])))(x)
+        if m.cepstra_padding == "same":
+            x = layers.ZeroPadding2D(((0, 0), _same_pad(num_cepstra, m.first_kernel[1], m.first_stride[1])))(x)
         x = layers.Conv2D(c, m.first_kernel, strides=m.first_stride, padding="valid", use_bias=False)(x)
     else:
-        x = layers.Conv2D(c, m.first_kernel, strides=m.first_stride, padding="same", use_bias=False)(x)
+        x = layers.Conv2D(c, m.first_kernel, strides=m.first_stride, padding=m.cepstra_padding, use_bias=False)(x)
     x = layers.ReLU()(layers.BatchNormalization()(x))
     for _ in range(m.blocks):
         if m.time_padding == "valid":
-            x = layers.ZeroPadding2D(((0, 0), (1, 1)))(x)
-            x = layers.DepthwiseConv2D((3, 3), padding="valid", use_bias=False)(x)
+            pad = _same_pad(x.shape[2], m.block_kernel[1], 1)
+            if any(pad):
+                x = layers.ZeroPadding2D(((0, 0), pad))(x)
+            x = layers.DepthwiseConv2D(m.block_kernel, padding="valid", use_bias=False)(x)
         else:
-            x = layers.DepthwiseConv2D((3, 3), padding="same", use_bias=False)(x)
+            x = layers.DepthwiseConv2D(m.block_kernel, padding="same", use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization()(x))
         x = layers.Conv2D(c, (1, 1), use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization()(x))
@@ -114,5 +119,5 @@ def parameter_count(model_spec, num_cepstra: int, num_classes: int) -> int:
     m = model_spec
     k = m.first_kernel[0] * m.first_kernel[1]
     n = k * m.width + m.width
-    n += m.blocks * (9 * m.width + m.width + m.width * m.width + m.width)
+    n += m.blocks * (m.block_kernel[0] * m.block_kernel[1] * m.width + m.width + m.width * m.width + m.width)
     return m.members * n + m.channels * num_classes + num_classes       # members: one classifier over all
