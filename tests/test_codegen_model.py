@@ -144,9 +144,6 @@ def test_streaming_form_equals_whole_windows_and_tflm(tmp_path, rng, spec):
     TFLM's interpreter on that window; the scratch stays within its declared size."""
     model = REPO_ROOT / "models" / "commands" / "model.tflite"
     blob = model.read_bytes()
-    from kws.tflite_model import TFLiteModel
-
-    assert "PAD" in [op.name for op in TFLiteModel.from_bytes(blob).operators]     # folded into the convolutions
     net = build(blob, tmp_path, source=str(model))
     assert net.streaming
     from kws.frontend import fixed
@@ -163,8 +160,10 @@ def test_streaming_form_equals_whole_windows_and_tflm(tmp_path, rng, spec):
         np.testing.assert_array_equal(got, net.run(windows))
         if stride == 4:
             np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))
-    with pytest.raises(Exception, match="stream step"):
-        net.stream(frames, 3)
+    step = int(re.search(r"KWS_NET_STREAM_STEP +(\d+)", (tmp_path / "kws_net.h").read_text()).group(1))
+    if step > 1:                    # a window stride the time stride does not divide is refused
+        with pytest.raises(Exception, match="stream step"):
+            net.stream(frames, step + 1)
 
 
 def test_networks_padded_along_time_are_not_streamed(tmp_path):
@@ -226,8 +225,11 @@ def test_other_widths_and_the_time_stride_1_stream_as_tflm_computes(tmp_path, rn
     layer streams one row per frame. Logits equal TFLM's at every window."""
     import dataclasses
 
+    from kws.tflite_model import TFLiteModel
+
     ms = dataclasses.replace(spec.model, width=width, blocks=2, first_stride=(1, 2))
     blob, walk = random_network(spec, ms, rng, width)
+    assert "PAD" in [op.name for op in TFLiteModel.from_bytes(blob).operators]     # folded into the convolutions
     windows = stream_equals_tflm(blob, walk, tmp_path)
     if width == 22:         # the Cortex-M4F's DSP kernels work on four channels: their tails, in QEMU
         qemu_equals_tflm(blob, windows, tmp_path, "test_width22", "random width-22 network")
@@ -253,10 +255,11 @@ def test_temporal_network_streams_as_tflm_computes_on_host_and_cortex_m(tmp_path
 
 def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, spec):
     """Generated for the detector's stride (as the firmware is), the streaming pool keeps one entry
-    per window stride instead of one per row (time stride 2, detector stride 4 frames: half the
-    entries) and serves windows only at that stride, with the same logits as the per-row form."""
-    model = REPO_ROOT / "models" / "commands" / "model.tflite"
-    blob = model.read_bytes()
+    per window stride instead of one per row (the spec's form, time stride 2, detector stride 4
+    frames: half the entries) and serves windows only at that stride, with the same logits as the
+    per-row form. Where the pool's rows do not divide into groups (the temporal form's 15) it keeps
+    one entry per row."""
+    blob, _ = random_network(spec, spec.model, rng, 4)
     per_row = build(blob, tmp_path / "row")
     grouped = build(blob, tmp_path / "grouped", stride_frames=spec.detector.stride_frames)
     h_row, h_grp = ((tmp_path / d / "kws_net.h").read_text() for d in ("row", "grouped"))
@@ -269,3 +272,9 @@ def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, sp
     np.testing.assert_array_equal(got, per_row.stream(frames, 4))
     with pytest.raises(Exception, match="stream step"):
         grouped.stream(frames, 2)
+    released = build((REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes(), tmp_path / "released",
+                     stride_frames=spec.detector.stride_frames)
+    h = (tmp_path / "released" / "kws_net.h").read_text()
+    assert "KWS_NET_STREAM_STEP          1" in h and "int16_t pool[480];   /* per-channel sums of the last 15 rows" in h
+    np.testing.assert_array_equal(released.stream(frames, 4), released.run(
+        np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])))

@@ -11,7 +11,7 @@ import pytest
 from kws.data.task import load_task
 from kws.errors import KwsError
 
-from test_data_pipeline import small_task
+from test_data_pipeline import model_table, small_task, without_model
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +21,9 @@ def tiny(tmp_path_factory, spec):
     d = tmp_path_factory.mktemp("train")
     task = small_task(d, renders_per_keyword=8, unknown_renders=40, silence_clips=16)
     synth(task, d / "data", workers=2, progress=False)
-    tspec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, epochs=4, augment_copies=1,
-                                                                calibration_clips=24))
+    tspec = task.spec(spec)                        # the task's own network, as `kws train` trains it
+    tspec = dataclasses.replace(tspec, train=dataclasses.replace(spec.train, epochs=4, augment_copies=1,
+                                                                 calibration_clips=24))
     return tspec, task, d
 
 
@@ -390,8 +391,8 @@ def test_qat_refuses_zero_epochs_and_names_missing_packages(trained, monkeypatch
 
 
 def test_a_spec_whose_network_differs_from_the_trained_one_is_refused(trained, tiny):
-    """The converter rebuilds the network from the spec's [model]: a time stride that differs keeps every
-    weight's shape, so without these checks it converted another network, silently (int8 77 % against
+    """The converter rebuilds the network from the spec's [model]: a time stride (or, in the temporal
+    form, a padding along cepstra) that differs keeps every weight's shape, so without these checks it converted another network, silently (int8 77 % against
     float 86 % on the commands task, found in session 8)."""
     import keras
 
@@ -399,16 +400,21 @@ def test_a_spec_whose_network_differs_from_the_trained_one_is_refused(trained, t
     from kws.train.model import build
 
     spec, task, d, _, _ = trained
+    # a change that keeps every weight's shape: the padding along cepstra of a temporal network (its
+    # 3x13 kernel then sees 13 columns), the time stride of the spec's form
     st = spec.model.first_stride
-    own = d / "own_stride.toml"                    # a task that sets its own network ([model] in the task)
-    own.write_text(Path(task.source).read_text() + f"\n[model]\nfirst_stride = [{st[0] % 2 + 1}, {st[1]}]\n")
+    field, value = (("cepstra_padding", "same") if spec.model.cepstra_padding == "valid" else
+                    ("first_stride", (st[0] % 2 + 1, st[1])))
+    own = d / "own_network.toml"                   # a task that sets its own network ([model] in the task)
+    own.write_text(without_model(Path(task.source).read_text())
+                   + model_table(dataclasses.replace(spec.model, **{field: value})))
     other = load_task(own).spec(spec)
-    assert other.model == dataclasses.replace(spec.model, first_stride=(st[0] % 2 + 1, st[1]))
-    with pytest.raises(QuantizeError, match=r"trained with another \[model\] than this spec's \(differs in first_stride\).*--task"):
+    assert other.model == dataclasses.replace(spec.model, **{field: value})
+    with pytest.raises(QuantizeError, match=rf"trained with another \[model\] than this spec's \(differs in {field}\).*--task"):
         quantize(other, task, d / "run", d / "data", name="tiny", progress=False, calibration_dir=d / "cal")
     from kws import release as rel
 
-    with pytest.raises(QuantizeError, match="differs in first_stride"):
+    with pytest.raises(QuantizeError, match=f"differs in {field}"):
         rel.release(other, task, d / "run", d / "data", name="tiny", budget={}, out_dir=d / "refused")
     assert not (d / "refused").exists()
     from kws.spec import load_spec
