@@ -65,6 +65,8 @@ BAD = [
     (lambda r: r["frontend"]["output"]["step"].__setitem__(3, 0.0), "frontend.output.step[3]", "> 0"),
     (lambda r: r["frontend"]["output"]["offset"].__setitem__(0, float("nan")), "frontend.output.offset[0]", "finite"),
     (lambda r: r["model"].update(cepstra_padding="full"), "model.cepstra_padding", "one of"),
+    (lambda r: r["model"].update(first_kernel=[3, 13], cepstra_padding="valid", block_kernel=[9, 1],
+                                 time_padding="same"), "model.cepstra_padding", "needs time_padding"),
     (lambda r: r["model"].update(block_kernel=[3, 0]), "model.block_kernel", "two positive integers"),
     (lambda r: r["model"].update(first_kernel=[3, 13], cepstra_padding="valid"), "model.block_kernel",
      "wider than the first convolution's output (1 columns"),

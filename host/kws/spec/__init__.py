@@ -342,6 +342,9 @@ def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
     if blocks and ints[2][1] > cols:
         raise SpecError("model.block_kernel", f"{list(ints[2])} is wider than the first convolution's output "
                         f"({cols} columns along cepstra)", m.source)
+    if cep_pad == "valid" and time_padding != "valid":
+        raise SpecError("model.cepstra_padding", "\"valid\" needs time_padding = \"valid\" (the padded-time form "
+                        "pads both axes alike)", m.source)
     if members > 1 and (width % 4 or blocks < 1):
         raise SpecError("model.members", f"an ensemble's members need a width that is a multiple of 4 (the device "
                         f"computes each member's block of the merged 1x1 convolutions apart) and at least one "

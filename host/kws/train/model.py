@@ -86,7 +86,7 @@ def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | N
             x = layers.ZeroPadding2D(((0, 0), _same_pad(num_cepstra, m.first_kernel[1], m.first_stride[1])))(x)
         x = layers.Conv2D(c, m.first_kernel, strides=m.first_stride, padding="valid", use_bias=False)(x)
     else:
-        x = layers.Conv2D(c, m.first_kernel, strides=m.first_stride, padding=m.cepstra_padding, use_bias=False)(x)
+        x = layers.Conv2D(c, m.first_kernel, strides=m.first_stride, padding="same", use_bias=False)(x)
     x = layers.ReLU()(layers.BatchNormalization()(x))
     for _ in range(m.blocks):
         if m.time_padding == "valid":
