@@ -1,6 +1,6 @@
 """The island measured from the real linked firmware image: its breakdown adds up to what
-arm-none-eabi-size says of the ELF, the stack high-water mark is real, and the default model
-fits the 48 KB target."""
+arm-none-eabi-size says of the ELF, the stack high-water mark is real and under the call graph's
+bound, and the default model fits the 48 KB target."""
 
 import re
 import subprocess
@@ -38,11 +38,12 @@ def test_measured_island_fits_the_target(image, spec):
     assert rep["all_measured"] and rep["fits"]
     names = {i["name"] for i in rep["items"]}
     assert {"kws_frontend (code)", "kws_fe_tables (rodata)", "kws_nn (code)", "kws_net (rodata)",
-            "kws_app (bss)", "peak stack (painted, whole run)"} <= names
-    stack = next(i["bytes"] for i in rep["items"] if i["name"].startswith("peak stack"))
-    assert 100 < stack < 4096
+            "kws_app (bss)", "worst-case stack (call graph)", "peak stack (painted, whole run)"} <= names
+    sizes = {i["name"]: i["bytes"] for i in rep["items"]}
+    # the run's high-water mark stays under the bound from the call graph, which the total counts
+    assert 100 < sizes["peak stack (painted, whole run)"] <= sizes["worst-case stack (call graph)"] < 4096
     port = [i for i in rep["items"] if "not counted" in i["source"]]
-    assert port and rep["total_bytes"] == sum(i["bytes"] for i in rep["items"] if i not in port)
+    assert "peak stack (painted, whole run)" in {i["name"] for i in port} and rep["total_bytes"] == sum(i["bytes"] for i in rep["items"] if i not in port)
     assert rep["meets_target"], b.format_table(rep)
 
 
@@ -86,4 +87,5 @@ def test_the_serial_protocol_image_is_measured_with_its_stack_over_the_link(imag
     rep = measured_budget(spec, image.with_name("kws_serial.elf"), model_sha256=sha)
     assert rep["all_measured"] and rep["image"] == "kws_serial.elf" and rep["meets_target"], b.format_table(rep)
     items = {i["name"]: i["bytes"] for i in rep["items"]}
-    assert "kws_proto (code)" in items and 100 < items["peak stack (painted, whole run)"] < 4096
+    assert "kws_proto (code)" in items
+    assert 100 < items["peak stack (painted, whole run)"] <= items["worst-case stack (call graph)"] < 4096

@@ -108,7 +108,8 @@ def _budget(spec, blob: bytes) -> dict:
 
 
 def measured_budget(spec, elf: Path, *, model_sha256: str | None = None) -> dict:
-    """Island from the linked image; peak stack from a short run of it in QEMU: the semihosting
+    """Island from the linked image, its stack bounded over its call graph (kws.stack); beside it
+    the painted peak stack of a short run of it in QEMU: the semihosting
     app (kws_app.elf) reads 3 s of audio from a file, the serial-protocol app (kws_serial.elf)
     gets them over its link and reports its stack in STATS. With ``model_sha256``, the image's
     hello must name that model (the network was generated from it)."""
