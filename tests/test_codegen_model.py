@@ -257,8 +257,8 @@ def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, sp
     """Generated for the detector's stride (as the firmware is), the streaming pool keeps one entry
     per window stride instead of one per row (the spec's form, time stride 2, detector stride 4
     frames: half the entries) and serves windows only at that stride, with the same logits as the
-    per-row form. Where the pool's rows do not divide into groups (the temporal form's 15) it keeps
-    one entry per row."""
+    per-row form. Where the pool's rows do not divide into groups (the temporal form's 15 rows,
+    groups of 4) it keeps two entries per group, 3 + 1 and 3 rows: 7 instead of 15."""
     blob, _ = random_network(spec, spec.model, rng, 4)
     per_row = build(blob, tmp_path / "row")
     grouped = build(blob, tmp_path / "grouped", stride_frames=spec.detector.stride_frames)
@@ -275,6 +275,31 @@ def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, sp
     released = build((REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes(), tmp_path / "released",
                      stride_frames=spec.detector.stride_frames)
     h = (tmp_path / "released" / "kws_net.h").read_text()
-    assert "KWS_NET_STREAM_STEP          1" in h and "int16_t pool[480];   /* per-channel sums of the last 15 rows" in h
-    np.testing.assert_array_equal(released.stream(frames, 4), released.run(
-        np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])))
+    assert "KWS_NET_STREAM_STEP          4" in h and "int16_t pool[224];   /* per-channel sums of the last 15 rows" in h
+    windows = np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])
+    got = released.stream(frames, 4)
+    np.testing.assert_array_equal(got, released.run(windows))
+    np.testing.assert_array_equal(got, tflm_reference((REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes(),
+                                                      windows[:, None, :, :, None]))
+
+
+@pytest.mark.parametrize("first_kernel, blocks, rows, entries", [((4, 13), 2, 30, 15), ((3, 13), 5, 7, 3)])
+def test_pool_rows_that_do_not_divide_into_groups_stream_as_tflm_computes(tmp_path, rng, spec, first_kernel, blocks,
+                                                                         rows, entries):
+    """Temporal networks whose pools have 30 rows (groups of 4 and a tail of 2: 2 x 7 + 1 entries)
+    and 7 rows (one group and a tail of 3: 3 entries), generated for the detector's stride: every
+    window's logits equal TFLM's and the per-row pool's, from the first window on."""
+    import dataclasses
+
+    ms = dataclasses.replace(spec.model, width=16, blocks=blocks, first_kernel=first_kernel, first_stride=(1, 1),
+                             cepstra_padding="valid", block_kernel=(9, 1))
+    blob, walk = random_network(spec, ms, rng, blocks)
+    grouped = build(blob, tmp_path / "grouped", stride_frames=spec.detector.stride_frames)
+    h = (tmp_path / "grouped" / "kws_net.h").read_text()
+    assert f"int16_t pool[{entries * 16}];   /* per-channel sums of the last {rows} rows" in h
+    frames = walk(49 + 4 * 50)
+    windows = np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])
+    got = grouped.stream(frames, 4)
+    assert got.shape == (51, 12) and np.unique(got).size > 8
+    np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))
+    np.testing.assert_array_equal(got, build(blob, tmp_path / "row").stream(frames, 4))

@@ -821,9 +821,11 @@ void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scrat
     kws_nn_pwconv(&R8, row, L8_w, L8_b, L8_m, L8_s, a, col);
     KWS_NET_PROFILE(8);
     row = a;
-    kws_nn_row_sums(row, 1, 32, s->pool + (s->n[9] % 15u) * 32u, 0);
-    if (++s->n[9] >= 30u) {
-        s->n[9] -= 15u;
+    const uint32_t pos = (s->n[9] + 1u) % 4u;   /* row in its group */
+    const uint32_t part = 2u * ((s->n[9] + 1u) / 4u) + (pos >= 1u ? 1u : 0u);
+    kws_nn_row_sums(row, 1, 32, s->pool + (part % 7u) * 32u, pos != 0u && pos != 1u);
+    if (++s->n[9] >= 56u) {
+        s->n[9] -= 28u;
     }
 }
 
@@ -835,7 +837,7 @@ void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *sc
     (void)a;
     (void)b;
     (void)col;
-    kws_nn_avgpool_sums(&L9, s->pool, 15, a);
+    kws_nn_avgpool_sums(&L9, s->pool, 7, a);
     KWS_NET_PROFILE(9);
     kws_nn_fc(&L10, a, L10_w, L10_b, L10_m, L10_s, output);
     KWS_NET_PROFILE(10);

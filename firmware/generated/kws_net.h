@@ -28,7 +28,7 @@
 #define KWS_MON_BIN_SHIFT            4  /* feature monitor: bin = (v + 128) >> SHIFT */
 #define KWS_MON_LIMIT                65535u  /* feature monitor: a bin at LIMIT halves all */
 #define KWS_NET_STREAMING            1  /* the network can be streamed (kws_net_stream_*) */
-#define KWS_NET_STREAM_STEP          1  /* frames between window starts the stream can serve */
+#define KWS_NET_STREAM_STEP          4  /* frames between window starts the stream can serve */
 #define KWS_NET_STREAM_SCRATCH_BYTES 224  /* caller-owned scratch, 4-byte aligned */
 
 /* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),
@@ -45,7 +45,7 @@ typedef struct {
     int8_t in3[288];   /* layer 3 input: its last 9 rows, oldest first */
     int8_t in5[288];   /* layer 5 input: its last 9 rows, oldest first */
     int8_t in7[288];   /* layer 7 input: its last 9 rows, oldest first */
-    int16_t pool[480];   /* per-channel sums of the last 15 rows of layer 8, 1 row(s) per entry, ring */
+    int16_t pool[224];   /* per-channel sums of the last 15 rows of layer 8, 1 and 3 rows per entry (groups of 4 ending where windows do), ring */
     uint32_t n[10];   /* rows received per layer input; [last]: pool rows */
 } kws_net_stream_t;
 

@@ -31,18 +31,34 @@ class Plan:
     rows: int            # row layers at the front
     step: int            # frames between rows of the last row layer
     pool_rows: int       # rows the pool averages (the last row layer's rows per window)
-    group: int = 1       # rows summed into one pool entry: windows are served every `group` rows only
+    group: int = 1       # rows summed per window stride: windows are served every `group` rows only
+
+    @property
+    def tail(self) -> int:
+        """Rows of the window's oldest, partial group (0 when the pool's rows divide into groups)."""
+        return self.pool_rows % self.group
 
     @property
     def pool_entries(self) -> int:
-        return self.pool_rows // self.group
+        """Entries of the pool's ring: one per group of rows, or, when the rows do not divide into
+        groups, two per group — its first group - tail rows and its last tail rows —, of which the
+        window takes its q full groups and the tail of the group before them: 2q + 1."""
+        q = self.pool_rows // self.group
+        return q if self.tail == 0 else 2 * q + 1
+
+    @property
+    def pool_period(self) -> int:
+        """Rows after which the ring's indexing repeats (the row counter wraps by this much)."""
+        return self.group * self.pool_entries
 
 
 def plan(layers, tin: int, stride_frames: int | None = None) -> Plan | None:
     """The streaming plan, or None when the network is not streamable (it then runs whole).
     ``stride_frames``: the detector's stride, when logits are needed only every that many frames
     (the firmware): the pool then keeps one entry per window stride instead of one per row (a
-    quarter of the memory at stride 4 and time stride 1), where the sums stay exact in int16."""
+    quarter of the memory at stride 4 and time stride 1), where the sums stay exact in int16; when
+    its rows do not divide into groups (15 rows, groups of 4), two entries per group (3 + 1 and
+    3 rows: 7 entries instead of 15)."""
     n = 0
     while n < len(layers) and layers[n].kind in ROW_KINDS and layers[n].params["pad_h"] == 0:
         n += 1
@@ -61,7 +77,7 @@ def plan(layers, tin: int, stride_frames: int | None = None) -> Plan | None:
     group = 1
     if stride_frames and stride_frames % step == 0:
         g = stride_frames // step
-        if rows % g == 0 and g * pool.params["in_w"] * 128 <= 32768:
+        if g * pool.params["in_w"] * 128 <= 32768:
             group = g
     return Plan(n, step, rows, group)
 
@@ -99,8 +115,10 @@ def header(layers, pl: Plan) -> tuple[list, str]:
         k = layers[i].params["k_h"]
         fields.append(f"    int8_t in{i}[{k * in_bytes[i]}];   /* layer {i} input: its last {k} rows, oldest first */")
     c = layers[pl.rows - 1].params["out_c"]
+    per = (f"{pl.group} row(s) per entry" if pl.tail == 0 else
+           f"{pl.group - pl.tail} and {pl.tail} rows per entry (groups of {pl.group} ending where windows do)")
     fields.append(f"    int16_t pool[{pl.pool_entries * c}];   /* per-channel sums of the last {pl.pool_rows} rows of "
-                  f"layer {pl.rows - 1}, {pl.group} row(s) per entry, ring */")
+                  f"layer {pl.rows - 1}, {per}, ring */")
     fields.append(f"    uint32_t n[{pl.rows + 1}];   /* rows received per layer input; [last]: pool rows */")
     defs = [("KWS_NET_STREAMING", 1, "the network can be streamed (kws_net_stream_*)"),
             ("KWS_NET_STREAM_STEP", pl.step * pl.group, "frames between window starts the stream can serve"),
@@ -156,11 +174,19 @@ def body(layers, pl: Plan, emit_call) -> str:
         lines.append(f"    row = {dst};")
     last = layers[pl.rows - 1].params
     n = f"s->n[{pl.rows}]"
-    lines += [f"    kws_nn_row_sums(row, {last['out_w']}, {last['out_c']}, s->pool + ({n} / {pl.group}u % {pl.pool_entries}u) * "
-              f"{last['out_c']}u, {n} % {pl.group}u != 0);" if pl.group > 1 else
-              f"    kws_nn_row_sums(row, {last['out_w']}, {last['out_c']}, s->pool + ({n} % {pl.pool_rows}u) * "
-              f"{last['out_c']}u, 0);",
-              f"    if (++s->n[{pl.rows}] >= {2 * pl.pool_rows}u) {{\n        s->n[{pl.rows}] -= {pl.pool_rows}u;\n    }}",
+    w, c, e, g = last["out_w"], last["out_c"], pl.pool_entries, pl.group
+    if pl.tail:
+        # groups end where windows end (row counts = tail mod g); each splits into its first g - tail
+        # rows and its last tail rows, the latter the oldest part of the window g rows later
+        h = g - pl.tail
+        lines += [f"    const uint32_t pos = ({n} + {h}u) % {g}u;   /* row in its group */",
+                  f"    const uint32_t part = 2u * (({n} + {h}u) / {g}u) + (pos >= {h}u ? 1u : 0u);",
+                  f"    kws_nn_row_sums(row, {w}, {c}, s->pool + (part % {e}u) * {c}u, pos != 0u && pos != {h}u);"]
+    elif g > 1:
+        lines.append(f"    kws_nn_row_sums(row, {w}, {c}, s->pool + ({n} / {g}u % {e}u) * {c}u, {n} % {g}u != 0);")
+    else:
+        lines.append(f"    kws_nn_row_sums(row, {w}, {c}, s->pool + ({n} % {e}u) * {c}u, 0);")
+    lines += [f"    if (++s->n[{pl.rows}] >= {2 * pl.pool_period}u) {{\n        s->n[{pl.rows}] -= {pl.pool_period}u;\n    }}",
               "}\n"]
     body.append("\n".join(lines) + "\n")
     lines = ["void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)\n{",
