@@ -591,3 +591,31 @@ def test_distillation_settings_without_a_teacher_are_refused(tiny, tmp_path, cap
     assert main(["train", "--data", str(d / "data"), "--out", str(tmp_path / "x"), "--distill-alpha", "0.5"]) == 2
     assert "--distill-temperature and --distill-alpha need --teacher" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_picker_sweeps_the_blocks_kernel_along_time(tiny, tmp_path, capsys, monkeypatch):
+    """Block kernels are variants too (`kws pick --block-kernels 9,5`): each variant's depthwise
+    kernels take that time extent and keep the task's cepstral extent (the temporal form's 9x1 and
+    5x1); pick.json, the reason and the command's table name the kernel."""
+    import kws.train.pick as pk
+    from kws.cli import main
+
+    spec, task, d = tiny
+    r = pk.pick(spec, task, d / "data", tmp_path, widths=[8], blocks=[1], block_kernels=[9, 5], epochs=1,
+                progress=False)
+    kw = spec.model.block_kernel[1]
+    assert [v["block_kernel"] for v in r["variants"]] == [[9, kw], [5, kw]]
+    for v in r["variants"]:
+        cfg = json.loads((Path(v["dir"]) / "config.json").read_text())
+        assert cfg["model"]["block_kernel"] == v["block_kernel"] and f"_k{v['block_kernel'][0]}_" in v["dir"]
+    assert r["variants"][0]["parameters"] > r["variants"][1]["parameters"]         # 9-tap against 5-tap depthwise
+    assert f"block kernel {r['chosen']['block_kernel'][0]}x{kw}" in r["why"]
+    # the command passes the kernels on and prints them (its training is the call above)
+    import kws.train.fit
+
+    seen = {}
+    monkeypatch.setattr(pk, "pick", lambda *a, **k: seen.update(k) or r)
+    monkeypatch.setattr(kws.train.fit, "set_threads", lambda: None)     # TensorFlow already runs in this process
+    assert main(["pick", "--data", str(d / "data"), "--out", str(tmp_path), "--widths", "8", "--blocks", "1",
+                 "--block-kernels", "9,5"]) == 0
+    assert seen["block_kernels"] == [9, 5] and f"9x{kw}" in capsys.readouterr().out

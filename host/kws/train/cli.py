@@ -55,6 +55,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--widths", default="24,32,48", help="comma-separated channel counts")
     s.add_argument("--blocks", default="4", help="comma-separated block counts")
     s.add_argument("--strides", help="comma-separated time strides of the first convolution (default: the task's)")
+    s.add_argument("--block-kernels", help="comma-separated time extents of the blocks' depthwise kernels, their "
+                   "cepstral extent kept (default: the task's; e.g. 5,9,15 for the temporal form)")
     s.add_argument("--seeds", help="comma-separated training seeds (default: the spec's [train] seed)")
     s.add_argument("--members", help="comma-separated member counts: networks trained apart and merged into one "
                                      "(default: the task's [model] members)")
@@ -243,15 +245,16 @@ def cmd_pick(args) -> int:
     r = pick(task.spec(load_spec(args.spec)), task, args.data, args.out,
              widths=[int(w) for w in args.widths.split(",")], blocks=[int(b) for b in args.blocks.split(",")],
              strides=[int(v) for v in args.strides.split(",")] if args.strides else None,
+             block_kernels=[int(v) for v in args.block_kernels.split(",")] if args.block_kernels else None,
              seeds=[int(v) for v in args.seeds.split(",")] if args.seeds else None,
              members=[int(v) for v in args.members.split(",")] if args.members else None,
              epochs=args.epochs, streams=args.streams, target_fa=args.target_fa, within_target=args.within_target)
     frr = f" {'FRR@' + format(args.target_fa, 'g'):>8}" if args.streams else ""
-    print(f"{'width':>5} {'blocks':>6} {'stride':>6} {'seed':>5} {'nets':>4} {'params':>7} {'val':>6} {'val/voice':>9} "
+    print(f"{'width':>5} {'blocks':>6} {'stride':>6} {'kernel':>6} {'seed':>5} {'nets':>4} {'params':>7} {'val':>6} {'val/voice':>9} "
           f"{'test fl':>7} {'test i8':>7} {'island B':>9}{frr}  fits  target")
     for v in r["variants"]:
         f = f" {v['streams']['frr_within_target']:8.1%}" if args.streams else ""
-        print(f"{v['width']:5d} {v['blocks']:6d} {v['time_stride']:6d} {v['seed']:5d} {v['members']:4d} {v['parameters']:7,d} "
+        print(f"{v['width']:5d} {v['blocks']:6d} {v['time_stride']:6d} {'x'.join(map(str, v['block_kernel'])):>6} {v['seed']:5d} {v['members']:4d} {v['parameters']:7,d} "
               f"{v['val_float']:6.1%} {v['val_voice']:9.1%} {v['test_float']:7.1%} {v['test_int8']:7.1%} "
               f"{v['island_bytes']:9,d}{f}  {'yes ' if v['fits'] else 'no  '}  {'meets' if v['meets_target'] else 'misses'}")
     print(f"chose {r['why']}")

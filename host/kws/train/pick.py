@@ -1,5 +1,5 @@
-"""`kws pick`: train a small sweep of DS-CNN widths, depths, first-layer time strides, training
-seeds and member counts (ensembles, kws.train.ensemble), estimate each one's island footprint, and
+"""`kws pick`: train a small sweep of DS-CNN widths, depths, first-layer time strides, depthwise
+kernels' time extents, training seeds and member counts (ensembles, kws.train.ensemble), estimate each one's island footprint, and
 choose the best variant that fits ``budget.island_bytes`` (or, ``within_target``, that meets
 ``budget.target_bytes``).
 
@@ -16,7 +16,7 @@ width-64 run had no better clip accuracy than width 32 but missed 76 % instead o
 keywords within 5 FA/hr on 90 minutes of streams; a second seed of it did not repeat that, so
 margins this close need long streams and more than one run (docs/training.md).
 
-Writes ``pick.json`` (every variant: width, blocks, time stride, seed, parameters, val (plain and
+Writes ``pick.json`` (every variant: width, blocks, time stride, block kernel, seed, parameters, val (plain and
 voice-balanced) and test accuracy, float
 and int8, footprint, fits / meets the 48 KB target, and its FRR at the target when streams are
 given) and says what it chose and why. Variants share the cached features and their networks: each
@@ -57,10 +57,12 @@ def _stream_score(spec, task, run: Path, streams: Path, target_fa: float) -> dic
             "minutes": r["audio_seconds"] / 60}
 
 
-def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, blocks, strides=None, seeds=None,
-         members=None, epochs=None, progress: bool = True, streams: str | Path | None = None, target_fa: float = 5.0,
+def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, blocks, strides=None, block_kernels=None,
+         seeds=None, members=None, epochs=None, progress: bool = True, streams: str | Path | None = None, target_fa: float = 5.0,
          within_target: bool = False) -> dict:
     """``strides``: time strides of the first convolution (its cepstral stride stays the task's);
+    ``block_kernels``: time extents of the blocks' depthwise kernels (their cepstral extent stays the
+    task's: 9 and 15 sweep the temporal form's 9x1 and 15x1);
     ``seeds``: training seeds (an ensemble's first member's: member k takes seed + k, as kws train);
     ``members``: networks merged into one ([model] members). They default to the task's and the
     spec's single value. ``within_target``: choose among the variants that meet the island target
@@ -73,6 +75,7 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
 
     out_dir = Path(out_dir)
     strides = list(strides or [spec.model.first_stride[0]])
+    block_kernels = list(block_kernels or [spec.model.block_kernel[0]])
     seeds = list(seeds or [spec.train.seed])
     members = list(members or [spec.model.members])
     rows = []
@@ -86,12 +89,13 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
             trained[d] = train(single, task, data_dir, d, epochs=epochs, seed=seed, progress=progress)
         return d
 
-    for w, nb, st, seed, nm in itertools.product(widths, blocks, strides, seeds, members):
+    for w, nb, st, bk, seed, nm in itertools.product(widths, blocks, strides, block_kernels, seeds, members):
         single = dataclasses.replace(spec, model=dataclasses.replace(spec.model, width=w, blocks=nb, members=1,
-                                                                     first_stride=(st, spec.model.first_stride[1])))
+                                                                     first_stride=(st, spec.model.first_stride[1]),
+                                                                     block_kernel=(bk, spec.model.block_kernel[1])))
         s = dataclasses.replace(single, model=dataclasses.replace(single.model, members=nm),
                                 train=dataclasses.replace(single.train, seed=seed))
-        base = f"w{w}_b{nb}" + (f"_t{st}" if len(strides) > 1 else "")
+        base = f"w{w}_b{nb}" + (f"_t{st}" if len(strides) > 1 else "") + (f"_k{bk}" if len(block_kernels) > 1 else "")
         tag = base + (f"_s{seed}" if len(seeds) > 1 else "") + (f"_m{nm}" if len(members) > 1 else "")
         if nm > 1:      # members trained apart (seed + k, as kws train), merged; the merged network's own figures
             run = out_dir / tag
@@ -104,7 +108,8 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
                      calibration_dir=out_dir / "calibration")
         rep = b.report(b.model_items((run / "model.tflite").read_bytes(), s) + b.frontend_items()
                        + b.placeholder_items(), s)
-        rows.append({"width": w, "blocks": nb, "time_stride": st, "seed": seed, "members": nm, "dir": str(run),
+        rows.append({"width": w, "blocks": nb, "time_stride": st, "block_kernel": [bk, spec.model.block_kernel[1]],
+                     "seed": seed, "members": nm, "dir": str(run),
                      "parameters": parameter_count(s.model, s.frontend.num_cepstra, len(task.labels)),
                      "val_float": m["val"]["accuracy"], "val_voice": m["val"]["voice_balanced_accuracy"],
                      "test_float": q["float_test"]["accuracy"],
@@ -122,7 +127,8 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
         best = max(fitting, key=lambda r: (r["val_voice"], -r["island_bytes"])) if fitting else None
         reason = (lambda b: f"best voice-balanced validation accuracy ({b['val_voice']:.1%})")
     why = (f"no variant fits {'the target' if within_target else 'the budget'}" if best is None else
-           f"width {best['width']}, {best['blocks']} blocks, time stride {best['time_stride']}, seed {best['seed']}"
+           f"width {best['width']}, {best['blocks']} blocks, time stride {best['time_stride']}, "
+           f"block kernel {'x'.join(map(str, best['block_kernel']))}, seed {best['seed']}"
            + (f", {best['members']} members" if best["members"] > 1 else "") + f": "
            f"{reason(best)} among the {len(fitting)} of "
            f"{len(rows)} variants within {limit} ({best['island_bytes']:,} B, "
