@@ -610,6 +610,13 @@ def test_picker_sweeps_the_blocks_kernel_along_time(tiny, tmp_path, capsys, monk
         assert cfg["model"]["block_kernel"] == v["block_kernel"] and f"_k{v['block_kernel'][0]}_" in v["dir"]
     assert r["variants"][0]["parameters"] > r["variants"][1]["parameters"]         # 9-tap against 5-tap depthwise
     assert f"block kernel {r['chosen']['block_kernel'][0]}x{kw}" in r["why"]
+    # a kernel the window cannot hold (4 blocks of 15 rows) is refused before anything trains
+    from kws.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"kws pick variant: .*block kernel 15.*leaves no rows"):
+        pk.pick(spec, task, d / "data", tmp_path / "long", widths=[8], blocks=[4], block_kernels=[9, 15], epochs=1,
+                progress=False)
+    assert not (tmp_path / "long").exists()
     # the command passes the kernels on and prints them (its training is the call above)
     import kws.train.fit
 

@@ -69,6 +69,7 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
     (``budget.target_bytes``) rather than the budget."""
     from kws import budget as b
     from kws.quantize import quantize
+    from kws.spec import with_model
     from kws.train.ensemble import merge
     from kws.train.fit import train
     from kws.train.model import parameter_count
@@ -89,12 +90,17 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
             trained[d] = train(single, task, data_dir, d, epochs=epochs, seed=seed, progress=progress)
         return d
 
+    # every variant's network checked as a spec's [model] is, before any is trained (a kernel too long
+    # for the window fails here with the field and the variant named, not in Keras an hour in)
+    variants = []
     for w, nb, st, bk, seed, nm in itertools.product(widths, blocks, strides, block_kernels, seeds, members):
-        single = dataclasses.replace(spec, model=dataclasses.replace(spec.model, width=w, blocks=nb, members=1,
-                                                                     first_stride=(st, spec.model.first_stride[1]),
-                                                                     block_kernel=(bk, spec.model.block_kernel[1])))
-        s = dataclasses.replace(single, model=dataclasses.replace(single.model, members=nm),
-                                train=dataclasses.replace(single.train, seed=seed))
+        fields = {"width": w, "blocks": nb, "first_stride": [st, spec.model.first_stride[1]],
+                  "block_kernel": [bk, spec.model.block_kernel[1]]}
+        where = f"kws pick variant: width {w}, {nb} blocks, time stride {st}, block kernel {bk}, {nm} member(s)"
+        s = with_model(spec, {**fields, "members": nm}, where)
+        variants.append((w, nb, st, bk, seed, nm, with_model(spec, {**fields, "members": 1}, where),
+                         dataclasses.replace(s, train=dataclasses.replace(s.train, seed=seed))))
+    for w, nb, st, bk, seed, nm, single, s in variants:
         base = f"w{w}_b{nb}" + (f"_t{st}" if len(strides) > 1 else "") + (f"_k{bk}" if len(block_kernels) > 1 else "")
         tag = base + (f"_s{seed}" if len(seeds) > 1 else "") + (f"_m{nm}" if len(members) > 1 else "")
         if nm > 1:      # members trained apart (seed + k, as kws train), merged; the merged network's own figures
