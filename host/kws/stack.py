@@ -25,13 +25,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
 
 EXCEPTION_FRAME_BYTES = 26 * 4     # R0-R3, R12, LR, PC, xPSR, S0-S15, FPSCR, reserved word
 INDIRECT = "__indirect_call"
-# ARM relocations that are calls or branches, not address-taking (ARM ELF ABI, table 4-9)
-CALL_RELOCS = {1: "R_ARM_PC24", 10: "R_ARM_THM_CALL", 27: "R_ARM_PLT32", 28: "R_ARM_CALL", 29: "R_ARM_JUMP24",
-               30: "R_ARM_THM_JUMP24", 51: "R_ARM_THM_JUMP19", 102: "R_ARM_THM_JUMP11", 103: "R_ARM_THM_JUMP8"}
+# ARM relocations that are calls or branches, not address-taking (ARM ELF ABI, table 4-9): R_ARM_PC24,
+# THM_CALL, PLT32, CALL, JUMP24, THM_JUMP24, THM_JUMP19, THM_JUMP11, THM_JUMP8
+CALL_RELOCS = {1, 10, 27, 28, 29, 30, 51, 102, 103}
 
 _NODE = re.compile(r'node: \{ title: "([^"]+)" label: "([^"]*)"')
 _EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
@@ -47,7 +48,6 @@ class Graph:
     frames: dict[str, int]              # function -> its own frame (bytes)
     calls: dict[str, set[str]]          # function -> callees (INDIRECT for a call through a pointer)
     address_taken: set[str]             # functions whose address an object takes (indirect targets)
-    local_of: dict[tuple[str, str], str]  # (object, function name) -> graph title of a static function
 
 
 def objects_of(map_path: Path) -> list[Path]:
@@ -62,7 +62,7 @@ def objects_of(map_path: Path) -> list[Path]:
 def read_graph(objects: list[Path]) -> Graph:
     frames: dict[str, int] = {}
     calls: dict[str, set[str]] = {}
-    local_of: dict[tuple[str, str], str] = {}
+    local_of: dict[tuple[str, str], str] = {}     # (object, function name) -> title of a static function
     taken: set[str] = set()
     for obj in objects:
         ci = obj.with_suffix(".ci")
@@ -84,7 +84,7 @@ def read_graph(objects: list[Path]) -> Graph:
         for src, dst in _EDGE.findall(text):
             calls.setdefault(src, set()).add(dst)
         taken |= _address_taken(obj, local_of)
-    return Graph(frames, calls, taken, local_of)
+    return Graph(frames, calls, taken)
 
 
 def _address_taken(obj: Path, local_of: dict[tuple[str, str], str]) -> set[str]:
@@ -155,7 +155,7 @@ def worst_case(elf: Path) -> dict:
     map_path = elf.with_suffix(".map")
     if not map_path.exists():
         raise StackError(f"{map_path}: no linker map beside the ELF (link with -Wl,-Map)")
-    firmware = Path(__file__).resolve().parents[2] / "firmware"   # the map's paths are relative to make's cwd
+    firmware = REPO_ROOT / "firmware"        # the map's paths are relative to make's cwd
     objs = [o if o.is_absolute() else (firmware / o).resolve() for o in objects_of(map_path)]
     g = read_graph(objs)
     reset, handlers = vector_roots(elf)

@@ -250,12 +250,13 @@ def cmd_pick(args) -> int:
              members=[int(v) for v in args.members.split(",")] if args.members else None,
              epochs=args.epochs, streams=args.streams, target_fa=args.target_fa, within_target=args.within_target)
     frr = f" {'FRR@' + format(args.target_fa, 'g'):>8}" if args.streams else ""
-    print(f"{'width':>5} {'blocks':>6} {'stride':>6} {'kernel':>6} {'seed':>5} {'nets':>4} {'params':>7} {'val':>6} {'val/voice':>9} "
-          f"{'test fl':>7} {'test i8':>7} {'island B':>9}{frr}  fits  target")
+    print(f"{'width':>5} {'blocks':>6} {'stride':>6} {'kernel':>6} {'seed':>5} {'nets':>4} {'params':>7} {'val':>6} "
+          f"{'val/voice':>9} {'test fl':>7} {'test i8':>7} {'island B':>9}{frr}  fits  target")
     for v in r["variants"]:
         f = f" {v['streams']['frr_within_target']:8.1%}" if args.streams else ""
-        print(f"{v['width']:5d} {v['blocks']:6d} {v['time_stride']:6d} {'x'.join(map(str, v['block_kernel'])):>6} {v['seed']:5d} {v['members']:4d} {v['parameters']:7,d} "
-              f"{v['val_float']:6.1%} {v['val_voice']:9.1%} {v['test_float']:7.1%} {v['test_int8']:7.1%} "
+        kernel = "x".join(map(str, v["block_kernel"]))
+        print(f"{v['width']:5d} {v['blocks']:6d} {v['time_stride']:6d} {kernel:>6} {v['seed']:5d} {v['members']:4d} "
+              f"{v['parameters']:7,d} {v['val_float']:6.1%} {v['val_voice']:9.1%} {v['test_float']:7.1%} {v['test_int8']:7.1%} "
               f"{v['island_bytes']:9,d}{f}  {'yes ' if v['fits'] else 'no  '}  {'meets' if v['meets_target'] else 'misses'}")
     print(f"chose {r['why']}")
     return 0 if r["chosen"] else 1

@@ -1,6 +1,6 @@
 """`kws pick`: train a small sweep of DS-CNN widths, depths, first-layer time strides, depthwise
-kernels' time extents, training seeds and member counts (ensembles, kws.train.ensemble), estimate each one's island footprint, and
-choose the best variant that fits ``budget.island_bytes`` (or, ``within_target``, that meets
+kernels' time extents, training seeds and member counts (ensembles, kws.train.ensemble), estimate
+each one's island footprint, and choose the best variant that fits ``budget.island_bytes`` (or, ``within_target``, that meets
 ``budget.target_bytes``).
 
 Best means, by default, the highest voice-balanced validation accuracy on clips (the mean over
@@ -16,9 +16,8 @@ width-64 run had no better clip accuracy than width 32 but missed 76 % instead o
 keywords within 5 FA/hr on 90 minutes of streams; a second seed of it did not repeat that, so
 margins this close need long streams and more than one run (docs/training.md).
 
-Writes ``pick.json`` (every variant: width, blocks, time stride, block kernel, seed, parameters, val (plain and
-voice-balanced) and test accuracy, float
-and int8, footprint, fits / meets the 48 KB target, and its FRR at the target when streams are
+Writes ``pick.json`` (every variant: width, blocks, time stride, block kernel, seed, parameters,
+val (plain and voice-balanced) and test accuracy, float and int8, footprint, fits / meets the 48 KB target, and its FRR at the target when streams are
 given) and says what it chose and why. Variants share the cached features and their networks: each
 network (width, depth, stride, seed) is trained once, under ``networks/``, whether it is a variant
 alone or a member of ensembles (member k of an ensemble with first seed s has seed s + k, as in
@@ -58,8 +57,8 @@ def _stream_score(spec, task, run: Path, streams: Path, target_fa: float) -> dic
 
 
 def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, blocks, strides=None, block_kernels=None,
-         seeds=None, members=None, epochs=None, progress: bool = True, streams: str | Path | None = None, target_fa: float = 5.0,
-         within_target: bool = False) -> dict:
+         seeds=None, members=None, epochs=None, progress: bool = True, streams: str | Path | None = None,
+         target_fa: float = 5.0, within_target: bool = False) -> dict:
     """``strides``: time strides of the first convolution (its cepstral stride stays the task's);
     ``block_kernels``: time extents of the blocks' depthwise kernels (their cepstral extent stays the
     task's: 9 and 15 sweep the temporal form's 9x1 and 15x1);
