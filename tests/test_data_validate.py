@@ -42,8 +42,9 @@ def run(task, tmp_path, clips):
     return man, {item["id"]: [r["code"] for r in item["reasons"]] for item in q}
 
 
-def clip(path, label="yes", speaker="s1", key=None):
-    return SourceClip(path, label, speaker, "test", "train", None, {"key": key or path})
+def clip(path, label="yes", speaker="s1", key=None, source="tts:test"):
+    """A clip held to the task's [validate] rules (a TTS source; recorded ones: [validate.recorded])."""
+    return SourceClip(path, label, speaker, source, "train", None, {"key": key or path})
 
 
 def test_each_rule_fails_and_passes(task, tmp_path):

@@ -29,13 +29,29 @@ def add_parser(sub) -> None:
     s.set_defaults(fn=cmd_synth)
 
     s = dsub.add_parser("ingest", help="validate a real-speech source into a data set")
-    s.add_argument("source", choices=["speech-commands", "mswc", "recordings"])
-    s.add_argument("root", help="the extracted archive / folder of label folders")
+    s.add_argument("source", choices=["speech-commands", "mswc", "recordings", "words", "noise"],
+                   help="words: a folder of recorded words, each file one clip of --label; noise: recordings cut "
+                        "into silence clips")
+    s.add_argument("root", help="the extracted archive / folder of label folders / folder of words or noise")
     s.add_argument("--task", default="commands")
     s.add_argument("--out", required=True)
     s.add_argument("--language", default="en", help="MSWC language")
+    s.add_argument("--label", help="words: the label of every file (default: the task's unknown label)")
+    s.add_argument("--speaker-field", type=int,
+                   help="words: the speaker is this field of the file name split on '_' (default: each file its "
+                        "own speaker, i.e. split by file)")
+    s.add_argument("--source-name", help="words, noise: the source's name in the manifest (default: the folder's)")
     s.add_argument("--workers", type=int)
     s.set_defaults(fn=cmd_ingest)
+
+    s = dsub.add_parser("mix", help="one data set from several (the TTS corpus and real speakers, words, noise): "
+                                    "sources, speakers and splits kept, shares recorded")
+    s.add_argument("parts", nargs="+", help="data sets of the same task (kws data synth / ingest / mix)")
+    s.add_argument("--cap", action="append", default=[], metavar="SOURCE=N",
+                   help="at most N clips of SOURCE in each split (repeatable), e.g. fsdd=300")
+    s.add_argument("--task", default="commands")
+    s.add_argument("--out", required=True)
+    s.set_defaults(fn=cmd_mix)
 
     s = dsub.add_parser("fetch", help="download Speech Commands v2 (checksum, resume)")
     s.add_argument("what", choices=["speech-commands"])
@@ -133,11 +149,37 @@ def cmd_ingest(args) -> int:
         clips = sources.speech_commands(args.root, task, cache=out / "raw" / "background_segments")
     elif args.source == "mswc":
         clips = sources.mswc(args.root, task, language=args.language)
+    elif args.source == "words":
+        clips = sources.words(args.root, task, label=args.label, speaker_field=args.speaker_field,
+                              source=args.source_name)
+    elif args.source == "noise":
+        clips = sources.noise(args.root, task, cache=out / "raw" / "noise_segments", source=args.source_name)
     else:
         clips = sources.recordings(args.root, task)
     inputs = [{"source": args.source, "root": str(Path(args.root).resolve()), "files": len(clips),
                "listing_sha256": canonical_hash(sorted(c.origin.get("key", c.path) for c in clips))}]
     man = ingest(clips, task, out, workers=args.workers, step=f"kws data ingest {args.source}", inputs=inputs)
+    print(f"report: {write_report(out)}")
+    return _summary(man, out)
+
+
+def cmd_mix(args) -> int:
+    from kws.data.mix import mix
+    from kws.data.report import write_report
+    from kws.data.task import load_task
+
+    out = Path(args.out)
+    caps = {}
+    for c in args.cap:
+        src, eq, n = c.partition("=")
+        if not eq or not n.isdigit():
+            from kws.errors import KwsError
+
+            raise KwsError(f"--cap {c!r}: give SOURCE=N, e.g. fsdd=300")
+        caps[src] = int(n)
+    man = mix(args.parts, load_task(args.task), out, caps=caps)
+    for split, by_source in man["shares"].items():
+        print(f"{split}: " + ", ".join(f"{src} {v['clips']} ({v['share']:.0%})" for src, v in by_source.items()))
     print(f"report: {write_report(out)}")
     return _summary(man, out)
 

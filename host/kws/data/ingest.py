@@ -23,7 +23,7 @@ import hashlib
 import os
 import shutil
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,8 @@ from kws.forkpool import fork_pool
 from kws.tts import resample_int16
 
 SAMPLE_RATE = 16000
+FIT_HOP = 160                  # 10 ms: the grain at which fit_clip looks for a take's loudest stretch
+FIT_MIN_ENERGY = 0.8           # share of a keyword take's energy its clip must hold
 
 
 @dataclass(frozen=True)
@@ -131,12 +133,49 @@ def _check(args) -> Checked:
         return Checked(clip, sha, quality=prev["quality"], conversions=prev.get("conversions", []))
     if not sha:
         return Checked(clip, sha, reasons=[("unreadable", clip.origin.get("error", "file missing or not a regular file"))])
-    pcm, conv, reasons = read_any(clip.path, task.validate.max_file_mb * 1e6)
+    pcm, conv, reasons = read_any(clip.path, task.validate.for_source(clip.source).max_file_mb * 1e6)
     if pcm is None:
         return Checked(clip, sha, conversions=conv, reasons=reasons)
-    q = measure(pcm, SAMPLE_RATE)
-    return Checked(clip, sha, pcm=pcm, conversions=conv, quality=q.as_dict(),
-                   reasons=violations(q, label_kind=_label_kind(task, clip.label), cfg=task.validate))
+    kind = _label_kind(task, clip.label)
+    taken = pcm.size
+    pcm, fit_conv, fit_reasons = fit_clip(pcm, int(round(task.clip_seconds * SAMPLE_RATE)), kind)
+    if fit_reasons:
+        return Checked(clip, sha, conversions=conv + fit_conv, reasons=fit_reasons)
+    # the fitted clip's figures, but the take's own duration: the duration rules judge the recording
+    q = replace(measure(pcm, SAMPLE_RATE), duration_s=taken / SAMPLE_RATE)
+    return Checked(clip, sha, pcm=pcm, conversions=conv + fit_conv, quality=q.as_dict(),
+                   reasons=violations(q, label_kind=kind, cfg=task.validate.for_source(clip.source)))
+
+
+def fit_clip(pcm: np.ndarray, n: int, kind: str) -> tuple[np.ndarray, list[str], list[tuple[str, str]]]:
+    """A recording of any length as the task's clip of ``n`` samples: the clip-long stretch that
+    holds the most energy (a take's word is its loudest part; an energy detector's span is not
+    robust to takes padded with digital silence, whose floor is then -120 dB), centred on that
+    stretch's energy, padded with digital silence where the take is shorter. A keyword whose
+    loudest stretch holds less than :data:`FIT_MIN_ENERGY` of the take's energy is refused (its
+    speech does not fit the window); other words keep their loudest part. Noise and clips of
+    exactly ``n`` samples are kept as they are (long noise is cut into clips by its loader)."""
+    if pcm.size == n or kind == "silence":
+        return pcm, [], []
+    x = pcm.astype(np.float64)
+    e = np.convolve(x * x, np.ones(FIT_HOP), mode="valid")[::FIT_HOP] if x.size >= FIT_HOP else np.array([np.sum(x * x)])
+    w = max(1, min(e.size, n // FIT_HOP))
+    sums = np.convolve(e, np.ones(w), mode="valid")
+    k = int(np.argmax(sums))
+    total = float(e.sum())
+    share = float(sums[k] / total) if total > 0 else 1.0
+    if kind == "keyword" and share < FIT_MIN_ENERGY:
+        return pcm, [], [("speech_too_long", f"the loudest {n / SAMPLE_RATE:g} s holds {share:.0%} of the take's energy "
+                                             f"(< {FIT_MIN_ENERGY:.0%}): the word does not fit the clip")]
+    seg = e[k:k + w]
+    centre = int(round((k + (np.sum(np.arange(seg.size) * seg) / seg.sum() if seg.sum() > 0 else w / 2)) * FIT_HOP))
+    start = centre - n // 2
+    if pcm.size > n:
+        start = min(max(start, 0), pcm.size - n)
+    out = np.zeros(n, dtype=np.int16)
+    lo, hi = max(0, start), min(pcm.size, start + n)
+    out[lo - start:hi - start] = pcm[lo:hi]
+    return out, [f"fit {pcm.size} -> {n} samples from {start} (loudest stretch, {share:.0%} of the energy)"], []
 
 
 def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int | None = None,
@@ -150,7 +189,9 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    previous = {e["id"]: e for e in mf.load(out)["entries"]} if (out / mf.MANIFEST).exists() else {}
+    old = mf.load(out) if (out / mf.MANIFEST).exists() else None
+    # entries of an earlier run are reused for unchanged source files of the same task config only
+    previous = {e["id"]: e for e in old["entries"]} if old and old.get("task_hash") == task.data_hash else {}
     unknown_labels = {c.label for c in clips} - set(task.labels)
     if unknown_labels:
         from kws.errors import KwsError

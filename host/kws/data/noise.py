@@ -44,10 +44,20 @@ def scale_to_dbfs(x: np.ndarray, dbfs: float) -> np.ndarray:
 
 
 def background(kind: str, n: int, rate: int, dbfs: float, rng: np.random.Generator,
-               speech: list[np.ndarray] | None = None) -> np.ndarray:
+               speech: list[np.ndarray] | None = None, recorded: list[np.ndarray] | None = None) -> np.ndarray:
     """``n`` samples of one kind of background at ``dbfs`` RMS. ``babble`` overlaps 4-8 of the
-    given speech clips at random offsets (it needs them)."""
-    if kind == "white":
+    given speech clips at random offsets (it needs them); ``recorded`` plays recorded noise clips
+    one after another from a random one (it needs them)."""
+    if kind == "recorded":
+        if not recorded:
+            raise ValueError("recorded needs noise recordings")
+        parts, have, i = [], 0, int(rng.integers(len(recorded)))
+        while have < n:
+            parts.append(recorded[i % len(recorded)].astype(np.float64))
+            have += parts[-1].size
+            i += 1
+        x = np.concatenate(parts)[:n]
+    elif kind == "white":
         x = rng.standard_normal(n)
     elif kind == "pink":
         x = _colored(rng, n, 1.0)

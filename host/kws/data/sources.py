@@ -1,4 +1,5 @@
-"""Real-speech sources: Speech Commands v2, MSWC, and your own recordings.
+"""Real-speech sources: Speech Commands v2, MSWC, folders of recorded words, recorded noise,
+and your own recordings.
 
 Each loader turns a directory laid out like the real thing into :class:`SourceClip` s with
 task labels (task keywords keep their label, every other word becomes the task's unknown
@@ -29,21 +30,38 @@ SPEECH_COMMANDS_URL = "http://download.tensorflow.org/data/speech_commands_v0.02
 # sha256 of the v0.02 archive as pinned by two independent public loaders.
 SPEECH_COMMANDS_SHA256 = "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58"
 BACKGROUND_DIR = "_background_noise_"
+# Clips per class of the published Speech Commands v0.02 12-class test set (4,890 clips; the set
+# MLPerf Tiny and the published DS-CNN figures are measured on): how its accuracy weighs the classes.
+SPEECH_COMMANDS_TEST_SET = {"yes": 419, "no": 405, "up": 425, "down": 406, "left": 412, "right": 396, "on": 396,
+                            "off": 402, "stop": 411, "go": 402, "_unknown_": 408, "_silence_": 408}
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
+
+
+def test_set_weighted(recall: dict[str, float | None]) -> float | None:
+    """Accuracy with each class weighed by its share of the published Speech Commands test set
+    (the 12 labels only, every class measured), else None: a held-out split's own class mix
+    (few silence clips, say) does not then move the figure quoted beside published ones."""
+    if set(recall) != set(SPEECH_COMMANDS_TEST_SET) or any(r is None for r in recall.values()):
+        return None
+    total = sum(SPEECH_COMMANDS_TEST_SET.values())
+    return float(sum(recall[c] * n for c, n in SPEECH_COMMANDS_TEST_SET.items()) / total)
 
 
 def _map_label(task, word: str) -> str:
     return word if task.is_keyword(word) else task.unknown_label
 
 
-def _cut_background(files: list[Path], task, cache: Path, source: str) -> list[SourceClip]:
-    """Long background recordings cut into clip-length silence segments (cached on disk)."""
+def _cut_background(files: list[Path], task, cache: Path, source: str, *, split_by_file: bool = False
+                    ) -> list[SourceClip]:
+    """Long background recordings cut into clip-length silence segments (cached on disk). Each
+    segment is split on its own (``split_by_file`` False: the Speech Commands habit, test silence
+    from other stretches of the same recordings) or with every segment of its file."""
     out = []
     n = int(round(task.clip_seconds * 16000))
     for f in sorted(files):
         try:
             pcm, rate = sf.read(str(f), dtype="int16", always_2d=False)
-        except (sf.LibsndfileError, RuntimeError) as e:
+        except (sf.LibsndfileError, RuntimeError, ValueError) as e:
             out.append(SourceClip(str(f), task.silence_label, f"{source}:bg", source, None, None,
                                   {"key": f.name, "file": f.name, "error": str(e)}))
             continue
@@ -60,7 +78,7 @@ def _cut_background(files: list[Path], task, cache: Path, source: str) -> list[S
                 write_wav(seg, pcm[i * n:(i + 1) * n], 16000)
             key = f"{f.name}#{i}"
             out.append(SourceClip(str(seg), task.silence_label, f"{source}:bg:{f.stem}", source, None,
-                                  f"{source}:bg:{f.stem}:{i}", {"key": key, "file": f.name, "segment": i,
+                                  f"{source}:bg:{f.stem}" + ("" if split_by_file else f":{i}"), {"key": key, "file": f.name, "segment": i,
                                                                 "resampled_from": rate if rate != 16000 else None}))
     return out
 
@@ -121,6 +139,57 @@ def mswc(root: str | Path, task, *, language: str = "en") -> list[SourceClip]:
     return out
 
 
+def _audio_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTS and not
+                  any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def words(root: str | Path, task, *, label: str | None = None, speaker_field: int | None = None,
+          source: str | None = None) -> list[SourceClip]:
+    """A folder of recorded words or short phrases, every file one clip of ``label`` (default:
+    the task's unknown label; a keyword for wake-word recordings). Files of any length and rate:
+    the gate fits each to the task's clip around its speech. The speaker is field
+    ``speaker_field`` of the file name split on ``_`` (``<digit>_<speaker>_<n>.wav``: 1); without
+    it every file is its own speaker (a crowd-sourced set with no speaker ids is split by file,
+    and its figures say so). A file that is not audio, or a folder with none, is an error or a
+    quarantine entry, never skipped."""
+    root = Path(root)
+    if not root.is_dir():
+        raise KwsError(f"{root}: not a directory (expected a folder of recorded words)")
+    label = label or task.unknown_label
+    if label not in task.labels:
+        raise KwsError(f"--label {label!r} is not a label of task {task.name!r} ({', '.join(task.labels)})")
+    source = source or root.name
+    files = _audio_files(root)
+    if not files:
+        raise KwsError(f"{root}: no audio files ({', '.join(AUDIO_EXTS)}) in it or below it")
+    out = []
+    for f in files:
+        rel = f.relative_to(root).as_posix()
+        if speaker_field is None:
+            speaker = f"{source}:file:{rel}"
+        else:
+            fields = f.stem.split("_")
+            if len(fields) <= speaker_field:
+                raise KwsError(f"{f}: file name has no field {speaker_field} (split on '_') to name its speaker")
+            speaker = f"{source}:{fields[speaker_field]}"
+        out.append(SourceClip(str(f), label, speaker, source, None, None,
+                              {"key": rel, "word": f.parent.name if f.parent != root else label}))
+    return out
+
+
+def noise(root: str | Path, task, *, cache: str | Path, source: str | None = None) -> list[SourceClip]:
+    """Recorded background noise (any length and rate) cut into the task's silence clips; every
+    segment of one recording stays in one split (split by file)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise KwsError(f"{root}: not a directory (expected a folder of noise recordings)")
+    files = _audio_files(root)
+    if not files:
+        raise KwsError(f"{root}: no audio files ({', '.join(AUDIO_EXTS)}) in it or below it")
+    return _cut_background(files, task, Path(cache), source or root.name, split_by_file=True)
+
+
 def recordings(root: str | Path, task) -> list[SourceClip]:
     """Your own clips: ``<root>/<label>/<speaker>_<anything>.<ext>`` (one folder per task label).
     The speaker is the file name up to the first ``_``; name files that way so that your
@@ -130,7 +199,11 @@ def recordings(root: str | Path, task) -> list[SourceClip]:
     if not root.is_dir():
         raise KwsError(f"{root}: not a directory of label folders")
     out = []
-    for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise KwsError(f"{root}: no label folders in it (expected one folder per label of task {task.name!r}: "
+                       f"{', '.join(task.labels)}); a folder of words is `kws data ingest words`")
+    for d in folders:
         if d.name not in task.labels:
             raise KwsError(f"{d}: folder name {d.name!r} is not a label of task {task.name!r} "
                            f"({', '.join(task.labels)})")

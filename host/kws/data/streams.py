@@ -2,8 +2,8 @@
 
 Two kinds, both reproducible from the task's ``[streams]`` seed:
 
-- ``negative``: a background bed (white/pink/brown noise, hum, babble of held-out voices,
-  changing every 5-20 s, at ``background_dbfs``) with non-keyword speech of the split's
+- ``negative``: a background bed (white/pink/brown noise, hum, babble of held-out voices and,
+  where the split has them, its recorded noise clips, changing every 5-20 s, at ``background_dbfs``) with non-keyword speech of the split's
   speakers covering ``speech_fraction`` of the time — and no keyword at all. For FA/hr.
 - ``positive``: the same kind of bed with the split's keyword clips inserted every
   ``keyword_gap_s`` (unknown words in between). The label file gives each keyword's exact
@@ -39,6 +39,7 @@ from kws.errors import KwsError
 
 RATE = 16000
 BLOCK_S = 60
+SYNTHETIC_NOISE = ("noise",)       # the built-in corpus's generated silence (kws.data.synth): not a recording
 
 
 def _load(data_dir: Path, entries: list[dict]) -> list[tuple[dict, np.ndarray]]:
@@ -65,6 +66,10 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
     total = int(minutes * 60 * RATE)
     name = name or f"{kind}_{split}_{minutes:g}min"
     babble_src = [p for _, p in words[:200]]
+    # recorded noise of the split (real rooms, streets, music): one more kind of bed where there is some
+    recorded = [p for e, p in _load(data_dir, [e for e in ents if e["label"] == task.silence_label
+                                               and e["source"] not in SYNTHETIC_NOISE]) if np.any(p)]
+    kinds = noise.KINDS + (("recorded",) if recorded else ())
 
     # Events: (start sample, clip entry, pcm, is keyword)
     events = []
@@ -99,11 +104,11 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
             pos = 0
             while pos < n:                                  # background bed, changing every 5-20 s
                 if bed_left <= 0:
-                    bed_kind = noise.KINDS[rng.integers(len(noise.KINDS))]
+                    bed_kind = kinds[rng.integers(len(kinds))]
                     bed_left = int(rng.uniform(5, 20) * RATE)
                     bed_level = rng.uniform(*sc.background_dbfs)
                 m = min(bed_left, n - pos)
-                block[pos:pos + m] = noise.background(bed_kind, m, RATE, bed_level, rng, babble_src)
+                block[pos:pos + m] = noise.background(bed_kind, m, RATE, bed_level, rng, babble_src, recorded)
                 pos += m
                 bed_left -= m
             while first < len(events) and events[first][0] + events[first][2].size <= b0:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,16 @@ class ValidateConfig:
     max_dc_offset: float
     min_peak_dbfs: float
     max_file_mb: float
+    # [validate.recorded]: the fields that differ for recorded speech (every source but the TTS
+    # corpus's), held to what makes a clip unusable rather than to a synthesizer's cleanliness
+    recorded: tuple[tuple[str, Any], ...] = ()
+
+    def for_source(self, source: str) -> "ValidateConfig":
+        """The rules a clip of ``source`` is held to: ``tts:*`` clips the table's, recordings with
+        ``[validate.recorded]`` in place."""
+        if source.startswith("tts:") or not self.recorded:
+            return self
+        return replace(self, **dict(self.recorded), recorded=())
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,8 @@ class Task:
     def _hash(self, *leave_out: str) -> str:
         d = asdict(self)
         d["augment"] = self.augment.key()
+        if not d["validate"]["recorded"]:                # no [validate.recorded]: hashes as before the field
+            d["validate"].pop("recorded")
         for k in ("source", *leave_out):
             d.pop(k)
         if not d.get("model"):                            # no [model] of its own: hashes as before the field
@@ -226,7 +238,8 @@ def load_task(name_or_path: str | Path) -> Task:
         min_duration_s=v.float("min_duration_s", lo=0), max_duration_s=v.float("max_duration_s", lo=0),
         keyword_speech_ms=v.range("keyword_speech_ms", 0), min_snr_db=v.float("min_snr_db"),
         max_clip_ratio=v.float("max_clip_ratio", 0, 1), max_dc_offset=v.float("max_dc_offset", 0, 1),
-        min_peak_dbfs=v.float("min_peak_dbfs", hi=0), max_file_mb=v.float("max_file_mb", lo=0))
+        min_peak_dbfs=v.float("min_peak_dbfs", hi=0), max_file_mb=v.float("max_file_mb", lo=0),
+        recorded=_recorded_rules(v))
     v.done()
     if validate.max_duration_s <= validate.min_duration_s:
         raise SpecError("validate.max_duration_s", "must exceed min_duration_s", src)
@@ -252,6 +265,20 @@ def load_task(name_or_path: str | Path) -> Task:
     top.done()
     return Task(**task_kw, synth=synth, split=split, validate=validate, augment=augment, streams=streams, source=src,
                 model=model)
+
+
+def _recorded_rules(v) -> tuple[tuple[str, Any], ...]:
+    """[validate.recorded]: any of [validate]'s rules, checked like them, for recorded sources."""
+    if "recorded" not in v.table:
+        return ()
+    r = v.sub("recorded")
+    getters = {"min_duration_s": lambda k: r.float(k, lo=0), "max_duration_s": lambda k: r.float(k, lo=0),
+               "keyword_speech_ms": lambda k: r.range(k, 0), "min_snr_db": lambda k: r.float(k),
+               "max_clip_ratio": lambda k: r.float(k, 0, 1), "max_dc_offset": lambda k: r.float(k, 0, 1),
+               "min_peak_dbfs": lambda k: r.float(k, hi=0), "max_file_mb": lambda k: r.float(k, lo=0)}
+    out = tuple(sorted((k, getters[k](k)) for k in r.table if k in getters))
+    r.done()
+    return out
 
 
 def _task_model(table, src: str) -> tuple[tuple[str, Any], ...]:
