@@ -189,6 +189,13 @@ def _eval_clips(spec, model: Path, data: Path, args) -> int:
     for key, title in (("per_source", "source"), ("per_context", "context"), ("per_voice", "voice")):
         rows = sorted(r[key].items(), key=lambda kv: kv[1]["accuracy"])
         print(f"  by {title}: " + ", ".join(f"{g} {m['accuracy']:.1%} ({m['n']})" for g, m in rows))
+    for src, m in sorted(r["per_source"].items()):
+        if "per_class_recall" in m:          # a recorded source: its own class figures
+            w = m.get("test_set_weighted_accuracy")
+            print(f"  {src} ({m['n']} clips): {m['accuracy']:.1%}"
+                  + (f", weighed as the published Speech Commands test set {w:.1%}" if w is not None else "")
+                  + f", class-balanced {m['balanced_accuracy']:.1%}; per class: "
+                  + ", ".join(f"{c} {v:.0%}" for c, v in m["per_class_recall"].items() if v is not None))
     out = Path(args.out) / "clips.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(out, json.dumps(r, indent=1) + "\n")

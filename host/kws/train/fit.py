@@ -28,18 +28,40 @@ def evaluate_logits(logits: np.ndarray, y: np.ndarray, labels, sources=None, con
     class has in the split), per-class recall, confusion matrix (rows true, columns predicted),
     accuracy per source, per context (:func:`contexts`) and per voice (:func:`voice_groups`)."""
     pred = logits.argmax(axis=1)
-    k = len(labels)
-    conf = np.zeros((k, k), dtype=int)
-    np.add.at(conf, (y, pred), 1)
-    recall = {lab: (float(conf[i, i] / conf[i].sum()) if conf[i].sum() else None) for i, lab in enumerate(labels)}
-    present = [r for r in recall.values() if r is not None]
-    out = {"accuracy": float(np.mean(pred == y)), "balanced_accuracy": float(np.mean(present)) if present else 0.0,
-           "n": int(y.size), "per_class_recall": recall,
-           "confusion": conf.tolist(), "labels": list(labels)}
+    out = {**_class_figures(pred, y, labels), "confusion": _confusion(pred, y, len(labels)).tolist(),
+           "labels": list(labels)}
     for key, groups in (("per_source", sources), ("per_context", contexts), ("per_voice", voices)):
         if groups is not None:
             out[key] = {g: {"accuracy": float(np.mean(pred[groups == g] == y[groups == g])),
                             "n": int(np.sum(groups == g))} for g in sorted(set(groups.tolist()))}
+    if sources is not None:          # recorded sources: the class figures of each, its own confusion too
+        for g, rec in out["per_source"].items():
+            if not g.startswith("tts:"):
+                m = sources == g
+                rec.update(_class_figures(pred[m], y[m], labels), confusion=_confusion(pred[m], y[m], len(labels)).tolist())
+    return out
+
+
+def _confusion(pred: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
+    conf = np.zeros((k, k), dtype=int)
+    np.add.at(conf, (y, pred), 1)
+    return conf
+
+
+def _class_figures(pred: np.ndarray, y: np.ndarray, labels) -> dict:
+    """Accuracy, per-class recall, class-balanced accuracy and, for the Speech Commands 12-class
+    labels, accuracy with the classes weighed as the published test set weighs them."""
+    from kws.data.sources import test_set_weighted
+
+    conf = _confusion(pred, y, len(labels))
+    recall = {lab: (float(conf[i, i] / conf[i].sum()) if conf[i].sum() else None) for i, lab in enumerate(labels)}
+    present = [r for r in recall.values() if r is not None]
+    out = {"accuracy": float(np.mean(pred == y)) if y.size else 0.0,
+           "balanced_accuracy": float(np.mean(present)) if present else 0.0, "n": int(y.size),
+           "per_class_recall": recall}
+    weighted = test_set_weighted(recall)
+    if weighted is not None:
+        out["test_set_weighted_accuracy"] = weighted
     return out
 
 
@@ -53,11 +75,18 @@ def contexts(data_dir: Path, ids) -> np.ndarray:
 
 def voice_groups(data_dir: Path, ids) -> np.ndarray:
     """The voice of each clip id: the speaker's timbre (an espeak-ng variant with all its
-    accents, a flite / festival / Piper voice), or the background kind."""
+    accents, a flite / festival / Piper voice, a recorded speaker), the background kind, or for a
+    recorded source without speaker ids all its files together."""
     from kws.data.voices import Voice
 
+    def group(speaker: str) -> str:
+        engine, _, name = speaker.partition(":")
+        if name.startswith("file:"):       # a source with no speaker ids (kws.data.sources.words): its files are one
+            return f"{engine}:files"       # group, or hundreds of one-clip "voices" would outweigh the real speakers
+        return Voice(engine, name).timbre
+
     by_id = {e["id"]: e["speaker"] for e in mf.load(data_dir)["entries"]}
-    return np.array([Voice(*by_id[i].partition(":")[::2]).timbre for i in ids])
+    return np.array([group(by_id[i]) for i in ids])
 
 
 def voice_balanced_accuracy(pred: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
@@ -118,9 +147,11 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     if teacher is not None:          # checked before any work
         from kws.train import distill as ds
 
+        from kws.train import speech_embedding as se
+
         distill = distill or ds.Distill()
-        teacher_rec = {**ds.check_teacher(teacher, spec, task, mf.load(data_dir)["hash"]),
-                       **dataclasses.asdict(distill)}
+        check = se.check if se.is_embedding_teacher(teacher) else ds.check_teacher
+        teacher_rec = {**check(teacher, spec, task, mf.load(data_dir)["hash"]), **dataclasses.asdict(distill)}
     feats = build_features(data_dir, spec, task, augment_copies=ts.augment_copies,
                            cache_dir=cache_dir or data_dir / "features", progress=progress)
     scale = spec.model.input_scale
@@ -138,7 +169,8 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     loss, metric, t_tr, t_va, sample_weight = (keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                                                "accuracy", y_tr, y_va, None)
     if teacher is not None:
-        logits_tr, logits_va = ds.teacher_logits(teacher, x_tr, x_va)
+        logits_tr, logits_va = (se.logits_for(teacher, feats) if se.is_embedding_teacher(teacher) else
+                                ds.teacher_logits(teacher, x_tr, x_va))
         teacher_rec["teacher_val_accuracy"] = float(np.mean(logits_va.argmax(axis=1) == y_va))
         loss, t_tr, t_va = ds.loss_fn(distill), ds.pack(y_tr, logits_tr), ds.pack(y_va, logits_va)
         metric = keras.metrics.MeanMetricWrapper(ds.label_accuracy, name="accuracy")
