@@ -287,7 +287,11 @@ def model_card(man: dict) -> str:
                f"trained with seed {man['spec']['train'].get('seed', '?')} for up to "
                f"{man['spec']['train'].get('epochs', '?')} epochs")
     t = man["spec"].get("teacher")
-    if t:
+    if t and t.get("kind") == "speech-embedding":
+        trained += (f", distilled from a teacher that never runs on the device (kws teach: a {t['hidden']}-unit "
+                    "classifier on Google's speech embedding as openWakeWord ships it, fitted to the same training "
+                    f"clips; `{t['sha256'][:12]}…`, temperature {t['temperature']:g}, teacher's share {t['alpha']:g})")
+    elif t:
         trained += (f", distilled from a teacher (kws train --teacher: width {t['width']}"
                     f"{' x ' + str(t['members']) + ' members' if t.get('members', 1) > 1 else ''}, "
                     f"`{t['sha256'][:12]}…`, temperature {t['temperature']:g}, teacher's share {t['alpha']:g})")

@@ -22,6 +22,14 @@ def add_parsers(sub) -> None:
     s.add_argument("--distill-alpha", type=float, help="the teacher's share of the loss, 0..1 (default: kws.train.distill)")
     s.set_defaults(fn=cmd_train)
 
+    s = sub.add_parser("teach", help="a teacher for kws train --teacher: a classifier on a speech embedding trained "
+                                     "on far more people (openWakeWord's), fitted to the data set's training clips")
+    s.add_argument("--task", default="commands")
+    s.add_argument("--data", required=True, help="the data set the student will be trained on")
+    s.add_argument("--out", required=True, help="teacher directory (then kws train --teacher DIR)")
+    s.add_argument("--seed", type=int, help="the classifier's seed (default: the spec's [train] seed)")
+    s.set_defaults(fn=cmd_teach)
+
     s = sub.add_parser("ensemble", help="merge networks trained apart (other seeds) into one: the mean of their logits "
                                         "as one network for the device ([model] members)")
     s.add_argument("--task", default="commands")
@@ -174,6 +182,21 @@ def cmd_train(args) -> int:
     else:
         m = train(spec, task, args.data, args.out, epochs=args.epochs, seed=args.seed, **teach)
     return _finish_training(spec, task, args, m)
+
+
+def cmd_teach(args) -> int:
+    from kws.data.task import load_task
+    from kws.spec import load_spec
+    from kws.train.speech_embedding import teach
+
+    task = load_task(args.task)
+    m = teach(task.spec(load_spec(args.spec)), task, args.data, args.out, seed=args.seed)
+    for split in ("val", "test"):
+        r = m[split]
+        print(f"teacher on {split} ({r['n']} clips): {r['accuracy']:.1%}, class-balanced {r['balanced_accuracy']:.1%}; "
+              "by source: " + ", ".join(f"{k} {v['accuracy']:.1%} ({v['n']})" for k, v in r["per_source"].items()))
+    print(f"wrote {args.out}; next: kws train --task {args.task} --data {args.data} --teacher {args.out} --out DIR")
+    return 0
 
 
 def cmd_ensemble(args) -> int:

@@ -64,6 +64,49 @@ def _aug_one(args):
                     is_speech=label in _AUG["speech"]) for k in range(_AUG["copies"])]
 
 
+def split_audio(data_dir: Path, task, split: str, *, man: dict | None = None, augment_copies: int = 0,
+                workers: int | None = None, progress: bool = True):
+    """(pcm [N, samples] int16, labels, clip ids, sources) of one split: its clips, then
+    ``augment_copies`` augmented copies of each (kws.data.augment, seeded by clip id and copy),
+    the examples training sees in this order (features, and a teacher's logits, follow it)."""
+    from tqdm import tqdm
+
+    data_dir = Path(data_dir)
+    man = man or mf.load(data_dir)
+    samples = int(round(task.clip_seconds * 16000))
+    label_ix = {lab: i for i, lab in enumerate(task.labels)}
+    ents = [e for e in man["entries"] if e["split"] == split]
+    if not ents:
+        raise KwsError(f"{data_dir}: split {split!r} is empty")
+    pcm = np.stack([read_clip(data_dir / e["path"], samples) for e in tqdm(ents, desc=f"read {split}", unit="clip",
+                                                                       disable=not progress)])
+    y = np.array([label_ix[e["label"]] for e in ents], dtype=np.int32)
+    ids = np.array([e["id"] for e in ents])
+    src = np.array([e["source"] for e in ents])
+    if augment_copies:
+        bgs = [pcm[i] for i, e in enumerate(ents) if e["label"] == task.silence_label]
+        speech = {lab for lab in task.labels if task.is_speech(lab)}
+        jobs = [(e["id"], e["label"], pcm[i]) for i, e in enumerate(ents)]
+        with fork_pool(workers or max(1, min(4, os.cpu_count() or 1)), _aug_init,
+                       (bgs, task.augment, augment_copies, speech), what="an augmentation") as pool:
+            copies = list(tqdm(pool.map(_aug_one, jobs, chunksize=16), total=len(jobs), desc="augment",
+                               unit="clip", disable=not progress))
+        aug = np.stack([c for group in copies for c in group])
+        pcm = np.concatenate([pcm, aug])
+        y = np.concatenate([y, np.repeat(y, augment_copies)])
+        ids = np.concatenate([ids, np.repeat(ids, augment_copies)])
+        src = np.concatenate([src, np.repeat(src, augment_copies)])
+    return pcm, y, ids, src
+
+
+def features_key(man: dict, spec, task, augment_copies: int) -> str:
+    """What a data set's training features depend on: its manifest, the front end, the window,
+    the augmentation (copies and settings)."""
+    return hashlib.sha256(json.dumps({"manifest": man["hash"], "frontend": spec.frontend.hash,
+                                      "frames": spec.model.window_frames, "copies": augment_copies,
+                                      "augment": task.augment.key()}, sort_keys=True).encode()).hexdigest()[:20]
+
+
 def build_features(data_dir: str | Path, spec, task, *, augment_copies: int, cache_dir: str | Path,
                    workers: int | None = None, progress: bool = True) -> dict[str, np.ndarray]:
     """Features and labels of every split (train with augmented copies), cached."""
@@ -73,38 +116,15 @@ def build_features(data_dir: str | Path, spec, task, *, augment_copies: int, cac
     man = mf.load(data_dir)
     if man["labels"] != list(task.labels):
         raise KwsError(f"{data_dir}: data set labels {man['labels']} differ from task {task.name!r} {list(task.labels)}")
-    key = hashlib.sha256(json.dumps({"manifest": man["hash"], "frontend": spec.frontend.hash,
-                                     "frames": spec.model.window_frames, "copies": augment_copies,
-                                     "augment": task.augment.key()}, sort_keys=True).encode()).hexdigest()[:20]
+    key = features_key(man, spec, task, augment_copies)
     cache = Path(cache_dir) / f"features_{key}.npz"
     if cache.exists():
         with np.load(cache, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    samples = int(round(task.clip_seconds * 16000))
-    label_ix = {lab: i for i, lab in enumerate(task.labels)}
     out: dict[str, np.ndarray] = {}
     for split in SPLITS:
-        ents = [e for e in man["entries"] if e["split"] == split]
-        if not ents:
-            raise KwsError(f"{data_dir}: split {split!r} is empty")
-        pcm = np.stack([read_clip(data_dir / e["path"], samples) for e in tqdm(ents, desc=f"read {split}", unit="clip",
-                                                                           disable=not progress)])
-        y = np.array([label_ix[e["label"]] for e in ents], dtype=np.int32)
-        ids = np.array([e["id"] for e in ents])
-        src = np.array([e["source"] for e in ents])
-        if split == "train" and augment_copies:
-            bgs = [pcm[i] for i, e in enumerate(ents) if e["label"] == task.silence_label]
-            speech = {lab for lab in task.labels if task.is_speech(lab)}
-            jobs = [(e["id"], e["label"], pcm[i]) for i, e in enumerate(ents)]
-            with fork_pool(workers or max(1, min(4, os.cpu_count() or 1)), _aug_init,
-                           (bgs, task.augment, augment_copies, speech), what="an augmentation") as pool:
-                copies = list(tqdm(pool.map(_aug_one, jobs, chunksize=16), total=len(jobs), desc="augment",
-                                   unit="clip", disable=not progress))
-            aug = np.stack([c for group in copies for c in group])
-            pcm = np.concatenate([pcm, aug])
-            y = np.concatenate([y, np.repeat(y, augment_copies)])
-            ids = np.concatenate([ids, np.repeat(ids, augment_copies)])
-            src = np.concatenate([src, np.repeat(src, augment_copies)])
+        pcm, y, ids, src = split_audio(data_dir, task, split, man=man, augment_copies=augment_copies if split == "train"
+                                       else 0, workers=workers, progress=progress)
         out[f"x_{split}"] = clip_features(pcm, spec.frontend, spec.model.window_frames)
         out[f"y_{split}"] = y
         out[f"id_{split}"] = ids
