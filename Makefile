@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 .PHONY: setup test demo bench codegen clean
 setup: $(STAMP)
 
-$(STAMP): scripts/install.sh scripts/apt-packages.txt requirements/lock.txt requirements/qat.txt pyproject.toml
+$(STAMP): scripts/install.sh scripts/apt-packages.txt requirements/lock.txt requirements/qat.txt requirements/peers.txt pyproject.toml
 	bash scripts/install.sh
 	touch $@
 

