@@ -179,3 +179,32 @@ def test_bad_real_sources_are_named(task, tmp_path):
                            capture_output=True, text=True)
         assert r.returncode == 2 and argv[1] in r.stderr, r.stderr
         assert not (tmp_path / "o" / "manifest.json").exists()
+
+
+def test_streams_lay_recorded_noise_under_the_speech_where_the_split_has_some(task, tmp_path, monkeypatch):
+    """A split with recorded silence gets it as one more kind of background bed; a split whose
+    silence is the corpus's generated noise keeps the generated kinds only."""
+    from kws.data import noise as noise_mod
+    from kws.data import streams
+
+    rng = np.random.default_rng(5)
+    clips = [sources.SourceClip(write(tmp_path / "w" / f"u{i}.wav", word(rng, ms=300 + 10 * i)), "_unknown_",
+                                f"spk{i}", "recordings", "test", None, {"key": f"u{i}"}) for i in range(6)]
+    hum = np.round(3000 * np.sin(2 * np.pi * 97 * np.arange(16000) / 16000)).astype(np.int16)
+    rec = [sources.SourceClip(write(tmp_path / "n" / f"room{i}.wav", hum), "_silence_", "room", "recorded_noise",
+                              "test", None, {"key": f"room{i}"}) for i in range(1)]
+    used = []
+    real_background = noise_mod.background
+
+    def spy(kind, *a, **k):
+        used.append(kind)
+        return real_background(kind, *a, **k)
+
+    monkeypatch.setattr(noise_mod, "background", spy)
+    ingest(clips + rec, task, tmp_path / "with", workers=1, progress=False)
+    streams.make_stream(tmp_path / "with", task, tmp_path / "s1", kind="negative", minutes=3, split="test")
+    assert "recorded" in used
+    used.clear()
+    ingest(clips, task, tmp_path / "without", workers=1, progress=False)
+    streams.make_stream(tmp_path / "without", task, tmp_path / "s2", kind="negative", minutes=3, split="test")
+    assert used and "recorded" not in used
