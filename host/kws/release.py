@@ -77,7 +77,8 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
                  **({"members": _members(train_dir)} if spec.model.members > 1 else {}),
                  **({"teacher": teacher} if teacher else {})},
         "data": {"manifest_hash": data_man["hash"], "clips": len(data_man["entries"]),
-                 "counts": data_man["counts"], "sources": _count(e["source"] for e in data_man["entries"])},
+                 "counts": data_man["counts"], "sources": _count(e["source"] for e in data_man["entries"]),
+                 "recorded": recorded_sources(data_man["entries"])},
         "code": mf.code_version(),
         "quantization": {"input": {"scale": float(tin.scale[0]), "zero_point": int(tin.zero_point[0])},
                          "output": {"scale": float(tout.scale[0]), "zero_point": int(tout.zero_point[0])},
@@ -200,6 +201,20 @@ def _keep_measured(manifest: dict, previous: Path) -> None:
         manifest["budget"] = old["budget"]
 
 
+def recorded_sources(entries: list[dict]) -> dict:
+    """Per recorded source (not the TTS corpus or its generated noise): its clips, a sha256 over
+    its files' sha256 (the recordings' identity, not the recordings) and the credit it is owed."""
+    from kws.data.sources import CREDITS
+
+    by: dict[str, list[str]] = {}
+    for e in entries:
+        if not e["source"].startswith("tts:") and e["source"] != "noise":
+            by.setdefault(e["source"], []).append(e["source_sha256"])
+    return {src: {"clips": len(h), "files_sha256": hashlib.sha256("".join(sorted(h)).encode()).hexdigest(),
+                  "credit": CREDITS.get(src, "a recorded source with no credit on record")}
+            for src, h in sorted(by.items())}
+
+
 def _count(items) -> dict[str, int]:
     from collections import Counter
 
@@ -215,6 +230,16 @@ def _temporal(sm: dict) -> str:
     """The first convolution's padding along cepstra, when not SAME (a kernel as wide as the
     cepstra then makes them the channels of a temporal network: docs/training.md)."""
     return "" if sm.get("cepstra_padding", "same") == "same" else " without padding along cepstra"
+
+
+def _recorded_lines(data: dict) -> str:
+    """The recordings the model was trained and measured on, credited as their licences ask."""
+    rec = data.get("recorded") or {}
+    if not rec:
+        return ""
+    return ("\n\nRecorded speech and noise (the files' sha256 in the manifest, the files not in the repository):\n\n"
+            "| source | clips | credit |\n| --- | --- | --- |\n"
+            + "\n".join(f"| {k} | {v['clips']:,} | {v['credit']} |" for k, v in rec.items()))
 
 
 def _sources_line(data: dict) -> str:
@@ -308,7 +333,7 @@ integers the device computes. Output: int8 logits.
 
 ## Data
 {_sources_line(man['data'])}, data manifest `{man['data']['manifest_hash'][:16]}…`,
-{man['data']['clips']:,} clips. Test voices are held out: never heard in training.{_adaptation_lines(man.get('adaptation'))}
+{man['data']['clips']:,} clips. Test voices are held out: never heard in training.{_adaptation_lines(man.get('adaptation'))}{_recorded_lines(man['data'])}
 
 ## Accuracy (test split, held-out voices)
 float {acc['float_test']:.1%}, int8 {acc['int8_test']:.1%} ({acc['int8_reference']}), {acc['test_clips']} clips;

@@ -34,6 +34,18 @@ BACKGROUND_DIR = "_background_noise_"
 # MLPerf Tiny and the published DS-CNN figures are measured on): how its accuracy weighs the classes.
 SPEECH_COMMANDS_TEST_SET = {"yes": 419, "no": 405, "up": 425, "down": 406, "left": 412, "right": 396, "on": 396,
                             "off": 402, "stop": 411, "go": 402, "_unknown_": 408, "_silence_": 408}
+# The public recordings the shipped recipes ingest, by the source name they are given (docs/data.md,
+# "Real speakers"), with the credit their licences ask for; model cards print it.
+CREDITS = {
+    "speech_commands": "Speech Commands v0.02 (Warden 2018, arXiv:1804.03209), CC BY 4.0",
+    "fsdd": "Free Spoken Digit Dataset (Jakobovski et al.), CC BY-SA 4.0",
+    "mycroft": "Mycroft AI Precise-Community-Data, not-wake-words/en, public domain",
+    "picovoice_alexa": "Picovoice wake-word-benchmark recordings, Apache-2.0",
+    "picovoice_computer": "Picovoice wake-word-benchmark recordings, Apache-2.0",
+    "picovoice_jarvis": "Picovoice wake-word-benchmark recordings, Apache-2.0",
+    "recorded_noise": "noise recordings of felixchenfy/Speech-Commands-Classification-by-LSTM-PyTorch, MIT",
+    "mswc": "Multilingual Spoken Words Corpus (Mazumder et al. 2021), CC BY 4.0",
+}
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
 
 
