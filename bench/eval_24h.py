@@ -21,6 +21,7 @@ run). Streams are written under build/eval_24h/<model name> (about 115 MB per ho
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import time
@@ -66,6 +67,7 @@ def main() -> None:
             "occurrences", "latency_ms_p95")
     result = {
         "benchmark": "eval_24h", "model": args.model, "negative_hours": args.hours,
+        "model_sha256": hashlib.sha256((REPO_ROOT / args.model / "model.tflite").read_bytes()).hexdigest(),
         "audio_hours_total": r["audio_seconds"] / 3600,
         "thresholds_calibrated_on": args.calibration_streams,
         "calibration_hours": cal["at_calibrated"]["hours"], "calibrated_thresholds": cal["calibrated_thresholds"],

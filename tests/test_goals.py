@@ -96,3 +96,48 @@ def test_a_day_without_a_det_curve_is_not_measured(monkeypatch):
     _files(monkeypatch, {"bench/results/eval_24h.json": {"audio_hours_total": 24.2}})   # written before det_all
     rows = goals.stream_rows(TARGETS, "commands", "bench/results/eval_24h.json")
     assert {r["status"] for r in rows} == {"not measured"}
+
+
+def _real(sha, weighted, det):
+    return {"models": {"models/commands": {"model_sha256": sha, "clips": {
+        "clips": 716, "speakers": 42, "accuracy": weighted, "test_set_weighted_accuracy": weighted,
+        "balanced_accuracy": weighted}, "streams": {"hours": 1.0, "keywords": 332, "det_all": det}}}}
+
+
+def test_real_speaker_rows_need_the_released_model(monkeypatch):
+    man = {"model": {"sha256": "ab12"}}
+    good = [{"threshold": 0.9, "fa_per_hour": 0.5, "false_accepts": 1, "frr": 0.08, "latency_ms_p95": 150.0}]
+    _files(monkeypatch, {"models/commands/manifest.json": man,
+                         "bench/results/real_speakers.json": _real("ab12", 0.92, good)})
+    rows = {r["goal"]: r for r in goals.real_speaker_rows(TARGETS)}
+    acc = rows["commands: int8 accuracy, held-out real speakers"]
+    assert acc["status"] == "met" and "92.0% weighed as the test set" in acc["measured"] and "42 speakers" in acc["measured"]
+    assert rows["commands: real-speech streams, false accepts"]["status"] == "met"
+    assert rows["commands: real-speech streams, latency"]["status"] == "met"
+    _files(monkeypatch, {"models/commands/manifest.json": man,
+                         "bench/results/real_speakers.json": _real("ab12", 0.835, CURVE)})
+    rows = {r["goal"]: r for r in goals.real_speaker_rows(TARGETS)}
+    assert rows["commands: int8 accuracy, held-out real speakers"]["status"] == "not met"
+    assert rows["commands: real-speech streams, false accepts"]["status"] == "not met"    # 9 FA/hr at 5 %
+    _files(monkeypatch, {"models/commands/manifest.json": {"model": {"sha256": "cd34"}},
+                         "bench/results/real_speakers.json": _real("ab12", 0.92, good)})
+    rows = goals.real_speaker_rows(TARGETS)
+    assert {r["status"] for r in rows} == {"not measured"} and "rerun bench/real_speakers.py" in rows[0]["measured"]
+
+
+def test_wake_word_peer_rows_and_a_day_made_for_another_model(monkeypatch):
+    comp = [{"peer": "openwakeword", "peer_threshold": 0.5, "fa_per_hour": 20.0, "peer_recall": 0.9,
+             "ours_recall": 0.95, "met": True},
+            {"peer": "pocketsphinx", "peer_threshold": 1e-5, "fa_per_hour": 0.0, "peer_recall": 0.6,
+             "ours_recall": None, "met": False}]
+    _files(monkeypatch, {"models/alexa/manifest.json": {"model": {"sha256": "ab12"}},
+                         "bench/results/wakeword_peers.json": {"model_sha256": "ab12",
+                                                               "conditions": {"clean": {"comparison": comp}}}})
+    rows = goals.wakeword_peer_rows()
+    assert [r["status"] for r in rows] == ["met", "not met"]
+    assert rows[0]["measured"] == "95.0% against 90.0% within 20.0 FA/hr" and rows[1]["measured"].startswith("- against")
+    day = _day(CURVE) | {"calibrated_thresholds": {"yes": 0.9}}
+    _files(monkeypatch, {"bench/results/eval_24h.json": day,
+                         "models/commands/manifest.json": {"thresholds": {"values": {"yes": 0.95}}}})
+    rows = goals.stream_rows(TARGETS, "commands", "bench/results/eval_24h.json")
+    assert {r["status"] for r in rows} == {"not measured"} and "rerun bench/eval_24h.py" in rows[0]["measured"]

@@ -207,11 +207,15 @@ def recorded_sources(entries: list[dict]) -> dict:
     from kws.data.sources import CREDITS
 
     by: dict[str, list[str]] = {}
+    by_file: dict[str, bool] = {}
     for e in entries:
         if not e["source"].startswith("tts:") and e["source"] != "noise":
             by.setdefault(e["source"], []).append(e["source_sha256"])
+            by_file[e["source"]] = by_file.get(e["source"], True) and ":file:" in e["speaker"]
     return {src: {"clips": len(h), "files_sha256": hashlib.sha256("".join(sorted(h)).encode()).hexdigest(),
-                  "credit": CREDITS.get(src, "a recorded source with no credit on record")}
+                  "credit": CREDITS.get(src, "a recorded source with no credit on record"),
+                  "split": "by file (no speaker ids: one person may be on both sides)" if by_file[src] else
+                           "by speaker or recording"}
             for src, h in sorted(by.items())}
 
 
@@ -238,8 +242,8 @@ def _recorded_lines(data: dict) -> str:
     if not rec:
         return ""
     return ("\n\nRecorded speech and noise (the files' sha256 in the manifest, the files not in the repository):\n\n"
-            "| source | clips | credit |\n| --- | --- | --- |\n"
-            + "\n".join(f"| {k} | {v['clips']:,} | {v['credit']} |" for k, v in rec.items()))
+            "| source | clips | split | credit |\n| --- | --- | --- | --- |\n"
+            + "\n".join(f"| {k} | {v['clips']:,} | {v.get('split', '')} | {v['credit']} |" for k, v in rec.items()))
 
 
 def _sources_line(data: dict) -> str:
