@@ -38,22 +38,10 @@ CAPS = {"fsdd": 300, "picovoice_computer": 120, "picovoice_jarvis": 120}
 
 
 def build_real(task, out: Path) -> Path:
-    """The mixed real data set at ``out / 'all'`` (ingest is incremental: a rerun rereads nothing)."""
-    from kws.data import sources
-    from kws.data.ingest import ingest
-    from kws.data.mix import mix
+    """The real data set at ``out / 'all'`` from the recordings, by the recipe above."""
+    from kws.data.mix import ingest_and_mix
 
-    for name, kind, rel, opts in PARTS:
-        root = SPEECH / rel
-        if kind == "speech-commands":
-            clips = sources.speech_commands(root, task, cache=out / name / "raw" / "background_segments")
-        elif kind == "words":
-            clips = sources.words(root, task, **opts)
-        else:
-            clips = sources.noise(root, task, cache=out / name / "raw" / "noise_segments", **opts)
-        ingest(clips, task, out / name, progress=False, step=f"kws data ingest {kind}")
-    mix([out / name for name, *_ in PARTS], task, out / "all", caps=CAPS)
-    return out / "all"
+    return ingest_and_mix(PARTS, task, out, root=SPEECH, caps=CAPS)
 
 
 def clip_figures(spec, model: Path, data: Path) -> dict:

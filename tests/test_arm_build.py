@@ -7,6 +7,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from kws.codegen.common import REPO_ROOT
+from kws.spec import load_spec
 
 ARM = REPO_ROOT / "build" / "arm"
 OBJS = [ARM / "core" / "kws_frontend.o", ARM / "generated" / "kws_fe_tables.o", ARM / "core" / "kws_nn.o",
@@ -53,4 +54,6 @@ def test_island_code_and_tables_stay_small(arm_build):
     r = subprocess.run(["arm-none-eabi-size", "-t", *map(str, OBJS)], capture_output=True, text=True, check=True)
     total = r.stdout.strip().splitlines()[-1].split()
     text, data, bss = int(total[0]), int(total[1]), int(total[2])
-    assert text + data + bss < 32 * 1024, r.stdout
+    # code, tables and the released network's weights leave a quarter of the island target for RAM and stack
+    # (the commands network at width 48: 33.7 KB of objects, 8.3 KB of RAM in its serial image)
+    assert text + data + bss < load_spec().budget.target_bytes * 3 // 4, r.stdout

@@ -10,6 +10,7 @@ import pytest
 
 from kws.codegen import model as cgm
 from kws.codegen.common import REPO_ROOT
+from kws.data.task import load_task
 from kws.native import NativeNet
 
 ANCHOR = REPO_ROOT.parent / "shared" / "anchors" / "mlperf_tiny_kws_ref_model.tflite"
@@ -275,7 +276,8 @@ def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, sp
     released = build((REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes(), tmp_path / "released",
                      stride_frames=spec.detector.stride_frames)
     h = (tmp_path / "released" / "kws_net.h").read_text()
-    assert "KWS_NET_STREAM_STEP          4" in h and "int16_t pool[224];   /* per-channel sums of the last 15 rows" in h
+    width = load_task("commands").spec(spec).model.width       # 7 pool entries of `width` channels: 3 groups + a tail
+    assert "KWS_NET_STREAM_STEP          4" in h and f"int16_t pool[{7 * width}];   /* per-channel sums of the last 15 rows" in h
     windows = np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])
     got = released.stream(frames, 4)
     np.testing.assert_array_equal(got, released.run(windows))

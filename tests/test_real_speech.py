@@ -28,20 +28,20 @@ def task():
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory, task):
-    """Every real source ingested once: Speech Commands, digits, Mycroft words, two wake words
-    as other words, recorded noise."""
+    """Every real source ingested once by a recipe (kws.data.mix.ingest_and_mix): Speech Commands,
+    digits, Mycroft words, a wake word as other words, recorded noise, and their mix."""
+    from kws.data import manifest as mf
+    from kws.data.mix import ingest_and_mix
+
     d = tmp_path_factory.mktemp("real")
-    sc = sources.speech_commands(SPEECH / "speech_commands", task, cache=d / "seg")
-    made = {"sc": ingest(sc, task, d / "sc", progress=False)}
-    made["fsdd"] = ingest(sources.words(SPEECH / "fsdd", task, speaker_field=1, source="fsdd"), task, d / "fsdd",
-                          progress=False)
-    made["mycroft"] = ingest(sources.words(SPEECH / "mycroft_not_wake_words", task, source="mycroft"), task,
-                             d / "mycroft", progress=False)
-    made["computer"] = ingest(sources.words(SPEECH / "picovoice" / "computer", task, source="picovoice_computer"),
-                              task, d / "computer", progress=False)
-    made["noise"] = ingest(sources.noise(SPEECH / "noise", task, cache=d / "nseg", source="recorded_noise"), task,
-                           d / "noise", progress=False)
-    return d, made
+    parts = (("sc", "speech-commands", "speech_commands", {}),
+             ("fsdd", "words", "fsdd", {"speaker_field": 1, "source": "fsdd"}),
+             ("mycroft", "words", "mycroft_not_wake_words", {"source": "mycroft"}),
+             ("computer", "words", "picovoice/computer", {"source": "picovoice_computer"}),
+             ("noise", "noise", "noise", {"source": "recorded_noise"}))
+    all_ = ingest_and_mix(parts, task, d, root=SPEECH, caps={"fsdd": 200})
+    assert all_ == d / "all" and mf.verify(all_) == []
+    return d, {name: mf.load(d / name) for name, *_ in parts}
 
 
 def _quarantine(d):
