@@ -36,7 +36,7 @@ OWW_FILES = ("melspectrogram.onnx", "embedding_model.onnx")
 
 
 def openwakeword_available(word: str = "alexa") -> str | None:
-    """None when openWakeWord and its model files are here, else why not (for a skip or an error)."""
+    """None when openWakeWord and its model files are installed, else why not (for a skip or an error)."""
     try:
         import openwakeword  # noqa: F401
     except ImportError as e:
