@@ -1,4 +1,4 @@
-"""Where the product stands against every goal of the issues: reads the released models'
+"""Where the product stands against every goal (bench/goals.toml, by area): reads the released models'
 manifests and the benchmark results (bench/results/*.json), compares them with the targets in
 bench/goals.toml, and writes bench/results/goals.json and goals.md. It measures nothing itself:
 every row names the file its figure comes from; the command that makes that file is in the
@@ -26,8 +26,8 @@ def _load(rel: str) -> dict | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
-def _row(issue: int, goal: str, target: str, value: str, met: bool | None, source: str) -> dict:
-    return {"issue": issue, "goal": goal, "target": target, "measured": value,
+def _row(area: str, goal: str, target: str, value: str, met: bool | None, source: str) -> dict:
+    return {"area": area, "goal": goal, "target": target, "measured": value,
             "status": "not measured" if met is None else "met" if met else "not met", "source": source}
 
 
@@ -62,8 +62,8 @@ def stream_rows(goals: dict, name: str, rel: str) -> list[dict]:
     if day is not None and not _made_for_released(day, name):
         why, day = f"made for another model than models/{name} holds: rerun bench/eval_24h.py", None
     if day is None or "det_all" not in day:
-        return [_row(6, f"{name}: false accepts", target, why, None, rel),
-                _row(6, f"{name}: latency", lat_target, why, None, rel)]
+        return [_row("streams", f"{name}: false accepts", target, why, None, rel),
+                _row("streams", f"{name}: latency", lat_target, why, None, rel)]
     hours = day["audio_hours_total"]
     occ = day.get("at_calibrated_thresholds", {}).get("occurrences")       # days written before: no intervals
 
@@ -99,9 +99,9 @@ def stream_rows(goals: dict, name: str, rel: str) -> list[dict]:
     lat = op.get("latency_ms_p95") if op else None
     lat_met = fa_met and lat is not None and lat <= g["latency_p95_ms_max"]
     thr = day.get("throughput_x_realtime")
-    return [_row(6, f"{name}: false accepts", target, fa_value, fa_met, rel),
-            _row(6, f"{name}: latency", lat_target, lat_value, lat_met, rel),
-            _row(6, f"{name}: host evaluation throughput", f">= {g['eval_x_realtime_min']}x real time",
+    return [_row("streams", f"{name}: false accepts", target, fa_value, fa_met, rel),
+            _row("streams", f"{name}: latency", lat_target, lat_value, lat_met, rel),
+            _row("streams", f"{name}: host evaluation throughput", f">= {g['eval_x_realtime_min']}x real time",
                  f"{thr:.0f}x" if thr else "", (thr >= g["eval_x_realtime_min"]) if thr else None, rel)]
 
 
@@ -119,11 +119,11 @@ def real_speaker_rows(goals: dict) -> list[dict]:
              "commands: real-speech streams, latency")
     if m is None or m.get("model_sha256") != released:
         why = "" if m is None else "measured on a model released before this one: rerun bench/real_speakers.py"
-        return [_row(31, n, t, why, None, rel) for n, t in zip(names, (acc_goal, st_goal, lat_goal))]
+        return [_row("real_speakers", n, t, why, None, rel) for n, t in zip(names, (acc_goal, st_goal, lat_goal))]
     st = m.get("day") or m["streams"]          # a day of negatives where the benchmark ran one (--day-hours)
     c, det = m["clips"], st["det_all"]
     w = c["test_set_weighted_accuracy"]
-    rows = [_row(31, names[0], acc_goal, f"{w:.1%} weighed as the test set, {c['accuracy']:.1%} plain, "
+    rows = [_row("real_speakers", names[0], acc_goal, f"{w:.1%} weighed as the test set, {c['accuracy']:.1%} plain, "
                  f"{c['balanced_accuracy']:.1%} class-balanced ({c['clips']} clips, {c['speakers']} speakers)",
                  w >= g["int8_min"], rel)]
     hours = st["hours"]
@@ -133,10 +133,10 @@ def real_speaker_rows(goals: dict) -> list[dict]:
     txt = (f"{p['fa_per_hour']:.2f} FA/hr at FRR {p['frr']:.1%}" if p else
            f"no threshold reaches FRR {g['frr_max']:.0%} (lowest {min(x['frr'] for x in det):.1%})")
     txt += f"; within {g['fa_per_hour_max']:g} FA/hr: FRR {q['frr']:.1%}" if q else ""
-    rows.append(_row(31, names[1], st_goal, f"{txt} {scale}",
+    rows.append(_row("real_speakers", names[1], st_goal, f"{txt} {scale}",
                      p is not None and p["fa_per_hour"] <= g["fa_per_hour_max"], rel))
     lat = p if p is not None and p["fa_per_hour"] <= g["fa_per_hour_max"] else q
-    rows.append(_row(31, names[2], lat_goal,
+    rows.append(_row("real_speakers", names[2], lat_goal,
                      f"p95 {lat['latency_ms_p95']:.0f} ms at {lat['fa_per_hour']:.2f} FA/hr, FRR {lat['frr']:.1%}"
                      if lat and lat["latency_ms_p95"] is not None else "",
                      (lat["latency_ms_p95"] <= g["latency_p95_ms_max"] and lat is p) if lat and
@@ -152,13 +152,13 @@ def wakeword_peer_rows() -> list[dict]:
     released = ((_load("models/alexa/manifest.json") or {}).get("model") or {}).get("sha256")
     if res is None or res.get("model_sha256") != released:
         why = "" if res is None else "measured on a model released before this one: rerun bench/wakeword_peers.py"
-        return [_row(31, "alexa against openWakeWord and PocketSphinx", "recall >= the peer's at its FA/hr", why,
+        return [_row("real_speakers", "alexa against openWakeWord and PocketSphinx", "recall >= the peer's at its FA/hr", why,
                      None, rel)]
     rows = []
     for cond, c in res["conditions"].items():
         for r in c["comparison"]:
             ours = "-" if r["ours_recall"] is None else f"{r['ours_recall']:.1%}"
-            rows.append(_row(31, f"alexa against {r['peer']} at {r['peer_threshold']:g} ({cond.replace('_', ' ')})",
+            rows.append(_row("real_speakers", f"alexa against {r['peer']} at {r['peer_threshold']:g} ({cond.replace('_', ' ')})",
                              "recall >= the peer's at its FA/hr",
                              f"{ours} against {r['peer_recall']:.1%} within {r['fa_per_hour']:.1f} FA/hr", r["met"], rel))
     return rows
@@ -173,21 +173,21 @@ def collect(goals: dict) -> list[dict]:
         b = (man or {}).get("budget", {})
         measured = b.get("all_measured", False)
         total = b.get("total_bytes")
-        rows.append(_row(4, f"{name}: island", f"<= {isl['target_bytes']:,} B",
+        rows.append(_row("island", f"{name}: island", f"<= {isl['target_bytes']:,} B",
                          f"{total:,} B ({b.get('image', 'estimate')})" if total else "",
                          (total <= isl["target_bytes"]) if total and measured else None, rel))
     os_ = _load("bench/results/island_os.json")
-    rows.append(_row(4, "commands: island built with -Os (moonshot)", f"<= {isl['moonshot_bytes']:,} B",
+    rows.append(_row("island", "commands: island built with -Os (moonshot)", f"<= {isl['moonshot_bytes']:,} B",
                      f"{os_['total_bytes']:,} B" if os_ else "", (os_["total_bytes"] <= isl["moonshot_bytes"]) if os_ else None,
                      "bench/results/island_os.json"))
     acc = goals["accuracy"]
     rel = "models/commands/manifest.json"
     a = ((_load(rel) or {}).get("accuracy")) or {}
     i8, fl = a.get("int8_test"), a.get("float_test")
-    rows.append(_row(4, "commands: int8 accuracy, held-out voices", f">= {acc['int8_min']:.0%}",
+    rows.append(_row("accuracy", "commands: int8 accuracy, held-out voices", f">= {acc['int8_min']:.0%}",
                      f"{i8:.1%} ({a['test_clips']} clips)" if i8 is not None else "",
                      (i8 >= acc["int8_min"]) if i8 is not None else None, rel))
-    rows.append(_row(4, "commands: int8 against float", f"within {acc['int8_vs_float_max_gap']:.0%}",
+    rows.append(_row("accuracy", "commands: int8 against float", f"within {acc['int8_vs_float_max_gap']:.0%}",
                      f"{i8:.1%} against {fl:.1%}" if i8 is not None and fl is not None else "",
                      (fl - i8 <= acc["int8_vs_float_max_gap"]) if i8 is not None and fl is not None else None, rel))
     rows += real_speaker_rows(goals)
@@ -204,18 +204,18 @@ def collect(goals: dict) -> list[dict]:
         target = f"<= {dev['differing_windows_max']} windows, <= {dev['differing_events_max']} events differ"
         released = ((_load(f"{bx['model']}/manifest.json") or {}).get("model") or {}).get("sha256") if bx else None
         if bx and bx.get("model_sha256") != released:        # measured on a model released before this one
-            rows.append(_row(6, goal, target, f"made for another model than {bx['model']} holds: rerun "
+            rows.append(_row("device", goal, target, f"made for another model than {bx['model']} holds: rerun "
                              "bench/stream_bitexact.py", None, rel))
             continue
         dw = bx["windows"] - bx["windows_equal"] if bx else None
         de = max(bx["events_reference"], bx["events_device"]) - bx["events_equal"] if bx else None
-        rows.append(_row(6, goal, target,
+        rows.append(_row("device", goal, target,
                          f"{dw:,} of {bx['windows']:,} windows, {de} of {bx['events_reference']} events differ "
                          f"({bx['audio_seconds']:,.0f} s)" if bx else "",
                          (dw <= dev["differing_windows_max"] and de <= dev["differing_events_max"]) if bx else None,
                          rel))
     cs = _load("bench/results/data_synth.json")
-    rows.append(_row(3, "default corpus on 2 cores", f"<= {goals['corpus']['minutes_max']} min",
+    rows.append(_row("corpus", "default corpus on 2 cores", f"<= {goals['corpus']['minutes_max']} min",
                      f"{cs['full_corpus_projected_minutes']:.1f} min ({cs['full_corpus_clips']:,} clips, projected)" if cs else "",
                      (cs["full_corpus_projected_minutes"] <= goals["corpus"]["minutes_max"]) if cs else None,
                      "bench/results/data_synth.json"))
@@ -223,8 +223,8 @@ def collect(goals: dict) -> list[dict]:
 
 
 def markdown(rows: list[dict]) -> str:
-    out = ["| issue | goal | target | measured | status | from |", "|---|---|---|---|---|---|"]
-    out += [f"| {r['issue']} | {r['goal']} | {r['target']} | {r['measured']} | {r['status']} | `{r['source']}` |" for r in rows]
+    out = ["| area | goal | target | measured | status | from |", "|---|---|---|---|---|---|"]
+    out += [f"| {r['area']} | {r['goal']} | {r['target']} | {r['measured']} | {r['status']} | `{r['source']}` |" for r in rows]
     return "\n".join(out) + "\n"
 
 
