@@ -394,7 +394,7 @@ def test_a_spec_whose_network_differs_from_the_trained_one_is_refused(trained, t
     """The converter rebuilds the network from the spec's [model]: a time stride (or, in the temporal
     form, a padding along cepstra) that differs keeps every weight's shape, so without these checks
     it converted another network, silently (int8 77 % against float 86 % on the commands task,
-    found in session 8)."""
+    once found that way)."""
     import keras
 
     from kws.quantize import QuantizeError, convert, quantize

@@ -8,7 +8,7 @@ Two sources of truth, named in every report:
   requantization from the int8 ``.tflite``; activation RAM from its tensor shapes) or are
   placeholders for code that has not landed (network kernels, detector, protocol, stack).
 
-When the firmware ELF exists (issue 5) every line becomes measured; the stack is the worst case
+When the firmware ELF exists every line becomes measured; the stack is the worst case
 over the image's call graph (kws.stack), with a run's painted high-water mark beside it. The model build fails
 with a clear message when the total exceeds ``budget.island_bytes``.
 """

@@ -6,7 +6,7 @@ each one's island footprint, and choose the best variant that fits ``budget.isla
 Best means, by default, the highest voice-balanced validation accuracy on clips (the mean over
 validation voices of each voice's accuracy, what early stopping reads: one voice with many clips
 cannot swing it). Seeds are variants too: the seed alone moves a width-32 model's test accuracy by
-about 2 points, so the wake word of session 9 was the best of three seeds by this rule
+about 2 points, so the time-stride-1 wake word was released as the best of three seeds by this rule
 (`kws pick --task wakeword --widths 32 --strides 1 --seeds 1234,2,3`). With ``streams`` (long
 streams from the **validation** voices: ``kws data streams DATA --split val``; the test split
 stays an untouched final measure) it means the fewest missed keywords within ``target_fa``
