@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kws.data import LOADERS
+
 EXIT_QUARANTINED = 3
 
 
@@ -29,7 +31,7 @@ def add_parser(sub) -> None:
     s.set_defaults(fn=cmd_synth)
 
     s = dsub.add_parser("ingest", help="validate a real-speech source into a data set")
-    s.add_argument("source", choices=["speech-commands", "mswc", "recordings", "words", "noise"],
+    s.add_argument("source", choices=LOADERS,
                    help="words: a folder of recorded words, each file one clip of --label; noise: recordings cut "
                         "into silence clips")
     s.add_argument("root", help="the extracted archive / folder of label folders / folder of words or noise")
@@ -139,25 +141,16 @@ def cmd_synth(args) -> int:
 def cmd_ingest(args) -> int:
     from kws.data import sources
     from kws.data.ingest import ingest
-    from kws.data.manifest import canonical_hash
     from kws.data.report import write_report
     from kws.data.task import load_task
 
     task = load_task(args.task)
     out = Path(args.out)
-    if args.source == "speech-commands":
-        clips = sources.speech_commands(args.root, task, cache=out / "raw" / "background_segments")
-    elif args.source == "mswc":
-        clips = sources.mswc(args.root, task, language=args.language)
-    elif args.source == "words":
-        clips = sources.words(args.root, task, label=args.label, speaker_field=args.speaker_field,
-                              source=args.source_name)
-    elif args.source == "noise":
-        clips = sources.noise(args.root, task, cache=out / "raw" / "noise_segments", source=args.source_name)
-    else:
-        clips = sources.recordings(args.root, task)
-    inputs = [{"source": args.source, "root": str(Path(args.root).resolve()), "files": len(clips),
-               "listing_sha256": canonical_hash(sorted(c.origin.get("key", c.path) for c in clips))}]
+    opts = {"speech-commands": {}, "recordings": {}, "mswc": {"language": args.language},
+            "words": {"label": args.label, "speaker_field": args.speaker_field, "source": args.source_name},
+            "noise": {"source": args.source_name}}[args.source]
+    clips = sources.load(args.source, args.root, task, out, **opts)
+    inputs = [sources.lineage_input(args.source, args.root, clips)]
     man = ingest(clips, task, out, workers=args.workers, step=f"kws data ingest {args.source}", inputs=inputs)
     print(f"report: {write_report(out)}")
     return _summary(man, out)

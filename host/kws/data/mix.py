@@ -131,24 +131,17 @@ def _copy(src: Path, dst: Path) -> None:
 
 def ingest_and_mix(parts, task, out: str | Path, *, root: str | Path, caps: dict[str, int] | None = None) -> Path:
     """Ingest each part of a recipe and mix them into ``out / 'all'``; returns that directory.
-    ``parts``: (data set name, loader, folder under ``root``, loader options) with loader
-    ``speech-commands``, ``words`` or ``noise`` (kws.data.sources). Ingestion is incremental: a
+    ``parts``: (data set name, loader, folder under ``root``, loader options), a loader of
+    :data:`kws.data.sources.LOADERS`. Ingestion is incremental: a
     rerun rereads nothing that did not change."""
     from kws.data import sources
     from kws.data.ingest import ingest
 
     out, root = Path(out), Path(root)
     for name, kind, rel, opts in parts:
-        src = root / rel
-        if kind == "speech-commands":
-            clips = sources.speech_commands(src, task, cache=out / name / "raw" / "background_segments")
-        elif kind == "words":
-            clips = sources.words(src, task, **opts)
-        elif kind == "noise":
-            clips = sources.noise(src, task, cache=out / name / "raw" / "noise_segments", **opts)
-        else:
-            raise KwsError(f"part {name!r}: loader {kind!r} is not speech-commands, words or noise")
-        ingest(clips, task, out / name, progress=False, step=f"kws data ingest {kind}")
+        clips = sources.load(kind, root / rel, task, out / name, **opts)
+        ingest(clips, task, out / name, progress=False, step=f"kws data ingest {kind}",
+               inputs=[sources.lineage_input(kind, root / rel, clips)])
     mix([out / name for name, *_ in parts], task, out / "all", caps=caps)
     return out / "all"
 

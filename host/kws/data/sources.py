@@ -23,6 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from kws.audio import write_wav
+from kws.data import LOADERS
 from kws.data.ingest import SourceClip, sha256_file
 from kws.errors import KwsError
 
@@ -230,6 +231,31 @@ def recordings(root: str | Path, task) -> list[SourceClip]:
             out.append(SourceClip(str(f), d.name, f"rec:{speaker}", "recordings", None, None,
                                   {"key": f"{d.name}/{f.name}"}))
     return out
+
+
+def load(kind: str, root: str | Path, task, out: str | Path, **opts) -> list[SourceClip]:
+    """The clips of source ``kind`` (one of :data:`LOADERS`) under ``root``, for a data set at ``out``
+    (where long recordings' cut segments are cached); ``opts`` go to the loader."""
+    out = Path(out)
+    if kind == "speech-commands":
+        return speech_commands(root, task, cache=out / "raw" / "background_segments", **opts)
+    if kind == "mswc":
+        return mswc(root, task, **opts)
+    if kind == "words":
+        return words(root, task, **opts)
+    if kind == "noise":
+        return noise(root, task, cache=out / "raw" / "noise_segments", **opts)
+    if kind == "recordings":
+        return recordings(root, task, **opts)
+    raise KwsError(f"source {kind!r}: one of {', '.join(LOADERS)}")
+
+
+def lineage_input(kind: str, root: str | Path, clips: list[SourceClip]) -> dict:
+    """What the lineage records of an ingested source: its kind, root and a hash of its listing."""
+    from kws.data.manifest import canonical_hash
+
+    return {"source": kind, "root": str(Path(root).resolve()), "files": len(clips),
+            "listing_sha256": canonical_hash(sorted(c.origin.get("key", c.path) for c in clips))}
 
 
 def fetch(url: str, dest: str | Path, *, sha256: str | None = None, extract_to: str | Path | None = None,
