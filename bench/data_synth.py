@@ -2,7 +2,7 @@
 
 Renders a scaled-down plan of a shipped task (every engine, same mix as the full corpus)
 into a fresh directory with all cores, then ingests it; reports clips/s for rendering and
-for validation, and the projected time of the full corpus. Wall-clock on a shared machine:
+for validation, and the projected time of the full corpus. Wall-clock on a shared or busy machine:
 read it as an order of magnitude.
 
     python bench/data_synth.py --task commands --scale 0.1 --out bench/results/data_synth.json

@@ -1,4 +1,4 @@
-"""Renode cannot be installed here (ENVIRONMENT.md): its files are kept honest statically. The
+"""Renode is not installable from Debian or PyPI: its files are kept honest statically. The
 Robot suites parse (robotframework) and use only Renode's and the Process library's keywords;
 every path they and the .resc scripts name exists in the repository or is produced by the
 firmware build; the kws commands they run exist with those options; the platform overlay

@@ -98,7 +98,7 @@ def placeholder_items() -> list[Item]:
             Item("peak stack", "ram", ESTIMATE_STACK, "estimated")]
 
 
-# Where each source directory's bytes go (METRICS.md: the island is core/ + generated/ + the app's
+# Where each source directory's bytes go (the island is core/ + generated/ + the app's
 # buffers; start-up, vector table and port drivers are reported on their own line, not counted).
 ISLAND_DIRS = {"core": "island", "generated": "island", "app": "island", "ports": "port"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-CLOCK_HZ = 64e6                          # the duty-cycle reference clock (METRICS.md)
+CLOCK_HZ = 64e6                          # the duty-cycle reference clock
 VOICES = ["en+m3", "en+f2", "en-us+m1", "en+klatt2", "en+f4", "en-gb-x-rp+m7"]
 
 

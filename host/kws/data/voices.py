@@ -73,7 +73,7 @@ def espeak_variants() -> tuple[str, ...]:
 
 
 def installed(engine: str) -> set[str]:
-    """Voices of ``engine`` (flite, festival, kokoro) this machine has."""
+    """The installed voices of ``engine`` (flite, festival, kokoro)."""
     if engine == "flite":
         r = subprocess.run(["flite", "-lv"], capture_output=True, text=True, check=True)
         return set(r.stdout.split(":", 1)[-1].split())

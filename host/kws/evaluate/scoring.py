@@ -1,4 +1,4 @@
-"""Scoring of detection events against ground truth (METRICS.md, MLPerf Tiny's streaming rule).
+"""Scoring of detection events against ground truth (MLPerf Tiny's streaming rule).
 
 - A keyword occurrence (label, start, end) is **detected** when an event of the same label
   falls in [start, end + 1 s]; the first such event is its detection, and its **latency** is
