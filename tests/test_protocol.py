@@ -177,3 +177,76 @@ def test_event_delay_is_from_the_block_holding_the_windows_last_sample_to_the_ev
                      block_ends=[320, 640, 960], block_sent=[0.0, 0.1, 0.2])
     assert r.event_delays_ms() == pytest.approx([50.0, 300.0, 700.0])
     assert StreamResult(events=[(2, 1, 5)], event_received=[1.0]).event_delays_ms() == []     # nothing sent
+
+
+def _body_frame(body: bytes) -> bytes:
+    """A frame whose body (version .. payload) is ``body``, with a good CRC."""
+    from cobs import cobs
+
+    return cobs.encode(body + struct.pack("<H", p.crc16(body))) + b"\x00"
+
+
+def test_the_body_limit_and_the_order_of_checks_agree_between_c_and_python(clib):
+    """A body of exactly MAX_BODY bytes is taken by both sides; one byte more is a bad frame on
+    both (not a request of a wrong size); a bad version with a bad CRC counts as bad CRC on both."""
+    header = struct.pack("<BBH", 1, p.AUDIO, 0)
+    for extra, taken in ((0, True), (1, False), (5, False)):
+        wire = _body_frame(header + bytes(p.MAX_BODY - 6 + extra))
+        frames, (_, bad_crc, bad_frames, _) = c_decode(clib, wire)
+        d = p.Decoder()
+        got = d.feed(wire)
+        assert (len(frames) == 1, len(got) == 1) == (taken, taken), extra
+        assert (bad_frames, d.bad_frame) == ((0, 0) if taken else (1, 1)) and bad_crc == d.bad_crc == 0
+    wrong = bytearray(_body_frame(struct.pack("<BBH", 2, p.HELLO_REQ, 0)))
+    frames, (_, bad_crc, bad_frames, _) = c_decode(clib, bytes(wrong))
+    d = p.Decoder()
+    d.feed(bytes(wrong))
+    assert (bad_crc, bad_frames) == (0, 1) == (d.bad_crc, d.bad_frame)            # good CRC, foreign version
+    body = bytearray(struct.pack("<BBH", 2, p.HELLO_REQ, 0) + b"\x00\x00")       # foreign version and bad CRC
+    from cobs import cobs
+
+    wire = cobs.encode(bytes(body)) + b"\x00"
+    frames, (_, bad_crc, bad_frames, _) = c_decode(clib, wire)
+    d = p.Decoder()
+    d.feed(wire)
+    assert (bad_crc, bad_frames) == (1, 0) == (d.bad_crc, d.bad_frame)
+
+
+def test_the_host_decoder_buffers_at_most_one_frame_without_a_delimiter():
+    d = p.Decoder()
+    for _ in range(100):
+        d.feed(b"\x07" * 10_000)
+    assert len(d.buf) <= p.MAX_WIRE
+    assert [f.type for f in d.feed(b"\x00" + p.encode(p.CREDIT, 3, bytes(10)))] == [p.CREDIT] and d.bad_frame == 1
+
+
+@pytest.mark.parametrize("parse, sizes", [
+    (p.Hello.parse, (0, 1, struct.calcsize(p.HELLO_FMT) - 1)),
+    (p.parse_event, (0, 10, 12)),
+    (p.parse_credit, (0, 2, 9, 11)),
+    (p.parse_error, (0, 1, 2, 4)),
+    (p.parse_thresholds, (0, 2, 4)),
+    (p.parse_logits, (0, 3, 4)),
+    (p.parse_stats, (0, 4, p.STATS_BASE - 1)),
+])
+def test_a_short_or_long_payload_with_a_good_crc_is_a_named_error_not_a_traceback(parse, sizes):
+    from kws.errors import KwsError
+
+    for n in sizes:
+        with pytest.raises(KwsError, match=rf"frame of {n} payload bytes"):
+            parse(bytes(n))
+
+
+def test_host_parsers_raise_nothing_but_their_own_error_on_random_payloads(rng):
+    """Every parser of a device message, on 20,000 random payloads of every size up to a body's:
+    a result or MalformedFrame, never struct.error, IndexError or ValueError."""
+    parsers = (p.Hello.parse, p.parse_event, p.parse_credit, p.parse_error, p.parse_thresholds, p.parse_logits,
+               p.parse_stats)
+    sizes = np.concatenate([np.arange(0, 80), rng.integers(0, p.MAX_BODY - 6, 120)])
+    for i in range(20_000):
+        payload = bytes(rng.integers(0, 256, int(sizes[i % sizes.size]), dtype=np.uint8))
+        for parse in parsers:
+            try:
+                parse(payload)
+            except p.MalformedFrame:
+                pass

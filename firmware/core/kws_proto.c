@@ -69,8 +69,9 @@ int kws_proto_rx_byte(kws_proto_rx_t *rx, uint8_t byte, uint8_t *type, uint16_t 
     if (n == 0) {
         return 0;
     }
+    /* judged in the host's order (protocol.py): wire size, COBS, body size, CRC, version */
     const int32_t m = overflow ? -1 : cobs_decode(rx->buf, n);
-    if (m < 6 || rx->buf[0] != KWS_PROTO_VERSION) {
+    if (m < 6 || (uint32_t)m > KWS_PROTO_MAX_BODY) {
         rx->bad_frames++;
         return 0;
     }
@@ -78,6 +79,10 @@ int kws_proto_rx_byte(kws_proto_rx_t *rx, uint8_t byte, uint8_t *type, uint16_t 
     const uint16_t crc = (uint16_t)(rx->buf[body - 2u] | (rx->buf[body - 1u] << 8));
     if (kws_crc16(rx->buf, body - 2u) != crc) {
         rx->bad_crc++;
+        return 0;
+    }
+    if (rx->buf[0] != KWS_PROTO_VERSION) {
+        rx->bad_frames++;
         return 0;
     }
     const uint16_t s = (uint16_t)(rx->buf[2] | (rx->buf[3] << 8));

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
+from kws.release import load_manifest
 
 
 def _spec(args):
@@ -229,18 +230,25 @@ def cmd_device_stream(args) -> int:
 
     spec = _spec(args)
     pcm = read_wav(args.wav, expected_rate=spec.frontend.sample_rate_hz)
-    man = json.loads((Path(args.model) / "manifest.json").read_text())
+    man = load_manifest(Path(args.model))
     thr = thresholds.from_args(args, man)
+    from kws.device.link import stream_again_on_damage
+
     with contextlib.ExitStack() as stack:
         link = open_link(stack, args.port)
-        hello = link.handshake(expect=expected_hashes(spec, man, detector=False), thresholds=thresholds_q(spec, man, thr))
-        r = link.stream(pcm)
-        stats = link.stats()
+        r, void = stream_again_on_damage(
+            link, pcm, lambda: link.handshake(expect=expected_hashes(spec, man, detector=False),
+                                              thresholds=thresholds_q(spec, man, thr)), retries=args.retries)
+        stats = r.stats
+    rate = link.hello.sample_rate
+    for msg in void:
+        print(f"streamed again from the beginning: {msg}")
     for k, score, sample in r.events:
-        print(f"{sample / hello.sample_rate:8.3f} s  {man['labels'][k]:10s} score {score / 32768:.3f}")
-    print(f"{len(r.events)} events; {pcm.size / hello.sample_rate:.1f} s of audio in {r.seconds:.1f} s; "
-          f"errors {r.errors or 'none'}; device counters: bad CRC {stats['bad_crc']}, gaps {stats['seq_gaps']}, "
-          f"bytes lost {stats.get('rx_lost', 'n/a')}")
+        print(f"{sample / rate:8.3f} s  {man['labels'][k]:10s} score {score / 32768:.3f}")
+    print(f"{len(r.events)} events (the device counted {stats['events']}); {pcm.size / rate:.1f} s of audio in "
+          f"{r.seconds:.1f} s; from the device: bad CRC {r.link['bad_crc']}, bad frames {r.link['bad_frames']}, "
+          f"gaps {r.link['seq_gaps']}; device counters since boot: bad CRC {stats['bad_crc']}, gaps "
+          f"{stats['seq_gaps']}, bytes lost {stats.get('rx_lost', 'n/a')}")
     return 0
 
 
@@ -256,7 +264,7 @@ def cmd_device_listen(args) -> int:
     from kws.device.qemu import Sim
 
     spec = _spec(args)
-    man = json.loads((Path(args.model) / "manifest.json").read_text())
+    man = load_manifest(Path(args.model))
     thr = thresholds.from_args(args, man)
     labels, rate = man["labels"], spec.frontend.sample_rate_hz
 
@@ -292,8 +300,10 @@ def cmd_device_listen(args) -> int:
           f"of audio, {st.get('runs', 0)} network runs, audio overruns {st.get('audio_overruns', 'n/a')}, "
           f"serial bytes lost {st.get('rx_lost', 'n/a')}, "
           f"link errors {r.errors or 'none'}")
+    if r.lost:
+        print(f"events may be missing: {r.lost}", file=sys.stderr)
     if not args.compare:
-        return 0
+        return 1 if r.lost else 0
     from kws.pipeline import ReferencePipeline
 
     _, ref = ReferencePipeline(spec, Path(args.model), thresholds=thr).run(heard)
@@ -312,7 +322,7 @@ def cmd_device_info(args) -> int:
     from kws.device.connect import expected_hashes, open_link
 
     spec = _spec(args)
-    man = json.loads((Path(args.model) / "manifest.json").read_text())
+    man = load_manifest(Path(args.model))
     with contextlib.ExitStack() as stack:
         link = open_link(stack, args.port)
         h = link.handshake()
@@ -353,11 +363,11 @@ def cmd_device_eval(args) -> int:
     from kws.codegen.common import write_if_changed
     from kws.evaluate.device import device_eval
 
-    man = json.loads((Path(args.model) / "manifest.json").read_text())
+    man = load_manifest(Path(args.model))
     r = device_eval(_spec(args), Path(args.model), Path(args.wav), port=args.port, retries=args.retries,
                     thresholds=thresholds.from_args(args, man))
     for msg in r["restarts"]:
-        print(f"restarted the stream from the beginning: {msg}")
+        print(f"streamed again from the beginning: {msg}")
     w, e = r["windows"], r["events"]
     print(f"windows: {w['reference'] - len(w['differ'])} of {w['reference']} equal (device sent {w['device']}); "
           f"events: {e['reference'] - len(e['differ']) // 2} equal, {len(e['differ'])} differ")
@@ -366,7 +376,7 @@ def cmd_device_eval(args) -> int:
         print(f"{side:9s}: FA/hr {m['fa_per_hour']:.1f}  FRR {m['frr']:.1%}  latency p95 "
               f"{m['latency_ms_p95'] if m['latency_ms_p95'] is None else round(m['latency_ms_p95'])} ms")
     print(f"link: {r['audio_seconds']:.1f} s of audio in {r['link_seconds']:.1f} s, errors {r['link_errors'] or 'none'}, "
-          f"device counters {r['device_counters']}")
+          f"damage from the device {r['link_damage']}, device counters since boot {r['device_counters']}")
     d, lw, c = r["event_delay_ms"], r["device_latency_with_link_ms"], r["device_compute"]
     if d["n"]:
         print(f"events arrived {d['p50']:.0f} ms (p50) / {d['p95']:.0f} ms (p95) after the audio block completing their "
@@ -449,6 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
                                   "ID); default: start QEMU")
     d.add_argument("--model", default="models/commands", help="the model the device must run (hash check)")
     thresholds.add_args(d, what="the ones the firmware was built with (set over the link for this session)")
+    d.add_argument("--retries", type=int, default=1,
+                   help="stream again from the beginning this many times when the device restarts or frames are "
+                        "damaged or lost on the link mid-stream (default 1)")
     d.set_defaults(fn=cmd_device_stream)
 
     d = dsub.add_parser("listen", help="detections of a board listening to its own microphone")
@@ -473,7 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--model", default="models/commands")
     d.add_argument("--out", help="write the result as JSON here")
     d.add_argument("--retries", type=int, default=1,
-                   help="stream again from the beginning this many times when the device restarts mid-stream")
+                   help="stream again from the beginning this many times when the device restarts or frames are "
+                        "damaged or lost on the link mid-stream (default 1)")
     thresholds.add_args(d, what="the ones the firmware was built with (the device takes them over the link for this "
                                 "session; the reference uses the same)")
     d.set_defaults(fn=cmd_device_eval)

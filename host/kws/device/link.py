@@ -3,12 +3,20 @@ handshake, credit-based audio streaming, events, logits and stats of protocol v1
 
 Every wait has a timeout: a device that never answers, resets or vanishes raises KwsError
 with the counts so far, never hangs.
+
+Nothing is lost silently. A frame damaged or lost in either direction shows up as the host
+decoder's bad CRC, bad frame or sequence gap (device to host) or as the device's ERROR 1-3
+(host to device; if that ERROR is lost in turn, as a gap). A quiet link is probed with
+STATS_REQ, whose answer exposes a gap even when the last frame of a burst vanished, and every
+stream ends with STATS, whose event count must equal the events received. Any of these makes the
+stream void: LinkDamaged, with the counts, within a probe interval of the damage; callers stream
+again from a new handshake (kws device eval and stream: ``--retries``).
 """
 
 from __future__ import annotations
 
+import bisect
 import socket
-import struct
 import time
 from dataclasses import dataclass, field
 
@@ -30,6 +38,14 @@ class DeviceReset(KwsError):
     """The device started again mid-stream: what it reported after that is not this stream's."""
 
 
+class LinkDamaged(KwsError):
+    """Frames were damaged or lost in flight mid-stream: audio the device did not compute, or
+    events, credits or logits the host did not receive. The stream's results are void."""
+
+
+PROBE_S = 0.5          # a stream with audio in flight and no frame for this long asks for STATS (a gap shows)
+
+
 @dataclass
 class StreamResult:
     events: list[tuple[int, int, int]] = field(default_factory=list)     # (class, score, sample)
@@ -40,6 +56,8 @@ class StreamResult:
     event_received: list[float] = field(default_factory=list)  # host clock (time.monotonic) when each event arrived
     block_ends: list[int] = field(default_factory=list)        # samples sent up to the end of each AUDIO block
     block_sent: list[float] = field(default_factory=list)      # host clock when each block was sent
+    stats: dict = field(default_factory=dict)                  # the device's STATS at the end of the stream
+    link: dict = field(default_factory=dict)                   # the host decoder's damage counts during it (all 0)
 
     def event_delays_ms(self) -> list[float]:
         """Per event: from sending the AUDIO block that held its window's last sample to its
@@ -56,6 +74,24 @@ class StreamResult:
         return out
 
 
+def stream_again_on_damage(link: "Link", pcm: np.ndarray, handshake, *, retries: int) -> tuple[StreamResult, list[str]]:
+    """``handshake()`` then ``link.stream(pcm)``, from the beginning again (a new handshake
+    resets the device's pipeline) after a restart or damage on the link voided the stream, at most
+    ``retries`` times; the reason of each void attempt is returned beside the result. The only
+    exact recovery: a device computes audio in order and cannot take a block back."""
+    void = []
+    while True:
+        handshake()
+        try:
+            return link.stream(pcm), void
+        except (DeviceReset, LinkDamaged) as e:
+            if len(void) >= retries:
+                if not void:
+                    raise
+                raise type(e)(f"{e} (after {len(void)} void attempts: {void})") from e
+            void.append(f"{type(e).__name__}: {e}")
+
+
 class Link:
     def __init__(self, url: str, *, timeout: float = 10.0):
         import serial
@@ -67,7 +103,7 @@ class Link:
         except (serial.SerialException, OSError) as e:
             raise KwsError(f"cannot open {url}: {e}") from e
         sock = getattr(self.ser, "_socket", None)
-        if sock is not None:                      # lock-step traffic stalls without it (ENVIRONMENT.md)
+        if sock is not None:                      # lock-step traffic stalls without it (Nagle's delay on each small frame)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.dec = p.Decoder()
         self.seq = 0
@@ -119,9 +155,10 @@ class Link:
     def error_of(self, f: p.Frame, so_far: str) -> tuple[str, int]:
         """An ERROR frame as (name, sequence number); the device's boot announcement (ERROR 6)
         instead ends the session: DeviceReset, with ``so_far`` (the counts) in its message."""
-        if f.payload[:1] == bytes([p.ERR_STARTED]):
+        code, seq = p.parse_error(f.payload)
+        if code == p.ERR_STARTED:
             raise self.restarted(so_far)
-        return p.ERRORS.get(f.payload[0], str(f.payload[0])), struct.unpack("<H", f.payload[1:3])[0]
+        return p.ERRORS.get(code, str(code)), seq
 
     def restarted(self, what: str) -> DeviceReset:
         self.hello = None                                 # no session survives a restart
@@ -186,24 +223,38 @@ class Link:
                            "kws device listen, or flash the serial-audio build")
         pcm = np.ascontiguousarray(pcm, dtype="<i2")
         block = self.hello.max_block
-        credits = self.hello.credits
         res = StreamResult()
         t0 = time.monotonic()
         sent = 0
-        last_progress = time.monotonic()
+        dec = self.dec
+        base = (dec.bad_crc, dec.bad_frame, dec.seq_gaps)
+        last_progress = last_frame = time.monotonic()
+        probed = 0.0
+        asked = answered = 0                           # STATS requested and answered during the stream
 
         def so_far() -> str:
-            return f"it had acknowledged {res.samples_acked} of {pcm.size} samples ({len(res.events)} events)"
+            return (f"it had acknowledged {res.samples_acked} of {pcm.size} samples, {len(res.events)} events received "
+                    f"(bad crc {dec.bad_crc - base[0]}, bad frames {dec.bad_frame - base[1]}, "
+                    f"sequence gaps {dec.seq_gaps - base[2]} from the device; its errors {res.errors[:5]})")
+
+        def check_damage() -> None:
+            if (dec.bad_crc, dec.bad_frame, dec.seq_gaps) != base:
+                raise LinkDamaged(f"{self.url}: frames from the device were damaged or lost: {so_far()}; the stream is "
+                                  "void (stream again)")
 
         def handle(f: p.Frame):
-            nonlocal credits, last_progress
+            nonlocal last_progress, answered
             if f.type == p.CREDIT:
-                n, acked = struct.unpack("<HQ", f.payload[:10])
+                _, acked = p.parse_credit(f.payload)
                 if acked < res.samples_acked:           # its sample count started again (a session reset)
                     raise self.restarted(f"{so_far()}, then {acked}")
-                credits += n
+                i = bisect.bisect_left(res.block_ends, acked)
+                if acked and (i == len(res.block_ends) or res.block_ends[i] != acked):
+                    raise LinkDamaged(f"{self.url}: the device acknowledged {acked} samples, which no block sent "
+                                      f"ends at: {so_far()}; the stream is void")
+                if acked > res.samples_acked:
+                    last_progress = time.monotonic()
                 res.samples_acked = acked
-                last_progress = time.monotonic()
             elif f.type == p.EVENT:
                 res.events.append(p.parse_event(f.payload))
                 res.event_received.append(time.monotonic())
@@ -211,32 +262,61 @@ class Link:
                 res.logits.append(p.parse_logits(f.payload)[1])
             elif f.type == p.ERROR:
                 res.errors.append(self.error_of(f, so_far()))
+                raise LinkDamaged(f"{self.url}: the device refused a frame ({res.errors[-1][0]}, seq "
+                                  f"{res.errors[-1][1]}): audio it did not compute; {so_far()}; the stream is void")
+            elif f.type == p.STATS:
+                res.stats = p.parse_stats(f.payload)
+                answered += 1
+
+        def pump() -> None:
+            """Everything received, in order (a restart's ERROR 6 before the gap its new numbering makes)."""
+            nonlocal last_frame
+            frames = self._poll()
+            if frames:
+                last_frame = time.monotonic()
+            for f in frames:
+                handle(f)
+            check_damage()
 
         try:
             for f in self.pending:
                 handle(f)
             self.pending.clear()
             while res.samples_acked < pcm.size:
-                while credits > 0 and sent < pcm.size:
+                # credits in flight are re-derived from what the device has acknowledged: never counted up
+                in_flight = len(res.block_ends) - bisect.bisect_right(res.block_ends, res.samples_acked)
+                for _ in range(self.hello.credits - in_flight):
+                    if sent >= pcm.size:
+                        break
                     chunk = pcm[sent:sent + block]
                     self.send(p.AUDIO, chunk.tobytes())
                     sent += chunk.size
                     res.block_ends.append(sent)
                     res.block_sent.append(time.monotonic())
-                    credits -= 1
-                for f in self._poll():
-                    handle(f)
-                if time.monotonic() - last_progress > self.timeout:
-                    raise KwsError(f"{self.url}: no progress for {self.timeout:.0f} s ({res.samples_acked} of {pcm.size} "
-                                   f"samples acknowledged, errors {res.errors[:5]})")
-            # events of the last block may trail its credit
-            end = time.monotonic() + 0.3
-            while time.monotonic() < end:
-                for f in self._poll():
-                    handle(f)
+                pump()
+                now = time.monotonic()
+                if now - last_frame > PROBE_S and now - probed > PROBE_S:
+                    self.send(p.STATS_REQ)            # its answer shows a gap if the device's last frames were lost
+                    asked += 1
+                    probed = now
+                if now - last_progress > self.timeout:
+                    raise KwsError(f"{self.url}: no progress for {self.timeout:.0f} s: {so_far()}")
+            # every event of the stream precedes the answer to this request: then count them
+            self.send(p.STATS_REQ)
+            asked += 1
+            deadline = time.monotonic() + self.timeout
+            while answered < asked:
+                pump()
+                if time.monotonic() > deadline:
+                    raise KwsError(f"{self.url}: no STATS within {self.timeout:.0f} s after the stream: {so_far()}")
+            if res.stats["events"] != len(res.events):
+                raise LinkDamaged(f"{self.url}: the device sent {res.stats['events']} events, {len(res.events)} "
+                                  f"arrived: {so_far()}; the stream is void")
         except DeviceLost as e:
             raise DeviceLost(f"{e}; {res.samples_acked} of {pcm.size} samples acknowledged, "
                              f"{len(res.events)} events") from e
+        res.link = {"bad_crc": dec.bad_crc - base[0], "bad_frames": dec.bad_frame - base[1],
+                    "seq_gaps": dec.seq_gaps - base[2]}
         res.seconds = time.monotonic() - t0
         return res
 
@@ -261,7 +341,7 @@ class Link:
                     return got
                 if f.type == p.ERROR and f.payload[:1] == bytes([p.ERR_STARTED]):
                     self.error_of(f, "before it answered THRESHOLDS_REQ")          # raises DeviceReset
-                if f.type == p.ERROR and len(f.payload) >= 3 and struct.unpack("<H", f.payload[1:3])[0] == mine:
+                if f.type == p.ERROR and p.parse_error(f.payload)[1] == mine:
                     del self.pending[i]
                     code = f.payload[0]
                     if code == p.ERR_UNKNOWN:

@@ -17,6 +17,18 @@ class ListenResult:
     errors: list[tuple[str, int]] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
     interrupted: bool = False
+    link: dict = field(default_factory=dict)        # damage on the way from the device while listening
+
+    @property
+    def lost(self) -> str | None:
+        """Why events may be missing (frames damaged or lost, or fewer events than the device
+        counted), or None: every event the device sent arrived."""
+        damage = {k: v for k, v in self.link.items() if v}
+        if damage:
+            return f"frames from the device damaged or lost: {damage}"
+        if "events" in self.stats and self.stats["events"] != len(self.events):
+            return f"the device counted {self.stats['events']} events, {len(self.events)} arrived"
+        return None
 
 
 def device_listen(link, *, seconds: float | None = None, until_frames: int | None = None, on_event=None,
@@ -30,6 +42,8 @@ def device_listen(link, *, seconds: float | None = None, until_frames: int | Non
         raise KwsError(f"{link.url}: this firmware takes its audio from the host (kws device stream); flash the "
                        "microphone build (e.g. kws flash --env nano33ble) to listen")
     res = ListenResult()
+    dec = link.dec
+    base = (dec.bad_crc, dec.bad_frame, dec.seq_gaps)
     t0 = time.monotonic()
     next_stats = t0
     try:
@@ -54,4 +68,6 @@ def device_listen(link, *, seconds: float | None = None, until_frames: int | Non
     except KeyboardInterrupt:
         res.interrupted = True
     res.stats = link.stats()
+    res.link = {"bad_crc": dec.bad_crc - base[0], "bad_frames": dec.bad_frame - base[1],
+                "seq_gaps": dec.seq_gaps - base[2]}
     return res

@@ -6,7 +6,12 @@ crc = CRC-16/CCITT (poly 0x1021, init 0xFFFF) over version..payload.
 
 A receiver resynchronizes at every 0x00: a corrupted, truncated or overlong frame costs only
 itself and is counted, never misread (COBS guarantees no 0x00 inside a frame; the CRC catches
-damage). Sequence numbers are per direction and wrap at 2^16; a gap is reported.
+damage). Sequence numbers are per direction and wrap at 2^16; a gap is reported. Both sides
+judge a frame in the same order (firmware/core/kws_proto.c): the wire size, COBS, the body size
+(6 to MAX_BODY bytes), then the CRC, then the version.
+
+A frame with a good CRC whose payload has a size its message does not allow is refused by the
+parser of that message with MalformedFrame, a KwsError naming the frame: never a struct.error.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import struct
 from dataclasses import dataclass, field
 
 from cobs import cobs
+
+from kws.errors import KwsError
 
 VERSION = 1
 MAX_BODY = 1024
@@ -47,9 +54,23 @@ ERR_UNKNOWN = 5
 HELLO_FMT = "<IIIIIHHBB"      # fw version, fe hash, model hash, detector hash, rate, hop, max block, credits, classes
                               # [+ audio source u8: 0 host-streamed, 1 the device's microphone]
 STATS_FMT = "<IIIIIIIQQQ"     # frames, runs, events, rx frames, bad crc, bad frames, seq gaps, fe, net, det ticks
+STATS_BASE = struct.calcsize(STATS_FMT)
 STATS_EXT = (("stack_peak", "audio_overruns"), ("rx_lost",), ("tick_hz",))   # appended since v1.0, u32 each:
 #   [+ stack peak bytes, audio overruns] [+ serial bytes lost before the protocol saw them] [+ ticks per second of
 #   the tick counts]; older devices send fewer
+
+
+MAX_WIRE = MAX_BODY + MAX_BODY // 254 + 1     # COBS bytes of the longest body, delimiter excluded
+
+
+class MalformedFrame(KwsError):
+    """A frame whose CRC is good but whose payload its message does not allow."""
+
+
+def _need(f_name: str, payload: bytes, n: int, *, exact: bool = False) -> None:
+    if len(payload) < n or (exact and len(payload) != n):
+        raise MalformedFrame(f"a {f_name} frame of {len(payload)} payload bytes: {'exactly' if exact else 'at least'} "
+                             f"{n} expected (a device speaking another protocol, or a firmware bug)")
 
 
 def crc16(data: bytes) -> int:
@@ -78,6 +99,7 @@ class Decoder:
     """Incremental decoder: feed bytes, get frames; damage is counted, never raised."""
 
     buf: bytearray = field(default_factory=bytearray)
+    overlong: bool = False           # more than MAX_WIRE bytes since the last delimiter: dropped at the next one
     frames: int = 0
     bad_crc: int = 0
     bad_frame: int = 0
@@ -88,12 +110,16 @@ class Decoder:
         out = []
         for b in data:
             if b != 0:
-                if len(self.buf) <= MAX_BODY + 8:
+                if len(self.buf) < MAX_WIRE:
                     self.buf.append(b)
                 else:
-                    self.buf.append(b)          # overlong: will be rejected at the delimiter
+                    self.overlong = True        # kept bounded; rejected at the delimiter
                 continue
             raw, self.buf = bytes(self.buf), bytearray()
+            if self.overlong:
+                self.overlong = False
+                self.bad_frame += 1
+                continue
             if not raw:
                 continue
             f = self._decode(raw)
@@ -102,15 +128,12 @@ class Decoder:
         return out
 
     def _decode(self, raw: bytes) -> Frame | None:
-        if len(raw) > MAX_BODY + 8:
-            self.bad_frame += 1
-            return None
         try:
             body = cobs.decode(raw)
         except cobs.DecodeError:
             self.bad_frame += 1
             return None
-        if len(body) < 6:
+        if not 6 <= len(body) <= MAX_BODY:
             self.bad_frame += 1
             return None
         if crc16(body[:-2]) != struct.unpack("<H", body[-2:])[0]:
@@ -149,12 +172,26 @@ class Hello:
     @classmethod
     def parse(cls, payload: bytes) -> "Hello":
         n = struct.calcsize(HELLO_FMT)
+        _need("HELLO", payload, n)
         return cls(*struct.unpack(HELLO_FMT, payload[:n]), *payload[n:n + 1])
 
 
 def parse_event(payload: bytes) -> tuple[int, int, int]:
     """(class, score Q15, sample index)."""
-    return struct.unpack("<BHQ", payload[:11])
+    _need("EVENT", payload, 11, exact=True)
+    return struct.unpack("<BHQ", payload)
+
+
+def parse_credit(payload: bytes) -> tuple[int, int]:
+    """(credits returned, samples consumed since the session began)."""
+    _need("CREDIT", payload, 10, exact=True)
+    return struct.unpack("<HQ", payload)
+
+
+def parse_error(payload: bytes) -> tuple[int, int]:
+    """(code, the sequence number it concerns)."""
+    _need("ERROR", payload, 3, exact=True)
+    return payload[0], struct.unpack("<H", payload[1:3])[0]
 
 
 def thresholds_payload(thresholds_q: list[int]) -> bytes:
@@ -164,11 +201,15 @@ def thresholds_payload(thresholds_q: list[int]) -> bytes:
 
 def parse_thresholds(payload: bytes) -> tuple[bool, list[int]]:
     """THRESHOLDS: (set by the host this session, the Q(frac) threshold per class in force)."""
+    _need("THRESHOLDS", payload, 1)
+    if (len(payload) - 1) % 2:
+        raise MalformedFrame(f"a THRESHOLDS frame of {len(payload)} payload bytes: 1 + 2 per class expected")
     n = (len(payload) - 1) // 2
     return bool(payload[0]), list(struct.unpack(f"<{n}H", payload[1:1 + 2 * n]))
 
 
 def parse_logits(payload: bytes) -> tuple[int, bytes]:
+    _need("LOGITS", payload, 5)
     run, = struct.unpack("<I", payload[:4])
     return run, payload[4:]
 
@@ -176,7 +217,8 @@ def parse_logits(payload: bytes) -> tuple[int, bytes]:
 def parse_stats(payload: bytes) -> dict:
     keys = ("frames", "runs", "events", "rx_frames", "bad_crc", "bad_frames", "seq_gaps", "fe_ticks", "net_ticks",
             "det_ticks")
-    n = struct.calcsize(STATS_FMT)
+    n = STATS_BASE
+    _need("STATS", payload, n)
     out = dict(zip(keys, struct.unpack(STATS_FMT, payload[:n])))
     for names in STATS_EXT:
         m = n + 4 * len(names)

@@ -18,11 +18,12 @@ from kws.pipeline import ReferencePipeline
 def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, retries: int = 1,
                 thresholds: dict[str, float] | None = None) -> dict:
     """``retries``: streams started again from the beginning after the device restarted
-    mid-stream (its results are void, kws.device.link.DeviceReset); each restart is reported.
+    mid-stream or frames were damaged or lost on the link (its results are void,
+    kws.device.link.DeviceReset, LinkDamaged); each void attempt is reported.
     ``thresholds``: per keyword, for the device (set over the link for the session) and the
     reference alike, instead of the model's (kws.thresholds)."""
     from kws.device.connect import expected_hashes, open_link, thresholds_q
-    from kws.device.link import DeviceReset
+    from kws.device.link import stream_again_on_damage
 
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
     labels_path = Path(wav).with_name(Path(wav).stem + ".labels.csv")
@@ -30,19 +31,13 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, re
     pipe = ReferencePipeline(spec, model_dir, thresholds=thresholds)
     ref_logits, ref_events = pipe.run(pcm)
     expect = expected_hashes(spec, pipe.manifest)
-    restarts = []
     with contextlib.ExitStack() as stack:
         link = open_link(stack, port)
-        while True:
-            link.handshake(logits=True, expect=expect, thresholds=thresholds_q(spec, pipe.manifest, thresholds))
-            try:
-                r = link.stream(pcm)
-                break
-            except DeviceReset as e:
-                if len(restarts) >= retries:
-                    raise
-                restarts.append(str(e))
-        stats = link.stats()
+        r, restarts = stream_again_on_damage(
+            link, pcm, lambda: link.handshake(logits=True, expect=expect,
+                                              thresholds=thresholds_q(spec, pipe.manifest, thresholds)),
+            retries=retries)
+        stats = r.stats
     dev_logits = np.frombuffer(b"".join(r.logits), dtype=np.int8).reshape(-1, ref_logits.shape[1]) \
         if r.logits else np.zeros((0, ref_logits.shape[1]), np.int8)
     n = min(len(dev_logits), len(ref_logits))
@@ -66,7 +61,7 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, re
                        "differ": [list(e) for e in set(ref_ev) ^ set(dev_ev)]},
             "reference_score": scored(ref_ev).as_dict(), "device_score": dev_score.as_dict(),
             "device_latency_with_link_ms": _percentiles(with_link),
-            "event_delay_ms": _percentiles(delays), "link_errors": r.errors,
+            "event_delay_ms": _percentiles(delays), "link_errors": r.errors, "link_damage": r.link,
             "device_counters": {k: stats[k] for k in ("bad_crc", "bad_frames", "seq_gaps", "rx_frames", "rx_lost")
                                 if k in stats},
             "device_ticks": per, "device_compute": _compute(stats, audio_s=pcm.size / rate, emulated=port is None)}

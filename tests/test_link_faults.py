@@ -1,0 +1,173 @@
+"""Nothing lost silently on the serial link: a fault-injecting TCP proxy between the host and the
+firmware in QEMU damages or drops one frame of a chosen type in one direction (the first
+attempt only), and every such fault is detected within a probe interval, reported with counts,
+and recovered: kws device eval streams again and its windows and events equal the host
+reference. Without retries the same fault fails fast with an error naming it."""
+
+import socket
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+from cobs import cobs
+
+from kws.audio import write_wav
+from kws.codegen.common import REPO_ROOT
+from kws.device import protocol as p
+from kws.device.qemu import Sim
+from kws.errors import KwsError
+
+ELF = REPO_ROOT / "build" / "qemu" / "kws_serial.elf"
+MODEL = REPO_ROOT / "models" / "commands"
+
+
+class FaultProxy:
+    """Loopback TCP proxy to ``target`` port; ``fault = (direction, frame type, n, action)``:
+    the n-th frame (from 1) of that type going that way ("up": host to device, "down": device to
+    host) is flipped (one bit of its body) or dropped (with its delimiter), once."""
+
+    def __init__(self, target: int, fault: tuple[str, int, int, str]):
+        self.target, self.fault, self.fired = target, fault, 0
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(4)
+        self.url = f"socket://127.0.0.1:{self.srv.getsockname()[1]}"
+        self.seen = {"up": {}, "down": {}}
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                host, _ = self.srv.accept()
+            except OSError:
+                return
+            for _ in range(200):
+                try:
+                    dev = socket.create_connection(("127.0.0.1", self.target))
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            for s in (host, dev):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=self._pump, args=(host, dev, "up"), daemon=True).start()
+            threading.Thread(target=self._pump, args=(dev, host, "down"), daemon=True).start()
+
+    def _pump(self, src, dst, way):
+        buf = b""
+        while True:
+            try:
+                data = src.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                for s in (src, dst):
+                    s.close()
+                return
+            buf += data
+            out = b""
+            while b"\x00" in buf:
+                raw, buf = buf.split(b"\x00", 1)
+                out += self._apply(way, raw)
+            try:
+                dst.sendall(out)
+            except OSError:
+                return
+
+    def _apply(self, way: str, raw: bytes) -> bytes:
+        try:
+            ftype = cobs.decode(raw)[1]
+        except (cobs.DecodeError, IndexError):
+            return raw + b"\x00"
+        n = self.seen[way][ftype] = self.seen[way].get(ftype, 0) + 1
+        want_way, want_type, want_n, action = self.fault
+        if (way, ftype, n) != (want_way, want_type, want_n) or self.fired:
+            return raw + b"\x00"
+        self.fired = time.monotonic()
+        if action == "drop":
+            return b""
+        body = bytearray(cobs.decode(raw))
+        body[len(body) // 2] ^= 0x10
+        return cobs.encode(bytes(body)) + b"\x00"
+
+    def close(self):
+        self.srv.close()
+
+
+@pytest.fixture(scope="module")
+def image():
+    r = subprocess.run(["make", "-C", str(REPO_ROOT / "firmware"), "qemu"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return ELF
+
+
+@pytest.fixture(scope="module")
+def stream_wav(tmp_path_factory):
+    from kws import tts
+
+    parts = [np.zeros(3000, np.int16), tts.espeak("left", voice="en+m3"), np.zeros(5000, np.int16),
+             tts.espeak("no", voice="en+f2"), np.zeros(4000, np.int16), tts.espeak("stop", voice="en+m3"),
+             np.zeros(9000, np.int16)]
+    path = tmp_path_factory.mktemp("faults") / "three.wav"
+    write_wav(path, np.concatenate(parts), 16000)
+    return path
+
+
+FAULTS = {
+    "event damaged": ("down", p.EVENT, 1, "flip"),
+    "event dropped": ("down", p.EVENT, 2, "drop"),
+    "credit damaged": ("down", p.CREDIT, 3, "flip"),
+    "last credit dropped": ("down", p.CREDIT, -1, "drop"),         # -1: resolved to the stream's last block
+    "logits dropped": ("down", p.LOGITS, 4, "drop"),
+    "audio damaged": ("up", p.AUDIO, 3, "flip"),
+    "last audio dropped": ("up", p.AUDIO, -1, "drop"),
+}
+
+
+def _resolve(fault, blocks):
+    way, ftype, n, action = fault
+    return way, ftype, blocks if n == -1 else n, action
+
+
+@pytest.mark.parametrize("name", list(FAULTS))
+def test_every_injected_fault_is_detected_reported_and_recovered(image, stream_wav, spec, name):
+    from kws.audio import read_wav
+    from kws.evaluate.device import device_eval
+
+    with Sim(image) as sim:
+        with sim.link() as probe:                       # the block size the device grants, for "the last block"
+            hello = probe.handshake()
+        blocks = -(-read_wav(stream_wav, expected_rate=16000).size // hello.max_block)
+        proxy = FaultProxy(int(sim.url.rsplit(":", 1)[1]), _resolve(FAULTS[name], blocks))
+        try:
+            t0 = time.monotonic()
+            r = device_eval(spec, MODEL, stream_wav, port=proxy.url, retries=1)
+        finally:
+            proxy.close()
+    assert proxy.fired, f"{name}: the fault was never injected"
+    assert len(r["restarts"]) == 1 and "LinkDamaged" in r["restarts"][0], r["restarts"]
+    assert r["windows"]["differ"] == [] and r["windows"]["device"] == r["windows"]["reference"]
+    assert r["events"]["differ"] == [] and r["events"]["device"] == r["events"]["reference"] >= 2
+    assert r["link_damage"] == {"bad_crc": 0, "bad_frames": 0, "seq_gaps": 0}
+    assert time.monotonic() - t0 < 60
+
+
+@pytest.mark.parametrize("name", ["event dropped", "audio damaged", "last credit dropped"])
+def test_without_retries_a_fault_fails_fast_with_counts(image, stream_wav, spec, name):
+    from kws.audio import read_wav
+    from kws.evaluate.device import device_eval
+
+    with Sim(image) as sim:
+        with sim.link() as probe:
+            hello = probe.handshake()
+        blocks = -(-read_wav(stream_wav, expected_rate=16000).size // hello.max_block)
+        proxy = FaultProxy(int(sim.url.rsplit(":", 1)[1]), _resolve(FAULTS[name], blocks))
+        try:
+            with pytest.raises(KwsError, match=r"void.*|.*acknowledged \d+ of \d+ samples") as err:
+                device_eval(spec, MODEL, stream_wav, port=proxy.url, retries=0)
+            failed = time.monotonic()
+        finally:
+            proxy.close()
+    assert proxy.fired and failed - proxy.fired < 5.0, f"{name}: failed {failed - proxy.fired:.1f} s after the fault"
+    assert "acknowledged" in str(err.value) and "void" in str(err.value)
