@@ -244,6 +244,37 @@ def test_releasing_the_same_file_again_keeps_its_thresholds_and_measured_budget(
     assert man["thresholds"] is None and not man["budget"]["all_measured"]
 
 
+def test_a_release_that_fails_half_way_leaves_the_previous_one_whole(trained, monkeypatch):
+    """The release is written beside the old one and renamed into place when complete: a failure
+    after the model file was written leaves the previous release byte for byte and no staging
+    directory; every reader checks the model file against the manifest."""
+    from kws import release as rel
+    from kws.cli import main
+
+    spec, task, d, q, blob, out = _release_tiny(trained, monkeypatch, "models_atomic", 0)
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+
+    def boom(man):
+        raise KwsError("killed while writing the card")
+
+    monkeypatch.setattr(rel, "model_card", boom)
+    (d / "run" / "model.tflite").write_bytes(blob[:-4] + b"\x01\x02\x03\x04")      # a new model file
+    with pytest.raises(KwsError, match="killed while writing the card"):
+        rel.release(spec, task, d / "run", d / "data", name="tiny", budget=json.loads(before["manifest.json"])["budget"],
+                    out_dir=out, baseline_minutes=0)
+    (d / "run" / "model.tflite").write_bytes(blob)
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["tiny"]
+    assert rel.load_manifest(out)["model"]["sha256"] == json.loads(before["manifest.json"])["model"]["sha256"]
+    (out / "model.tflite").write_bytes(blob[: len(blob) // 2])                      # a model copied half-way
+    with pytest.raises(KwsError, match=r"model.tflite: its sha256 is .* the manifest's .*copied half-way"):
+        rel.load_manifest(out)
+    assert main(["device", "info", "--model", str(out), "--port", "socket://127.0.0.1:9"]) == 2
+    (out / "manifest.json").write_text("{not json")
+    with pytest.raises(KwsError, match=r"manifest.json: not a readable manifest"):
+        rel.load_manifest(out)
+
+
 def test_remeasured_accuracy_equals_the_recorded_one_and_adds_new_figures(trained, monkeypatch):
     """`kws release --remeasure-accuracy`: the released file's int8 accuracy comes out as recorded,
     figures the release predates (per context) are added to manifest and card; another model's

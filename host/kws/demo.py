@@ -28,6 +28,7 @@ from kws.golden import write_case
 from kws.native import NativeFrontend, build_host
 from kws.signals import corner_cases
 from kws.spec import load_spec
+from kws.release import load_manifest
 
 DEMO_PHRASES = [("yes", "en+m3"), ("no", "en+f2"), ("turn left now", "en+klatt4"), ("stop the music", "en+m1"),
                 ("go forward", "en-us+f4"), ("marvin", "en+croak")]
@@ -93,7 +94,7 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
                             out_dir=out_dir / "models" / task_name)
     if not (model_dir / "manifest.json").exists():
         return {"status": f"no released model in {model_dir}: run `kws demo --retrain`"}
-    man = json.loads((model_dir / "manifest.json").read_text())
+    man = load_manifest(model_dir)
     if man["frontend"]["hash"] != spec.frontend.hash:
         return {"status": f"{model_dir} was trained for front end {man['frontend']['hash'][:12]}, this spec is "
                           f"{spec.frontend.hash[:12]}: run `kws demo --retrain`"}
@@ -178,7 +179,7 @@ def _evaluation_stages(spec, model: dict, device: dict, out_dir: Path, task) -> 
     from kws import demo_report as dr
 
     model_dir = Path(model["model"])
-    man = json.loads((model_dir / "manifest.json").read_text())
+    man = load_manifest(model_dir)
     _step("kws eval on demo-sized streams (espeak-ng keywords and near misses over noise): DET curve, thresholds")
     ev = dr.eval_stage(spec, model_dir, out_dir, task)
     _step("the keyword spotter in QEMU over semihosting: instructions per second of audio, feature statistics")

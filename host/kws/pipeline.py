@@ -4,7 +4,6 @@ detector (kws.detector). What the device must reproduce, window by window, event
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import numpy as np
 from kws import detector as det
 from kws.frontend import fixed
 from kws.tflite_model import TFLiteModel
+from kws.release import load_manifest
 
 
 def calibrated_thresholds(manifest: dict) -> dict[str, float] | None:
@@ -26,7 +26,7 @@ class ReferencePipeline:
         """``thresholds``: per-keyword posterior thresholds in place of the model's calibrated ones."""
         self.spec = spec
         self.model_dir = Path(model_dir)
-        self.manifest = json.loads((self.model_dir / "manifest.json").read_text())
+        self.manifest = load_manifest(self.model_dir)
         self.labels = self.manifest["labels"]
         self.blob = (self.model_dir / "model.tflite").read_bytes()
         m = TFLiteModel.from_bytes(self.blob)

@@ -3,13 +3,14 @@
 ``manifest.json`` (schema ``models/manifest.schema.json``) ties the artifact to everything it
 came from: front-end, model and training spec hashes, data manifest hash, code version, the
 calibration set (path and sha256), quantization parameters, float and int8 accuracy, the
-island budget breakdown and, once calibrated (evaluation issue), the thresholds.
+island budget breakdown and, once calibrated, the thresholds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -48,18 +49,57 @@ def validate(manifest: dict, model_dir: Path | None = None) -> None:
 def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, budget: dict,
             out_dir: str | Path | None = None, baseline_minutes: float = 10.0) -> Path:
     from kws.quantize import check_trained_with
-    from kws.tflite_model import TFLiteModel
-    from kws.train.model import parameter_count
 
     train_dir, data_dir = Path(train_dir), Path(data_dir)
     check_trained_with(spec, train_dir)                   # the manifest records the spec's [model] as the network's
-    out = Path(out_dir) if out_dir else MODELS_DIR / name
+    # written into a staging directory beside the release and renamed into place when complete:
+    # a release that fails or is killed half-way leaves the previous one as it was
+    final = Path(out_dir) if out_dir else MODELS_DIR / name
+    out = _staging(final)
+    try:
+        _release_into(spec, task, train_dir, data_dir, out, final, name=name, budget=budget,
+                      baseline_minutes=baseline_minutes)
+        _swap_into_place(out, final)
+    finally:
+        if out.exists():
+            shutil.rmtree(out)
+    return final
+
+
+def _staging(final: Path) -> Path:
+    """A hidden directory beside ``final`` holding a copy of the previous release (files a release
+    does not rewrite, such as a drift baseline, stay), into which the new one is written."""
+    out = final.with_name(f".{final.name}.release-{os.getpid()}")
+    if out.exists():
+        shutil.rmtree(out)
+    if final.is_dir():
+        shutil.copytree(final, out)
+    else:
+        out.mkdir(parents=True)
+    return out
+
+
+def _swap_into_place(staged: Path, final: Path) -> None:
+    """The staged release replaces ``final`` by renames: a reader sees the old release or the new
+    one, never a model file of one beside the manifest of the other."""
+    old = final.with_name(f".{final.name}.previous-{os.getpid()}")
+    if final.exists():
+        os.rename(final, old)
+    os.rename(staged, final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _release_into(spec, task, train_dir: Path, data_dir: Path, out: Path, final: Path, *, name: str, budget: dict,
+                  baseline_minutes: float) -> None:
+    from kws.tflite_model import TFLiteModel
+    from kws.train.model import parameter_count
+
     q = json.loads((train_dir / "quantize.json").read_text())
     blob = (train_dir / "model.tflite").read_bytes()
     m = TFLiteModel.from_bytes(blob)
     tin, tout = m.tensors[m.inputs[0]], m.tensors[m.outputs[0]]
     cal = REPO_ROOT / q["calibration"]["path"]
-    out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(train_dir / "model.tflite", out / "model.tflite")
     shutil.copyfile(train_dir / "model.keras", out / "model.keras")
     cfg_path = train_dir / "config.json"
@@ -90,7 +130,7 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
         "float_model": _float_model(out / "model.keras"),
         **({"adaptation": _adaptation(adapted, train_dir)} if adapted else {}),
     }
-    _keep_measured(manifest, out / "manifest.json")
+    _keep_measured(manifest, final / "manifest.json")
     validate(manifest)
     if baseline_minutes:
         from kws.monitor.drift import baseline_from_wavs, reference_streams
@@ -100,7 +140,6 @@ def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: st
     write_if_changed(out / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     write_if_changed(out / "MODEL_CARD.md", model_card(manifest))
     validate(manifest, out)
-    return out
 
 
 def _float_model(path: Path) -> dict:
@@ -287,11 +326,29 @@ def _check_released_from(model_dir: Path, train_dir: Path, man: dict) -> None:
 
 
 def load_manifest(model_dir: Path) -> dict:
-    """A released model's manifest, or a clear error naming the directory."""
-    path = Path(model_dir) / "manifest.json"
+    """A released model's manifest, once its model file is checked against it: the one reader of
+    a release. A clear error naming the file when the directory is no release, the manifest is
+    not JSON, or the model file is missing or not the one the manifest names (changed, or copied
+    half-way)."""
+    model_dir = Path(model_dir)
+    path = model_dir / "manifest.json"
     if not path.is_file():
         raise KwsError(f"{model_dir}: not a released model (no manifest.json); `kws release` makes one")
-    return json.loads(path.read_text())
+    try:
+        man = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise KwsError(f"{path}: not a readable manifest ({e})") from e
+    model = man.get("model") if isinstance(man, dict) else None
+    if not isinstance(model, dict) or not isinstance(model.get("sha256"), str):
+        raise KwsError(f"{model_dir}: not a released model (its manifest.json names no model file with its sha256); "
+                       "`kws release` makes one")
+    f = model_dir / model.get("file", "model.tflite")
+    if not f.is_file():
+        raise KwsError(f"{f}: missing, though {path} names it")
+    if _sha(f) != model["sha256"]:
+        raise KwsError(f"{f}: its sha256 is {_sha(f)[:12]}..., the manifest's {model['sha256'][:12]}...: the model "
+                       "was changed or copied half-way; release it again (kws release)")
+    return man
 
 
 def update_manifest(model_dir: Path, changes: dict) -> dict:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
+from kws.release import load_manifest
 
 
 def pio_command() -> list[str]:
@@ -73,7 +74,7 @@ def verify(spec, model_dir: Path, port: str, *, timeout: float = 10.0) -> dict:
     from kws.device.connect import expected_hashes
     from kws.device.link import Link
 
-    man = json.loads((Path(model_dir) / "manifest.json").read_text())
+    man = load_manifest(Path(model_dir))
     with Link.wait_open(port, wait=timeout, timeout=timeout) as link:
         hello = link.handshake(expect=expected_hashes(spec, man), attempts=max(1, int(timeout / 0.5)))
     return {"port": port, "fw_version": hello.version,

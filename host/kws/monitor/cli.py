@@ -4,10 +4,10 @@ feature statistics against them."""
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 
 from kws.errors import KwsError
+from kws.release import load_manifest
 
 BASELINE_FILE = "feature_baseline.json"
 
@@ -19,7 +19,7 @@ def cmd_baseline(args, spec) -> int:
     if args.data:
         from kws.data.task import load_task
 
-        man = json.loads((Path(args.model) / "manifest.json").read_text())
+        man = load_manifest(Path(args.model))
         wavs += reference_streams(load_task(man["task"]["name"]), args.data, args.work, minutes=args.minutes)
     if not wavs:
         raise KwsError("drift baseline: give reference audio (--wav) or a data set to build streams from (--data)")
@@ -50,7 +50,7 @@ def cmd_check(args, spec) -> int:
         from kws.audio import read_wav
         from kws.device.connect import expected_hashes, open_link
 
-        man = json.loads((Path(args.model) / "manifest.json").read_text())
+        man = load_manifest(Path(args.model))
         with contextlib.ExitStack() as stack:
             link = open_link(stack, args.port)
             if args.stream:
