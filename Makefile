@@ -2,6 +2,7 @@
 #
 #   make setup   install Debian packages (as root) and the pinned Python venv (.venv)
 #   make test    everything CI runs: C unit tests, host/ARM builds, pytest
+#   make check   the fast subset for everyday work: pytest without the tests marked slow
 #   make demo    the main job end to end, as far as it goes today
 #   make bench   benchmarks (not tests): write JSON under bench/results/
 
@@ -9,7 +10,7 @@ VENV := .venv
 PY   := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench codegen clean
+.PHONY: setup test check demo bench codegen clean
 setup: $(STAMP)
 
 $(STAMP): scripts/install.sh scripts/apt-packages.txt requirements/lock.txt requirements/qat.txt requirements/peers.txt pyproject.toml
@@ -22,6 +23,9 @@ codegen: $(STAMP)
 test: $(STAMP)
 	$(MAKE) -C firmware host arm check
 	$(PY) -m pytest -q
+
+check: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 demo: $(STAMP)
 	$(VENV)/bin/kws demo --out build/demo

@@ -12,6 +12,8 @@ from kws.errors import KwsError
 
 from test_train import _release_tiny, tiny, trained  # noqa: F401  (module fixtures reused)
 
+pytestmark = pytest.mark.slow          # not in `make check`
+
 
 def _user_takes(trained, root):
     """The test split's speech clips of the tiny corpus (voices never trained on) as one speaker's takes, laid

@@ -13,6 +13,8 @@ from kws.codegen.common import REPO_ROOT
 from kws.data.task import load_task
 from kws.native import NativeNet
 
+pytestmark = pytest.mark.slow          # not in `make check`
+
 ANCHOR = REPO_ROOT.parent / "shared" / "anchors" / "mlperf_tiny_kws_ref_model.tflite"
 
 

@@ -17,6 +17,8 @@ from kws.data.task import TASK_DIR, load_task
 from kws.data.voices import Voice, resolve_pins
 from kws.errors import KwsError, SpecError
 
+pytestmark = pytest.mark.slow          # not in `make check`
+
 
 def without_model(text: str) -> str:
     """A task file's text without its [model] table (the last table of the shipped tasks)."""

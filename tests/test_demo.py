@@ -3,8 +3,12 @@ and device-vs-reference checks passing, the figures written."""
 
 import json
 
+import pytest
+
 from kws.codegen.common import REPO_ROOT
 from kws.demo import run_demo
+
+pytestmark = pytest.mark.slow          # not in `make check`
 
 
 def test_demo_runs_end_to_end_to_its_report(tmp_path):

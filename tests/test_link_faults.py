@@ -19,6 +19,8 @@ from kws.device import protocol as p
 from kws.device.qemu import Sim
 from kws.errors import KwsError
 
+pytestmark = pytest.mark.slow          # not in `make check`
+
 ELF = REPO_ROOT / "build" / "qemu" / "kws_serial.elf"
 MODEL = REPO_ROOT / "models" / "commands"
 

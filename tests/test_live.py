@@ -79,6 +79,7 @@ def test_listen_streaming_equals_whole_stream(words, spec, rng):
     assert events == ref
 
 
+@pytest.mark.slow
 def test_listen_hears_a_recorded_human_voice_at_a_threshold_of_its_own(spec, tmp_path):
     """alsa-utils' recorded speaker-test voice through the virtual microphone: at the released
     thresholds (set on synthetic voices) `kws listen` reports what the reference pipeline finds
@@ -114,6 +115,7 @@ def test_listen_hears_a_recorded_human_voice_at_a_threshold_of_its_own(spec, tmp
     assert r.returncode != 0 and "threshold 1.5" in r.stderr
 
 
+@pytest.mark.slow
 def test_listen_stops_cleanly_on_ctrl_c(words, tmp_path):
     env = virtual_mic(tmp_path, np.tile(words, 4))
     # Ctrl-C in a terminal reaches a process whose SIGINT is at its default; a suite started in the
@@ -190,6 +192,7 @@ def test_recorder_refuses_bad_takes_and_records_again(tmp_path):
         record_session(task, tmp_path, speaker="a_b", items=[], seconds=2.0, capture=None)
 
 
+@pytest.mark.slow
 def test_flash_runs_platformio_and_explains_its_failure(tmp_path):
     """The upload through PlatformIO to a fake port: pio is invoked for the board environment;
     without its platform (offline here) or board the error says which is missing."""

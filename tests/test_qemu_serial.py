@@ -15,6 +15,8 @@ from kws.device.link import DeviceMismatch
 from kws.device.qemu import Sim
 from kws.pipeline import ReferencePipeline
 
+pytestmark = pytest.mark.slow          # not in `make check`
+
 ELF = REPO_ROOT / "build" / "qemu" / "kws_serial.elf"
 MODEL = REPO_ROOT / "models" / "commands"
 

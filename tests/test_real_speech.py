@@ -17,8 +17,8 @@ from kws.data.mix import mix
 from kws.data.task import load_task
 
 SPEECH = REPO_ROOT.parent / "shared" / "speech"
-pytestmark = pytest.mark.skipif(not (SPEECH / "speech_commands" / "testing_list.txt").exists(),
-                                reason="the real-speech recordings (shared/speech) are not beside the checkout")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (SPEECH / "speech_commands" / "testing_list.txt").exists(),
+                                reason="the real-speech recordings (shared/speech) are not beside the checkout")]
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from kws.errors import KwsError
 
 from test_data_pipeline import model_table, small_task, without_model
 
+pytestmark = pytest.mark.slow          # not in `make check`
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, spec):
