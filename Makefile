@@ -21,10 +21,12 @@ codegen: $(STAMP)
 	$(VENV)/bin/kws codegen frontend
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check host tests bench
 	$(MAKE) -C firmware host arm check
 	$(PY) -m pytest -q
 
 check: $(STAMP)
+	$(VENV)/bin/ruff check host tests bench
 	$(PY) -m pytest -q -m "not slow"
 
 demo: $(STAMP)

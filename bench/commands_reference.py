@@ -67,13 +67,12 @@ def reference_logits(model: bytes, feats: np.ndarray) -> np.ndarray:
 
 def main() -> None:
     sys.path.insert(0, str(REPO_ROOT / "bench"))
-    from real_speakers import SPEECH, build_real, clip_figures
-
     from kws.data import manifest as mf
     from kws.data.task import load_task
     from kws.spec import load_spec
     from kws.train.features import read_clip
     from kws.train.fit import evaluate_logits
+    from real_speakers import SPEECH, build_real, clip_figures
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="models/commands")

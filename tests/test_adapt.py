@@ -5,11 +5,11 @@ and the refusals: no float network, another base data set, the base data itself,
 import dataclasses
 import json
 import shutil
+
 import numpy as np
 import pytest
 
 from kws.errors import KwsError
-
 from test_train import _release_tiny, tiny, trained  # noqa: F401  (module fixtures reused)
 
 pytestmark = pytest.mark.slow          # not in `make check`

@@ -4,7 +4,6 @@ import numpy as np
 
 from kws.data.augment import augment, room_impulse_response
 from kws.data.task import load_task
-
 from test_data_validate import word
 
 

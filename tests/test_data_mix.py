@@ -12,7 +12,6 @@ from kws.data.ingest import fit_clip, ingest
 from kws.data.mix import mix
 from kws.data.task import load_task
 from kws.errors import KwsError
-
 from test_data_validate import clip, run, word, write
 
 

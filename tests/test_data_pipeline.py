@@ -99,7 +99,7 @@ def test_carrier_cut_centres_the_word_and_keeps_its_neighbour():
     word = (8000 * np.sin(2 * np.pi * 300 * t)).astype(np.int16)
     neigh = (8000 * np.sin(2 * np.pi * 900 * np.arange(int(0.3 * rate)) / rate)).astype(np.int16)
     gap = np.zeros(int(0.05 * rate), np.int16)
-    for side, phrase, w_at in (("first", np.concatenate([gap, word, neigh, gap]), gap.size),
+    for side, phrase, _w_at in (("first", np.concatenate([gap, word, neigh, gap]), gap.size),
                                ("last", np.concatenate([gap, neigh, word, gap]), gap.size + neigh.size)):
         for seed in range(5):
             clip, (a, b) = cut(phrase, side, n, np.random.default_rng(seed), word_samples=word.size)

@@ -15,7 +15,6 @@ from kws.data import sources
 from kws.data.ingest import ingest
 from kws.data.task import load_task
 from kws.errors import KwsError
-
 from test_data_validate import word, write
 
 
@@ -58,7 +57,6 @@ def test_speech_commands_honours_the_official_split(task, sc_root, tmp_path):
     bg = [c for c in clips if c.label == "_silence_"]
     assert len(bg) == 5 + 3                                          # 1 s segments of each file
     man = ingest(clips, task, tmp_path / "out", workers=1, progress=False)
-    splits = {e["origin"].get("word"): set() for e in man["entries"]}
     assert {e["split"] for e in man["entries"] if e["origin"].get("word") == "yes"} == {"train", "val", "test"}
     assert any("resampled_from" in e["origin"] and e["origin"]["resampled_from"] == 8000 for e in man["entries"])
 

@@ -13,7 +13,6 @@ from kws.codegen import model as cgm
 from kws.data.task import load_task
 from kws.errors import KwsError
 from kws.native import NativeNet
-
 from test_codegen_model import tflm_reference
 
 

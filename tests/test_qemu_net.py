@@ -7,7 +7,6 @@ import pytest
 from kws.codegen.common import REPO_ROOT
 from kws.device.qemu import net_bench
 from kws.tflite_model import TFLiteModel
-
 from test_codegen_model import ANCHOR, tflm_reference
 
 

@@ -3,7 +3,6 @@ opened with pyserial's socket://): what it reports equals the host reference; ba
 ERROR replies and counters, and the device keeps working; a mismatched device is refused."""
 
 import json
-import struct
 import subprocess
 
 import numpy as np
@@ -193,7 +192,6 @@ def test_device_eval_with_thresholds_set_over_the_link(image, audio, spec, tmp_p
     — at other samples than with its built-in thresholds."""
     from kws.audio import write_wav
     from kws.cli import main
-
     from kws.data.quality import speech_bounds
 
     write_wav(tmp_path / "s.wav", audio, 16000)

@@ -143,8 +143,8 @@ def test_a_speech_embedding_teacher_hears_real_speakers_and_is_distilled(small, 
     """kws teach on the small set: its classifier on the speech embedding beats chance by far on
     the held-out speakers; its logits are the student's own examples (a student with other
     augmented copies is refused) and kws train distils them."""
-    from kws.evaluate.peers import openwakeword_available
     from kws.errors import KwsError
+    from kws.evaluate.peers import openwakeword_available
     from kws.train.fit import train
     from kws.train.speech_embedding import teach
 

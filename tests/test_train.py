@@ -10,7 +10,6 @@ import pytest
 
 from kws.data.task import load_task
 from kws.errors import KwsError
-
 from test_data_pipeline import model_table, small_task, without_model
 
 pytestmark = pytest.mark.slow          # not in `make check`
@@ -390,7 +389,6 @@ def test_quantization_aware_training_gives_a_device_exact_int8_model(trained, tm
     import shutil
 
     from kws.quantize import quantize
-
     from test_codegen_model import build as build_net
     from test_codegen_model import tflm_reference
 

@@ -20,8 +20,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
 
@@ -45,10 +43,9 @@ class Item:
 
 def model_items(tflite: bytes, spec) -> list[Item]:
     """Flash and RAM of the network, estimated from the int8 model."""
-    from kws.tflite_model import TFLiteModel
-
     from kws.codegen import stream
     from kws.codegen.model import lower
+    from kws.tflite_model import TFLiteModel
 
     m = TFLiteModel.from_bytes(tflite)
     # what the C generator stores: an ensemble's 1x1 convolutions keep only their diagonal blocks

@@ -26,9 +26,9 @@ from kws.device.qemu import parse_fields, run_semihosted
 from kws.frontend import Frontend
 from kws.golden import write_case
 from kws.native import NativeFrontend, build_host
+from kws.release import load_manifest
 from kws.signals import corner_cases
 from kws.spec import load_spec
-from kws.release import load_manifest
 
 DEMO_PHRASES = [("yes", "en+m3"), ("no", "en+f2"), ("turn left now", "en+klatt4"), ("stop the music", "en+m1"),
                 ("go forward", "en-us+f4"), ("marvin", "en+croak")]

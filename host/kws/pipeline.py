@@ -10,8 +10,8 @@ import numpy as np
 
 from kws import detector as det
 from kws.frontend import fixed
-from kws.tflite_model import TFLiteModel
 from kws.release import load_manifest
+from kws.tflite_model import TFLiteModel
 
 
 def calibrated_thresholds(manifest: dict) -> dict[str, float] | None:
@@ -55,7 +55,7 @@ class ReferencePipeline:
         feats = fixed.quantize_cepstra(fixed.cepstra(pcm, self.spec.frontend), self.spec.frontend)
         return det.run_stream(feats, self.infer, self.spec, self.new_detector())
 
-    def stream(self) -> "PipelineStream":
+    def stream(self) -> PipelineStream:
         return PipelineStream(self)
 
 

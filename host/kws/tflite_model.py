@@ -49,7 +49,7 @@ class TFLiteModel:
     outputs: list[int]
 
     @classmethod
-    def from_bytes(cls, blob: bytes, source: str = "<model>") -> "TFLiteModel":
+    def from_bytes(cls, blob: bytes, source: str = "<model>") -> TFLiteModel:
         from tensorflow.lite.python import schema_py_generated as fb
 
         try:

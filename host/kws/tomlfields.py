@@ -92,7 +92,7 @@ class Section:
             out.append(float(x))
         return tuple(out)
 
-    def sub(self, key: str) -> "Section":
+    def sub(self, key: str) -> Section:
         return Section(self._get(key), self._field(key), self.source)
 
     def _range(self, key: str, v: float, lo: float | None, hi: float | None) -> None:

@@ -219,7 +219,7 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
         hashes[c.clip.id] = h
         if h:
             groups[h].append(c)
-    for h, group in groups.items():
+    for group in groups.values():
         if len(group) < 2:
             continue
         group.sort(key=lambda c: c.clip.id)

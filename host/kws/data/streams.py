@@ -113,7 +113,7 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
                 bed_left -= m
             while first < len(events) and events[first][0] + events[first][2].size <= b0:
                 first += 1
-            for start, e, p, is_kw in events[first:]:
+            for start, _e, p, _is_kw in events[first:]:
                 if start >= b0 + n:
                     break
                 if start + p.size <= b0:
@@ -134,7 +134,7 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
     write_if_changed(lab_path, "\n".join(lines) + "\n")
     near = set(task.synth.near_misses)
     words_rows = []
-    for start, e, p, is_kw in events:
+    for start, e, p, _is_kw in events:
         s0, s1 = speech_bounds(p, RATE)
         if start + s0 < total:                              # the stream's last word may be cut short
             o = e.get("origin", {})

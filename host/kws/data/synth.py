@@ -187,7 +187,7 @@ def _render_chunk(args) -> list[str]:
                 speech = _babble_sources(babble_dir, r.split)
             clip = noise.background(r.voice, clip_samples, SAMPLE_RATE, r.level_dbfs, rng, speech)
         else:
-            def speak(text, key):
+            def speak(text, key, r=r):
                 return fest_audio[key] if r.engine == "festival" else tts.render(
                     r.engine, r.voice, text, rate_factor=r.rate_factor, pitch=r.pitch, sample_rate=SAMPLE_RATE)
             pcm = speak(r.text, r.id)

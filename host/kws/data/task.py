@@ -64,7 +64,7 @@ class ValidateConfig:
     # corpus's), held to what makes a clip unusable rather than to a synthesizer's cleanliness
     recorded: tuple[tuple[str, Any], ...] = ()
 
-    def for_source(self, source: str) -> "ValidateConfig":
+    def for_source(self, source: str) -> ValidateConfig:
         """The rules a clip of ``source`` is held to: ``tts:*`` clips the table's, recordings with
         ``[validate.recorded]`` in place."""
         if source.startswith("tts:") or not self.recorded:
@@ -208,7 +208,7 @@ def load_task(name_or_path: str | Path) -> Task:
         kokoro_voices=s.strs("kokoro_voices") if "kokoro_voices" in s.table else KOKORO_VOICES,
         kokoro_mixes=s.int("kokoro_mixes", lo=0) if "kokoro_mixes" in s.table else 0)
     s.done()
-    for i, c in enumerate(synth.carriers_keyword_first + synth.carriers_keyword_last):
+    for c in synth.carriers_keyword_first + synth.carriers_keyword_last:
         if c.count("{}") != 1:
             raise SpecError("synth.carriers", f"carrier {c!r} must contain exactly one {{}}", src)
         if set(c.replace("{}", " ").split()) & set(kws):

@@ -74,7 +74,7 @@ class StreamResult:
         return out
 
 
-def stream_again_on_damage(link: "Link", pcm: np.ndarray, handshake, *, retries: int) -> tuple[StreamResult, list[str]]:
+def stream_again_on_damage(link: Link, pcm: np.ndarray, handshake, *, retries: int) -> tuple[StreamResult, list[str]]:
     """``handshake()`` then ``link.stream(pcm)``, from the beginning again (a new handshake
     resets the device's pipeline) after a restart or damage on the link voided the stream, at most
     ``retries`` times; the reason of each void attempt is returned beside the result. The only
@@ -111,7 +111,7 @@ class Link:
         self.pending: list[p.Frame] = []
 
     @classmethod
-    def wait_open(cls, url: str, *, wait: float, timeout: float = 10.0, alive=None) -> "Link":
+    def wait_open(cls, url: str, *, wait: float, timeout: float = 10.0, alive=None) -> Link:
         """Opens ``url`` as soon as it exists: a board's USB port re-enumerates after an upload,
         an emulator's socket appears after start. ``alive()`` False (the emulator died) stops early."""
         import time

@@ -170,7 +170,7 @@ class Hello:
         return f"{v >> 16}.{v >> 8 & 0xFF}.{v & 0xFF}"
 
     @classmethod
-    def parse(cls, payload: bytes) -> "Hello":
+    def parse(cls, payload: bytes) -> Hello:
         n = struct.calcsize(HELLO_FMT)
         _need("HELLO", payload, n)
         return cls(*struct.unpack(HELLO_FMT, payload[:n]), *payload[n:n + 1])

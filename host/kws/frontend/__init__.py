@@ -49,7 +49,7 @@ class Frontend:
         """Q-format cepstra to natural-log units."""
         return cep.astype(np.float64) / (1 << self.spec.fixed_point.cepstrum_frac_bits)
 
-    def stream(self) -> "FrontendStream":
+    def stream(self) -> FrontendStream:
         return FrontendStream(self)
 
 

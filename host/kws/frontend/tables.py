@@ -176,13 +176,13 @@ def build_tables(spec, source: str | None = None) -> FrontendTables:  # spec: Fr
         offs.append(len(weights))
         weights.extend(int(w) for w in mel_qf[m, lo:hi + 1])
     mel_bin_lo = min(starts)
-    mel_bin_hi = max(s + l - 1 for s, l in zip(starts, lens))
+    mel_bin_hi = max(s + n - 1 for s, n in zip(starts, lens))
     if mel_bin_hi >= half:
         raise SpecError(f"{p}.mel.high_hz", f"the top mel band reaches the Nyquist bin ({half}); lower high_hz",
                         source)
     if bound_power * (1 << fp.mel_weight_frac_bits) >= 1 << 64:
         raise SpecError(f"{p}.fixed_point.mel_weight_frac_bits", "power * mel weight can overflow uint64", source)
-    band_wsum = max(sum(weights[o:o + l]) for o, l in zip(offs, lens))
+    band_wsum = max(sum(weights[o:o + n]) for o, n in zip(offs, lens))
     floor_max = spec.log.floor << (2 * MAX_NORM_SHIFT + 2 * SPLIT_GAIN_LOG2)
     bound_mel = ((bound_power * band_wsum) >> fp.mel_weight_frac_bits) + max(lens) + floor_max
     if bound_mel >= 1 << 64:

@@ -66,7 +66,7 @@ class FeatureStats:
         return out
 
     @classmethod
-    def from_bytes(cls, data: bytes, source: str = "<monitor>") -> "FeatureStats":
+    def from_bytes(cls, data: bytes, source: str = "<monitor>") -> FeatureStats:
         h = struct.calcsize(HEADER_FMT)
         if len(data) < h:
             raise KwsError(f"{source}: monitor report too short ({len(data)} bytes)")
@@ -90,11 +90,11 @@ class FeatureStats:
                 "sum": self.sum.tolist(), "sumsq": self.sumsq.tolist()}
 
     @classmethod
-    def from_json(cls, d: dict) -> "FeatureStats":
+    def from_json(cls, d: dict) -> FeatureStats:
         return cls(d["coeffs"], d["bins"], d["limit"], d["frames"], d["weight"], d["halvings"],
                    np.asarray(d["hist"], np.int64), np.asarray(d["sum"], np.int64), np.asarray(d["sumsq"], np.int64))
 
-    def equal(self, other: "FeatureStats") -> bool:
+    def equal(self, other: FeatureStats) -> bool:
         return self.to_bytes() == other.to_bytes()
 
 

@@ -65,7 +65,7 @@ class Baseline:
                 "stats": self.stats.to_json()}
 
     @classmethod
-    def load(cls, path: str | Path, spec=None) -> "Baseline":
+    def load(cls, path: str | Path, spec=None) -> Baseline:
         path = Path(path)
         try:
             d = json.loads(path.read_text())

@@ -161,7 +161,7 @@ class ModelSpec:
         return -(-num_cepstra // self.first_stride[1])
 
     @property
-    def member(self) -> "ModelSpec":
+    def member(self) -> ModelSpec:
         """One member's network."""
         return dataclasses.replace(self, members=1)
 
@@ -237,7 +237,7 @@ class Spec:
 
 # ----------------------------------------------------------------------------- parsing
 
-def _parse_frontend(sec: _Section) -> FrontendSpec:
+def _parse_frontend(sec: Section) -> FrontendSpec:
     name = sec.name("name")
     version = sec.int("version", lo=1)
     sr = sec.int("sample_rate_hz", lo=1000, hi=192000)

@@ -110,7 +110,6 @@ def features_key(man: dict, spec, task, augment_copies: int) -> str:
 def build_features(data_dir: str | Path, spec, task, *, augment_copies: int, cache_dir: str | Path,
                    workers: int | None = None, progress: bool = True) -> dict[str, np.ndarray]:
     """Features and labels of every split (train with augmented copies), cached."""
-    from tqdm import tqdm
 
     data_dir = Path(data_dir)
     man = mf.load(data_dir)

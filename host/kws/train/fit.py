@@ -146,7 +146,6 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     teacher_rec = None
     if teacher is not None:          # checked before any work
         from kws.train import distill as ds
-
         from kws.train import speech_embedding as se
 
         distill = distill or ds.Distill()
