@@ -37,7 +37,7 @@ def test_bad_files_name_the_file(tmp_path):
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
     for path, words in [(stereo, "2 channels"), (f32, "16-bit PCM"), (r8k, "8000 Hz"), (junk, "not a readable"),
-                        (empty, "not a readable"), (tmp_path / "missing.wav", "not a readable")]:
+                        (empty, "not a readable"), (tmp_path / "missing.wav", "does not exist"), (tmp_path, "is a directory")]:
         with pytest.raises(AudioFormatError, match=words) as e:
             read_wav(path, expected_rate=16000)
         assert str(path) in str(e.value)
@@ -49,3 +49,34 @@ def test_good_file_round_trips(tmp_path, rng):
     pcm = rng.integers(-32768, 32768, 4000).astype(np.int16)
     write_wav(tmp_path / "a.wav", pcm, 16000)
     np.testing.assert_array_equal(read_wav(tmp_path / "a.wav", expected_rate=16000), pcm)
+
+
+def test_kws_features_refuses_what_it_cannot_read_and_labels_what_it_prints(tmp_path):
+    """A 2 GiB (sparse) WAV is refused from its header at once, not read; a missing file and a
+    directory say so; without --out every row says its time and every column its cepstrum."""
+    import subprocess
+    import sys
+    import time
+
+    from kws.cli import main
+
+    big = tmp_path / "big.wav"
+    sf.write(big, np.zeros(16000, np.int16), 16000, subtype="PCM_16")
+    with open(big, "r+b") as f:
+        f.truncate(2 * 1024**3)
+        f.seek(4)
+        f.write((2 * 1024**3 - 8).to_bytes(4, "little"))
+        f.seek(40)
+        f.write((2 * 1024**3 - 44).to_bytes(4, "little"))
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "kws.cli", "features", str(big)], capture_output=True, text=True)
+    assert r.returncode == 2 and "s long, more than the 3600 s this command reads" in r.stderr
+    assert time.monotonic() - t0 < 30
+    assert main(["features", str(tmp_path / "nope.wav")]) == 2
+    assert main(["features", str(tmp_path)]) == 2
+    ok = tmp_path / "ok.wav"
+    sf.write(ok, (np.sin(np.arange(8000) * 0.3) * 8000).astype(np.int16), 16000, subtype="PCM_16")
+    r = subprocess.run([sys.executable, "-m", "kws.cli", "features", str(ok)], capture_output=True, text=True)
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and lines[0].startswith(f"# {ok}: 24 frames") and lines[1].split()[:3] == ["#", "time_s", "c0"]
+    assert len(lines) == 2 + 24 and lines[3].split()[0] == "0.02" and len(lines[3].split()) == 14

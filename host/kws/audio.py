@@ -42,19 +42,54 @@ def check_pcm(pcm, *, sample_rate: int, expected_rate: int, source: str | None =
     return np.ascontiguousarray(arr)
 
 
-def read_wav(path: str | Path, *, expected_rate: int) -> np.ndarray:
-    """Read a mono 16-bit PCM WAV at ``expected_rate`` into int16, or raise naming the file."""
+def read_wav(path: str | Path, *, expected_rate: int, max_seconds: float | None = None) -> np.ndarray:
+    """Read a mono 16-bit PCM WAV at ``expected_rate`` into int16, or raise naming the file and
+    every problem it has, with the fix. ``max_seconds``: refuse longer files before reading them."""
     path = Path(path)
+    if not path.exists():
+        raise AudioFormatError("does not exist", str(path))
+    if path.is_dir():
+        raise AudioFormatError("is a directory, not an audio file", str(path))
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, OSError) as e:
         raise AudioFormatError(f"not a readable audio file ({e})", str(path)) from e
+    problems = []
     if info.channels != 1:
-        raise AudioFormatError(f"audio must be mono; file has {info.channels} channels", str(path))
+        problems.append(f"{info.channels} channels, not mono")
     if info.subtype != "PCM_16":
-        raise AudioFormatError(f"audio must be 16-bit PCM; file is {info.subtype}", str(path))
+        problems.append(f"{info.subtype} samples, not 16-bit PCM")
+    if info.samplerate != expected_rate:
+        problems.append(f"{info.samplerate} Hz, not {expected_rate} Hz")
+    if problems:
+        raise AudioFormatError(f"{'; '.join(problems)}. Convert it explicitly, e.g. `sox IN -c 1 -b 16 -r "
+                               f"{expected_rate} OUT.wav`, or let `kws data ingest` convert it and record the "
+                               "conversion", str(path))
+    if max_seconds is not None and info.frames > max_seconds * info.samplerate:
+        raise AudioFormatError(f"{info.frames / info.samplerate:.0f} s long, more than the {max_seconds:g} s this "
+                               "command reads; cut it first", str(path))
+    declared = wav_declared_samples(path) if info.format == "WAV" else None
+    if declared is not None and declared > info.frames:
+        raise AudioFormatError(f"truncated: its header says {declared} samples, it holds {info.frames}", str(path))
     data, rate = sf.read(str(path), dtype="int16", always_2d=False)
     return check_pcm(data, sample_rate=rate, expected_rate=expected_rate, source=str(path))
+
+
+def wav_declared_samples(path: Path) -> int | None:
+    """The samples a 16-bit mono WAV's ``data`` chunk header declares (libsndfile reports what the
+    file holds, so a file cut short reads as a shorter, valid one); None if there is no such chunk."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        while True:
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                return None
+            size = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"data":
+                return size // 2
+            f.seek(size + (size & 1), 1)
 
 
 def write_wav(path: str | Path, pcm: np.ndarray, sample_rate: int) -> None:

@@ -72,6 +72,9 @@ def cmd_codegen(args) -> int:
     return 0
 
 
+FEATURES_MAX_SECONDS = 3600.0       # kws features holds a file's features in memory: an hour is 180 k frames
+
+
 def cmd_features(args) -> int:
     import numpy as np
 
@@ -80,7 +83,7 @@ def cmd_features(args) -> int:
 
     spec = _spec(args)
     fe = Frontend(spec.frontend)
-    pcm = read_wav(args.wav, expected_rate=spec.frontend.sample_rate_hz)
+    pcm = read_wav(args.wav, expected_rate=spec.frontend.sample_rate_hz, max_seconds=args.max_seconds)
     feats = fe.features(pcm, sample_rate=spec.frontend.sample_rate_hz, source=args.wav)
     if args.out:
         tmp = Path(args.out).with_suffix(".tmp.npy")
@@ -88,7 +91,12 @@ def cmd_features(args) -> int:
         tmp.replace(args.out)
         print(f"{feats.shape[0]} frames x {feats.shape[1]} -> {args.out}")
     else:
-        np.savetxt(sys.stdout, feats, fmt="%4d")
+        hop_ms = 1000.0 * spec.frontend.hop_samples / spec.frontend.sample_rate_hz
+        print(f"# {args.wav}: {feats.shape[0]} frames (one per {hop_ms:g} ms) x {feats.shape[1]} int8 cepstra "
+              f"c0..c{feats.shape[1] - 1}, front end {spec.frontend.hash[:12]}; --out FILE.npy saves them")
+        print("# time_s " + " ".join(f"c{j:<3d}" for j in range(feats.shape[1])))
+        for t, row in enumerate(feats):
+            print(f"{t * hop_ms / 1000:8.2f} " + " ".join(f"{v:4d}" for v in row))
     return 0
 
 
@@ -412,9 +420,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--drop-softmax", action="store_true", help="model: stop at the logits of a model ending in SOFTMAX")
     s.set_defaults(fn=cmd_codegen)
 
-    s = sub.add_parser("features", help="int8 features of a 16 kHz mono int16 WAV")
+    s = sub.add_parser("features", help="int8 features of a mono 16-bit WAV at the spec's rate")
     s.add_argument("wav")
-    s.add_argument("--out", help=".npy output (default: print)")
+    s.add_argument("--out", help=".npy output (default: print them, one labelled row per frame)")
+    s.add_argument("--max-seconds", type=float, default=FEATURES_MAX_SECONDS,
+                   help=f"refuse longer files before reading them (default {FEATURES_MAX_SECONDS:g})")
     s.set_defaults(fn=cmd_features)
 
     s = sub.add_parser("golden", help="regenerate the golden vectors shared by the Python and C tests")

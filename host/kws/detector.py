@@ -40,12 +40,15 @@ def threshold_q(threshold: float, frac_bits: int) -> int:
     return int(math.floor(threshold * (1 << frac_bits) + 0.5))
 
 
+BACKGROUND_CLASSES = 2          # classes 0 and 1 (_silence_, _unknown_): never events; keywords follow
+
+
 def class_thresholds_q(det, labels, calibrated: dict[str, float] | None = None) -> list[int]:
     """Q(frac) threshold per class: the model manifest's calibrated value for a keyword when it
     has one, else the spec's default; 0 for _silence_ and _unknown_ (classes 0 and 1, never
     events). The device's ``kws_det_threshold`` table is this list."""
     cal = calibrated or {}
-    return [threshold_q(cal.get(lab, det.threshold), det.posterior_frac_bits) if i >= 2 else 0
+    return [threshold_q(cal.get(lab, det.threshold), det.posterior_frac_bits) if i >= BACKGROUND_CLASSES else 0
             for i, lab in enumerate(labels)]
 
 

@@ -24,6 +24,8 @@ from kws.errors import SpecError
 from kws.tomlfields import Section
 
 DEFAULT_SPEC_PATH = Path(__file__).with_name("default.toml")
+# The default spec's input rate: the rate of the data pipeline's clips, TTS renders and streams.
+SAMPLE_RATE: int = tomllib.loads(DEFAULT_SPEC_PATH.read_text())["frontend"]["sample_rate_hz"]
 
 WINDOWS = ("hann", "hamming")
 MEL_FORMULAS = ("htk",)

@@ -15,12 +15,13 @@ import os
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
+from kws.audio import read_wav
 from kws.data import manifest as mf
 from kws.errors import KwsError
 from kws.forkpool import fork_pool
 from kws.frontend import fixed
+from kws.spec import SAMPLE_RATE
 
 SPLITS = ("train", "val", "test")
 
@@ -41,11 +42,12 @@ def clip_features(pcm: np.ndarray, fe_spec, frames: int) -> np.ndarray:
     return out
 
 
-def read_clip(path: Path, samples: int) -> np.ndarray:
-    """A data set clip as int16: exactly `samples` long, 16 kHz, mono (else a clear error naming it)."""
-    x, rate = sf.read(str(path), dtype="int16")
-    if rate != 16000 or x.ndim != 1 or x.size != samples:
-        raise KwsError(f"{path}: expected a {samples}-sample 16 kHz mono clip (run it through kws data ingest)")
+def read_clip(path: Path, samples: int | None, *, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A data set clip as int16, mono 16-bit PCM at ``rate``, exactly ``samples`` long unless
+    None (else a clear error naming it and what is wrong)."""
+    x = read_wav(path, expected_rate=rate)
+    if samples is not None and x.size != samples:
+        raise KwsError(f"{path}: {x.size} samples, the data set's clips have {samples} (run it through kws data ingest)")
     return x
 
 
@@ -73,7 +75,7 @@ def split_audio(data_dir: Path, task, split: str, *, man: dict | None = None, au
 
     data_dir = Path(data_dir)
     man = man or mf.load(data_dir)
-    samples = int(round(task.clip_seconds * 16000))
+    samples = int(round(task.clip_seconds * SAMPLE_RATE))
     label_ix = {lab: i for i, lab in enumerate(task.labels)}
     ents = [e for e in man["entries"] if e["split"] == split]
     if not ents:
