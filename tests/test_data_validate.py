@@ -2,6 +2,7 @@
 quarantined with a per-file reason; the CLI's exit status says whether anything was."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -150,3 +151,60 @@ def test_cli_exit_status_says_whether_anything_was_quarantined(tmp_path):
     assert main(["data", "ingest", "recordings", str(root), "--out", str(tmp_path / "o2"), "--workers", "1"]) == 3
     (root / "nolabel").mkdir()
     assert main(["data", "ingest", "recordings", str(root), "--out", str(tmp_path / "o3")]) == 2
+
+
+def test_the_gate_records_every_entry_copies_atomically_and_keeps_nothing_stale(task, tmp_path, rng):
+    """A folder inside a label folder is recorded; a refused file past the size the gate reads is
+    recorded with its size and not copied; a partial quarantine copy left by a killed run is
+    replaced; a source replaced at the same path replaces its clip (verify passes); the data set
+    holds copies, not links, so editing a source later changes nothing; a truncated WAV is kept
+    with a note; a source with no clips is an error."""
+    import os
+
+    from kws.data import manifest as mf
+    from kws.data import sources
+    from kws.errors import KwsError
+
+    root = tmp_path / "rec"
+    good = write(root / "yes" / "ana_1.wav", word(rng))
+    (root / "yes" / "ana_takes").mkdir()
+    write(root / "yes" / "ana_takes" / "inner.wav", word(rng))
+    big = root / "no" / "ben_big.wav"
+    write(big, word(rng))
+    with open(big, "r+b") as f:
+        f.truncate(2 * 1024**3)                                     # sparse: 2 GiB that a copy would fill
+    bad = write(root / "no" / "ben_bad.wav", np.zeros(RATE, np.int16))         # digital silence: refused
+    cut = write(root / "no" / "cy_cut.wav", word(rng, ms=300))
+    with open(cut, "r+b") as f:
+        f.truncate(os.path.getsize(cut) - 4000)
+    out = tmp_path / "out"
+    clips = sources.recordings(root, task)
+    man = ingest(clips, task, out, workers=1, progress=False)
+    q = {Path(x["source_path"]).name: x for x in json.loads((out / "quarantine.json").read_text())}
+    assert len(man["entries"]) + len(q) == len(clips) == 5                   # every entry: kept or recorded
+    assert "a directory inside a label folder" in q["ana_takes"]["reasons"][0]["detail"]
+    assert q["ben_big.wav"]["bytes"] == 2 * 1024**3 and q["ben_big.wav"]["quarantine_path"] is None
+    assert [r["code"] for r in q["ben_big.wav"]["reasons"]] == ["too_large"]
+    assert sum(f.stat().st_blocks * 512 for f in (out / "quarantine").iterdir()) < 10_000_000
+    (cut_entry,) = [e for e in man["entries"] if e["speaker"] == "rec:cy"]
+    assert any(c.startswith("truncated file: its header says") for c in cut_entry["conversions"])
+    # a killed run's partial quarantine copy is not kept
+    qbad = out / q["ben_bad.wav"]["quarantine_path"]
+    qbad.write_bytes(qbad.read_bytes()[:100])
+    # the source replaced at the same path, then edited in place after the ingest
+    (ana,) = [e for e in man["entries"] if e["speaker"] == "rec:ana"]
+    first = (out / ana["path"]).read_bytes()
+    write(Path(good), word(rng, ms=600))
+    man2 = ingest(sources.recordings(root, task), task, out, workers=1, progress=False)
+    (ana2,) = [e for e in man2["entries"] if e["speaker"] == "rec:ana"]
+    assert ana2["id"] == ana["id"] and ana2["pcm_sha256"] != ana["pcm_sha256"]
+    assert (out / ana2["path"]).read_bytes() == Path(good).read_bytes() != first
+    assert mf.verify(out) == []
+    assert qbad.read_bytes() == Path(bad).read_bytes()
+    assert os.stat(good).st_ino != os.stat(out / ana2["path"]).st_ino
+    with open(good, "r+b") as f:                                    # edited in place: the data set is unchanged
+        f.seek(100)
+        f.write(b"\x7f" * 64)
+    assert mf.verify(out) == []
+    with pytest.raises(KwsError, match="offered no clips"):
+        ingest([], task, tmp_path / "none", workers=1, progress=False)

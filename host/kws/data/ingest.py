@@ -29,11 +29,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from kws.audio import write_wav
+from kws.audio import wav_declared_samples, write_wav
 from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
 from kws.data.quality import measure, violations
 from kws.data.voices import resolve_pins, split_of
+from kws.errors import KwsError
 from kws.forkpool import fork_pool
 from kws.tts import resample_int16
 
@@ -87,10 +88,15 @@ def read_any(path: str, max_bytes: float) -> tuple[np.ndarray | None, list[str],
         return None, [], [("too_large", f"{size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB")]
     if size == 0:
         return None, [], [("empty", "zero-length file")]
+    truncated: list[str] = []
     try:
         info = sf.info(path)
         if info.frames == 0:
             return None, [], [("empty", "no audio frames")]
+        if info.format == "WAV" and info.subtype == "PCM_16" and info.channels == 1:
+            declared = wav_declared_samples(Path(path))
+            if declared is not None and declared > info.frames:
+                truncated = [f"truncated file: its header says {declared} samples, it holds {info.frames} (kept those)"]
         if info.subtype in ("PCM_16",):
             data, rate = sf.read(path, dtype="int16", always_2d=True)
             pcm2 = data.astype(np.int32)
@@ -116,7 +122,7 @@ def read_any(path: str, max_bytes: float) -> tuple[np.ndarray | None, list[str],
         pcm = resample_int16(pcm, rate, SAMPLE_RATE)
     if pcm.size == 0:
         return None, conv, [("empty", "no samples after conversion")]
-    return pcm, conv, []
+    return pcm, truncated + conv, []
 
 
 def _label_kind(task, label: str) -> str:
@@ -187,6 +193,8 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
     """
     from tqdm import tqdm
 
+    if not clips:
+        raise KwsError(f"{step}: the source offered no clips: nothing to ingest into {out_dir}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     old = mf.load(out) if (out / mf.MANIFEST).exists() else None
@@ -194,8 +202,6 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
     previous = {e["id"]: e for e in old["entries"]} if old and old.get("task_hash") == task.data_hash else {}
     unknown_labels = {c.label for c in clips} - set(task.labels)
     if unknown_labels:
-        from kws.errors import KwsError
-
         raise KwsError(f"labels not in task {task.name!r}: {sorted(unknown_labels)} (task labels: {list(task.labels)})")
 
     workers = workers or max(1, min(4, os.cpu_count() or 1))
@@ -237,23 +243,23 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
     for c in checked:
         clip = c.clip
         if c.reasons:
-            qdir = out / "quarantine"
-            qdir.mkdir(exist_ok=True)
-            dst = qdir / f"{clip.id}{Path(clip.path).suffix}"
-            if os.path.isfile(clip.path) and not dst.exists():
-                shutil.copyfile(clip.path, dst)
+            dst = _quarantine_copy(clip, c.source_sha256, out / "quarantine",
+                                   task.validate.for_source(clip.source).max_file_mb * 1e6)
+            size = os.path.getsize(clip.path) if os.path.isfile(clip.path) else None
             quarantined.append({"id": clip.id, "source_path": clip.path, "label": clip.label, "source": clip.source,
-                                "quarantine_path": str(dst.relative_to(out)) if dst.exists() else None,
+                                "bytes": size, "quarantine_path": str(dst.relative_to(out)) if dst else None,
                                 "reasons": [{"code": k, "detail": d} for k, d in c.reasons]})
             continue
         split = clip.split or split_of(clip.split_key or clip.speaker, val_percent=task.split.val_percent,
                                        test_percent=task.split.test_percent, pin=pin)
         rel = Path("clips") / clip.label / f"{clip.id}.wav"
         dst = out / rel
-        if c.pcm is not None and not dst.exists():
+        # written when new or when its source changed (a file replaced at the same path keeps its id)
+        stale = previous.get(clip.id, {}).get("pcm_sha256") != hashes[clip.id]
+        if c.pcm is not None and (stale or not dst.exists()):
             dst.parent.mkdir(parents=True, exist_ok=True)
             if not c.conversions and Path(clip.path).suffix.lower() == ".wav" and _is_plain_wav(clip.path):
-                _link_or_copy(clip.path, dst)
+                _copy(clip.path, dst)            # a copy: editing the source later cannot change the data set
             else:
                 write_wav(dst, c.pcm, SAMPLE_RATE)
         entries.append({
@@ -282,10 +288,21 @@ def _is_plain_wav(path: str) -> bool:
         info.samplerate == SAMPLE_RATE
 
 
-def _link_or_copy(src: str, dst: Path) -> None:
+def _copy(src: str, dst: Path) -> None:
+    """``src`` to ``dst`` by a copy into a temporary name and a rename: never half a file."""
     tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
+    shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
+
+
+def _quarantine_copy(clip: SourceClip, sha: str, qdir: Path, max_bytes: float) -> Path | None:
+    """A refused source file kept under ``quarantine/`` (atomically: a killed run leaves no partial
+    copy for the next to keep), unless it is no regular file or larger than the gate reads: then
+    only its path, size and reasons are recorded. An existing copy of other bytes is replaced."""
+    if not os.path.isfile(clip.path) or os.path.getsize(clip.path) > max_bytes:
+        return None
+    qdir.mkdir(exist_ok=True)
+    dst = qdir / f"{clip.id}{Path(clip.path).suffix}"
+    if not dst.exists() or sha256_file(dst) != sha:
+        _copy(clip.path, dst)
+    return dst

@@ -221,11 +221,16 @@ def recordings(root: str | Path, task) -> list[SourceClip]:
             raise KwsError(f"{d}: folder name {d.name!r} is not a label of task {task.name!r} "
                            f"({', '.join(task.labels)})")
         try:
-            files = sorted(p for p in d.iterdir() if p.is_file())
+            items = sorted(d.iterdir())
         except OSError as e:                     # reported in the quarantine, the run goes on
             out.append(SourceClip(str(d), d.name, f"rec:{d.name}", "recordings", None, None,
                                   {"key": f"{d.name}/", "error": f"directory not readable ({e.strerror})"}))
             continue
+        files = [p for p in items if p.is_file()]
+        for sub in (p for p in items if not p.is_file()):      # a folder inside a label folder: recorded, not data
+            out.append(SourceClip(str(sub), d.name, f"rec:{d.name}", "recordings", None, None,
+                                  {"key": f"{d.name}/{sub.name}/", "error": "a directory inside a label folder, not "
+                                   "a clip (its contents are not read: put clips directly in the label folder)"}))
         for f in files:
             speaker = f.stem.split("_")[0] if "_" in f.stem else f.stem
             out.append(SourceClip(str(f), d.name, f"rec:{speaker}", "recordings", None, None,
