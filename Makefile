@@ -3,14 +3,17 @@
 #   make setup   install Debian packages (as root) and the pinned Python venv (.venv)
 #   make test    everything CI runs: C unit tests, host/ARM builds, pytest
 #   make check   the fast subset for everyday work: pytest without the tests marked slow
+#   make fuzz-smoke  every fuzz target for 20 s from its committed seed corpus (part of make test);
+#                    the long run: make -C firmware fuzz-long, and the host target as in tests/fuzz/
 #   make demo    the main job end to end, as far as it goes today
 #   make bench   benchmarks (not tests): write JSON under bench/results/
 
+SHELL := /bin/bash
 VENV := .venv
 PY   := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test check demo bench codegen clean
+.PHONY: setup test check fuzz-smoke demo bench codegen clean
 setup: $(STAMP)
 
 $(STAMP): scripts/install.sh scripts/apt-packages.txt requirements/lock.txt requirements/qat.txt requirements/peers.txt pyproject.toml
@@ -23,7 +26,15 @@ codegen: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check host tests bench
 	$(MAKE) -C firmware host arm check
+	$(MAKE) fuzz-smoke
 	$(PY) -m pytest -q
+
+fuzz-smoke: $(STAMP)
+	$(MAKE) -C firmware fuzz-smoke
+	rm -rf build/fuzz/smoke-host && mkdir -p build/fuzz && cp -r tests/fuzz/corpus/host build/fuzz/smoke-host
+	$(PY) tests/fuzz/fuzz_host_parsers.py build/fuzz/smoke-host -max_total_time=20 -print_final_stats=1 \
+	  -artifact_prefix=build/fuzz/crash-host- 2>&1 | grep -E "stat::number_of_executed_units|Uncaught|Error|crash-"; \
+	  test $${PIPESTATUS[0]} -eq 0
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check host tests bench
