@@ -173,3 +173,29 @@ def test_without_retries_a_fault_fails_fast_with_counts(image, stream_wav, spec,
             proxy.close()
     assert proxy.fired and failed - proxy.fired < 5.0, f"{name}: failed {failed - proxy.fired:.1f} s after the fault"
     assert "acknowledged" in str(err.value) and "void" in str(err.value)
+
+
+def test_listening_says_when_events_may_be_missing(spec, tmp_path):
+    """A microphone board whose first EVENT is lost on the way: kws device listen's result says
+    so (the damage and the device's own event count) instead of reporting fewer detections."""
+    from kws import tts
+    from kws.device.listen import device_listen
+    from kws.pipeline import ReferencePipeline
+
+    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
+    x = np.concatenate([np.zeros(6000, np.int16), tts.espeak("yes", voice="en+m3"), np.zeros(9000, np.int16),
+                        tts.espeak("stop", voice="en+f2"), np.zeros(16000, np.int16)])
+    block = spec.frontend.hop_samples * spec.detector.stride_frames
+    x = x[:x.size // block * block]
+    _, ref = ReferencePipeline(spec, MODEL).run(x)
+    x.astype("<i2").tofile(tmp_path / "mic.pcm")
+    with Sim(REPO_ROOT / "build" / "qemu" / "kws_mic.elf", args=[str(tmp_path / "mic.pcm")]) as sim:
+        proxy = FaultProxy(int(sim.url.rsplit(":", 1)[1]), ("down", p.EVENT, 1, "drop"))
+        from kws.device.link import Link
+
+        with Link.wait_open(proxy.url, wait=10.0) as link:
+            link.handshake()
+            r = device_listen(link, seconds=60, until_frames=spec.frontend.num_frames(x.size))
+        proxy.close()
+    assert proxy.fired and len(ref) >= 1 and len(r.events) == len(ref) - 1
+    assert r.lost and "seq_gaps" in r.lost and r.stats["events"] == len(ref)

@@ -108,6 +108,7 @@ class Link:
         self.dec = p.Decoder()
         self.seq = 0
         self.hello: p.Hello | None = None
+        self.session_damage = (0, 0, 0)
         self.pending: list[p.Frame] = []
 
     @classmethod
@@ -204,6 +205,7 @@ class Link:
         else:
             raise KwsError(f"{self.url}: the device never answered HELLO_REQ ({attempts} tries)")
         self.hello = p.Hello.parse(f.payload)
+        self.session_damage = f.damage           # damage after this counts against the session's frames
         for key, want in (expect or {}).items():
             got = getattr(self.hello, key)
             if got != want:
@@ -227,7 +229,7 @@ class Link:
         t0 = time.monotonic()
         sent = 0
         dec = self.dec
-        base = (dec.bad_crc, dec.bad_frame, dec.seq_gaps)
+        base = self.session_damage               # frames after the HELLO (some may wait in self.pending) count
         last_progress = last_frame = time.monotonic()
         probed = 0.0
         asked = answered = 0                           # STATS requested and answered during the stream
@@ -238,7 +240,7 @@ class Link:
                     f"sequence gaps {dec.seq_gaps - base[2]} from the device; its errors {res.errors[:5]})")
 
         def check_damage() -> None:
-            if (dec.bad_crc, dec.bad_frame, dec.seq_gaps) != base:
+            if dec.damage != base:
                 raise LinkDamaged(f"{self.url}: frames from the device were damaged or lost: {so_far()}; the stream is "
                                   "void (stream again)")
 

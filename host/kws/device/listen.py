@@ -43,7 +43,7 @@ def device_listen(link, *, seconds: float | None = None, until_frames: int | Non
                        "microphone build (e.g. kws flash --env nano33ble) to listen")
     res = ListenResult()
     dec = link.dec
-    base = (dec.bad_crc, dec.bad_frame, dec.seq_gaps)
+    base = link.session_damage                       # from the HELLO on: events may arrive with it
     t0 = time.monotonic()
     next_stats = t0
     try:

@@ -88,6 +88,7 @@ class Frame:
     type: int
     seq: int
     payload: bytes
+    damage: tuple[int, int, int] = (0, 0, 0)      # the decoder's (bad crc, bad frames, gaps) once it was decoded
 
     @property
     def name(self) -> str:
@@ -147,7 +148,12 @@ class Decoder:
             self.seq_gaps += 1
         self.last_seq = seq
         self.frames += 1
-        return Frame(ftype, seq, body[4:-2])
+        return Frame(ftype, seq, body[4:-2], self.damage)
+
+    @property
+    def damage(self) -> tuple[int, int, int]:
+        """(bad CRC, bad frames, sequence gaps) so far."""
+        return self.bad_crc, self.bad_frame, self.seq_gaps
 
 
 @dataclass(frozen=True)
