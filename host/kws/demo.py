@@ -28,7 +28,7 @@ from kws.golden import write_case
 from kws.native import NativeFrontend, build_host
 from kws.release import load_manifest
 from kws.signals import corner_cases
-from kws.spec import load_spec
+from kws.spec import SAMPLE_RATE, load_spec
 
 DEMO_PHRASES = [("yes", "en+m3"), ("no", "en+f2"), ("turn left now", "en+klatt4"), ("stop the music", "en+m1"),
                 ("go forward", "en-us+f4"), ("marvin", "en+croak")]
@@ -160,14 +160,14 @@ def _device_stage(spec, model_dir: Path, out_dir: Path, clips: dict, truth_words
         pos += gap.size
         word = next((w for w in truth_words if w in name.split(":", 1)[1].split()), None)
         if word:
-            a, b = speech_bounds(pcm, 16000)
+            a, b = speech_bounds(pcm, SAMPLE_RATE)
             rows.append(f"{word},{pos + a},{pos + b},{name}")
         pos += pcm.size
-    x = np.concatenate(parts + [np.zeros(16000, np.int16)])
+    x = np.concatenate(parts + [np.zeros(SAMPLE_RATE, np.int16)])
     (out_dir / "device").mkdir(parents=True, exist_ok=True)
-    write_wav(out_dir / "device" / "stream.wav", x, 16000)
+    write_wav(out_dir / "device" / "stream.wav", x, SAMPLE_RATE)
     (out_dir / "device" / "stream.labels.csv").write_text("label,start_sample,end_sample,clip_id\n" + "\n".join(rows) + "\n")
-    _step(f"streaming {x.size / 16000:.1f} s of the demo speech to the firmware in QEMU over the serial link "
+    _step(f"streaming {x.size / SAMPLE_RATE:.1f} s of the demo speech to the firmware in QEMU over the serial link "
           "(and through the host reference)")
     r = device_eval(spec, model_dir, out_dir / "device" / "stream.wav")
     return r

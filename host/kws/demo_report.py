@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kws.spec import SAMPLE_RATE
+
 CLOCK_HZ = 64e6                          # the duty-cycle reference clock
 VOICES = ["en+m3", "en+f2", "en-us+m1", "en+klatt2", "en+f4", "en-gb-x-rp+m7"]
 
@@ -44,22 +46,22 @@ def small_streams(keywords: list[str], near_misses: list[str], out: Path, *, sec
     out.mkdir(parents=True, exist_ok=True)
     for kind, words in (("positive", keywords), ("negative", near_misses)):
         rng = np.random.default_rng([seed, 0 if kind == "negative" else 1])
-        n = seconds * 16000
-        x = background("pink", n, 16000, -55, rng).astype(np.float64)
+        n = seconds * SAMPLE_RATE
+        x = background("pink", n, SAMPLE_RATE, -55, rng).astype(np.float64)
         rows, said, pos = [], [], int(rng.integers(4000, 12000))
         while True:
             w = str(rng.choice(words))
             clip = tts.espeak(w, voice=str(rng.choice(VOICES)), speed=int(rng.integers(130, 180)))
-            if pos + clip.size + 16000 >= n:
+            if pos + clip.size + SAMPLE_RATE >= n:
                 break
             x[pos:pos + clip.size] += clip
-            a, b = speech_bounds(clip, 16000)
+            a, b = speech_bounds(clip, SAMPLE_RATE)
             if kind == "positive":
                 rows.append(f"{w},{pos + a},{pos + b},{w}")
             said.append([pos + a, pos + b, w if kind == "positive" else "_unknown_", w, w, "alone",
                          int(kind == "negative"), w])
-            pos += clip.size + int(rng.integers(16000, 40000))
-        write_wav(out / f"{kind}.wav", np.clip(np.round(x), -32768, 32767).astype(np.int16), 16000)
+            pos += clip.size + int(rng.integers(SAMPLE_RATE, 40000))
+        write_wav(out / f"{kind}.wav", np.clip(np.round(x), -32768, 32767).astype(np.int16), SAMPLE_RATE)
         (out / f"{kind}.labels.csv").write_text("label,start_sample,end_sample,clip_id\n" + "".join(r + "\n" for r in rows))
         write_csv(out / f"{kind}.words.csv", WORDS_HEADER, said)
 

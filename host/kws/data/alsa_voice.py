@@ -22,6 +22,7 @@ import numpy as np
 from kws.audio import read_wav, write_wav
 from kws.codegen.common import write_if_changed
 from kws.errors import KwsError
+from kws.spec import SAMPLE_RATE
 
 ALSA_DIR = Path("/usr/share/sounds/alsa")
 SOURCE_RATE = 48000
@@ -46,7 +47,7 @@ def words() -> set[str]:
     return {w for _, spans in PHRASES.values() for w, _, _ in spans}
 
 
-def recordings(alsa_dir: Path = ALSA_DIR, rate: int = 16000) -> list[tuple[str, np.ndarray, list]]:
+def recordings(alsa_dir: Path = ALSA_DIR, rate: int = SAMPLE_RATE) -> list[tuple[str, np.ndarray, list]]:
     """(file name, int16 PCM at ``rate``, [(word, start, end) at ``rate``]) of every recording,
     resampled with scipy's polyphase filter. Clear errors for a missing package or another
     recording than the one annotated."""
@@ -64,7 +65,7 @@ def recordings(alsa_dir: Path = ALSA_DIR, rate: int = 16000) -> list[tuple[str, 
     return out
 
 
-def make_stream(out_dir: str | Path, labels, *, name: str = "alsa_voice", rate: int = 16000,
+def make_stream(out_dir: str | Path, labels, *, name: str = "alsa_voice", rate: int = SAMPLE_RATE,
                 alsa_dir: Path = ALSA_DIR) -> dict:
     """Write the recordings, each after GAP_S of silence, as one stream with its label and words
     files: words that are a task label (``labels``) are keywords, the others ``_unknown_``."""

@@ -19,6 +19,7 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from kws.data.quality import speech_bounds
+from kws.spec import SAMPLE_RATE
 from kws.tts import speed_perturb
 
 
@@ -52,7 +53,7 @@ def voice_shift(pcm: np.ndarray, factor: float) -> np.ndarray:
     return np.concatenate([y, np.zeros(pcm.size - y.size, np.int16)])
 
 
-def lpc_vocode(pcm: np.ndarray, rng: np.random.Generator, rate: int = 16000) -> np.ndarray:
+def lpc_vocode(pcm: np.ndarray, rng: np.random.Generator, rate: int = SAMPLE_RATE) -> np.ndarray:
     """int16 ``pcm`` resynthesized the way LPC diphone voices speak (festival's ``kal_diphone``,
     flite's ``kal16`` and ``rms``): per 10 ms hop an all-pole filter (order drawn from 12-18, from
     the autocorrelation of a 20 ms Hann window) excited by a pulse train at the residual's pitch
@@ -116,7 +117,7 @@ def _fit(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def augment(pcm: np.ndarray, *, clip_id: str, index: int, cfg, backgrounds: list[np.ndarray],
-            is_speech: bool = True, rate: int = 16000) -> np.ndarray:
+            is_speech: bool = True, rate: int = SAMPLE_RATE) -> np.ndarray:
     """One augmented int16 copy of ``pcm`` (same length), deterministic for its arguments."""
     rng = np.random.default_rng(seed_for(clip_id, index, cfg))
     n = pcm.size

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from kws.data import LOADERS
+from kws.spec import SAMPLE_RATE
 
 EXIT_QUARANTINED = 3
 
@@ -210,7 +211,7 @@ def cmd_augment(args) -> int:
                         is_speech=task.is_speech(e["label"]))
             rel = Path("clips") / e["label"] / f"{e['id']}_aug{k}.wav"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            write_wav(out / rel, y, 16000)
+            write_wav(out / rel, y, SAMPLE_RATE)
             import hashlib
 
             new.append({**e, "id": f"{e['id']}_aug{k}", "path": rel.as_posix(), "augmented_from": e["id"],
@@ -276,18 +277,18 @@ def cmd_say(args) -> int:
     from kws import tts
     from kws.audio import write_wav
 
-    gap = np.zeros(int(round(args.gap_s * 16000)), np.int16)
+    gap = np.zeros(int(round(args.gap_s * SAMPLE_RATE)), np.int16)
     parts = [gap]
     for w in args.words:
         parts += [tts.espeak(w, voice=args.voice), gap]
     x = np.concatenate(parts)
     if args.block > 0 and x.size % args.block:
         x = np.concatenate([x, np.zeros(args.block - x.size % args.block, np.int16)])
-    write_wav(args.out, x, 16000)
+    write_wav(args.out, x, SAMPLE_RATE)
     if args.pcm:
         Path(args.pcm).parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(args.pcm).with_name(Path(args.pcm).name + ".tmp")
         x.astype("<i2").tofile(tmp)
         tmp.replace(args.pcm)
-    print(f"{args.out}: {x.size / 16000:.2f} s, {len(args.words)} words ({args.voice})")
+    print(f"{args.out}: {x.size / SAMPLE_RATE:.2f} s, {len(args.words)} words ({args.voice})")
     return 0

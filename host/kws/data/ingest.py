@@ -36,9 +36,9 @@ from kws.data.quality import measure, violations
 from kws.data.voices import resolve_pins, split_of
 from kws.errors import KwsError
 from kws.forkpool import fork_pool
+from kws.spec import SAMPLE_RATE
 from kws.tts import resample_int16
 
-SAMPLE_RATE = 16000
 FIT_HOP = 160                  # 10 ms: the grain at which fit_clip looks for a take's loudest stretch
 FIT_MIN_ENERGY = 0.8           # share of a keyword take's energy its clip must hold
 

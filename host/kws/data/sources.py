@@ -26,6 +26,7 @@ from kws.audio import write_wav
 from kws.data import LOADERS
 from kws.data.ingest import SourceClip, sha256_file
 from kws.errors import KwsError
+from kws.spec import SAMPLE_RATE
 
 SPEECH_COMMANDS_URL = "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
 # sha256 of the v0.02 archive as pinned by two independent public loaders.
@@ -70,7 +71,7 @@ def _cut_background(files: list[Path], task, cache: Path, source: str, *, split_
     segment is split on its own (``split_by_file`` False: the Speech Commands habit, test silence
     from other stretches of the same recordings) or with every segment of its file."""
     out = []
-    n = int(round(task.clip_seconds * 16000))
+    n = int(round(task.clip_seconds * SAMPLE_RATE))
     for f in sorted(files):
         try:
             pcm, rate = sf.read(str(f), dtype="int16", always_2d=False)
@@ -80,19 +81,19 @@ def _cut_background(files: list[Path], task, cache: Path, source: str, *, split_
             continue
         if pcm.ndim > 1:
             pcm = np.round(pcm.mean(axis=1)).astype(np.int16)
-        if rate != 16000:
+        if rate != SAMPLE_RATE:
             from kws.tts import resample_int16
 
-            pcm = resample_int16(pcm, rate, 16000)
+            pcm = resample_int16(pcm, rate, SAMPLE_RATE)
         for i in range(pcm.size // n):
             seg = cache / f"{f.stem}_{i:04d}.wav"
             if not seg.exists():
                 seg.parent.mkdir(parents=True, exist_ok=True)
-                write_wav(seg, pcm[i * n:(i + 1) * n], 16000)
+                write_wav(seg, pcm[i * n:(i + 1) * n], SAMPLE_RATE)
             key = f"{f.name}#{i}"
             out.append(SourceClip(str(seg), task.silence_label, f"{source}:bg:{f.stem}", source, None,
                                   f"{source}:bg:{f.stem}" + ("" if split_by_file else f":{i}"), {"key": key, "file": f.name, "segment": i,
-                                                                "resampled_from": rate if rate != 16000 else None}))
+                                                                "resampled_from": rate if rate != SAMPLE_RATE else None}))
     return out
 
 

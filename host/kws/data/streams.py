@@ -36,8 +36,9 @@ from kws.data import noise
 from kws.data.quality import speech_bounds
 from kws.data.voices import group_of
 from kws.errors import KwsError
+from kws.spec import SAMPLE_RATE
 
-RATE = 16000
+RATE = SAMPLE_RATE
 BLOCK_S = 60
 SYNTHETIC_NOISE = ("noise",)       # the built-in corpus's generated silence (kws.data.synth): not a recording
 

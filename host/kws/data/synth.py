@@ -30,9 +30,9 @@ from kws.data import noise
 from kws.data.quality import speech_bounds
 from kws.data.voices import KOKORO_MIX, Voice, catalogue, check_installed, kokoro_mixes, resolve_pins, split_of
 from kws.forkpool import fork_pool
+from kws.spec import SAMPLE_RATE
 
 WORDLIST = Path("/usr/share/dict/american-english")
-SAMPLE_RATE = 16000
 CHUNK = 24                       # renders per worker task
 
 
@@ -284,5 +284,5 @@ def synth(task, out_dir: str | Path, *, workers: int | None = None, progress: bo
     clips = source_clips(task, out_dir / "raw")
     plan_hash = canonical_hash((out_dir / "raw" / "plan.jsonl").read_text())
     inputs = [{"source": "tts", "root": "raw", "plan_sha256": plan_hash, **counts,
-               "resampling": "engine rate -> 16000 Hz, scipy resample_poly (espeak-ng, Piper 22050 Hz)"}]
+               "resampling": f"engine rate -> {SAMPLE_RATE} Hz, scipy resample_poly (espeak-ng, Piper 22050 Hz)"}]
     return ingest(clips, task, out_dir, workers=workers, progress=progress, step="kws data synth", inputs=inputs)

@@ -26,7 +26,7 @@ import numpy as np
 from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
 
-RATE = 16000
+RATE = 16000                    # the peers' own input rate (openWakeWord and PocketSphinx models), not the spec's
 OWW_HOP = 1280                       # openWakeWord's frame: 80 ms
 OWW_PREROLL = 2 * RATE
 # The npm package whose models/ holds openWakeWord's ONNX files, where `make setup` unpacks it.

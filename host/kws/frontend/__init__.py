@@ -5,9 +5,10 @@ Typical use::
     from kws.spec import load_spec
     from kws.frontend import Frontend
 
-    fe = Frontend(load_spec().frontend)
-    feats = fe.features(pcm, sample_rate=16000)      # int8 [frames, 13]
-    cep = fe.cepstra(pcm, sample_rate=16000)         # int32 Q16 [frames, 13]
+    spec = load_spec().frontend
+    fe = Frontend(spec)
+    feats = fe.features(pcm, sample_rate=spec.sample_rate_hz)   # int8 [frames, 13]
+    cep = fe.cepstra(pcm, sample_rate=spec.sample_rate_hz)      # int32 Q16 [frames, 13]
 
     stream = fe.stream()                             # same output, fed in arbitrary chunks
     for chunk in chunks:

@@ -26,8 +26,9 @@ import numpy as np
 from kws.audio import write_wav
 from kws.data import quality
 from kws.errors import KwsError
+from kws.spec import SAMPLE_RATE
 
-RATE = 16000
+RATE = SAMPLE_RATE
 SPEAKER_RE = re.compile(r"^[A-Za-z0-9-]+$")
 
 

@@ -94,7 +94,7 @@ def make_baseline(features: list[np.ndarray], spec, *, period_frames: int, sourc
     allf = np.concatenate(features)
     if allf.shape[0] < 2 * period_frames:
         raise KwsError(f"baseline: {allf.shape[0]} frames of reference audio, need at least two monitoring periods "
-                       f"({2 * period_frames} frames, {2 * period_frames * spec.frontend.hop_samples / 16000:.0f} s)")
+                       f"({2 * period_frames} frames, {2 * period_frames * spec.frontend.hop_samples / spec.frontend.sample_rate_hz:.0f} s)")
     whole = stats_of(allf, spec.monitor)
     pieces = [stats_of(f[i:i + period_frames], spec.monitor)
               for f in features for i in range(0, f.shape[0] - period_frames + 1, period_frames)]
