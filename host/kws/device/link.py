@@ -195,6 +195,7 @@ class Link:
         its built-in ones, in force from its first sample (a microphone starts with the HELLO_REQ);
         the device must confirm them."""
         req = bytes([1 if logits else 0]) + (p.thresholds_payload(thresholds) if thresholds is not None else b"")
+        self.pending.clear()                     # what is left of an earlier session (a void stream's frames) is stale
         for _ in range(attempts):
             self.send(p.HELLO_REQ, req)
             try:
@@ -248,7 +249,8 @@ class Link:
             nonlocal last_progress, answered
             if f.type == p.CREDIT:
                 _, acked = p.parse_credit(f.payload)
-                if acked < res.samples_acked:           # its sample count started again (a session reset)
+                if acked < res.samples_acked:           # frames out of order, else its count started again (a reset)
+                    check_damage()
                     raise self.restarted(f"{so_far()}, then {acked}")
                 i = bisect.bisect_left(res.block_ends, acked)
                 if acked and (i == len(res.block_ends) or res.block_ends[i] != acked):
@@ -306,10 +308,16 @@ class Link:
             # every event of the stream precedes the answer to this request: then count them
             self.send(p.STATS_REQ)
             asked += 1
-            deadline = time.monotonic() + self.timeout
+            probed = time.monotonic()
+            deadline = probed + self.timeout
             while answered < asked:
                 pump()
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if now - max(last_frame, probed) > PROBE_S:     # a request or its answer lost: the next shows it
+                    self.send(p.STATS_REQ)
+                    asked += 1
+                    probed = now
+                if now > deadline:
                     raise KwsError(f"{self.url}: no STATS within {self.timeout:.0f} s after the stream: {so_far()}")
             if res.stats["events"] != len(res.events):
                 raise LinkDamaged(f"{self.url}: the device sent {res.stats['events']} events, {len(res.events)} "
