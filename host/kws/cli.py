@@ -307,7 +307,8 @@ def cmd_device_listen(args) -> int:
     print(f"{len(r.events)} detections; device: {st.get('frames', 0) * spec.frontend.hop_samples / hello.sample_rate:.1f} s "
           f"of audio, {st.get('runs', 0)} network runs, audio overruns {st.get('audio_overruns', 'n/a')}, "
           f"serial bytes lost {st.get('rx_lost', 'n/a')}, "
-          f"link errors {r.errors or 'none'}")
+          f"link errors {r.errors or 'none'}; from the device: bad CRC {r.link.get('bad_crc', 0)}, bad frames "
+          f"{r.link.get('bad_frames', 0)}, gaps {r.link.get('seq_gaps', 0)}")
     if r.lost:
         print(f"events may be missing: {r.lost}", file=sys.stderr)
     if not args.compare:
