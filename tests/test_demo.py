@@ -11,8 +11,12 @@ from kws.demo import run_demo
 pytestmark = pytest.mark.slow          # not in `make check`
 
 
-def test_demo_runs_end_to_end_to_its_report(tmp_path):
+def test_demo_runs_end_to_end_to_its_report(tmp_path, capsys):
     assert run_demo(spec_path=None, out_dir=tmp_path, task="commands") == 0
+    # it ends with one line per stage: pass, or a note saying what a demo-sized figure means
+    out = capsys.readouterr().out.split("stage by stage:\n")[1].splitlines()[:-1]
+    assert len(out) >= 9 and all(ln.split()[0] in ("pass", "note") for ln in out), out
+    assert "| --- |" not in "\n".join(out) and sum(ln.split()[0] == "pass" for ln in out) >= 7
     report = (tmp_path / "report.md").read_text()
     for needle in ("frames equal", "network windows equal", "detection events that differ | 0",
                    "duty cycle at 64 MHz", "kws eval", "feature drift", "![DET](eval/det.png)"):
@@ -22,6 +26,8 @@ def test_demo_runs_end_to_end_to_its_report(tmp_path):
     r = json.loads((tmp_path / "report.json").read_text())
     assert 0 < r["evaluation"]["device_run"]["duty_cycle_at_64MHz"] < 0.5
     assert r["device"]["windows"]["differ"] == [] and r["bit_exact"]["equal"] == r["bit_exact"]["frames"]
+    labels = (tmp_path / "device" / "stream.labels.csv").read_text().splitlines()
+    assert sum(",flite/slt:go forward, then stop" in ln for ln in labels) == 2     # both keywords it says
     # the negative stream says only the task's near-misses (no keyword): every false accept heard one or noise
     heard = r["evaluation"]["eval"]["false_accepts_heard"]
     assert heard["words_said"]["near-miss"] > 10 and heard["words_said"]["other word"] == 0
