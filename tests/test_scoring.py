@@ -153,6 +153,16 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
         heard = r["false_accepts_heard"][key]
         assert sum(heard["by_kind"].values()) == heard["false_accepts"] == r[key]["false_accepts"]
     assert r["false_accepts_heard"]["streams"] == ["s.wav"]
+    # the command says which thresholds each row is at, and that these seconds fit none worth releasing
+    import subprocess
+    import sys
+
+    cli = subprocess.run([sys.executable, "-m", "kws.cli", "eval", "--model", str(model), "--streams", str(tmp_path),
+                          "--out", str(tmp_path / "cli")], capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    rows = [ln.split(" FA/hr")[0].strip() for ln in cli.stdout.splitlines() if " FA/hr " in ln and "latency" in ln]
+    assert rows == ["default 0.7", "released", "fitted here"]
+    assert "fitted to 0 min of negatives" in cli.stderr and "no calibration for a release" in cli.stderr
     slow = evaluate(spec, model, tmp_path, tmp_path / "tflm", target_fa_per_hour=100.0, engine="tflm")
     assert slow["det"] == r["det"] and slow["calibrated_thresholds"] == r["calibrated_thresholds"]
     # every total carries its intervals and, for paired comparisons, each occurrence's outcome

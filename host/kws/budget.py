@@ -214,23 +214,33 @@ def format_table(rep: dict) -> str:
 
 
 def plot(rep: dict, path: Path) -> None:
+    """The island as one bar per part, stacked left to right in the order of the bars below it,
+    against the 48 KB target and the 64 KB budget: readable without the text."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 2.6))
+    items = [i for i in rep["items"] if "not counted" not in i["source"]]
+    colors = {"flash": "#4c72b0", "ram": "#dd8452"}
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.28 * len(items)))
     left = 0
-    for i in (i for i in rep["items"] if "not counted" not in i["source"]):
-        ax.barh(0, i["bytes"], left=left, hatch="" if i["source"].startswith("measured") else "//",
-                label=f"{i['name']} ({i['bytes']:,} B)")
+    for row, i in enumerate(items):
+        estimated = not i["source"].startswith("measured")
+        ax.barh(row, i["bytes"], left=left, color=colors.get(i["kind"], "#55a868"), hatch="//" if estimated else "",
+                edgecolor="white")
+        ax.text(left + i["bytes"] + 300, row, f"{i['bytes']:,} B", va="center", fontsize=7)
         left += i["bytes"]
-    ax.axvline(rep["target_bytes"], color="orange", ls="--")
-    ax.axvline(rep["budget_bytes"], color="red")
-    ax.set_yticks([])
-    ax.set_xlabel("bytes (hatched: estimated)")
-    ax.set_xlim(0, max(rep["budget_bytes"], left) * 1.02)
-    ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.4))
+    for x, text, style in ((rep["target_bytes"], f"target {rep['target_bytes'] // 1024} KB", "--"),
+                           (rep["budget_bytes"], f"budget {rep['budget_bytes'] // 1024} KB", "-")):
+        ax.axvline(x, color="#c44e52", ls=style, lw=1.2)
+        ax.text(x - 400, -0.9, text, color="#c44e52", ha="right", fontsize=8)
+    ax.set_yticks(range(len(items)), [f"{i['name']}" for i in items], fontsize=7)
+    ax.set_ylim(len(items) - 0.5, -1.3)
+    ax.set_xlim(0, max(rep["budget_bytes"], left) * 1.08)
+    ax.set_xlabel("bytes, cumulative (blue: flash, orange: RAM; hatched: estimated, not measured)")
+    ax.set_title(f"Always-on island: {rep['total_bytes']:,} B (flash {rep['flash_bytes']:,} + RAM "
+                 f"{rep['ram_bytes']:,}) of {rep['budget_bytes']:,} B", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -109,6 +109,9 @@ def cmd_golden(args) -> int:
     return 0
 
 
+CALIBRATION_MIN_HOURS = 1.0       # below this much negative audio, kws eval warns that its fitted thresholds are no calibration
+
+
 def cmd_eval(args) -> int:
     from kws.evaluate.run import evaluate, write_calibration
 
@@ -120,13 +123,19 @@ def cmd_eval(args) -> int:
         return _eval_clips(spec, model, Path(args.clips), args)
     if not args.streams:
         raise KwsError("kws eval needs --streams DIR (FA/hr, FRR, latency) or --clips DIR (accuracy on a data set)")
-    r = evaluate(spec, model, Path(args.streams), Path(args.out), target_fa_per_hour=args.target_fa, engine=args.engine)
-    for name, key in (("default threshold", "at_default_threshold"), ("calibrated", "at_calibrated")):
+    released = (load_manifest(model).get("thresholds") or {}).get("values")
+    r = evaluate(spec, model, Path(args.streams), Path(args.out), target_fa_per_hour=args.target_fa, engine=args.engine,
+                 fixed_thresholds=released)
+    rows = [(f"default {spec.detector.threshold:g}", "at_default_threshold"),
+            *([("released", "at_fixed")] if released else []), ("fitted here", "at_calibrated")]
+    print(f"thresholds: default = the spec's one for every keyword; released = the model's ({model}/manifest.json); "
+          f"fitted here = fitted to {args.target_fa:g} FA/hr on these very streams")
+    for name, key in rows:
         m = r[key]
         lat = f"{m['latency_ms_p95']:.0f}" if m["latency_ms_p95"] is not None else "-"
         fa_ci = "[{:.2f}, {:.2f}]".format(*m["fa_per_hour_ci95"]) if m.get("fa_per_hour_ci95") else ""
         frr_ci = "[{:.0%}, {:.0%}]".format(*m["frr_ci95"]) if m.get("frr_ci95") else ""
-        print(f"{name:18s} FA/hr {m['fa_per_hour']:7.2f} {fa_ci}  FRR {m['frr']:6.1%} {frr_ci}  latency p95 {lat} ms  "
+        print(f"{name:12s} FA/hr {m['fa_per_hour']:7.2f} {fa_ci}  FRR {m['frr']:6.1%} {frr_ci}  latency p95 {lat} ms  "
               f"({m['occurrences']} keywords, {m['hours'] * 60:.1f} min; 95% intervals)")
     ctx = r["by_context"]["at_default_threshold"]
     if ctx:
@@ -135,16 +144,20 @@ def cmd_eval(args) -> int:
     voices = r["by_voice"]["at_calibrated"]
     if voices:
         worst = sorted(voices.items(), key=lambda kv: (-kv[1]["missed"], kv[0]))[:6]
-        print(f"misses at the calibrated thresholds by voice ({len(voices)} voices; most first): " + ", ".join(
+        print(f"misses at the thresholds fitted here by voice ({len(voices)} voices; most first): " + ", ".join(
             f"{v} {m['missed']} of {m['occurrences']}" for v, m in worst))
         print("FRR with every voice weighing the same (the mean of the voices' FRR): " + ", ".join(
-            f"{name} {r[key]['frr_voice_mean']:.1%}" for name, key in (("default threshold", "at_default_threshold"),
-                                                                        ("calibrated", "at_calibrated"))))
+            f"{name} {r[key]['frr_voice_mean']:.1%}" for name, key in rows if "frr_voice_mean" in r[key]))
     if "false_accepts_heard" in r:
         from kws.evaluate.triggers import describe
 
         print("false accepts at the default threshold: " + describe(r["false_accepts_heard"]["at_default_threshold"]))
-    print(f"thresholds for {args.target_fa} FA/hr: {r['calibrated_thresholds']}")
+    print(f"thresholds fitted here for {args.target_fa:g} FA/hr: {r['calibrated_thresholds']}")
+    hours = r["at_default_threshold"]["hours"]
+    if hours < CALIBRATION_MIN_HOURS:
+        print(f"warning: the thresholds were fitted to {hours * 60:.0f} min of negatives, where one false accept is "
+              f"{1 / hours:.1f} FA/hr: they cannot resolve {args.target_fa:g} FA/hr and are no calibration for a "
+              f"release; fit on hours of validation-speaker streams (docs/evaluation.md)", file=sys.stderr)
     if r.get("throughput_x_realtime"):
         print(f"engine {r['engine']}: {r['audio_seconds'] / 60:.1f} min of audio at {r['throughput_x_realtime']:.0f}x "
               "real time (front end + network)")
@@ -439,16 +452,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_parsers(sub)
 
-    s = sub.add_parser("eval", help="FA/hr, FRR, latency, DET curves and calibrated thresholds on streams")
-    s.add_argument("--model", default="models/commands")
+    s = sub.add_parser("eval", help="FA/hr, FRR, latency, DET curves and thresholds fitted on streams; accuracy on clips")
+    s.add_argument("--model", default="models/commands", help="a released model directory (default models/commands)")
     s.add_argument("--streams", help="directory of streams (kws data streams)")
     s.add_argument("--clips", help="a data set directory (kws data synth / ingest): int8 accuracy on its clips instead")
     s.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="with --clips")
-    s.add_argument("--out", default="build/eval")
+    s.add_argument("--out", default="build/eval", help="where eval.json, det.png (or clips.json) go (default build/eval)")
     s.add_argument("--target-fa", type=float, default=1.0, help="target false accepts per hour (all keywords)")
-    s.add_argument("--engine", choices=["native", "tflm"], default="native")
+    s.add_argument("--engine", choices=["native", "tflm"], default="native",
+                   help="native: the firmware's C built for the host (fast); tflm: TFLM's interpreter")
     s.add_argument("--calibrate", action="store_true",
-                   help="write the thresholds to calibration/<model>/thresholds.json and the model manifest")
+                   help="write the thresholds fitted here to calibration/<model>/thresholds.json and the model "
+                        "manifest: the model's released thresholds from then on (fit on hours of validation streams)")
     s.add_argument("--compare", nargs=2, metavar="RESULT",
                    help="two results of kws eval on the same streams (eval.json or its directory; bench/eval_24h.py's "
                         "JSON): FRR with 95%% intervals and paired tests at each FA/hr; or two of kws eval --clips "

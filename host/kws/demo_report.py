@@ -122,20 +122,28 @@ def plot_scores(spec, model_dir: Path, wav: Path, labels_csv: Path, path: Path) 
     ends = np.array(det.window_ends(fe.num_frames(pcm.size), spec))
     t = (ends * fe.hop_samples + fe.window_samples) / fe.sample_rate_hz
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(10, 3.4))
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    said: dict[tuple[int, int], list[str]] = {}
     for lab, a, b in read_labels(labels_csv):
-        ax.axvspan(a / fe.sample_rate_hz, b / fe.sample_rate_hz, color="0.9")
-        ax.text(a / fe.sample_rate_hz, 1.02, lab, fontsize=7)
+        said.setdefault((a, b), []).append(lab)                 # a phrase may say two keywords
+    for (a, b), labs in said.items():
+        ax.axvspan(a / fe.sample_rate_hz, b / fe.sample_rate_hz, color="0.92")
+        ax.text(a / fe.sample_rate_hz, 1.03, "said: " + " + ".join(labs), fontsize=7, color="0.35")
+    thr = pipe.thresholds or {}
     for k in range(2, len(pipe.labels)):
+        lab = pipe.labels[k]
         if post[:, k].max() > 0.2:
-            ax.plot(t, post[:, k], lw=1, label=pipe.labels[k])
+            (line,) = ax.plot(t, post[:, k], lw=1, label=f"{lab} (threshold {thr.get(lab, spec.detector.threshold):.3f})")
+            ax.axhline(thr.get(lab, spec.detector.threshold), color=line.get_color(), ls=":", lw=0.9)
     for e in events:
         ax.axvline(e.sample / fe.sample_rate_hz, color="k", ls="--", lw=0.8)
-    ax.axhline(spec.detector.threshold, color="tab:red", lw=0.6)
-    ax.set_xlabel("seconds (dashed: detections; shaded: spoken keywords; red: default threshold)")
+        ax.text(e.sample / fe.sample_rate_hz, -0.07, pipe.labels[e.label], fontsize=7, ha="center")
+    ax.set_title("What the model heard in the demo stream: each keyword's posterior, the threshold it fires at "
+                 "(dotted, its colour)", fontsize=9)
+    ax.set_xlabel("seconds (grey: a keyword was said; dashed: a detection, named below)")
     ax.set_ylabel("posterior")
-    ax.set_ylim(0, 1.1)
-    ax.legend(fontsize=7, ncol=4, loc="upper right")
+    ax.set_ylim(-0.1, 1.12)
+    ax.legend(fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.tight_layout()
     _save(fig, path)
 

@@ -246,32 +246,45 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_if_changed(out_dir / "eval.json", json.dumps(result, indent=1) + "\n")
-    plot_det(det_curves, thresholds, out_dir / "det.png", det_all)
+    plot_det(det_curves, thresholds, out_dir / "det.png", det_all, hours=default["hours"])
     return result
 
 
-def plot_det(curves: dict, chosen: dict, path: Path, overall: list | None = None) -> None:
+def plot_det(curves: dict, chosen: dict, path: Path, overall: list | None = None, *,
+             hours: float | None = None) -> None:
+    """FRR against FA/hr: every keyword (thin) and all keywords at one threshold (thick), the
+    thresholds chosen circled. ``hours`` of negatives set the curve's step: one false accept is
+    1/hours FA/hr, and "none" is drawn at half of that step, labelled as such."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    step = 1.0 / hours if hours else 0.02
+    zero = step / 2
+
+    def fx(v: float) -> float:
+        return max(v, zero)
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
     for k, pts in curves.items():
-        x = [max(p["fa_per_hour"], 0.01) for p in pts]
-        y = [p["frr"] for p in pts]
-        line, = ax.plot(x, y, ".-", label=k, alpha=0.8)
+        line, = ax.plot([fx(p["fa_per_hour"]) for p in pts], [p["frr"] for p in pts], ".-", lw=0.8, ms=3,
+                        label=k, alpha=0.7)
         c = next((p for p in pts if p["threshold"] == chosen.get(k)), None)
         if c:
-            ax.plot([max(c["fa_per_hour"], 0.01)], [c["frr"]], "o", color=line.get_color(), ms=9, mfc="none")
+            ax.plot([fx(c["fa_per_hour"])], [c["frr"]], "o", color=line.get_color(), ms=9, mfc="none")
     if overall:
-        ax.plot([max(p["fa_per_hour"], 0.01) for p in overall], [p["frr"] for p in overall], "k-", lw=2.5,
+        ax.plot([fx(p["fa_per_hour"]) for p in overall], [p["frr"] for p in overall], "k-", lw=2.5,
                 label="all keywords, one threshold")
+    ax.axvline(zero, color="0.6", lw=0.6, ls=":")
+    ax.text(zero, 1.02, " none", fontsize=7, color="0.4", transform=ax.get_xaxis_transform())
     ax.set_xscale("log")
-    ax.set_xlabel("false accepts per hour (log; 0 drawn at 0.01)")
-    ax.set_ylabel("false reject rate")
-    ax.set_title("DET per keyword (circles: calibrated thresholds)")
-    ax.legend(fontsize=7, ncol=2)
+    span = f"{hours * 60:.0f} min" if hours and hours < 2 else f"{hours:.1f} h" if hours else "the streams"
+    ax.set_xlabel(f"false accepts per hour (log). Over {span} of negatives one false accept is {step:.3g} FA/hr: "
+                  "the curve moves in such steps", fontsize=8)
+    ax.set_ylabel("false reject rate (share of keywords missed)")
+    ax.set_title(f"Detection error trade-off over {span} (circles: the thresholds chosen)", fontsize=10)
+    ax.legend(fontsize=7, ncol=3, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
