@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.data import manifest as mf
 from kws.data import sources
 from kws.data.ingest import ingest
 from kws.data.task import load_task
 from kws.data.voices import Voice
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 from kws.quantize import tflm_logits
 from kws.spec import load_spec
 from kws.train.adapt import adapt

@@ -29,7 +29,8 @@ import sys
 
 import numpy as np
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 
 ANCHOR = REPO_ROOT.parent / "shared" / "anchors" / "mlperf_tiny_kws_ref_model.tflite"
 # the reference model's output order (its get_dataset.py: word_labels), in the product's label names

@@ -18,10 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.data.ingest import ingest
 from kws.data.synth import plan, render_all, source_clips
 from kws.data.task import TASK_DIR, load_task
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 
 
 def main() -> None:

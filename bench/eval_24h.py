@@ -26,10 +26,11 @@ import json
 import shutil
 import time
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.data.streams import make_stream
 from kws.data.task import load_task
 from kws.evaluate.run import evaluate
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 from kws.spec import load_spec
 
 

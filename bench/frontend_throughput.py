@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from kws import tts
-from kws.codegen.common import write_if_changed
 from kws.frontend import fixed
+from kws.fsio import write_if_changed
 from kws.native import NativeFrontend, build_host
 from kws.spec import load_spec
 

@@ -15,8 +15,9 @@ import argparse
 import json
 import tomllib
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.evaluate.stats import frr_interval, rate_interval
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 
 MODELS = ("commands", "wakeword")
 

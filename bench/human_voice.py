@@ -16,8 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.evaluate.human import human_voice
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 from kws.spec import load_spec
 
 

@@ -15,7 +15,8 @@ import hashlib
 import json
 import subprocess
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 from kws.spec import load_spec
 from kws.train.cli import measured_budget
 

@@ -14,8 +14,9 @@ import argparse
 import json
 import subprocess
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.device.qemu import parse_fields, run_semihosted
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 from kws.spec import load_spec
 
 ELF = REPO_ROOT / "build" / "qemu" / "link_bench.elf"

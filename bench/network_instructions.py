@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.device.qemu import net_bench
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 from kws.tflite_model import TFLiteModel
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))

@@ -19,8 +19,9 @@ import time
 
 from kws.audio import read_wav
 from kws.codegen import model as cgm
-from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.fsio import write_if_changed
 from kws.native import NativeFrontend, NativeNet, build_host
+from kws.paths import REPO_ROOT
 from kws.spec import load_spec
 
 

@@ -25,7 +25,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 
 SPEECH = REPO_ROOT.parent / "shared" / "speech"
 # (data set name, loader, root under the recordings, loader options): the recipe of docs/data.md

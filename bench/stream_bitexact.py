@@ -18,8 +18,9 @@ import time
 import numpy as np
 
 from kws.audio import read_wav
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.device.qemu import run_app
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 from kws.pipeline import ReferencePipeline
 from kws.spec import load_spec
 

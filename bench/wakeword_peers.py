@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 
 SPEECH = REPO_ROOT.parent / "shared" / "speech"
 TASK = "alexa"

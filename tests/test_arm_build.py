@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from kws.codegen.common import REPO_ROOT
+from kws.paths import REPO_ROOT
 from kws.spec import load_spec
 
 ARM = REPO_ROOT / "build" / "arm"

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from kws.codegen.common import REPO_ROOT
+from kws.paths import REPO_ROOT
 
 BOARDS = REPO_ROOT / "build" / "boards"
 IMAGES = {"stm32f4/kws_serial.elf": (0x08000000, 512 * 1024), "nrf52840/kws_mic.elf": (0x10000, 960 * 1024),

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from kws import budget as b
-from kws.codegen.common import REPO_ROOT
+from kws.paths import REPO_ROOT
 
 ELF = REPO_ROOT / "build" / "qemu" / "kws_app.elf"
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from kws.codegen import frontend as cg
-from kws.codegen.common import REPO_ROOT
 from kws.frontend.tables import build_tables
+from kws.paths import REPO_ROOT
 from kws.spec import DEFAULT_SPEC_PATH, parse_spec
 
 

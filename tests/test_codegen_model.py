@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from kws.codegen import model as cgm
-from kws.codegen.common import REPO_ROOT
 from kws.data.task import load_task
 from kws.native import NativeNet
+from kws.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow          # not in `make check`
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.demo import run_demo
+from kws.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow          # not in `make check`
 

@@ -11,8 +11,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.device import protocol as p
+from kws.paths import REPO_ROOT
 
 BIN = REPO_ROOT / "build" / "host" / "kws_serial_native"
 MODEL = REPO_ROOT / "models" / "commands"

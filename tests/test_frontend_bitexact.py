@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from kws.codegen import frontend as cg
-from kws.codegen.common import REPO_ROOT
 from kws.frontend import fixed
 from kws.native import NativeFrontend
+from kws.paths import REPO_ROOT
 from kws.signals import corner_cases
 from kws.spec import DEFAULT_SPEC_PATH, parse_spec
 

@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from kws.codegen.common import REPO_ROOT
+from kws.paths import REPO_ROOT
 
 _spec = importlib.util.spec_from_file_location("goals", REPO_ROOT / "bench" / "goals.py")
 goals = importlib.util.module_from_spec(_spec)

@@ -5,9 +5,9 @@ import subprocess
 
 import numpy as np
 
-from kws.codegen.common import REPO_ROOT
 from kws.frontend import fixed
 from kws.golden import DEFAULT_DIR, load_case, read_index
+from kws.paths import REPO_ROOT
 
 
 def test_golden_vectors_are_for_this_spec(fe_spec):

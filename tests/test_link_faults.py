@@ -14,10 +14,10 @@ import pytest
 from cobs import cobs
 
 from kws.audio import write_wav
-from kws.codegen.common import REPO_ROOT
 from kws.device import protocol as p
 from kws.device.qemu import Sim
 from kws.errors import KwsError
+from kws.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow          # not in `make check`
 

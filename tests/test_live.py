@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
+from kws.paths import REPO_ROOT
 
 MODEL = REPO_ROOT / "models" / "commands"
 KWS = [sys.executable, "-m", "kws.cli"]

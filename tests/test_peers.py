@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from kws.codegen.common import REPO_ROOT
 from kws.evaluate import peers
 from kws.evaluate.scoring import score
+from kws.paths import REPO_ROOT
 
 SPEECH = REPO_ROOT.parent / "shared" / "speech"
 pytestmark = pytest.mark.skipif(not (SPEECH / "picovoice" / "alexa").is_dir(),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kws.codegen.common import REPO_ROOT
+from kws.paths import REPO_ROOT
 
 
 def _pio():

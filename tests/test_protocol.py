@@ -8,8 +8,8 @@ import struct
 import numpy as np
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.device import protocol as p
+from kws.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ import subprocess
 
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.device.qemu import parse_fields, run_semihosted
 from kws.golden import DEFAULT_DIR, read_index
+from kws.paths import REPO_ROOT
 
 ELF = REPO_ROOT / "build" / "qemu" / "fe_golden.elf"
 

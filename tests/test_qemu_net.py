@@ -4,8 +4,8 @@ TFLM's host interpreter: the MLPerf Tiny KWS reference model (to its logits) and
 import numpy as np
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.device.qemu import net_bench
+from kws.paths import REPO_ROOT
 from kws.tflite_model import TFLiteModel
 from test_codegen_model import ANCHOR, tflm_reference
 

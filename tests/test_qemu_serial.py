@@ -8,10 +8,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.device import protocol as p
 from kws.device.link import DeviceMismatch
 from kws.device.qemu import Sim
+from kws.paths import REPO_ROOT
 from kws.pipeline import ReferencePipeline
 
 pytestmark = pytest.mark.slow          # not in `make check`

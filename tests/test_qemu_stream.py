@@ -5,8 +5,8 @@ front end -> TFLM -> Python detector) on a TTS stream: every window's int8 logit
 import numpy as np
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.device.qemu import run_app
+from kws.paths import REPO_ROOT
 from kws.pipeline import ReferencePipeline
 
 MODEL = REPO_ROOT / "models" / "commands"

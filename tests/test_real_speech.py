@@ -10,11 +10,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.data import sources
 from kws.data.ingest import ingest
 from kws.data.mix import mix
 from kws.data.task import load_task
+from kws.paths import REPO_ROOT
 
 SPEECH = REPO_ROOT.parent / "shared" / "speech"
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (SPEECH / "speech_commands" / "testing_list.txt").exists(),

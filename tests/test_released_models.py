@@ -6,8 +6,8 @@ from dataclasses import asdict
 
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.data.task import load_task
+from kws.paths import REPO_ROOT
 from kws.release import load_manifest, validate
 from kws.spec import load_spec
 from kws.tflite_model import TFLiteModel

@@ -13,7 +13,7 @@ import yaml
 from robot.api import TestSuiteBuilder as SuiteBuilder
 
 from kws.cli import build_parser
-from kws.codegen.common import REPO_ROOT
+from kws.paths import REPO_ROOT
 
 RENODE = REPO_ROOT / "renode"
 SUITES = sorted(RENODE.glob("*.robot"))

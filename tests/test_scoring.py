@@ -111,8 +111,8 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
 
     from kws import tts
     from kws.audio import write_wav
-    from kws.codegen.common import REPO_ROOT
     from kws.evaluate.run import SWEEP, evaluate
+    from kws.paths import REPO_ROOT
 
     model = REPO_ROOT / "models" / "commands"
     if not (model / "model.tflite").exists():
@@ -205,9 +205,9 @@ def test_native_engine_equals_the_reference_pipeline_in_parallel_chunks(spec):
     import numpy as np
 
     from kws import tts
-    from kws.codegen.common import REPO_ROOT
     from kws.detector import window_ends
     from kws.evaluate.run import NativeEngine, TflmEngine
+    from kws.paths import REPO_ROOT
     from kws.pipeline import ReferencePipeline
 
     pipe = ReferencePipeline(spec, REPO_ROOT / "models" / "commands")
@@ -252,8 +252,8 @@ def test_calibrated_thresholds_reach_the_device_tables_and_its_identity(spec):
     detector hash of the handshake changes with them (a device built with other thresholds
     fires differently and must be refused); without them the spec's default and hash stand."""
     from kws.codegen import model as cgm
-    from kws.codegen.common import REPO_ROOT
     from kws.detector import class_thresholds_q, detector_hash32, threshold_q
+    from kws.paths import REPO_ROOT
 
     d = spec.detector
     labels = ["_silence_", "_unknown_", "yes", "no"]
@@ -280,8 +280,8 @@ def test_the_device_posterior_table_stops_where_exp_rounds_to_zero(spec):
     import numpy as np
 
     from kws.codegen import model as cgm
-    from kws.codegen.common import REPO_ROOT
     from kws.detector import exp_lut
+    from kws.paths import REPO_ROOT
     from kws.tflite_model import TFLiteModel
 
     for name in ("commands", "wakeword"):

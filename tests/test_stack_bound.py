@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kws.codegen.common import REPO_ROOT
+from kws.paths import REPO_ROOT
 from kws.stack import EXCEPTION_FRAME_BYTES, StackError, worst_case
 
 ARCH = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]

@@ -5,7 +5,7 @@ only in the spec (and as the peers' own input rate)."""
 import re
 import subprocess
 
-from kws.codegen.common import REPO_ROOT
+from kws.paths import REPO_ROOT
 
 
 def _tracked(*patterns: str) -> list[str]:

@@ -6,9 +6,9 @@ import struct
 
 import pytest
 
-from kws.codegen.common import REPO_ROOT
 from kws.device import protocol as p
 from kws.errors import KwsError
+from kws.paths import REPO_ROOT
 from kws.pipeline import calibrated_thresholds
 from kws.thresholds import threshold_overrides
 

@@ -20,8 +20,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
+from kws.paths import REPO_ROOT, make_firmware
 
 # Placeholders until the code exists, sized from comparable code (kept in one place).
 ESTIMATE_KERNEL_CODE = 6 * 1024     # int8 conv / depthwise / pool / FC kernels
@@ -71,9 +71,7 @@ def model_items(tflite: bytes, spec) -> list[Item]:
 
 def frontend_items() -> list[Item]:
     """The front end: measured from its ARM objects and generated header (built on demand)."""
-    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "arm"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise BudgetError(f"ARM build of the front end failed:\n{r.stdout}{r.stderr}")
+    make_firmware("arm", what="ARM build of the front end")
     objs = [REPO_ROOT / "build" / "arm" / "core" / "kws_frontend.o",
             REPO_ROOT / "build" / "arm" / "generated" / "kws_fe_tables.o"]
     out = subprocess.run(["arm-none-eabi-size", *map(str, objs)], capture_output=True, text=True, check=True).stdout

@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
+from kws.paths import REPO_ROOT, make_firmware
 from kws.release import load_manifest
 
 
@@ -170,8 +170,8 @@ def cmd_eval(args) -> int:
 def _eval_compare(args) -> int:
     import json
 
-    from kws.codegen.common import write_if_changed
     from kws.evaluate.stats import compare, compare_clips, format_clip_comparison, format_comparison
+    from kws.fsio import write_if_changed
 
     runs = []
     for p in map(Path, args.compare):
@@ -202,8 +202,8 @@ def _eval_compare(args) -> int:
 def _eval_clips(spec, model: Path, data: Path, args) -> int:
     import json
 
-    from kws.codegen.common import write_if_changed
     from kws.evaluate.clips import clip_accuracy
+    from kws.fsio import write_if_changed
 
     r = clip_accuracy(spec, model, data, split=args.split)
     print(f"{model} on {data} ({args.split}, {r['n']} clips): int8 accuracy {r['accuracy']:.1%}, "
@@ -226,12 +226,11 @@ def _eval_clips(spec, model: Path, data: Path, args) -> int:
 
 
 def cmd_sim(args) -> int:
-    import subprocess
     import time
 
     from kws.device.qemu import Sim
 
-    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
+    make_firmware("qemu", what="the QEMU firmware images")
     with Sim(args.elf) as sim:
         print(f"QEMU runs {args.elf}; connect to {sim.url} (Ctrl-C stops it)", flush=True)
         try:
@@ -275,7 +274,6 @@ def cmd_device_stream(args) -> int:
 
 def cmd_device_listen(args) -> int:
     import contextlib
-    import subprocess
     import tempfile
 
     from kws import thresholds
@@ -301,7 +299,7 @@ def cmd_device_listen(args) -> int:
             if not args.sim_audio:
                 raise KwsError("give the board's port (--port), or --sim-audio WAV to listen to the emulated "
                                "microphone in QEMU")
-            subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
+            make_firmware("qemu", what="the QEMU firmware images")
             raw = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "mic.pcm"
             read_wav(args.sim_audio, expected_rate=rate).astype("<i2").tofile(raw)
             sim = stack.enter_context(Sim(REPO_ROOT / "build" / "qemu" / "kws_mic.elf", args=[str(raw)]))
@@ -382,8 +380,8 @@ def cmd_device_info(args) -> int:
 
 def cmd_device_eval(args) -> int:
     from kws import thresholds
-    from kws.codegen.common import write_if_changed
     from kws.evaluate.device import device_eval
+    from kws.fsio import write_if_changed
 
     man = load_manifest(Path(args.model))
     r = device_eval(_spec(args), Path(args.model), Path(args.wav), port=args.port, retries=args.retries,

@@ -12,7 +12,6 @@ streams (DET) -> the device's duty cycle and feature drift from a semihosted run
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 
@@ -20,12 +19,13 @@ import numpy as np
 
 from kws import tts
 from kws.codegen import frontend as cg_frontend
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.data import alsa_voice
 from kws.device.qemu import parse_fields, run_semihosted
 from kws.frontend import Frontend
+from kws.fsio import write_if_changed
 from kws.golden import write_case
 from kws.native import NativeFrontend, build_host
+from kws.paths import REPO_ROOT, make_firmware
 from kws.release import load_manifest
 from kws.signals import corner_cases
 from kws.spec import SAMPLE_RATE, load_spec
@@ -40,18 +40,14 @@ def _step(msg: str) -> float:
 
 
 def _arm_size() -> dict[str, int]:
-    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "arm"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"ARM build failed:\n{r.stdout}{r.stderr}")
+    r = make_firmware("arm", what="ARM build")
     total = [ln for ln in r.stdout.splitlines() if "(TOTALS)" in ln][0].split()
     return {"text": int(total[0]), "data": int(total[1]), "bss": int(total[2])}
 
 
 def _run_in_qemu(clips: dict[str, np.ndarray], fe_spec, vec_dir: Path) -> dict:
     """Reference outputs written by Python, replayed through the firmware image in QEMU."""
-    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"QEMU image build failed:\n{r.stdout}{r.stderr}")
+    make_firmware("qemu", what="QEMU image build")
     vec_dir.mkdir(parents=True, exist_ok=True)
     frames = equal = 0
     instr = 0.0
@@ -301,7 +297,7 @@ def _verdicts(spec, equal: int, frames: int, qemu: dict, snr, model: dict, devic
 def _real_speaker_lines() -> list[str]:
     """The report's lead: how the released models hear people they never heard, as their releases
     and the real-speech benchmarks recorded it (a result made for another model is not quoted)."""
-    from kws.codegen.common import REPO_ROOT
+    from kws.paths import REPO_ROOT
 
     def load(rel):
         p = REPO_ROOT / rel

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.frontend import fixed
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 from kws.signals import corner_cases
 
 DEFAULT_DIR = REPO_ROOT / "tests" / "golden" / "frontend"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
+from kws.paths import REPO_ROOT, make_firmware
 
 BUILD_DIR = REPO_ROOT / "build" / "host"
 LIB_PATH = BUILD_DIR / "libkws_fe.so"
@@ -21,9 +21,7 @@ LIB_PATH = BUILD_DIR / "libkws_fe.so"
 
 def build_host(quiet: bool = True) -> Path:
     """Build the host library and C tests with the firmware Makefile; return the library path."""
-    r = subprocess.run(["make", "-C", str(REPO_ROOT / "firmware"), "host"], capture_output=quiet, text=True)
-    if r.returncode != 0:
-        raise KwsError(f"host build of the firmware failed:\n{r.stdout}{r.stderr}")
+    make_firmware("host", what="host build of the firmware", quiet=quiet)
     return LIB_PATH
 
 

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.data import manifest as mf
 from kws.errors import KwsError
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 
 SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED")
 CALIBRATION_DIR = REPO_ROOT / "calibration"

@@ -15,9 +15,10 @@ import shutil
 from dataclasses import asdict
 from pathlib import Path
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.data import manifest as mf
 from kws.errors import KwsError
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 
 MODELS_DIR = REPO_ROOT / "models"
 SCHEMA = MODELS_DIR / "manifest.schema.json"

@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
+from kws.paths import REPO_ROOT
 
 EXCEPTION_FRAME_BYTES = 26 * 4     # R0-R3, R12, LR, PC, xPSR, S0-S15, FPSCR, reserved word
 INDIRECT = "__indirect_call"

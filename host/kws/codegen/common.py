@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 import kws
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_GENERATED_DIR = REPO_ROOT / "firmware" / "generated"
+from kws.fsio import write_if_changed  # noqa: F401  (re-exported: the generators' atomic writes)
+from kws.paths import GENERATED_DIR as DEFAULT_GENERATED_DIR  # noqa: F401  (re-exported)
+from kws.paths import REPO_ROOT
 
 _CTYPES = {
     "int8_t": (-(1 << 7), (1 << 7) - 1), "uint8_t": (0, (1 << 8) - 1),
@@ -20,12 +19,15 @@ _CTYPES = {
 
 
 def display_path(path: str | Path) -> str:
-    """Repository-relative path when inside the repo (keeps stamps machine-independent)."""
+    """Repository-relative path when inside the repo or the installed package (keeps stamps
+    machine-independent)."""
     p = Path(path).resolve()
-    try:
+    package = Path(kws.__file__).resolve().parent
+    if p.is_relative_to(REPO_ROOT):
         return p.relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        return p.name
+    if p.is_relative_to(package):                     # an installed package's own file: where it is in the repository
+        return (Path("host") / "kws" / p.relative_to(package)).as_posix()
+    return p.name
 
 
 def stamp(generator: str, sources: list[tuple[str, str]]) -> str:
@@ -69,17 +71,3 @@ def c_array(ctype: str, name: str, values, per_line: int = 12, align: int | None
     return f"const {ctype} {name}[{len(vals)}]{attr} = {{\n    {body}\n}};\n"
 
 
-def write_if_changed(path: Path, content: str | bytes) -> bool:
-    """Write ``content`` atomically (temp file + rename); leave the file alone if identical.
-
-    Returns True when the file changed.
-    """
-    path = Path(path)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    if path.exists() and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return True

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kws.codegen.common import DEFAULT_GENERATED_DIR, c_array, display_path, smallest_unsigned, stamp, write_if_changed
+from kws.codegen.common import DEFAULT_GENERATED_DIR, c_array, display_path, smallest_unsigned, stamp
 from kws.frontend.tables import ALGORITHM, MAX_NORM_SHIFT, SPLIT_GAIN_LOG2, build_tables
+from kws.fsio import write_if_changed
 
 GENERATOR = "kws codegen frontend"
 FILES = ("kws_fe_config.h", "kws_fe_tables.h", "kws_fe_tables.c")

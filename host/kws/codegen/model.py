@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import DEFAULT_GENERATED_DIR, c_array, display_path, stamp, write_if_changed
+from kws.codegen.common import DEFAULT_GENERATED_DIR, c_array, display_path, stamp
 from kws.errors import KwsError
+from kws.fsio import write_if_changed
 from kws.tflite_model import TFLiteModel
 
 GENERATOR = "kws codegen model"

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from kws.audio import read_wav, write_wav
-from kws.codegen.common import write_if_changed
 from kws.errors import KwsError
+from kws.fsio import write_if_changed
 from kws.spec import SAMPLE_RATE
 
 ALSA_DIR = Path("/usr/share/sounds/alsa")

@@ -30,12 +30,12 @@ import numpy as np
 import soundfile as sf
 
 from kws.audio import wav_declared_samples, write_wav
-from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
 from kws.data.quality import measure, violations
 from kws.data.voices import resolve_pins, split_of
 from kws.errors import KwsError
 from kws.forkpool import fork_pool
+from kws.fsio import write_if_changed
 from kws.spec import SAMPLE_RATE
 from kws.tts import resample_int16
 

@@ -18,7 +18,8 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from kws.codegen.common import REPO_ROOT, write_if_changed
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 
 MANIFEST = "manifest.json"
 LINEAGE = "lineage.json"

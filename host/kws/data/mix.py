@@ -19,10 +19,10 @@ import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
 from kws.data.voices import group_of
 from kws.errors import KwsError
+from kws.fsio import write_if_changed
 
 
 def shares(entries: list[dict]) -> dict:

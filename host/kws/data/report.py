@@ -10,8 +10,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
+from kws.fsio import write_if_changed
 
 
 def write_report(data_dir: str | Path) -> Path:

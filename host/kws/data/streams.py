@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
 from kws.data import noise
 from kws.data.quality import speech_bounds
 from kws.data.voices import group_of
 from kws.errors import KwsError
+from kws.fsio import write_if_changed
 from kws.spec import SAMPLE_RATE
 
 RATE = SAMPLE_RATE

@@ -25,11 +25,11 @@ import numpy as np
 
 from kws import tts
 from kws.audio import write_wav
-from kws.codegen.common import write_if_changed
 from kws.data import noise
 from kws.data.quality import speech_bounds
 from kws.data.voices import KOKORO_MIX, Voice, catalogue, check_installed, kokoro_mixes, resolve_pins, split_of
 from kws.forkpool import fork_pool
+from kws.fsio import write_if_changed
 from kws.spec import SAMPLE_RATE
 
 WORDLIST = Path("/usr/share/dict/american-english")

@@ -5,9 +5,8 @@ what the host evaluates."""
 from __future__ import annotations
 
 import contextlib
-import subprocess
 
-from kws.codegen.common import REPO_ROOT
+from kws.paths import REPO_ROOT, make_firmware
 
 
 def open_link(stack: contextlib.ExitStack, port: str | None):
@@ -22,7 +21,7 @@ def open_link(stack: contextlib.ExitStack, port: str | None):
         port = auto_port()
     if port:
         return stack.enter_context(Link(port))
-    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
+    make_firmware("qemu", what="the QEMU firmware images")
     sim = stack.enter_context(Sim(REPO_ROOT / "build" / "qemu" / "kws_serial.elf"))
     return stack.enter_context(sim.link())
 

@@ -72,13 +72,12 @@ def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bo
     their kinds), from SysTick under ``-icount shift=0`` calibrated by a known loop.
     """
     import re
-    import subprocess
     from pathlib import Path
 
     import numpy as np
 
     from kws.codegen import model as cgm
-    from kws.codegen.common import REPO_ROOT
+    from kws.paths import REPO_ROOT, make_firmware
 
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -87,10 +86,7 @@ def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bo
     np.asarray(expected, dtype=np.int8).tofile(work_dir / "case.out")
     elf = REPO_ROOT / "build" / "qemu" / f"{name}_bench.elf"
     elf.unlink(missing_ok=True)            # always rebuild: the same name may have served another network
-    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu-net", f"NET_DIR={work_dir.resolve()}",
-                        f"NET_NAME={name}"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise KwsError(f"QEMU network image build failed:\n{r.stdout}{r.stderr}")
+    make_firmware("qemu-net", f"NET_DIR={work_dir.resolve()}", f"NET_NAME={name}", what="QEMU network image build")
     run = run_semihosted(elf, [str(work_dir / "case")], timeout=300)
     line = [ln for ln in run.output.splitlines() if ln.startswith("net_bench ")]
     if not line:
@@ -118,16 +114,13 @@ def run_app(pcm, work_dir, *, timeout: float = 600.0) -> dict:
     semihosting. Returns hello fields, events [(class, score, sample)], every window's logits,
     the final counters (with instructions per stage from the calibrated SysTick) and the feature
     monitor's statistics (kws.monitor.FeatureStats)."""
-    import subprocess
     from pathlib import Path
 
     import numpy as np
 
-    from kws.codegen.common import REPO_ROOT
+    from kws.paths import REPO_ROOT, make_firmware
 
-    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise KwsError(f"firmware build failed:\n{r.stdout}{r.stderr}")
+    make_firmware("qemu", what="firmware build")
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     audio, dump = work_dir / "audio.pcm", work_dir / "logits.bin"

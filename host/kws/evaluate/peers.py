@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
+from kws.paths import REPO_ROOT
 
 RATE = 16000                    # the peers' own input rate (openWakeWord and PocketSphinx models), not the spec's
 OWW_HOP = 1280                       # openWakeWord's frame: 80 ms

@@ -19,10 +19,11 @@ import numpy as np
 
 from kws import detector as det
 from kws.audio import read_wav
-from kws.codegen.common import REPO_ROOT, write_if_changed
 from kws.data.streams import read_column, read_contexts, read_labels, read_words
 from kws.evaluate import stats, triggers
 from kws.evaluate.scoring import score
+from kws.fsio import write_if_changed
+from kws.paths import REPO_ROOT
 from kws.pipeline import ReferencePipeline
 
 # Thresholds swept for DET curves and calibration. Wake words live at posteriors of 0.99 and above, so

@@ -14,8 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kws.codegen.common import REPO_ROOT
 from kws.errors import KwsError
+from kws.paths import REPO_ROOT
 from kws.release import load_manifest
 
 

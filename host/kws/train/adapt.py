@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
 from kws.errors import KwsError
+from kws.fsio import write_if_changed
 
 
 def held_back(entries: list[dict], fraction: float) -> set[str]:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import write_if_changed
 from kws.errors import KwsError
+from kws.fsio import write_if_changed
 
 
 def member_config(spec, task, member_dir: Path) -> dict:

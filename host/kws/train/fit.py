@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
+from kws.fsio import write_if_changed
 from kws.train.features import build_features
 from kws.train.model import build
 

@@ -31,7 +31,7 @@ import itertools
 import json
 from pathlib import Path
 
-from kws.codegen.common import write_if_changed
+from kws.fsio import write_if_changed
 
 
 def frr_within(det_all: list[dict], target_fa: float) -> float:

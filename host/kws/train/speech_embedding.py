@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import write_if_changed
 from kws.data import manifest as mf
 from kws.errors import KwsError
+from kws.fsio import write_if_changed
 
 KIND = "speech-embedding"
 PAD = 4000                       # 250 ms of silence each side: the embedding windows then cover the whole clip

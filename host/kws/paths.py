@@ -1,0 +1,47 @@
+"""Where the product's files are, and the one call that builds the firmware.
+
+One root setting: ``KWS_ROOT``, the directory that holds ``firmware/``, ``models/`` and
+``calibration/`` (a checkout of the repository). Unset, it is the checkout this package was
+imported from when it runs from one (an editable install, the tests), else the current
+directory. A ``kws`` installed with ``pip install .`` thus works on its own for everything that
+needs only the package (the spec, features, evaluation of a model given by path) and finds the
+firmware sources and released models through ``KWS_ROOT`` for the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from kws.errors import KwsError
+
+
+def _root() -> Path:
+    env = os.environ.get("KWS_ROOT")
+    if env:
+        return Path(env).resolve()
+    checkout = Path(__file__).resolve().parents[2]          # <root>/host/kws/paths.py
+    if (checkout / "firmware").is_dir() and (checkout / "pyproject.toml").is_file():
+        return checkout
+    return Path.cwd()
+
+
+REPO_ROOT = _root()
+FIRMWARE_DIR = REPO_ROOT / "firmware"
+GENERATED_DIR = FIRMWARE_DIR / "generated"
+MODELS_DIR = REPO_ROOT / "models"
+CALIBRATION_DIR = REPO_ROOT / "calibration"
+BUILD_DIR = REPO_ROOT / "build"
+
+
+def make_firmware(*targets: str, what: str = "firmware build", quiet: bool = True) -> subprocess.CompletedProcess:
+    """``make -C <root>/firmware TARGETS``: the one place the firmware is built from Python. Its
+    output on failure, or the root setting to fix when there are no firmware sources."""
+    if not (FIRMWARE_DIR / "Makefile").is_file():
+        raise KwsError(f"{what}: no firmware sources under {REPO_ROOT} (set KWS_ROOT to a checkout of the "
+                       "repository: it holds firmware/, models/ and calibration/)")
+    r = subprocess.run(["make", "-s", "-C", str(FIRMWARE_DIR), *targets], capture_output=quiet, text=True)
+    if r.returncode != 0:
+        raise KwsError(f"{what} failed (make -C {FIRMWARE_DIR} {' '.join(targets)}):\n{r.stdout or ''}{r.stderr or ''}")
+    return r
