@@ -15,10 +15,10 @@ import hashlib
 import json
 import subprocess
 
+from kws.budget import measured_budget
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
 from kws.spec import load_spec
-from kws.train.cli import measured_budget
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ def test_map_breakdown_matches_arm_none_eabi_size(image):
 
 
 def test_measured_island_fits_the_target(image, spec):
-    from kws.train.cli import measured_budget
+    from kws.budget import measured_budget
 
     rep = measured_budget(spec, image)
     assert rep["all_measured"] and rep["fits"]
@@ -54,9 +54,10 @@ def test_recording_the_measured_budget_into_a_released_model(image, spec, tmp_pa
     import json
     import shutil
 
+    from kws.budget import measured_budget
     from kws.errors import KwsError
     from kws.release import load_manifest, record_budget, validate
-    from kws.train.cli import _budget, measured_budget
+    from kws.train.cli import _budget
 
     model = tmp_path / "commands"
     shutil.copytree(REPO_ROOT / "models" / "commands", model)
@@ -81,7 +82,7 @@ def test_the_serial_protocol_image_is_measured_with_its_stack_over_the_link(imag
     reports its painted stack in STATS; its hello names the released model."""
     import json
 
-    from kws.train.cli import measured_budget
+    from kws.budget import measured_budget
 
     sha = json.loads((REPO_ROOT / "models" / "commands" / "manifest.json").read_text())["model"]["sha256"]
     rep = measured_budget(spec, image.with_name("kws_serial.elf"), model_sha256=sha)

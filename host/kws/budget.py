@@ -242,3 +242,36 @@ def plot(rep: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def measured_budget(spec, elf: Path, *, model_sha256: str | None = None) -> dict:
+    """Island from the linked image, its stack bounded over its call graph (kws.stack); beside it
+    the painted peak stack of a short run of it in QEMU: the semihosting
+    app (kws_app.elf) reads 3 s of audio from a file, the serial-protocol app (kws_serial.elf)
+    gets them over its link and reports its stack in STATS. With ``model_sha256``, the image's
+    hello must name that model (the network was generated from it)."""
+    import numpy as np
+
+    pcm = np.random.default_rng(0).integers(-3000, 3000, 3 * spec.frontend.sample_rate_hz).astype(np.int16)
+    if elf.name == "kws_app.elf":
+        from kws.device.qemu import run_app
+
+        run = run_app(pcm, elf.parent / "budget_run")
+        stack = run["stats"]["stack"]
+        got = str(run["hello"].get("model", "")).lower().removeprefix("0x")
+    elif elf.name == "kws_serial.elf":
+        from kws.device.qemu import Sim
+
+        with Sim(elf) as sim, sim.link() as link:
+            got = f"{link.handshake().model_hash32:08x}"
+            link.stream(pcm)
+            stack = link.stats()["stack_peak"]
+    else:
+        stack = got = None
+        if model_sha256 is not None:
+            raise KwsError(f"{elf}: only kws_app.elf and kws_serial.elf are run (for their stack and the model they "
+                           "report); measure one of them")
+    if model_sha256 is not None and got != model_sha256[:8]:
+        raise KwsError(f"{elf} runs model {got or '?'}, not {model_sha256[:8]}: generate the network from that "
+                       "model (`kws codegen model --tflite MODEL_DIR/model.tflite`) and rebuild")
+    return {**report(elf_items(elf, stack), spec), "image": elf.name}

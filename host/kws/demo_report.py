@@ -172,7 +172,7 @@ def plot_confusion(manifest: dict, path: Path) -> None:
 
 def plot_footprint(spec, elf: Path, path: Path) -> dict:
     from kws import budget as b
-    from kws.train.cli import measured_budget
+    from kws.budget import measured_budget
 
     rep = measured_budget(spec, elf)
     b.plot(rep, path)
