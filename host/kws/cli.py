@@ -125,7 +125,7 @@ def cmd_eval(args) -> int:
         raise KwsError("kws eval needs --streams DIR (FA/hr, FRR, latency) or --clips DIR (accuracy on a data set)")
     released = (load_manifest(model).get("thresholds") or {}).get("values")
     r = evaluate(spec, model, Path(args.streams), Path(args.out), target_fa_per_hour=args.target_fa, engine=args.engine,
-                 fixed_thresholds=released)
+                 fixed_thresholds=released, workers=args.workers)
     rows = [(f"default {spec.detector.threshold:g}", "at_default_threshold"),
             *([("released", "at_fixed")] if released else []), ("fitted here", "at_calibrated")]
     print(f"thresholds: default = the spec's one for every keyword; released = the model's ({model}/manifest.json); "
@@ -419,6 +419,10 @@ def cmd_demo(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kws", description="Keyword spotting toolchain: host reference and firmware")
     p.add_argument("--spec", help="spec file (default: the packaged host/kws/spec/default.toml)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run the parallel steps (rendering, validation, augmentation, stream scoring) on the Dask "
+                        "cluster whose scheduler is ADDRESS (tcp://host:8786); same as KWS_CLUSTER. Default: local "
+                        "worker processes")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     s = sub.add_parser("spec", help="show the spec and its hash")
@@ -457,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", default="test", choices=["train", "val", "test", "all"], help="with --clips")
     s.add_argument("--out", default="build/eval", help="where eval.json, det.png (or clips.json) go (default build/eval)")
     s.add_argument("--target-fa", type=float, default=1.0, help="target false accepts per hour (all keywords)")
+    s.add_argument("--workers", type=int,
+                   help="score the streams on this many worker processes (or a --cluster's); default: this process, "
+                        "every core on each stream")
     s.add_argument("--engine", choices=["native", "tflm"], default="native",
                    help="native: the firmware's C built for the host (fast); tflm: TFLM's interpreter")
     s.add_argument("--calibrate", action="store_true",
@@ -533,6 +540,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.cluster:
+        from kws.engine import CLUSTER_ENV
+
+        os.environ[CLUSTER_ENV] = args.cluster
     try:
         return args.fn(args)
     except KwsError as e:

@@ -33,8 +33,8 @@ from kws.audio import wav_declared_samples, write_wav
 from kws.data import manifest as mf
 from kws.data.quality import measure, violations
 from kws.data.voices import resolve_pins, split_of
+from kws.engine import default_workers, run_map
 from kws.errors import KwsError
-from kws.forkpool import fork_pool
 from kws.fsio import write_if_changed
 from kws.spec import SAMPLE_RATE
 from kws.tts import resample_int16
@@ -131,8 +131,9 @@ def _label_kind(task, label: str) -> str:
     return "keyword" if task.is_keyword(label) else "unknown"
 
 
-def _check(args) -> Checked:
-    clip, task, previous = args
+def _check_one(clip: SourceClip, shared: tuple) -> Checked:
+    """One offered clip through the gate; ``shared``: (task, the earlier run's entries by id)."""
+    task, previous = shared
     sha = sha256_file(clip.path) if os.path.isfile(clip.path) else ""
     prev = previous.get(clip.id)
     if prev is not None and prev.get("source_sha256") == sha and sha:
@@ -204,11 +205,10 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
     if unknown_labels:
         raise KwsError(f"labels not in task {task.name!r}: {sorted(unknown_labels)} (task labels: {list(task.labels)})")
 
-    workers = workers or max(1, min(4, os.cpu_count() or 1))
-    jobs = [(c, task, previous) for c in clips]
-    with fork_pool(workers, what="a validation") as pool:
-        checked = list(tqdm(pool.map(_check, jobs, chunksize=32), total=len(jobs), desc="validate", unit="clip",
-                            disable=not progress))
+    workers = workers or default_workers()
+    checked = list(tqdm(run_map(_check_one, clips, shared=(task, previous), workers=workers, chunk=32,
+                                what="a validation"), total=len(clips), desc="validate", unit="clip",
+                        disable=not progress))
 
     # Duplicates and label conflicts, by content of the converted audio (or the reused entry).
     def content_hash(c: Checked) -> str | None:

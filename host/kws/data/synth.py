@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -28,7 +26,7 @@ from kws.audio import write_wav
 from kws.data import noise
 from kws.data.quality import speech_bounds
 from kws.data.voices import KOKORO_MIX, Voice, catalogue, check_installed, kokoro_mixes, resolve_pins, split_of
-from kws.forkpool import fork_pool
+from kws.engine import default_workers, run_map
 from kws.fsio import write_if_changed
 from kws.spec import SAMPLE_RATE
 
@@ -163,8 +161,9 @@ def _word_len(pcm: np.ndarray) -> int:
     return b - a
 
 
-def _render_chunk(args) -> list[str]:
-    items, out_dir, clip_samples, babble_dir = args
+def _render_chunk(items: list, shared: tuple) -> list[str]:
+    """Renders a chunk of the plan's items not on disk yet; ``shared``: (out dir, clip samples, babble dir)."""
+    out_dir, clip_samples, babble_dir = shared
     todo = [r for r in items if not (Path(out_dir) / r.label / f"{r.id}.wav").exists()]
     if not todo:
         return []
@@ -236,18 +235,17 @@ def render_all(task, out_dir: str | Path, *, workers: int | None = None, progres
     # Speech first (babble backgrounds are made from rendered unknown words), then silence.
     speech = [r for r in items if r.kind != "silence"]
     silence = [r for r in items if r.kind == "silence"]
-    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    workers = workers or default_workers()
     done_before = sum(1 for r in items if (out_dir / r.label / f"{r.id}.wav").exists())
     bar = tqdm(total=len(items), initial=done_before, desc="synth", unit="clip", disable=not progress)
     written = 0
     for group in (speech, silence):
         # Interleave engines across chunks so that festival batches and Piper loads spread out.
-        chunks = [(group[i:i + CHUNK], str(out_dir), clip_samples, str(out_dir)) for i in range(0, len(group), CHUNK)]
-        with fork_pool(workers, what="a synthesis") as pool:
-            for done in as_completed([pool.submit(_render_chunk, c) for c in chunks]):
-                ids = done.result()
-                written += len(ids)
-                bar.update(len(ids))
+        chunks = [group[i:i + CHUNK] for i in range(0, len(group), CHUNK)]
+        for ids in run_map(_render_chunk, chunks, shared=(str(out_dir), clip_samples, str(out_dir)), workers=workers,
+                           chunk=1, what="a synthesis"):
+            written += len(ids)
+            bar.update(len(ids))
     bar.close()
     return {"planned": len(items), "rendered": written, "reused": done_before}
 

@@ -121,6 +121,23 @@ def stream_logits(pipe: ReferencePipeline, wav: Path, engine) -> tuple[np.ndarra
     return logits, samples, pcm.size
 
 
+_ENGINES: dict = {}             # per process: (pipeline, engine) by (model, engine name), built once
+
+
+def _logits_of_stream(wav: str, shared: tuple) -> tuple[np.ndarray, list[int], int]:
+    """One stream's logits, wherever it runs (kws.engine): ``shared`` = (spec, model dir, engine
+    name, threads per stream)."""
+    spec, model_dir, engine, threads = shared
+    key = (str(model_dir), engine)
+    if key not in _ENGINES:
+        pipe = ReferencePipeline(spec, Path(model_dir))
+        _ENGINES[key] = (pipe, NativeEngine(pipe) if engine == "native" else TflmEngine(pipe))
+    pipe, eng = _ENGINES[key]
+    if hasattr(eng, "threads"):
+        eng.threads = threads
+    return stream_logits(pipe, Path(wav), eng)
+
+
 def batch_detector(pipe: ReferencePipeline, logits) -> det.BatchDetector:
     d = pipe.spec.detector
     return det.BatchDetector(d, logits, keyword_classes=list(range(2, len(pipe.labels))),
@@ -136,12 +153,21 @@ def detect(pipe: ReferencePipeline, bd: det.BatchDetector, samples, thresholds: 
 
 
 def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_fa_per_hour: float = 1.0,
-             engine: str = "native", fixed_thresholds: dict[str, float] | None = None) -> dict:
-    """``fixed_thresholds``: also score these (e.g. calibrated on other streams) as ``at_fixed``."""
+             engine: str = "native", fixed_thresholds: dict[str, float] | None = None,
+             workers: int | None = None) -> dict:
+    """``fixed_thresholds``: also score these (e.g. calibrated on other streams) as ``at_fixed``.
+    ``workers``: streams computed on that many worker processes (kws.engine; KWS_CLUSTER: a
+    cluster's), each stream on the cores a worker has; default this process, every core on each
+    stream. The figures are the same either way."""
     import time
+
+    from kws import engine as engines
 
     pipe = ReferencePipeline(spec, model_dir)
     eng = NativeEngine(pipe) if engine == "native" else TflmEngine(pipe)
+    _ENGINES[(str(model_dir), engine)] = (pipe, eng)
+    workers = workers or 1
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else getattr(eng, "threads", 1)
     keywords = pipe.labels[2:]
     streams = sorted(Path(streams_dir).glob("*.wav"))
     if not streams:
@@ -150,18 +176,18 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         raise KwsError(f"{streams_dir}: no .wav streams (make them with `kws data streams`)")
     data = []
     voices = []                 # per stream, the voice (split key) of each label row; "" unknown
-    compute_s = 0.0
-    for wav in streams:
+    t0 = time.perf_counter()
+    computed = engines.run_map(_logits_of_stream, [str(w) for w in streams], shared=(spec, str(model_dir), engine, threads),
+                               workers=workers, chunk=1, what="stream scoring")
+    for wav, (logits, samples, n) in zip(streams, computed):
         labels = wav.with_name(wav.stem + ".labels.csv")
         truth = read_labels(labels) if labels.exists() else []
         ctx = read_contexts(labels) if labels.exists() else []
         voices.append(read_column(labels, "voice") if labels.exists() else [])
         words_csv = wav.with_name(wav.stem + ".words.csv")
         words = read_words(words_csv) if words_csv.exists() else None
-        t0 = time.perf_counter()
-        logits, samples, n = stream_logits(pipe, wav, eng)
-        compute_s += time.perf_counter() - t0
         data.append((wav.name, batch_detector(pipe, logits), samples, n, truth, ctx, words))
+    compute_s = time.perf_counter() - t0
     rate = spec.frontend.sample_rate_hz
     audio_s = sum(d[3] for d in data) / rate
     contexts = sorted({c for d in data for c in d[5] if c})

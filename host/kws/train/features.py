@@ -18,8 +18,8 @@ import numpy as np
 
 from kws.audio import read_wav
 from kws.data import manifest as mf
+from kws.engine import default_workers, run_map
 from kws.errors import KwsError
-from kws.forkpool import fork_pool
 from kws.frontend import fixed
 from kws.spec import SAMPLE_RATE
 
@@ -51,19 +51,14 @@ def read_clip(path: Path, samples: int | None, *, rate: int = SAMPLE_RATE) -> np
     return x
 
 
-_AUG: dict = {}
-
-
-def _aug_init(backgrounds, cfg, copies, is_speech_labels):
-    _AUG.update(backgrounds=backgrounds, cfg=cfg, copies=copies, speech=is_speech_labels)
-
-
-def _aug_one(args):
+def _aug_one(job: tuple, shared: tuple) -> list[np.ndarray]:
+    """One clip's augmented copies; ``shared``: (backgrounds, augmentation config, copies, speech labels)."""
     from kws.data.augment import augment
 
-    clip_id, label, pcm = args
-    return [augment(pcm, clip_id=clip_id, index=k, cfg=_AUG["cfg"], backgrounds=_AUG["backgrounds"],
-                    is_speech=label in _AUG["speech"]) for k in range(_AUG["copies"])]
+    clip_id, label, pcm = job
+    backgrounds, cfg, copies, speech = shared
+    return [augment(pcm, clip_id=clip_id, index=k, cfg=cfg, backgrounds=backgrounds, is_speech=label in speech)
+            for k in range(copies)]
 
 
 def split_audio(data_dir: Path, task, split: str, *, man: dict | None = None, augment_copies: int = 0,
@@ -89,10 +84,9 @@ def split_audio(data_dir: Path, task, split: str, *, man: dict | None = None, au
         bgs = [pcm[i] for i, e in enumerate(ents) if e["label"] == task.silence_label]
         speech = {lab for lab in task.labels if task.is_speech(lab)}
         jobs = [(e["id"], e["label"], pcm[i]) for i, e in enumerate(ents)]
-        with fork_pool(workers or max(1, min(4, os.cpu_count() or 1)), _aug_init,
-                       (bgs, task.augment, augment_copies, speech), what="an augmentation") as pool:
-            copies = list(tqdm(pool.map(_aug_one, jobs, chunksize=16), total=len(jobs), desc="augment",
-                               unit="clip", disable=not progress))
+        copies = list(tqdm(run_map(_aug_one, jobs, shared=(bgs, task.augment, augment_copies, speech),
+                                   workers=workers or default_workers(), what="an augmentation"),
+                           total=len(jobs), desc="augment", unit="clip", disable=not progress))
         aug = np.stack([c for group in copies for c in group])
         pcm = np.concatenate([pcm, aug])
         y = np.concatenate([y, np.repeat(y, augment_copies)])
