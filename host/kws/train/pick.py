@@ -41,6 +41,7 @@ def frr_within(det_all: list[dict], target_fa: float) -> float:
 
 def _stream_score(spec, task, run: Path, streams: Path, target_fa: float) -> dict:
     """The int8 model of ``run`` through the host reference over ``streams``."""
+    import hashlib
     import shutil
 
     from kws.evaluate.run import evaluate
@@ -48,7 +49,9 @@ def _stream_score(spec, task, run: Path, streams: Path, target_fa: float) -> dic
     model_dir = run / "streams_model"                      # what the reference pipeline reads
     model_dir.mkdir(exist_ok=True)
     shutil.copyfile(run / "model.tflite", model_dir / "model.tflite")
-    write_if_changed(model_dir / "manifest.json", json.dumps({"labels": list(task.labels)}) + "\n")
+    sha = hashlib.sha256((model_dir / "model.tflite").read_bytes()).hexdigest()
+    write_if_changed(model_dir / "manifest.json", json.dumps({"labels": list(task.labels),
+                                                              "model": {"file": "model.tflite", "sha256": sha}}) + "\n")
     r = evaluate(spec, model_dir, streams, run / "streams_eval", target_fa_per_hour=target_fa)
     d = r["at_default_threshold"]
     return {"frr_within_target": frr_within(r["det_all"], target_fa), "target_fa_per_hour": target_fa,
