@@ -69,7 +69,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="build/data/commands")
     ap.add_argument("--clips", type=int, default=800)
-    ap.add_argument("--streams", default="build/real/streams_test")
+    ap.add_argument("--streams", default="build/real/streams_day")
+    ap.add_argument("--max-streams", type=int, default=8)
     ap.add_argument("--out", default="bench/results/engine_scaling.json")
     args = ap.parse_args()
     data, streams_dir = REPO_ROOT / args.data, REPO_ROOT / args.streams
@@ -103,8 +104,10 @@ def main() -> None:
     t = {"in_process": timed(lambda: [_clip_work(i, shared) for i in items])}
     engine.close()
     # one worker process on Dask: run_map(workers=1) runs in-process by design, so ask the cluster for 1 worker
+    import dask
     from dask.distributed import Client, LocalCluster
 
+    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})     # as kws.engine
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=40) as lc, Client(lc) as c:
         fut = c.scatter(shared, broadcast=True)
@@ -133,9 +136,10 @@ def main() -> None:
                        "fork_pool_scale_out_1_to_2": t["fork_pool_1"] / (2 * t["fork_pool_2"]),
                        **({"ray_2_over_dask_2": t["ray_2"] / t["dask_2"]} if t["ray_2"] else {})}
 
-    streams = [str(p) for p in sorted(streams_dir.glob("*.wav"))]
+    streams = [str(p) for p in sorted(streams_dir.glob("*.wav"))][: args.max_streams]
     sshared = (spec, str(REPO_ROOT / "models" / "commands"), "native", 1)
     engine.close()
+    _logits_of_stream(streams[0], sshared)                          # the host build of the firmware's C, apart
     s = {"in_process_1_thread": timed(lambda: [_logits_of_stream(w, sshared) for w in streams])}
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=40) as lc, Client(lc) as c:
@@ -147,7 +151,8 @@ def main() -> None:
         c.gather(c.map(_logits_of_stream, streams[:2], [sshared] * 2, pure=False))
         s["dask_2_workers"] = timed(lambda: c.gather(c.map(_logits_of_stream, streams, [sshared] * len(streams),
                                                            pure=False)))
-    result["streams"] = {"streams": len(streams), "seconds": s,
+    result["streams"] = {"streams": len(streams), "audio_hours": len(streams) if "60min" in streams[0] else None,
+                         "seconds": s,
                          "dask_scale_out_1_to_2": s["dask_1_worker"] / (2 * s["dask_2_workers"])}
     write_if_changed(REPO_ROOT / args.out, json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: result[k] for k in ("clips", "streams")}, indent=1))

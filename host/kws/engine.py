@@ -37,6 +37,7 @@ def default_workers() -> int:
 def _get_client(workers: int):
     """The Dask client for ``workers`` local processes, or the cluster KWS_CLUSTER names."""
     global _client, _client_key
+    import dask
     from dask.distributed import Client, LocalCluster
 
     address = os.environ.get(CLUSTER_ENV)
@@ -48,6 +49,9 @@ def _get_client(workers: int):
         if address:
             _client = Client(address, timeout="20s")
         else:
+            # Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which halves the speed of this
+            # pipeline's numpy-heavy work (measured: bench/engine_scaling.py); glibc's own default is kept
+            dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                    silence_logs=40)
             _client = Client(cluster)
@@ -87,7 +91,8 @@ def run_map(fn: Callable[[Any, Any], Any], items: Iterable, *, shared: Any = Non
             yield fn(item, shared)
         return
     client = _get_client(workers)
-    shared_f = client.scatter(shared, broadcast=True) if shared is not None else None
+    # a key of its own per call (hash=False): an equal object scattered by an earlier call may be released meanwhile
+    shared_f = client.scatter(shared, broadcast=True, hash=False) if shared is not None else None
     chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
     futures = client.map(_run_chunk, [fn] * len(chunks), chunks, [shared_f] * len(chunks), pure=False)
     try:
