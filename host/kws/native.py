@@ -7,6 +7,7 @@ its streaming API, on the host.
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 from pathlib import Path
 
@@ -71,12 +72,18 @@ class NativeNet:
         lib = build_dir / ("libkws_net_portable.so" if portable else "libkws_net.so")
         core = REPO_ROOT / "firmware" / "core"
         stream = REPO_ROOT / "firmware" / "ports" / "native" / "kws_net_stream_batch.c"
-        r = subprocess.run(["gcc", *self.WARN, "-O3", "-march=native", *(["-DKWS_NN_PORTABLE"] if portable else []),
-                            "-shared", "-fPIC", f"-I{core}", f"-I{build_dir}", "-o", str(lib),
-                            str(core / "kws_nn.c"), str(build_dir / "kws_net.c"), str(stream)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            raise KwsError(f"host build of the generated network failed:\n{r.stderr}")
+        sources = [core / "kws_nn.c", core / "kws_nn.h", build_dir / "kws_net.c", build_dir / "kws_net.h", stream]
+        if not lib.exists() or lib.stat().st_mtime < max(f.stat().st_mtime for f in sources):
+            # built under a name of its own, then renamed: processes building at once (workers of
+            # kws.engine) never load a library another is still writing
+            tmp = lib.with_name(f".{lib.name}.{os.getpid()}")
+            r = subprocess.run(["gcc", *self.WARN, "-O3", "-march=native", *(["-DKWS_NN_PORTABLE"] if portable else []),
+                                "-shared", "-fPIC", f"-I{core}", f"-I{build_dir}", "-o", str(tmp),
+                                str(core / "kws_nn.c"), str(build_dir / "kws_net.c"), str(stream)],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise KwsError(f"host build of the generated network failed:\n{r.stderr}")
+            os.replace(tmp, lib)
         header = (build_dir / "kws_net.h").read_text()
 
         def define(name):
