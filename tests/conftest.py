@@ -43,6 +43,15 @@ def native(fe_spec):
 
 
 @pytest.fixture(scope="session")
+def qemu_images():
+    """The firmware images for QEMU, built once per session by the product's one build call."""
+    from kws.paths import BUILD_DIR, make_firmware
+
+    make_firmware("qemu", what="the QEMU firmware images")
+    return BUILD_DIR / "qemu"
+
+
+@pytest.fixture(scope="session")
 def speech(fe_spec) -> dict[str, np.ndarray]:
     """Named int16 TTS clips at the spec rate (espeak-ng and flite, several voices)."""
     from kws import tts

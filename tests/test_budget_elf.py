@@ -14,10 +14,8 @@ ELF = REPO_ROOT / "build" / "qemu" / "kws_app.elf"
 
 
 @pytest.fixture(scope="module")
-def image():
-    r = subprocess.run(["make", "-C", str(REPO_ROOT / "firmware"), "qemu"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return ELF
+def image(qemu_images):
+    return qemu_images / "kws_app.elf"
 
 
 def test_map_breakdown_matches_arm_none_eabi_size(image):

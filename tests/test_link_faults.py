@@ -5,7 +5,6 @@ and recovered: kws device eval streams again and its windows and events equal th
 reference. Without retries the same fault fails fast with an error naming it."""
 
 import socket
-import subprocess
 import threading
 import time
 
@@ -108,10 +107,8 @@ class FaultProxy:
 
 
 @pytest.fixture(scope="module")
-def image():
-    r = subprocess.run(["make", "-C", str(REPO_ROOT / "firmware"), "qemu"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return ELF
+def image(qemu_images):
+    return qemu_images / "kws_serial.elf"
 
 
 @pytest.fixture(scope="module")
@@ -186,25 +183,15 @@ MATRIX = [(action, way, ftype, 3 if ftype in (p.AUDIO, p.CREDIT) else 1)
 @pytest.mark.parametrize("action, way, ftype, n", MATRIX,
                          ids=[f"{a}-{w}-{p.NAMES[t]}" for a, w, t, _ in MATRIX])
 def test_fault_matrix_never_a_silent_loss(sim, stream_wav, spec, action, way, ftype, n):
-    """Each fault, once: the result equals the host reference on every window and event (a fault
-    in a stream detected and streamed again; one in the handshake absorbed by its retries), or
-    the run fails with an error within 5 s of the fault. Never a different result."""
-    from kws.errors import KwsError
-
-    try:
-        proxy, r = _eval_through(sim, spec, stream_wav, (way, ftype, n, action), retries=1)
-    except KwsError as e:
-        assert time.monotonic() - proxy_fired(e) < 5.0, str(e)
-        return
+    """Each fault, once, with one retry: the result equals the host reference on every window and
+    event (a fault in a stream detected and streamed again; one in the handshake absorbed by its
+    retries). Never a different result; failing fast without retries is the test below."""
+    proxy, r = _eval_through(sim, spec, stream_wav, (way, ftype, n, action), retries=1)
     assert proxy.fired, "the fault was never injected"
     assert r["windows"]["differ"] == [] and r["windows"]["device"] == r["windows"]["reference"]
     assert r["events"]["differ"] == [] and r["events"]["device"] == r["events"]["reference"]
     if ftype not in (p.HELLO_REQ, p.HELLO):          # a stream's fault is reported, the stream done again
         assert len(r["restarts"]) == 1 and "LinkDamaged" in r["restarts"][0], r["restarts"]
-
-
-def proxy_fired(e):
-    raise AssertionError(f"the run failed: {e}")
 
 
 @pytest.mark.parametrize("name", ["event dropped", "audio damaged", "last credit dropped"])
@@ -227,21 +214,20 @@ def test_without_retries_a_fault_fails_fast_with_counts(image, stream_wav, spec,
     assert "acknowledged" in str(err.value) and "void" in str(err.value)
 
 
-def test_listening_says_when_events_may_be_missing(spec, tmp_path):
+def test_listening_says_when_events_may_be_missing(qemu_images, spec, tmp_path):
     """A microphone board whose first EVENT is lost on the way: kws device listen's result says
     so (the damage and the device's own event count) instead of reporting fewer detections."""
     from kws import tts
     from kws.device.listen import device_listen
     from kws.pipeline import ReferencePipeline
 
-    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu"], check=True)
     x = np.concatenate([np.zeros(6000, np.int16), tts.espeak("yes", voice="en+m3"), np.zeros(9000, np.int16),
                         tts.espeak("stop", voice="en+f2"), np.zeros(16000, np.int16)])
     block = spec.frontend.hop_samples * spec.detector.stride_frames
     x = x[:x.size // block * block]
     _, ref = ReferencePipeline(spec, MODEL).run(x)
     x.astype("<i2").tofile(tmp_path / "mic.pcm")
-    with Sim(REPO_ROOT / "build" / "qemu" / "kws_mic.elf", args=[str(tmp_path / "mic.pcm")]) as sim:
+    with Sim(qemu_images / "kws_mic.elf", args=[str(tmp_path / "mic.pcm")]) as sim:
         proxy = FaultProxy(int(sim.url.rsplit(":", 1)[1]), ("down", p.EVENT, 1, "drop"))
         from kws.device.link import Link
 

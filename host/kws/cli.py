@@ -396,7 +396,7 @@ def cmd_device_eval(args) -> int:
         print(f"{side:9s}: FA/hr {m['fa_per_hour']:.1f}  FRR {m['frr']:.1%}  latency p95 "
               f"{m['latency_ms_p95'] if m['latency_ms_p95'] is None else round(m['latency_ms_p95'])} ms")
     print(f"link: {r['audio_seconds']:.1f} s of audio in {r['link_seconds']:.1f} s, errors {r['link_errors'] or 'none'}, "
-          f"damage from the device {r['link_damage']}, device counters since boot {r['device_counters']}")
+          f"damage from the device {r['link_damage']}, device counters during the stream {r['device_counters']}")
     d, lw, c = r["event_delay_ms"], r["device_latency_with_link_ms"], r["device_compute"]
     if d["n"]:
         print(f"events arrived {d['p50']:.0f} ms (p50) / {d['p95']:.0f} ms (p95) after the audio block completing their "
