@@ -174,7 +174,8 @@ def test_every_injected_fault_is_detected_reported_and_recovered(sim, stream_wav
 
 
 # {flip, drop, duplicate, reorder, truncate} x {host -> device, device -> host} x the messages each way
-MATRIX = [(action, way, ftype, 3 if ftype in (p.AUDIO, p.CREDIT) else 1)
+# (the handshake's own STATS is the first: a stream's is the second)
+MATRIX = [(action, way, ftype, {p.AUDIO: 3, p.CREDIT: 3, p.STATS_REQ: 2, p.STATS: 2}.get(ftype, 1))
           for action in ("flip", "drop", "duplicate", "reorder", "truncate")
           for way, ftype in (("up", p.AUDIO), ("up", p.HELLO_REQ), ("up", p.STATS_REQ), ("down", p.CREDIT),
                              ("down", p.EVENT), ("down", p.HELLO), ("down", p.STATS))]
@@ -192,6 +193,17 @@ def test_fault_matrix_never_a_silent_loss(sim, stream_wav, spec, action, way, ft
     assert r["events"]["differ"] == [] and r["events"]["device"] == r["events"]["reference"]
     if ftype not in (p.HELLO_REQ, p.HELLO):          # a stream's fault is reported, the stream done again
         assert len(r["restarts"]) == 1 and "LinkDamaged" in r["restarts"][0], r["restarts"]
+
+
+@pytest.mark.parametrize("action, way, ftype", [("flip", "up", p.STATS_REQ), ("drop", "down", p.STATS),
+                                                ("flip", "down", p.STATS)],
+                         ids=["flip-up-STATS_REQ", "drop-down-STATS", "flip-down-STATS"])
+def test_a_handshake_asks_again_for_the_counters_the_link_lost(sim, stream_wav, spec, action, way, ftype):
+    """The handshake reads the device's counters (they run from boot); a request or answer lost
+    there is asked again, the stream's counters stay its own."""
+    proxy, r = _eval_through(sim, spec, stream_wav, (way, ftype, 1, action), retries=0)
+    assert proxy.fired and r["restarts"] == [] and r["events"]["differ"] == []
+    assert r["device_counters"]["bad_crc"] == 0 and r["link_damage"]["bad_crc"] == 0
 
 
 @pytest.mark.parametrize("name", ["event dropped", "audio damaged", "last credit dropped"])
@@ -241,7 +253,8 @@ def test_listening_says_when_events_may_be_missing(qemu_images, spec, tmp_path):
 
 class FakeDevice:
     """A misbehaving device on a loopback socket: answers HELLO_REQ with ``hello`` (payload bytes,
-    or None for silence), then every AUDIO frame with ``credit(samples so far)`` frames."""
+    or None for silence), STATS_REQ with zero counts, then every AUDIO frame with
+    ``credit(samples so far)`` frames."""
 
     def __init__(self, hello, credit):
         import struct as st
@@ -264,6 +277,8 @@ class FakeDevice:
                 out = []
                 if f.type == p.HELLO_REQ and self.hello is not None:
                     out.append((p.HELLO, self.hello))
+                elif f.type == p.STATS_REQ:
+                    out.append((p.STATS, bytes(p.STATS_BASE)))
                 elif f.type == p.AUDIO:
                     samples += len(f.payload) // 2
                     out += [(p.CREDIT, c) for c in self.credit(samples)]

@@ -265,10 +265,11 @@ def cmd_device_stream(args) -> int:
         print(f"streamed again from the beginning: {msg}")
     for k, score, sample in r.events:
         print(f"{sample / rate:8.3f} s  {man['labels'][k]:10s} score {score / 32768:.3f}")
+    c = r.device_counters()
     print(f"{len(r.events)} events (the device counted {stats['events']}); {pcm.size / rate:.1f} s of audio in "
           f"{r.seconds:.1f} s; from the device: bad CRC {r.link['bad_crc']}, bad frames {r.link['bad_frames']}, "
-          f"gaps {r.link['seq_gaps']}; device counters since boot: bad CRC {stats['bad_crc']}, gaps "
-          f"{stats['seq_gaps']}, bytes lost {stats.get('rx_lost', 'n/a')}")
+          f"gaps {r.link['seq_gaps']}; device counters during the stream: bad CRC {c['bad_crc']}, gaps "
+          f"{c['seq_gaps']}, bytes lost {c.get('rx_lost', 'n/a')}")
     return 0
 
 

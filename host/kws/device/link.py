@@ -46,6 +46,9 @@ class LinkDamaged(KwsError):
 PROBE_S = 0.5          # a stream with audio in flight and no frame for this long asks for STATS (a gap shows)
 
 
+COUNTERS = ("bad_crc", "bad_frames", "seq_gaps", "rx_frames", "rx_lost")   # the device's link counters in STATS
+
+
 @dataclass
 class StreamResult:
     events: list[tuple[int, int, int]] = field(default_factory=list)     # (class, score, sample)
@@ -57,7 +60,13 @@ class StreamResult:
     block_ends: list[int] = field(default_factory=list)        # samples sent up to the end of each AUDIO block
     block_sent: list[float] = field(default_factory=list)      # host clock when each block was sent
     stats: dict = field(default_factory=dict)                  # the device's STATS at the end of the stream
+    stats_before: dict = field(default_factory=dict)           # ... and at the handshake (its counters run from boot)
     link: dict = field(default_factory=dict)                   # the host decoder's damage counts during it (all 0)
+
+    def device_counters(self) -> dict:
+        """The device's link counters during this stream (its STATS count since boot, and a boot's
+        stray bytes are not the stream's)."""
+        return {k: self.stats[k] - self.stats_before.get(k, 0) for k in COUNTERS if k in self.stats}
 
     def event_delays_ms(self) -> list[float]:
         """Per event: from sending the AUDIO block that held its window's last sample to its
@@ -108,6 +117,7 @@ class Link:
         self.dec = p.Decoder()
         self.seq = 0
         self.hello: p.Hello | None = None
+        self.stats_at_handshake: dict = {}
         self.session_damage = (0, 0, 0)
         self.pending: list[p.Frame] = []
 
@@ -170,16 +180,22 @@ class Link:
         return DeviceLost(f"{self.url}: the port went away ({e}) after {self.dec.frames} frames received "
                           f"(bad crc {self.dec.bad_crc}, bad frames {self.dec.bad_frame})")
 
-    def wait_for(self, ftype: int, timeout: float | None = None, *, drop_older: bool = False) -> p.Frame:
+    def wait_for(self, ftype: int, timeout: float | None = None, *,
+                 drop_older: bool | tuple[int, ...] = False) -> p.Frame:
         """The oldest received frame of ``ftype``; frames of other types stay queued in order
-        (``drop_older``: those received before it are discarded, e.g. stale frames before a HELLO)."""
+        (``drop_older``: those received before it are discarded, e.g. stale frames before a HELLO;
+        a tuple: those of these types)."""
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
             for i, f in enumerate(self.pending):
                 if f.type == ftype:
-                    if drop_older:
+                    if drop_older is True:
                         del self.pending[:i]
                         i = 0
+                    elif drop_older:
+                        older = [g for g in self.pending[:i] if g.type not in drop_older]
+                        self.pending[:i] = older
+                        i = len(older)
                     return self.pending.pop(i)
             if time.monotonic() >= deadline:
                 break
@@ -206,7 +222,11 @@ class Link:
         else:
             raise KwsError(f"{self.url}: the device never answered HELLO_REQ ({attempts} tries)")
         self.hello = p.Hello.parse(f.payload)
-        self.session_damage = f.damage           # damage after this counts against the session's frames
+        s = self._stats_frame(attempts)          # the device's counters run from boot: the session's start here
+        self.stats_at_handshake = p.parse_stats(s.payload)
+        # damage after this counts against the session's frames: from the HELLO on for a microphone device
+        # (it may report events at once), after the STATS for one that computes only the host's audio
+        self.session_damage = f.damage if self.hello.audio_source == 1 else s.damage
         for key, want in (expect or {}).items():
             got = getattr(self.hello, key)
             if got != want:
@@ -226,7 +246,7 @@ class Link:
                            "kws device listen, or flash the serial-audio build")
         pcm = np.ascontiguousarray(pcm, dtype="<i2")
         block = self.hello.max_block
-        res = StreamResult()
+        res = StreamResult(stats_before=self.stats_at_handshake)
         t0 = time.monotonic()
         sent = 0
         dec = self.dec
@@ -268,7 +288,7 @@ class Link:
                 res.errors.append(self.error_of(f, so_far()))
                 raise LinkDamaged(f"{self.url}: the device refused a frame ({res.errors[-1][0]}, seq "
                                   f"{res.errors[-1][1]}): audio it did not compute; {so_far()}; the stream is void")
-            elif f.type == p.STATS:
+            elif f.type == p.STATS and answered < asked:     # else a stale answer to a handshake's request
                 res.stats = p.parse_stats(f.payload)
                 answered += 1
 
@@ -367,9 +387,21 @@ class Link:
             raise KwsError(f"{self.url}: the device did not take the thresholds: asked {want}, it runs {got[1]}"
                            + ("" if got[0] else " (its built-in ones)"))
 
-    def stats(self) -> dict:
+    def stats(self, *, attempts: int = 1) -> dict:
+        """The device's STATS; with ``attempts`` > 1 asked again after 0.5 s without an answer (a
+        request or its answer lost on the link: asking again is harmless)."""
+        return p.parse_stats(self._stats_frame(attempts).payload)
+
+    def _stats_frame(self, attempts: int) -> p.Frame:
+        """STATS; the device's ERRORs before it answer requests lost on the way (asked again)."""
+        for _ in range(1, attempts):
+            self.send(p.STATS_REQ)
+            try:
+                return self.wait_for(p.STATS, timeout=0.5, drop_older=(p.ERROR,) if attempts > 1 else False)
+            except KwsError:
+                continue
         self.send(p.STATS_REQ)
-        return p.parse_stats(self.wait_for(p.STATS).payload)
+        return self.wait_for(p.STATS, drop_older=(p.ERROR,) if attempts > 1 else False)
 
     def monitor(self, *, reset: bool = False):
         """The device's feature statistics (kws.monitor.FeatureStats); ``reset`` starts a new

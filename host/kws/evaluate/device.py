@@ -33,13 +33,10 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, re
     expect = expected_hashes(spec, pipe.manifest)
     with contextlib.ExitStack() as stack:
         link = open_link(stack, port)
-        before: dict = {}
-
-        def handshake():
-            link.handshake(logits=True, expect=expect, thresholds=thresholds_q(spec, pipe.manifest, thresholds))
-            before.update(link.stats())          # the device counts since boot: a boot's stray bytes are not the stream's
-
-        r, restarts = stream_again_on_damage(link, pcm, handshake, retries=retries)
+        r, restarts = stream_again_on_damage(
+            link, pcm, lambda: link.handshake(logits=True, expect=expect,
+                                              thresholds=thresholds_q(spec, pipe.manifest, thresholds)),
+            retries=retries)
         stats = r.stats
     dev_logits = np.frombuffer(b"".join(r.logits), dtype=np.int8).reshape(-1, ref_logits.shape[1]) \
         if r.logits else np.zeros((0, ref_logits.shape[1]), np.int8)
@@ -65,9 +62,7 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, re
             "reference_score": scored(ref_ev).as_dict(), "device_score": dev_score.as_dict(),
             "device_latency_with_link_ms": _percentiles(with_link),
             "event_delay_ms": _percentiles(delays), "link_errors": r.errors, "link_damage": r.link,
-            "device_counters": {k: stats[k] - before.get(k, 0) for k in ("bad_crc", "bad_frames", "seq_gaps", "rx_frames",
-                                                                          "rx_lost")
-                                if k in stats},
+            "device_counters": r.device_counters(),
             "device_ticks": per, "device_compute": _compute(stats, audio_s=pcm.size / rate, emulated=port is None)}
 
 
