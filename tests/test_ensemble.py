@@ -155,7 +155,7 @@ def test_merge_refuses_members_of_another_network_front_end_or_data(merged, spec
     bad.mkdir()
     (bad / "model.keras").write_bytes((b / "model.keras").read_bytes())
     (bad / "config.json").write_text(json.dumps({**cfg, "frontend": {"hash": "0" * 64}}))
-    with pytest.raises(KwsError, match="trained on front end 000000000000"):
+    with pytest.raises(KwsError, match="trained on the features of front end 000000000000"):
         merge(two, task, [a, bad], tmp_path / "x")
     with pytest.raises(KwsError, match="not a training directory"):
         merge(two, task, [a, tmp_path], tmp_path / "x")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from kws.data import manifest as mf
 from kws.errors import KwsError
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
+from kws.train.provenance import check_trained_with
 
 SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED")
 CALIBRATION_DIR = REPO_ROOT / "calibration"
@@ -189,32 +189,6 @@ def test_metrics(spec, task, model, blob: bytes, data_dir: Path, *, progress: bo
                                        verbose=0), y, task.labels, src, ctx, voices)
     q = evaluate_logits(tflm_logits(blob, x).astype(np.float32), y, task.labels, src, ctx, voices)
     return fl, q
-
-
-def model_fields_differing(model_spec, recorded: dict) -> list[str]:
-    """The [model] fields in which a recorded config (config.json's "model") differs from
-    ``model_spec``."""
-    return sorted(k for k, v in asdict(model_spec).items()
-                  if k in recorded and list(np.ravel(recorded[k])) != list(np.ravel(v)))
-
-
-def check_trained_with(spec, train_dir: Path) -> None:
-    """Refuse a training directory (its effective config.json) made with another front end or
-    another [model] than the spec's: the int8 model's accuracy is measured on the spec's features
-    and the manifest hands the device the spec's front-end hash, and the converter rebuilds the
-    network from the spec's [model]."""
-    cfg_path = train_dir / "config.json"
-    cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
-    fe = cfg.get("frontend", {}).get("hash")
-    if fe not in (None, spec.frontend.hash):
-        raise QuantizeError(f"{train_dir} was trained on the features of front end {fe[:12]}, this spec computes "
-                            f"{spec.frontend.hash[:12]}: use the spec it was trained with (kws --spec), or retrain")
-    got = cfg.get("model", {})
-    if got.get("hash") not in (None, spec.model.hash):
-        diff = model_fields_differing(spec.model, got)
-        raise QuantizeError(f"{train_dir} was trained with another [model] than this spec's (differs in "
-                            f"{', '.join(diff) or 'its hash'}): use the spec and task it was trained with (kws --spec, "
-                            "--task: a task's [model] sets its own network), or retrain")
 
 
 def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, progress: bool = True,

@@ -49,7 +49,7 @@ def validate(manifest: dict, model_dir: Path | None = None) -> None:
 
 def release(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, budget: dict,
             out_dir: str | Path | None = None, baseline_minutes: float = 10.0) -> Path:
-    from kws.quantize import check_trained_with
+    from kws.train.provenance import check_trained_with
 
     train_dir, data_dir = Path(train_dir), Path(data_dir)
     check_trained_with(spec, train_dir)                   # the manifest records the spec's [model] as the network's

@@ -18,14 +18,13 @@ augmented copies included, without the feature masking the student trains with.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from kws.errors import KwsError
-from kws.train.ensemble import check_frontend_and_labels
+from kws.train.provenance import check_made_with, read_config
 
 
 @dataclass(frozen=True)
@@ -52,19 +51,8 @@ def check_teacher(teacher_dir: str | Path, spec, task, data_hash: str) -> dict:
     """The teacher's record for config.json, after checking it was trained on this data set,
     front end, window and label list; a clear error naming the difference otherwise."""
     d = Path(teacher_dir)
-    cfg_path, model_path = d / "config.json", d / "model.keras"
-    if not cfg_path.exists() or not model_path.exists():
-        raise KwsError(f"{d}: not a training directory (a teacher needs model.keras and config.json from kws train "
-                       "or kws ensemble)")
-    cfg = json.loads(cfg_path.read_text())
-    if cfg["data"]["manifest_hash"] != data_hash:
-        raise KwsError(f"{cfg_path}: the teacher was trained on data set {cfg['data']['manifest_hash'][:12]}, the "
-                       f"student's is {data_hash[:12]}: a teacher must learn from the student's training voices only")
-    check_frontend_and_labels(cfg, cfg_path, spec, task)
-    for field in ("window_frames", "input_scale_log2"):
-        if cfg["model"][field] != getattr(spec.model, field):
-            raise KwsError(f"{cfg_path}: the teacher's [model] {field} is {cfg['model'][field]}, the student's "
-                           f"{getattr(spec.model, field)}")
+    cfg = read_config(d, made_by="kws train or kws ensemble, as a teacher")
+    check_made_with(cfg, d / "config.json", data_hash=data_hash, spec=spec, task=task, window=spec.model)
     return {"dir": str(d), "sha256": model_sha256(d),
             "width": cfg["model"]["width"], "blocks": cfg["model"]["blocks"],
             "members": cfg["model"].get("members", 1), "seed": cfg["train"]["seed"]}

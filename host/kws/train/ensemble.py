@@ -26,34 +26,16 @@ import numpy as np
 
 from kws.errors import KwsError
 from kws.fsio import write_if_changed
+from kws.train.provenance import check_made_with, read_config
 
 
 def member_config(spec, task, member_dir: Path) -> dict:
     """A member's effective config (``kws train``'s config.json), checked against the
     ensemble's spec: one member network, the task's labels, the spec's front end."""
-    path = Path(member_dir) / "config.json"
-    if not path.exists() or not (Path(member_dir) / "model.keras").exists():
-        raise KwsError(f"{member_dir}: not a training directory (needs model.keras and config.json from kws train)")
-    cfg = json.loads(path.read_text())
-    want = spec.model.member
-    if cfg["model"]["hash"] != want.hash:
-        from kws.quantize import model_fields_differing
-
-        diff = model_fields_differing(want, cfg["model"])
-        raise KwsError(f"{path}: trained with another network than the ensemble's members (differs in "
-                       f"{', '.join(diff) or 'its hash'})")
-    check_frontend_and_labels(cfg, path, spec, task)
+    cfg = read_config(member_dir, made_by="kws train")
+    check_made_with(cfg, Path(member_dir) / "config.json", spec=spec, model=spec.model.member, task=task,
+                    model_is="the ensemble's members")
     return cfg
-
-
-def check_frontend_and_labels(cfg: dict, path: Path, spec, task) -> None:
-    """A training directory's config.json (``cfg``, read from ``path``) was made with the spec's
-    front end and the task's labels, or an error naming the file and what differs."""
-    if cfg["frontend"]["hash"] != spec.frontend.hash:
-        raise KwsError(f"{path}: trained on front end {cfg['frontend']['hash'][:12]}, the spec's is "
-                       f"{spec.frontend.hash[:12]}")
-    if cfg["task"]["labels"] != list(task.labels):
-        raise KwsError(f"{path}: labels {cfg['task']['labels']} are not the task's {list(task.labels)}")
 
 
 def merged_weights(layer_kind: str, parts: list[list[np.ndarray]], width: int) -> list[np.ndarray]:

@@ -126,15 +126,11 @@ def is_embedding_teacher(teacher_dir: str | Path) -> bool:
 def check(teacher_dir: str | Path, spec, task, data_hash: str) -> dict:
     """The teacher's record for the student's config.json, after checking it was made from this
     data set and labels; a clear error naming the difference otherwise."""
+    from kws.train.provenance import check_made_with, read_config
+
     d = Path(teacher_dir)
-    cfg = json.loads((d / "config.json").read_text())
-    if not (d / LOGITS).exists():
-        raise KwsError(f"{d}: no {LOGITS} (made by kws teach)")
-    if cfg["data"]["manifest_hash"] != data_hash:
-        raise KwsError(f"{d}/config.json: the teacher was made from data set {cfg['data']['manifest_hash'][:12]}, the "
-                       f"student's is {data_hash[:12]}: a teacher must learn from the student's training voices only")
-    if cfg["task"]["labels"] != list(task.labels):
-        raise KwsError(f"{d}/config.json: the teacher's labels {cfg['task']['labels']} are not {list(task.labels)}")
+    cfg = read_config(d, needs=(LOGITS,), made_by="kws teach")
+    check_made_with(cfg, d / "config.json", data_hash=data_hash, spec=spec, task=task)
     return {"dir": str(d), "kind": KIND, "sha256": cfg["sha256"], "hidden": cfg["classifier"]["hidden"],
             "seed": cfg["seed"]}
 
