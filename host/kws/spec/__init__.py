@@ -184,10 +184,11 @@ class TrainSpec:
     calibration_clips: int
     class_weights: str = "balanced"
     min_epochs: int = 0              # early stopping only considers epochs from here on
+    mixup: float = 0.0               # Beta(a, a) of mixup (kws.train.mixup); 0: none
 
     @property
     def hash(self) -> str:
-        return _section_hash(self)
+        return _section_hash(self, omit_defaults=("mixup",))
 
 
 @dataclass(frozen=True)
@@ -397,7 +398,8 @@ def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
                       augment_copies=t.int("augment_copies", lo=0, hi=20),
                       calibration_clips=t.int("calibration_clips", lo=1),
                       class_weights=t.str("class_weights", ("balanced", "none")),
-                      min_epochs=t.int("min_epochs", lo=0))
+                      min_epochs=t.int("min_epochs", lo=0),
+                      mixup=t.float("mixup", lo=0.0, hi=10.0, default=0.0))
     t.done()
     b = top.sub("budget")
     budget = BudgetSpec(island_bytes=b.int("island_bytes", lo=1024), target_bytes=b.int("target_bytes", lo=1024))

@@ -8,6 +8,7 @@ model, training and task configuration with their hashes and the data manifest h
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from kws.data import manifest as mf
+from kws.errors import KwsError
 from kws.fsio import write_if_changed
 from kws.train.features import build_features
 from kws.train.model import build
@@ -145,6 +147,9 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     ts = spec.train
     teacher_rec = None
     if teacher is not None:          # checked before any work
+        if ts.mixup:
+            raise KwsError("[train] mixup and a teacher do not go together: the teacher's logits are of unmixed "
+                           "examples; set mixup = 0 to distil")
         from kws.train import distill as ds
         from kws.train import speech_embedding as se
 
@@ -179,7 +184,8 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     keras.utils.set_random_seed(ts.seed)          # after loading a teacher: the student starts as without one
     tf.config.experimental.enable_op_determinism()
 
-    model = build(spec.model, spec.frontend.num_cepstra, len(labels))
+    with _private_python_random(ts.seed):
+        model = build(spec.model, spec.frontend.num_cepstra, len(labels))
     epochs = epochs or ts.epochs
     steps = int(np.ceil(len(y_tr) / ts.batch_size)) * epochs
     lr = keras.optimizers.schedules.CosineDecay(ts.learning_rate, decay_steps=max(steps, 1), alpha=0.02)
@@ -190,9 +196,21 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     voice_cb = _voice_metric_callback(keras, x_va, y_va, voice_groups(data_dir, feats["id_val"]))
     stop = keras.callbacks.EarlyStopping(monitor="val_voice_accuracy", mode="max", patience=ts.patience,
                                          restore_best_weights=True, start_from_epoch=ts.min_epochs)
+    fit_args: dict = {"x": x_tr, "y": t_tr, "batch_size": ts.batch_size, "class_weight": class_weight,
+                      "sample_weight": sample_weight, "shuffle": True}
+    if ts.mixup:
+        from kws.train import mixup
+
+        k = len(labels)
+        model.compile(optimizer=keras.optimizers.Adam(lr), metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+                      loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+        w = None if class_weight is None else np.array([class_weight[int(c)] for c in y_tr], np.float32)
+        fit_args = {"x": mixup.batches(keras, x_tr, y_tr, k, batch_size=ts.batch_size, alpha=ts.mixup, seed=ts.seed,
+                                       sample_weight=w)}
+        t_va = np.eye(k, dtype=np.float32)[y_va]
     t0 = time.perf_counter()
-    hist = model.fit(x_tr, t_tr, batch_size=ts.batch_size, epochs=epochs, validation_data=(x_va, t_va),
-                     class_weight=class_weight, sample_weight=sample_weight, callbacks=[voice_cb, stop], verbose=1 if progress else 2, shuffle=True)
+    hist = model.fit(**fit_args, epochs=epochs, validation_data=(x_va, t_va), callbacks=[voice_cb, stop],
+                     verbose=1 if progress else 2)
     seconds = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / "model.keras")
@@ -211,10 +229,31 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     return metrics
 
 
+@contextlib.contextmanager
+def _private_python_random(seed: int):
+    """Keras draws its initializers' and dropout's seeds from Python's global ``random``, which
+    other threads of the process draw from too (a Dask worker's heartbeats, with jitter): a
+    network built on a worker then came out differently run to run. Inside this, Keras draws from
+    a generator of its own, seeded as keras.utils.set_random_seed seeds the global one: the same
+    draws as a quiet process, wherever it runs."""
+    import random
+
+    from keras.src.random import seed_generator as sg  # where Keras keeps its reference to it
+
+    saved, sg.python_random = sg.python_random, random.Random(seed)
+    try:
+        yield
+    finally:
+        sg.python_random = saved
+
+
 def set_threads() -> None:
     """Use the machine's cores (TF defaults can oversubscribe small machines)."""
     import tensorflow as tf
 
     n = os.cpu_count() or 2
-    tf.config.threading.set_intra_op_parallelism_threads(n)
-    tf.config.threading.set_inter_op_parallelism_threads(2)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(2)
+    except RuntimeError:            # TensorFlow already running in this process: it keeps the threads it has
+        pass
