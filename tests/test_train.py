@@ -10,6 +10,7 @@ import pytest
 
 from kws.data.task import load_task
 from kws.errors import KwsError
+from kws.train.provenance import NotMadeWith
 from test_data_pipeline import model_table, small_task, without_model
 
 pytestmark = pytest.mark.slow          # not in `make check`
@@ -333,6 +334,27 @@ def test_picker_chooses_the_best_variant_within_budget(tiny, tmp_path):
     assert r2["chosen"] is None and r2["why"] == "no variant fits the budget"
 
 
+def test_a_sweep_trained_on_worker_processes_equals_one_trained_here(tiny, tmp_path):
+    """kws pick --workers 2: the networks are trained on a local Dask cluster, one per task; every
+    figure of every variant, and the choice, equal the same sweep trained in this process."""
+    from kws import engine
+    from kws.train.pick import pick
+
+    spec, task, d = tiny
+    kw = dict(widths=[8], blocks=[1], strides=[1, 2], seeds=[3], epochs=2, progress=False)
+    here = pick(spec, task, d / "data", tmp_path / "here", workers=1, **kw)
+    spread = pick(spec, task, d / "data", tmp_path / "spread", workers=2, **kw)
+    engine.close()
+
+    def figures(r):
+        return [{k: v for k, v in row.items() if k != "dir"} for row in r["variants"]]
+
+    assert figures(spread) == figures(here) and len(here["variants"]) == 2
+    assert spread["why"] == here["why"]
+    for row in spread["variants"]:      # trained where the engine ran it, into the sweep's own directory
+        assert Path(row["dir"]).is_relative_to(tmp_path / "spread") and (Path(row["dir"]) / "model.keras").exists()
+
+
 def test_picker_sweeps_ensembles_and_can_keep_to_the_target(tiny, tmp_path):
     """Member counts are variants too: an ensemble variant is trained as kws train trains one (member
     k with seed + k, merged), ranked by the merged network's own validation figures, and measured as
@@ -442,11 +464,11 @@ def test_a_spec_whose_network_differs_from_the_trained_one_is_refused(trained, t
                    + model_table(dataclasses.replace(spec.model, **{field: value})))
     other = load_task(own).spec(spec)
     assert other.model == dataclasses.replace(spec.model, **{field: value})
-    with pytest.raises(QuantizeError, match=rf"trained with another \[model\] than this spec's \(differs in {field}\).*--task"):
+    with pytest.raises(NotMadeWith, match=rf"trained with another network than this spec's \[model\] \(differs in {field}\).*--task"):
         quantize(other, task, d / "run", d / "data", name="tiny", progress=False, calibration_dir=d / "cal")
     from kws import release as rel
 
-    with pytest.raises(QuantizeError, match=f"differs in {field}"):
+    with pytest.raises(NotMadeWith, match=f"differs in {field}"):
         rel.release(other, task, d / "run", d / "data", name="tiny", budget={}, out_dir=d / "refused")
     assert not (d / "refused").exists()
     from kws.spec import load_spec
@@ -455,7 +477,7 @@ def test_a_spec_whose_network_differs_from_the_trained_one_is_refused(trained, t
     assert "7600.0" in text
     (d / "wide.toml").write_text(text)
     wide = dataclasses.replace(load_spec(d / "wide.toml"), model=spec.model, train=spec.train)
-    with pytest.raises(QuantizeError, match="trained on the features of front end .*, this spec computes"):
+    with pytest.raises(NotMadeWith, match="trained on the features of front end .*, this spec computes"):
         quantize(wide, task, d / "run", d / "data", name="tiny", progress=False, calibration_dir=d / "cal_wide")
     # without a training directory: the rebuilt network is checked against the trained one's logits
     keras.utils.set_random_seed(0)
@@ -502,7 +524,7 @@ def test_an_ensemble_trains_its_members_merges_quantizes_and_releases(tiny, tmp_
     assert man["spec"]["model"]["members"] == 2 and man["model"]["parameters"] > 0
     assert "an ensemble of 2 networks" in (out / "MODEL_CARD.md").read_text()
     # the single-network training directory is refused as this ensemble (another [model])
-    with pytest.raises(KwsError, match="another \\[model\\]"):
+    with pytest.raises(KwsError, match="another network than this spec.s \\[model\\]"):
         quantize(es, task, members[0], d / "data", name="ens", progress=False, calibration_dir=tmp_path / "cal")
 
 
@@ -610,7 +632,7 @@ def test_a_distilled_network_follows_its_teacher_and_records_it(trained, tmp_pat
     c = json.loads((other / "config.json").read_text())
     c["data"]["manifest_hash"] = "0" * 64
     (other / "config.json").write_text(json.dumps(c))
-    with pytest.raises(KwsError, match="teacher was trained on data set 000000000000"):
+    with pytest.raises(KwsError, match="trained on data set 000000000000.*a teacher must learn"):
         train(spec, task, d / "data", tmp_path / "refused", progress=False, epochs=1, teacher=other)
     assert not (tmp_path / "refused").exists()
 
@@ -657,3 +679,22 @@ def test_picker_sweeps_the_blocks_kernel_along_time(tiny, tmp_path, capsys, monk
     assert main(["pick", "--data", str(d / "data"), "--out", str(tmp_path), "--widths", "8", "--blocks", "1",
                  "--block-kernels", "9,5"]) == 0
     assert seen["block_kernels"] == [9, 5] and f"9x{kw}" in capsys.readouterr().out
+
+
+def test_mixup_trains_records_itself_and_refuses_a_teacher(trained, tmp_path):
+    """[train] mixup: the network trains on blended batches (its history and metrics as without),
+    config.json records the setting (and a changed training hash); with a teacher it is refused
+    before any work."""
+    from kws.train.fit import train
+
+    spec, task, d, _, _ = trained
+    mixed = dataclasses.replace(spec, train=dataclasses.replace(spec.train, mixup=0.4))
+    m = train(mixed, task, d / "data", tmp_path / "mix", progress=False, epochs=2)
+    cfg = json.loads((tmp_path / "mix" / "config.json").read_text())
+    assert cfg["train"]["mixup"] == 0.4 and cfg["train"]["hash"] != spec.train.hash
+    hist = json.loads((tmp_path / "mix" / "history.json").read_text())
+    assert len(hist["accuracy"]) == m["epochs_run"] == len(hist["val_voice_accuracy"])
+    assert 0.0 <= m["test"]["accuracy"] <= 1.0 and (tmp_path / "mix" / "model.keras").exists()
+    with pytest.raises(KwsError, match="mixup and a teacher"):
+        train(mixed, task, d / "data", tmp_path / "no", progress=False, epochs=1, teacher=d / "run")
+    assert not (tmp_path / "no").exists()

@@ -74,6 +74,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--streams", help="choose by FRR within --target-fa on these streams (make them from the "
                                      "validation voices: kws data streams DATA --split val)")
     s.add_argument("--target-fa", type=float, default=5.0, help="false accepts per hour for --streams (default 5)")
+    s.add_argument("--workers", type=int, default=1,
+                   help="local processes training networks side by side (default 1: in this process, which already "
+                        "uses every core); kws --cluster / KWS_CLUSTER trains them on a Dask cluster")
     s.set_defaults(fn=cmd_pick)
 
     s = sub.add_parser("quantize", help="full-int8 TFLite of a trained model with the tracked calibration set")
@@ -235,7 +238,8 @@ def cmd_pick(args) -> int:
              block_kernels=[int(v) for v in args.block_kernels.split(",")] if args.block_kernels else None,
              seeds=[int(v) for v in args.seeds.split(",")] if args.seeds else None,
              members=[int(v) for v in args.members.split(",")] if args.members else None,
-             epochs=args.epochs, streams=args.streams, target_fa=args.target_fa, within_target=args.within_target)
+             epochs=args.epochs, streams=args.streams, target_fa=args.target_fa, within_target=args.within_target,
+             workers=args.workers)
     frr = f" {'FRR@' + format(args.target_fa, 'g'):>8}" if args.streams else ""
     print(f"{'width':>5} {'blocks':>6} {'stride':>6} {'kernel':>6} {'seed':>5} {'nets':>4} {'params':>7} {'val':>6} "
           f"{'val/voice':>9} {'test fl':>7} {'test i8':>7} {'island B':>9}{frr}  fits  target")

@@ -22,6 +22,10 @@ given) and says what it chose and why. Variants share the cached features and th
 network (width, depth, stride, seed) is trained once, under ``networks/``, whether it is a variant
 alone or a member of ensembles (member k of an ensemble with first seed s has seed s + k, as in
 kws train), so ``--members 1,2,3`` over one seed trains three networks, not six.
+
+The networks are trained on the engine (kws.engine): in this process by default (training already
+uses every core), on ``workers`` local processes, or on the cluster ``KWS_CLUSTER`` names, one
+network per task; each is seeded, so where it ran does not change it.
 """
 
 from __future__ import annotations
@@ -59,21 +63,33 @@ def _stream_score(spec, task, run: Path, streams: Path, target_fa: float) -> dic
             "minutes": r["audio_seconds"] / 60}
 
 
+def _train_network(job, shared) -> dict:
+    """One network of a sweep (an engine task): ``job`` its directory, spec and seed."""
+    from kws.train.fit import set_threads, train
+
+    d, single, seed = job
+    task, data_dir, epochs, progress = shared
+    set_threads()
+    return train(single, task, data_dir, d, epochs=epochs, seed=seed, progress=progress)
+
+
 def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, blocks, strides=None, block_kernels=None,
          seeds=None, members=None, epochs=None, progress: bool = True, streams: str | Path | None = None,
-         target_fa: float = 5.0, within_target: bool = False) -> dict:
+         target_fa: float = 5.0, within_target: bool = False, workers: int = 1) -> dict:
     """``strides``: time strides of the first convolution (its cepstral stride stays the task's);
     ``block_kernels``: time extents of the blocks' depthwise kernels (their cepstral extent stays the
     task's: 9 and 15 sweep the temporal form's 9x1 and 15x1);
     ``seeds``: training seeds (an ensemble's first member's: member k takes seed + k, as kws train);
     ``members``: networks merged into one ([model] members). They default to the task's and the
     spec's single value. ``within_target``: choose among the variants that meet the island target
-    (``budget.target_bytes``) rather than the budget."""
+    (``budget.target_bytes``) rather than the budget. ``workers``: local processes training
+    networks side by side (kws.engine; 1: in this process)."""
     from kws import budget as b
+    from kws import engine
     from kws.quantize import quantize
     from kws.spec import with_model
     from kws.train.ensemble import merge
-    from kws.train.fit import train
+    from kws.train.features import build_features
     from kws.train.model import parameter_count
 
     out_dir = Path(out_dir)
@@ -84,13 +100,10 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
     rows = []
     trained: dict[Path, dict] = {}
 
-    def network(single, base: str, seed: int) -> Path:
+    def network(base: str, seed: int) -> Path:
         """One network of the sweep, trained once whichever variants use it: a variant alone, and
         member k of the ensembles of its width, depth and stride whose first seed is its seed - k."""
-        d = out_dir / "networks" / f"{base}_s{seed}"
-        if d not in trained:
-            trained[d] = train(single, task, data_dir, d, epochs=epochs, seed=seed, progress=progress)
-        return d
+        return out_dir / "networks" / f"{base}_s{seed}"
 
     # every variant's network checked as a spec's [model] is, before any is trained (a kernel too long
     # for the window fails here with the field and the variant named, not in Keras an hour in)
@@ -102,15 +115,28 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
         s = with_model(spec, {**fields, "members": nm}, where)
         variants.append((w, nb, st, bk, seed, nm, with_model(spec, {**fields, "members": 1}, where),
                          dataclasses.replace(s, train=dataclasses.replace(s.train, seed=seed))))
-    for w, nb, st, bk, seed, nm, single, s in variants:
-        base = f"w{w}_b{nb}" + (f"_t{st}" if len(strides) > 1 else "") + (f"_k{bk}" if len(block_kernels) > 1 else "")
+
+    def base_of(w, nb, st, bk) -> str:
+        return f"w{w}_b{nb}" + (f"_t{st}" if len(strides) > 1 else "") + (f"_k{bk}" if len(block_kernels) > 1 else "")
+
+    jobs = {network(base_of(w, nb, st, bk), seed + k): (single, seed + k)
+            for w, nb, st, bk, seed, nm, single, _ in variants for k in range(nm)}
+    # the features once, here: the networks' tasks then read the cache (all variants share the front end)
+    build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
+                   cache_dir=Path(data_dir) / "features", progress=progress)
+    done = engine.run_map(_train_network, [(d, single, sd) for d, (single, sd) in jobs.items()],
+                          shared=(task, data_dir, epochs, progress and workers == 1), workers=workers, chunk=1,
+                          what="training a network of the sweep")
+    trained.update(zip(jobs, done))
+    for w, nb, st, bk, seed, nm, _, s in variants:
+        base = base_of(w, nb, st, bk)
         tag = base + (f"_s{seed}" if len(seeds) > 1 else "") + (f"_m{nm}" if len(members) > 1 else "")
         if nm > 1:      # members trained apart (seed + k, as kws train), merged; the merged network's own figures
             run = out_dir / tag
-            merge(s, task, [network(single, base, seed + k) for k in range(nm)], run, data_dir=data_dir)
+            merge(s, task, [network(base, seed + k) for k in range(nm)], run, data_dir=data_dir)
             m = json.loads((run / "metrics.json").read_text())
         else:
-            run = network(single, base, seed)
+            run = network(base, seed)
             m = trained[run]
         q = quantize(s, task, run, data_dir, name=f"{task.name}_{tag}", progress=progress,
                      calibration_dir=out_dir / "calibration")
