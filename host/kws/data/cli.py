@@ -191,12 +191,12 @@ def cmd_fetch(args) -> int:
 
 def cmd_augment(args) -> int:
     import soundfile as sf
-    from tqdm import tqdm
 
     from kws.audio import write_wav
     from kws.data import manifest as mf
     from kws.data.augment import augment
     from kws.data.task import load_task
+    from kws.progress import bar
 
     task = load_task(args.task)
     src, out = Path(args.data), Path(args.out)
@@ -204,7 +204,7 @@ def cmd_augment(args) -> int:
     ents = [e for e in man["entries"] if e["split"] == args.split]
     bgs = [sf.read(str(src / e["path"]), dtype="int16")[0] for e in ents if e["label"] == task.silence_label]
     new = []
-    for e in tqdm(ents, desc="augment", unit="clip"):
+    for e in bar(ents, desc="augment", unit="clip"):
         pcm = sf.read(str(src / e["path"]), dtype="int16")[0]
         for k in range(args.copies):
             y = augment(pcm, clip_id=e["id"], index=k, cfg=task.augment, backgrounds=bgs,

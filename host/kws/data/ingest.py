@@ -192,7 +192,7 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
     Re-running on the same inputs rewrites nothing and yields the same manifest hash; clips
     whose source bytes are unchanged are not re-analysed.
     """
-    from tqdm import tqdm
+    from kws.progress import bar
 
     if not clips:
         raise KwsError(f"{step}: the source offered no clips: nothing to ingest into {out_dir}")
@@ -206,9 +206,9 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
         raise KwsError(f"labels not in task {task.name!r}: {sorted(unknown_labels)} (task labels: {list(task.labels)})")
 
     workers = workers or default_workers()
-    checked = list(tqdm(run_map(_check_one, clips, shared=(task, previous), workers=workers, chunk=32,
-                                what="a validation"), total=len(clips), desc="validate", unit="clip",
-                        disable=not progress))
+    checked = list(bar(run_map(_check_one, clips, shared=(task, previous), workers=workers, chunk=32,
+                               what="a validation"), total=len(clips), desc="validate", unit="clip",
+                       progress=progress))
 
     # Duplicates and label conflicts, by content of the converted audio (or the reused entry).
     def content_hash(c: Checked) -> str | None:

@@ -271,7 +271,7 @@ def fetch(url: str, dest: str | Path, *, sha256: str | None = None, extract_to: 
     Raises :class:`KwsError` with a clear message when the host is unreachable or the
     checksum differs (the bad file is kept as ``.part`` for inspection, never used).
     """
-    from tqdm import tqdm
+    from kws.progress import bar as progress_bar
 
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -293,9 +293,9 @@ def fetch(url: str, dest: str | Path, *, sha256: str | None = None, extract_to: 
             if have and resp.status != 206:     # server ignored the range: start over
                 have = 0
             total = int(resp.headers.get("Content-Length", 0)) + have
-            with open(part, "ab" if have else "wb") as f, tqdm(total=total or None, initial=have, unit="B",
-                                                               unit_scale=True, desc=dest.name,
-                                                               disable=not progress) as bar:
+            with open(part, "ab" if have else "wb") as f, progress_bar(total=total or None, initial=have,
+                                                                       unit="B", unit_scale=True, desc=dest.name,
+                                                                       progress=progress) as bar:
                 for block in iter(lambda: resp.read(1 << 20), b""):
                     f.write(block)
                     bar.update(len(block))

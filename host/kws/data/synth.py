@@ -219,7 +219,7 @@ def _babble_sources(babble_dir: str, split: str) -> list[np.ndarray]:
 
 def render_all(task, out_dir: str | Path, *, workers: int | None = None, progress: bool = True) -> dict:
     """Render the task's plan into ``out_dir`` (resumable). Returns counts."""
-    from tqdm import tqdm
+    from kws.progress import bar as progress_bar
 
     sc = task.synth
     for engine, voices in (("flite", sc.flite_voices), ("festival", sc.festival_voices),
@@ -237,7 +237,7 @@ def render_all(task, out_dir: str | Path, *, workers: int | None = None, progres
     silence = [r for r in items if r.kind == "silence"]
     workers = workers or default_workers()
     done_before = sum(1 for r in items if (out_dir / r.label / f"{r.id}.wav").exists())
-    bar = tqdm(total=len(items), initial=done_before, desc="synth", unit="clip", disable=not progress)
+    bar = progress_bar(total=len(items), initial=done_before, desc="synth", unit="clip", progress=progress)
     written = 0
     for group in (speech, silence):
         # Interleave engines across chunks so that festival batches and Piper loads spread out.

@@ -177,8 +177,12 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
     data = []
     voices = []                 # per stream, the voice (split key) of each label row; "" unknown
     t0 = time.perf_counter()
-    computed = engines.run_map(_logits_of_stream, [str(w) for w in streams], shared=(spec, str(model_dir), engine, threads),
-                               workers=workers, chunk=1, what="stream scoring")
+    from kws.progress import bar
+
+    computed = bar(engines.run_map(_logits_of_stream, [str(w) for w in streams], shared=(spec, str(model_dir), engine,
+                                                                                         threads),
+                                   workers=workers, chunk=1, what="stream scoring"),
+                   total=len(streams), desc="score", unit="stream")
     for wav, (logits, samples, n) in zip(streams, computed):
         labels = wav.with_name(wav.stem + ".labels.csv")
         truth = read_labels(labels) if labels.exists() else []

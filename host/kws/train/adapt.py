@@ -185,8 +185,10 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     tf.config.experimental.enable_op_determinism()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    hist = model.fit(f(x), yy, batch_size=spec.train.batch_size, epochs=epochs, shuffle=True,
-                     callbacks=[KeepBlocks()] if masks else [], verbose=1 if progress else 0)
+    from kws.progress import epochs_callback
+
+    hist = model.fit(f(x), yy, batch_size=spec.train.batch_size, epochs=epochs, shuffle=True, verbose=0,
+                     callbacks=([KeepBlocks()] if masks else []) + [epochs_callback(keras, epochs, progress=progress)])
     after = {"user_held_back_float": float_acc(x_back, y_back),
              "user_trained_float": float_acc(x_user[::copies + 1], y_user[::copies + 1])}
     model.save(out_dir / "model.keras")

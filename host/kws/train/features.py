@@ -66,7 +66,7 @@ def split_audio(data_dir: Path, task, split: str, *, man: dict | None = None, au
     """(pcm [N, samples] int16, labels, clip ids, sources) of one split: its clips, then
     ``augment_copies`` augmented copies of each (kws.data.augment, seeded by clip id and copy),
     the examples training sees in this order (features, and a teacher's logits, follow it)."""
-    from tqdm import tqdm
+    from kws.progress import bar
 
     data_dir = Path(data_dir)
     man = man or mf.load(data_dir)
@@ -75,8 +75,8 @@ def split_audio(data_dir: Path, task, split: str, *, man: dict | None = None, au
     ents = [e for e in man["entries"] if e["split"] == split]
     if not ents:
         raise KwsError(f"{data_dir}: split {split!r} is empty")
-    pcm = np.stack([read_clip(data_dir / e["path"], samples) for e in tqdm(ents, desc=f"read {split}", unit="clip",
-                                                                       disable=not progress)])
+    pcm = np.stack([read_clip(data_dir / e["path"], samples) for e in bar(ents, desc=f"read {split}", unit="clip",
+                                                                      progress=progress)])
     y = np.array([label_ix[e["label"]] for e in ents], dtype=np.int32)
     ids = np.array([e["id"] for e in ents])
     src = np.array([e["source"] for e in ents])
@@ -84,9 +84,9 @@ def split_audio(data_dir: Path, task, split: str, *, man: dict | None = None, au
         bgs = [pcm[i] for i, e in enumerate(ents) if e["label"] == task.silence_label]
         speech = {lab for lab in task.labels if task.is_speech(lab)}
         jobs = [(e["id"], e["label"], pcm[i]) for i, e in enumerate(ents)]
-        copies = list(tqdm(run_map(_aug_one, jobs, shared=(bgs, task.augment, augment_copies, speech),
-                                   workers=workers or default_workers(), what="an augmentation"),
-                           total=len(jobs), desc="augment", unit="clip", disable=not progress))
+        copies = list(bar(run_map(_aug_one, jobs, shared=(bgs, task.augment, augment_copies, speech),
+                                  workers=workers or default_workers(), what="an augmentation"),
+                          total=len(jobs), desc="augment", unit="clip", progress=progress))
         aug = np.stack([c for group in copies for c in group])
         pcm = np.concatenate([pcm, aug])
         y = np.concatenate([y, np.repeat(y, augment_copies)])

@@ -209,8 +209,10 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
                                        sample_weight=w)}
         t_va = np.eye(k, dtype=np.float32)[y_va]
     t0 = time.perf_counter()
-    hist = model.fit(**fit_args, epochs=epochs, validation_data=(x_va, t_va), callbacks=[voice_cb, stop],
-                     verbose=1 if progress else 2)
+    from kws.progress import epochs_callback
+
+    hist = model.fit(**fit_args, epochs=epochs, validation_data=(x_va, t_va), verbose=0,
+                     callbacks=[voice_cb, stop, epochs_callback(keras, epochs, progress=progress)])
     seconds = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / "model.keras")

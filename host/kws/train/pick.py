@@ -124,9 +124,12 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
     # the features once, here: the networks' tasks then read the cache (all variants share the front end)
     build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
                    cache_dir=Path(data_dir) / "features", progress=progress)
-    done = engine.run_map(_train_network, [(d, single, sd) for d, (single, sd) in jobs.items()],
-                          shared=(task, data_dir, epochs, progress and workers == 1), workers=workers, chunk=1,
-                          what="training a network of the sweep")
+    from kws.progress import bar
+
+    done = bar(engine.run_map(_train_network, [(d, single, sd) for d, (single, sd) in jobs.items()],
+                              shared=(task, data_dir, epochs, progress and workers == 1), workers=workers, chunk=1,
+                              what="training a network of the sweep"),
+               total=len(jobs), desc="sweep", unit="network", progress=progress)
     trained.update(zip(jobs, done))
     for w, nb, st, bk, seed, nm, _, s in variants:
         base = base_of(w, nb, st, bk)

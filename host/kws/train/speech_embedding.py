@@ -50,12 +50,12 @@ def _sessions():
 
 def embed(pcm: np.ndarray, *, progress: bool = True) -> np.ndarray:
     """[N, 192] of int16 clips [N, samples]: the mean and the maximum of the clip's embeddings."""
-    from tqdm import tqdm
+    from kws.progress import bar
 
     mel, emb = _sessions()
     out = np.empty((pcm.shape[0], 192), np.float32)
     z = np.zeros(PAD, np.int16)
-    for i in tqdm(range(pcm.shape[0]), desc="embed", unit="clip", disable=not progress):
+    for i in bar(range(pcm.shape[0]), desc="embed", unit="clip", progress=progress):
         x = np.concatenate([z, pcm[i], z]).astype(np.float32)[None]
         m = mel.run(None, {mel.get_inputs()[0].name: x})[0].squeeze() / 10.0 + 2.0   # openWakeWord's scaling
         if m.shape[0] < WINDOW:
