@@ -698,3 +698,39 @@ def test_mixup_trains_records_itself_and_refuses_a_teacher(trained, tmp_path):
     with pytest.raises(KwsError, match="mixup and a teacher"):
         train(mixed, task, d / "data", tmp_path / "no", progress=False, epochs=1, teacher=d / "run")
     assert not (tmp_path / "no").exists()
+
+
+def test_a_network_can_start_from_another_trained_one(trained, tmp_path):
+    """kws train --init DIR: the network starts from DIR's weights (pre-trained elsewhere, e.g. on
+    the TTS corpus) — at a learning rate too small to move them it ends where DIR ended, where the
+    same seed from random weights does not — config.json names the start by its hash, and a start
+    made with another network is refused before any work."""
+    import shutil
+
+    import keras
+
+    from kws.train.fit import train
+    from kws.train.model import custom_objects
+
+    spec, task, d, _, _ = trained
+    still = dataclasses.replace(spec, train=dataclasses.replace(spec.train, learning_rate=1e-6))
+
+    def logits_kernel(run):
+        net = keras.models.load_model(run / "model.keras", custom_objects=custom_objects(), compile=False)
+        return net.get_layer("logits").get_weights()[0]
+
+    train(still, task, d / "data", tmp_path / "ft", progress=False, epochs=1, init=d / "run")
+    np.testing.assert_allclose(logits_kernel(tmp_path / "ft"), logits_kernel(d / "run"), atol=1e-3)
+    train(still, task, d / "data", tmp_path / "scratch", progress=False, epochs=1)
+    assert not np.allclose(logits_kernel(tmp_path / "scratch"), logits_kernel(d / "run"), atol=1e-3)
+    cfg = json.loads((tmp_path / "ft" / "config.json").read_text())
+    assert cfg["init"]["dir"] == str(d / "run") and len(cfg["init"]["sha256"]) == 64 and "init" not in json.loads(
+        (tmp_path / "scratch" / "config.json").read_text())
+    other = tmp_path / "other"
+    shutil.copytree(d / "run", other)
+    c = json.loads((other / "config.json").read_text())
+    c["model"] = {**c["model"], "hash": "0" * 64, "width": c["model"]["width"] + 8}
+    (other / "config.json").write_text(json.dumps(c))
+    with pytest.raises(NotMadeWith, match=r"another network than this spec's \[model\] \(differs in width\)"):
+        train(still, task, d / "data", tmp_path / "no", progress=False, epochs=1, init=other)
+    assert not (tmp_path / "no").exists()

@@ -20,6 +20,8 @@ def add_parsers(sub) -> None:
                                      "kws ensemble on the same data set, e.g. a wider network or an ensemble)")
     s.add_argument("--distill-temperature", type=float, help="softening of both posteriors (default: kws.train.distill)")
     s.add_argument("--distill-alpha", type=float, help="the teacher's share of the loss, 0..1 (default: kws.train.distill)")
+    s.add_argument("--init", help="start from the weights of this training directory (the same network, front end and "
+                                  "labels), e.g. one trained on the TTS corpus, instead of random ones")
     s.set_defaults(fn=cmd_train)
 
     s = sub.add_parser("teach", help="a teacher for kws train --teacher: a classifier on a speech embedding trained "
@@ -137,6 +139,13 @@ def cmd_train(args) -> int:
         given = {"temperature": args.distill_temperature, "alpha": args.distill_alpha}
         distill = Distill(**{k: v for k, v in given.items() if v is not None})
     teach = {"teacher": args.teacher, "distill": distill} if args.teacher else {}
+    if args.init:
+        if spec.model.members > 1:
+            from kws.errors import KwsError
+
+            raise KwsError("--init starts one network; an ensemble's members would all start alike ([model] members "
+                           f"is {spec.model.members}): train each member with --init, then kws ensemble")
+        teach["init"] = args.init
     set_threads()
     if spec.model.members > 1:
         from kws.train.ensemble import train_members

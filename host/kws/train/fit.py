@@ -132,10 +132,12 @@ def effective_config(spec, task, data_dir: Path) -> dict:
 
 def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int | None = None,
           seed: int | None = None, progress: bool = True, cache_dir: str | Path | None = None,
-          teacher: str | Path | None = None, distill=None) -> dict:
+          teacher: str | Path | None = None, distill=None, init: str | Path | None = None) -> dict:
     """``epochs``, ``seed``: override the spec's [train] (recorded in config.json as what ran).
     ``teacher``: a training directory whose logits the network also learns from
-    (:mod:`kws.train.distill`; ``distill`` its :class:`~kws.train.distill.Distill` settings)."""
+    (:mod:`kws.train.distill`; ``distill`` its :class:`~kws.train.distill.Distill` settings).
+    ``init``: a training directory of the same network, front end and labels whose weights the
+    network starts from (pre-trained on another data set, e.g. the TTS corpus)."""
     import keras
     import tensorflow as tf
 
@@ -156,6 +158,13 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
         distill = distill or ds.Distill()
         check = se.check if se.is_embedding_teacher(teacher) else ds.check_teacher
         teacher_rec = {**check(teacher, spec, task, mf.load(data_dir)["hash"]), **dataclasses.asdict(distill)}
+    init_rec = None
+    if init is not None:             # checked before any work
+        from kws.train.distill import model_sha256
+        from kws.train.provenance import check_made_with, read_config
+
+        check_made_with(read_config(init), Path(init) / "config.json", spec=spec, model=spec.model, task=task)
+        init_rec = {"dir": str(init), "sha256": model_sha256(init)}
     feats = build_features(data_dir, spec, task, augment_copies=ts.augment_copies,
                            cache_dir=cache_dir or data_dir / "features", progress=progress)
     scale = spec.model.input_scale
@@ -186,6 +195,11 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
 
     with _private_python_random(ts.seed):
         model = build(spec.model, spec.frontend.num_cepstra, len(labels))
+    if init is not None:
+        from kws.train.model import custom_objects
+
+        start = keras.models.load_model(Path(init) / "model.keras", custom_objects=custom_objects(), compile=False)
+        model.set_weights(start.get_weights())
     epochs = epochs or ts.epochs
     steps = int(np.ceil(len(y_tr) / ts.batch_size)) * epochs
     lr = keras.optimizers.schedules.CosineDecay(ts.learning_rate, decay_steps=max(steps, 1), alpha=0.02)
@@ -227,6 +241,8 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
     config = effective_config(spec, task, data_dir)
     if teacher_rec is not None:
         config["teacher"] = teacher_rec
+    if init_rec is not None:
+        config["init"] = init_rec
     write_if_changed(out_dir / "config.json", json.dumps(config, indent=1) + "\n")
     return metrics
 
