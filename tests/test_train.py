@@ -181,20 +181,21 @@ def test_budget_reports_and_refuses_what_does_not_fit(trained):
     assert "total" in b.format_table(rep)
 
 
-def _release_tiny(trained, monkeypatch, out_dir: str, baseline_minutes: float):
-    """Release the tiny trained model under the tmp tree: (spec, task, tmp root, quantize.json, model bytes,
-    release directory)."""
+def _release_tiny(trained, monkeypatch, out_dir: str, baseline_minutes: float, run=None):
+    """Release the tiny trained model (or the training directory ``run``, quantized) under the tmp
+    tree: (spec, task, tmp root, quantize.json, model bytes, release directory)."""
     from kws import budget as b
     from kws import release as rel
 
     spec, task, d, _, _ = trained
+    run = run or d / "run"
     monkeypatch.setattr(rel, "REPO_ROOT", d)                        # calibration path relative to the tmp tree
-    q = json.loads((d / "run" / "quantize.json").read_text())
+    q = json.loads((run / "quantize.json").read_text())
     q["calibration"]["path"] = str((d / "cal" / "tiny" / "quant_cal_idxs.txt").relative_to(d))
-    (d / "run" / "quantize.json").write_text(json.dumps(q))
-    blob = (d / "run" / "model.tflite").read_bytes()
+    (run / "quantize.json").write_text(json.dumps(q))
+    blob = (run / "model.tflite").read_bytes()
     rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
-    out = rel.release(spec, task, d / "run", d / "data", name="tiny", budget=rep, out_dir=d / out_dir / "tiny",
+    out = rel.release(spec, task, run, d / "data", name="tiny", budget=rep, out_dir=d / out_dir / "tiny",
                       baseline_minutes=baseline_minutes)
     return spec, task, d, q, blob, out
 
@@ -700,11 +701,12 @@ def test_mixup_trains_records_itself_and_refuses_a_teacher(trained, tmp_path):
     assert not (tmp_path / "no").exists()
 
 
-def test_a_network_can_start_from_another_trained_one(trained, tmp_path):
+def test_a_network_can_start_from_another_trained_one(trained, tmp_path, monkeypatch):
     """kws train --init DIR: the network starts from DIR's weights (pre-trained elsewhere, e.g. on
     the TTS corpus) — at a learning rate too small to move them it ends where DIR ended, where the
-    same seed from random weights does not — config.json names the start by its hash, and a start
-    made with another network is refused before any work."""
+    same seed from random weights does not — config.json, the release manifest and the model card
+    name the start and the data set it was trained on, and a start made with another network is
+    refused before any work."""
     import shutil
 
     import keras
@@ -726,6 +728,17 @@ def test_a_network_can_start_from_another_trained_one(trained, tmp_path):
     cfg = json.loads((tmp_path / "ft" / "config.json").read_text())
     assert cfg["init"]["dir"] == str(d / "run") and len(cfg["init"]["sha256"]) == 64 and "init" not in json.loads(
         (tmp_path / "scratch" / "config.json").read_text())
+    start = json.loads((d / "run" / "config.json").read_text())
+    assert cfg["init"]["data"] == start["data"] and cfg["init"]["train"] == start["train"]
+    from kws.quantize import quantize
+
+    quantize(still, task, tmp_path / "ft", d / "data", name="tiny", progress=False, calibration_dir=d / "cal")
+    *_, out = _release_tiny((still, task, d, None, None), monkeypatch, "released_ft", 1.5, run=tmp_path / "ft")
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["spec"]["init"] == cfg["init"]
+    card = (out / "MODEL_CARD.md").read_text()
+    assert f"starting from the weights of a network trained on another data set (kws train --init: " \
+           f"`{cfg['init']['sha256'][:12]}…`, data set {start['data']['manifest_hash'][:12]}…)" in card
     other = tmp_path / "other"
     shutil.copytree(d / "run", other)
     c = json.loads((other / "config.json").read_text())

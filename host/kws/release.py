@@ -116,7 +116,8 @@ def _release_into(spec, task, train_dir: Path, data_dir: Path, out: Path, final:
         "spec": {"model": {"hash": spec.model.hash, **asdict(spec.model)},
                  "train": _trained_with(spec, train_dir),
                  **({"members": _members(train_dir)} if spec.model.members > 1 else {}),
-                 **({"teacher": teacher} if teacher else {})},
+                 **({"teacher": teacher} if teacher else {}),
+                 **({"init": trained_cfg["init"]} if trained_cfg.get("init") else {})},
         "data": {"manifest_hash": data_man["hash"], "clips": len(data_man["entries"]),
                  "counts": data_man["counts"], "sources": _count(e["source"] for e in data_man["entries"]),
                  "recorded": recorded_sources(data_man["entries"])},
@@ -402,6 +403,10 @@ def model_card(man: dict) -> str:
         trained += (f", distilled from a teacher (kws train --teacher: width {t['width']}"
                     f"{' x ' + str(t['members']) + ' members' if t.get('members', 1) > 1 else ''}, "
                     f"`{t['sha256'][:12]}…`, temperature {t['temperature']:g}, teacher's share {t['alpha']:g})")
+    i = man["spec"].get("init")
+    if i:
+        trained += (f", starting from the weights of a network trained on another data set (kws train --init: "
+                    f"`{i['sha256'][:12]}…`, data set {((i.get('data') or {}).get('manifest_hash') or '?')[:12]}…)")
     return f"""# Model card: {man['name']}
 
 **Task**: {man['task']['name']} — {', '.join(man['labels'])}.

@@ -163,8 +163,11 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
         from kws.train.distill import model_sha256
         from kws.train.provenance import check_made_with, read_config
 
-        check_made_with(read_config(init), Path(init) / "config.json", spec=spec, model=spec.model, task=task)
-        init_rec = {"dir": str(init), "sha256": model_sha256(init)}
+        start_cfg = read_config(init)
+        check_made_with(start_cfg, Path(init) / "config.json", spec=spec, model=spec.model, task=task)
+        # what the start was trained on travels with the network (a release records both data sets)
+        init_rec = {"dir": str(init), "sha256": model_sha256(init), "data": start_cfg.get("data"),
+                    "train": start_cfg.get("train")}
     feats = build_features(data_dir, spec, task, augment_copies=ts.augment_copies,
                            cache_dir=cache_dir or data_dir / "features", progress=progress)
     scale = spec.model.input_scale
