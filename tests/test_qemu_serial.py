@@ -378,7 +378,9 @@ def test_kws_device_info_says_what_the_device_runs(image, spec, capsys):
     cal = calibrated_thresholds(man)
     assert info["thresholds"].keys() == cal.keys()
     assert all(abs(info["thresholds"][k] - cal[k]) <= 2 ** -16 for k in cal)        # Q15, rounded
-    assert info["stats"]["tick_hz"] > 0 and info["stats"]["bad_crc"] == 0
+    assert info["stats"]["tick_hz"] > 0 and info["stats"]["bad_crc"] >= info["session_counters"]["bad_crc"]
+    assert info["session_counters"] == {"bad_crc": 0, "bad_frames": 0, "seq_gaps": 0,          # none lost in the session
+                                        "rx_frames": 2, "rx_lost": 0}                         # THRESHOLDS_REQ, STATS_REQ
     assert main(["device", "info", "--model", "models/wakeword"]) == 0               # another model: said, not refused
     out = capsys.readouterr().out
     assert "against wakeword: frontend matches, model DIFFERS, detector DIFFERS" in out
