@@ -747,3 +747,22 @@ def test_a_network_can_start_from_another_trained_one(trained, tmp_path, monkeyp
     with pytest.raises(NotMadeWith, match=r"another network than this spec's \[model\] \(differs in width\)"):
         train(still, task, d / "data", tmp_path / "no", progress=False, epochs=1, init=other)
     assert not (tmp_path / "no").exists()
+
+
+def test_a_float_only_run_trains_a_start_and_leaves_calibration_alone(tiny, tmp_path, monkeypatch, capsys):
+    """kws train --float-only: a pre-training stage (a start for --init, or a teacher) writes the
+    float network and its metrics but no int8 model, and neither reads nor writes the task's
+    calibration set, which belongs to the data set the released network is trained on."""
+    import kws.quantize
+    import kws.train.fit
+    from kws.cli import main
+
+    spec, task, d = tiny
+    monkeypatch.setattr(kws.train.fit, "set_threads", lambda: None)     # TensorFlow already runs in this process
+    monkeypatch.setattr(kws.quantize, "CALIBRATION_DIR", tmp_path / "calibration")
+    out = tmp_path / "start"
+    assert main(["train", "--task", str(d / "commands_small.toml"), "--data", str(d / "data"), "--out", str(out),
+                 "--epochs", "1", "--float-only"]) == 0
+    assert (out / "model.keras").exists() and (out / "metrics.json").exists()
+    assert not (out / "model.tflite").exists() and not (tmp_path / "calibration").exists()
+    assert f"--init {out}" in capsys.readouterr().out

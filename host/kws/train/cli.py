@@ -22,6 +22,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--distill-alpha", type=float, help="the teacher's share of the loss, 0..1 (default: kws.train.distill)")
     s.add_argument("--init", help="start from the weights of this training directory (the same network, front end and "
                                   "labels), e.g. one trained on the TTS corpus, instead of random ones")
+    s.add_argument("--float-only", action="store_true",
+                   help="train the float network only, without the int8 model and its calibration set: a start for "
+                        "another run's --init, or a teacher")
     s.set_defaults(fn=cmd_train)
 
     s = sub.add_parser("teach", help="a teacher for kws train --teacher: a classifier on a speech embedding trained "
@@ -157,6 +160,10 @@ def cmd_train(args) -> int:
         m = {"epochs_run": sum(r["epochs_run"] for r in runs), "train_seconds": sum(r["train_seconds"] for r in runs)}
     else:
         m = train(spec, task, args.data, args.out, epochs=args.epochs, seed=args.seed, **teach)
+    if args.float_only:
+        print(f"float network in {args.out} ({m['epochs_run']} epochs in {m['train_seconds']:.0f} s); next: kws train "
+              f"--task {args.task} --data DATA --init {args.out} --out DIR")
+        return 0
     return _finish_training(spec, task, args, m)
 
 
