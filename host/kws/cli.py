@@ -341,7 +341,7 @@ def cmd_device_info(args) -> int:
     import contextlib
 
     from kws.device.connect import expected_hashes, open_link
-    from kws.device.link import COUNTERS
+    from kws.device.link import counters_since
 
     spec = _spec(args)
     man = load_manifest(Path(args.model))
@@ -365,8 +365,7 @@ def cmd_device_info(args) -> int:
             "thresholds": (thr if isinstance(thr, str) else
                            {(labels[i] if labels else str(i)): q / (1 << frac) for i, q in enumerate(thr) if i >= 2}),
             "thresholds_set_by_host": set_by_host, "stats": stats,
-            # the device counts from boot (bytes sent before its UART was up count too): this session's own
-            "session_counters": {k: stats[k] - link.stats_at_handshake.get(k, 0) for k in COUNTERS if k in stats}}
+            "session_counters": counters_since(stats, link.stats_at_handshake)}
     if args.json:
         print(json.dumps(info, indent=1))
         return 0

@@ -49,6 +49,12 @@ PROBE_S = 0.5          # a stream with audio in flight and no frame for this lon
 COUNTERS = ("bad_crc", "bad_frames", "seq_gaps", "rx_frames", "rx_lost")   # the device's link counters in STATS
 
 
+def counters_since(stats: dict, before: dict) -> dict:
+    """The device's link counters from ``before`` to ``stats`` (two STATS): its STATS count since
+    boot, and bytes a host sent before its UART was up are not this session's."""
+    return {k: stats[k] - before.get(k, 0) for k in COUNTERS if k in stats}
+
+
 @dataclass
 class StreamResult:
     events: list[tuple[int, int, int]] = field(default_factory=list)     # (class, score, sample)
@@ -64,9 +70,8 @@ class StreamResult:
     link: dict = field(default_factory=dict)                   # the host decoder's damage counts during it (all 0)
 
     def device_counters(self) -> dict:
-        """The device's link counters during this stream (its STATS count since boot, and a boot's
-        stray bytes are not the stream's)."""
-        return {k: self.stats[k] - self.stats_before.get(k, 0) for k in COUNTERS if k in self.stats}
+        """The device's link counters during this stream."""
+        return counters_since(self.stats, self.stats_before)
 
     def event_delays_ms(self) -> list[float]:
         """Per event: from sending the AUDIO block that held its window's last sample to its
@@ -397,7 +402,7 @@ class Link:
         for _ in range(1, attempts):
             self.send(p.STATS_REQ)
             try:
-                return self.wait_for(p.STATS, timeout=0.5, drop_older=(p.ERROR,) if attempts > 1 else False)
+                return self.wait_for(p.STATS, timeout=0.5, drop_older=(p.ERROR,))
             except KwsError:
                 continue
         self.send(p.STATS_REQ)
