@@ -29,7 +29,8 @@ from kws.quantize import tflm_logits
 from kws.spec import load_spec
 from kws.train.adapt import adapt
 from kws.train.features import build_features
-from kws.train.fit import set_threads, voice_groups
+from kws.train.fit import set_threads
+from kws.train.metrics import voice_groups
 
 
 def enrolled_takes(data: Path, task, timbre: str, takes: int) -> list[dict]:

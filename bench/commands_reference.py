@@ -72,7 +72,7 @@ def main() -> None:
     from kws.data.task import load_task
     from kws.spec import load_spec
     from kws.train.features import read_clip
-    from kws.train.fit import evaluate_logits
+    from kws.train.metrics import evaluate_logits
     from real_speakers import SPEECH, build_real, clip_figures
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

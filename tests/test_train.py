@@ -61,7 +61,7 @@ def test_training_writes_model_metrics_and_effective_config(trained):
 
 
 def test_voice_balanced_accuracy_weighs_every_voice_the_same():
-    from kws.train.fit import voice_balanced_accuracy
+    from kws.train.metrics import voice_balanced_accuracy
 
     # voice a: 90 clips all right; voice b: 10 clips all wrong -> plain 90 %, balanced 50 %
     y = np.zeros(100, int)

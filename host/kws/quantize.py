@@ -179,7 +179,7 @@ def test_metrics(spec, task, model, blob: bytes, data_dir: Path, *, progress: bo
     """Float (Keras ``model``) and int8 (``blob`` in TFLM's host interpreter) metrics on the test
     split of held-out voices: accuracy, per class, per source, per context and per voice."""
     from kws.train.features import build_features
-    from kws.train.fit import contexts, evaluate_logits, voice_groups
+    from kws.train.metrics import contexts, evaluate_logits, voice_groups
 
     feats = build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
                            cache_dir=Path(data_dir) / "features", progress=progress)
@@ -214,6 +214,7 @@ def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: s
         from kws.train.qat import qat_tflite
 
         blob, qat_log = qat_tflite(model, spec, task, data_dir, train_dir, epochs=qat_epochs, progress=progress)
+        check_tflite(blob, spec)
     else:
         blob = convert(model, spec, _features_of(ids, spec, task, data_dir))
     tmp = train_dir / f".model.tflite.tmp{os.getpid()}"

@@ -36,7 +36,7 @@ def clip_accuracy(spec, model_dir: str | Path, data_dir: str | Path, *, split: s
     """int8 metrics of the released model in ``model_dir`` on the ``split`` clips of ``data_dir``."""
     from kws.release import load_manifest
     from kws.train.features import read_clip
-    from kws.train.fit import contexts, evaluate_logits, voice_groups
+    from kws.train.metrics import contexts, evaluate_logits, voice_groups
 
     model_dir, data_dir = Path(model_dir), Path(data_dir)
     if split not in SPLITS:

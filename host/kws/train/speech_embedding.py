@@ -79,7 +79,7 @@ def teach(spec, task, data_dir: str | Path, out_dir: str | Path, *, seed: int | 
     from sklearn.preprocessing import StandardScaler
 
     from kws.train.features import features_key, split_audio
-    from kws.train.fit import contexts, evaluate_logits, voice_groups
+    from kws.train.metrics import contexts, evaluate_logits, voice_groups
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     man = mf.load(data_dir)
