@@ -259,9 +259,9 @@ def _verdicts(spec, equal: int, frames: int, qemu: dict, snr, model: dict, devic
             f"SNR at least {snr.min():.1f} dB on every coefficient (goal {SNR_GOAL_DB:g} dB)")]
     if model["status"] != "ok":
         return out + [("FAIL", "model", model["status"])]
-    out += [("pass", "int8 model in TFLM", f"{model['int8_test_accuracy']:.1%} of {model['test_clips']} held-out "
-             f"synthetic-voice clips (float {model['float_test_accuracy']:.1%}); on real speakers: the release's "
-             "figure, in the report"),
+    out += [("pass", "int8 model in TFLM", f"{model['int8_test_accuracy']:.1%} of the {model['test_clips']} test "
+             f"clips of the data set it was released from, voices never heard in training (float "
+             f"{model['float_test_accuracy']:.1%}; release manifest)"),
             (mark(model["island_bytes"] <= spec.budget.island_bytes), "island, from the linked firmware",
              f"{model['island_bytes']:,} B of {spec.budget.island_bytes:,} B")]
     if device:

@@ -376,13 +376,15 @@ def model_card(man: dict) -> str:
     acc = man["accuracy"]
     ps = acc.get("per_source_int8") or {}
     rows = "\n".join(f"| {s} | {v['accuracy']:.1%} | {v['n']} |" for s, v in sorted(ps.items()))
+    from kws.train.metrics import NO_CONTEXT
+
     pc = acc.get("per_context_int8") or {}
     ctx = ("\n\n| how the word is said | int8 accuracy | clips |\n| --- | --- | --- |\n"
-           + "\n".join(f"| {c} | {v['accuracy']:.1%} | {v['n']} |" for c, v in sorted(pc.items()))) if pc else ""
-    pv = {v: r for v, r in (acc.get("per_voice_int8") or {}).items() if not v.startswith("noise")}
+           + "\n".join(f"| {c} | {v['accuracy']:.1%} | {v['n']} |" for c, v in sorted(pc.items()))) if set(pc) - {NO_CONTEXT} else ""
+    pv = {v: r for v, r in (acc.get("per_voice_int8") or {}).items() if not v.startswith(("noise", "recorded_noise"))}
     weakest = sorted(pv.items(), key=lambda kv: (kv[1]["accuracy"], kv[0]))[:5]
-    voices = (f"\n\nThe {len(weakest)} weakest of the {len(pv)} test voices (an espeak-ng variant across its accents, "
-              "or an engine's voice; docs/evaluation.md):\n\n| voice | int8 accuracy | clips |\n| --- | --- | --- |\n"
+    voices = (f"\n\nThe {len(weakest)} weakest of the {len(pv)} test voices (a recorded speaker, an espeak-ng "
+              "variant across its accents, or an engine's voice; docs/evaluation.md):\n\n| voice | int8 accuracy | clips |\n| --- | --- | --- |\n"
               + "\n".join(f"| {v} | {r['accuracy']:.1%} | {r['n']} |" for v, r in weakest)) if weakest else ""
     sm = man["spec"]["model"]
     b = man["budget"]
