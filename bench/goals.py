@@ -97,6 +97,8 @@ def stream_rows(goals: dict, name: str, rel: str) -> list[dict]:
     # one goal with the false accepts: the latency counts only where that operating point meets it
     lat_value = "; ".join(x for x in (p95(op, f"at FRR <= {g['frr_max']:.0%}"),
                                       p95(best, f"within {g['fa_per_hour_max']} FA/hr")) if x)
+    lat_value = lat_value or (f"no operating point to time: FRR {g['frr_max']:.0%} is not reached and no "
+                              f"threshold stays within {g['fa_per_hour_max']} FA/hr")
     lat = op.get("latency_ms_p95") if op else None
     lat_met = fa_met and lat is not None and lat <= g["latency_p95_ms_max"]
     thr = day.get("throughput_x_realtime")

@@ -141,3 +141,12 @@ def test_wake_word_peer_rows_and_a_day_made_for_another_model(monkeypatch):
                          "models/commands/manifest.json": {"thresholds": {"values": {"yes": 0.95}}}})
     rows = goals.stream_rows(TARGETS, "commands", "bench/results/eval_24h.json")
     assert {r["status"] for r in rows} == {"not measured"} and "rerun bench/eval_24h.py" in rows[0]["measured"]
+
+
+def test_latency_without_an_operating_point_says_so(monkeypatch):
+    """Neither FRR <= 5 % nor 0.1 FA/hr reached: no point to time, said in the measured column."""
+    curve = [{"threshold": 0.9, "fa_per_hour": 3.0, "false_accepts": 72, "frr": 0.5, "latency_ms_p95": 300.0}]
+    _files(monkeypatch, {"bench/results/eval_24h.json": _day(curve)})
+    rows = {r["goal"]: r for r in goals.stream_rows(TARGETS, "commands", "bench/results/eval_24h.json")}
+    lat = rows["commands: latency"]
+    assert lat["status"] == "not met" and lat["measured"].startswith("no operating point to time: FRR 5% is not reached")
