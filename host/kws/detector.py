@@ -165,7 +165,7 @@ class BatchDetector:
         masked = np.where(ok, s, -1)
         cand = np.nonzero(ok.any(axis=1))[0]
         out, hold_until = [], -1
-        for i in cand:
+        for i in cand.tolist():
             if i <= hold_until:
                 continue
             j = int(np.argmax(masked[i]))                     # first maximum: the lower class index, as Detector

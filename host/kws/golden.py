@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kws.errors import KwsError
 from kws.frontend import fixed
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
@@ -57,6 +58,8 @@ def read_index(directory: Path) -> tuple[int, list[tuple[str, int, int]]]:
             spec_hash = int(parts[1], 16)
         elif parts and parts[0] == "case":
             cases.append((parts[1], int(parts[2]), int(parts[3])))
+    if spec_hash is None:
+        raise KwsError(f"{directory / 'index.txt'}: no 'spec' line (kws.golden.write_golden writes it)")
     return spec_hash, cases
 
 

@@ -28,33 +28,6 @@ class Section:
         self.used.add(key)
         return self.table[key]
 
-    def int(self, key: str, lo: int | None = None, hi: int | None = None) -> int:
-        v = self._get(key)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise SpecError(self._field(key), f"must be an integer, got {v!r}", self.source)
-        self._range(key, v, lo, hi)
-        return v
-
-    def float(self, key: str, lo: float | None = None, hi: float | None = None, *,
-              default: float | None = None) -> float:
-        """``default``: the value when the key is absent (else it is required)."""
-        if default is not None and key not in self.table:
-            return default
-        v = self._get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise SpecError(self._field(key), f"must be a number, got {v!r}", self.source)
-        v = float(v)
-        if not math.isfinite(v):
-            raise SpecError(self._field(key), f"must be finite, got {v!r}", self.source)
-        self._range(key, v, lo, hi)
-        return v
-
-    def str(self, key: str, choices: tuple[str, ...]) -> str:
-        v = self._get(key)
-        if v not in choices:
-            raise SpecError(self._field(key), f"must be one of {list(choices)}, got {v!r}", self.source)
-        return v
-
     def name(self, key: str) -> str:
         v = self._get(key)
         if not isinstance(v, str) or not v:
@@ -76,7 +49,7 @@ class Section:
             raise SpecError(self._field(key), f"must be [low, high], got {list(v)}", self.source)
         for x in v:
             self._range(key, x, lo, hi)
-        return v
+        return v[0], v[1]
 
     def mapping(self, key: str, choices: tuple[str, ...]) -> dict[str, str]:
         v = self._get(key)
@@ -109,3 +82,32 @@ class Section:
         extra = sorted(set(self.table) - self.used)
         if extra:
             raise SpecError(self._field(extra[0]), "is not a known field (typo?)", self.source)
+
+    # int, float and str last: inside the class body their names are these methods from here on,
+    # and the annotations above mean the types
+    def int(self, key: str, lo: int | None = None, hi: int | None = None) -> int:
+        v = self._get(key)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise SpecError(self._field(key), f"must be an integer, got {v!r}", self.source)
+        self._range(key, v, lo, hi)
+        return v
+
+    def float(self, key: str, lo: float | None = None, hi: float | None = None, *,
+              default: float | None = None) -> float:
+        """``default``: the value when the key is absent (else it is required)."""
+        if default is not None and key not in self.table:
+            return default
+        v = self._get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise SpecError(self._field(key), f"must be a number, got {v!r}", self.source)
+        v = float(v)
+        if not math.isfinite(v):
+            raise SpecError(self._field(key), f"must be finite, got {v!r}", self.source)
+        self._range(key, v, lo, hi)
+        return v
+
+    def str(self, key: str, choices: tuple[str, ...]) -> str:
+        v = self._get(key)
+        if v not in choices:
+            raise SpecError(self._field(key), f"must be one of {list(choices)}, got {v!r}", self.source)
+        return v

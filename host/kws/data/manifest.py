@@ -85,7 +85,7 @@ def verify(out_dir: str | Path) -> list[str]:
 def code_version() -> dict:
     import kws
 
-    out = {"kws": kws.__version__}
+    out: dict[str, str | bool] = {"kws": kws.__version__}
     try:
         r = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
                            timeout=5)

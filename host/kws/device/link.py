@@ -79,7 +79,7 @@ class StreamResult:
         faster than real time), its compute, and the link both ways."""
         import bisect
 
-        out = []
+        out: list[float] = []
         if not self.block_sent:
             return out
         for (_, _, sample), t in zip(self.events, self.event_received):
@@ -93,7 +93,7 @@ def stream_again_on_damage(link: Link, pcm: np.ndarray, handshake, *, retries: i
     resets the device's pipeline) after a restart or damage on the link voided the stream, at most
     ``retries`` times; the reason of each void attempt is returned beside the result. The only
     exact recovery: a device computes audio in order and cannot take a block back."""
-    void = []
+    void: list[str] = []
     while True:
         handshake()
         try:

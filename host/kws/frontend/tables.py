@@ -162,7 +162,10 @@ def build_tables(spec, source: str | None = None) -> FrontendTables:  # spec: Fr
     # Mel filterbank, sparse per band.
     mel_f = mel_matrix_float(spec.sample_rate_hz, nfft, spec.mel.num_bands, spec.mel.low_hz, spec.mel.high_hz)
     mel_qf = _round(mel_f * (1 << fp.mel_weight_frac_bits)).astype(np.int64)
-    starts, lens, offs, weights = [], [], [], []
+    starts: list[int] = []
+    lens: list[int] = []
+    offs: list[int] = []
+    weights: list[int] = []
     for m in range(spec.mel.num_bands):
         nz = np.nonzero(mel_qf[m])[0]
         if nz.size == 0:

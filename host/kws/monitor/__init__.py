@@ -29,9 +29,10 @@ class FeatureStats:
     frames: int = 0
     weight: int = 0
     halvings: int = 0
-    hist: np.ndarray = field(default=None)      # int64 [coeffs, bins]
-    sum: np.ndarray = field(default=None)       # int64 [coeffs]
-    sumsq: np.ndarray = field(default=None)     # int64 [coeffs]
+    # made zero by __post_init__ when not given (their shapes follow coeffs and bins)
+    hist: np.ndarray = field(default=None)      # type: ignore[arg-type]  # int64 [coeffs, bins]
+    sum: np.ndarray = field(default=None)       # type: ignore[arg-type]  # int64 [coeffs]
+    sumsq: np.ndarray = field(default=None)     # type: ignore[arg-type]  # int64 [coeffs]
 
     def __post_init__(self):
         if self.hist is None:

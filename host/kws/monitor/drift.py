@@ -156,7 +156,7 @@ def compare(base: Baseline, field: FeatureStats, *, min_fraction: float = 0.25) 
                        "firmware and baseline come from different specs")
     ps, kls = psi(b, field), kl(b, field)
     mb, mf, sb, sf = b.mean(), field.mean(), b.std(), field.std()
-    coeffs = []
+    coeffs: list[dict] = []
     for i in range(b.coeffs):
         st = "drift" if ps[i] > base.alarm[i] else "shift" if ps[i] > base.warn[i] else "ok"
         coeffs.append({"index": i, "psi": float(ps[i]), "kl": float(kls[i]), "warn": float(base.warn[i]),
