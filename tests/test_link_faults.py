@@ -113,13 +113,17 @@ def image(qemu_images):
 
 @pytest.fixture(scope="module")
 def stream_wav(tmp_path_factory):
-    from kws import tts
+    """A recorded human voice (alsa-utils' speaker test), 4.8 s of it: "front left, front right",
+    two keywords the released commands model finds at its own thresholds."""
+    from kws.audio import read_wav
+    from kws.data.alsa_voice import make_stream
+    from kws.release import load_manifest
 
-    parts = [np.zeros(3000, np.int16), tts.espeak("left", voice="en+m3"), np.zeros(5000, np.int16),
-             tts.espeak("no", voice="en+f2"), np.zeros(4000, np.int16), tts.espeak("stop", voice="en+m3"),
-             np.zeros(9000, np.int16)]
-    path = tmp_path_factory.mktemp("faults") / "three.wav"
-    write_wav(path, np.concatenate(parts), 16000)
+    d = tmp_path_factory.mktemp("faults")
+    make_stream(d / "voice", load_manifest(MODEL)["labels"])
+    pcm = read_wav(d / "voice" / "alsa_voice.wav", expected_rate=16000)[3 * 16000:int(7.8 * 16000)]
+    path = d / "two.wav"
+    write_wav(path, pcm, 16000)
     return path
 
 

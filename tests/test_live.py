@@ -84,8 +84,8 @@ def test_listen_hears_a_recorded_human_voice_at_a_threshold_of_its_own(spec, tmp
     """alsa-utils' recorded speaker-test voice through the virtual microphone: at the released
     thresholds (set on synthetic voices) `kws listen` reports what the reference pipeline finds
     with them, and with --threshold what the reference finds at that threshold for every keyword,
-    at 0.5 both keywords she says, and at 0.93 only keywords she says (docs/evaluation.md, "A human
-    voice")."""
+    at 0.8 both keywords she says (and "front" taken for "right", a near-miss), and at 0.93 only
+    keywords she says (docs/evaluation.md, "A human voice")."""
     from kws.audio import read_wav
     from kws.data.alsa_voice import make_stream
     from kws.data.streams import read_labels
@@ -98,7 +98,7 @@ def test_listen_hears_a_recorded_human_voice_at_a_threshold_of_its_own(spec, tmp
     env = virtual_mic(tmp_path, pcm)
     heard = {}
     for extra, thresholds in (([], None), *((["--threshold", str(t)], {k: t for k in pipe.labels[2:]})
-                                            for t in (0.5, 0.93))):
+                                            for t in (0.8, 0.93))):
         ref = ReferencePipeline(spec, MODEL, thresholds=thresholds)
         _, events = ref.run(pcm)
         r = subprocess.run(KWS + ["listen", "--device", "kwsvirt", "--seconds", str(pcm.size / 16000), *extra],
@@ -108,7 +108,7 @@ def test_listen_hears_a_recorded_human_voice_at_a_threshold_of_its_own(spec, tmp
         assert got == [ref.labels[e.label] for e in events]
         assert (f"threshold {extra[1]} for every keyword" if extra else "its calibrated thresholds") in r.stdout
         heard[extra[1] if extra else None] = got
-    assert set(said) <= set(heard["0.5"])                       # at 0.5: both keywords she says ("left", "right")
+    assert set(said) <= set(heard["0.8"])                       # at 0.8: both keywords she says ("left", "right")
     assert heard["0.93"] and set(heard["0.93"]) <= set(said)    # at 0.93: her keywords, none she did not say
     r = subprocess.run(KWS + ["listen", "--device", "kwsvirt", "--threshold", "1.5"], env=env, capture_output=True,
                        text=True, timeout=60)
