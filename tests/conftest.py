@@ -25,6 +25,17 @@ def spec():
 
 
 @pytest.fixture(scope="session")
+def two_d_model(spec):
+    """The DS-CNN family's 2-D form (MLPerf Tiny's shape: a 10x4 first kernel with stride 2, 3x3
+    depthwise kernels, padding along cepstra), which the spec's temporal network is not: the kernels'
+    3x3 fast paths and the folded PAD are tested on it."""
+    import dataclasses
+
+    return dataclasses.replace(spec.model, first_kernel=(10, 4), first_stride=(2, 2), cepstra_padding="same",
+                               block_kernel=(3, 3))
+
+
+@pytest.fixture(scope="session")
 def fe_spec(spec):
     return spec.frontend
 

@@ -221,7 +221,7 @@ def qemu_equals_tflm(blob: bytes, windows: np.ndarray, tmp_path: Path, name: str
 
 
 @pytest.mark.parametrize("width", [22, 24, 48])
-def test_other_widths_and_the_time_stride_1_stream_as_tflm_computes(tmp_path, rng, spec, width):
+def test_other_widths_and_the_time_stride_1_stream_as_tflm_computes(tmp_path, rng, spec, two_d_model, width):
     """The kernels' fast paths work on blocks of 16 channels: width 48 runs them whole, width 24
     also their tails and the pair path, width 22 the single-channel tails (two channels past the
     last block of four). With time stride 1 (a task's [model] may choose it) every
@@ -230,7 +230,7 @@ def test_other_widths_and_the_time_stride_1_stream_as_tflm_computes(tmp_path, rn
 
     from kws.tflite_model import TFLiteModel
 
-    ms = dataclasses.replace(spec.model, width=width, blocks=2, first_stride=(1, 2))
+    ms = dataclasses.replace(two_d_model, width=width, blocks=2, first_stride=(1, 2))
     blob, walk = random_network(spec, ms, rng, width)
     assert "PAD" in [op.name for op in TFLiteModel.from_bytes(blob).operators]     # folded into the convolutions
     windows = stream_equals_tflm(blob, walk, tmp_path)
@@ -256,13 +256,13 @@ def test_temporal_network_streams_as_tflm_computes_on_host_and_cortex_m(tmp_path
     qemu_equals_tflm(blob, windows, tmp_path, "test_temporal", "random temporal network")
 
 
-def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, spec):
+def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, spec, two_d_model):
     """Generated for the detector's stride (as the firmware is), the streaming pool keeps one entry
-    per window stride instead of one per row (the spec's form, time stride 2, detector stride 4
+    per window stride instead of one per row (the 2-D form, time stride 2, detector stride 4
     frames: half the entries) and serves windows only at that stride, with the same logits as the
     per-row form. Where the pool's rows do not divide into groups (the temporal form's 15 rows,
     groups of 4) it keeps two entries per group, 3 + 1 and 3 rows: 7 instead of 15."""
-    blob, _ = random_network(spec, spec.model, rng, 4)
+    blob, _ = random_network(spec, two_d_model, rng, 4)
     per_row = build(blob, tmp_path / "row")
     grouped = build(blob, tmp_path / "grouped", stride_frames=spec.detector.stride_frames)
     h_row, h_grp = ((tmp_path / d / "kws_net.h").read_text() for d in ("row", "grouped"))

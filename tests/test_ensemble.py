@@ -52,7 +52,7 @@ def _walk(rng, n):
 
 
 @pytest.fixture(scope="module")
-def merged(tmp_path_factory, spec, task):
+def merged(tmp_path_factory, spec, task, two_d_model):
     """Three members of width 16 (time stride 1, two blocks), merged and quantized."""
     import keras
 
@@ -61,7 +61,7 @@ def merged(tmp_path_factory, spec, task):
     from kws.train.model import custom_objects
 
     tmp = tmp_path_factory.mktemp("ens")
-    ms = dataclasses.replace(spec.model, width=16, blocks=2, first_stride=(1, 2))
+    ms = dataclasses.replace(two_d_model, width=16, blocks=2, first_stride=(1, 2))
     es = dataclasses.replace(spec, model=dataclasses.replace(ms, members=3))
     members = [_member(tmp, spec, task, ms, seed) for seed in (5, 6, 7)]
     cfg = merge(es, task, members, tmp / "merged")

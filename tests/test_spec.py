@@ -68,7 +68,7 @@ BAD = [
     (lambda r: r["model"].update(first_kernel=[3, 13], cepstra_padding="valid", block_kernel=[9, 1],
                                  time_padding="same"), "model.cepstra_padding", "needs time_padding"),
     (lambda r: r["model"].update(block_kernel=[3, 0]), "model.block_kernel", "two positive integers"),
-    (lambda r: r["model"].update(first_kernel=[3, 13], cepstra_padding="valid"), "model.block_kernel",
+    (lambda r: r["model"].update(block_kernel=[3, 3]), "model.block_kernel",
      "wider than the first convolution's output (1 columns"),
     (lambda r: r["model"].update(block_kernel=[13, 1]), "model.time_padding", "blocks of 13-row depthwise"),
 ]
@@ -94,16 +94,21 @@ def test_unreadable_and_malformed_files_name_the_file(tmp_path):
 
 
 def test_temporal_network_fields_keep_earlier_hashes(raw):
-    """cepstra_padding and block_kernel came after networks were released: at their defaults the
-    model hash is the one those networks recorded; set, it changes, and a task may set them."""
+    """cepstra_padding and block_kernel came after networks were released: absent or at their
+    defaults (the 2-D form: a 10x4 first kernel with stride 2, 3x3 depthwise kernels) the model hash
+    is the one those networks recorded; set otherwise, it changes, and a task may set them. The
+    spec's own network is the temporal form."""
     from kws.spec import with_model
 
-    base = parse_spec(raw).model
-    r = copy.deepcopy(raw)
+    two_d = copy.deepcopy(raw)
+    two_d["model"].update(first_kernel=[10, 4], first_stride=[2, 2])
+    for k in ("cepstra_padding", "block_kernel"):
+        two_d["model"].pop(k)
+    base = parse_spec(two_d).model
+    r = copy.deepcopy(two_d)
     r["model"].update(cepstra_padding="same", block_kernel=[3, 3])
     assert parse_spec(r).model.hash == base.hash
-    r["model"].update(first_kernel=[3, 13], first_stride=[1, 1], cepstra_padding="valid", block_kernel=[9, 1])
-    temporal = parse_spec(r).model
+    temporal = parse_spec(raw).model
     assert temporal.hash != base.hash and temporal.first_cols(13) == 1 and temporal.block_kernel == (9, 1)
-    assert with_model(parse_spec(raw), {"first_kernel": [3, 13], "first_stride": [1, 1], "cepstra_padding": "valid",
-                                        "block_kernel": [9, 1]}, "task.toml").model == temporal
+    assert with_model(parse_spec(two_d), {"first_kernel": [3, 13], "first_stride": [1, 1], "cepstra_padding": "valid",
+                                          "block_kernel": [9, 1]}, "task.toml").model == temporal
