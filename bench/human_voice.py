@@ -1,12 +1,12 @@
-"""Benchmark (not a test): the released commands model on the only recorded human speech here,
-alsa-utils' speaker-test voice (kws data alsa-voice: one woman, "left" and "right" said six times,
+"""Benchmark (not a test): the released commands model on the recorded human speech every Debian
+machine has, alsa-utils' speaker-test voice (kws data alsa-voice: one woman, "left" and "right" said six times,
 each last in a two-word phrase, and "front / rear / side / center" around them).
 
 Host reference (kws eval's scoring): what the detector finds at the released (calibrated)
 thresholds and at the spec's default threshold, with what each false accept heard, and the DET
 over the threshold sweep; then the keyword-spotter firmware in QEMU on the same stream: its
-windows and events against the host's (kws.evaluate.human). Six keywords: a sanity check of
-synthetic-voice training on a human, not an accuracy figure.
+windows and events against the host's (kws.evaluate.human). Six keywords: a sanity check on
+one human voice, not an accuracy figure.
 
     python bench/human_voice.py --out bench/results/human_voice.json
 """
