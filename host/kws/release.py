@@ -19,6 +19,7 @@ from kws.data import manifest as mf
 from kws.errors import KwsError
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
+from kws.train.metrics import NO_CONTEXT
 
 MODELS_DIR = REPO_ROOT / "models"
 SCHEMA = MODELS_DIR / "manifest.schema.json"
@@ -376,8 +377,6 @@ def model_card(man: dict) -> str:
     acc = man["accuracy"]
     ps = acc.get("per_source_int8") or {}
     rows = "\n".join(f"| {s} | {v['accuracy']:.1%} | {v['n']} |" for s, v in sorted(ps.items()))
-    from kws.train.metrics import NO_CONTEXT
-
     pc = acc.get("per_context_int8") or {}
     ctx = ("\n\n| how the word is said | int8 accuracy | clips |\n| --- | --- | --- |\n"
            + "\n".join(f"| {c} | {v['accuracy']:.1%} | {v['n']} |" for c, v in sorted(pc.items()))) if set(pc) - {NO_CONTEXT} else ""
