@@ -25,7 +25,7 @@ from kws.data.task import load_task
 from kws.data.voices import Voice
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
-from kws.quantize import tflm_logits
+from kws.reference.tflm import tflm_logits
 from kws.spec import load_spec
 from kws.train.adapt import adapt
 from kws.train.features import build_features

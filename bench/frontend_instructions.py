@@ -18,8 +18,8 @@ from pathlib import Path
 
 from kws.device.qemu import parse_fields, run_semihosted
 from kws.fsio import write_if_changed
-from kws.golden import DEFAULT_DIR, read_index
 from kws.paths import REPO_ROOT
+from kws.reference.golden import DEFAULT_DIR, read_index
 from kws.spec import load_spec
 
 ELF = REPO_ROOT / "build" / "qemu" / "fe_golden.elf"

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kws import tts
+from kws.data import tts
 from kws.frontend import fixed
 from kws.fsio import write_if_changed
-from kws.native import NativeFrontend, build_host
+from kws.reference.native import NativeFrontend, build_host
 from kws.spec import load_spec
 
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 import subprocess
 
-from kws.budget import measured_budget
+from kws.footprint.budget import measured_budget
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
 from kws.spec import load_spec

@@ -20,7 +20,7 @@ import numpy as np
 from kws.device.qemu import net_bench
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
-from kws.tflite_model import TFLiteModel
+from kws.reference.tflite_model import TFLiteModel
 
 sys.path.insert(0, str(REPO_ROOT / "tests"))
 from test_codegen_model import ANCHOR, tflm_reference  # noqa: E402

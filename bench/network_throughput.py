@@ -20,8 +20,8 @@ import time
 from kws.audio import read_wav
 from kws.codegen import model as cgm
 from kws.fsio import write_if_changed
-from kws.native import NativeFrontend, NativeNet, build_host
 from kws.paths import REPO_ROOT
+from kws.reference.native import NativeFrontend, NativeNet, build_host
 from kws.spec import load_spec
 
 

@@ -63,7 +63,7 @@ def clip_figures(spec, model: Path, data: Path) -> dict:
 
 def stream_figures(spec, model: Path, streams: Path, out: Path) -> dict:
     from kws.evaluate.run import evaluate
-    from kws.release import load_manifest
+    from kws.released import load_manifest
 
     released = (load_manifest(model).get("thresholds") or {}).get("values")
     r = evaluate(spec, model, streams, out, fixed_thresholds=released)

@@ -21,7 +21,7 @@ from kws.audio import read_wav
 from kws.device.qemu import run_app
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
-from kws.pipeline import ReferencePipeline
+from kws.reference.pipeline import ReferencePipeline
 from kws.spec import load_spec
 
 CLOCK_HZ = 64e6
@@ -39,7 +39,7 @@ def one(spec, stream: str, model: str) -> dict:
     got = dev["logits"].reshape(-1, logits.shape[1])
     ref_ev = [(e.label, e.score_q, e.sample) for e in events]
     from kws.frontend import Frontend
-    from kws.monitor import stats_of
+    from kws.reference.monitor import stats_of
 
     mon_ref = stats_of(Frontend(spec.frontend).features(pcm, sample_rate=spec.frontend.sample_rate_hz), spec.monitor)
     st = dev["stats"]

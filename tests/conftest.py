@@ -48,7 +48,7 @@ def frontend(fe_spec):
 @pytest.fixture(scope="session")
 def native(fe_spec):
     """The firmware's C front end compiled for the host by the firmware Makefile."""
-    from kws.native import NativeFrontend, build_host
+    from kws.reference.native import NativeFrontend, build_host
 
     return NativeFrontend(fe_spec, build_host())
 
@@ -65,7 +65,7 @@ def qemu_images():
 @pytest.fixture(scope="session")
 def speech(fe_spec) -> dict[str, np.ndarray]:
     """Named int16 TTS clips at the spec rate (espeak-ng and flite, several voices)."""
-    from kws import tts
+    from kws.data import tts
 
     rate = fe_spec.sample_rate_hz
     clips = {}

@@ -42,12 +42,12 @@ def _loss(model, x, y, scale):
 def test_adapting_learns_the_speakers_takes_and_releases_with_its_lineage(trained, tmp_path, monkeypatch):
     import keras
 
-    from kws import budget as b
     from kws import release as rel
-    from kws.quantize import check_tflite
+    from kws.footprint import budget as b
     from kws.train.adapt import adapt
     from kws.train.features import clip_features, read_clip
     from kws.train.model import custom_objects
+    from kws.train.quantize import check_tflite
 
     spec, task, d, q, blob, base = _release_tiny(trained, monkeypatch, "models", 0)
     man = json.loads((base / "manifest.json").read_text())

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from kws import budget as b
+from kws.footprint import budget as b
 from kws.paths import REPO_ROOT
 
 ELF = REPO_ROOT / "build" / "qemu" / "kws_app.elf"
@@ -30,7 +30,7 @@ def test_map_breakdown_matches_arm_none_eabi_size(image):
 
 
 def test_measured_island_fits_the_target(image, spec):
-    from kws.budget import measured_budget
+    from kws.footprint.budget import measured_budget
 
     rep = measured_budget(spec, image)
     assert rep["all_measured"] and rep["fits"]
@@ -52,10 +52,10 @@ def test_recording_the_measured_budget_into_a_released_model(image, spec, tmp_pa
     import json
     import shutil
 
-    from kws.budget import measured_budget
     from kws.errors import KwsError
-    from kws.release import load_manifest, record_budget, validate
-    from kws.train.cli import _budget
+    from kws.footprint.budget import estimated_budget, measured_budget
+    from kws.release import record_budget, validate
+    from kws.released import load_manifest
 
     model = tmp_path / "commands"
     shutil.copytree(REPO_ROOT / "models" / "commands", model)
@@ -70,7 +70,7 @@ def test_recording_the_measured_budget_into_a_released_model(image, spec, tmp_pa
     with pytest.raises(KwsError, match="runs model .*generate the network from that model"):
         measured_budget(spec, image, model_sha256="0" * 64)
     with pytest.raises(KwsError, match="only a budget measured"):
-        record_budget(model, _budget(spec, (model / "model.tflite").read_bytes()))
+        record_budget(model, estimated_budget(spec, (model / "model.tflite").read_bytes()))
     with pytest.raises(KwsError, match="not a released model"):
         load_manifest(tmp_path)
 
@@ -80,7 +80,7 @@ def test_the_serial_protocol_image_is_measured_with_its_stack_over_the_link(imag
     reports its painted stack in STATS; its hello names the released model."""
     import json
 
-    from kws.budget import measured_budget
+    from kws.footprint.budget import measured_budget
 
     sha = json.loads((REPO_ROOT / "models" / "commands" / "manifest.json").read_text())["model"]["sha256"]
     rep = measured_budget(spec, image.with_name("kws_serial.elf"), model_sha256=sha)

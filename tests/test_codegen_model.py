@@ -10,8 +10,8 @@ import pytest
 
 from kws.codegen import model as cgm
 from kws.data.task import load_task
-from kws.native import NativeNet
 from kws.paths import REPO_ROOT
+from kws.reference.native import NativeNet
 
 pytestmark = pytest.mark.slow          # not in `make check`
 
@@ -40,7 +40,7 @@ def build(blob: bytes, tmp_path: Path, **kw) -> NativeNet:
 
 @pytest.mark.skipif(not ANCHOR.exists(), reason="shared/anchors not beside the checkout")
 def test_mlperf_reference_model_matches_tflm(tmp_path, rng):
-    from kws.tflite_model import TFLiteModel
+    from kws.reference.tflite_model import TFLiteModel
 
     blob = ANCHOR.read_bytes()
     net = build(blob, tmp_path, drop_softmax=True, source=str(ANCHOR))
@@ -61,7 +61,7 @@ def test_trained_model_matches_tflm_on_random_and_real_features(tmp_path, rng, s
     net = build(blob, tmp_path, source=str(model))
     x = rng.integers(-128, 128, (80, 1, 49, 13, 1)).astype(np.int8)
     from kws.frontend import fixed
-    from kws.golden import DEFAULT_DIR, load_case
+    from kws.reference.golden import DEFAULT_DIR, load_case
 
     pcm = load_case(DEFAULT_DIR, "speech_espeak")["pcm"][:16000]
     feats = fixed.quantize_cepstra(fixed.cepstra(pcm, spec.frontend), spec.frontend)
@@ -108,7 +108,7 @@ def test_committed_network_is_generated_from_the_released_model(spec):
     import json
 
     model = REPO_ROOT / "models" / "commands" / "model.tflite"
-    from kws.pipeline import calibrated_thresholds
+    from kws.reference.pipeline import calibrated_thresholds
 
     released = json.loads((model.with_name("manifest.json")).read_text())
     files = cgm.render(model.read_bytes(), frontend_hash32=spec.frontend.hash32, source=str(model), spec=spec,
@@ -150,7 +150,7 @@ def test_streaming_form_equals_whole_windows_and_tflm(tmp_path, rng, spec):
     net = build(blob, tmp_path, source=str(model))
     assert net.streaming
     from kws.frontend import fixed
-    from kws.golden import DEFAULT_DIR, load_case
+    from kws.reference.golden import DEFAULT_DIR, load_case
 
     pcm = load_case(DEFAULT_DIR, "speech_espeak")["pcm"]
     speech = fixed.quantize_cepstra(fixed.cepstra(pcm, spec.frontend), spec.frontend)
@@ -183,8 +183,8 @@ def random_network(spec, ms, rng, seed: int):
 
     import keras
 
-    from kws.quantize import convert
     from kws.train.model import build as build_keras
+    from kws.train.quantize import convert
 
     keras.utils.set_random_seed(seed)
     model = build_keras(ms, spec.frontend.num_cepstra, 12, mask=False)
@@ -228,7 +228,7 @@ def test_other_widths_and_the_time_stride_1_stream_as_tflm_computes(tmp_path, rn
     layer streams one row per frame. Logits equal TFLM's at every window."""
     import dataclasses
 
-    from kws.tflite_model import TFLiteModel
+    from kws.reference.tflite_model import TFLiteModel
 
     ms = dataclasses.replace(two_d_model, width=width, blocks=2, first_stride=(1, 2))
     blob, walk = random_network(spec, ms, rng, width)
@@ -245,7 +245,7 @@ def test_temporal_network_streams_as_tflm_computes_on_host_and_cortex_m(tmp_path
     streamed logits equal TFLM's on the host and, for one window, on the Cortex-M4F in QEMU."""
     import dataclasses
 
-    from kws.tflite_model import TFLiteModel
+    from kws.reference.tflite_model import TFLiteModel
 
     ms = dataclasses.replace(spec.model, width=32, blocks=4, first_kernel=(3, 13), first_stride=(1, 1),
                              cepstra_padding="valid", block_kernel=(9, 1))

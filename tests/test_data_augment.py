@@ -143,7 +143,7 @@ def test_lpc_vocoder_keeps_the_envelope_length_and_loudness_of_real_speech():
     long-term spectrum within a few dB per band, the same bytes for the same seed."""
     from scipy.signal import welch
 
-    from kws import tts
+    from kws.data import tts
     from kws.data.augment import lpc_vocode
 
     x = tts.espeak("marvin", voice="en+m3")

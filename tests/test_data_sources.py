@@ -73,7 +73,7 @@ def test_mswc_opus_and_splits_csv(task, tmp_path):
     rng = np.random.default_rng(1)
     root = tmp_path / "mswc"
     rows = ["SET,LINK,WORD,VALID,SPEAKER,GENDER"]
-    from kws.tts import resample_int16
+    from kws.data.tts import resample_int16
 
     for i, (w, s, spk) in enumerate([("yes", "TRAIN", "aa"), ("yes", "DEV", "bb"), ("stop", "TEST", "cc"),
                                      ("hello", "TRAIN", "aa"), ("go", "TRAIN", "dd")]):

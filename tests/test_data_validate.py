@@ -106,7 +106,7 @@ def test_conversions_are_recorded(task, tmp_path):
     rng = np.random.default_rng(2)
     d = tmp_path / "in"
     x = [word(rng, ms=ms) for ms in (400, 450, 500, 550)]        # distinct audio: no duplicates
-    from kws.tts import resample_int16
+    from kws.data.tts import resample_int16
 
     clips = [
         clip(write(d / "stereo.wav", np.stack([x[0], x[0]], axis=1)), key="stereo"),

@@ -48,7 +48,7 @@ def session(pcm: np.ndarray, *, logits: bool = True) -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def speech():
-    from kws import tts
+    from kws.data import tts
 
     # Piper's voice trains the released model, so its calibrated detector fires: events to compare
     x = np.concatenate([np.zeros(4000, np.int16), tts.piper("yes"), np.zeros(6000, np.int16),
@@ -58,8 +58,8 @@ def speech():
 
 def test_clean_session_equals_the_host_reference(app, speech, spec):
     from kws.frontend import Frontend
-    from kws.monitor import stats_of
-    from kws.pipeline import ReferencePipeline
+    from kws.reference.monitor import stats_of
+    from kws.reference.pipeline import ReferencePipeline
 
     out = run(app, b"".join(session(speech)))
     kinds = [f.type for f in out]
@@ -106,8 +106,8 @@ def test_thresholds_set_over_the_link_fire_as_the_reference_does(app, speech, sp
     list still starts the session, with the built-in ones, and says ERROR 7 after its HELLO."""
     import json
 
-    from kws.detector import class_thresholds_q
-    from kws.pipeline import ReferencePipeline, calibrated_thresholds
+    from kws.reference.detector import class_thresholds_q
+    from kws.reference.pipeline import ReferencePipeline, calibrated_thresholds
 
     man = json.loads((MODEL / "manifest.json").read_text())
     built = class_thresholds_q(spec.detector, man["labels"], calibrated_thresholds(man))

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import scipy.signal as ss
 
-from kws import tts
 from kws.cli import main
+from kws.data import tts
 from kws.data.noise import background
 from kws.errors import KwsError
-from kws.monitor import FeatureStats, stats_of
-from kws.monitor.drift import Baseline, compare, make_baseline
-from kws.native import NativeMonitor
+from kws.reference.monitor import FeatureStats, stats_of
+from kws.reference.monitor.drift import Baseline, compare, make_baseline
+from kws.reference.native import NativeMonitor
 
 WORDS = "yes no up down left right on off stop go seven marvin house happy bird the weather is nice today".split()
 PERIOD = 3000                      # frames: 60 s
@@ -77,7 +77,7 @@ def test_c_monitor_equals_python_including_halvings(spec, frontend, speech, nati
 
 
 def test_chunked_pushes_equal_one_push(spec, rng):
-    from kws.monitor import FeatureMonitor
+    from kws.reference.monitor import FeatureMonitor
 
     f = rng.integers(-60, 60, size=(7000, 13)).astype(np.int8)
     mspec = dataclasses.replace(spec.monitor, limit=200)

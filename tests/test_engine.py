@@ -77,9 +77,8 @@ def test_ingest_and_features_are_identical_wherever_they_ran(tmp_path, cluster, 
     """Ingest (validation) and augmented training features of one small data set, in this process,
     on a local cluster of 2 workers, and on the KWS_CLUSTER cluster: the same manifest hash and
     byte-identical feature arrays."""
-    from kws import tts
     from kws.audio import write_wav
-    from kws.data import sources
+    from kws.data import sources, tts
     from kws.data.ingest import ingest
     from kws.data.task import load_task
     from kws.spec import load_spec
@@ -116,8 +115,8 @@ def test_ingest_and_features_are_identical_wherever_they_ran(tmp_path, cluster, 
 def test_stream_scoring_is_identical_wherever_it_ran(tmp_path, cluster, monkeypatch, spec):
     """kws eval's streams in this process, on 2 local workers and on the KWS_CLUSTER cluster: the
     same DET curve, thresholds and totals."""
-    from kws import tts
     from kws.audio import write_wav
+    from kws.data import tts
     from kws.evaluate.run import evaluate
     from kws.paths import MODELS_DIR
 

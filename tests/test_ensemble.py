@@ -12,7 +12,7 @@ import pytest
 from kws.codegen import model as cgm
 from kws.data.task import load_task
 from kws.errors import KwsError
-from kws.native import NativeNet
+from kws.reference.native import NativeNet
 from test_codegen_model import tflm_reference
 
 
@@ -56,9 +56,9 @@ def merged(tmp_path_factory, spec, task, two_d_model):
     """Three members of width 16 (time stride 1, two blocks), merged and quantized."""
     import keras
 
-    from kws.quantize import convert
     from kws.train.ensemble import merge
     from kws.train.model import custom_objects
+    from kws.train.quantize import convert
 
     tmp = tmp_path_factory.mktemp("ens")
     ms = dataclasses.replace(two_d_model, width=16, blocks=2, first_stride=(1, 2))
@@ -92,8 +92,8 @@ def test_merged_network_is_the_members_mean(merged, task):
 def test_generated_c_keeps_only_the_blocks_and_equals_tflm(merged, tmp_path):
     """The 1x1 convolutions are found block-diagonal (3 groups), stored as their blocks (a third of
     the dense weights), and the streamed logits equal TFLM's dense ones at every window."""
-    from kws.budget import model_items
-    from kws.tflite_model import TFLiteModel
+    from kws.footprint.budget import model_items
+    from kws.reference.tflite_model import TFLiteModel
 
     blob = merged["blob"]
     layers = cgm.lower(TFLiteModel.from_bytes(blob))[0]

@@ -7,7 +7,7 @@ noisy and square-wave signals the absolute error stays below 0.05 (natural-log u
 
 import numpy as np
 
-from kws.signals import corner_cases
+from kws.reference.signals import corner_cases
 
 SPEECH_SNR_DB = 60.0
 

@@ -13,9 +13,9 @@ import pytest
 
 from kws.codegen import frontend as cg
 from kws.frontend import fixed
-from kws.native import NativeFrontend
 from kws.paths import REPO_ROOT
-from kws.signals import corner_cases
+from kws.reference.native import NativeFrontend
+from kws.reference.signals import corner_cases
 from kws.spec import DEFAULT_SPEC_PATH, parse_spec
 
 

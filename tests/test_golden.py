@@ -6,8 +6,8 @@ import subprocess
 import numpy as np
 
 from kws.frontend import fixed
-from kws.golden import DEFAULT_DIR, load_case, read_index
 from kws.paths import REPO_ROOT
+from kws.reference.golden import DEFAULT_DIR, load_case, read_index
 
 
 def test_golden_vectors_are_for_this_spec(fe_spec):

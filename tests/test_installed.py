@@ -51,8 +51,8 @@ def test_the_installed_package_is_not_the_checkout(installed):
 
 
 def test_installed_kws_works_alone_and_through_kws_root(installed):
-    from kws import tts
     from kws.audio import write_wav
+    from kws.data import tts
 
     kws, venv, work = installed
     r = kws("spec")

@@ -117,7 +117,7 @@ def stream_wav(tmp_path_factory):
     two keywords the released commands model finds at its own thresholds."""
     from kws.audio import read_wav
     from kws.data.alsa_voice import make_stream
-    from kws.release import load_manifest
+    from kws.released import load_manifest
 
     d = tmp_path_factory.mktemp("faults")
     make_stream(d / "voice", load_manifest(MODEL)["labels"])
@@ -233,9 +233,9 @@ def test_without_retries_a_fault_fails_fast_with_counts(image, stream_wav, spec,
 def test_listening_says_when_events_may_be_missing(qemu_images, spec, tmp_path):
     """A microphone board whose first EVENT is lost on the way: kws device listen's result says
     so (the damage and the device's own event count) instead of reporting fewer detections."""
-    from kws import tts
+    from kws.data import tts
     from kws.device.listen import device_listen
-    from kws.pipeline import ReferencePipeline
+    from kws.reference.pipeline import ReferencePipeline
 
     x = np.concatenate([np.zeros(6000, np.int16), tts.espeak("yes", voice="en+m3"), np.zeros(9000, np.int16),
                         tts.espeak("stop", voice="en+f2"), np.zeros(16000, np.int16)])

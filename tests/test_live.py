@@ -32,7 +32,7 @@ def virtual_mic(tmp_path, pcm: np.ndarray, name="kwsvirt") -> dict:
 
 @pytest.fixture(scope="module")
 def words():
-    from kws import tts
+    from kws.data import tts
 
     rng = np.random.default_rng(5)
     parts = []
@@ -46,7 +46,7 @@ def words():
 
 
 def test_listen_on_a_virtual_microphone_reports_the_reference_events(words, spec, tmp_path):
-    from kws.pipeline import ReferencePipeline
+    from kws.reference.pipeline import ReferencePipeline
 
     _, ref = ReferencePipeline(spec, MODEL).run(words)
     assert len(ref) >= 2
@@ -66,7 +66,7 @@ def test_listen_on_a_virtual_microphone_reports_the_reference_events(words, spec
 
 
 def test_listen_streaming_equals_whole_stream(words, spec, rng):
-    from kws.pipeline import ReferencePipeline
+    from kws.reference.pipeline import ReferencePipeline
 
     pipe = ReferencePipeline(spec, MODEL)
     _, ref = pipe.run(words)
@@ -89,7 +89,7 @@ def test_listen_hears_a_recorded_human_voice_at_a_threshold_of_its_own(spec, tmp
     from kws.audio import read_wav
     from kws.data.alsa_voice import make_stream
     from kws.data.streams import read_labels
-    from kws.pipeline import ReferencePipeline
+    from kws.reference.pipeline import ReferencePipeline
 
     pipe = ReferencePipeline(spec, MODEL)
     make_stream(tmp_path / "s", pipe.labels)
@@ -145,8 +145,7 @@ def test_listen_names_the_devices_when_the_input_is_missing(tmp_path):
 
 
 def test_record_from_the_virtual_microphone_writes_an_ingestible_data_set(spec, tmp_path):
-    from kws import tts
-    from kws.data import sources
+    from kws.data import sources, tts
     from kws.data.task import load_task
 
     take = np.concatenate([np.zeros(8000, np.int16), tts.espeak("yes", voice="en+m3"), np.zeros(12000, np.int16)])
@@ -164,7 +163,7 @@ def test_record_from_the_virtual_microphone_writes_an_ingestible_data_set(spec, 
 
 
 def test_recorder_refuses_bad_takes_and_records_again(tmp_path):
-    from kws import tts
+    from kws.data import tts
     from kws.data.task import load_task
     from kws.live.record import record_session
 
@@ -196,7 +195,7 @@ def test_recorder_refuses_bad_takes_and_records_again(tmp_path):
 def test_flash_runs_platformio_and_explains_its_failure(tmp_path):
     """The upload through PlatformIO to a fake port: pio is invoked for the board environment;
     without its platform (offline here) or board the error says which is missing."""
-    from kws.live.flash import pio_envs, upload, upload_command
+    from kws.device.flash import pio_envs, upload, upload_command
 
     envs = pio_envs()
     assert {"nano33ble", "stm32f4", "native"} <= set(envs)

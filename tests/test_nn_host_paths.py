@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from kws.codegen import model as cgm
-from kws.native import NativeNet
 from kws.paths import REPO_ROOT
-from kws.tflite_model import TFLiteModel
+from kws.reference.native import NativeNet
+from kws.reference.tflite_model import TFLiteModel
 from test_codegen_model import ANCHOR, tflm_reference
 from test_ensemble import _walk
 

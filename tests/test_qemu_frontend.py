@@ -5,8 +5,8 @@
 import pytest
 
 from kws.device.qemu import parse_fields, run_semihosted
-from kws.golden import DEFAULT_DIR, read_index
 from kws.paths import REPO_ROOT
+from kws.reference.golden import DEFAULT_DIR, read_index
 
 ELF = REPO_ROOT / "build" / "qemu" / "fe_golden.elf"
 

@@ -6,7 +6,7 @@ import pytest
 
 from kws.device.qemu import net_bench
 from kws.paths import REPO_ROOT
-from kws.tflite_model import TFLiteModel
+from kws.reference.tflite_model import TFLiteModel
 from test_codegen_model import ANCHOR, tflm_reference
 
 

@@ -11,7 +11,7 @@ from kws.device import protocol as p
 from kws.device.link import DeviceMismatch
 from kws.device.qemu import Sim
 from kws.paths import REPO_ROOT
-from kws.pipeline import ReferencePipeline
+from kws.reference.pipeline import ReferencePipeline
 
 pytestmark = pytest.mark.slow          # not in `make check`
 
@@ -26,7 +26,7 @@ def image(qemu_images):
 
 @pytest.fixture(scope="module")
 def audio():
-    from kws import tts
+    from kws.data import tts
 
     parts = [np.zeros(3000, np.int16), tts.espeak("left", voice="en+m3"), np.zeros(5000, np.int16),
              tts.espeak("no", voice="en+f2"), np.zeros(9000, np.int16)]
@@ -212,7 +212,7 @@ def test_device_eval_with_thresholds_set_over_the_link(image, audio, spec, tmp_p
 
 
 def test_feature_monitor_over_the_protocol_equals_host_reference(image, audio, spec, frontend):
-    from kws.monitor import stats_of
+    from kws.reference.monitor import stats_of
 
     feats = frontend.features(audio, sample_rate=spec.frontend.sample_rate_hz)
     with Sim(image) as sim, sim.link() as link:
@@ -229,7 +229,7 @@ def test_kws_drift_check_reads_the_device(image, audio, spec, frontend, tmp_path
     """`kws drift check` against QEMU: stream, MONITOR, report (baseline: the same audio)."""
     from kws.audio import write_wav
     from kws.cli import main
-    from kws.monitor.drift import make_baseline
+    from kws.reference.monitor.drift import make_baseline
 
     feats = frontend.features(audio, sample_rate=spec.frontend.sample_rate_hz)
     make_baseline([feats], spec, period_frames=feats.shape[0] // 2, sources=["audio"]).save(tmp_path / "b.json")
@@ -244,7 +244,7 @@ def test_kws_drift_check_reads_the_device(image, audio, spec, frontend, tmp_path
 def test_microphone_build_reports_the_reference_events(qemu_images, spec, frontend, tmp_path):
     """The microphone build of the app in QEMU, its microphone a file (mic_file.c): `kws device
     listen` collects exactly the host reference's events; host audio is refused."""
-    from kws import tts
+    from kws.data import tts
     from kws.device.listen import device_listen
 
     parts = [np.zeros(6000, np.int16), tts.espeak("yes", voice="en+m3"), np.zeros(9000, np.int16),
@@ -366,7 +366,7 @@ def test_kws_device_info_says_what_the_device_runs(image, spec, capsys):
     """`kws device info`: firmware version, its hashes against a model, the thresholds in force
     (the commands model's calibrated ones, built in) and its counters, as JSON."""
     from kws.cli import main
-    from kws.pipeline import calibrated_thresholds
+    from kws.reference.pipeline import calibrated_thresholds
 
     man = json.loads((MODEL / "manifest.json").read_text())
     assert main(["device", "info", "--json"]) == 0

@@ -7,14 +7,14 @@ import pytest
 
 from kws.device.qemu import run_app
 from kws.paths import REPO_ROOT
-from kws.pipeline import ReferencePipeline
+from kws.reference.pipeline import ReferencePipeline
 
 MODEL = REPO_ROOT / "models" / "commands"
 
 
 @pytest.fixture(scope="module")
 def stream():
-    from kws import tts
+    from kws.data import tts
 
     rng = np.random.default_rng(3)
     parts = []
@@ -45,7 +45,7 @@ def test_device_equals_host_reference_window_by_window(stream, spec, tmp_path):
     assert len(events) >= 3                         # the stream has keywords; the detector fires
     assert dev["stats"]["runs"] == n and dev["stats"]["samples"] == stream.size
     from kws.frontend import Frontend
-    from kws.monitor import stats_of
+    from kws.reference.monitor import stats_of
 
     feats = Frontend(spec.frontend).features(stream, sample_rate=spec.frontend.sample_rate_hz)
     assert dev["monitor"].to_bytes() == stats_of(feats, spec.monitor).to_bytes()     # drift statistics too

@@ -125,8 +125,8 @@ def small(real, task, spec, tmp_path_factory):
 def test_a_small_mixed_training_run_hears_held_out_real_speakers(small, task):
     """Train on real speakers (a few epochs), quantize, and measure int8 in TFLM on the test
     speakers: well above chance (1/12), per class and weighed as the published test set."""
-    from kws.quantize import quantize
     from kws.train.fit import train
+    from kws.train.quantize import quantize
 
     tspec, out = small
     metrics = train(tspec, task, out / "data", out / "run", progress=False)
@@ -146,7 +146,7 @@ def test_a_speech_embedding_teacher_hears_real_speakers_and_is_distilled(small, 
     the held-out speakers; its logits are the student's own examples (a student with other
     augmented copies is refused) and kws train distils them."""
     from kws.errors import KwsError
-    from kws.evaluate.peers import openwakeword_available
+    from kws.paths import openwakeword_available
     from kws.train.fit import train
     from kws.train.speech_embedding import teach
 

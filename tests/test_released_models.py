@@ -8,9 +8,10 @@ import pytest
 
 from kws.data.task import load_task
 from kws.paths import REPO_ROOT
-from kws.release import load_manifest, validate
+from kws.reference.tflite_model import TFLiteModel
+from kws.release import validate
+from kws.released import load_manifest
 from kws.spec import load_spec
-from kws.tflite_model import TFLiteModel
 
 
 @pytest.mark.parametrize("name", ["commands", "wakeword"])

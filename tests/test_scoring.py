@@ -109,8 +109,8 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     calibrated thresholds chosen from the sweep, a DET plot."""
     import numpy as np
 
-    from kws import tts
     from kws.audio import write_wav
+    from kws.data import tts
     from kws.evaluate.run import SWEEP, evaluate
     from kws.paths import REPO_ROOT
 
@@ -175,11 +175,11 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
 
     ww = evaluate(spec, REPO_ROOT / "models" / "wakeword", tmp_path, tmp_path / "ww", target_fa_per_hour=100.0)
     assert ww["occurrences_key"] == r["occurrences_key"] and ww["at_default_threshold"]["hits"] == "0000"
-    # its eval.json runs a device or kws listen at those thresholds (kws.thresholds), for that model only
+    # its eval.json runs a device or kws listen at those thresholds (kws.release.thresholds), for that model only
     import json
 
     from kws.errors import KwsError
-    from kws.thresholds import threshold_overrides
+    from kws.release.thresholds import threshold_overrides
 
     man = json.loads((model / "manifest.json").read_text())
     assert threshold_overrides(man, file=tmp_path / "out" / "eval.json") == r["calibrated_thresholds"]
@@ -204,11 +204,11 @@ def test_native_engine_equals_the_reference_pipeline_in_parallel_chunks(spec):
     and every window's logits of the Python front end + TFLM, on a stream long enough to split."""
     import numpy as np
 
-    from kws import tts
-    from kws.detector import window_ends
+    from kws.data import tts
     from kws.evaluate.run import NativeEngine, TflmEngine
     from kws.paths import REPO_ROOT
-    from kws.pipeline import ReferencePipeline
+    from kws.reference.detector import window_ends
+    from kws.reference.pipeline import ReferencePipeline
 
     pipe = ReferencePipeline(spec, REPO_ROOT / "models" / "commands")
     rng = np.random.default_rng(9)
@@ -228,7 +228,7 @@ def test_batch_detector_equals_the_streaming_detector(spec, seed):
     """The sweep's vectorized detector makes exactly the streaming detector's decisions."""
     import numpy as np
 
-    from kws import detector as det
+    from kws.reference import detector as det
 
     rng = np.random.default_rng(seed)
     # logits that sometimes favour a keyword for a few runs in a row, like real speech
@@ -252,8 +252,8 @@ def test_calibrated_thresholds_reach_the_device_tables_and_its_identity(spec):
     detector hash of the handshake changes with them (a device built with other thresholds
     fires differently and must be refused); without them the spec's default and hash stand."""
     from kws.codegen import model as cgm
-    from kws.detector import class_thresholds_q, detector_hash32, threshold_q
     from kws.paths import REPO_ROOT
+    from kws.reference.detector import class_thresholds_q, detector_hash32, threshold_q
 
     d = spec.detector
     labels = ["_silence_", "_unknown_", "yes", "no"]
@@ -280,9 +280,9 @@ def test_the_device_posterior_table_stops_where_exp_rounds_to_zero(spec):
     import numpy as np
 
     from kws.codegen import model as cgm
-    from kws.detector import exp_lut
     from kws.paths import REPO_ROOT
-    from kws.tflite_model import TFLiteModel
+    from kws.reference.detector import exp_lut
+    from kws.reference.tflite_model import TFLiteModel
 
     for name in ("commands", "wakeword"):
         blob = (REPO_ROOT / "models" / name / "model.tflite").read_bytes()

@@ -1,4 +1,4 @@
-"""The worst-case stack (kws.stack) on images built here by arm-none-eabi-gcc with the firmware's
+"""The worst-case stack (kws.footprint.stack) on images built here by arm-none-eabi-gcc with the firmware's
 flags: it follows GCC's call graph from the vector table, counts calls through pointers to every
 function whose address is taken, adds the deepest interrupt handler and its exception frame, and
 refuses what it cannot bound (recursion, variable-length arrays, callees without a graph)."""
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from kws.footprint.stack import EXCEPTION_FRAME_BYTES, StackError, worst_case
 from kws.paths import REPO_ROOT
-from kws.stack import EXCEPTION_FRAME_BYTES, StackError, worst_case
 
 ARCH = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 FLAGS = ARCH + ["-O1", "-ffunction-sections", "-fdata-sections", "-fcallgraph-info=su", "-fstack-usage"]

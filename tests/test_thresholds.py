@@ -1,4 +1,4 @@
-"""Thresholds other than a model's own (kws.thresholds): one for every keyword, or a calibration
+"""Thresholds other than a model's own (kws.release.thresholds): one for every keyword, or a calibration
 file made for that very model; and the link's request for them, against firmware that predates it."""
 
 import json
@@ -9,8 +9,8 @@ import pytest
 from kws.device import protocol as p
 from kws.errors import KwsError
 from kws.paths import REPO_ROOT
-from kws.pipeline import calibrated_thresholds
-from kws.thresholds import threshold_overrides
+from kws.reference.pipeline import calibrated_thresholds
+from kws.release.thresholds import threshold_overrides
 
 MODEL = REPO_ROOT / "models" / "commands"
 

@@ -31,8 +31,8 @@ def tiny(tmp_path_factory, spec):
 
 @pytest.fixture(scope="module")
 def trained(tiny):
-    from kws.quantize import quantize
     from kws.train.fit import train
+    from kws.train.quantize import quantize
 
     spec, task, d = tiny
     metrics = train(spec, task, d / "data", d / "run", progress=False, epochs=3)    # as `kws train --epochs 3`
@@ -72,8 +72,8 @@ def test_voice_balanced_accuracy_weighs_every_voice_the_same():
 
 
 def test_int8_model_is_valid_and_matches_the_front_end(trained):
-    from kws.quantize import SUPPORTED_OPS
-    from kws.tflite_model import TFLiteModel
+    from kws.reference.tflite_model import TFLiteModel
+    from kws.train.quantize import SUPPORTED_OPS
 
     spec, task, d, _, q = trained
     m = TFLiteModel.from_bytes((d / "run" / "model.tflite").read_bytes())
@@ -90,7 +90,7 @@ def test_tflm_and_tflite_reference_kernels_agree_within_one_lsb(trained):
     at most 1 LSB (known FULLY_CONNECTED rounding difference) and give the same top-1 almost always."""
     import tensorflow as tf
 
-    from kws.quantize import tflm_logits
+    from kws.reference.tflm import tflm_logits
     from kws.train.features import build_features
 
     spec, task, d, _, _ = trained
@@ -113,7 +113,7 @@ def test_tflm_and_tflite_reference_kernels_agree_within_one_lsb(trained):
 
 
 def test_calibration_set_is_tracked_and_checked(trained):
-    from kws.quantize import QuantizeError, calibration_ids
+    from kws.train.quantize import QuantizeError, calibration_ids
 
     spec, task, d, _, q = trained
     path = d / "cal" / "tiny" / "quant_cal_idxs.txt"
@@ -139,7 +139,7 @@ def test_calibration_set_is_tracked_and_checked(trained):
 def test_wrong_input_shape_and_unsupported_ops_are_refused(tiny):
     import keras
 
-    from kws.quantize import QuantizeError, check_tflite, convert
+    from kws.train.quantize import QuantizeError, check_tflite, convert
 
     spec, _, _ = tiny
     inp = keras.Input((40, 10, 1))
@@ -161,7 +161,7 @@ def test_wrong_input_shape_and_unsupported_ops_are_refused(tiny):
 
 
 def test_budget_reports_and_refuses_what_does_not_fit(trained):
-    from kws import budget as b
+    from kws.footprint import budget as b
 
     spec, _, d, _, _ = trained
     blob = (d / "run" / "model.tflite").read_bytes()
@@ -184,8 +184,8 @@ def test_budget_reports_and_refuses_what_does_not_fit(trained):
 def _release_tiny(trained, monkeypatch, out_dir: str, baseline_minutes: float, run=None):
     """Release the tiny trained model (or the training directory ``run``, quantized) under the tmp
     tree: (spec, task, tmp root, quantize.json, model bytes, release directory)."""
-    from kws import budget as b
     from kws import release as rel
+    from kws.footprint import budget as b
 
     spec, task, d, _, _ = trained
     run = run or d / "run"
@@ -211,7 +211,7 @@ def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkey
     assert man["spec"]["train"] == json.loads((d / "run" / "config.json").read_text())["train"]
     assert man["spec"]["train"]["epochs"] == 3 != spec.train.epochs
     assert "Model card: tiny" in (out / "MODEL_CARD.md").read_text()
-    from kws.monitor.drift import Baseline
+    from kws.reference.monitor.drift import Baseline
 
     base = Baseline.load(out / "feature_baseline.json", spec)            # drift baseline from training-split streams
     assert base.stats.frames >= 2 * base.period_frames and (base.alarm >= spec.monitor.psi_alarm).all()
@@ -316,7 +316,7 @@ def test_remeasured_accuracy_equals_the_recorded_one_and_adds_new_figures(traine
 
 
 def test_picker_chooses_the_best_variant_within_budget(tiny, tmp_path):
-    from kws.train.pick import pick
+    from kws.evaluate.pick import pick
 
     spec, task, d = tiny
     r = pick(spec, task, d / "data", tmp_path, widths=[8], blocks=[1], strides=[1, 2], seeds=[1, 2], epochs=1,
@@ -339,7 +339,7 @@ def test_a_sweep_trained_on_worker_processes_equals_one_trained_here(tiny, tmp_p
     """kws pick --workers 2: the networks are trained on a local Dask cluster, one per task; every
     figure of every variant, and the choice, equal the same sweep trained in this process."""
     from kws import engine
-    from kws.train.pick import pick
+    from kws.evaluate.pick import pick
 
     spec, task, d = tiny
     kw = dict(widths=[8], blocks=[1], strides=[1, 2], seeds=[3], epochs=2, progress=False)
@@ -361,7 +361,7 @@ def test_picker_sweeps_ensembles_and_can_keep_to_the_target(tiny, tmp_path):
     k with seed + k, merged), ranked by the merged network's own validation figures, and measured as
     the merged int8 network. With within_target the choice keeps to the island target: a target
     between one network's estimate and two's leaves only the single network."""
-    from kws.train.pick import pick
+    from kws.evaluate.pick import pick
 
     spec, task, d = tiny
     r = pick(spec, task, d / "data", tmp_path, widths=[8], blocks=[1], members=[1, 2], seeds=[3], epochs=1,
@@ -387,7 +387,7 @@ def test_picker_can_choose_by_the_streams_det_curve(tiny, tmp_path):
     """With streams, the picker ranks the variants by FRR within the target FA/hr along each int8
     model's DET curve (the host reference over the streams), not by clip accuracy."""
     from kws.data.streams import make_stream
-    from kws.train.pick import frr_within, pick
+    from kws.evaluate.pick import frr_within, pick
 
     assert frr_within([{"fa_per_hour": 9.0, "frr": 0.1}, {"fa_per_hour": 4.0, "frr": 0.5},
                        {"fa_per_hour": 1.0, "frr": 0.7}], 5.0) == 0.5
@@ -411,7 +411,7 @@ def test_quantization_aware_training_gives_a_device_exact_int8_model(trained, tm
     quantization, supported ops only, and the generated C equal to TFLM on it."""
     import shutil
 
-    from kws.quantize import quantize
+    from kws.train.quantize import quantize
     from test_codegen_model import build as build_net
     from test_codegen_model import tflm_reference
 
@@ -451,8 +451,8 @@ def test_a_spec_whose_network_differs_from_the_trained_one_is_refused(trained, t
     once found that way)."""
     import keras
 
-    from kws.quantize import QuantizeError, convert, quantize
     from kws.train.model import build
+    from kws.train.quantize import QuantizeError, convert, quantize
 
     spec, task, d, _, _ = trained
     # a change that keeps every weight's shape: the padding along cepstra of a temporal network (its
@@ -493,10 +493,10 @@ def test_an_ensemble_trains_its_members_merges_quantizes_and_releases(tiny, tmp_
     """[model] members = 2: kws train's path trains member k with seed + k, merges them into one
     network, and that network quantizes (int8, TFLM-checked accuracy) and releases with its members
     named; a rerun reuses the trained members."""
-    from kws import budget as b
     from kws import release as rel
-    from kws.quantize import quantize
+    from kws.footprint import budget as b
     from kws.train.ensemble import train_members
+    from kws.train.quantize import quantize
 
     spec, task, d = tiny
     es = dataclasses.replace(spec, model=dataclasses.replace(spec.model, width=16, members=2))
@@ -608,9 +608,9 @@ def test_a_distilled_network_follows_its_teacher_and_records_it(trained, tmp_pat
     assert share_favoured("kd") > 0.9 and share_favoured("plain") < 0.5
 
     # released, the student names its teacher in the manifest and the model card
-    from kws import budget as b
     from kws import release as rel
-    from kws.quantize import quantize
+    from kws.footprint import budget as b
+    from kws.train.quantize import quantize
 
     quantize(spec, task, tmp_path / "kd", d / "data", name="kd", progress=False, calibration_dir=tmp_path / "cal")
     qj = json.loads((tmp_path / "kd" / "quantize.json").read_text())
@@ -651,7 +651,7 @@ def test_picker_sweeps_the_blocks_kernel_along_time(tiny, tmp_path, capsys, monk
     """Block kernels are variants too (`kws pick --block-kernels 9,5`): each variant's depthwise
     kernels take that time extent and keep the task's cepstral extent (the temporal form's 9x1 and
     5x1); pick.json, the reason and the command's table name the kernel."""
-    import kws.train.pick as pk
+    import kws.evaluate.pick as pk
     from kws.cli import main
 
     spec, task, d = tiny
@@ -730,7 +730,7 @@ def test_a_network_can_start_from_another_trained_one(trained, tmp_path, monkeyp
         (tmp_path / "scratch" / "config.json").read_text())
     start = json.loads((d / "run" / "config.json").read_text())
     assert cfg["init"]["data"] == start["data"] and cfg["init"]["train"] == start["train"]
-    from kws.quantize import quantize
+    from kws.train.quantize import quantize
 
     quantize(still, task, tmp_path / "ft", d / "data", name="tiny", progress=False, calibration_dir=d / "cal")
     *_, out = _release_tiny((still, task, d, None, None), monkeypatch, "released_ft", 1.5, run=tmp_path / "ft")
@@ -753,13 +753,13 @@ def test_a_float_only_run_trains_a_start_and_leaves_calibration_alone(tiny, tmp_
     """kws train --float-only: a pre-training stage (a start for --init, or a teacher) writes the
     float network and its metrics but no int8 model, and neither reads nor writes the task's
     calibration set, which belongs to the data set the released network is trained on."""
-    import kws.quantize
     import kws.train.fit
+    import kws.train.quantize
     from kws.cli import main
 
     spec, task, d = tiny
     monkeypatch.setattr(kws.train.fit, "set_threads", lambda: None)     # TensorFlow already runs in this process
-    monkeypatch.setattr(kws.quantize, "CALIBRATION_DIR", tmp_path / "calibration")
+    monkeypatch.setattr(kws.train.quantize, "CALIBRATION_DIR", tmp_path / "calibration")
     out = tmp_path / "start"
     assert main(["train", "--task", str(d / "commands_small.toml"), "--data", str(d / "data"), "--out", str(out),
                  "--epochs", "1", "--float-only"]) == 0

@@ -4,9 +4,10 @@ words through espeak-ng's phonemes, its five speakers and their blends, real ONN
 import numpy as np
 import pytest
 
-from kws import kokoro, tts
+from kws.data import tts
 from kws.data.quality import speech_bounds
 from kws.data.task import load_task
+from kws.data.tts import kokoro
 from kws.data.voices import KOKORO_VOICES
 from kws.errors import KwsError
 

@@ -1,5 +1,5 @@
 /* Streaming detector: integer softmax posteriors, smoothing over the last KWS_DET_SMOOTH
- * network runs, per-class thresholds, refractory period. Identical to host/kws/detector.py,
+ * network runs, per-class thresholds, refractory period. Identical to host/kws/reference/detector.py,
  * event for event; its constants and tables come with the generated network (kws_net.h). */
 #ifndef KWS_DETECTOR_H
 #define KWS_DETECTOR_H

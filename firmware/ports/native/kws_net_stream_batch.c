@@ -1,4 +1,4 @@
-/* Host-only helper (ctypes, kws.native.NativeNet.stream): pushes n feature frames through the
+/* Host-only helper (ctypes, kws.reference.native.NativeNet.stream): pushes n feature frames through the
  * streaming network and writes the logits of every window ending at frame t with
  * t + 1 >= KWS_NET_INPUT_FRAMES and (t + 1 - KWS_NET_INPUT_FRAMES) % stride == 0. Returns the
  * number of windows, or -1 when the network is not streamable or stride is not a multiple of

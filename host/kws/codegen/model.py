@@ -28,7 +28,7 @@ import numpy as np
 from kws.codegen.common import DEFAULT_GENERATED_DIR, c_array, display_path, stamp
 from kws.errors import KwsError
 from kws.fsio import write_if_changed
-from kws.tflite_model import TFLiteModel
+from kws.reference.tflite_model import TFLiteModel
 
 GENERATOR = "kws codegen model"
 FILES = ("kws_net.h", "kws_net.c")
@@ -279,9 +279,9 @@ def _bias(b, n: int, where: str) -> np.ndarray | None:
 
 
 def _detector_defs(spec, labels, out_scale: float, thresholds=None) -> tuple[list, str]:
-    """Detector constants and tables (kws.detector is their Python twin); ``thresholds``: the
+    """Detector constants and tables (kws.reference.detector is their Python twin); ``thresholds``: the
     model's calibrated per-keyword thresholds, if any."""
-    from kws.detector import class_thresholds_q, detector_hash32, exp_lut, exp_lut_len, refractory_runs
+    from kws.reference.detector import class_thresholds_q, detector_hash32, exp_lut, exp_lut_len, refractory_runs
 
     d = spec.detector
     lut = exp_lut(out_scale, d.posterior_frac_bits)
@@ -299,7 +299,7 @@ def _detector_defs(spec, labels, out_scale: float, thresholds=None) -> tuple[lis
             ("KWS_MON_BIN_SHIFT", spec.monitor.bin_shift, "feature monitor: bin = (v + 128) >> SHIFT"),
             ("KWS_MON_LIMIT", f"{spec.monitor.limit}u", "feature monitor: a bin at LIMIT halves all")]
     names = ", ".join(f'"{lab}"' for lab in labels)
-    body = ("/* Detector tables (kws.detector computes the same). */\n"
+    body = ("/* Detector tables (kws.reference.detector computes the same). */\n"
             + c_array("uint16_t", "kws_det_exp_lut", lut, per_line=12)
             + c_array("uint16_t", "kws_det_threshold", thr, per_line=12)
             + f"const char *const kws_det_labels[{len(labels)}] = {{{names}}};\n\n")

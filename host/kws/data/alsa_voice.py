@@ -51,7 +51,7 @@ def recordings(alsa_dir: Path = ALSA_DIR, rate: int = SAMPLE_RATE) -> list[tuple
     """(file name, int16 PCM at ``rate``, [(word, start, end) at ``rate``]) of every recording,
     resampled with scipy's polyphase filter. Clear errors for a missing package or another
     recording than the one annotated."""
-    from kws.tts import resample_int16
+    from kws.data.tts import resample_int16
 
     out = []
     for name, (sha, words) in PHRASES.items():

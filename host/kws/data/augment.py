@@ -19,8 +19,8 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from kws.data.quality import speech_bounds
+from kws.data.tts import speed_perturb
 from kws.spec import SAMPLE_RATE
-from kws.tts import speed_perturb
 
 
 def seed_for(clip_id: str, index: int, cfg) -> int:

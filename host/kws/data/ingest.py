@@ -32,12 +32,12 @@ import soundfile as sf
 from kws.audio import wav_declared_samples, write_wav
 from kws.data import manifest as mf
 from kws.data.quality import measure, violations
+from kws.data.tts import resample_int16
 from kws.data.voices import resolve_pins, split_of
 from kws.engine import default_workers, run_map
 from kws.errors import KwsError
 from kws.fsio import write_if_changed
 from kws.spec import SAMPLE_RATE
-from kws.tts import resample_int16
 
 FIT_HOP = 160                  # 10 ms: the grain at which fit_clip looks for a take's loudest stretch
 FIT_MIN_ENERGY = 0.8           # share of a keyword take's energy its clip must hold

@@ -106,7 +106,7 @@ def tool_versions() -> dict:
     import scipy
     import soundfile
 
-    from kws import tts
+    from kws.data import tts
 
     return {"numpy": numpy.__version__, "scipy": scipy.__version__, "soundfile": soundfile.__version__,
             "libsndfile": soundfile.__libsndfile_version__, "audiotsm": version("audiotsm"), **tts.versions()}

@@ -82,7 +82,7 @@ def _cut_background(files: list[Path], task, cache: Path, source: str, *, split_
         if pcm.ndim > 1:
             pcm = np.round(pcm.mean(axis=1)).astype(np.int16)
         if rate != SAMPLE_RATE:
-            from kws.tts import resample_int16
+            from kws.data.tts import resample_int16
 
             pcm = resample_int16(pcm, rate, SAMPLE_RATE)
         for i in range(pcm.size // n):

@@ -21,9 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kws import tts
 from kws.audio import write_wav
-from kws.data import noise
+from kws.data import noise, tts
 from kws.data.quality import speech_bounds
 from kws.data.voices import KOKORO_MIX, Voice, catalogue, check_installed, kokoro_mixes, resolve_pins, split_of
 from kws.engine import default_workers, run_map

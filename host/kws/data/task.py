@@ -218,7 +218,7 @@ def load_task(name_or_path: str | Path) -> Task:
         raise SpecError("synth.near_misses", f"contains keywords {sorted(clash)}", src)
     if any(w < 0 for w in synth.engine_weights) or sum(synth.engine_weights) <= 0:
         raise SpecError("synth.engine_weights", "must be >= 0 with a positive sum", src)
-    from kws.tts import ENGINES
+    from kws.data.tts import ENGINES
 
     bad = set(synth.engines) - set(ENGINES)
     if bad:

@@ -80,7 +80,7 @@ def installed(engine: str) -> set[str]:
     if engine == "festival":
         return {d.name for d in FESTIVAL_VOICE_DIR.glob("*/*") if d.is_dir()}
     if engine == "kokoro":
-        from kws import kokoro
+        from kws.data.tts import kokoro
 
         return set(kokoro.voices())
     raise ValueError(engine)

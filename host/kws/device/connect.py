@@ -30,19 +30,19 @@ def expected_hashes(spec, manifest: dict, *, detector: bool = True) -> dict[str,
     """Handshake fields the device must match: front end, model (and detector)."""
     expect = {"frontend_hash32": spec.frontend.hash32, "model_hash32": int(manifest["model"]["sha256"][:8], 16)}
     if detector:
-        from kws.detector import detector_hash32
-        from kws.pipeline import calibrated_thresholds
+        from kws.reference.detector import detector_hash32
+        from kws.reference.pipeline import calibrated_thresholds
 
         expect["detector_hash32"] = detector_hash32(spec.detector, calibrated_thresholds(manifest))
     return expect
 
 
 def thresholds_q(spec, manifest: dict, thresholds: dict[str, float] | None) -> list[int] | None:
-    """The Q(frac) threshold per class a device runs ``thresholds`` (per keyword, kws.thresholds)
+    """The Q(frac) threshold per class a device runs ``thresholds`` (per keyword, kws.release.thresholds)
     with, for :meth:`kws.device.link.Link.handshake`, as the host reference does with the same
     dict; None: the device keeps its built-in ones."""
     if thresholds is None:
         return None
-    from kws.detector import class_thresholds_q
+    from kws.reference.detector import class_thresholds_q
 
     return class_thresholds_q(spec.detector, manifest["labels"], thresholds)

@@ -356,7 +356,7 @@ class Link:
         return res
 
     def thresholds(self, thresholds_q: list[int] | None = None) -> tuple[bool, list[int]]:
-        """The detector's per-class thresholds in force on the device (Q(frac), kws.detector) and
+        """The detector's per-class thresholds in force on the device (Q(frac), kws.reference.detector) and
         whether the host set them this session; with ``thresholds_q``, sets them first (from the
         next network run on; the next handshake restores the built-in ones unless it sets its own)."""
         if self.hello is None:
@@ -409,9 +409,9 @@ class Link:
         return self.wait_for(p.STATS, drop_older=(p.ERROR,) if attempts > 1 else False)
 
     def monitor(self, *, reset: bool = False):
-        """The device's feature statistics (kws.monitor.FeatureStats); ``reset`` starts a new
+        """The device's feature statistics (kws.reference.monitor.FeatureStats); ``reset`` starts a new
         period on the device after the report."""
-        from kws.monitor import FeatureStats
+        from kws.reference.monitor import FeatureStats
 
         self.send(p.MONITOR_REQ, bytes([1 if reset else 0]))
         return FeatureStats.from_bytes(self.wait_for(p.MONITOR).payload, source=f"{self.url} MONITOR")

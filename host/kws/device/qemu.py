@@ -113,7 +113,7 @@ def run_app(pcm, work_dir, *, timeout: float = 600.0) -> dict:
     """Stream int16 ``pcm`` through the keyword-spotter image (build/qemu/kws_app.elf) via
     semihosting. Returns hello fields, events [(class, score, sample)], every window's logits,
     the final counters (with instructions per stage from the calibrated SysTick) and the feature
-    monitor's statistics (kws.monitor.FeatureStats)."""
+    monitor's statistics (kws.reference.monitor.FeatureStats)."""
     from pathlib import Path
 
     import numpy as np
@@ -139,7 +139,7 @@ def run_app(pcm, work_dir, *, timeout: float = 600.0) -> dict:
               for f in (parse_fields(ln) for ln in lines if ln.startswith("kws event"))]
     raw = np.fromfile(dump, dtype=np.int8) if dump.exists() else np.zeros(0, np.int8)
     mon = [ln.split()[2] for ln in lines if ln.startswith("kws monitor ")]
-    from kws.monitor import FeatureStats
+    from kws.reference.monitor import FeatureStats
 
     monitor = FeatureStats.from_bytes(bytes.fromhex(mon[0]), source="kws_app monitor") if mon else None
     return {"hello": hello, "events": events, "logits": raw, "stats": stats, "monitor": monitor}

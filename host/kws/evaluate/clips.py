@@ -34,7 +34,7 @@ SPLITS = ("train", "val", "test", "all")
 
 def clip_accuracy(spec, model_dir: str | Path, data_dir: str | Path, *, split: str = "test") -> dict:
     """int8 metrics of the released model in ``model_dir`` on the ``split`` clips of ``data_dir``."""
-    from kws.release import load_manifest
+    from kws.released import load_manifest
     from kws.train.features import read_clip
     from kws.train.metrics import contexts, evaluate_logits, voice_groups
 
@@ -80,9 +80,9 @@ def window_samples(spec) -> int:
 def clip_logits(model: bytes, pcm: list[np.ndarray], spec) -> np.ndarray:
     """float32 [clips, classes]: the int8 logits (TFLM) that score each clip, by the rule of the
     module's docstring. Clips of one window's length take one batch, as training computes them."""
-    from kws.detector import BACKGROUND_CLASSES
     from kws.frontend import fixed
-    from kws.quantize import tflm_logits
+    from kws.reference.detector import BACKGROUND_CLASSES
+    from kws.reference.tflm import tflm_logits
     from kws.train.features import clip_features
 
     frames, fe = spec.model.window_frames, spec.frontend

@@ -12,7 +12,7 @@ import numpy as np
 from kws.audio import read_wav
 from kws.data.streams import read_labels
 from kws.evaluate.scoring import score
-from kws.pipeline import ReferencePipeline
+from kws.reference.pipeline import ReferencePipeline
 
 
 def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, retries: int = 1,
@@ -21,7 +21,7 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, re
     mid-stream or frames were damaged or lost on the link (its results are void,
     kws.device.link.DeviceReset, LinkDamaged); each void attempt is reported.
     ``thresholds``: per keyword, for the device (set over the link for the session) and the
-    reference alike, instead of the model's (kws.thresholds)."""
+    reference alike, instead of the model's (kws.release.thresholds)."""
     from kws.device.connect import expected_hashes, open_link, thresholds_q
     from kws.device.link import stream_again_on_damage
 

@@ -12,7 +12,7 @@ import numpy as np
 from kws.audio import read_wav
 from kws.data.alsa_voice import make_stream
 from kws.evaluate.run import evaluate
-from kws.pipeline import ReferencePipeline, calibrated_thresholds
+from kws.reference.pipeline import ReferencePipeline, calibrated_thresholds
 
 
 def _point(tot: dict) -> dict:

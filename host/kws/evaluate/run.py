@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from kws import detector as det
 from kws.audio import read_wav
 from kws.data.streams import read_column, read_contexts, read_labels, read_words
 from kws.evaluate import stats, triggers
 from kws.evaluate.scoring import score
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
-from kws.pipeline import ReferencePipeline
+from kws.reference import detector as det
+from kws.reference.pipeline import ReferencePipeline
 
 # Thresholds swept for DET curves and calibration. Wake words live at posteriors of 0.99 and above, so
 # past 0.995 the grid steps evenly in log(1 - p), ten steps per decade, up to 0.99997 (one step of the
@@ -51,7 +51,7 @@ class NativeEngine:
         import hashlib
 
         from kws.codegen import model as cgm
-        from kws.native import NativeFrontend, NativeNet, build_host
+        from kws.reference.native import NativeFrontend, NativeNet, build_host
 
         d = REPO_ROOT / "build" / "native_net" / hashlib.sha256(pipe.blob).hexdigest()[:16]
         cgm.generate(pipe.blob, d, frontend_hash32=pipe.spec.frontend.hash32,
@@ -324,7 +324,8 @@ def plot_det(curves: dict, chosen: dict, path: Path, overall: list | None = None
 def write_calibration(spec, model_dir: Path, result: dict) -> Path:
     """Thresholds (with the DET data they came from) into calibration/<model>/thresholds.json and
     the model manifest's ``thresholds``; the manifest is re-validated."""
-    from kws.release import load_manifest, update_manifest
+    from kws.release import update_manifest
+    from kws.released import load_manifest
 
     model_dir = Path(model_dir)
     path = REPO_ROOT / "calibration" / model_dir.name / "thresholds.json"

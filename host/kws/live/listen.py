@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kws.live.mic import open_input, read_block
-from kws.pipeline import ReferencePipeline
-from kws.thresholds import threshold_overrides
+from kws.reference.pipeline import ReferencePipeline
+from kws.release.thresholds import threshold_overrides
 
 
 @dataclass
@@ -34,7 +34,7 @@ def listen(spec, model_dir, *, device=None, seconds: float | None = None, level:
            threshold: float | None = None, thresholds_file=None, out=print, err=sys.stderr) -> ListenResult:
     """Runs until ``seconds`` of audio were heard, or Ctrl-C (the stream is closed either way).
     ``threshold``: one posterior threshold for every keyword instead of the model's calibrated ones;
-    ``thresholds_file``: per-keyword ones from a calibration (kws.thresholds)."""
+    ``thresholds_file``: per-keyword ones from a calibration (kws.release.thresholds)."""
     pipe = ReferencePipeline(spec, model_dir)
     override = threshold_overrides(pipe.manifest, threshold=threshold, file=thresholds_file)
     if override is not None:
@@ -68,7 +68,7 @@ def listen(spec, model_dir, *, device=None, seconds: float | None = None, level:
                         err.write("\n")
                     out(f"{t:9.2f} s  {pipe.labels[ev.label]:10s} score {score:.3f}  (sample {ev.sample})")
                 if level and ps.last_logits is not None:
-                    from kws.detector import posteriors
+                    from kws.reference.detector import posteriors
 
                     p = posteriors(ps.last_logits[None], ps.detector.lut, spec.detector.posterior_frac_bits)[0]
                     k = int(np.argmax(p[2:])) + 2

@@ -1,1 +1,1 @@
-"""Training on device-exact features: kws.train.features, .model, .fit; kws.quantize; kws.budget."""
+"""Training on device-exact features: kws.train.features, .model, .fit; kws.train.quantize; kws.footprint.budget."""

@@ -66,7 +66,7 @@ def block_diagonal_masks(model, members: int) -> list[tuple[object, np.ndarray]]
 
 
 def _base_model(model_dir: Path, task) -> tuple[dict, Path]:
-    from kws.release import load_manifest
+    from kws.released import load_manifest
 
     man = load_manifest(model_dir)
     if man["task"]["name"] != task.name or man["labels"] != list(task.labels):
@@ -107,10 +107,11 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     import tensorflow as tf
 
     from kws.data.augment import augment
-    from kws.quantize import quantize, tflm_logits
+    from kws.reference.tflm import tflm_logits
     from kws.train.features import build_features, clip_features, read_clip
     from kws.train.fit import effective_config
     from kws.train.model import custom_objects
+    from kws.train.quantize import quantize
 
     model_dir, user_dir, base_dir, out_dir = map(Path, (model_dir, user_dir, base_dir, out_dir))
     man, keras_path = _base_model(model_dir, task)

@@ -36,7 +36,7 @@ LOGITS = "teacher_logits.npz"
 
 
 def _sessions():
-    from kws.evaluate.peers import OWW_DIR, OWW_FILES, openwakeword_available
+    from kws.paths import OWW_DIR, OWW_FILES, openwakeword_available
 
     why = openwakeword_available()
     if why:

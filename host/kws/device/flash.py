@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kws.errors import KwsError
 from kws.paths import REPO_ROOT
-from kws.release import load_manifest
+from kws.released import load_manifest
 
 
 def pio_command() -> list[str]:

@@ -18,15 +18,12 @@ from pathlib import Path
 from kws.data import manifest as mf
 from kws.errors import KwsError
 from kws.fsio import write_if_changed
-from kws.paths import REPO_ROOT
+from kws.paths import MODELS_DIR, REPO_ROOT
+from kws.released import file_sha256 as _sha
+from kws.released import load_manifest
 from kws.train.metrics import NO_CONTEXT
 
-MODELS_DIR = REPO_ROOT / "models"
 SCHEMA = MODELS_DIR / "manifest.schema.json"
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def validate(manifest: dict, model_dir: Path | None = None) -> None:
@@ -94,7 +91,7 @@ def _swap_into_place(staged: Path, final: Path) -> None:
 
 def _release_into(spec, task, train_dir: Path, data_dir: Path, out: Path, final: Path, *, name: str, budget: dict,
                   baseline_minutes: float) -> None:
-    from kws.tflite_model import TFLiteModel
+    from kws.reference.tflite_model import TFLiteModel
     from kws.train.model import parameter_count
 
     q = json.loads((train_dir / "quantize.json").read_text())
@@ -136,7 +133,7 @@ def _release_into(spec, task, train_dir: Path, data_dir: Path, out: Path, final:
     _keep_measured(manifest, final / "manifest.json")
     validate(manifest)
     if baseline_minutes:
-        from kws.monitor.drift import baseline_from_wavs, reference_streams
+        from kws.reference.monitor.drift import baseline_from_wavs, reference_streams
 
         wavs = reference_streams(task, data_dir, train_dir / "baseline_streams", minutes=baseline_minutes)
         baseline_from_wavs(spec, wavs, period_s=spec.monitor.period_s).save(out / "feature_baseline.json")
@@ -208,8 +205,8 @@ def remeasure_accuracy(spec, task, model_dir: Path, train_dir: Path, data_dir: P
     bytes). The int8 accuracy must come out as recorded: same file, clips and interpreter."""
     import keras
 
-    from kws.quantize import test_metrics
     from kws.train.model import custom_objects
+    from kws.train.quantize import test_metrics
 
     model_dir, train_dir, data_dir = Path(model_dir), Path(train_dir), Path(data_dir)
     man = load_manifest(model_dir)
@@ -326,32 +323,6 @@ def _check_released_from(model_dir: Path, train_dir: Path, man: dict) -> None:
     if not trained.is_file() or _sha(trained) != man["model"]["sha256"]:
         raise KwsError(f"{train_dir}: its model.tflite is not the model released in {model_dir}; give the training "
                        "directory it was released from")
-
-
-def load_manifest(model_dir: Path) -> dict:
-    """A released model's manifest, once its model file is checked against it: the one reader of
-    a release. A clear error naming the file when the directory is no release, the manifest is
-    not JSON, or the model file is missing or not the one the manifest names (changed, or copied
-    half-way)."""
-    model_dir = Path(model_dir)
-    path = model_dir / "manifest.json"
-    if not path.is_file():
-        raise KwsError(f"{model_dir}: not a released model (no manifest.json); `kws release` makes one")
-    try:
-        man = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise KwsError(f"{path}: not a readable manifest ({e})") from e
-    model = man.get("model") if isinstance(man, dict) else None
-    if not isinstance(model, dict) or not isinstance(model.get("sha256"), str):
-        raise KwsError(f"{model_dir}: not a released model (its manifest.json names no model file with its sha256); "
-                       "`kws release` makes one")
-    f = model_dir / model.get("file", "model.tflite")
-    if not f.is_file():
-        raise KwsError(f"{f}: missing, though {path} names it")
-    if _sha(f) != model["sha256"]:
-        raise KwsError(f"{f}: its sha256 is {_sha(f)[:12]}..., the manifest's {model['sha256'][:12]}...: the model "
-                       "was changed or copied half-way; release it again (kws release)")
-    return man
 
 
 def update_manifest(model_dir: Path, changes: dict) -> dict:

@@ -17,17 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from kws import tts
 from kws.codegen import frontend as cg_frontend
-from kws.data import alsa_voice
+from kws.data import alsa_voice, tts
 from kws.device.qemu import parse_fields, run_semihosted
 from kws.frontend import Frontend
 from kws.fsio import write_if_changed
-from kws.golden import write_case
-from kws.native import NativeFrontend, build_host
 from kws.paths import REPO_ROOT, make_firmware
-from kws.release import load_manifest
-from kws.signals import corner_cases
+from kws.reference.golden import write_case
+from kws.reference.native import NativeFrontend, build_host
+from kws.reference.signals import corner_cases
+from kws.released import load_manifest
 from kws.spec import SAMPLE_RATE, load_spec
 
 DEMO_PHRASES = [("yes", "en+m3"), ("no", "en+f2"), ("turn left now", "en+klatt4"), ("stop the music", "en+m1"),
@@ -65,7 +64,7 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
     """Released model (or a fresh one with --retrain): int8 predictions on the demo clips via
     TFLM on the host reference features, plus the model's held-out-voice accuracy and budget."""
     from kws.data.task import load_task
-    from kws.quantize import tflm_logits
+    from kws.reference.tflm import tflm_logits
     from kws.train.features import clip_features
 
     task = load_task(task_name)
@@ -73,10 +72,10 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
     model_dir = REPO_ROOT / "models" / task_name
     if retrain:
         from kws.data.synth import synth
-        from kws.quantize import quantize
+        from kws.footprint.budget import estimated_budget
         from kws.release import release
-        from kws.train.cli import _budget
         from kws.train.fit import set_threads, train
+        from kws.train.quantize import quantize
 
         _step(f"building the {task_name} corpus (TTS, all engines) and training from scratch")
         data = out_dir / "data" / task_name
@@ -86,7 +85,7 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
         quantize(spec, task, out_dir / "train" / task_name, data, name=task_name,
                  calibration_dir=out_dir / "calibration")
         blob = (out_dir / "train" / task_name / "model.tflite").read_bytes()
-        model_dir = release(spec, task, out_dir / "train" / task_name, data, name=task_name, budget=_budget(spec, blob),
+        model_dir = release(spec, task, out_dir / "train" / task_name, data, name=task_name, budget=estimated_budget(spec, blob),
                             out_dir=out_dir / "models" / task_name)
     if not (model_dir / "manifest.json").exists():
         return {"status": f"no released model in {model_dir}: run `kws demo --retrain`"}
@@ -107,7 +106,7 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
         x[(n - seg.size) // 2:(n - seg.size) // 2 + seg.size] = seg
         logits = tflm_logits(blob, clip_features(x[None], spec.frontend, spec.model.window_frames))[0]
         preds[name] = man["labels"][int(np.argmax(logits))]
-    from kws.budget import measured_budget
+    from kws.footprint.budget import measured_budget
     from kws.release import record_budget
 
     # measured from the firmware, which must run this very model (its hello names it)
@@ -129,7 +128,7 @@ def _generate_network_for(spec, model_dir: Path, blob: bytes, labels: list[str],
     model; ``kws demo --task wakeword`` or ``--retrain`` switches it) and say how to restore it."""
     from kws.codegen import model as cgm
     from kws.codegen.common import DEFAULT_GENERATED_DIR
-    from kws.pipeline import calibrated_thresholds
+    from kws.reference.pipeline import calibrated_thresholds
 
     if cgm.generate(blob, DEFAULT_GENERATED_DIR, frontend_hash32=spec.frontend.hash32,
                     source=str(model_dir / "model.tflite"), spec=spec, labels=labels,
@@ -172,7 +171,7 @@ def _device_stage(spec, model_dir: Path, out_dir: Path, clips: dict, truth_words
 def _evaluation_stages(spec, model: dict, device: dict, out_dir: Path, task) -> dict:
     """kws eval on demo-sized streams (DET), the device's duty cycle and drift statistics from a
     semihosted run, and the report's figures."""
-    from kws import demo_report as dr
+    from kws.demo import report as dr
 
     model_dir = Path(model["model"])
     man = load_manifest(model_dir)

@@ -9,7 +9,7 @@ Two sources of truth, named in every report:
   placeholders for code that has not landed (network kernels, detector, protocol, stack).
 
 When the firmware ELF exists every line becomes measured; the stack is the worst case
-over the image's call graph (kws.stack), with a run's painted high-water mark beside it. The model build fails
+over the image's call graph (kws.footprint.stack), with a run's painted high-water mark beside it. The model build fails
 with a clear message when the total exceeds ``budget.island_bytes``.
 """
 
@@ -45,7 +45,7 @@ def model_items(tflite: bytes, spec) -> list[Item]:
     """Flash and RAM of the network, estimated from the int8 model."""
     from kws.codegen import stream
     from kws.codegen.model import lower
-    from kws.tflite_model import TFLiteModel
+    from kws.reference.tflite_model import TFLiteModel
 
     m = TFLiteModel.from_bytes(tflite)
     # what the C generator stores: an ensemble's 1x1 convolutions keep only their diagonal blocks
@@ -172,7 +172,7 @@ def elf_items(elf: Path, stack_bytes: int | None) -> list[Item]:
         is_port = name.startswith("board")
         items.append(Item(f"{name} ({kind})", "ram" if kind == "bss" else "flash", size,
                           "measured (port, not counted)" if is_port else "measured"))
-    from kws.stack import worst_case
+    from kws.footprint.stack import worst_case
 
     # The island counts the stack's bound from the call graph; a run's painted high-water mark
     # (where interrupts happened to land) is shown beside it, below the bound.
@@ -180,6 +180,13 @@ def elf_items(elf: Path, stack_bytes: int | None) -> list[Item]:
     if stack_bytes is not None:
         items.append(Item("peak stack (painted, whole run)", "ram", int(stack_bytes), "measured (run, not counted)"))
     return items
+
+
+def estimated_budget(spec, tflite: bytes) -> dict:
+    """The island of a model before any firmware is linked: the network's parts estimated from its
+    ``.tflite``, the front end's measured, the rest placeholders (what ``kws budget --model``,
+    ``kws quantize`` and ``kws release`` report)."""
+    return report(model_items(tflite, spec) + frontend_items() + placeholder_items(), spec)
 
 
 def report(items: list[Item], spec) -> dict:
@@ -245,7 +252,7 @@ def plot(rep: dict, path: Path) -> None:
 
 
 def measured_budget(spec, elf: Path, *, model_sha256: str | None = None) -> dict:
-    """Island from the linked image, its stack bounded over its call graph (kws.stack); beside it
+    """Island from the linked image, its stack bounded over its call graph (kws.footprint.stack); beside it
     the painted peak stack of a short run of it in QEMU: the semihosting
     app (kws_app.elf) reads 3 s of audio from a file, the serial-protocol app (kws_serial.elf)
     gets them over its link and reports its stack in STATS. With ``model_sha256``, the image's

@@ -25,14 +25,14 @@ from kws.errors import KwsError
 from kws.frontend import fixed
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
-from kws.signals import corner_cases
+from kws.reference.signals import corner_cases
 
 DEFAULT_DIR = REPO_ROOT / "tests" / "golden" / "frontend"
 CORNER_SECONDS = 0.6
 
 
 def _speech_inputs(rate: int) -> dict[str, np.ndarray]:
-    from kws import tts
+    from kws.data import tts
 
     return {
         "speech_espeak": tts.espeak("yes, turn left now", voice="en+m3", rate=rate),
@@ -59,7 +59,7 @@ def read_index(directory: Path) -> tuple[int, list[tuple[str, int, int]]]:
         elif parts and parts[0] == "case":
             cases.append((parts[1], int(parts[2]), int(parts[3])))
     if spec_hash is None:
-        raise KwsError(f"{directory / 'index.txt'}: no 'spec' line (kws.golden.write_golden writes it)")
+        raise KwsError(f"{directory / 'index.txt'}: no 'spec' line (kws.reference.golden.write_golden writes it)")
     return spec_hash, cases
 
 

@@ -84,13 +84,13 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
     spec's single value. ``within_target``: choose among the variants that meet the island target
     (``budget.target_bytes``) rather than the budget. ``workers``: local processes training
     networks side by side (kws.engine; 1: in this process)."""
-    from kws import budget as b
     from kws import engine
-    from kws.quantize import quantize
+    from kws.footprint import budget as b
     from kws.spec import with_model
     from kws.train.ensemble import merge
     from kws.train.features import build_features
     from kws.train.model import parameter_count
+    from kws.train.quantize import quantize
 
     out_dir = Path(out_dir)
     strides = list(strides or [spec.model.first_stride[0]])

@@ -37,8 +37,8 @@ def small_streams(keywords: list[str], near_misses: list[str], out: Path, *, sec
     low pink noise, with label and words files (kws.data.streams), spoken by espeak-ng voices.
     Demo-sized: minutes, not hours, so its FA/hr is a smoke test, not a measurement
     (bench/eval_24h.py is)."""
-    from kws import tts
     from kws.audio import write_wav
+    from kws.data import tts
     from kws.data.noise import background
     from kws.data.quality import speech_bounds
     from kws.data.streams import WORDS_HEADER, write_csv
@@ -87,7 +87,7 @@ def device_run_stage(spec, model_dir: Path, wav: Path, out_dir: Path) -> dict:
     statistics it kept, checked for drift against the model's baseline."""
     from kws.audio import read_wav
     from kws.device.qemu import run_app
-    from kws.monitor.drift import Baseline, compare
+    from kws.reference.monitor.drift import Baseline, compare
 
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
     dev = run_app(pcm, out_dir / "semihosted")
@@ -108,10 +108,10 @@ def device_run_stage(spec, model_dir: Path, wav: Path, out_dir: Path) -> dict:
 def plot_scores(spec, model_dir: Path, wav: Path, labels_csv: Path, path: Path) -> None:
     """Posterior of every keyword over the demo stream (the host reference, which the device
     equals window by window), with the spoken keywords shaded and the detections marked."""
-    from kws import detector as det
     from kws.audio import read_wav
     from kws.data.streams import read_labels
-    from kws.pipeline import ReferencePipeline
+    from kws.reference import detector as det
+    from kws.reference.pipeline import ReferencePipeline
 
     pipe = ReferencePipeline(spec, model_dir)
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
@@ -171,8 +171,8 @@ def plot_confusion(manifest: dict, path: Path) -> None:
 
 
 def plot_footprint(spec, elf: Path, path: Path) -> dict:
-    from kws import budget as b
-    from kws.budget import measured_budget
+    from kws.footprint import budget as b
+    from kws.footprint.budget import measured_budget
 
     rep = measured_budget(spec, elf)
     b.plot(rep, path)

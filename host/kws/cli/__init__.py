@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kws.errors import KwsError
 from kws.paths import REPO_ROOT, make_firmware
-from kws.release import load_manifest
+from kws.released import load_manifest
 
 
 def _spec(args):
@@ -57,7 +57,7 @@ def cmd_codegen(args) -> int:
             print(f"kws: warning: no manifest.json or config.json beside {tfl}: C for the network only, without the "
                   "detector's tables the firmware app needs (release the model with kws release, or generate from "
                   "its training directory)", file=sys.stderr)
-        from kws.pipeline import calibrated_thresholds
+        from kws.reference.pipeline import calibrated_thresholds
 
         changed = cgm.generate(blob, out, frontend_hash32=spec.frontend.hash32, source=str(tfl),
                                drop_softmax=args.drop_softmax, spec=spec if labels else None, labels=labels,
@@ -101,7 +101,7 @@ def cmd_features(args) -> int:
 
 
 def cmd_golden(args) -> int:
-    from kws.golden import write_golden
+    from kws.reference.golden import write_golden
 
     spec = _spec(args)
     for path in write_golden(spec, Path(args.out) if args.out else None):
@@ -244,9 +244,9 @@ def cmd_sim(args) -> int:
 def cmd_device_stream(args) -> int:
     import contextlib
 
-    from kws import thresholds
     from kws.audio import read_wav
     from kws.device.connect import expected_hashes, open_link, thresholds_q
+    from kws.release import thresholds
 
     spec = _spec(args)
     pcm = read_wav(args.wav, expected_rate=spec.frontend.sample_rate_hz)
@@ -277,11 +277,11 @@ def cmd_device_listen(args) -> int:
     import contextlib
     import tempfile
 
-    from kws import thresholds
     from kws.audio import read_wav
     from kws.device.connect import expected_hashes, open_link, thresholds_q
     from kws.device.listen import device_listen
     from kws.device.qemu import Sim
+    from kws.release import thresholds
 
     spec = _spec(args)
     man = load_manifest(Path(args.model))
@@ -325,7 +325,7 @@ def cmd_device_listen(args) -> int:
         print(f"events may be missing: {r.lost}", file=sys.stderr)
     if not args.compare:
         return 1 if r.lost else 0
-    from kws.pipeline import ReferencePipeline
+    from kws.reference.pipeline import ReferencePipeline
 
     _, ref = ReferencePipeline(spec, Path(args.model), thresholds=thr).run(heard)
     want = [(e.label, e.score_q, e.sample) for e in ref]
@@ -382,9 +382,9 @@ def cmd_device_info(args) -> int:
 
 
 def cmd_device_eval(args) -> int:
-    from kws import thresholds
     from kws.evaluate.device import device_eval
     from kws.fsio import write_if_changed
+    from kws.release import thresholds
 
     man = load_manifest(Path(args.model))
     r = device_eval(_spec(args), Path(args.model), Path(args.wav), port=args.port, retries=args.retries,
@@ -450,10 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="directory (default tests/golden/frontend)")
     s.set_defaults(fn=cmd_golden)
 
-    from kws.data.cli import add_parser as add_data_parser
+    from kws.cli.data import add_parser as add_data_parser
 
     add_data_parser(sub)
-    from kws.train.cli import add_parsers as add_train_parsers
+    from kws.cli.train import add_parsers as add_train_parsers
 
     add_train_parsers(sub)
 
@@ -483,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--elf", default="build/qemu/kws_serial.elf")
     s.set_defaults(fn=cmd_sim)
 
-    from kws import thresholds
+    from kws.release import thresholds
 
     s = sub.add_parser("device", help="talk to a device (board or emulator) over the serial protocol")
     dsub = s.add_subparsers(dest="device_cmd", required=True)
@@ -526,10 +526,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 "session; the reference uses the same)")
     d.set_defaults(fn=cmd_device_eval)
 
-    from kws.monitor.cli import add_parser as add_drift_parser
+    from kws.cli.monitor import add_parser as add_drift_parser
 
     add_drift_parser(sub, _spec)
-    from kws.live.cli import add_parsers as add_live_parsers
+    from kws.cli.live import add_parsers as add_live_parsers
 
     add_live_parsers(sub, _spec)
 
@@ -553,6 +553,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kws: error: {e}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

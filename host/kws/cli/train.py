@@ -118,13 +118,6 @@ def add_parsers(sub) -> None:
     s.set_defaults(fn=cmd_release)
 
 
-def _budget(spec, blob: bytes) -> dict:
-    from kws import budget as b
-
-    rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
-    return rep
-
-
 def cmd_train(args) -> int:
     from kws.data.task import load_task
     from kws.spec import load_spec
@@ -201,11 +194,11 @@ def cmd_ensemble(args) -> int:
 
 
 def _finish_training(spec, task, args, m: dict | None) -> int:
-    from kws import budget as b
-    from kws.quantize import quantize
+    from kws.footprint import budget as b
+    from kws.train.quantize import quantize
 
     q = quantize(spec, task, args.out, args.data, name=args.name or task.name)
-    rep = _budget(spec, (Path(args.out) / "model.tflite").read_bytes())
+    rep = b.estimated_budget(spec, (Path(args.out) / "model.tflite").read_bytes())
     (Path(args.out) / "budget.json").write_text(json.dumps(rep, indent=1) + "\n")
     b.plot(rep, Path(args.out) / "budget.png")
     print(f"float test accuracy {q['float_test']['accuracy']:.2%}, int8 (TFLM) {q['int8_test']['accuracy']:.2%} on "
@@ -242,9 +235,9 @@ def cmd_adapt(args) -> int:
 
 def cmd_pick(args) -> int:
     from kws.data.task import load_task
+    from kws.evaluate.pick import pick
     from kws.spec import load_spec
     from kws.train.fit import set_threads
-    from kws.train.pick import pick
 
     set_threads()
     task = load_task(args.task)
@@ -271,8 +264,8 @@ def cmd_pick(args) -> int:
 
 def cmd_quantize(args) -> int:
     from kws.data.task import load_task
-    from kws.quantize import quantize
     from kws.spec import load_spec
+    from kws.train.quantize import quantize
 
     task = load_task(args.task)
     q = quantize(task.spec(load_spec(args.spec)), task, args.train_dir, args.data, name=args.name,
@@ -283,7 +276,7 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_budget(args) -> int:
-    from kws import budget as b
+    from kws.footprint import budget as b
     from kws.spec import load_spec
 
     spec = load_spec(args.spec)
@@ -294,12 +287,12 @@ def cmd_budget(args) -> int:
     if args.elf:
         sha = None
         if args.record:
-            from kws.release import load_manifest
+            from kws.released import load_manifest
 
             sha = load_manifest(Path(args.record))["model"]["sha256"]
         rep = b.measured_budget(spec, Path(args.elf), model_sha256=sha)
     elif args.model:
-        rep = _budget(spec, Path(args.model).read_bytes())
+        rep = b.estimated_budget(spec, Path(args.model).read_bytes())
     else:
         from kws.errors import KwsError
 
@@ -323,20 +316,24 @@ def cmd_release(args) -> int:
     task = load_task(args.task)
     spec = task.spec(load_spec(args.spec))
     if args.attach_float:
-        from kws.release import MODELS_DIR, attach_float_model
+        from kws.paths import MODELS_DIR
+        from kws.release import attach_float_model
 
         man = attach_float_model(MODELS_DIR / args.name, Path(args.train_dir))
         print(f"{MODELS_DIR / args.name}: float network attached ({man['float_model']['bytes']:,} B)")
         return 0
     if args.remeasure_accuracy:
-        from kws.release import MODELS_DIR, remeasure_accuracy
+        from kws.paths import MODELS_DIR
+        from kws.release import remeasure_accuracy
 
         acc = remeasure_accuracy(spec, task, MODELS_DIR / args.name, Path(args.train_dir),
                                  Path(args.data))["accuracy"]
         print(f"{MODELS_DIR / args.name}: float {acc['float_test']:.2%}, int8 {acc['int8_test']:.2%} (as recorded); "
               "manifest and card rewritten")
         return 0
+    from kws.footprint.budget import estimated_budget
+
     blob = (Path(args.train_dir) / "model.tflite").read_bytes()
-    out = release(spec, task, args.train_dir, args.data, name=args.name, budget=_budget(spec, blob))
+    out = release(spec, task, args.train_dir, args.data, name=args.name, budget=estimated_budget(spec, blob))
     print(f"released {out}")
     return 0

@@ -3,7 +3,7 @@
 The device keeps, per cepstral coefficient, a histogram of its int8 features
 (bin = (v + 128) >> bin_shift), their sum and sum of squares; when any bin reaches ``limit``,
 every count, sum and the weight are halved (floor), so the statistics follow the recent
-distribution in a fixed 588 bytes. ``kws drift`` (kws.monitor.drift) compares them with the
+distribution in a fixed 588 bytes. ``kws drift`` (kws.reference.monitor.drift) compares them with the
 distribution the model was trained on.
 """
 

@@ -274,8 +274,8 @@ def cmd_verify(args) -> int:
 def cmd_say(args) -> int:
     import numpy as np
 
-    from kws import tts
     from kws.audio import write_wav
+    from kws.data import tts
 
     gap = np.zeros(int(round(args.gap_s * SAMPLE_RATE)), np.int16)
     parts = [gap]

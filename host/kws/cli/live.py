@@ -37,7 +37,7 @@ def cmd_record(args, spec) -> int:
 
 def cmd_flash(args, spec) -> int:
     from kws.device.boards import auto_port
-    from kws.live.flash import upload, verify
+    from kws.device.flash import upload, verify
 
     port = args.port or auto_port(args.env)
     if not args.no_upload:
@@ -56,7 +56,7 @@ def add_parsers(sub, spec_loader) -> None:
     s.add_argument("--seconds", type=float, help="stop after this much audio (default: until Ctrl-C)")
     s.add_argument("--level", action="store_true", help="live input level and top keyword score on stderr")
     s.add_argument("--list", action="store_true", help="list input devices and exit")
-    from kws import thresholds
+    from kws.release import thresholds
 
     thresholds.add_args(s)
     s.set_defaults(fn=lambda a: cmd_listen(a, spec_loader(a)))

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from kws.errors import KwsError
-from kws.pipeline import calibrated_thresholds
+from kws.reference.pipeline import calibrated_thresholds
 
 
 def threshold_overrides(manifest: dict, *, threshold: float | None = None,

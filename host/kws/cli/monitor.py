@@ -7,13 +7,13 @@ import contextlib
 from pathlib import Path
 
 from kws.errors import KwsError
-from kws.release import load_manifest
+from kws.released import load_manifest
 
 BASELINE_FILE = "feature_baseline.json"
 
 
 def cmd_baseline(args, spec) -> int:
-    from kws.monitor.drift import baseline_from_wavs, reference_streams
+    from kws.reference.monitor.drift import baseline_from_wavs, reference_streams
 
     wavs = list(args.wav or [])
     if args.data:
@@ -34,8 +34,8 @@ def cmd_baseline(args, spec) -> int:
 
 
 def cmd_check(args, spec) -> int:
-    from kws.monitor import FeatureStats, stats_of
-    from kws.monitor.drift import Baseline, compare, wav_features, write_report
+    from kws.reference.monitor import FeatureStats, stats_of
+    from kws.reference.monitor.drift import Baseline, compare, wav_features, write_report
 
     base = Baseline.load(args.baseline or Path(args.model) / BASELINE_FILE, spec)
     if args.wav:

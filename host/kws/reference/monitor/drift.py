@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from kws.errors import KwsError
-from kws.monitor import FeatureStats, stats_of
+from kws.reference.monitor import FeatureStats, stats_of
 
 FORMAT = "kws-feature-baseline/1"
 STATUS_ORDER = ("ok", "shift", "drift")

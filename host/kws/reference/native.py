@@ -143,7 +143,7 @@ class NativeMonitor:
         f.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_void_p]
 
     def run(self, features: np.ndarray, *, limit: int = 0):
-        from kws.monitor import FeatureStats
+        from kws.reference.monitor import FeatureStats
 
         x = np.ascontiguousarray(features, dtype=np.int8)
         out = np.zeros(65536, dtype=np.uint8)

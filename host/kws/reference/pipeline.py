@@ -1,6 +1,6 @@
 """The host reference pipeline of the device: front end (kws.frontend.fixed) -> int8 network
 (TFLM's interpreter, the oracle, or the firmware's C built for the host, proven equal) ->
-detector (kws.detector). What the device must reproduce, window by window, event by event."""
+detector (kws.reference.detector). What the device must reproduce, window by window, event by event."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kws import detector as det
 from kws.frontend import fixed
-from kws.release import load_manifest
-from kws.tflite_model import TFLiteModel
+from kws.reference import detector as det
+from kws.reference.tflite_model import TFLiteModel
+from kws.released import load_manifest
 
 
 def calibrated_thresholds(manifest: dict) -> dict[str, float] | None:
@@ -36,7 +36,7 @@ class ReferencePipeline:
 
     def infer(self, windows: np.ndarray) -> np.ndarray:
         if self.engine == "tflm":
-            from kws.quantize import tflm_logits
+            from kws.reference.tflm import tflm_logits
 
             return tflm_logits(self.blob, windows)
         raise ValueError(self.engine)

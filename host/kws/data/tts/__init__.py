@@ -11,7 +11,7 @@ flite 16 kHz or 8 kHz, festival 16 kHz, Kokoro 24 kHz) are converted explicitly 
 resampler and clipped to int16. All engines are deterministic for the same arguments
 (Piper is run with its noise scales at 0: its ONNX graph draws unseeded random numbers).
 Kokoro (Kokoro-82M with five Japanese speakers and their blends, phonemes from espeak-ng) is in
-:mod:`kws.kokoro`.
+:mod:`kws.data.tts.kokoro`.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def render(engine: str, voice: str, text: str, *, rate_factor: float = 1.0, pitc
             raise KwsError(f"piper voice {voice!r} is not installed (only 'joe')")
         pcm = piper(text, length_scale=1.0 / tempo, rate=sample_rate)
     elif engine == "kokoro":
-        from kws import kokoro
+        from kws.data.tts import kokoro
 
         _need("espeak-ng", "espeak-ng")                  # Kokoro's phonemes
         pcm = resample_int16(kokoro.speak(text, voice=voice, speed=tempo), kokoro.SAMPLE_RATE, sample_rate)

@@ -26,11 +26,11 @@ from kws.data import manifest as mf
 from kws.errors import KwsError
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
+from kws.reference.tflm import tflm_logits
 from kws.train.provenance import check_trained_with
 
 SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "PAD", "AVERAGE_POOL_2D", "RESHAPE", "FULLY_CONNECTED")
 CALIBRATION_DIR = REPO_ROOT / "calibration"
-TFLM_ARENA = 256 * 1024
 
 
 class QuantizeError(KwsError):
@@ -138,14 +138,14 @@ def convert(keras_model, spec, cal_features: np.ndarray) -> bytes:
 
 
 def tflite_ops(blob: bytes) -> list[str]:
-    from kws.tflite_model import TFLiteModel
+    from kws.reference.tflite_model import TFLiteModel
 
     return [op.name for op in TFLiteModel.from_bytes(blob).operators]
 
 
 def check_tflite(blob: bytes, spec) -> None:
     """The int8 model fits the firmware: supported ops, int8 input of the spec's shape and scale."""
-    from kws.tflite_model import TFLiteModel
+    from kws.reference.tflite_model import TFLiteModel
 
     m = TFLiteModel.from_bytes(blob)
     bad = sorted({op.name for op in m.operators} - set(SUPPORTED_OPS))
@@ -160,19 +160,6 @@ def check_tflite(blob: bytes, spec) -> None:
     if zp != 0 or abs(s - spec.model.input_scale) > 1e-9:
         raise QuantizeError(f"model input quantization ({s}, {zp}) differs from the front end's "
                             f"({spec.model.input_scale}, 0): the int8 features would need requantizing")
-
-
-def tflm_logits(blob: bytes, x: np.ndarray) -> np.ndarray:
-    """int8 outputs of TFLM's host interpreter (the firmware's reference) for int8 features [N, F, C]."""
-    from tflite_micro.python.tflite_micro import runtime
-
-    it = runtime.Interpreter.from_bytes(blob, arena_size=TFLM_ARENA)
-    out = []
-    for xi in x:
-        it.set_input(xi[None, ..., None].astype(np.int8), 0)
-        it.invoke()
-        out.append(it.get_output(0)[0].copy())
-    return np.stack(out)
 
 
 def test_metrics(spec, task, model, blob: bytes, data_dir: Path, *, progress: bool = True) -> tuple[dict, dict]:
