@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kws.cli.common import TASK_HELP, WORKERS_HELP
 from kws.data import LOADERS
 from kws.spec import SAMPLE_RATE
 
@@ -21,14 +22,14 @@ def _summary(man: dict, out: Path) -> int:
     return EXIT_QUARANTINED if q else 0
 
 
-def add_parser(sub) -> None:
+def add_parsers(sub) -> None:
     p = sub.add_parser("data", help="build, validate, version and augment data sets")
     dsub = p.add_subparsers(dest="data_cmd", required=True)
 
     s = dsub.add_parser("synth", help="the built-in TTS corpus (offline)")
     s.add_argument("--task", default="commands", help="commands, wakeword, or a task .toml")
-    s.add_argument("--out", required=True)
-    s.add_argument("--workers", type=int)
+    s.add_argument("--out", required=True, help="the data set directory to write")
+    s.add_argument("--workers", type=int, help=WORKERS_HELP)
     s.set_defaults(fn=cmd_synth)
 
     s = dsub.add_parser("ingest", help="validate a real-speech source into a data set")
@@ -36,15 +37,15 @@ def add_parser(sub) -> None:
                    help="words: a folder of recorded words, each file one clip of --label; noise: recordings cut "
                         "into silence clips")
     s.add_argument("root", help="the extracted archive / folder of label folders / folder of words or noise")
-    s.add_argument("--task", default="commands")
-    s.add_argument("--out", required=True)
+    s.add_argument("--task", default="commands", help=TASK_HELP)
+    s.add_argument("--out", required=True, help="the data set directory to write")
     s.add_argument("--language", default="en", help="MSWC language")
     s.add_argument("--label", help="words: the label of every file (default: the task's unknown label)")
     s.add_argument("--speaker-field", type=int,
                    help="words: the speaker is this field of the file name split on '_' (default: each file its "
                         "own speaker, i.e. split by file)")
     s.add_argument("--source-name", help="words, noise: the source's name in the manifest (default: the folder's)")
-    s.add_argument("--workers", type=int)
+    s.add_argument("--workers", type=int, help=WORKERS_HELP)
     s.set_defaults(fn=cmd_ingest)
 
     s = dsub.add_parser("mix", help="one data set from several (the TTS corpus and real speakers, words, noise): "
@@ -52,37 +53,40 @@ def add_parser(sub) -> None:
     s.add_argument("parts", nargs="+", help="data sets of the same task (kws data synth / ingest / mix)")
     s.add_argument("--cap", action="append", default=[], metavar="SOURCE=N",
                    help="at most N clips of SOURCE in each split (repeatable), e.g. fsdd=300")
-    s.add_argument("--task", default="commands")
-    s.add_argument("--out", required=True)
+    s.add_argument("--task", default="commands", help=TASK_HELP)
+    s.add_argument("--out", required=True, help="the mixed data set directory to write")
     s.set_defaults(fn=cmd_mix)
 
     s = dsub.add_parser("fetch", help="download Speech Commands v2 (checksum, resume)")
-    s.add_argument("what", choices=["speech-commands"])
+    s.add_argument("what", choices=["speech-commands"], help="the archive to download")
     s.add_argument("--dest", required=True, help="directory for the archive and its extraction")
     s.set_defaults(fn=cmd_fetch)
 
     s = dsub.add_parser("augment", help="materialize augmented copies of a split")
-    s.add_argument("data")
-    s.add_argument("--out", required=True)
-    s.add_argument("--copies", type=int, default=2)
-    s.add_argument("--split", default="train")
-    s.add_argument("--task", default="commands")
+    s.add_argument("data", help="a data set directory (kws data synth / ingest / mix)")
+    s.add_argument("--out", required=True, help="directory for the augmented WAVs")
+    s.add_argument("--copies", type=int, default=2, help="augmented copies of every clip (default %(default)s)")
+    s.add_argument("--split", default="train", choices=["train", "val", "test"], help="the split to augment (default %(default)s)")
+    s.add_argument("--task", default="commands", help=TASK_HELP)
     s.set_defaults(fn=cmd_augment)
 
     s = dsub.add_parser("streams", help="long evaluation streams with ground-truth labels")
-    s.add_argument("data")
-    s.add_argument("--out", required=True)
-    s.add_argument("--minutes", type=float, default=10.0)
-    s.add_argument("--kind", choices=["negative", "positive", "both"], default="both")
-    s.add_argument("--split", default="test")
+    s.add_argument("data", help="a data set directory: its clips are the streams' words and backgrounds")
+    s.add_argument("--out", required=True, help="directory for the streams and their .labels.csv")
+    s.add_argument("--minutes", type=float, default=10.0, help="length of each stream (default %(default)s)")
+    s.add_argument("--kind", choices=["negative", "positive", "both"], default="both",
+                   help="negative: no keyword (false accepts); positive: keywords among other words (misses); "
+                        "default %(default)s")
+    s.add_argument("--split", default="test", choices=["train", "val", "test"],
+                   help="whose speakers speak in them (default %(default)s; val to fit thresholds on)")
     s.add_argument("--parts", type=int, default=0,
                    help="N streams of --minutes each, drawn apart (e.g. hours of negatives to calibrate thresholds on)")
-    s.add_argument("--task", default="commands")
+    s.add_argument("--task", default="commands", help=TASK_HELP)
     s.set_defaults(fn=cmd_streams)
 
     s = dsub.add_parser("alsa-voice", help="a stream of recorded human speech: alsa-utils' speaker-test voice "
                         "(left / right said six times), labelled for kws eval and kws device eval")
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="directory for the stream (WAV and .labels.csv)")
     s.add_argument("--task", default="commands", help="whose labels are keywords (the other words are _unknown_)")
     s.set_defaults(fn=cmd_alsa_voice)
 
@@ -90,7 +94,7 @@ def add_parser(sub) -> None:
     s.add_argument("words", nargs="+", help="words or phrases, e.g. yes stop 'turn left'")
     s.add_argument("--out", required=True, help="16 kHz mono 16-bit WAV")
     s.add_argument("--pcm", help="also write raw int16 LE samples here (emulated microphones)")
-    s.add_argument("--voice", default="en+m3")
+    s.add_argument("--voice", default="en+m3", help="espeak-ng voice (default %(default)s)")
     s.add_argument("--gap-s", type=float, default=0.6, help="silence before, between and after the words")
     s.add_argument("--block", type=int, default=0, help="pad the end to a multiple of this many samples")
     s.set_defaults(fn=cmd_say)
@@ -102,11 +106,11 @@ def add_parser(sub) -> None:
     s.set_defaults(fn=cmd_near_misses)
 
     s = dsub.add_parser("report", help="HTML report of a data set")
-    s.add_argument("data")
+    s.add_argument("data", help="a data set directory")
     s.set_defaults(fn=cmd_report)
 
     s = dsub.add_parser("verify", help="check a data set on disk against its manifest")
-    s.add_argument("data")
+    s.add_argument("data", help="a data set directory")
     s.set_defaults(fn=cmd_verify)
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kws.cli.common import MODEL_HELP, TASK_HELP, spec_of
 
-def cmd_listen(args, spec) -> int:
+
+def cmd_listen(args) -> int:
     from kws.live.listen import listen
     from kws.live.mic import input_devices
 
+    spec = spec_of(args)
     if args.list:
         print("\n".join(input_devices()) or "no input devices")
         return 0
@@ -17,7 +20,7 @@ def cmd_listen(args, spec) -> int:
     return 0
 
 
-def cmd_record(args, spec) -> int:
+def cmd_record(args) -> int:
     from kws.data.task import load_task
     from kws.live.record import mic_capture, plan, record_session
 
@@ -35,10 +38,11 @@ def cmd_record(args, spec) -> int:
     return 0 if good == len(res) else 1
 
 
-def cmd_flash(args, spec) -> int:
+def cmd_flash(args) -> int:
     from kws.device.boards import auto_port
     from kws.device.flash import upload, verify
 
+    spec = spec_of(args)
     port = args.port or auto_port(args.env)
     if not args.no_upload:
         upload(args.env, port)
@@ -49,9 +53,9 @@ def cmd_flash(args, spec) -> int:
     return 0
 
 
-def add_parsers(sub, spec_loader) -> None:
+def add_parsers(sub) -> None:
     s = sub.add_parser("listen", help="the host reference pipeline on the microphone: detections as they happen")
-    s.add_argument("--model", default="models/commands")
+    s.add_argument("--model", default="models/commands", help=MODEL_HELP)
     s.add_argument("--device", help="input device (index or name; --list shows them); default: the system's")
     s.add_argument("--seconds", type=float, help="stop after this much audio (default: until Ctrl-C)")
     s.add_argument("--level", action="store_true", help="live input level and top keyword score on stderr")
@@ -59,23 +63,23 @@ def add_parsers(sub, spec_loader) -> None:
     from kws.release import thresholds
 
     thresholds.add_args(s)
-    s.set_defaults(fn=lambda a: cmd_listen(a, spec_loader(a)))
+    s.set_defaults(fn=cmd_listen)
 
     s = sub.add_parser("record", help="enroll your own keyword, other-word and background takes, quality-checked")
     s.add_argument("out", help="recordings directory (<out>/<label>/<speaker>_<n>.wav)")
     s.add_argument("--speaker", required=True, help="your id (letters, digits, '-'): decides the split")
-    s.add_argument("--task", default="commands")
+    s.add_argument("--task", default="commands", help=TASK_HELP)
     s.add_argument("--words", help="keywords to record, comma-separated (default: all of the task's)")
     s.add_argument("--takes", type=int, default=5, help="takes per keyword")
     s.add_argument("--negatives", help="other words to say for _unknown_, comma-separated (default: near misses)")
-    s.add_argument("--negative-takes", type=int, default=10)
-    s.add_argument("--silence-takes", type=int, default=5)
+    s.add_argument("--negative-takes", type=int, default=10, help="takes of other words (default %(default)s)")
+    s.add_argument("--silence-takes", type=int, default=5, help="takes of your background, nothing said (default %(default)s)")
     s.add_argument("--seconds", type=float, default=2.0, help="capture length per take (cut to the task's clip)")
-    s.add_argument("--countdown", type=int, default=3)
+    s.add_argument("--countdown", type=int, default=3, help="seconds counted down before each take (default %(default)s)")
     s.add_argument("--max-attempts", type=int, default=3, help="re-record a refused take up to this often")
     s.add_argument("--device", help="input device (index or name)")
     s.add_argument("--yes", action="store_true", help="do not wait for Enter between takes")
-    s.set_defaults(fn=lambda a: cmd_record(a, spec_loader(a)))
+    s.set_defaults(fn=cmd_record)
 
     s = sub.add_parser("flash", help="build and upload the firmware with PlatformIO, then check the device's hashes")
     s.add_argument("--env", default="nano33ble", help="platformio.ini environment (nano33ble, stm32f4)")
@@ -83,4 +87,4 @@ def add_parsers(sub, spec_loader) -> None:
     s.add_argument("--model", default="models/commands", help="the model the firmware must run")
     s.add_argument("--no-upload", action="store_true", help="only check the connected device's hello")
     s.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the device's hello")
-    s.set_defaults(fn=lambda a: cmd_flash(a, spec_loader(a)))
+    s.set_defaults(fn=cmd_flash)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from kws.cli.common import MODEL_HELP, spec_of
 from kws.errors import KwsError
 from kws.released import load_manifest
 
 BASELINE_FILE = "feature_baseline.json"
 
 
-def cmd_baseline(args, spec) -> int:
+def cmd_baseline(args) -> int:
     from kws.reference.monitor.drift import baseline_from_wavs, reference_streams
 
+    spec = spec_of(args)
     wavs = list(args.wav or [])
     if args.data:
         from kws.data.task import load_task
@@ -33,10 +35,11 @@ def cmd_baseline(args, spec) -> int:
     return 0
 
 
-def cmd_check(args, spec) -> int:
+def cmd_check(args) -> int:
     from kws.reference.monitor import FeatureStats, stats_of
     from kws.reference.monitor.drift import Baseline, compare, wav_features, write_report
 
+    spec = spec_of(args)
     base = Baseline.load(args.baseline or Path(args.model) / BASELINE_FILE, spec)
     if args.wav:
         field, source = stats_of(wav_features(spec, args.wav), spec.monitor), f"host reference on {args.wav}"
@@ -67,7 +70,7 @@ def cmd_check(args, spec) -> int:
     return 1 if report.status in levels[args.fail_on] else 0
 
 
-def add_parser(sub, spec_loader) -> None:
+def add_parsers(sub) -> None:
     s = sub.add_parser("drift", help="feature drift: baselines, and device statistics checked against them")
     dsub = s.add_subparsers(dest="drift_cmd", required=True)
 
@@ -80,10 +83,10 @@ def add_parser(sub, spec_loader) -> None:
     b.add_argument("--period-s", type=float,
                    help="monitoring period the alarm levels are calibrated for (default: the spec's [monitor] period_s)")
     b.add_argument("--out", help="output file (default <model>/feature_baseline.json)")
-    b.set_defaults(fn=lambda a: cmd_baseline(a, spec_loader(a)))
+    b.set_defaults(fn=cmd_baseline)
 
     c = dsub.add_parser("check", help="compare feature statistics with the baseline: report and plot")
-    c.add_argument("--model", default="models/commands")
+    c.add_argument("--model", default="models/commands", help=MODEL_HELP)
     c.add_argument("--baseline", help="baseline file (default <model>/feature_baseline.json)")
     src = c.add_mutually_exclusive_group()
     src.add_argument("--wav", help="a recording: the host reference's statistics of it")
@@ -94,4 +97,4 @@ def add_parser(sub, spec_loader) -> None:
     c.add_argument("--out", default="build/drift", help="report directory")
     c.add_argument("--fail-on", choices=["never", "shift", "drift"], default="never",
                    help="exit status 1 when the status reaches this level")
-    c.set_defaults(fn=lambda a: cmd_check(a, spec_loader(a)))
+    c.set_defaults(fn=cmd_check)

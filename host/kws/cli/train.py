@@ -7,10 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+from kws.cli.common import TASK_HELP
+
 
 def add_parsers(sub) -> None:
     s = sub.add_parser("train", help="train a DS-CNN on device-exact features, quantize it, estimate its budget")
-    s.add_argument("--task", default="commands")
+    s.add_argument("--task", default="commands", help=TASK_HELP)
     s.add_argument("--data", required=True, help="data set directory (kws data synth/ingest)")
     s.add_argument("--out", required=True, help="output directory (model, metrics, effective config)")
     s.add_argument("--name", help="model name for calibration/<name>/ (default: the task name)")
@@ -29,7 +31,7 @@ def add_parsers(sub) -> None:
 
     s = sub.add_parser("teach", help="a teacher for kws train --teacher: a classifier on a speech embedding trained "
                                      "on far more people (openWakeWord's), fitted to the data set's training clips")
-    s.add_argument("--task", default="commands")
+    s.add_argument("--task", default="commands", help=TASK_HELP)
     s.add_argument("--data", required=True, help="the data set the student will be trained on")
     s.add_argument("--out", required=True, help="teacher directory (then kws train --teacher DIR)")
     s.add_argument("--seed", type=int, help="the classifier's seed (default: the spec's [train] seed)")
@@ -37,7 +39,7 @@ def add_parsers(sub) -> None:
 
     s = sub.add_parser("ensemble", help="merge networks trained apart (other seeds) into one: the mean of their logits "
                                         "as one network for the device ([model] members)")
-    s.add_argument("--task", default="commands")
+    s.add_argument("--task", default="commands", help=TASK_HELP)
     s.add_argument("--data", required=True, help="the data set the members were trained on (for quantization)")
     s.add_argument("--out", required=True, help="output training directory (then kws release --train-dir)")
     s.add_argument("--name", help="model name for calibration/<name>/ (default: the task name)")
@@ -46,25 +48,25 @@ def add_parsers(sub) -> None:
 
     s = sub.add_parser("adapt", help="fine-tune a released model to a speaker's enrolled takes (kws record, then "
                                      "kws data ingest recordings); then kws release --train-dir")
-    s.add_argument("--task", default="commands")
+    s.add_argument("--task", default="commands", help=TASK_HELP)
     s.add_argument("--model", required=True, help="released model directory (models/<name>, with model.keras)")
     s.add_argument("--user", required=True, help="the speaker's takes: a data set from kws data ingest recordings")
     s.add_argument("--data", required=True, help="the data set the model was released from (rehearsal, calibration, "
                                                  "held-out test)")
     s.add_argument("--out", required=True, help="output training directory")
-    s.add_argument("--epochs", type=int, default=6)
+    s.add_argument("--epochs", type=int, default=6, help="fine-tuning epochs (default %(default)s)")
     s.add_argument("--copies", type=int, default=20, help="augmented copies of every take (default 20)")
     s.add_argument("--rehearsal", type=int, default=8000, help="base training examples mixed in (default 8000)")
     s.add_argument("--lr", type=float, default=3e-4, help="learning rate (default 3e-4)")
     s.add_argument("--holdout", type=float, default=0.2,
                    help="share of the takes per label held back to measure the adapted model on (default 0.2)")
-    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--seed", type=int, default=1, help="seed of the holdout and the fine-tuning (default %(default)s)")
     s.set_defaults(fn=cmd_adapt)
 
     s = sub.add_parser("pick", help="train a sweep of widths/depths; choose the most accurate that fits the budget")
-    s.add_argument("--task", default="commands")
-    s.add_argument("--data", required=True)
-    s.add_argument("--out", required=True)
+    s.add_argument("--task", default="commands", help=TASK_HELP)
+    s.add_argument("--data", required=True, help="the data set to train every variant on")
+    s.add_argument("--out", required=True, help="directory of the sweep: a training directory per variant and pick.json")
     s.add_argument("--widths", default="24,32,48", help="comma-separated channel counts")
     s.add_argument("--blocks", default="4", help="comma-separated block counts")
     s.add_argument("--strides", help="comma-separated time strides of the first convolution (default: the task's)")
@@ -75,7 +77,7 @@ def add_parsers(sub) -> None:
                                      "(default: the task's [model] members)")
     s.add_argument("--within-target", action="store_true",
                    help="choose among the variants that meet the island target (budget.target_bytes), not the budget")
-    s.add_argument("--epochs", type=int)
+    s.add_argument("--epochs", type=int, help="training epochs of every variant (default: the spec's [train] epochs)")
     s.add_argument("--streams", help="choose by FRR within --target-fa on these streams (make them from the "
                                      "validation voices: kws data streams DATA --split val)")
     s.add_argument("--target-fa", type=float, default=5.0, help="false accepts per hour for --streams (default 5)")
@@ -85,10 +87,10 @@ def add_parsers(sub) -> None:
     s.set_defaults(fn=cmd_pick)
 
     s = sub.add_parser("quantize", help="full-int8 TFLite of a trained model with the tracked calibration set")
-    s.add_argument("--task", default="commands")
-    s.add_argument("--data", required=True)
-    s.add_argument("--train-dir", required=True)
-    s.add_argument("--name", required=True)
+    s.add_argument("--task", default="commands", help=TASK_HELP)
+    s.add_argument("--data", required=True, help="the data set it was trained on")
+    s.add_argument("--train-dir", required=True, help="the training directory (kws train): model.keras in, model.tflite out")
+    s.add_argument("--name", required=True, help="the model's name: its calibration set is calibration/<name>/")
     s.add_argument("--qat-epochs", type=int, default=0,
                    help="quantization-aware fine-tuning for this many epochs instead of post-training "
                         "quantization (needs requirements/qat.txt)")
@@ -105,10 +107,10 @@ def add_parsers(sub) -> None:
     s.set_defaults(fn=cmd_budget)
 
     s = sub.add_parser("release", help="copy a trained model into models/<name>/ with manifest and model card")
-    s.add_argument("--task", default="commands")
-    s.add_argument("--data", required=True)
-    s.add_argument("--train-dir", required=True)
-    s.add_argument("--name", required=True)
+    s.add_argument("--task", default="commands", help=TASK_HELP)
+    s.add_argument("--data", required=True, help="the data set it was trained on")
+    s.add_argument("--train-dir", required=True, help="the training directory (kws train, quantized)")
+    s.add_argument("--name", required=True, help="released as models/<name>/")
     s.add_argument("--attach-float", action="store_true",
                    help="keep the released model; add the float network (model.keras) of --train-dir, the training "
                         "directory it was released from (for kws adapt)")
