@@ -2,7 +2,7 @@
 Cortex-M4F, next to TFLM and CMSIS-NN measured the same way (bench/anchors.json).
 
 Runs the MLPerf Tiny KWS reference model (shared/anchors, logits: its final SOFTMAX is not
-generated) and the released models through kws codegen model + firmware/core/kws_nn.c in QEMU
+generated) and the released models through kws codegen model + firmware/core/kws_nn_*.c in QEMU
 netduinoplus2 with -icount shift=0; every output is checked against TFLM's host interpreter.
 
     python bench/network_instructions.py --out bench/results/network_instructions.json

@@ -1,4 +1,4 @@
-"""The network as C (kws codegen model + firmware/core/kws_nn.c) equals TFLM's reference
+"""The network as C (kws codegen model + the kernels of firmware/core/kws_nn.h) equals TFLM's reference
 kernels bit for bit: on the MLPerf Tiny KWS reference model (to its logits) and on a model we
 trained, for random inputs and real features. Unsupported models are refused clearly."""
 

@@ -95,7 +95,7 @@ def test_requantization_of_both_paths_equals_tflm(tmp_path, rng, spec):
     want = np.array([[min(hi, max(lo, mbqm(int(acc[p, o]), int(mult[o]), int(shift[o])) + ooff)) for o in range(oc)]
                      for p in range(n)], np.int8)
     assert np.unique(want).size > 40 and (want == 127).any() and (want == -128).any()
-    # each group stored in the paired layout (kws_nn.c, pw_index): output pairs interleaved by fours
+    # each group stored in the paired layout (kws_nn_pwconv_s8.c, pw_index): output pairs interleaved by fours
     paired = np.concatenate([w[k].reshape(ocg // 2, 2, icg // 4, 4).transpose(0, 2, 1, 3).ravel() for k in range(g)])
     p = Conv(1, n, ic, 1, n, oc, 1, 1, 1, 1, 0, 0, 0, ooff, lo, hi, g)
     for net in (fast, portable):

@@ -1,5 +1,5 @@
 """`kws codegen model`: an int8 ``.tflite`` as C — const weights, requantization constants and a
-straight-line sequence of kernel calls (firmware/core/kws_nn.c). No interpreter on the device.
+straight-line sequence of kernel calls (firmware/core/kws_nn.h, one operator per file). No interpreter on the device.
 
 Every constant is computed the way TFLM computes it at Prepare time, so the generated network
 equals TFLM's reference kernels bit for bit:
@@ -90,7 +90,7 @@ class Layer:
     mult: np.ndarray | None = None
     shift: np.ndarray | None = None
     bias_in: np.ndarray | None = None     # depthwise: bias with the input offset of all taps folded in
-                                          # (the only bias the C kernel takes; border taps: kws_nn.c dw_starts)
+                                          # (the only bias the C kernel takes; border taps: kws_nn_dwconv_s8.c dw_starts)
     col: int = 0                          # conv2d: im2col entries (int16) needed
 
 
@@ -391,7 +391,7 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
         args = []
         if ly.weights is not None:
             body.append("static " + c_array("int8_t", f"{p}_w", ly.weights, per_line=16, align=4))
-            if ly.bias_in is not None:      # depthwise: only the folded bias (kws_nn.c dw_starts)
+            if ly.bias_in is not None:      # depthwise: only the folded bias (kws_nn_dwconv_s8.c dw_starts)
                 body.append("static " + c_array("int32_t", f"{p}_bi", ly.bias_in, per_line=8))
                 args = [f"{p}_w", f"{p}_bi"]
             else:

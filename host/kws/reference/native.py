@@ -58,7 +58,7 @@ class NativeFrontend:
 
 
 class NativeNet:
-    """A generated network (kws_net.c + kws_nn.c) compiled for the host, behind numpy.
+    """A generated network (kws_net.c + the kernels, core/kws_nn_*.c) compiled for the host, behind numpy.
 
     ``build_dir`` holds the generated kws_net.{h,c}; the shared library is built there with the
     firmware's warning flags. The C is the firmware's own: tests hold it to TFLM's outputs."""
@@ -72,14 +72,16 @@ class NativeNet:
         lib = build_dir / ("libkws_net_portable.so" if portable else "libkws_net.so")
         core = REPO_ROOT / "firmware" / "core"
         stream = REPO_ROOT / "firmware" / "ports" / "native" / "kws_net_stream_batch.c"
-        sources = [core / "kws_nn.c", core / "kws_nn.h", build_dir / "kws_net.c", build_dir / "kws_net.h", stream]
+        kernels = sorted(core.glob("kws_nn_*.c"))          # one operator per file
+        headers = [core / "kws_nn.h", core / "kws_nn_support.h", stream.with_name("kws_nn_avx2.h")]
+        sources = [*kernels, *headers, build_dir / "kws_net.c", build_dir / "kws_net.h", stream]
         if not lib.exists() or lib.stat().st_mtime < max(f.stat().st_mtime for f in sources):
             # built under a name of its own, then renamed: processes building at once (workers of
             # kws.engine) never load a library another is still writing
             tmp = lib.with_name(f".{lib.name}.{os.getpid()}")
             r = subprocess.run(["gcc", *self.WARN, "-O3", "-march=native", *(["-DKWS_NN_PORTABLE"] if portable else []),
                                 "-shared", "-fPIC", f"-I{core}", f"-I{build_dir}", "-o", str(tmp),
-                                str(core / "kws_nn.c"), str(build_dir / "kws_net.c"), str(stream)],
+                                *map(str, kernels), str(build_dir / "kws_net.c"), str(stream)],
                                capture_output=True, text=True)
             if r.returncode != 0:
                 raise KwsError(f"host build of the generated network failed:\n{r.stderr}")
