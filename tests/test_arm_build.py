@@ -11,7 +11,7 @@ from kws.spec import load_spec
 
 ARM = REPO_ROOT / "build" / "arm"
 NN = ["kws_nn_conv_s8", "kws_nn_dwconv_s8", "kws_nn_pwconv_s8", "kws_nn_avgpool_s8", "kws_nn_fc_s8", "kws_nn_requantize"]
-OBJS = [ARM / "core" / "kws_frontend.o", ARM / "generated" / "kws_fe_tables.o", ARM / "generated" / "kws_net.o",
+OBJS = [ARM / "core" / "kws_frontend.o", ARM / "generated" / "kws_fe_tables.o", ARM / "generated" / "commands" / "kws_net.o",
         *(ARM / "core" / f"{name}.o" for name in NN)]        # the network's kernels: one operator per file
 
 

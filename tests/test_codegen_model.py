@@ -103,20 +103,19 @@ def test_quantize_multiplier_matches_tflite_conventions():
     assert cgm.quantize_multiplier(0.99999999999) == (1 << 30, 1)       # rounds up to 2^31: renormalized
 
 
-def test_committed_network_is_generated_from_the_released_model(spec):
-    """firmware/generated/kws_net.* is exactly what `kws codegen model` makes of models/commands."""
-    import json
-
-    model = REPO_ROOT / "models" / "commands" / "model.tflite"
+@pytest.mark.parametrize("name", ["commands", "wakeword", "alexa"])
+def test_committed_network_is_generated_from_the_released_model(spec, name):
+    """firmware/generated/<model>/kws_net.* is exactly what `kws codegen model` makes of models/<model>."""
     from kws.reference.pipeline import calibrated_thresholds
+    from kws.released import load_manifest
 
-    released = json.loads((model.with_name("manifest.json")).read_text())
+    model = REPO_ROOT / "models" / name / "model.tflite"
+    man = load_manifest(model.parent)
     files = cgm.render(model.read_bytes(), frontend_hash32=spec.frontend.hash32, source=str(model), spec=spec,
-                       labels=released["labels"], thresholds=calibrated_thresholds(released))
-    for name, text in files.items():
-        assert (REPO_ROOT / "firmware" / "generated" / name).read_text() == text, \
-            f"firmware/generated/{name} is stale: run `kws codegen model`"
-    man = json.loads((REPO_ROOT / "models" / "commands" / "manifest.json").read_text())
+                       labels=man["labels"], thresholds=calibrated_thresholds(man))
+    for fname, text in files.items():
+        assert (REPO_ROOT / "firmware" / "generated" / name / fname).read_text() == text, \
+            f"firmware/generated/{name}/{fname} is stale: run `kws codegen model --tflite models/{name}/model.tflite`"
     assert man["frontend"]["hash"] == spec.frontend.hash, "the released model was trained on another front end"
 
 
@@ -133,11 +132,12 @@ def test_codegen_of_a_trained_model_finds_its_labels_or_says_what_is_missing(tmp
     shutil.copyfile(model / "model.tflite", tmp_path / "model.tflite")
     assert main(["codegen", "model", "--tflite", str(tmp_path / "model.tflite"), "--out", str(tmp_path / "bare")]) == 0
     assert "no manifest.json or config.json beside" in capsys.readouterr().err
-    assert "KWS_DET_SMOOTH" not in (tmp_path / "bare" / "kws_net.h").read_text()
+    assert "KWS_DET_SMOOTH" not in (tmp_path / "bare" / "kws_det_config.h").read_text()
+    assert "#error" in (tmp_path / "bare" / "kws_det_config.h").read_text()      # a firmware build says why
     (tmp_path / "config.json").write_text(json.dumps({"task": {"name": "commands", "labels": labels}}))
     assert main(["codegen", "model", "--tflite", str(tmp_path / "model.tflite"), "--out", str(tmp_path / "trained")]) == 0
     assert "warning" not in capsys.readouterr().err
-    h = (tmp_path / "trained" / "kws_net.h").read_text()
+    h = (tmp_path / "trained" / "kws_det_config.h").read_text()
     assert "KWS_DET_SMOOTH" in h and "kws_det_labels" in (tmp_path / "trained" / "kws_net.c").read_text()
 
 

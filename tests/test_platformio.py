@@ -89,7 +89,7 @@ def test_makefile_builds_the_per_sample_path_for_speed_and_the_rest_for_size(tmp
     for src, seen in opts.items():
         assert seen == {("-Os",) if src in size else ("-O2",)}, f"{src}: {seen}"
     for hot in ("core/kws_frontend.c", "core/kws_nn_pwconv_s8.c", "core/kws_nn_dwconv_s8.c", "core/kws_nn_conv_s8.c",
-                "generated/kws_net.c", "core/kws_proto.c"):
+                "generated/commands/kws_net.c", "core/kws_proto.c"):
         assert opts[hot] == {("-O2",)}
 
 

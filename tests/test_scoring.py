@@ -266,7 +266,7 @@ def test_calibrated_thresholds_reach_the_device_tables_and_its_identity(spec):
     all_labels = json.loads((REPO_ROOT / "models" / "commands" / "manifest.json").read_text())["labels"]
     cal12 = {lab: 0.9 for lab in all_labels[2:]}
     text = cgm.render(blob, frontend_hash32=1, spec=spec, labels=all_labels, thresholds=cal12)
-    assert f"0x{detector_hash32(d, cal12):08x}u" in text["kws_net.h"]
+    assert f"0x{detector_hash32(d, cal12):08x}u" in text["kws_det_config.h"]
     q = threshold_q(0.9, d.posterior_frac_bits)
     assert ", ".join(["0u", "0u"] + [f"{q}u"] * 10) in text["kws_net.c"]
 
@@ -290,7 +290,7 @@ def test_the_device_posterior_table_stops_where_exp_rounds_to_zero(spec):
         m = TFLiteModel.from_bytes(blob)
         full = exp_lut(float(m.tensors[m.outputs[0]].scale[0]), spec.detector.posterior_frac_bits)
         text = cgm.render(blob, frontend_hash32=1, spec=spec, labels=labels)
-        n = int(re.search(r"#define KWS_DET_EXP_LEN\s+(\d+)", text["kws_net.h"]).group(1))
+        n = int(re.search(r"#define KWS_DET_EXP_LEN\s+(\d+)", text["kws_det_config.h"]).group(1))
         body = re.search(r"kws_det_exp_lut\[(\d+)\] = \{([^}]*)\}", text["kws_net.c"])
         table = [int(v) for v in re.findall(r"(\d+)u", body.group(2))]
         assert int(body.group(1)) == n == len(table) < 256 and table[-1] > 0

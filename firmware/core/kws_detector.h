@@ -1,12 +1,12 @@
 /* Streaming detector: integer softmax posteriors, smoothing over the last KWS_DET_SMOOTH
  * network runs, per-class thresholds, refractory period. Identical to host/kws/reference/detector.py,
- * event for event; its constants and tables come with the generated network (kws_net.h). */
+ * event for event; its constants and tables come with the generated network (kws_det_config.h). */
 #ifndef KWS_DETECTOR_H
 #define KWS_DETECTOR_H
 
 #include <stdint.h>
 
-#include "kws_net.h"
+#include "kws_det_config.h"
 
 typedef struct {
     uint32_t hist[KWS_DET_SMOOTH][KWS_NET_OUTPUT_SIZE];   /* posteriors, Q(KWS_DET_FRAC) */

@@ -3,7 +3,7 @@
  * bins ((v + 128) >> KWS_MON_BIN_SHIFT), the sum and the sum of squares; when a bin reaches
  * KWS_MON_LIMIT every count, sum and the weight are halved (floor), so the statistics follow
  * the recent distribution with a fixed footprint. Identical to host/kws/reference/monitor/__init__.py, bit for
- * bit; constants come from the spec's [monitor] section through kws_net.h. */
+ * bit; constants come from the spec's [monitor] section (kws_mon_config.h, generated with the front end). */
 #ifndef KWS_MONITOR_H
 #define KWS_MONITOR_H
 
@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "kws_fe_config.h"
-#include "kws_net.h"
+#include "kws_mon_config.h"
 
 #define KWS_MON_COEFFS KWS_FE_NUM_CEPSTRA
 #define KWS_MON_BINS (256u >> KWS_MON_BIN_SHIFT)

@@ -1,6 +1,6 @@
 /* Int8 network kernels, bit-exact with TFLM's reference kernels (TFLM is the oracle; tests
  * compare every output). Plain C99, integer-only, no malloc: the generated network
- * (firmware/generated/kws_net.c) calls them in a fixed sequence with const parameters.
+ * (firmware/generated/<model>/kws_net.c) calls them in a fixed sequence with const parameters.
  *
  * Layout NHWC with N = 1. Quantization as in TFLite: real = scale * (q - zero_point);
  * weights symmetric (zero point 0), per output channel for conv / depthwise, per tensor or

@@ -18,7 +18,7 @@ void kws_port_exit(int code);             /* emulators: end with code; boards: h
 uint32_t kws_port_stack_peak(void);       /* bytes of stack used so far (painted-stack high-water mark) */
 
 /* Microphone ports only (apps built with KWS_AUDIO_MIC): blocks of KWS_MIC_BLOCK int16 samples
- * at KWS_FE_SAMPLE_RATE, one network stride each (include kws_fe_config.h and kws_net.h). */
+ * at KWS_FE_SAMPLE_RATE, one network stride each (include kws_fe_config.h and kws_det_config.h). */
 #define KWS_MIC_BLOCK (KWS_FE_HOP * KWS_DET_STRIDE_FRAMES)
 void kws_port_mic_start(void);
 const int16_t *kws_port_mic_block(void);  /* a filled block (valid until the next call), or NULL */

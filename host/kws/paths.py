@@ -33,14 +33,40 @@ GENERATED_DIR = FIRMWARE_DIR / "generated"
 MODELS_DIR = REPO_ROOT / "models"
 CALIBRATION_DIR = REPO_ROOT / "calibration"
 BUILD_DIR = REPO_ROOT / "build"
+# The model a firmware build runs when none is named (firmware/Makefile's MODEL): its network is
+# generated into firmware/generated/<model>/, its images built into build/<dir> (other models:
+# build/<dir>-<model>), so building one model never rewrites another's files.
+DEFAULT_MODEL = "commands"
 
 
-def make_firmware(*targets: str, what: str = "firmware build", quiet: bool = True) -> subprocess.CompletedProcess:
-    """``make -C <root>/firmware TARGETS``: the one place the firmware is built from Python. Its
-    output on failure, or the root setting to fix when there are no firmware sources."""
+def model_generated_dir(model: str = DEFAULT_MODEL) -> Path:
+    """firmware/generated/<model>/: the network C and detector tables of one model."""
+    return GENERATED_DIR / model
+
+
+def firmware_build_dir(kind: str, model: str = DEFAULT_MODEL) -> Path:
+    """Where ``make <kind> MODEL=<model>`` puts its images (kind: qemu, arm, host, boards)."""
+    return BUILD_DIR / (kind if model == DEFAULT_MODEL else f"{kind}-{model}")
+
+
+def firmware_model(manifest: dict) -> str:
+    """The firmware build that runs a released model: its own (firmware/generated/<name>/, when
+    generated), else the default model's (whose handshake then names the mismatch)."""
+    name = manifest.get("name")
+    return name if isinstance(name, str) and (model_generated_dir(name) / "kws_net.c").is_file() else DEFAULT_MODEL
+
+
+def make_firmware(*targets: str, what: str = "firmware build", quiet: bool = True, model: str = DEFAULT_MODEL,
+                  model_dir: Path | None = None) -> subprocess.CompletedProcess:
+    """``make -C <root>/firmware TARGETS MODEL=<model>``: the one place the firmware is built from
+    Python. ``model_dir``: the model's generated C elsewhere than firmware/generated/<model>/ (a
+    model not released into the repository). Its output on failure, or the root setting to fix when
+    there are no firmware sources."""
     if not (FIRMWARE_DIR / "Makefile").is_file():
         raise KwsError(f"{what}: no firmware sources under {REPO_ROOT} (set KWS_ROOT to a checkout of the "
                        "repository: it holds firmware/, models/ and calibration/)")
+    targets = (*targets, *([f"MODEL={model}"] if model != DEFAULT_MODEL else []),
+               *([f"MODEL_DIR={Path(model_dir).resolve()}"] if model_dir is not None else []))
     r = subprocess.run(["make", "-s", "-C", str(FIRMWARE_DIR), *targets], capture_output=quiet, text=True)
     if r.returncode != 0:
         raise KwsError(f"{what} failed (make -C {FIRMWARE_DIR} {' '.join(targets)}):\n{r.stdout or ''}{r.stderr or ''}")

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "kws_fe_config.h"
-#include "kws_net.h"
+#include "kws_det_config.h"
 #include "kws_port.h"
 #include "sleep.h"
 #include "semihost.h"

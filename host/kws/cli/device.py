@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kws.cli.common import spec_of
 from kws.errors import KwsError
-from kws.paths import REPO_ROOT, make_firmware
+from kws.paths import firmware_build_dir, firmware_model, make_firmware
 from kws.released import load_manifest
 
 
@@ -42,7 +42,7 @@ def cmd_device_stream(args) -> int:
     from kws.device.link import stream_again_on_damage
 
     with contextlib.ExitStack() as stack:
-        link = open_link(stack, args.port)
+        link = open_link(stack, args.port, model=firmware_model(man))
         r, void = stream_again_on_damage(
             link, pcm, lambda: link.handshake(expect=expected_hashes(spec, man, detector=False),
                                               thresholds=thresholds_q(spec, man, thr)), retries=args.retries)
@@ -81,16 +81,16 @@ def cmd_device_listen(args) -> int:
 
     with contextlib.ExitStack() as stack:
         if args.port:
-            link = open_link(stack, args.port)
+            link = open_link(stack, args.port, model=firmware_model(man))
         else:
             args.sim_audio = args.sim_audio or args.compare
             if not args.sim_audio:
                 raise KwsError("give the board's port (--port), or --sim-audio WAV to listen to the emulated "
                                "microphone in QEMU")
-            make_firmware("qemu", what="the QEMU firmware images")
+            make_firmware("qemu", what="the QEMU firmware images", model=firmware_model(man))
             raw = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "mic.pcm"
             read_wav(args.sim_audio, expected_rate=rate).astype("<i2").tofile(raw)
-            sim = stack.enter_context(Sim(REPO_ROOT / "build" / "qemu" / "kws_mic.elf", args=[str(raw)]))
+            sim = stack.enter_context(Sim(firmware_build_dir("qemu", firmware_model(man)) / "kws_mic.elf", args=[str(raw)]))
             link = stack.enter_context(sim.link())
         hello = link.handshake(expect=expected_hashes(spec, man), thresholds=thresholds_q(spec, man, thr))
         print(f"listening through the device on {link.url} ({man['name']}"
@@ -133,7 +133,7 @@ def cmd_device_info(args) -> int:
     spec = spec_of(args)
     man = load_manifest(Path(args.model))
     with contextlib.ExitStack() as stack:
-        link = open_link(stack, args.port)
+        link = open_link(stack, args.port, model=firmware_model(man))
         h = link.handshake()
         try:
             set_by_host, thr = link.thresholds()

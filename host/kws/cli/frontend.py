@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kws.cli.common import spec_of
 from kws.errors import KwsError
-from kws.paths import REPO_ROOT
+from kws.paths import REPO_ROOT, model_generated_dir
 from kws.released import load_manifest
 
 
@@ -39,6 +39,10 @@ def cmd_codegen(args) -> int:
             raise KwsError(f"{tfl}: cannot read model ({e.strerror})") from e
         man_path = tfl.with_name("manifest.json")
         man = load_manifest(tfl.parent) if man_path.exists() else {}     # a release: its model file checked
+        if not args.out:
+            if not man:
+                raise KwsError(f"{tfl}: not a released model (no manifest.json beside it): give --out DIR for its C")
+            out = model_generated_dir(man["name"])                    # firmware/generated/<model>/
         labels = man.get("labels")
         cfg_path = tfl.with_name("config.json")                   # a training directory (kws train)
         if labels is None and cfg_path.exists():
@@ -106,7 +110,7 @@ def add_parsers(sub) -> None:
 
     s = sub.add_parser("codegen", help="generate C: the front end from the spec, the network from an int8 model")
     s.add_argument("what", choices=["frontend", "model"], help="frontend: tables and headers from the spec; model: the network from --tflite")
-    s.add_argument("--out", help="output directory (default firmware/generated)")
+    s.add_argument("--out", help="output directory (default: firmware/generated for the front end, firmware/generated/<model>/ for a released model)")
     s.add_argument("--tflite", help="model: the int8 .tflite (default models/commands/model.tflite)")
     s.add_argument("--drop-softmax", action="store_true", help="model: stop at the logits of a model ending in SOFTMAX")
     s.set_defaults(fn=cmd_codegen)

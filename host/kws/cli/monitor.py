@@ -52,10 +52,11 @@ def cmd_check(args) -> int:
     else:
         from kws.audio import read_wav
         from kws.device.connect import expected_hashes, open_link
+        from kws.paths import firmware_model
 
         man = load_manifest(Path(args.model))
         with contextlib.ExitStack() as stack:
-            link = open_link(stack, args.port)
+            link = open_link(stack, args.port, model=firmware_model(man))
             if args.stream:
                 link.handshake(expect=expected_hashes(spec, man))
                 link.stream(read_wav(args.stream, expected_rate=spec.frontend.sample_rate_hz))

@@ -5,6 +5,7 @@ Writes into firmware/generated/:
 - ``kws_fe_config.h``  every size, format and shift as a macro, plus the spec hash
 - ``kws_fe_tables.h``  declarations of the tables
 - ``kws_fe_tables.c``  the tables: exactly the arrays of :func:`kws.frontend.tables.build_tables`
+- ``kws_mon_config.h`` the feature monitor's settings (the spec's [monitor]: the same for every model)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from kws.frontend.tables import ALGORITHM, MAX_NORM_SHIFT, SPLIT_GAIN_LOG2, buil
 from kws.fsio import write_if_changed
 
 GENERATOR = "kws codegen frontend"
-FILES = ("kws_fe_config.h", "kws_fe_tables.h", "kws_fe_tables.c")
+FILES = ("kws_fe_config.h", "kws_fe_tables.h", "kws_fe_tables.c", "kws_mon_config.h")
 
 
 def _sources(spec) -> list[tuple[str, str]]:
@@ -106,7 +107,15 @@ def render(spec) -> dict[str, str]:
         c_array("int32_t", "kws_fe_out_gain", t.out_gain_q, per_line=7),
     ]
     tables_c = head + '#include "kws_fe_tables.h"\n\n' + "\n".join(arrays)
-    return {"kws_fe_config.h": config_h, "kws_fe_tables.h": tables_h, "kws_fe_tables.c": tables_c}
+    mo = spec.monitor
+    mdefs = [("KWS_MON_BIN_SHIFT", mo.bin_shift, "feature monitor: bin = (v + 128) >> SHIFT"),
+             ("KWS_MON_LIMIT", f"{mo.limit}u", "feature monitor: a bin at LIMIT halves all")]
+    mw = max(len(d[0]) for d in mdefs)
+    mon_h = (stamp(GENERATOR, [*_sources(spec), ("[monitor]", f"bin_shift {mo.bin_shift}, limit {mo.limit}")])
+             + "/* The feature monitor's settings (kws_monitor.c): the spec's [monitor], the same for every model. */\n"
+             "#ifndef KWS_MON_CONFIG_H\n#define KWS_MON_CONFIG_H\n\n"
+             + "\n".join(f"#define {n:<{mw}} {v}  /* {c} */" for n, v, c in mdefs) + "\n\n#endif /* KWS_MON_CONFIG_H */\n")
+    return {"kws_fe_config.h": config_h, "kws_fe_tables.h": tables_h, "kws_fe_tables.c": tables_c, "kws_mon_config.h": mon_h}
 
 
 def generate(spec, out_dir: str | Path = DEFAULT_GENERATED_DIR) -> list[Path]:

@@ -25,13 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from kws.codegen.common import DEFAULT_GENERATED_DIR, c_array, display_path, stamp
+from kws.codegen.common import c_array, display_path, stamp
 from kws.errors import KwsError
 from kws.fsio import write_if_changed
+from kws.paths import model_generated_dir
 from kws.reference.tflite_model import TFLiteModel
 
 GENERATOR = "kws codegen model"
-FILES = ("kws_net.h", "kws_net.c")
+FILES = ("kws_net.h", "kws_det_config.h", "kws_net.c")
 ACT_NONE, ACT_RELU, ACT_RELU6 = 0, 1, 3
 PAD_SAME, PAD_VALID = 0, 1
 
@@ -295,9 +296,7 @@ def _detector_defs(spec, labels, out_scale: float, thresholds=None) -> tuple[lis
             ("KWS_DET_FIRST_KEYWORD", 2, "classes 0, 1: silence, unknown"),
             ("KWS_DET_EXP_LEN", len(lut), "kws_det_exp_lut entries; 0 past them"),
             ("KWS_DET_HASH32", f"0x{detector_hash32(d, thresholds):08x}u",
-             "detector spec hash" + (" with the calibrated thresholds" if thresholds else "")),
-            ("KWS_MON_BIN_SHIFT", spec.monitor.bin_shift, "feature monitor: bin = (v + 128) >> SHIFT"),
-            ("KWS_MON_LIMIT", f"{spec.monitor.limit}u", "feature monitor: a bin at LIMIT halves all")]
+             "detector spec hash" + (" with the calibrated thresholds" if thresholds else ""))]
     names = ", ".join(f'"{lab}"' for lab in labels)
     body = ("/* Detector tables (kws.reference.detector computes the same). */\n"
             + c_array("uint16_t", "kws_det_exp_lut", lut, per_line=12)
@@ -341,16 +340,20 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
         ("KWS_NET_LAYERS", len(layers), "kernel calls per inference: " + " ".join(ly.kind for ly in layers)),
     ]
     det_body = ""
-    det_decl = ""
+    det_h = (head + "#ifndef KWS_DET_CONFIG_H\n#define KWS_DET_CONFIG_H\n\n"
+             "#error \"this network was generated without labels: no detector tables (kws codegen model on a "
+             "released model or a training directory)\"\n\n#endif /* KWS_DET_CONFIG_H */\n")
     if spec is not None and labels is not None:
         if len(labels) != int(np.prod(y.shape)):
             raise CodegenError(f"{source}: {len(labels)} labels for {int(np.prod(y.shape))} outputs")
         ddefs, det_body = _detector_defs(spec, labels, float(y.scale[0]), thresholds)
-        defs += ddefs
-        det_decl = ("extern const uint16_t kws_det_exp_lut[KWS_DET_EXP_LEN];  "
-                    "/* round(exp(-d * output_scale) * 2^FRAC) */\n"
-                    "extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */\n"
-                    "extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];\n\n")
+        dw = max(len(d[0]) for d in ddefs)
+        det_h = (head + "/* The streaming detector's settings and tables for this network (kws_detector.c). */\n"
+                 "#ifndef KWS_DET_CONFIG_H\n#define KWS_DET_CONFIG_H\n\n#include <stdint.h>\n\n#include \"kws_net.h\"\n\n"
+                 + "\n".join(f"#define {n:<{dw}} {v}  /* {c} */" for n, v, c in ddefs) + "\n\n"
+                 "extern const uint16_t kws_det_exp_lut[KWS_DET_EXP_LEN];  /* round(exp(-d * output_scale) * 2^FRAC) */\n"
+                 "extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */\n"
+                 "extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];\n\n#endif /* KWS_DET_CONFIG_H */\n")
     from kws.codegen import stream
 
     if stride_frames is None and spec is not None:
@@ -368,10 +371,10 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
          + "\n\n/* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),\n"
            " * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,\n"
            " * 4-byte aligned). */\n"
-           "void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n" + stream_header + det_decl
+           "void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n" + stream_header
          + "#endif /* KWS_NET_H */\n")
 
-    body = [head, '#include "kws_net.h"\n\n#include "kws_nn.h"\n\n'
+    body = [head, '#include "kws_net.h"\n\n' + ('#include "kws_det_config.h"\n' if det_body else "") + '#include "kws_nn.h"\n\n'
                   "#if defined(__GNUC__)\n#define KWS_ALIGN(n) __attribute__((aligned(n)))\n#else\n"
                   "#define KWS_ALIGN(n)\n#endif\n\n"
                   "/* Per-layer timing hook for benchmarks; compiled out unless defined. */\n"
@@ -422,11 +425,13 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
                 "    (void)a;\n    (void)b;\n    (void)col;\n" + "\n".join(calls) + "\n}\n")
     if stream_plan is not None:
         body.append("\n" + stream.body(layers, stream_plan, call))
-    return {"kws_net.h": h, "kws_net.c": "".join(body)}
+    return {"kws_net.h": h, "kws_det_config.h": det_h, "kws_net.c": "".join(body)}
 
 
-def generate(blob: bytes, out_dir: str | Path = DEFAULT_GENERATED_DIR, **kw) -> list[Path]:
-    out_dir = Path(out_dir)
+def generate(blob: bytes, out_dir: str | Path | None = None, **kw) -> list[Path]:
+    """Writes the network's C into ``out_dir`` (default: the default model's folder,
+    firmware/generated/commands/); returns the files that changed."""
+    out_dir = Path(out_dir) if out_dir is not None else model_generated_dir()
     changed = []
     for fname, text in render(blob, **kw).items():
         if write_if_changed(out_dir / fname, text):

@@ -22,7 +22,7 @@ from kws.data import alsa_voice, tts
 from kws.device.qemu import parse_fields, run_semihosted
 from kws.frontend import Frontend
 from kws.fsio import write_if_changed
-from kws.paths import REPO_ROOT, make_firmware
+from kws.paths import REPO_ROOT, firmware_build_dir, firmware_model, make_firmware, model_generated_dir
 from kws.reference.golden import write_case
 from kws.reference.native import NativeFrontend, build_host
 from kws.reference.signals import corner_cases
@@ -52,7 +52,7 @@ def _run_in_qemu(clips: dict[str, np.ndarray], fe_spec, vec_dir: Path) -> dict:
     instr = 0.0
     for i, pcm in enumerate(clips.values()):
         write_case(vec_dir, f"clip{i:02d}", pcm, fe_spec)
-        run = run_semihosted(REPO_ROOT / "build" / "qemu" / "fe_golden.elf", [str(vec_dir / f"clip{i:02d}")])
+        run = run_semihosted(firmware_build_dir("qemu") / "fe_golden.elf", [str(vec_dir / f"clip{i:02d}")])
         f = parse_fields([ln for ln in run.output.splitlines() if ln.startswith("fe_golden ")][0])
         frames += int(f["frames"])
         equal += int(f["equal"])
@@ -82,10 +82,10 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
         synth(task, data)
         set_threads()
         train(spec, task, data, out_dir / "train" / task_name)
-        quantize(spec, task, out_dir / "train" / task_name, data, name=task_name,
-                 calibration_dir=out_dir / "calibration")
+        name = f"demo-{task_name}"               # a name of its own: its firmware is not the released model's
+        quantize(spec, task, out_dir / "train" / task_name, data, name=name, calibration_dir=out_dir / "calibration")
         blob = (out_dir / "train" / task_name / "model.tflite").read_bytes()
-        model_dir = release(spec, task, out_dir / "train" / task_name, data, name=task_name, budget=estimated_budget(spec, blob),
+        model_dir = release(spec, task, out_dir / "train" / task_name, data, name=name, budget=estimated_budget(spec, blob),
                             out_dir=out_dir / "models" / task_name)
     if not (model_dir / "manifest.json").exists():
         return {"status": f"no released model in {model_dir}: run `kws demo --retrain`"}
@@ -95,7 +95,7 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
                           f"{spec.frontend.hash[:12]}: run `kws demo --retrain`"}
     _step(f"int8 network ({model_dir.name}, TFLM host interpreter) on the demo clips")
     blob = (model_dir / "model.tflite").read_bytes()
-    _generate_network_for(spec, model_dir, blob, list(man["labels"]), man)
+    firmware = _generate_network_for(spec, model_dir, blob, list(man["labels"]), man)
     n = int(round(task.clip_seconds * spec.frontend.sample_rate_hz))
     preds = {}
     for name, pcm in clips.items():
@@ -110,7 +110,7 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
     from kws.release import record_budget
 
     # measured from the firmware, which must run this very model (its hello names it)
-    island = measured_budget(spec, REPO_ROOT / "build" / "qemu" / "kws_app.elf", model_sha256=man["model"]["sha256"])
+    island = measured_budget(spec, firmware_build_dir("qemu", firmware) / "kws_app.elf", model_sha256=man["model"]["sha256"])
     if retrain:                      # the demo's own release: its manifest and card get the measured island
         record_budget(model_dir, island)
         man["budget"] = island
@@ -122,19 +122,20 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
             "predictions": preds}
 
 
-def _generate_network_for(spec, model_dir: Path, blob: bytes, labels: list[str], man: dict) -> None:
-    """The firmware must run the model the demo evaluates: generate the network C from it, as
-    `kws codegen model --tflite MODEL_DIR/model.tflite` does (no change for the committed commands
-    model; ``kws demo --task wakeword`` or ``--retrain`` switches it) and say how to restore it."""
+def _generate_network_for(spec, model_dir: Path, blob: bytes, labels: list[str], man: dict) -> str:
+    """The firmware must run the model the demo evaluates: its network C in
+    firmware/generated/<name>/, as `kws codegen model --tflite MODEL_DIR/model.tflite` writes it
+    (unchanged for a released model; a model of ``kws demo --retrain`` has a folder of its own),
+    and its QEMU images built. Returns the firmware build's model name."""
     from kws.codegen import model as cgm
-    from kws.codegen.common import DEFAULT_GENERATED_DIR
     from kws.reference.pipeline import calibrated_thresholds
 
-    if cgm.generate(blob, DEFAULT_GENERATED_DIR, frontend_hash32=spec.frontend.hash32,
-                    source=str(model_dir / "model.tflite"), spec=spec, labels=labels,
-                    thresholds=calibrated_thresholds(man)):
-        _step(f"regenerated {DEFAULT_GENERATED_DIR.relative_to(REPO_ROOT)}/kws_net.* from {model_dir} "
-              "(`kws codegen model --tflite models/commands/model.tflite` restores the committed one)")
+    out = model_generated_dir(man["name"])
+    if cgm.generate(blob, out, frontend_hash32=spec.frontend.hash32, source=str(model_dir / "model.tflite"), spec=spec,
+                    labels=labels, thresholds=calibrated_thresholds(man)):
+        _step(f"generated {out.relative_to(REPO_ROOT)}/ from {model_dir}")
+    make_firmware("qemu", what="QEMU image build", model=man["name"])
+    return man["name"]
 
 
 def _device_stage(spec, model_dir: Path, out_dir: Path, clips: dict, truth_words: set[str]) -> dict:
@@ -183,7 +184,7 @@ def _evaluation_stages(spec, model: dict, device: dict, out_dir: Path, task) -> 
     dr.plot_scores(spec, model_dir, out_dir / "device" / "stream.wav", out_dir / "device" / "stream.labels.csv",
                    out_dir / "scores.png")
     dr.plot_confusion(man, out_dir / "confusion.png")
-    rep = dr.plot_footprint(spec, REPO_ROOT / "build" / "qemu" / "kws_app.elf", out_dir / "footprint.png")
+    rep = dr.plot_footprint(spec, firmware_build_dir("qemu", firmware_model(man)) / "kws_app.elf", out_dir / "footprint.png")
     human = None
     if alsa_voice.words() & set(man["labels"][2:]):                 # the recordings say some keyword
         from kws.evaluate.human import human_voice

@@ -87,10 +87,12 @@ def device_run_stage(spec, model_dir: Path, wav: Path, out_dir: Path) -> dict:
     statistics it kept, checked for drift against the model's baseline."""
     from kws.audio import read_wav
     from kws.device.qemu import run_app
+    from kws.paths import firmware_model
     from kws.reference.monitor.drift import Baseline, compare
+    from kws.released import load_manifest
 
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
-    dev = run_app(pcm, out_dir / "semihosted")
+    dev = run_app(pcm, out_dir / "semihosted", model=firmware_model(load_manifest(Path(model_dir))))
     st = dev["stats"]
     secs = pcm.size / spec.frontend.sample_rate_hz
     per_s = {k: st[f"{k}_instructions"] / secs for k in ("fe", "net", "det")}

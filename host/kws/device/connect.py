@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import contextlib
 
-from kws.paths import REPO_ROOT, make_firmware
+from kws.paths import DEFAULT_MODEL, firmware_build_dir, make_firmware
 
 
-def open_link(stack: contextlib.ExitStack, port: str | None):
+def open_link(stack: contextlib.ExitStack, port: str | None, *, model: str = DEFAULT_MODEL):
     """A :class:`kws.device.link.Link` to ``port`` ("auto": the one known board connected, found
-    by USB VID:PID), or to QEMU started here when ``port`` is None (stopped when ``stack`` closes)."""
+    by USB VID:PID), or to QEMU started here when ``port`` is None (stopped when ``stack`` closes):
+    the serial firmware built with ``model`` (kws.paths.firmware_model of a manifest)."""
     from kws.device.link import Link
     from kws.device.qemu import Sim
 
@@ -21,8 +22,8 @@ def open_link(stack: contextlib.ExitStack, port: str | None):
         port = auto_port()
     if port:
         return stack.enter_context(Link(port))
-    make_firmware("qemu", what="the QEMU firmware images")
-    sim = stack.enter_context(Sim(REPO_ROOT / "build" / "qemu" / "kws_serial.elf"))
+    make_firmware("qemu", what="the QEMU firmware images", model=model)
+    sim = stack.enter_context(Sim(firmware_build_dir("qemu", model) / "kws_serial.elf"))
     return stack.enter_context(sim.link())
 
 

@@ -77,14 +77,14 @@ def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bo
     import numpy as np
 
     from kws.codegen import model as cgm
-    from kws.paths import REPO_ROOT, make_firmware
+    from kws.paths import firmware_build_dir, make_firmware
 
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     cgm.generate(blob, work_dir, frontend_hash32=frontend_hash32, drop_softmax=drop_softmax, source=source)
     np.asarray(x, dtype=np.int8).tofile(work_dir / "case.in")
     np.asarray(expected, dtype=np.int8).tofile(work_dir / "case.out")
-    elf = REPO_ROOT / "build" / "qemu" / f"{name}_bench.elf"
+    elf = firmware_build_dir("qemu") / f"{name}_bench.elf"
     elf.unlink(missing_ok=True)            # always rebuild: the same name may have served another network
     make_firmware("qemu-net", f"NET_DIR={work_dir.resolve()}", f"NET_NAME={name}", what="QEMU network image build")
     run = run_semihosted(elf, [str(work_dir / "case")], timeout=300)
@@ -109,8 +109,9 @@ def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bo
     return out
 
 
-def run_app(pcm, work_dir, *, timeout: float = 600.0) -> dict:
-    """Stream int16 ``pcm`` through the keyword-spotter image (build/qemu/kws_app.elf) via
+def run_app(pcm, work_dir, *, timeout: float = 600.0, model: str | None = None, model_dir=None) -> dict:
+    """Stream int16 ``pcm`` through the keyword-spotter image (build/qemu/kws_app.elf; another
+    ``model``'s: build/qemu-<model>/, its C from ``model_dir`` if not firmware/generated/<model>/) via
     semihosting. Returns hello fields, events [(class, score, sample)], every window's logits,
     the final counters (with instructions per stage from the calibrated SysTick) and the feature
     monitor's statistics (kws.reference.monitor.FeatureStats)."""
@@ -118,14 +119,15 @@ def run_app(pcm, work_dir, *, timeout: float = 600.0) -> dict:
 
     import numpy as np
 
-    from kws.paths import REPO_ROOT, make_firmware
+    from kws.paths import DEFAULT_MODEL, firmware_build_dir, make_firmware
 
-    make_firmware("qemu", what="firmware build")
+    model = model or DEFAULT_MODEL
+    make_firmware("qemu", what="firmware build", model=model, model_dir=model_dir)
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     audio, dump = work_dir / "audio.pcm", work_dir / "logits.bin"
     np.asarray(pcm, dtype="<i2").tofile(audio)
-    run = run_semihosted(REPO_ROOT / "build" / "qemu" / "kws_app.elf", [str(audio), str(dump)], timeout=timeout)
+    run = run_semihosted(firmware_build_dir("qemu", model) / "kws_app.elf", [str(audio), str(dump)], timeout=timeout)
     lines = run.output.splitlines()
     hello = parse_fields(next(ln for ln in lines if ln.startswith("kws hello")))
     done = [ln for ln in lines if ln.startswith("kws done")]

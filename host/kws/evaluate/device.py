@@ -24,6 +24,7 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, re
     reference alike, instead of the model's (kws.release.thresholds)."""
     from kws.device.connect import expected_hashes, open_link, thresholds_q
     from kws.device.link import stream_again_on_damage
+    from kws.paths import firmware_model
 
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
     labels_path = Path(wav).with_name(Path(wav).stem + ".labels.csv")
@@ -32,7 +33,7 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, re
     ref_logits, ref_events = pipe.run(pcm)
     expect = expected_hashes(spec, pipe.manifest)
     with contextlib.ExitStack() as stack:
-        link = open_link(stack, port)
+        link = open_link(stack, port, model=firmware_model(pipe.manifest))
         r, restarts = stream_again_on_damage(
             link, pcm, lambda: link.handshake(logits=True, expect=expect,
                                               thresholds=thresholds_q(spec, pipe.manifest, thresholds)),

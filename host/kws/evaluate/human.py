@@ -35,10 +35,11 @@ def human_voice(spec, model_dir: str | Path, work_dir: str | Path, *, device: bo
            "note": "one recorded speaker, six keywords: a sanity check, not an accuracy figure"}
     if device:
         from kws.device.qemu import run_app
+        from kws.paths import firmware_model
 
         pcm = read_wav(streams / f"{summary['name']}.wav", expected_rate=spec.frontend.sample_rate_hz)
         logits, events = pipe.run(pcm)
-        dev = run_app(pcm, work_dir / "qemu")
+        dev = run_app(pcm, work_dir / "qemu", model=firmware_model(pipe.manifest))
         got = dev["logits"].reshape(-1, logits.shape[1])
         host_events = [(e.label, e.score_q, e.sample) for e in events]
         out["device_qemu"] = {

@@ -18,15 +18,6 @@
 #define KWS_NET_COL_ENTRIES          96  /* im2col scratch (int16) after the two buffers */
 #define KWS_NET_ARENA_BYTES          4704  /* caller-owned arena: two buffers + im2col, 4-byte aligned */
 #define KWS_NET_LAYERS               11  /* kernel calls per inference: conv2d dwconv2d pwconv dwconv2d pwconv dwconv2d pwconv dwconv2d pwconv avgpool fc */
-#define KWS_DET_STRIDE_FRAMES        4  /* network every N hops */
-#define KWS_DET_SMOOTH               3  /* posterior smoothing window (network runs) */
-#define KWS_DET_REFRACTORY           13  /* runs without events after one */
-#define KWS_DET_FRAC                 15  /* posterior format Q(FRAC) */
-#define KWS_DET_FIRST_KEYWORD        2  /* classes 0, 1: silence, unknown */
-#define KWS_DET_EXP_LEN              40  /* kws_det_exp_lut entries; 0 past them */
-#define KWS_DET_HASH32               0x88aef2c9u  /* detector spec hash with the calibrated thresholds */
-#define KWS_MON_BIN_SHIFT            4  /* feature monitor: bin = (v + 128) >> SHIFT */
-#define KWS_MON_LIMIT                65535u  /* feature monitor: a bin at LIMIT halves all */
 #define KWS_NET_STREAMING            1  /* the network can be streamed (kws_net_stream_*) */
 #define KWS_NET_STREAM_STEP          4  /* frames between window starts the stream can serve */
 #define KWS_NET_STREAM_SCRATCH_BYTES 288  /* caller-owned scratch, 4-byte aligned */
@@ -52,9 +43,5 @@ typedef struct {
 void kws_net_stream_reset(kws_net_stream_t *s);
 void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch);
 void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch);
-
-extern const uint16_t kws_det_exp_lut[KWS_DET_EXP_LEN];  /* round(exp(-d * output_scale) * 2^FRAC) */
-extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */
-extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];
 
 #endif /* KWS_NET_H */

@@ -4,6 +4,7 @@
  */
 #include "kws_net.h"
 
+#include "kws_det_config.h"
 #include "kws_nn.h"
 
 #if defined(__GNUC__)
