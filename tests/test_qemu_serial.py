@@ -362,7 +362,7 @@ def test_boot_error_survives_a_frame_cut_by_the_reset(image):
     assert [(f.type, f.payload[0]) for f in frames][:1] == [(p.ERROR, 6)]
 
 
-def test_kws_device_info_says_what_the_device_runs(image, spec, capsys):
+def test_kws_device_info_says_what_the_device_runs(image, spec, capsys, tmp_path):
     """`kws device info`: firmware version, its hashes against a model, the thresholds in force
     (the commands model's calibrated ones, built in) and its counters, as JSON."""
     from kws.cli import main
@@ -381,6 +381,14 @@ def test_kws_device_info_says_what_the_device_runs(image, spec, capsys):
     assert info["stats"]["tick_hz"] > 0 and info["stats"]["bad_crc"] >= info["session_counters"]["bad_crc"]
     assert info["session_counters"] == {"bad_crc": 0, "bad_frames": 0, "seq_gaps": 0,          # none lost in the session
                                         "rx_frames": 2, "rx_lost": 0}                         # THRESHOLDS_REQ, STATS_REQ
-    assert main(["device", "info", "--model", "models/wakeword"]) == 0               # another model: said, not refused
-    out = capsys.readouterr().out
-    assert "against wakeword: frontend matches, model DIFFERS, detector DIFFERS" in out
+    # another released model boots its own image (firmware/generated/wakeword/, build/qemu-wakeword/)
+    assert main(["device", "info", "--model", "models/wakeword"]) == 0
+    assert "against wakeword: frontend matches, model matches, detector matches" in capsys.readouterr().out
+    # a model with no firmware of its own meets the default image: the difference is said, not refused
+    import shutil
+
+    shutil.copytree(REPO_ROOT / "models" / "wakeword", tmp_path / "other")
+    man = json.loads((tmp_path / "other" / "manifest.json").read_text())
+    (tmp_path / "other" / "manifest.json").write_text(json.dumps({**man, "name": "other"}))
+    assert main(["device", "info", "--model", str(tmp_path / "other")]) == 0
+    assert "against other: frontend matches, model DIFFERS, detector DIFFERS" in capsys.readouterr().out
