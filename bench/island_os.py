@@ -4,7 +4,7 @@ with -Os instead of -O2, measured from its ELF and map with its stack from a run
 
     python bench/island_os.py --out bench/results/island_os.json
 
-The image runs the network in firmware/generated/ (the released commands model unless you
+The image runs the network in firmware/generated/commands/ (the released commands model unless you
 generated another); the JSON names the model the image reported.
 """
 

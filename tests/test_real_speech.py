@@ -117,7 +117,8 @@ def small(real, task, spec, tmp_path_factory):
     out = tmp_path_factory.mktemp("small")
     mix([d / "sc", d / "mycroft", d / "noise"], task, out / "data", caps={"speech_commands": 1500})
     tspec = task.spec(spec)
-    tspec = dataclasses.replace(tspec, train=dataclasses.replace(tspec.train, epochs=20, min_epochs=0,
+    tspec = dataclasses.replace(tspec, model=tspec.model.member,       # one of the task's networks
+                                train=dataclasses.replace(tspec.train, epochs=20, min_epochs=0,
                                                                  augment_copies=1, calibration_clips=48))
     return tspec, out
 

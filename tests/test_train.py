@@ -23,7 +23,8 @@ def tiny(tmp_path_factory, spec):
     d = tmp_path_factory.mktemp("train")
     task = small_task(d, renders_per_keyword=8, unknown_renders=40, silence_clips=16)
     synth(task, d / "data", workers=2, progress=False)
-    tspec = task.spec(spec)                        # the task's own network, as `kws train` trains it
+    tspec = task.spec(spec)
+    tspec = dataclasses.replace(tspec, model=tspec.model.member)   # one of the task's networks: each test trains one
     tspec = dataclasses.replace(tspec, train=dataclasses.replace(spec.train, epochs=4, augment_copies=1,
                                                                  calibration_clips=24))
     return tspec, task, d
@@ -766,3 +767,44 @@ def test_a_float_only_run_trains_a_start_and_leaves_calibration_alone(tiny, tmp_
     assert (out / "model.keras").exists() and (out / "metrics.json").exists()
     assert not (out / "model.tflite").exists() and not (tmp_path / "calibration").exists()
     assert f"--init {out}" in capsys.readouterr().out
+
+
+def test_an_ensemble_starts_each_member_from_the_same_member_of_another(trained, tmp_path):
+    """kws train --init on an ensemble ([model] members = 2): member k starts from the init's
+    member<k>/ (at a learning rate too small to move it, it ends there), records that start, is
+    reused on a rerun with the same start, and an init without the members is refused before any
+    work."""
+    import shutil
+
+    import keras
+
+    from kws.errors import KwsError
+    from kws.train.ensemble import train_members
+    from kws.train.fit import train
+    from kws.train.model import custom_objects
+
+    spec, task, d, _, _ = trained
+    still = dataclasses.replace(spec, train=dataclasses.replace(spec.train, learning_rate=1e-6),
+                                model=dataclasses.replace(spec.model, members=2))
+    start = tmp_path / "start"
+    shutil.copytree(d / "run", start / "member0")
+    train(spec, task, d / "data", start / "member1", progress=False, epochs=1, seed=spec.train.seed + 7)  # another start
+
+    def logits_kernel(run):
+        net = keras.models.load_model(run / "model.keras", custom_objects=custom_objects(), compile=False)
+        return net.get_layer("logits").get_weights()[0]
+
+    cfg = train_members(still, task, d / "data", tmp_path / "ens", epochs=1, progress=False, init=start)
+    for k in (0, 1):
+        run = tmp_path / "ens" / f"member{k}"
+        np.testing.assert_allclose(logits_kernel(run), logits_kernel(start / f"member{k}"), atol=1e-3)
+        assert json.loads((run / "config.json").read_text())["init"]["dir"] == str(start / f"member{k}")
+    assert not np.allclose(logits_kernel(start / "member0"), logits_kernel(start / "member1"), atol=1e-3)
+    assert len(cfg["members"]) == 2
+    before = (tmp_path / "ens" / "member0" / "model.keras").stat().st_mtime_ns
+    train_members(still, task, d / "data", tmp_path / "ens", epochs=1, progress=False, init=start)
+    assert (tmp_path / "ens" / "member0" / "model.keras").stat().st_mtime_ns == before     # reused
+    shutil.rmtree(start / "member1")
+    with pytest.raises(KwsError, match=r"no trained .*member1: --init for an ensemble of 2 networks"):
+        train_members(still, task, d / "data", tmp_path / "no", epochs=1, progress=False, init=start)
+    assert not (tmp_path / "no").exists()

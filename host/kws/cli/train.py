@@ -23,7 +23,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--distill-temperature", type=float, help="softening of both posteriors (default: kws.train.distill)")
     s.add_argument("--distill-alpha", type=float, help="the teacher's share of the loss, 0..1 (default: kws.train.distill)")
     s.add_argument("--init", help="start from the weights of this training directory (the same network, front end and "
-                                  "labels), e.g. one trained on the TTS corpus, instead of random ones")
+                                  "labels), e.g. one trained on the TTS corpus, instead of random ones; an ensemble's member k "
+                                  "starts from its member<k>/")
     s.add_argument("--float-only", action="store_true",
                    help="train the float network only, without the int8 model and its calibration set: a start for "
                         "another run's --init, or a teacher")
@@ -138,12 +139,7 @@ def cmd_train(args) -> int:
         distill = Distill(**{k: v for k, v in given.items() if v is not None})
     teach = {"teacher": args.teacher, "distill": distill} if args.teacher else {}
     if args.init:
-        if spec.model.members > 1:
-            from kws.errors import KwsError
-
-            raise KwsError("--init starts one network; an ensemble's members would all start alike ([model] members "
-                           f"is {spec.model.members}): train each member with --init, then kws ensemble")
-        teach["init"] = args.init
+        teach["init"] = args.init          # an ensemble: member k from the init's member<k>/
     set_threads()
     if spec.model.members > 1:
         from kws.train.ensemble import train_members

@@ -81,7 +81,12 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
         data = out_dir / "data" / task_name
         synth(task, data)
         set_threads()
-        train(spec, task, data, out_dir / "train" / task_name)
+        if spec.model.members > 1:               # an ensemble: its networks trained apart, then merged
+            from kws.train.ensemble import train_members
+
+            train_members(spec, task, data, out_dir / "train" / task_name)
+        else:
+            train(spec, task, data, out_dir / "train" / task_name)
         name = f"demo-{task_name}"               # a name of its own: its firmware is not the released model's
         quantize(spec, task, out_dir / "train" / task_name, data, name=name, calibration_dir=out_dir / "calibration")
         blob = (out_dir / "train" / task_name / "model.tflite").read_bytes()

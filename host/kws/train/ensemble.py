@@ -126,26 +126,40 @@ def merge(spec, task, member_dirs: list[Path], out_dir: str | Path, *, data_dir:
 
 
 def train_members(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int | None = None,
-                  progress: bool = True, **teach) -> dict:
+                  progress: bool = True, init: str | Path | None = None, **teach) -> dict:
     """``kws train`` for ``[model] members`` > 1: member k with seed ``seed + k`` into
-    ``<out>/member<k>/`` (skipped when already trained with that seed, teacher and settings), then
-    :func:`merge`. ``teach``: ``teacher`` and ``distill`` for every member (kws.train.fit.train)."""
-    from kws.train.distill import taught_as
+    ``<out>/member<k>/`` (skipped when already trained with that seed, start, teacher and settings),
+    then :func:`merge`. ``init``: an ensemble's training directory; member k starts from the weights
+    of its ``member<k>/`` (e.g. pre-trained on another data set). ``teach``: ``teacher`` and
+    ``distill`` for every member (kws.train.fit.train)."""
+    from kws.train.distill import model_sha256, taught_as
     from kws.train.fit import train
 
     out_dir = Path(out_dir)
     member_spec = dataclasses.replace(spec, model=spec.model.member)
+    starts = [None] * spec.model.members
+    if init is not None:                  # checked before any work
+        starts = [Path(init) / f"member{k}" for k in range(spec.model.members)]
+        missing = [str(s) for s in starts if not (s / "model.keras").is_file()]
+        if missing:
+            raise KwsError(f"{init}: no trained {', '.join(missing)}: --init for an ensemble of {spec.model.members} "
+                           f"networks takes the training directory of one (kws train with [model] members = "
+                           f"{spec.model.members})")
     dirs = []
     for k in range(spec.model.members):
         d = out_dir / f"member{k}"
         seed = spec.train.seed + k
         cfg = d / "config.json"
         old = json.loads(cfg.read_text()) if cfg.exists() and (d / "model.keras").exists() else None
+        started = (old or {}).get("init", {}).get("sha256")
         done = (old is not None and old["train"]["seed"] == seed
+                and started == (model_sha256(starts[k]) if starts[k] is not None else None)
                 and taught_as(old.get("teacher"), teach.get("teacher"), teach.get("distill")))
         if not done:
             if progress:
-                print(f"member {k + 1} of {spec.model.members} (seed {seed})")
-            train(member_spec, task, data_dir, d, epochs=epochs, seed=seed, progress=progress, **teach)
+                print(f"member {k + 1} of {spec.model.members} (seed {seed}"
+                      + (f", from {starts[k]})" if starts[k] is not None else ")"))
+            train(member_spec, task, data_dir, d, epochs=epochs, seed=seed, progress=progress,
+                  **({"init": starts[k]} if starts[k] is not None else {}), **teach)
         dirs.append(d)
     return merge(spec, task, dirs, out_dir, data_dir=data_dir)

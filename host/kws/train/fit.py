@@ -88,6 +88,9 @@ def train(spec, task, data_dir: str | Path, out_dir: str | Path, *, epochs: int 
         distill = distill or ds.Distill()
         check = se.check if se.is_embedding_teacher(teacher) else ds.check_teacher
         teacher_rec = {**check(teacher, spec, task, mf.load(data_dir)["hash"]), **dataclasses.asdict(distill)}
+    if spec.model.members > 1:
+        raise KwsError(f"[model] members = {spec.model.members}: an ensemble's networks are trained apart and merged "
+                       "(kws.train.ensemble.train_members, which kws train calls); train() trains one of them")
     init_rec = None
     if init is not None:             # checked before any work
         from kws.train.distill import model_sha256
