@@ -278,7 +278,8 @@ def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, sp
     released = build((REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes(), tmp_path / "released",
                      stride_frames=spec.detector.stride_frames)
     h = (tmp_path / "released" / "kws_net.h").read_text()
-    width = load_task("commands").spec(spec).model.width       # 7 pool entries of `width` channels: 3 groups + a tail
+    net = load_task("commands").spec(spec).model
+    width = net.width * net.members         # 7 pool entries of every channel of the merged members: 3 groups + a tail
     assert "KWS_NET_STREAM_STEP          4" in h and f"int16_t pool[{7 * width}];   /* per-channel sums of the last 15 rows" in h
     windows = np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])
     got = released.stream(frames, 4)

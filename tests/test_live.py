@@ -82,10 +82,9 @@ def test_listen_streaming_equals_whole_stream(words, spec, rng):
 @pytest.mark.slow
 def test_listen_hears_a_recorded_human_voice_at_a_threshold_of_its_own(spec, tmp_path):
     """alsa-utils' recorded speaker-test voice through the virtual microphone: at the released
-    thresholds (set on synthetic voices) `kws listen` reports what the reference pipeline finds
-    with them, and with --threshold what the reference finds at that threshold for every keyword,
-    at 0.8 both keywords she says (and "front" taken for "right", a near-miss), and at 0.93 only
-    keywords she says (docs/evaluation.md, "A human voice")."""
+    thresholds `kws listen` reports what the reference pipeline finds with them, and with
+    --threshold what the reference finds at that threshold for every keyword: at 0.8 both keywords
+    she says, and at 0.93 only keywords she says (docs/evaluation.md, "A human voice")."""
     from kws.audio import read_wav
     from kws.data.alsa_voice import make_stream
     from kws.data.streams import read_labels
