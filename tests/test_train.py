@@ -800,7 +800,10 @@ def test_an_ensemble_starts_each_member_from_the_same_member_of_another(trained,
         np.testing.assert_allclose(logits_kernel(run), logits_kernel(start / f"member{k}"), atol=1e-3)
         assert json.loads((run / "config.json").read_text())["init"]["dir"] == str(start / f"member{k}")
     assert not np.allclose(logits_kernel(start / "member0"), logits_kernel(start / "member1"), atol=1e-3)
-    assert len(cfg["members"]) == 2
+    assert len(cfg["members"]) == 2 and "init" not in cfg          # the merged network: each member's own start
+    from kws.train.distill import model_sha256
+
+    assert [m["init"]["sha256"] for m in cfg["members"]] == [model_sha256(start / f"member{k}") for k in (0, 1)]
     before = (tmp_path / "ens" / "member0" / "model.keras").stat().st_mtime_ns
     train_members(still, task, d / "data", tmp_path / "ens", epochs=1, progress=False, init=start)
     assert (tmp_path / "ens" / "member0" / "model.keras").stat().st_mtime_ns == before     # reused

@@ -173,7 +173,8 @@ def _members(train_dir: Path) -> list[dict]:
     if not got:
         raise KwsError(f"{train_dir}/config.json lists no members: make an ensemble with kws train ([model] members) "
                        "or kws ensemble")
-    return [{k: m[k] for k in ("seed", "epochs", "sha256")} for m in got]
+    return [{**{k: m[k] for k in ("seed", "epochs", "sha256")},
+             **({"init": {k: m["init"].get(k) for k in ("sha256", "data")}} if m.get("init") else {})} for m in got]
 
 
 def _trained_with(spec, train_dir: Path) -> dict:
@@ -376,9 +377,15 @@ def model_card(man: dict) -> str:
                     f"{' x ' + str(t['members']) + ' members' if t.get('members', 1) > 1 else ''}, "
                     f"`{t['sha256'][:12]}…`, temperature {t['temperature']:g}, teacher's share {t['alpha']:g})")
     i = man["spec"].get("init")
+    starts = [m["init"] for m in (ms or []) if m.get("init")]
     if i:
         trained += (f", starting from the weights of a network trained on another data set (kws train --init: "
                     f"`{i['sha256'][:12]}…`, data set {((i.get('data') or {}).get('manifest_hash') or '?')[:12]}…)")
+    elif starts:
+        shas = ", ".join("`" + s["sha256"][:12] + "…`" for s in starts)
+        data = ", ".join(sorted({((s.get("data") or {}).get("manifest_hash") or "?")[:12] + "…" for s in starts}))
+        trained += (", each member starting from the weights of a network trained on another data set (kws train "
+                    f"--init: {shas}; data set {data})")
     return f"""# Model card: {man['name']}
 
 **Task**: {man['task']['name']} — {', '.join(man['labels'])}.

@@ -104,9 +104,11 @@ def merge(spec, task, member_dirs: list[Path], out_dir: str | Path, *, data_dir:
     out_dir.mkdir(parents=True, exist_ok=True)
     merged.save(out_dir / "model.keras")
     members = [{"dir": str(d), "seed": c["train"]["seed"], "epochs": c["train"]["epochs"],
-                "sha256": hashlib.sha256((d / "model.keras").read_bytes()).hexdigest()}
+                "sha256": hashlib.sha256((d / "model.keras").read_bytes()).hexdigest(),
+                **({"init": c["init"]} if c.get("init") else {})}           # the weights each member started from
                for d, c in zip(member_dirs, cfgs)]
-    config = {**cfgs[0], "model": {"hash": spec.model.hash, **dataclasses.asdict(spec.model)},
+    config = {**{k: v for k, v in cfgs[0].items() if k != "init"},      # a start is each member's own
+              "model": {"hash": spec.model.hash, **dataclasses.asdict(spec.model)},
               "members": members, "merge_max_abs_error": err}
     metrics = {"members": []}
     if data_dir is not None:
