@@ -206,7 +206,7 @@ class DetectorSpec:
 
 @dataclass(frozen=True)
 class MonitorSpec:
-    """On-device feature statistics for drift detection (kws_monitor.c, kws.reference.monitor, kws.drift)."""
+    """On-device feature statistics for drift detection (kws_monitor.c, kws.reference.monitor, `kws drift`)."""
 
     bin_shift: int          # histogram bin of an int8 feature v: (v + 128) >> bin_shift
     limit: int              # a bin reaching this halves every statistic
