@@ -18,6 +18,7 @@ like any other (ops the C generator supports, exact input quantization).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -55,7 +56,7 @@ def qat_tflite(keras_model, spec, task, data_dir: Path, work_dir: Path, *, epoch
     cmd = [sys.executable, "-m", "kws.train.qat", "--weights", str(weights), "--data", str(data_dir),
            "--task", task.source, "--out", str(out), "--log", str(log), "--epochs", str(epochs),
            "--learning-rate", str(learning_rate), "--classes", str(keras_model.output_shape[-1]),
-           "--spec", spec.source]
+           "--spec", spec.source, "--model", _network_fields(spec)]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}
     r = subprocess.run(cmd, env=env, stdout=None if progress else subprocess.DEVNULL, stderr=subprocess.PIPE,
                        text=True)
@@ -119,9 +120,18 @@ def _quantized(model, tfmot, tf_keras):
         return qk.quantize_apply(annotated)
 
 
+def _network_fields(spec) -> str:
+    """The network the parent trained (its task-settable [model] fields, JSON): the child builds
+    exactly that one, not whatever the task file would give."""
+    from kws.spec import TASK_MODEL_FIELDS
+
+    fields = dataclasses.asdict(spec.model)
+    return json.dumps({k: list(v) if isinstance(v, tuple) else v for k, v in fields.items() if k in TASK_MODEL_FIELDS})
+
+
 def _child(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m kws.train.qat")
-    for a in ("--weights", "--data", "--task", "--out", "--log", "--spec"):
+    for a in ("--weights", "--data", "--task", "--out", "--log", "--spec", "--model"):
         ap.add_argument(a)
     ap.add_argument("--epochs", type=int, required=True)
     ap.add_argument("--learning-rate", type=float, required=True)
@@ -135,12 +145,12 @@ def _child(argv: list[str]) -> int:
     import tf_keras
 
     from kws.data.task import load_task
-    from kws.spec import load_spec
+    from kws.spec import load_spec, with_model
     from kws.train.features import build_features
     from kws.train.model import build
 
     task = load_task(args.task)
-    spec = task.spec(load_spec(args.spec))
+    spec = with_model(task.spec(load_spec(args.spec)), json.loads(args.model), "kws.train.qat --model")
     tf_keras.utils.set_random_seed(spec.train.seed)
     with np.load(args.weights) as z:
         weights = [z[f"arr_{i}"] for i in range(len(z.files))]
