@@ -163,6 +163,8 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     rows = [ln.split(" FA/hr")[0].strip() for ln in cli.stdout.splitlines() if " FA/hr " in ln and "latency" in ln]
     assert rows == ["default 0.7", "released", "fitted here"]
     assert "fitted to 0 min of negatives" in cli.stderr and "no calibration for a release" in cli.stderr
+    # each keyword's share of the 1 FA/hr target is resolved only by hours of negatives: 1 h per keyword here
+    assert f"needs {len(r['calibrated_thresholds']):g} h to resolve one false accept" in cli.stderr
     slow = evaluate(spec, model, tmp_path, tmp_path / "tflm", target_fa_per_hour=100.0, engine="tflm")
     assert slow["det"] == r["det"] and slow["calibrated_thresholds"] == r["calibrated_thresholds"]
     # every total carries its intervals and, for paired comparisons, each occurrence's outcome
