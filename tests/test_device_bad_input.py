@@ -1,4 +1,4 @@
-"""The device side of the protocol under sanitizers: the serial app (firmware/app/kws_app.c,
+"""The device side of the protocol under sanitizers: the serial program (firmware/app/main_serial.c,
 the same C as in QEMU and on boards) built for the host with ASan + UBSan, stdin/stdout as its
 UART (ports/native/port_stdio.c). A clean session reproduces the host reference's logits and
 events; hundreds of damaged sessions — flipped bits, dropped, duplicated, reordered and

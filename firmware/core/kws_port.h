@@ -17,7 +17,7 @@ uint32_t kws_port_tick_hz(void);          /* nominal ticks per second */
 void kws_port_exit(int code);             /* emulators: end with code; boards: halt */
 uint32_t kws_port_stack_peak(void);       /* bytes of stack used so far (painted-stack high-water mark) */
 
-/* Microphone ports only (apps built with KWS_AUDIO_MIC): blocks of KWS_MIC_BLOCK int16 samples
+/* Microphone ports only (the microphone program, app/main_mic.c): blocks of KWS_MIC_BLOCK int16 samples
  * at KWS_FE_SAMPLE_RATE, one network stride each (include kws_fe_config.h and kws_det_config.h). */
 #define KWS_MIC_BLOCK (KWS_FE_HOP * KWS_DET_STRIDE_FRAMES)
 void kws_port_mic_start(void);

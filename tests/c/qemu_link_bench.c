@@ -1,7 +1,7 @@
 /* The serial link's receive path timed on the emulated Cortex-M4F: FRAMES AUDIO frames of
  * KWS_LINK_MAX_BLOCK samples, encoded as the host sends them, fed byte by byte through
  * kws_proto_rx_byte (COBS, CRC, sequence check) and converted in place (kws_proto_rx_pcm16), as
- * kws_app.c's serial build does. Prints one line:
+ * the serial session (firmware/app/kws_session.c) does. Prints one line:
  *   link_bench frames=F samples=S wire_bytes=B equal=E ticks=T calib_ticks=C calib_instr=I
  * equal counts frames whose samples came back unchanged. Exit code 0. */
 #include <stdint.h>

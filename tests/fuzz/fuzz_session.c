@@ -1,6 +1,6 @@
-/* libFuzzer target: a whole device session. The serial app (firmware/app/kws_app.c, built with
- * -DKWS_AUDIO_SERIAL -Dmain=kws_app_main, the code that runs in QEMU and on boards) reads the
- * fuzz input as the bytes arriving on its UART; when they are exhausted the port jumps back
+/* libFuzzer target: a whole device session. The serial program (firmware/app/main_serial.c with
+ * kws_session.c and kws_app.c, built with -Dmain=kws_app_main: the code that runs in QEMU and on
+ * boards) reads the fuzz input as the bytes arriving on its UART; when they are exhausted the port jumps back
  * here. Everything the device writes is decoded by a host-side receiver: every frame it sends
  * must be well formed (good CRC, in sequence). Built with ASan + UBSan (make -C firmware fuzz). */
 #include <setjmp.h>

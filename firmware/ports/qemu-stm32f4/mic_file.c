@@ -2,7 +2,7 @@
  * from the raw int16 file named on the command line ("<elf> <audio.pcm>"), as fast as the
  * app takes them. The file starts "playing" when the app starts the microphone; after its
  * last whole block the microphone is silent (no more blocks). Lets the microphone build of the
- * app (-DKWS_AUDIO_MIC) run end to end in the emulator: kws device listen, bit-exact events. */
+ * app (app/main_mic.c) run end to end in the emulator: kws device listen, bit-exact events. */
 #include <stdint.h>
 
 #include "kws_fe_config.h"
