@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -34,7 +36,9 @@ def one(spec, stream: str, model: str) -> dict:
     logits, events = ReferencePipeline(spec, REPO_ROOT / model).run(pcm)
     t_ref = time.perf_counter() - t0
     t0 = time.perf_counter()
-    dev = run_app(pcm, REPO_ROOT / "build" / "bench_stream", timeout=3600)
+    (REPO_ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=REPO_ROOT / "build", prefix="bench_stream_") as work:   # a run of its own:
+        dev = run_app(pcm, Path(work), timeout=3600)        # two runs at once must not share audio or logits files
     t_dev = time.perf_counter() - t0
     got = dev["logits"].reshape(-1, logits.shape[1])
     ref_ev = [(e.label, e.score_q, e.sample) for e in events]
