@@ -1,11 +1,13 @@
 """The island built for size: the serial-protocol image (the one `kws device` talks to) compiled
 with -Os instead of -O2, measured from its ELF and map with its stack from a run in QEMU
-(`kws budget --elf`), against the 32 KB moonshot of the training issue.
+(`kws budget --elf`), against the 32 KB moonshot.
 
     python bench/island_os.py --out bench/results/island_os.json
 
-The image runs the network in firmware/generated/commands/ (the released commands model unless you
-generated another); the JSON names the model the image reported.
+The image runs the model's own network (firmware/generated/<model>/, `MODEL=<model>`); the JSON names
+the model the image reported.
+
+    python bench/island_os.py --model models/wakeword --out bench/results/island_os_wakeword.json
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import subprocess
 
 from kws.footprint.budget import measured_budget
 from kws.fsio import write_if_changed
-from kws.paths import REPO_ROOT
+from kws.paths import DEFAULT_MODEL, REPO_ROOT, firmware_model
+from kws.released import load_manifest
 from kws.spec import load_spec
 
 
@@ -27,8 +30,10 @@ def main() -> None:
     ap.add_argument("--out", default="bench/results/island_os.json")
     args = ap.parse_args()
     build = REPO_ROOT / "build" / "os"
-    elf = build / "qemu" / "kws_serial.elf"
-    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), f"BUILD={build}", "ARM_OPT=-Os", str(elf)], check=True)
+    model = firmware_model(load_manifest(REPO_ROOT / args.model))
+    elf = build / (f"qemu-{model}" if model != DEFAULT_MODEL else "qemu") / "kws_serial.elf"
+    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), f"BUILD={build}", f"MODEL={model}", "ARM_OPT=-Os",
+                    str(elf)], check=True)
     sha = hashlib.sha256((REPO_ROOT / args.model / "model.tflite").read_bytes()).hexdigest()
     rep = measured_budget(load_spec(), elf, model_sha256=sha)
     result = {"benchmark": "island_os", "model": args.model, "model_sha256": sha, "image": "kws_serial.elf",

@@ -16,7 +16,7 @@
 #define KWS_DET_FRAC          15  /* posterior format Q(FRAC) */
 #define KWS_DET_FIRST_KEYWORD 2  /* classes 0, 1: silence, unknown */
 #define KWS_DET_EXP_LEN       42  /* kws_det_exp_lut entries; 0 past them */
-#define KWS_DET_HASH32        0x1be165fdu  /* detector spec hash with the calibrated thresholds */
+#define KWS_DET_HASH32        0x337d8a5du  /* detector spec hash with the calibrated thresholds */
 
 extern const uint16_t kws_det_exp_lut[KWS_DET_EXP_LEN];  /* round(exp(-d * output_scale) * 2^FRAC) */
 extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */

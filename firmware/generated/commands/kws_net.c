@@ -1202,7 +1202,7 @@ const uint16_t kws_det_exp_lut[42] = {
     2u, 2u, 1u, 1u, 1u, 1u
 };
 const uint16_t kws_det_threshold[12] = {
-    0u, 0u, 32604u, 27853u, 30147u, 30147u, 31785u, 29491u, 32440u, 29491u, 30966u, 31949u
+    0u, 0u, 32664u, 29491u, 30147u, 32113u, 32604u, 31949u, 32604u, 29491u, 31949u, 30966u
 };
 const char *const kws_det_labels[12] = {"_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"};
 
