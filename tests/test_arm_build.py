@@ -39,8 +39,8 @@ def test_no_undefined_symbols(arm_build):
     undefined = {line.split()[-1] for line in r.stdout.splitlines() if line.strip() and ":" not in line}
     assert undefined <= {"kws_fe_window_half", "kws_fe_cos", "kws_fe_bitrev", "kws_fe_mel_start", "kws_fe_mel_len",
                          "kws_fe_mel_offset", "kws_fe_mel_weights", "kws_fe_log2_table", "kws_fe_dct",
-                         "kws_fe_out_offset", "kws_fe_out_gain", "kws_nn_conv2d", "kws_nn_pwconv", "kws_nn_dwconv2d",
-                         "kws_nn_avgpool", "kws_nn_row_sums", "kws_nn_avgpool_sums", "kws_nn_fc"}, undefined
+                         "kws_fe_out_offset", "kws_fe_out_gain", "kws_nn_conv_s8", "kws_nn_pwconv_s8", "kws_nn_dwconv_s8",
+                         "kws_nn_avgpool_s8", "kws_nn_avgpool_row_sums_s8", "kws_nn_avgpool_sums_s8", "kws_nn_fc_s8"}, undefined
 
 
 @pytest.mark.parametrize("obj", [0, *range(2, 3 + len(NN))])

@@ -73,7 +73,7 @@ def mbqm(acc: int, m: int, shift: int) -> int:
 
 def test_requantization_of_both_paths_equals_tflm(tmp_path, rng, spec):
     """A 1x1 convolution (32 -> 32 channels, 2 groups, 9 positions) with per-channel multipliers
-    and shifts from -20 to +4 through kws_nn_pwconv of both builds, against numpy and ``mbqm``."""
+    and shifts from -20 to +4 through kws_nn_pwconv_s8 of both builds, against numpy and ``mbqm``."""
     _, _, fast, portable = _nets("commands", tmp_path, spec)
     n, ic, oc, g = 9, 32, 32, 2
     icg, ocg = ic // g, oc // g
@@ -101,10 +101,11 @@ def test_requantization_of_both_paths_equals_tflm(tmp_path, rng, spec):
     for net in (fast, portable):
         out = np.zeros((n, oc), np.int8)
         col = np.zeros(4 * ic, np.int16)
-        f = net.lib.kws_nn_pwconv
+        f = net.lib.kws_nn_pwconv_s8
         f.argtypes = [ctypes.POINTER(Conv)] + [ctypes.c_void_p] * 7
-        f(ctypes.byref(p), x.ctypes.data, paired.ctypes.data, bias.ctypes.data, mult.ctypes.data, shift.ctypes.data,
-          out.ctypes.data, col.ctypes.data)
+        f.restype = ctypes.c_int
+        assert f(ctypes.byref(p), x.ctypes.data, paired.ctypes.data, bias.ctypes.data, mult.ctypes.data,
+                 shift.ctypes.data, out.ctypes.data, col.ctypes.data) == 0                       # KWS_NN_SUCCESS
         np.testing.assert_array_equal(out, want)
 
 
@@ -120,3 +121,52 @@ def test_host_build_runs_the_avx2_kernels(tmp_path, spec):
     fast_asm, port_asm = disasm(tmp_path / "libkws_net.so"), disasm(tmp_path / "libkws_net_portable.so")
     assert "vpmaddwd" in fast_asm and "vphaddd" in fast_asm
     assert "vphaddd" not in port_asm
+
+
+def test_kernels_state_their_scratch_and_refuse_what_they_cannot_compute(tmp_path, spec):
+    """CMSIS-NN's manner: every operator's scratch from a size function (equal to what the generator
+    gives each layer of the released network and of the MLPerf Tiny model), and a status: success,
+    or an error, nothing written, for parameters a kernel cannot compute."""
+    from kws.codegen import stream
+
+    _, _, net, _ = _nets("commands", tmp_path, spec)
+    lib = net.lib
+    for fn in ("kws_nn_conv_s8_get_buffer_size", "kws_nn_pwconv_s8_get_buffer_size"):
+        getattr(lib, fn).argtypes = [ctypes.POINTER(Conv)]
+    sized = 0
+    for path in (REPO_ROOT / "models" / "commands" / "model.tflite", ANCHOR):
+        layers, _, _ = cgm.lower(TFLiteModel.from_bytes(path.read_bytes()), drop_softmax=path == ANCHOR)
+        for ly in layers:
+            if ly.kind in ("conv2d", "pwconv"):
+                p = Conv(*({"groups": 1, **ly.params}[f] for f in stream.FIELDS))
+                fn = "kws_nn_conv_s8_get_buffer_size" if ly.kind == "conv2d" else "kws_nn_pwconv_s8_get_buffer_size"
+                assert getattr(lib, fn)(ctypes.byref(p)) == 2 * ly.col, (path.name, ly.kind, ly.params)
+                sized += 1
+    assert sized >= 10
+    x, w = np.ones(64 * 9, np.int8), np.ones(64 * 64 * 9, np.int8)
+    bias, mult, shift = np.zeros(64, np.int32), np.full(64, 1 << 30, np.int32), np.zeros(64, np.int8)
+    col = np.zeros(4096, np.int16)
+
+    def status(fn, p, *, with_col=True):
+        out = np.full(64, 77, np.int8)
+        f = getattr(lib, fn)
+        f.argtypes = [ctypes.POINTER(Conv)] + [ctypes.c_void_p] * (7 if with_col else 6)
+        f.restype = ctypes.c_int
+        args = [x.ctypes.data, w.ctypes.data, bias.ctypes.data, mult.ctypes.data, shift.ctypes.data, out.ctypes.data]
+        st = f(ctypes.byref(p), *args, *([col.ctypes.data] if with_col else []))
+        assert st == 0 or np.all(out == 77), fn                 # an error writes nothing
+        return st
+
+    ok_pw = Conv(1, 1, 64, 1, 1, 64, 1, 1, 1, 1, 0, 0, 0, 0, -128, 127, 1)
+    assert status("kws_nn_pwconv_s8", ok_pw) == 0
+    assert status("kws_nn_pwconv_s8", Conv(3, 1, 64, 1, 1, 64, 3, 1, 1, 1, 0, 0, 0, 0, -128, 127, 1)) == -1  # rows lost
+    assert status("kws_nn_pwconv_s8", Conv(1, 1, 64, 1, 1, 64, 1, 1, 2, 1, 0, 0, 0, 0, -128, 127, 1)) == -2  # stride 2
+    assert status("kws_nn_pwconv_s8", Conv(1, 1, 64, 1, 1, 60, 1, 1, 1, 1, 0, 0, 0, 0, -128, 127, 8)) == -1  # 60 % 8
+    assert status("kws_nn_conv_s8", Conv(3, 1, 64, 1, 1, 64, 3, 1, 1, 1, 0, 0, 0, 0, -128, 127, 2)) == -2   # groups
+    assert status("kws_nn_dwconv_s8", Conv(9, 1, 64, 1, 1, 32, 9, 1, 1, 1, 0, 0, 0, 0, -128, 127, 1),
+                  with_col=False) == -2                                                                 # multiplier 2
+    assert status("kws_nn_dwconv_s8", Conv(9, 1, 64, 1, 1, 64, 9, 1, 1, 1, 0, 0, 0, 0, -128, 127, 1), with_col=False) == 0
+    f = lib.kws_nn_pwconv_s8
+    f.argtypes = [ctypes.POINTER(Conv)] + [ctypes.c_void_p] * 7
+    assert f(ctypes.byref(ok_pw), x.ctypes.data, w.ctypes.data, bias.ctypes.data, mult.ctypes.data,
+             shift.ctypes.data, np.zeros(64, np.int8).ctypes.data, None) == -1                          # no scratch

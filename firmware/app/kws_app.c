@@ -17,6 +17,14 @@ kws_det_t kws_app_det;
 kws_mon_t kws_app_mon;
 
 static kws_fe_stream_t fe_state;
+
+static void check(kws_nn_status st)
+{
+    if (st != KWS_NN_SUCCESS) {
+        kws_port_exit(KWS_APP_EXIT_NETWORK);
+    }
+}
+
 static int8_t logits[KWS_NET_OUTPUT_SIZE];
 #if KWS_NET_STREAMING
 /* The streaming network keeps the recent rows of every layer: each frame computes only what it
@@ -51,7 +59,7 @@ void kws_app_process(const int16_t *pcm, size_t n, kws_app_event_fn on_event, kw
         kws_mon_push(&kws_app_mon, FRAME_OUT(cnt->frames));
 #if KWS_NET_STREAMING
         a = kws_port_ticks();
-        kws_net_stream_push(&net_stream, frame, kws_app_scratch.net);
+        check(kws_net_stream_push(&net_stream, frame, kws_app_scratch.net));
         cnt->net_t += kws_port_ticks() - a;
 #endif
         cnt->frames++;
@@ -60,7 +68,7 @@ void kws_app_process(const int16_t *pcm, size_t n, kws_app_event_fn on_event, kw
         }
         a = kws_port_ticks();
 #if KWS_NET_STREAMING
-        kws_net_stream_logits(&net_stream, logits, kws_app_scratch.net);
+        check(kws_net_stream_logits(&net_stream, logits, kws_app_scratch.net));
 #else
         for (unsigned f = 0; f < KWS_NET_INPUT_FRAMES; f++) {        /* oldest frame first */
             const int8_t *src = ring[(cnt->frames + f) % KWS_NET_INPUT_FRAMES];
@@ -68,7 +76,7 @@ void kws_app_process(const int16_t *pcm, size_t n, kws_app_event_fn on_event, kw
                 window[f * KWS_FE_NUM_CEPSTRA + j] = src[j];
             }
         }
-        kws_net_run(window, logits, kws_app_scratch.net);
+        check(kws_net_run(window, logits, kws_app_scratch.net));
 #endif
         cnt->net_t += kws_port_ticks() - a;
         if (on_logits) {

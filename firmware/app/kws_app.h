@@ -35,6 +35,11 @@ typedef union {
 #define KWS_APP_BORROW(T) \
     ((T *)(void *)&kws_app_scratch + 0 * sizeof(char[sizeof(T) <= sizeof(kws_app_scratch_t) ? 1 : -1]))
 
+/* Exit code when a network kernel refuses the generated network's parameters (kws_nn.h): the
+ * network and the kernels were built from sources that do not match; no logits are better than
+ * wrong ones. */
+#define KWS_APP_EXIT_NETWORK 3
+
 typedef struct {
     uint64_t samples, frames, runs, events, fe_t, net_t, det_t;   /* fe/net/det_t: kws_port_ticks() spent */
 } kws_app_counters_t;

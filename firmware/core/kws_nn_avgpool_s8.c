@@ -1,10 +1,13 @@
-/* Average pooling, int8, whole and row by row for the streaming network (kws_nn_avgpool,
- * kws_nn_row_sums, kws_nn_avgpool_sums; TFLM reference_integer_ops::AveragePool). */
+/* Average pooling, int8, whole and row by row for the streaming network (kws_nn_avgpool_s8,
+ * kws_nn_avgpool_row_sums_s8, kws_nn_avgpool_sums_s8; TFLM reference_integer_ops::AveragePool). */
 #include "kws_nn_support.h"
 
 /* reference_integer_ops::AveragePool (same input and output quantization) */
-void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)
+kws_nn_status kws_nn_avgpool_s8(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)
 {
+    if (p->in_c != p->out_c || p->k_h == 0 || p->k_w == 0) {
+        return KWS_NN_ARG_ERROR;
+    }
 #if KWS_SIMD
     const int n = p->in_h * p->in_w;
     if (p->out_h == 1 && p->out_w == 1 && p->k_h == p->in_h && p->k_w == p->in_w && p->pad_h == 0 && p->pad_w == 0 &&
@@ -30,7 +33,7 @@ void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)
             const int32_t v = round_avg(sum, n);
             out[c] = clamp8(v, p->act_min, p->act_max);
         }
-        return;
+        return KWS_NN_SUCCESS;
     }
 #endif
     for (int oy = 0; oy < p->out_h; oy++) {
@@ -52,9 +55,10 @@ void kws_nn_avgpool(const kws_nn_conv_t *p, const int8_t *in, int8_t *out)
             }
         }
     }
+    return KWS_NN_SUCCESS;
 }
 
-void kws_nn_row_sums(const int8_t *row, int w, int c, int16_t *sums, int add)
+void kws_nn_avgpool_row_sums_s8(const int8_t *row, int w, int c, int16_t *sums, int add)
 {
     for (int ch = 0; ch < c; ch++) {
         int32_t acc = add ? sums[ch] : 0;
@@ -65,9 +69,12 @@ void kws_nn_row_sums(const int8_t *row, int w, int c, int16_t *sums, int add)
     }
 }
 
-/* The same sum over every input of the map as kws_nn_avgpool, taken row by row: equal results. */
-void kws_nn_avgpool_sums(const kws_nn_conv_t *p, const int16_t *sums, int rows, int8_t *out)
+/* The same sum over every input of the map as kws_nn_avgpool_s8, taken row by row: equal results. */
+kws_nn_status kws_nn_avgpool_sums_s8(const kws_nn_conv_t *p, const int16_t *sums, int rows, int8_t *out)
 {
+    if (p->in_h == 0 || p->in_w == 0 || rows <= 0) {
+        return KWS_NN_ARG_ERROR;
+    }
     const int32_t count = (int32_t)p->in_h * p->in_w;
     for (int c = 0; c < p->in_c; c++) {
         int32_t acc = 0;
@@ -77,4 +84,5 @@ void kws_nn_avgpool_sums(const kws_nn_conv_t *p, const int16_t *sums, int rows, 
         acc = round_avg(acc, count);
         out[c] = clamp8(acc, p->act_min, p->act_max);
     }
+    return KWS_NN_SUCCESS;
 }

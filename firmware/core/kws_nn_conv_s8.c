@@ -1,4 +1,4 @@
-/* General convolution, int8, as im2col + dot products (kws_nn_conv2d; TFLM
+/* General convolution, int8, as im2col + dot products (kws_nn_conv_s8; TFLM
  * reference_integer_ops::ConvPerChannel). */
 #include "kws_nn_support.h"
 
@@ -47,9 +47,20 @@ static void im2col(const kws_nn_conv_t *p, const int8_t *in, int oy, int ox, int
 
 /* reference_integer_ops::ConvPerChannel, as im2col + dot products. ``col`` holds two columns
  * (the generator sizes it): with SIMD, positions go in pairs that share every weight load. */
-void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
-                   const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col)
+int32_t kws_nn_conv_s8_get_buffer_size(const kws_nn_conv_t *p)
 {
+    return 2 * 2 * (((int32_t)p->k_h * p->k_w * p->in_c + 3) & ~3);
+}
+
+kws_nn_status kws_nn_conv_s8(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
+                             const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col)
+{
+    if (col == 0 || p->k_h == 0 || p->k_w == 0 || p->in_c == 0) {
+        return KWS_NN_ARG_ERROR;
+    }
+    if (p->groups > 1) {
+        return KWS_NN_NO_IMPL_ERROR;                       /* grouped: 1x1 only (kws_nn_pwconv_s8) */
+    }
     const int K = p->k_h * p->k_w * p->in_c;
     const int32_t ooff = p->out_offset, lo = p->act_min, hi = p->act_max;
     const int K4 = K & ~3;
@@ -160,4 +171,5 @@ void kws_nn_conv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, co
             }
         }
     }
+    return KWS_NN_SUCCESS;
 }

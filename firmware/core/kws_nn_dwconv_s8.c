@@ -1,4 +1,4 @@
-/* Depthwise convolution, int8, depth multiplier 1 (kws_nn_dwconv2d; TFLM
+/* Depthwise convolution, int8, depth multiplier 1 (kws_nn_dwconv_s8; TFLM
  * reference_integer_ops::DepthwiseConvPerChannel). */
 #include "kws_nn_support.h"
 
@@ -70,9 +70,12 @@ static void dw_starts(const kws_nn_conv_t *p, const int8_t *w, const int32_t *bi
 
 /* reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1: sum over the taps inside
  * the input of w * (x + in_offset), as TFLM, computed as dw_starts + sum of w * x. */
-void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias_in,
-                     const int32_t *mult, const int8_t *shift, int8_t *out)
+kws_nn_status kws_nn_dwconv_s8(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias_in,
+                               const int32_t *mult, const int8_t *shift, int8_t *out)
 {
+    if (p->in_c != p->out_c) {
+        return KWS_NN_NO_IMPL_ERROR;                       /* depth multiplier 1 only */
+    }
     const int C = p->out_c, row = p->in_w * C, wrow = p->k_w * C;
     const int32_t ooff = p->out_offset, lo = p->act_min, hi = p->act_max;
     for (int oy = 0; oy < p->out_h; oy++) {
@@ -177,5 +180,6 @@ void kws_nn_dwconv2d(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, 
             }
         }
     }
+    return KWS_NN_SUCCESS;
 }
 #undef DW_START

@@ -1,4 +1,4 @@
-/* 1x1 convolution, int8 (kws_nn_pwconv; TFLM reference_integer_ops::ConvPerChannel). */
+/* 1x1 convolution, int8 (kws_nn_pwconv_s8; TFLM reference_integer_ops::ConvPerChannel). */
 #include "kws_nn_support.h"
 
 /* Weight (o, c) of a 1x1 convolution. When in_c % 4 == 0 and out_c is even the generator stores
@@ -142,13 +142,26 @@ static void pw_group(const kws_nn_conv_t *p, const int8_t *in, int is, int ic, c
 /* Groups: a block-diagonal 1x1 convolution (an ensemble of networks merged into one, each
  * member reading only its own channels) is computed block by block; the generator stores only
  * the blocks. Zero weights outside them add nothing, so this equals TFLM's dense convolution. */
-void kws_nn_pwconv(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
-                   const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col)
+int32_t kws_nn_pwconv_s8_get_buffer_size(const kws_nn_conv_t *p)
+{
+    const int32_t g = p->groups > 1 ? p->groups : 1;
+    return 2 * 2 * ((p->in_c / g + 3) & ~3);
+}
+
+kws_nn_status kws_nn_pwconv_s8(const kws_nn_conv_t *p, const int8_t *in, const int8_t *w, const int32_t *bias,
+                               const int32_t *mult, const int8_t *shift, int8_t *out, int16_t *col)
 {
     const int g = p->groups > 1 ? p->groups : 1;
+    if (col == 0 || p->in_c % g != 0 || p->out_c % g != 0 || p->out_h != p->in_h || p->out_w != p->in_w) {
+        return KWS_NN_ARG_ERROR;
+    }
+    if (p->k_h != 1 || p->k_w != 1 || p->stride_h != 1 || p->stride_w != 1 || p->pad_h != 0 || p->pad_w != 0) {
+        return KWS_NN_NO_IMPL_ERROR;                       /* a 1x1 convolution, stride 1, no padding only */
+    }
     const int ic = p->in_c / g, oc = p->out_c / g;
     for (int k = 0; k < g; k++) {
         pw_group(p, in + k * ic, p->in_c, ic, w + k * ic * oc, bias + k * oc, mult + k * oc, shift + k * oc,
                  out + k * oc, p->out_c, oc, col);
     }
+    return KWS_NN_SUCCESS;
 }

@@ -70,8 +70,9 @@ int main(void)
     }
     const uint64_t calib = qemu_calibrate();
     uint64_t t0;
+    uint32_t ok = 1;                    /* every call returned KWS_NN_SUCCESS (counted into equal) */
 
-    kws_net_run(input, output, arena);
+    ok &= (uint32_t)(kws_net_run(input, output, arena) == KWS_NN_SUCCESS);
     uint32_t equal = 1;
     for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
         equal &= (uint32_t)(output[i] == expect[i]);
@@ -83,9 +84,10 @@ int main(void)
     for (unsigned r = 0; r < RUNS; r++) {
         t0 = kws_port_ticks();
         last_tick = t0;
-        kws_net_run(input, output, arena);
+        ok &= (uint32_t)(kws_net_run(input, output, arena) == KWS_NN_SUCCESS);
         ticks += kws_port_ticks() - t0;
     }
+    equal &= ok;
     kws_print("net_bench equal=");
     kws_print_u64(equal);
     kws_print(" outputs=");
@@ -107,7 +109,7 @@ int main(void)
      * input window (pushed last) against the expected output. */
     kws_net_stream_reset(&stream);
     for (unsigned f = 0; f < KWS_NET_INPUT_FRAMES; f++) {
-        kws_net_stream_push(&stream, input + f * KWS_NET_INPUT_COLS, scratch);
+        ok &= (uint32_t)(kws_net_stream_push(&stream, input + f * KWS_NET_INPUT_COLS, scratch) == KWS_NN_SUCCESS);
     }
     for (unsigned i = 0; i < KWS_NET_LAYERS; i++) {
         layer_ticks[i] = 0;
@@ -115,7 +117,7 @@ int main(void)
     t0 = kws_port_ticks();
     last_tick = t0;
     for (unsigned s = 0; s < STEPS * KWS_NET_STREAM_STEP; s++) {
-        kws_net_stream_push(&stream, input + (s % KWS_NET_INPUT_FRAMES) * KWS_NET_INPUT_COLS, scratch);
+        ok &= (uint32_t)(kws_net_stream_push(&stream, input + (s % KWS_NET_INPUT_FRAMES) * KWS_NET_INPUT_COLS, scratch) == KWS_NN_SUCCESS);
         last_tick = kws_port_ticks();
     }
     const uint64_t step_ticks = kws_port_ticks() - t0;
@@ -125,16 +127,17 @@ int main(void)
     }
     kws_net_stream_reset(&stream);
     for (unsigned f = 0; f < KWS_NET_INPUT_FRAMES; f++) {
-        kws_net_stream_push(&stream, input + f * KWS_NET_INPUT_COLS, scratch);
+        ok &= (uint32_t)(kws_net_stream_push(&stream, input + f * KWS_NET_INPUT_COLS, scratch) == KWS_NN_SUCCESS);
     }
     t0 = kws_port_ticks();
     last_tick = t0;
-    kws_net_stream_logits(&stream, output, scratch);
+    ok &= (uint32_t)(kws_net_stream_logits(&stream, output, scratch) == KWS_NN_SUCCESS);
     const uint64_t logit_ticks = kws_port_ticks() - t0;
     uint32_t stream_equal = 1;
     for (unsigned i = 0; i < KWS_NET_OUTPUT_SIZE; i++) {
         stream_equal &= (uint32_t)(output[i] == expect[i]);
     }
+    stream_equal &= ok;
     equal &= stream_equal;
     kws_print(" stream_equal=");
     kws_print_u64(stream_equal);

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "kws_nn.h"
+
 #define KWS_NET_MODEL_HASH32         0x2891a8fdu  /* first 32 bits of the model's sha256 (handshake) */
 #define KWS_NET_FRONTEND_HASH32      0x6f87df33u  /* front end the model was trained for */
 #define KWS_NET_INPUT_FRAMES         49  /* input rows (frames) */
@@ -24,8 +26,8 @@
 
 /* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),
  * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,
- * 4-byte aligned). */
-void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);
+ * 4-byte aligned). KWS_NN_SUCCESS, or the first kernel's error (kws_nn.h). */
+kws_nn_status kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);
 
 /* Streaming (codegen/stream.py): push every feature frame; after at least KWS_NET_INPUT_FRAMES
  * frames, whenever (frames - KWS_NET_INPUT_FRAMES) % KWS_NET_STREAM_STEP == 0,
@@ -41,7 +43,7 @@ typedef struct {
 } kws_net_stream_t;
 
 void kws_net_stream_reset(kws_net_stream_t *s);
-void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch);
-void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch);
+kws_nn_status kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch);
+kws_nn_status kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch);
 
 #endif /* KWS_NET_H */

@@ -1172,7 +1172,7 @@ const uint16_t kws_det_threshold[3] = {
 };
 const char *const kws_det_labels[3] = {"_silence_", "_unknown_", "marvin"};
 
-void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)
+kws_nn_status kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)
 {
     int8_t *a = arena;
     int8_t *b = arena + KWS_NET_BUFFER_BYTES;
@@ -1180,28 +1180,29 @@ void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)
     (void)a;
     (void)b;
     (void)col;
-    kws_nn_conv2d(&L0, input, L0_w, L0_b, L0_m, L0_s, a, col);
+    KWS_NN_TRY(kws_nn_conv_s8(&L0, input, L0_w, L0_b, L0_m, L0_s, a, col));
     KWS_NET_PROFILE(0);
-    kws_nn_dwconv2d(&L1, a, L1_w, L1_bi, L1_m, L1_s, b);
+    KWS_NN_TRY(kws_nn_dwconv_s8(&L1, a, L1_w, L1_bi, L1_m, L1_s, b));
     KWS_NET_PROFILE(1);
-    kws_nn_pwconv(&L2, b, L2_w, L2_b, L2_m, L2_s, a, col);
+    KWS_NN_TRY(kws_nn_pwconv_s8(&L2, b, L2_w, L2_b, L2_m, L2_s, a, col));
     KWS_NET_PROFILE(2);
-    kws_nn_dwconv2d(&L3, a, L3_w, L3_bi, L3_m, L3_s, b);
+    KWS_NN_TRY(kws_nn_dwconv_s8(&L3, a, L3_w, L3_bi, L3_m, L3_s, b));
     KWS_NET_PROFILE(3);
-    kws_nn_pwconv(&L4, b, L4_w, L4_b, L4_m, L4_s, a, col);
+    KWS_NN_TRY(kws_nn_pwconv_s8(&L4, b, L4_w, L4_b, L4_m, L4_s, a, col));
     KWS_NET_PROFILE(4);
-    kws_nn_dwconv2d(&L5, a, L5_w, L5_bi, L5_m, L5_s, b);
+    KWS_NN_TRY(kws_nn_dwconv_s8(&L5, a, L5_w, L5_bi, L5_m, L5_s, b));
     KWS_NET_PROFILE(5);
-    kws_nn_pwconv(&L6, b, L6_w, L6_b, L6_m, L6_s, a, col);
+    KWS_NN_TRY(kws_nn_pwconv_s8(&L6, b, L6_w, L6_b, L6_m, L6_s, a, col));
     KWS_NET_PROFILE(6);
-    kws_nn_dwconv2d(&L7, a, L7_w, L7_bi, L7_m, L7_s, b);
+    KWS_NN_TRY(kws_nn_dwconv_s8(&L7, a, L7_w, L7_bi, L7_m, L7_s, b));
     KWS_NET_PROFILE(7);
-    kws_nn_pwconv(&L8, b, L8_w, L8_b, L8_m, L8_s, a, col);
+    KWS_NN_TRY(kws_nn_pwconv_s8(&L8, b, L8_w, L8_b, L8_m, L8_s, a, col));
     KWS_NET_PROFILE(8);
-    kws_nn_avgpool(&L9, a, b);
+    KWS_NN_TRY(kws_nn_avgpool_s8(&L9, a, b));
     KWS_NET_PROFILE(9);
-    kws_nn_fc(&L10, b, L10_w, L10_b, L10_m, L10_s, output);
+    KWS_NN_TRY(kws_nn_fc_s8(&L10, b, L10_w, L10_b, L10_m, L10_s, output));
     KWS_NET_PROFILE(10);
+    return KWS_NN_SUCCESS;
 }
 
 /* ---- streaming form ---- */
@@ -1241,7 +1242,7 @@ void kws_net_stream_reset(kws_net_stream_t *s)
     }
 }
 
-void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch)
+kws_nn_status kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch)
 {
     int8_t *a = scratch;
     int8_t *b = scratch + 64;
@@ -1255,10 +1256,10 @@ void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scrat
         s->n[0] -= 3u;   /* keeps n mod 3 and (n - 3) mod 1: never wraps */
     }
     if (s->n[0] < 3u || (s->n[0] - 3u) % 1u != 0) {
-        return;
+        return KWS_NN_SUCCESS;
     }
     row = s->in0;
-    kws_nn_conv2d(&R0, row, L0_w, L0_b, L0_m, L0_s, a, col);
+    KWS_NN_TRY(kws_nn_conv_s8(&R0, row, L0_w, L0_b, L0_m, L0_s, a, col));
     KWS_NET_PROFILE(0);
     row = a;
     shift_put(s->in1, 9u, 64u, row);
@@ -1266,13 +1267,13 @@ void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scrat
         s->n[1] -= 9u;   /* keeps n mod 9 and (n - 9) mod 1: never wraps */
     }
     if (s->n[1] < 9u || (s->n[1] - 9u) % 1u != 0) {
-        return;
+        return KWS_NN_SUCCESS;
     }
     row = s->in1;
-    kws_nn_dwconv2d(&R1, row, L1_w, L1_bi, L1_m, L1_s, b);
+    KWS_NN_TRY(kws_nn_dwconv_s8(&R1, row, L1_w, L1_bi, L1_m, L1_s, b));
     KWS_NET_PROFILE(1);
     row = b;
-    kws_nn_pwconv(&R2, row, L2_w, L2_b, L2_m, L2_s, a, col);
+    KWS_NN_TRY(kws_nn_pwconv_s8(&R2, row, L2_w, L2_b, L2_m, L2_s, a, col));
     KWS_NET_PROFILE(2);
     row = a;
     shift_put(s->in3, 9u, 64u, row);
@@ -1280,13 +1281,13 @@ void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scrat
         s->n[3] -= 9u;   /* keeps n mod 9 and (n - 9) mod 1: never wraps */
     }
     if (s->n[3] < 9u || (s->n[3] - 9u) % 1u != 0) {
-        return;
+        return KWS_NN_SUCCESS;
     }
     row = s->in3;
-    kws_nn_dwconv2d(&R3, row, L3_w, L3_bi, L3_m, L3_s, b);
+    KWS_NN_TRY(kws_nn_dwconv_s8(&R3, row, L3_w, L3_bi, L3_m, L3_s, b));
     KWS_NET_PROFILE(3);
     row = b;
-    kws_nn_pwconv(&R4, row, L4_w, L4_b, L4_m, L4_s, a, col);
+    KWS_NN_TRY(kws_nn_pwconv_s8(&R4, row, L4_w, L4_b, L4_m, L4_s, a, col));
     KWS_NET_PROFILE(4);
     row = a;
     shift_put(s->in5, 9u, 64u, row);
@@ -1294,13 +1295,13 @@ void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scrat
         s->n[5] -= 9u;   /* keeps n mod 9 and (n - 9) mod 1: never wraps */
     }
     if (s->n[5] < 9u || (s->n[5] - 9u) % 1u != 0) {
-        return;
+        return KWS_NN_SUCCESS;
     }
     row = s->in5;
-    kws_nn_dwconv2d(&R5, row, L5_w, L5_bi, L5_m, L5_s, b);
+    KWS_NN_TRY(kws_nn_dwconv_s8(&R5, row, L5_w, L5_bi, L5_m, L5_s, b));
     KWS_NET_PROFILE(5);
     row = b;
-    kws_nn_pwconv(&R6, row, L6_w, L6_b, L6_m, L6_s, a, col);
+    KWS_NN_TRY(kws_nn_pwconv_s8(&R6, row, L6_w, L6_b, L6_m, L6_s, a, col));
     KWS_NET_PROFILE(6);
     row = a;
     shift_put(s->in7, 9u, 64u, row);
@@ -1308,24 +1309,25 @@ void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scrat
         s->n[7] -= 9u;   /* keeps n mod 9 and (n - 9) mod 1: never wraps */
     }
     if (s->n[7] < 9u || (s->n[7] - 9u) % 1u != 0) {
-        return;
+        return KWS_NN_SUCCESS;
     }
     row = s->in7;
-    kws_nn_dwconv2d(&R7, row, L7_w, L7_bi, L7_m, L7_s, b);
+    KWS_NN_TRY(kws_nn_dwconv_s8(&R7, row, L7_w, L7_bi, L7_m, L7_s, b));
     KWS_NET_PROFILE(7);
     row = b;
-    kws_nn_pwconv(&R8, row, L8_w, L8_b, L8_m, L8_s, a, col);
+    KWS_NN_TRY(kws_nn_pwconv_s8(&R8, row, L8_w, L8_b, L8_m, L8_s, a, col));
     KWS_NET_PROFILE(8);
     row = a;
     const uint32_t pos = (s->n[9] + 1u) % 4u;   /* row in its group */
     const uint32_t part = 2u * ((s->n[9] + 1u) / 4u) + (pos >= 1u ? 1u : 0u);
-    kws_nn_row_sums(row, 1, 64, s->pool + (part % 7u) * 64u, pos != 0u && pos != 1u);
+    kws_nn_avgpool_row_sums_s8(row, 1, 64, s->pool + (part % 7u) * 64u, pos != 0u && pos != 1u);
     if (++s->n[9] >= 56u) {
         s->n[9] -= 28u;
     }
+    return KWS_NN_SUCCESS;
 }
 
-void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)
+kws_nn_status kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)
 {
     int8_t *a = scratch;
     int8_t *b = scratch + 64;
@@ -1333,8 +1335,9 @@ void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *sc
     (void)a;
     (void)b;
     (void)col;
-    kws_nn_avgpool_sums(&L9, s->pool, 7, a);
+    KWS_NN_TRY(kws_nn_avgpool_sums_s8(&L9, s->pool, 7, a));
     KWS_NET_PROFILE(9);
-    kws_nn_fc(&L10, a, L10_w, L10_b, L10_m, L10_s, output);
+    KWS_NN_TRY(kws_nn_fc_s8(&L10, a, L10_w, L10_b, L10_m, L10_s, output));
     KWS_NET_PROFILE(10);
+    return KWS_NN_SUCCESS;
 }

@@ -10,7 +10,6 @@ from kws.errors import KwsError
 from kws.released import load_manifest
 
 
-
 def calibration_hours(keywords: int, target_fa_per_hour: float) -> float:
     """Negative audio needed to fit thresholds for ``target_fa_per_hour``: every keyword gets an
     equal share of it (kws.evaluate.run), and a share is resolved only where it is at least one

@@ -256,7 +256,7 @@ def pw_groups(w: np.ndarray) -> int:
 
 
 def _pw_layout(w: np.ndarray) -> np.ndarray:
-    """One group's [out, in] weights as kws_nn_pwconv reads them: pair-interleaved ([out/2][in/4]
+    """One group's [out, in] weights as kws_nn_pwconv_s8 reads them: pair-interleaved ([out/2][in/4]
     [2][4]) when in % 4 == 0 and out is even, else as they are."""
     oc, ic = w.shape
     if ic % 4 == 0 and oc % 2 == 0:
@@ -366,12 +366,12 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
     else:
         defs.append(("KWS_NET_STREAMING", 0, "not streamable (padding along time): kws_net_run on every window"))
     w = max(len(d[0]) for d in defs)
-    h = (head + "#ifndef KWS_NET_H\n#define KWS_NET_H\n\n#include <stdint.h>\n\n"
+    h = (head + "#ifndef KWS_NET_H\n#define KWS_NET_H\n\n#include <stdint.h>\n\n#include \"kws_nn.h\"\n\n"
          + "\n".join(f"#define {n:<{w}} {v}  /* {c} */" for n, v, c in defs)
          + "\n\n/* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),\n"
            " * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,\n"
-           " * 4-byte aligned). */\n"
-           "void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n" + stream_header
+           " * 4-byte aligned). KWS_NN_SUCCESS, or the first kernel's error (kws_nn.h). */\n"
+           "kws_nn_status kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n" + stream_header
          + "#endif /* KWS_NET_H */\n")
 
     body = [head, '#include "kws_net.h"\n\n' + ('#include "kws_det_config.h"\n' if det_body else "") + '#include "kws_nn.h"\n\n'
@@ -409,20 +409,21 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
 
     def call(i: int, src_expr: str, dst_expr: str, pname: str) -> str:
         ly = layers[i]
-        fn = {"conv2d": "kws_nn_conv2d", "pwconv": "kws_nn_pwconv", "dwconv2d": "kws_nn_dwconv2d",
-              "avgpool": "kws_nn_avgpool", "fc": "kws_nn_fc"}[ly.kind]
+        fn = {"conv2d": "kws_nn_conv_s8", "pwconv": "kws_nn_pwconv_s8", "dwconv2d": "kws_nn_dwconv_s8",
+              "avgpool": "kws_nn_avgpool_s8", "fc": "kws_nn_fc_s8"}[ly.kind]
         extra = ["col"] if ly.kind in ("conv2d", "pwconv") else []
-        return f"    {fn}(&{pname}, {', '.join([src_expr, *layer_args[i], dst_expr, *extra])});\n    KWS_NET_PROFILE({i});"
+        return (f"    KWS_NN_TRY({fn}(&{pname}, {', '.join([src_expr, *layer_args[i], dst_expr, *extra])}));\n"
+                f"    KWS_NET_PROFILE({i});")
 
     for i, ly in enumerate(layers):
         dst_expr = "output" if i == len(layers) - 1 else ("a" if i % 2 == 0 else "b")
         calls.append(call(i, where[ly.inp], dst_expr, f"L{i}"))
         where[ly.out] = dst_expr
     body.append(det_body)
-    body.append("void kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)\n{\n"
+    body.append("kws_nn_status kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)\n{\n"
                 "    int8_t *a = arena;\n    int8_t *b = arena + KWS_NET_BUFFER_BYTES;\n"
                 "    int16_t *col = (int16_t *)(void *)(arena + 2 * KWS_NET_BUFFER_BYTES);\n"
-                "    (void)a;\n    (void)b;\n    (void)col;\n" + "\n".join(calls) + "\n}\n")
+                "    (void)a;\n    (void)b;\n    (void)col;\n" + "\n".join(calls) + "\n    return KWS_NN_SUCCESS;\n}\n")
     if stream_plan is not None:
         body.append("\n" + stream.body(layers, stream_plan, call))
     return {"kws_net.h": h, "kws_det_config.h": det_h, "kws_net.c": "".join(body)}

@@ -128,8 +128,8 @@ def header(layers, pl: Plan) -> tuple[list, str]:
               " * kws_net_stream_logits equals kws_net_run on the last KWS_NET_INPUT_FRAMES frames. */\n"
               "typedef struct {\n" + "\n".join(fields) + "\n} kws_net_stream_t;\n\n"
               "void kws_net_stream_reset(kws_net_stream_t *s);\n"
-              "void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch);\n"
-              "void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch);\n\n")
+              "kws_nn_status kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch);\n"
+              "kws_nn_status kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch);\n\n")
     return defs, text
 
 
@@ -153,7 +153,7 @@ def body(layers, pl: Plan, emit_call) -> str:
                 "    for (i = 0; i < bytes; i++) {\n        buf[keep + i] = row[i];\n    }\n}\n\n"
                 "void kws_net_stream_reset(kws_net_stream_t *s)\n{\n"
                 f"    for (unsigned i = 0; i < {pl.rows + 1}u; i++) {{\n        s->n[i] = 0;\n    }}\n}}\n\n")
-    lines = ["void kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch)\n{",
+    lines = ["kws_nn_status kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch)\n{",
              f"    int8_t *a = scratch;\n    int8_t *b = scratch + {row_max};",
              f"    int16_t *col = (int16_t *)(void *)(scratch + {2 * row_max});",
              "    const int8_t *row = frame;\n    (void)a;\n    (void)b;\n    (void)col;"]
@@ -165,10 +165,10 @@ def body(layers, pl: Plan, emit_call) -> str:
             lines += [f"    shift_put(s->in{i}, {k}u, {in_bytes[i]}u, row);",
                       f"    if (++s->n[{i}] >= {2 * k * st}u) {{\n        s->n[{i}] -= {k * st}u;   /* keeps n mod {k} and "
                       f"(n - {k}) mod {st}: never wraps */\n    }}",
-                      f"    if (s->n[{i}] < {k}u || (s->n[{i}] - {k}u) % {st}u != 0) {{\n        return;\n    }}",
+                      f"    if (s->n[{i}] < {k}u || (s->n[{i}] - {k}u) % {st}u != 0) {{\n        return KWS_NN_SUCCESS;\n    }}",
                       f"    row = s->in{i};"]
         else:
-            lines += [f"    if (s->n[{i}]++ % {st}u != 0) {{\n        return;\n    }}",
+            lines += [f"    if (s->n[{i}]++ % {st}u != 0) {{\n        return KWS_NN_SUCCESS;\n    }}",
                       f"    s->n[{i}] %= {st}u;"] if st > 1 else []
         lines.append(emit_call(i, "row", dst, f"R{i}"))
         lines.append(f"    row = {dst};")
@@ -181,24 +181,25 @@ def body(layers, pl: Plan, emit_call) -> str:
         h = g - pl.tail
         lines += [f"    const uint32_t pos = ({n} + {h}u) % {g}u;   /* row in its group */",
                   f"    const uint32_t part = 2u * (({n} + {h}u) / {g}u) + (pos >= {h}u ? 1u : 0u);",
-                  f"    kws_nn_row_sums(row, {w}, {c}, s->pool + (part % {e}u) * {c}u, pos != 0u && pos != {h}u);"]
+                  f"    kws_nn_avgpool_row_sums_s8(row, {w}, {c}, s->pool + (part % {e}u) * {c}u, pos != 0u && pos != {h}u);"]
     elif g > 1:
-        lines.append(f"    kws_nn_row_sums(row, {w}, {c}, s->pool + ({n} / {g}u % {e}u) * {c}u, {n} % {g}u != 0);")
+        lines.append(f"    kws_nn_avgpool_row_sums_s8(row, {w}, {c}, s->pool + ({n} / {g}u % {e}u) * {c}u, {n} % {g}u != 0);")
     else:
-        lines.append(f"    kws_nn_row_sums(row, {w}, {c}, s->pool + ({n} % {e}u) * {c}u, 0);")
+        lines.append(f"    kws_nn_avgpool_row_sums_s8(row, {w}, {c}, s->pool + ({n} % {e}u) * {c}u, 0);")
     lines += [f"    if (++s->n[{pl.rows}] >= {2 * pl.pool_period}u) {{\n        s->n[{pl.rows}] -= {pl.pool_period}u;\n    }}",
-              "}\n"]
+              "    return KWS_NN_SUCCESS;\n}\n"]
     body.append("\n".join(lines) + "\n")
-    lines = ["void kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)\n{",
+    lines = ["kws_nn_status kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)\n{",
              f"    int8_t *a = scratch;\n    int8_t *b = scratch + {row_max};",
              f"    int16_t *col = (int16_t *)(void *)(scratch + {2 * row_max});",
              "    (void)a;\n    (void)b;\n    (void)col;"]
     dst = "output" if pl.rows == len(layers) - 1 else "a"
-    lines += [f"    kws_nn_avgpool_sums(&L{pl.rows}, s->pool, {pl.pool_entries}, {dst});", f"    KWS_NET_PROFILE({pl.rows});"]
+    lines += [f"    KWS_NN_TRY(kws_nn_avgpool_sums_s8(&L{pl.rows}, s->pool, {pl.pool_entries}, {dst}));",
+              f"    KWS_NET_PROFILE({pl.rows});"]
     src = dst
     for i in range(pl.rows + 1, len(layers)):
         dst = "output" if i == len(layers) - 1 else ("a" if (i - pl.rows) % 2 == 0 else "b")
         lines.append(emit_call(i, src, dst, f"L{i}"))
         src = dst
-    body.append("\n".join(lines) + "\n}\n")
+    body.append("\n".join(lines) + "\n    return KWS_NN_SUCCESS;\n}\n")
     return "".join(body)

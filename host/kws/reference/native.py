@@ -98,7 +98,7 @@ class NativeNet:
         self.arena_bytes = define("KWS_NET_ARENA_BYTES")
         self.lib = ctypes.CDLL(str(lib))
         self.lib.kws_net_run.argtypes = [ctypes.c_void_p] * 3
-        self.lib.kws_net_run.restype = None
+        self.lib.kws_net_run.restype = ctypes.c_int         # kws_nn_status: 0 = KWS_NN_SUCCESS
         self.lib.kws_net_stream_batch.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_void_p,
                                                   ctypes.c_void_p]
         self.lib.kws_net_stream_batch.restype = ctypes.c_long
@@ -114,7 +114,9 @@ class NativeNet:
         raw = np.zeros(self.arena_bytes + 8, dtype=np.int8)
         arena = raw[(-raw.ctypes.data) % 8:][:self.arena_bytes]          # the arena must be 4-byte aligned
         for i in range(x.shape[0]):
-            self.lib.kws_net_run(x[i].ctypes.data, out[i].ctypes.data, arena.ctypes.data)
+            st = self.lib.kws_net_run(x[i].ctypes.data, out[i].ctypes.data, arena.ctypes.data)
+            if st != 0:
+                raise KwsError(f"a network kernel refused the generated network's parameters (kws_nn_status {st})")
         return out
 
     def stream(self, frames: np.ndarray, stride: int) -> np.ndarray:
@@ -128,6 +130,8 @@ class NativeNet:
         raw = np.full(self.scratch_bytes + 4096, 0x5A, dtype=np.int8)
         scratch = raw[(-raw.ctypes.data) % 8:]
         got = self.lib.kws_net_stream_batch(f.ctypes.data, f.shape[0], stride, out.ctypes.data, scratch.ctypes.data)
+        if got == -2:
+            raise KwsError("a network kernel refused the generated network's parameters (kws_nn.h)")
         if got < 0:
             raise KwsError(f"stride {stride} is not a multiple of the network's stream step")
         if np.any(scratch[self.scratch_bytes:self.scratch_bytes + 1024] != 0x5A):
