@@ -19,7 +19,7 @@ import subprocess
 
 from kws.footprint.budget import measured_budget
 from kws.fsio import write_if_changed
-from kws.paths import DEFAULT_MODEL, REPO_ROOT, firmware_model
+from kws.paths import REPO_ROOT, firmware_build_dir, firmware_model
 from kws.released import load_manifest
 from kws.spec import load_spec
 
@@ -31,7 +31,7 @@ def main() -> None:
     args = ap.parse_args()
     build = REPO_ROOT / "build" / "os"
     model = firmware_model(load_manifest(REPO_ROOT / args.model))
-    elf = build / (f"qemu-{model}" if model != DEFAULT_MODEL else "qemu") / "kws_serial.elf"
+    elf = build / firmware_build_dir("qemu", model).name / "kws_serial.elf"   # the Makefile's folder, under BUILD
     subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), f"BUILD={build}", f"MODEL={model}", "ARM_OPT=-Os",
                     str(elf)], check=True)
     sha = hashlib.sha256((REPO_ROOT / args.model / "model.tflite").read_bytes()).hexdigest()

@@ -164,9 +164,8 @@ static void monitor(const uint8_t *payload, uint32_t len)
     }
 }
 
-static void audio(const uint8_t *payload, uint32_t len, uint16_t seq)
+static void audio(uint32_t len, uint16_t seq)
 {
-    (void)payload;
     if (src->source != KWS_SESSION_HOST_AUDIO) {
         send_error(KWS_ERR_BAD_AUDIO, seq);                 /* the microphone is the source */
         return;
@@ -226,7 +225,7 @@ void kws_session_byte(uint8_t b)
     } else if (type == KWS_MSG_THRESHOLDS_REQ) {
         thresholds(payload, len, seq);
     } else if (type == KWS_MSG_AUDIO) {
-        audio(payload, len, seq);
+        audio(len, seq);
     } else {
         send_error(KWS_ERR_UNKNOWN, seq);
     }
