@@ -19,8 +19,8 @@ import subprocess
 
 from kws.footprint.budget import measured_budget
 from kws.fsio import write_if_changed
-from kws.paths import REPO_ROOT, firmware_build_dir, firmware_model
-from kws.released import load_manifest
+from kws.paths import REPO_ROOT, firmware_build_dir
+from kws.released import ReleasedModel
 from kws.spec import load_spec
 
 
@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--out", default="bench/results/island_os.json")
     args = ap.parse_args()
     build = REPO_ROOT / "build" / "os"
-    model = firmware_model(load_manifest(REPO_ROOT / args.model))
+    model = ReleasedModel.load(REPO_ROOT / args.model).firmware
     elf = build / firmware_build_dir("qemu", model).name / "kws_serial.elf"   # the Makefile's folder, under BUILD
     subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), f"BUILD={build}", f"MODEL={model}", "ARM_OPT=-Os",
                     str(elf)], check=True)

@@ -63,9 +63,9 @@ def clip_figures(spec, model: Path, data: Path) -> dict:
 
 def stream_figures(spec, model: Path, streams: Path, out: Path) -> dict:
     from kws.evaluate.run import evaluate
-    from kws.released import load_manifest
+    from kws.released import ReleasedModel
 
-    released = (load_manifest(model).get("thresholds") or {}).get("values")
+    released = ReleasedModel.load(model).thresholds
     r = evaluate(spec, model, streams, out, fixed_thresholds=released)
     keep = ("fa_per_hour", "fa_per_hour_ci95", "frr", "frr_ci95", "occurrences", "false_accepts", "hours",
             "latency_ms_p50", "latency_ms_p95")

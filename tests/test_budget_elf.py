@@ -55,12 +55,11 @@ def test_recording_the_measured_budget_into_a_released_model(image, spec, tmp_pa
     from kws.errors import KwsError
     from kws.footprint.budget import estimated_budget, measured_budget
     from kws.release import record_budget, validate
-    from kws.released import load_manifest
+    from kws.released import ReleasedModel
 
     model = tmp_path / "commands"
     shutil.copytree(REPO_ROOT / "models" / "commands", model)
-    man = load_manifest(model)
-    rep = measured_budget(spec, image, model_sha256=man["model"]["sha256"])
+    rep = measured_budget(spec, image, model_sha256=ReleasedModel.load(model).sha256)
     record_budget(model, rep)
     got = json.loads((model / "manifest.json").read_text())
     validate(got, model)
@@ -72,7 +71,7 @@ def test_recording_the_measured_budget_into_a_released_model(image, spec, tmp_pa
     with pytest.raises(KwsError, match="only a budget measured"):
         record_budget(model, estimated_budget(spec, (model / "model.tflite").read_bytes()))
     with pytest.raises(KwsError, match="not a released model"):
-        load_manifest(tmp_path)
+        ReleasedModel.load(tmp_path)
 
 
 def test_the_serial_protocol_image_is_measured_with_its_stack_over_the_link(image, spec):

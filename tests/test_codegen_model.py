@@ -106,17 +106,16 @@ def test_quantize_multiplier_matches_tflite_conventions():
 @pytest.mark.parametrize("name", ["commands", "wakeword", "alexa"])
 def test_committed_network_is_generated_from_the_released_model(spec, name):
     """firmware/generated/<model>/kws_net.* is exactly what `kws codegen model` makes of models/<model>."""
-    from kws.reference.pipeline import calibrated_thresholds
-    from kws.released import load_manifest
+    from kws.released import ReleasedModel
 
     model = REPO_ROOT / "models" / name / "model.tflite"
-    man = load_manifest(model.parent)
+    rm = ReleasedModel.load(model.parent)
     files = cgm.render(model.read_bytes(), frontend_hash32=spec.frontend.hash32, source=str(model), spec=spec,
-                       labels=man["labels"], thresholds=calibrated_thresholds(man))
+                       labels=list(rm.labels), thresholds=rm.thresholds)
     for fname, text in files.items():
         assert (REPO_ROOT / "firmware" / "generated" / name / fname).read_text() == text, \
             f"firmware/generated/{name}/{fname} is stale: run `kws codegen model --tflite models/{name}/model.tflite`"
-    assert man["frontend"]["hash"] == spec.frontend.hash, "the released model was trained on another front end"
+    assert rm.frontend_hash == spec.frontend.hash, "the released model was trained on another front end"
 
 
 def test_codegen_of_a_trained_model_finds_its_labels_or_says_what_is_missing(tmp_path, capsys):

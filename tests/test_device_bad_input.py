@@ -104,15 +104,14 @@ def test_thresholds_set_over_the_link_fire_as_the_reference_does(app, speech, sp
     session from its first sample: its events are the reference's at those thresholds (not at the
     built-in ones). A HELLO_REQ without them restores the built-in ones; one with a wrong-sized
     list still starts the session, with the built-in ones, and says ERROR 7 after its HELLO."""
-    import json
-
     from kws.reference.detector import class_thresholds_q
-    from kws.reference.pipeline import ReferencePipeline, calibrated_thresholds
+    from kws.reference.pipeline import ReferencePipeline
+    from kws.released import ReleasedModel
 
-    man = json.loads((MODEL / "manifest.json").read_text())
-    built = class_thresholds_q(spec.detector, man["labels"], calibrated_thresholds(man))
-    low = {k: 0.3 for k in man["labels"][2:]}
-    q = class_thresholds_q(spec.detector, man["labels"], low)
+    rm = ReleasedModel.load(MODEL)
+    built = class_thresholds_q(spec.detector, list(rm.labels), rm.thresholds)
+    low = {k: 0.3 for k in rm.keywords}
+    q = class_thresholds_q(spec.detector, list(rm.labels), low)
     reqs = [(p.HELLO_REQ, b"\x00"), (p.THRESHOLDS_REQ, b""), (p.THRESHOLDS_REQ, p.thresholds_payload(q)),
             (p.THRESHOLDS_REQ, b"\x01\x02\x03"), (p.HELLO_REQ, b"\x00" + p.thresholds_payload(q)),
             (p.THRESHOLDS_REQ, b"")]

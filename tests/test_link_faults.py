@@ -117,10 +117,10 @@ def stream_wav(tmp_path_factory):
     two keywords the released commands model finds at its own thresholds."""
     from kws.audio import read_wav
     from kws.data.alsa_voice import make_stream
-    from kws.released import load_manifest
+    from kws.released import ReleasedModel
 
     d = tmp_path_factory.mktemp("faults")
-    make_stream(d / "voice", load_manifest(MODEL)["labels"])
+    make_stream(d / "voice", list(ReleasedModel.load(MODEL).labels))
     pcm = read_wav(d / "voice" / "alsa_voice.wav", expected_rate=16000)[3 * 16000:int(7.8 * 16000)]
     path = d / "two.wav"
     write_wav(path, pcm, 16000)

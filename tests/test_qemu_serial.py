@@ -12,6 +12,7 @@ from kws.device.link import DeviceMismatch
 from kws.device.qemu import Sim
 from kws.paths import REPO_ROOT
 from kws.reference.pipeline import ReferencePipeline
+from kws.released import ReleasedModel
 
 pytestmark = pytest.mark.slow          # not in `make check`
 
@@ -39,7 +40,7 @@ def test_serial_stream_equals_host_reference(image, audio, spec):
         from kws.device.connect import expected_hashes
 
         # the detector hash covers the model's calibrated thresholds, which the device was built with
-        hello = link.handshake(logits=True, expect=expected_hashes(spec, json.loads((MODEL / "manifest.json").read_text())))
+        hello = link.handshake(logits=True, expect=expected_hashes(spec, ReleasedModel.load(MODEL)))
         assert hello.sample_rate == spec.frontend.sample_rate_hz and hello.classes == ref_logits.shape[1]
         before = link.stats()                   # counted since boot: a boot's stray bytes are not the stream's
         r = link.stream(audio)
@@ -366,16 +367,14 @@ def test_kws_device_info_says_what_the_device_runs(image, spec, capsys, tmp_path
     """`kws device info`: firmware version, its hashes against a model, the thresholds in force
     (the commands model's calibrated ones, built in) and its counters, as JSON."""
     from kws.cli import main
-    from kws.reference.pipeline import calibrated_thresholds
 
-    man = json.loads((MODEL / "manifest.json").read_text())
     assert main(["device", "info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["fw_version"] == "1.1.0" and info["audio_source"] == "host" and info["classes"] == 12
     assert info["matches"] == {"model": "commands", "frontend_hash32": True, "model_hash32": True,
                                "detector_hash32": True}
     assert info["thresholds_set_by_host"] is False
-    cal = calibrated_thresholds(man)
+    cal = ReleasedModel.load(MODEL).thresholds
     assert info["thresholds"].keys() == cal.keys()
     assert all(abs(info["thresholds"][k] - cal[k]) <= 2 ** -16 for k in cal)        # Q15, rounded
     assert info["stats"]["tick_hz"] > 0 and info["stats"]["bad_crc"] >= info["session_counters"]["bad_crc"]

@@ -10,14 +10,14 @@ from kws.data.task import load_task
 from kws.paths import REPO_ROOT
 from kws.reference.tflite_model import TFLiteModel
 from kws.release import validate
-from kws.released import load_manifest
+from kws.released import ReleasedModel
 from kws.spec import load_spec
 
 
 @pytest.mark.parametrize("name", ["commands", "wakeword"])
 def test_a_released_model_is_the_network_its_task_describes(name):
     d = REPO_ROOT / "models" / name
-    man = load_manifest(d)
+    man = ReleasedModel.load(d).manifest
     validate(man, d)                                         # schema, model file, calibration set hashes
     spec = load_task(man["task"]["name"]).spec(load_spec())
     assert man["frontend"]["hash"] == spec.frontend.hash

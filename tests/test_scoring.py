@@ -178,12 +178,12 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     ww = evaluate(spec, REPO_ROOT / "models" / "wakeword", tmp_path, tmp_path / "ww", target_fa_per_hour=100.0)
     assert ww["occurrences_key"] == r["occurrences_key"] and ww["at_default_threshold"]["hits"] == "0000"
     # its eval.json runs a device or kws listen at those thresholds (kws.release.thresholds), for that model only
-    import json
 
     from kws.errors import KwsError
     from kws.release.thresholds import threshold_overrides
+    from kws.released import ReleasedModel
 
-    man = json.loads((model / "manifest.json").read_text())
+    man = ReleasedModel.load(model)
     assert threshold_overrides(man, file=tmp_path / "out" / "eval.json") == r["calibrated_thresholds"]
     with pytest.raises(KwsError, match="calibrated for another model"):
         threshold_overrides(man, file=tmp_path / "ww" / "eval.json")

@@ -9,20 +9,20 @@ import pytest
 from kws.device import protocol as p
 from kws.errors import KwsError
 from kws.paths import REPO_ROOT
-from kws.reference.pipeline import calibrated_thresholds
 from kws.release.thresholds import threshold_overrides
+from kws.released import ReleasedModel
 
 MODEL = REPO_ROOT / "models" / "commands"
 
 
 @pytest.fixture
 def man():
-    return json.loads((MODEL / "manifest.json").read_text())
+    return ReleasedModel.load(MODEL)
 
 
 def test_one_threshold_for_every_keyword(man):
     assert threshold_overrides(man) is None
-    assert threshold_overrides(man, threshold=0.8) == {k: 0.8 for k in man["labels"][2:]}
+    assert threshold_overrides(man, threshold=0.8) == {k: 0.8 for k in man.keywords}
     for bad in (0.0, 1.0, 1.5, -0.1):
         with pytest.raises(KwsError, match=f"threshold {bad}: a posterior threshold lies between 0 and 1"):
             threshold_overrides(man, threshold=bad)
@@ -30,10 +30,10 @@ def test_one_threshold_for_every_keyword(man):
 
 def test_the_models_own_calibration_file_and_a_partial_one(man, tmp_path):
     cal = REPO_ROOT / "calibration" / "commands" / "thresholds.json"
-    assert threshold_overrides(man, file=cal) == json.loads(cal.read_text())["thresholds"] == calibrated_thresholds(man)
+    assert threshold_overrides(man, file=cal) == json.loads(cal.read_text())["thresholds"] == man.thresholds
     (tmp_path / "yes.json").write_text(json.dumps({"yes": 0.5}))        # the others keep the model's
-    assert threshold_overrides(man, file=tmp_path / "yes.json") == {**calibrated_thresholds(man), "yes": 0.5}
-    ev = {"model_sha256": man["model"]["sha256"], "calibrated_thresholds": {"go": 0.9}}     # kws eval's eval.json
+    assert threshold_overrides(man, file=tmp_path / "yes.json") == {**man.thresholds, "yes": 0.5}
+    ev = {"model_sha256": man.sha256, "calibrated_thresholds": {"go": 0.9}}     # kws eval's eval.json
     (tmp_path / "eval.json").write_text(json.dumps(ev))
     assert threshold_overrides(man, file=tmp_path / "eval.json")["go"] == 0.9
 
@@ -62,7 +62,7 @@ def test_firmware_that_predates_the_request_is_named(man):
     from kws.device.link import Link
 
     with Link("loop://", timeout=2) as link:
-        link.hello = p.Hello(0x10000, 0, 0, 0, 16000, 320, 320, 4, len(man["labels"]))
+        link.hello = p.Hello(0x10000, 0, 0, 0, 16000, 320, 320, 4, len(man.labels))
         with pytest.raises(KwsError, match="4 thresholds for a device with 12 classes"):
             link.thresholds([0, 0, 1, 1])
         link.ser.write(p.encode(p.ERROR, 0, bytes([p.ERR_UNKNOWN]) + struct.pack("<H", link.seq)))

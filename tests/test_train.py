@@ -254,6 +254,7 @@ def test_a_release_that_fails_half_way_leaves_the_previous_one_whole(trained, mo
     directory; every reader checks the model file against the manifest."""
     from kws import release as rel
     from kws.cli import main
+    from kws.released import ReleasedModel
 
     spec, task, d, q, blob, out = _release_tiny(trained, monkeypatch, "models_atomic", 0)
     before = {f.name: f.read_bytes() for f in out.iterdir()}
@@ -269,14 +270,14 @@ def test_a_release_that_fails_half_way_leaves_the_previous_one_whole(trained, mo
     (d / "run" / "model.tflite").write_bytes(blob)
     assert {f.name: f.read_bytes() for f in out.iterdir()} == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["tiny"]
-    assert rel.load_manifest(out)["model"]["sha256"] == json.loads(before["manifest.json"])["model"]["sha256"]
+    assert ReleasedModel.load(out).sha256 == json.loads(before["manifest.json"])["model"]["sha256"]
     (out / "model.tflite").write_bytes(blob[: len(blob) // 2])                      # a model copied half-way
     with pytest.raises(KwsError, match=r"model.tflite: its sha256 is .* the manifest's .*copied half-way"):
-        rel.load_manifest(out)
+        ReleasedModel.load(out)
     assert main(["device", "info", "--model", str(out), "--port", "socket://127.0.0.1:9"]) == 2
     (out / "manifest.json").write_text("{not json")
     with pytest.raises(KwsError, match=r"manifest.json: not a readable manifest"):
-        rel.load_manifest(out)
+        ReleasedModel.load(out)
 
 
 def test_remeasured_accuracy_equals_the_recorded_one_and_adds_new_figures(trained, monkeypatch):

@@ -49,13 +49,6 @@ def firmware_build_dir(kind: str, model: str = DEFAULT_MODEL) -> Path:
     return BUILD_DIR / (kind if model == DEFAULT_MODEL else f"{kind}-{model}")
 
 
-def firmware_model(manifest: dict) -> str:
-    """The firmware build that runs a released model: its own (firmware/generated/<name>/, when
-    generated), else the default model's (whose handshake then names the mismatch)."""
-    name = manifest.get("name")
-    return name if isinstance(name, str) and (model_generated_dir(name) / "kws_net.c").is_file() else DEFAULT_MODEL
-
-
 def make_firmware(*targets: str, what: str = "firmware build", quiet: bool = True, model: str = DEFAULT_MODEL,
                   model_dir: Path | None = None) -> subprocess.CompletedProcess:
     """``make -C <root>/firmware TARGETS MODEL=<model>``: the one place the firmware is built from

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from kws.cli.common import spec_of
 from kws.errors import KwsError
-from kws.paths import firmware_build_dir, firmware_model, make_firmware
-from kws.released import load_manifest
+from kws.paths import firmware_build_dir, make_firmware
+from kws.released import ReleasedModel
 
 
 def cmd_sim(args) -> int:
@@ -37,21 +37,21 @@ def cmd_device_stream(args) -> int:
 
     spec = spec_of(args)
     pcm = read_wav(args.wav, expected_rate=spec.frontend.sample_rate_hz)
-    man = load_manifest(Path(args.model))
-    thr = thresholds.from_args(args, man)
+    model = ReleasedModel.load(args.model)
+    thr = thresholds.from_args(args, model)
     from kws.device.link import stream_again_on_damage
 
     with contextlib.ExitStack() as stack:
-        link = open_link(stack, args.port, model=firmware_model(man))
+        link = open_link(stack, args.port, model=model.firmware)
         r, void = stream_again_on_damage(
-            link, pcm, lambda: link.handshake(expect=expected_hashes(spec, man, detector=False),
-                                              thresholds=thresholds_q(spec, man, thr)), retries=args.retries)
+            link, pcm, lambda: link.handshake(expect=expected_hashes(spec, model, detector=False),
+                                              thresholds=thresholds_q(spec, model, thr)), retries=args.retries)
         stats = r.stats
     rate = link.hello.sample_rate
     for msg in void:
         print(f"streamed again from the beginning: {msg}")
     for k, score, sample in r.events:
-        print(f"{sample / rate:8.3f} s  {man['labels'][k]:10s} score {score / 32768:.3f}")
+        print(f"{sample / rate:8.3f} s  {model.labels[k]:10s} score {score / 32768:.3f}")
     c = r.device_counters()
     print(f"{len(r.events)} events (the device counted {stats['events']}); {pcm.size / rate:.1f} s of audio in "
           f"{r.seconds:.1f} s; from the device: bad CRC {r.link['bad_crc']}, bad frames {r.link['bad_frames']}, "
@@ -71,9 +71,9 @@ def cmd_device_listen(args) -> int:
     from kws.release import thresholds
 
     spec = spec_of(args)
-    man = load_manifest(Path(args.model))
-    thr = thresholds.from_args(args, man)
-    labels, rate = man["labels"], spec.frontend.sample_rate_hz
+    model = ReleasedModel.load(args.model)
+    thr = thresholds.from_args(args, model)
+    labels, rate = model.labels, spec.frontend.sample_rate_hz
 
     def show(ev):
         k, score, sample = ev
@@ -81,19 +81,19 @@ def cmd_device_listen(args) -> int:
 
     with contextlib.ExitStack() as stack:
         if args.port:
-            link = open_link(stack, args.port, model=firmware_model(man))
+            link = open_link(stack, args.port, model=model.firmware)
         else:
             args.sim_audio = args.sim_audio or args.compare
             if not args.sim_audio:
                 raise KwsError("give the board's port (--port), or --sim-audio WAV to listen to the emulated "
                                "microphone in QEMU")
-            make_firmware("qemu", what="the QEMU firmware images", model=firmware_model(man))
+            make_firmware("qemu", what="the QEMU firmware images", model=model.firmware)
             raw = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "mic.pcm"
             read_wav(args.sim_audio, expected_rate=rate).astype("<i2").tofile(raw)
-            sim = stack.enter_context(Sim(firmware_build_dir("qemu", firmware_model(man)) / "kws_mic.elf", args=[str(raw)]))
+            sim = stack.enter_context(Sim(firmware_build_dir("qemu", model.firmware) / "kws_mic.elf", args=[str(raw)]))
             link = stack.enter_context(sim.link())
-        hello = link.handshake(expect=expected_hashes(spec, man), thresholds=thresholds_q(spec, man, thr))
-        print(f"listening through the device on {link.url} ({man['name']}"
+        hello = link.handshake(expect=expected_hashes(spec, model), thresholds=thresholds_q(spec, model, thr))
+        print(f"listening through the device on {link.url} ({model.name}"
               + (", thresholds set for this session" if thr is not None else "") + "); Ctrl-C to stop", flush=True)
         until = None
         if args.compare:
@@ -131,22 +131,22 @@ def cmd_device_info(args) -> int:
     from kws.device.link import counters_since
 
     spec = spec_of(args)
-    man = load_manifest(Path(args.model))
+    model = ReleasedModel.load(args.model)
     with contextlib.ExitStack() as stack:
-        link = open_link(stack, args.port, model=firmware_model(man))
+        link = open_link(stack, args.port, model=model.firmware)
         h = link.handshake()
         try:
             set_by_host, thr = link.thresholds()
         except KwsError as e:                      # firmware before THRESHOLDS_REQ
             set_by_host, thr = None, str(e)
         stats = link.stats()
-    want = expected_hashes(spec, man)
+    want = expected_hashes(spec, model)
     matches = {k: getattr(h, k) == v for k, v in want.items()}
-    labels = man["labels"] if matches["model_hash32"] and h.classes == len(man["labels"]) else None
+    labels = model.labels if matches["model_hash32"] and h.classes == len(model.labels) else None
     frac = spec.detector.posterior_frac_bits
     info = {"port": link.url, "fw_version": h.version,
             **{k: f"{getattr(h, k):08x}" for k in ("frontend_hash32", "model_hash32", "detector_hash32")},
-            "matches": {"model": man["name"], **matches}, "sample_rate": h.sample_rate, "hop": h.hop,
+            "matches": {"model": model.name, **matches}, "sample_rate": h.sample_rate, "hop": h.hop,
             "max_block": h.max_block, "credits": h.credits, "classes": h.classes,
             "audio_source": "microphone" if h.audio_source == 1 else "host",
             "thresholds": (thr if isinstance(thr, str) else
@@ -158,7 +158,7 @@ def cmd_device_info(args) -> int:
         return 0
     same = ", ".join(f"{k.replace('_hash32', '')} {'matches' if ok else 'DIFFERS'}" for k, ok in matches.items())
     print(f"device on {info['port']}: firmware {info['fw_version']}, {h.sample_rate} Hz, {h.classes} classes, audio from "
-          f"the {info['audio_source']}; against {man['name']}: {same}")
+          f"the {info['audio_source']}; against {model.name}: {same}")
     if isinstance(thr, str):
         print(f"thresholds: {thr}")
     else:
@@ -173,9 +173,9 @@ def cmd_device_eval(args) -> int:
     from kws.fsio import write_if_changed
     from kws.release import thresholds
 
-    man = load_manifest(Path(args.model))
+    model = ReleasedModel.load(args.model)
     r = device_eval(spec_of(args), Path(args.model), Path(args.wav), port=args.port, retries=args.retries,
-                    thresholds=thresholds.from_args(args, man))
+                    thresholds=thresholds.from_args(args, model))
     for msg in r["restarts"]:
         print(f"streamed again from the beginning: {msg}")
     w, e = r["windows"], r["events"]

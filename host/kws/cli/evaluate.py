@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kws.cli.common import spec_of
 from kws.errors import KwsError
-from kws.released import load_manifest
+from kws.released import ReleasedModel
 
 
 def calibration_hours(keywords: int, target_fa_per_hour: float) -> float:
@@ -28,7 +28,7 @@ def cmd_eval(args) -> int:
         return _eval_clips(spec, model, Path(args.clips), args)
     if not args.streams:
         raise KwsError("kws eval needs --streams DIR (FA/hr, FRR, latency) or --clips DIR (accuracy on a data set)")
-    released = (load_manifest(model).get("thresholds") or {}).get("values")
+    released = ReleasedModel.load(model).thresholds
     r = evaluate(spec, model, Path(args.streams), Path(args.out), target_fa_per_hour=args.target_fa, engine=args.engine,
                  fixed_thresholds=released, workers=args.workers)
     rows = [(f"default {spec.detector.threshold:g}", "at_default_threshold"),

@@ -9,7 +9,7 @@ from pathlib import Path
 from kws.cli.common import spec_of
 from kws.errors import KwsError
 from kws.paths import REPO_ROOT, model_generated_dir
-from kws.released import load_manifest
+from kws.released import ReleasedModel
 
 
 def cmd_spec(args) -> int:
@@ -38,12 +38,12 @@ def cmd_codegen(args) -> int:
         except OSError as e:
             raise KwsError(f"{tfl}: cannot read model ({e.strerror})") from e
         man_path = tfl.with_name("manifest.json")
-        man = load_manifest(tfl.parent) if man_path.exists() else {}     # a release: its model file checked
+        rm = ReleasedModel.load(tfl.parent) if man_path.exists() else None     # a release: its model file checked
         if not args.out:
-            if not man:
+            if rm is None:
                 raise KwsError(f"{tfl}: not a released model (no manifest.json beside it): give --out DIR for its C")
-            out = model_generated_dir(man["name"])                    # firmware/generated/<model>/
-        labels = man.get("labels")
+            out = model_generated_dir(rm.name)                        # firmware/generated/<model>/
+        labels = list(rm.labels) if rm else None
         cfg_path = tfl.with_name("config.json")                   # a training directory (kws train)
         if labels is None and cfg_path.exists():
             labels = json.loads(cfg_path.read_text()).get("task", {}).get("labels")
@@ -51,11 +51,9 @@ def cmd_codegen(args) -> int:
             print(f"kws: warning: no manifest.json or config.json beside {tfl}: C for the network only, without the "
                   "detector's tables the firmware app needs (release the model with kws release, or generate from "
                   "its training directory)", file=sys.stderr)
-        from kws.reference.pipeline import calibrated_thresholds
-
         changed = cgm.generate(blob, out, frontend_hash32=spec.frontend.hash32, source=str(tfl),
                                drop_softmax=args.drop_softmax, spec=spec if labels else None, labels=labels,
-                               thresholds=calibrated_thresholds(man))
+                               thresholds=rm.thresholds if rm else None)
         files = cgm.FILES
     else:
         changed = cg.generate(spec, out)

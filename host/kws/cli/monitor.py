@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kws.cli.common import MODEL_HELP, spec_of
 from kws.errors import KwsError
-from kws.released import load_manifest
+from kws.released import ReleasedModel
 
 BASELINE_FILE = "feature_baseline.json"
 
@@ -21,8 +21,7 @@ def cmd_baseline(args) -> int:
     if args.data:
         from kws.data.task import load_task
 
-        man = load_manifest(Path(args.model))
-        wavs += reference_streams(load_task(man["task"]["name"]), args.data, args.work, minutes=args.minutes)
+        wavs += reference_streams(load_task(ReleasedModel.load(args.model).task), args.data, args.work, minutes=args.minutes)
     if not wavs:
         raise KwsError("drift baseline: give reference audio (--wav) or a data set to build streams from (--data)")
     period_s = args.period_s or spec.monitor.period_s
@@ -52,13 +51,12 @@ def cmd_check(args) -> int:
     else:
         from kws.audio import read_wav
         from kws.device.connect import expected_hashes, open_link
-        from kws.paths import firmware_model
 
-        man = load_manifest(Path(args.model))
+        rm = ReleasedModel.load(args.model)
         with contextlib.ExitStack() as stack:
-            link = open_link(stack, args.port, model=firmware_model(man))
+            link = open_link(stack, args.port, model=rm.firmware)
             if args.stream:
-                link.handshake(expect=expected_hashes(spec, man))
+                link.handshake(expect=expected_hashes(spec, rm))
                 link.stream(read_wav(args.stream, expected_rate=spec.frontend.sample_rate_hz))
             field = link.monitor(reset=args.reset)
         source = f"device at {args.port or 'QEMU'}" + (f" after {args.stream}" if args.stream else "")

@@ -285,9 +285,9 @@ def cmd_budget(args) -> int:
     if args.elf:
         sha = None
         if args.record:
-            from kws.released import load_manifest
+            from kws.released import ReleasedModel
 
-            sha = load_manifest(Path(args.record))["model"]["sha256"]
+            sha = ReleasedModel.load(args.record).sha256
         rep = b.measured_budget(spec, Path(args.elf), model_sha256=sha)
     elif args.model:
         rep = b.estimated_budget(spec, Path(args.model).read_bytes())

@@ -22,11 +22,11 @@ from kws.data import alsa_voice, tts
 from kws.device.qemu import parse_fields, run_semihosted
 from kws.frontend import Frontend
 from kws.fsio import write_if_changed
-from kws.paths import REPO_ROOT, firmware_build_dir, firmware_model, make_firmware, model_generated_dir
+from kws.paths import REPO_ROOT, firmware_build_dir, make_firmware, model_generated_dir
 from kws.reference.golden import write_case
 from kws.reference.native import NativeFrontend, build_host
 from kws.reference.signals import corner_cases
-from kws.released import load_manifest
+from kws.released import ReleasedModel
 from kws.spec import SAMPLE_RATE, load_spec
 
 DEMO_PHRASES = [("yes", "en+m3"), ("no", "en+f2"), ("turn left now", "en+klatt4"), ("stop the music", "en+m1"),
@@ -94,13 +94,14 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
                             out_dir=out_dir / "models" / task_name)
     if not (model_dir / "manifest.json").exists():
         return {"status": f"no released model in {model_dir}: run `kws demo --retrain`"}
-    man = load_manifest(model_dir)
-    if man["frontend"]["hash"] != spec.frontend.hash:
-        return {"status": f"{model_dir} was trained for front end {man['frontend']['hash'][:12]}, this spec is "
+    rm = ReleasedModel.load(model_dir)
+    acc = rm.manifest["accuracy"]
+    if rm.frontend_hash != spec.frontend.hash:
+        return {"status": f"{model_dir} was trained for front end {rm.frontend_hash[:12]}, this spec is "
                           f"{spec.frontend.hash[:12]}: run `kws demo --retrain`"}
     _step(f"int8 network ({model_dir.name}, TFLM host interpreter) on the demo clips")
-    blob = (model_dir / "model.tflite").read_bytes()
-    firmware = _generate_network_for(spec, model_dir, blob, list(man["labels"]), man)
+    blob = rm.blob()
+    firmware = _generate_network_for(spec, rm)
     n = int(round(task.clip_seconds * spec.frontend.sample_rate_hz))
     preds = {}
     for name, pcm in clips.items():
@@ -110,37 +111,36 @@ def _model_stage(spec, task_name: str, out_dir: Path, clips: dict, retrain: bool
         seg = pcm[:n]
         x[(n - seg.size) // 2:(n - seg.size) // 2 + seg.size] = seg
         logits = tflm_logits(blob, clip_features(x[None], spec.frontend, spec.model.window_frames))[0]
-        preds[name] = man["labels"][int(np.argmax(logits))]
+        preds[name] = rm.labels[int(np.argmax(logits))]
     from kws.footprint.budget import measured_budget
     from kws.release import record_budget
 
     # measured from the firmware, which must run this very model (its hello names it)
-    island = measured_budget(spec, firmware_build_dir("qemu", firmware) / "kws_app.elf", model_sha256=man["model"]["sha256"])
+    island = measured_budget(spec, firmware_build_dir("qemu", firmware) / "kws_app.elf", model_sha256=rm.sha256)
     if retrain:                      # the demo's own release: its manifest and card get the measured island
         record_budget(model_dir, island)
-        man["budget"] = island
-    return {"status": "ok", "model": str(model_dir), "int8_test_accuracy": man["accuracy"]["int8_test"],
+    budget = island if retrain else rm.manifest["budget"]
+    return {"status": "ok", "model": str(model_dir), "int8_test_accuracy": acc["int8_test"],
             "island_bytes": island["total_bytes"], "island_flash": island["flash_bytes"],
             "island_ram": island["ram_bytes"],
-            "float_test_accuracy": man["accuracy"]["float_test"], "test_clips": man["accuracy"]["test_clips"],
-            "budget_bytes": man["budget"]["total_bytes"], "budget_measured": man["budget"]["all_measured"],
+            "float_test_accuracy": acc["float_test"], "test_clips": acc["test_clips"],
+            "budget_bytes": budget["total_bytes"], "budget_measured": budget["all_measured"],
             "predictions": preds}
 
 
-def _generate_network_for(spec, model_dir: Path, blob: bytes, labels: list[str], man: dict) -> str:
+def _generate_network_for(spec, rm: ReleasedModel) -> str:
     """The firmware must run the model the demo evaluates: its network C in
     firmware/generated/<name>/, as `kws codegen model --tflite MODEL_DIR/model.tflite` writes it
     (unchanged for a released model; a model of ``kws demo --retrain`` has a folder of its own),
     and its QEMU images built. Returns the firmware build's model name."""
     from kws.codegen import model as cgm
-    from kws.reference.pipeline import calibrated_thresholds
 
-    out = model_generated_dir(man["name"])
-    if cgm.generate(blob, out, frontend_hash32=spec.frontend.hash32, source=str(model_dir / "model.tflite"), spec=spec,
-                    labels=labels, thresholds=calibrated_thresholds(man)):
-        _step(f"generated {out.relative_to(REPO_ROOT)}/ from {model_dir}")
-    make_firmware("qemu", what="QEMU image build", model=man["name"])
-    return man["name"]
+    out = model_generated_dir(rm.name)
+    if cgm.generate(rm.blob(), out, frontend_hash32=spec.frontend.hash32, source=str(rm.model_file), spec=spec,
+                    labels=list(rm.labels), thresholds=rm.thresholds):
+        _step(f"generated {out.relative_to(REPO_ROOT)}/ from {rm.dir}")
+    make_firmware("qemu", what="QEMU image build", model=rm.name)
+    return rm.name
 
 
 def _device_stage(spec, model_dir: Path, out_dir: Path, clips: dict, truth_words: set[str]) -> dict:
@@ -180,7 +180,7 @@ def _evaluation_stages(spec, model: dict, device: dict, out_dir: Path, task) -> 
     from kws.demo import report as dr
 
     model_dir = Path(model["model"])
-    man = load_manifest(model_dir)
+    rm = ReleasedModel.load(model_dir)
     _step("kws eval on demo-sized streams (espeak-ng keywords and near misses over noise): DET curve, thresholds")
     ev = dr.eval_stage(spec, model_dir, out_dir, task)
     _step("the keyword spotter in QEMU over semihosting: instructions per second of audio, feature statistics")
@@ -188,10 +188,10 @@ def _evaluation_stages(spec, model: dict, device: dict, out_dir: Path, task) -> 
     _step("figures: score traces, confusion matrix, footprint")
     dr.plot_scores(spec, model_dir, out_dir / "device" / "stream.wav", out_dir / "device" / "stream.labels.csv",
                    out_dir / "scores.png")
-    dr.plot_confusion(man, out_dir / "confusion.png")
-    rep = dr.plot_footprint(spec, firmware_build_dir("qemu", firmware_model(man)) / "kws_app.elf", out_dir / "footprint.png")
+    dr.plot_confusion(rm, out_dir / "confusion.png")
+    rep = dr.plot_footprint(spec, firmware_build_dir("qemu", rm.firmware) / "kws_app.elf", out_dir / "footprint.png")
     human = None
-    if alsa_voice.words() & set(man["labels"][2:]):                 # the recordings say some keyword
+    if alsa_voice.words() & set(rm.keywords):                 # the recordings say some keyword
         from kws.evaluate.human import human_voice
 
         _step("a recorded human voice (alsa-utils' speaker-test) through the host reference and the firmware in QEMU")
@@ -302,15 +302,18 @@ def _verdicts(spec, equal: int, frames: int, qemu: dict, snr, model: dict, devic
 def _real_speaker_lines() -> list[str]:
     """The report's lead: how the released models hear people they never heard, as their releases
     and the real-speech benchmarks recorded it (a result made for another model is not quoted)."""
-    from kws.paths import REPO_ROOT
+    from kws.paths import MODELS_DIR, REPO_ROOT
 
     def load(rel):
         p = REPO_ROOT / rel
         return json.loads(p.read_text()) if p.exists() else None
 
-    man = load("models/commands/manifest.json") or {}
-    sha = (man.get("model") or {}).get("sha256")
-    sc = ((man.get("accuracy") or {}).get("per_source_int8") or {}).get("speech_commands")
+    def release(name):
+        return ReleasedModel.load(MODELS_DIR / name) if (MODELS_DIR / name / "manifest.json").exists() else None
+
+    commands = release("commands")
+    sha = commands.sha256 if commands else None
+    sc = ((commands.manifest.get("accuracy") or {}).get("per_source_int8") or {}).get("speech_commands") if commands else None
     rows = []
     if sc and "per_class_recall" in sc:
         w = sc.get("test_set_weighted_accuracy") or sc["accuracy"]
@@ -325,8 +328,8 @@ def _real_speaker_lines() -> list[str]:
                     f"{s['fa_per_hour']:.1f} FA/hr, FRR {s['frr']:.0%}, {s['occurrences']} keywords in "
                     f"{s['hours']:.1f} h |")
     peers = load("bench/results/wakeword_peers.json")
-    alexa = ((load("models/alexa/manifest.json") or {}).get("model") or {}).get("sha256")
-    if peers and peers.get("model_sha256") == alexa:
+    alexa = release("alexa")
+    if peers and alexa and peers.get("model_sha256") == alexa.sha256:
         comp = [r for c in peers["conditions"].values() for r in c["comparison"]]
         rows.append(f"| `alexa` against openWakeWord and PocketSphinx, same real streams (`python "
                     f"bench/wakeword_peers.py`) | recall at least the peer's at its FA/hr at "

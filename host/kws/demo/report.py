@@ -87,12 +87,11 @@ def device_run_stage(spec, model_dir: Path, wav: Path, out_dir: Path) -> dict:
     statistics it kept, checked for drift against the model's baseline."""
     from kws.audio import read_wav
     from kws.device.qemu import run_app
-    from kws.paths import firmware_model
     from kws.reference.monitor.drift import Baseline, compare
-    from kws.released import load_manifest
+    from kws.released import ReleasedModel
 
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
-    dev = run_app(pcm, out_dir / "semihosted", model=firmware_model(load_manifest(Path(model_dir))))
+    dev = run_app(pcm, out_dir / "semihosted", model=ReleasedModel.load(model_dir).firmware)
     st = dev["stats"]
     secs = pcm.size / spec.frontend.sample_rate_hz
     per_s = {k: st[f"{k}_instructions"] / secs for k in ("fe", "net", "det")}
@@ -150,10 +149,11 @@ def plot_scores(spec, model_dir: Path, wav: Path, labels_csv: Path, path: Path) 
     _save(fig, path)
 
 
-def plot_confusion(manifest: dict, path: Path) -> None:
-    acc = manifest["accuracy"]
+def plot_confusion(model, path: Path) -> None:
+    """The int8 confusion matrix a release (kws.released.ReleasedModel) records for its test clips."""
+    acc = model.manifest["accuracy"]
     cm = np.asarray(acc["confusion_int8"], dtype=float)
-    labels = manifest["labels"]
+    labels = model.labels
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.2, 5.4))

@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 
 from kws.paths import DEFAULT_MODEL, firmware_build_dir, make_firmware
+from kws.released import ReleasedModel
 
 
 def open_link(stack: contextlib.ExitStack, port: str | None, *, model: str = DEFAULT_MODEL):
     """A :class:`kws.device.link.Link` to ``port`` ("auto": the one known board connected, found
     by USB VID:PID), or to QEMU started here when ``port`` is None (stopped when ``stack`` closes):
-    the serial firmware built with ``model`` (kws.paths.firmware_model of a manifest)."""
+    the serial firmware built with ``model`` (:attr:`kws.released.ReleasedModel.firmware`)."""
     from kws.device.link import Link
     from kws.device.qemu import Sim
 
@@ -27,18 +28,17 @@ def open_link(stack: contextlib.ExitStack, port: str | None, *, model: str = DEF
     return stack.enter_context(sim.link())
 
 
-def expected_hashes(spec, manifest: dict, *, detector: bool = True) -> dict[str, int]:
+def expected_hashes(spec, model: ReleasedModel, *, detector: bool = True) -> dict[str, int]:
     """Handshake fields the device must match: front end, model (and detector)."""
-    expect = {"frontend_hash32": spec.frontend.hash32, "model_hash32": int(manifest["model"]["sha256"][:8], 16)}
+    expect = {"frontend_hash32": spec.frontend.hash32, "model_hash32": model.hash32}
     if detector:
         from kws.reference.detector import detector_hash32
-        from kws.reference.pipeline import calibrated_thresholds
 
-        expect["detector_hash32"] = detector_hash32(spec.detector, calibrated_thresholds(manifest))
+        expect["detector_hash32"] = detector_hash32(spec.detector, model.thresholds)
     return expect
 
 
-def thresholds_q(spec, manifest: dict, thresholds: dict[str, float] | None) -> list[int] | None:
+def thresholds_q(spec, model: ReleasedModel, thresholds: dict[str, float] | None) -> list[int] | None:
     """The Q(frac) threshold per class a device runs ``thresholds`` (per keyword, kws.release.thresholds)
     with, for :meth:`kws.device.link.Link.handshake`, as the host reference does with the same
     dict; None: the device keeps its built-in ones."""
@@ -46,4 +46,4 @@ def thresholds_q(spec, manifest: dict, thresholds: dict[str, float] | None) -> l
         return None
     from kws.reference.detector import class_thresholds_q
 
-    return class_thresholds_q(spec.detector, manifest["labels"], thresholds)
+    return class_thresholds_q(spec.detector, list(model.labels), thresholds)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kws.errors import KwsError
 from kws.paths import REPO_ROOT
-from kws.released import load_manifest
+from kws.released import ReleasedModel
 
 
 def pio_command() -> list[str]:
@@ -74,10 +74,10 @@ def verify(spec, model_dir: Path, port: str, *, timeout: float = 10.0) -> dict:
     from kws.device.connect import expected_hashes
     from kws.device.link import Link
 
-    man = load_manifest(Path(model_dir))
+    model = ReleasedModel.load(model_dir)
     with Link.wait_open(port, wait=timeout, timeout=timeout) as link:
-        hello = link.handshake(expect=expected_hashes(spec, man), attempts=max(1, int(timeout / 0.5)))
+        hello = link.handshake(expect=expected_hashes(spec, model), attempts=max(1, int(timeout / 0.5)))
     return {"port": port, "fw_version": hello.version,
             "frontend_hash32": f"{hello.frontend_hash32:08x}", "model_hash32": f"{hello.model_hash32:08x}",
             "detector_hash32": f"{hello.detector_hash32:08x}", "sample_rate": hello.sample_rate,
-            "model": man["name"]}
+            "model": model.name}

@@ -34,26 +34,21 @@ SPLITS = ("train", "val", "test", "all")
 
 def clip_accuracy(spec, model_dir: str | Path, data_dir: str | Path, *, split: str = "test") -> dict:
     """int8 metrics of the released model in ``model_dir`` on the ``split`` clips of ``data_dir``."""
-    from kws.released import load_manifest
+    from kws.released import ReleasedModel
     from kws.train.features import read_clip
     from kws.train.metrics import contexts, evaluate_logits, voice_groups
 
     model_dir, data_dir = Path(model_dir), Path(data_dir)
     if split not in SPLITS:
         raise KwsError(f"split {split!r}: one of {', '.join(SPLITS)}")
-    man = load_manifest(model_dir)
-    if "frontend" not in man or not (model_dir / "model.tflite").is_file():
-        raise KwsError(f"{model_dir}: not a released model (its manifest.json names no front end, or there is no "
-                       "model.tflite); `kws release` makes one")
-    if man["frontend"]["hash"] != spec.frontend.hash:
-        raise KwsError(f"{model_dir} was trained on front end {man['frontend']['hash'][:12]}, this spec computes "
-                       f"{spec.frontend.hash[:12]}: use its spec (kws --spec)")
+    rm = ReleasedModel.load(model_dir)
+    rm.check_frontend(spec)
     data = mf.load(data_dir)
     entries = [e for e in data["entries"] if split == "all" or e["split"] == split]
     if not entries:
         have = sorted({e["split"] for e in data["entries"]})
         raise KwsError(f"{data_dir}: no clips in split {split!r} (it has {', '.join(have) or 'none'}; --split all)")
-    labels = list(man["labels"])
+    labels = list(rm.labels)
     foreign = sorted({e["label"] for e in entries} - set(labels))
     if foreign:
         raise KwsError(f"{data_dir}: labels {foreign} are not among {model_dir}'s classes {labels}")

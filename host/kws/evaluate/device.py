@@ -24,19 +24,18 @@ def device_eval(spec, model_dir: Path, wav: Path, *, port: str | None = None, re
     reference alike, instead of the model's (kws.release.thresholds)."""
     from kws.device.connect import expected_hashes, open_link, thresholds_q
     from kws.device.link import stream_again_on_damage
-    from kws.paths import firmware_model
 
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
     labels_path = Path(wav).with_name(Path(wav).stem + ".labels.csv")
     truth = read_labels(labels_path) if labels_path.exists() else []
     pipe = ReferencePipeline(spec, model_dir, thresholds=thresholds)
     ref_logits, ref_events = pipe.run(pcm)
-    expect = expected_hashes(spec, pipe.manifest)
+    expect = expected_hashes(spec, pipe.model)
     with contextlib.ExitStack() as stack:
-        link = open_link(stack, port, model=firmware_model(pipe.manifest))
+        link = open_link(stack, port, model=pipe.model.firmware)
         r, restarts = stream_again_on_damage(
             link, pcm, lambda: link.handshake(logits=True, expect=expect,
-                                              thresholds=thresholds_q(spec, pipe.manifest, thresholds)),
+                                              thresholds=thresholds_q(spec, pipe.model, thresholds)),
             retries=retries)
         stats = r.stats
     dev_logits = np.frombuffer(b"".join(r.logits), dtype=np.int8).reshape(-1, ref_logits.shape[1]) \

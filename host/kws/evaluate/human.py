@@ -12,7 +12,7 @@ import numpy as np
 from kws.audio import read_wav
 from kws.data.alsa_voice import make_stream
 from kws.evaluate.run import evaluate
-from kws.reference.pipeline import ReferencePipeline, calibrated_thresholds
+from kws.reference.pipeline import ReferencePipeline
 
 
 def _point(tot: dict) -> dict:
@@ -24,7 +24,7 @@ def human_voice(spec, model_dir: str | Path, work_dir: str | Path, *, device: bo
     pipe = ReferencePipeline(spec, model_dir)
     streams = work_dir / "streams"
     summary = make_stream(streams, pipe.labels)
-    released = calibrated_thresholds(pipe.manifest)
+    released = pipe.model.thresholds
     res = evaluate(spec, model_dir, streams, work_dir / "eval", fixed_thresholds=released)
     at_released = res["at_fixed"] if released else res["at_default_threshold"]
     out = {"model": str(model_dir), "stream": summary, "released_thresholds": released,
@@ -35,11 +35,10 @@ def human_voice(spec, model_dir: str | Path, work_dir: str | Path, *, device: bo
            "note": "one recorded speaker, six keywords: a sanity check, not an accuracy figure"}
     if device:
         from kws.device.qemu import run_app
-        from kws.paths import firmware_model
 
         pcm = read_wav(streams / f"{summary['name']}.wav", expected_rate=spec.frontend.sample_rate_hz)
         logits, events = pipe.run(pcm)
-        dev = run_app(pcm, work_dir / "qemu", model=firmware_model(pipe.manifest))
+        dev = run_app(pcm, work_dir / "qemu", model=pipe.model.firmware)
         got = dev["logits"].reshape(-1, logits.shape[1])
         host_events = [(e.label, e.score_q, e.sample) for e in events]
         out["device_qemu"] = {

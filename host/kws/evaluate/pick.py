@@ -54,8 +54,9 @@ def _stream_score(spec, task, run: Path, streams: Path, target_fa: float) -> dic
     model_dir.mkdir(exist_ok=True)
     shutil.copyfile(run / "model.tflite", model_dir / "model.tflite")
     sha = hashlib.sha256((model_dir / "model.tflite").read_bytes()).hexdigest()
-    write_if_changed(model_dir / "manifest.json", json.dumps({"labels": list(task.labels),
-                                                              "model": {"file": "model.tflite", "sha256": sha}}) + "\n")
+    write_if_changed(model_dir / "manifest.json", json.dumps({   # the fields kws.released.ReleasedModel reads
+        "name": run.name, "task": {"name": task.name}, "labels": list(task.labels),
+        "model": {"file": "model.tflite", "sha256": sha}, "frontend": {"hash": spec.frontend.hash}}) + "\n")
     r = evaluate(spec, model_dir, streams, run / "streams_eval", target_fa_per_hour=target_fa)
     d = r["at_default_threshold"]
     return {"frr_within_target": frr_within(r["det_all"], target_fa), "target_fa_per_hour": target_fa,

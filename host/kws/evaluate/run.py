@@ -259,7 +259,7 @@ def evaluate(spec, model_dir: Path, streams_dir: Path, out_dir: Path, *, target_
         for tot in (default, calibrated, fixed):
             if tot is not None and tot["occurrences"]:
                 tot["frr_voice_mean"] = stats.voice_mean_frr(tot["hits"], groups)
-    result = {"model": str(model_dir), "model_sha256": (pipe.manifest.get("model") or {}).get("sha256"),
+    result = {"model": str(model_dir), "model_sha256": pipe.model.sha256,
               "streams": [d[0] for d in data], "engine": engine,
               "occurrences_key": occurrences, "occurrence_voices": groups if groups and all(groups) else None,
               "target_fa_per_hour": target_fa_per_hour, "default_threshold": spec.detector.threshold,
@@ -325,12 +325,12 @@ def write_calibration(spec, model_dir: Path, result: dict) -> Path:
     """Thresholds (with the DET data they came from) into calibration/<model>/thresholds.json and
     the model manifest's ``thresholds``; the manifest is re-validated."""
     from kws.release import update_manifest
-    from kws.released import load_manifest
+    from kws.released import ReleasedModel
 
     model_dir = Path(model_dir)
     path = REPO_ROOT / "calibration" / model_dir.name / "thresholds.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    rec = {"model_sha256": load_manifest(model_dir)["model"]["sha256"],
+    rec = {"model_sha256": ReleasedModel.load(model_dir).sha256,
            "frontend_hash": spec.frontend.hash, "detector_hash": spec.detector.hash,
            "target_fa_per_hour": result["target_fa_per_hour"], "thresholds": result["calibrated_thresholds"],
            "at_calibrated": result["at_calibrated"], "streams": result["streams"], "det": result["det"]}

@@ -36,7 +36,7 @@ def listen(spec, model_dir, *, device=None, seconds: float | None = None, level:
     ``threshold``: one posterior threshold for every keyword instead of the model's calibrated ones;
     ``thresholds_file``: per-keyword ones from a calibration (kws.release.thresholds)."""
     pipe = ReferencePipeline(spec, model_dir)
-    override = threshold_overrides(pipe.manifest, threshold=threshold, file=thresholds_file)
+    override = threshold_overrides(pipe.model, threshold=threshold, file=thresholds_file)
     if override is not None:
         pipe.thresholds = override
     ps = pipe.stream()
@@ -47,7 +47,7 @@ def listen(spec, model_dir, *, device=None, seconds: float | None = None, level:
     limit = int(round(seconds * rate)) if seconds else None
     stream = open_input(device, rate=rate, block=block)
     out(f"listening on {device if device is not None else 'the default input'} ({rate} Hz) with "
-        f"{pipe.manifest['name']}: {', '.join(pipe.labels[2:])}, "
+        f"{pipe.model.name}: {', '.join(pipe.labels[2:])}, "
         + (f"threshold {threshold} for every keyword" if threshold is not None else
            f"the thresholds of {thresholds_file}" if thresholds_file is not None else
            "its calibrated thresholds" if pipe.thresholds else f"the default threshold {spec.detector.threshold}")

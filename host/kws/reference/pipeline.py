@@ -11,13 +11,7 @@ import numpy as np
 from kws.frontend import fixed
 from kws.reference import detector as det
 from kws.reference.tflite_model import TFLiteModel
-from kws.released import load_manifest
-
-
-def calibrated_thresholds(manifest: dict) -> dict[str, float] | None:
-    """Per-keyword thresholds a model manifest carries (kws eval --calibrate), or None."""
-    t = manifest.get("thresholds") or {}
-    return t.get("values") or None
+from kws.released import ReleasedModel
 
 
 class ReferencePipeline:
@@ -26,13 +20,13 @@ class ReferencePipeline:
         """``thresholds``: per-keyword posterior thresholds in place of the model's calibrated ones."""
         self.spec = spec
         self.model_dir = Path(model_dir)
-        self.manifest = load_manifest(self.model_dir)
-        self.labels = self.manifest["labels"]
-        self.blob = (self.model_dir / "model.tflite").read_bytes()
+        self.model = ReleasedModel.load(self.model_dir)
+        self.labels = list(self.model.labels)
+        self.blob = self.model.blob()
         m = TFLiteModel.from_bytes(self.blob)
         self.out_scale = float(m.tensors[m.outputs[0]].scale[0])
         self.engine = engine
-        self.thresholds = thresholds if thresholds is not None else calibrated_thresholds(self.manifest)
+        self.thresholds = thresholds if thresholds is not None else self.model.thresholds
 
     def infer(self, windows: np.ndarray) -> np.ndarray:
         if self.engine == "tflm":

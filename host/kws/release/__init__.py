@@ -19,8 +19,8 @@ from kws.data import manifest as mf
 from kws.errors import KwsError
 from kws.fsio import write_if_changed
 from kws.paths import MODELS_DIR, REPO_ROOT
+from kws.released import ReleasedModel
 from kws.released import file_sha256 as _sha
-from kws.released import load_manifest
 from kws.train.metrics import NO_CONTEXT
 
 SCHEMA = MODELS_DIR / "manifest.schema.json"
@@ -160,7 +160,7 @@ def _adaptation(adapt: dict, train_dir: Path) -> dict:
 def attach_float_model(model_dir: Path, train_dir: Path) -> dict:
     """Adds the float network of the training directory a model was released from (checked: its
     model.tflite is the released one) to the release, for `kws adapt`."""
-    _check_released_from(model_dir, Path(train_dir), load_manifest(model_dir))
+    _check_released_from(model_dir, Path(train_dir), ReleasedModel.load(model_dir))
     shutil.copyfile(Path(train_dir) / "model.keras", Path(model_dir) / "model.keras")
     return update_manifest(model_dir, {"float_model": _float_model(Path(model_dir) / "model.keras")})
 
@@ -210,14 +210,15 @@ def remeasure_accuracy(spec, task, model_dir: Path, train_dir: Path, data_dir: P
     from kws.train.quantize import test_metrics
 
     model_dir, train_dir, data_dir = Path(model_dir), Path(train_dir), Path(data_dir)
-    man = load_manifest(model_dir)
+    rm = ReleasedModel.load(model_dir)
+    man = rm.manifest
     data_hash = mf.load(data_dir)["hash"]
     if data_hash != man["data"]["manifest_hash"]:
         raise KwsError(f"{data_dir}: data set {data_hash[:16]}, but {model_dir} was released from "
                        f"{man['data']['manifest_hash'][:16]}")
-    _check_released_from(model_dir, train_dir, man)
+    _check_released_from(model_dir, train_dir, rm)
     model = keras.models.load_model(train_dir / "model.keras", custom_objects=custom_objects(), compile=False)
-    fl, q = test_metrics(spec, task, model, (model_dir / "model.tflite").read_bytes(), data_dir, progress=False)
+    fl, q = test_metrics(spec, task, model, rm.blob(), data_dir, progress=False)
     if q["accuracy"] != man["accuracy"]["int8_test"] or q["n"] != man["accuracy"]["test_clips"]:
         raise KwsError(f"{model_dir}: int8 accuracy measured {q['accuracy']:.4%} on {q['n']} clips, recorded "
                        f"{man['accuracy']['int8_test']:.4%} on {man['accuracy']['test_clips']}: not the same test")
@@ -318,10 +319,10 @@ def _sources_line(data: dict) -> str:
     return "Built-in TTS corpus (" + ", ".join(f"{k[4:]} {src[k]:,}" for k in tts) + f" clips{rest})"
 
 
-def _check_released_from(model_dir: Path, train_dir: Path, man: dict) -> None:
+def _check_released_from(model_dir: Path, train_dir: Path, rm: ReleasedModel) -> None:
     """``train_dir`` is the training directory ``model_dir`` was released from: its model.tflite is the released file."""
     trained = train_dir / "model.tflite"
-    if not trained.is_file() or _sha(trained) != man["model"]["sha256"]:
+    if not trained.is_file() or _sha(trained) != rm.sha256:
         raise KwsError(f"{train_dir}: its model.tflite is not the model released in {model_dir}; give the training "
                        "directory it was released from")
 
@@ -330,7 +331,7 @@ def update_manifest(model_dir: Path, changes: dict) -> dict:
     """Sets top-level ``changes`` in a released model's manifest, re-validated against the schema
     and the artifacts, and rewrites its card."""
     model_dir = Path(model_dir)
-    man = {**load_manifest(model_dir), **changes}
+    man = {**ReleasedModel.load(model_dir).manifest, **changes}
     validate(man, model_dir)
     write_if_changed(model_dir / "manifest.json", json.dumps(man, indent=1) + "\n")
     write_if_changed(model_dir / "MODEL_CARD.md", model_card(man))

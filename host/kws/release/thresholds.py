@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 from kws.errors import KwsError
-from kws.reference.pipeline import calibrated_thresholds
+from kws.released import ReleasedModel
 
 
-def threshold_overrides(manifest: dict, *, threshold: float | None = None,
+def threshold_overrides(model: ReleasedModel, *, threshold: float | None = None,
                         file: str | Path | None = None) -> dict[str, float] | None:
     """Per-keyword thresholds to run a released model with instead of the ones it was built with
     (None: no override): ``threshold`` for every keyword, or ``file``, the JSON of a calibration —
@@ -21,7 +21,7 @@ def threshold_overrides(manifest: dict, *, threshold: float | None = None,
     Keywords a file leaves out keep the model's thresholds."""
     if threshold is not None and file is not None:
         raise KwsError("give one threshold for every keyword or a thresholds file, not both")
-    keywords = manifest["labels"][2:]
+    keywords = model.keywords
     if threshold is not None:
         if not 0.0 < threshold < 1.0:
             raise KwsError(f"threshold {threshold}: a posterior threshold lies between 0 and 1")
@@ -34,10 +34,10 @@ def threshold_overrides(manifest: dict, *, threshold: float | None = None,
         raise KwsError(f"{file}: cannot read thresholds: {e}") from e
     if not isinstance(rec, dict):
         raise KwsError(f"{file}: not a thresholds file (a JSON object is expected)")
-    sha, mine = rec.get("model_sha256"), (manifest.get("model") or {}).get("sha256")
-    if sha is not None and mine is not None and sha != mine:
+    sha, mine = rec.get("model_sha256"), model.sha256
+    if sha is not None and sha != mine:
         raise KwsError(f"{file}: these thresholds were calibrated for another model (sha256 {sha[:12]}…, "
-                       f"{manifest['name']} is {mine[:12]}…): calibrate again with kws eval")
+                       f"{model.name} is {mine[:12]}…): calibrate again with kws eval")
     values = rec.get("thresholds", rec.get("calibrated_thresholds", rec))
     if not isinstance(values, dict) or not values:
         raise KwsError(f"{file}: no thresholds in it (expected 'thresholds' or 'calibrated_thresholds': "
@@ -45,11 +45,11 @@ def threshold_overrides(manifest: dict, *, threshold: float | None = None,
     unknown = sorted(set(values) - set(keywords))
     if unknown:
         verb = "is not a keyword" if len(unknown) == 1 else "are not keywords"
-        raise KwsError(f"{file}: {', '.join(map(str, unknown))} {verb} of {manifest['name']} ({', '.join(keywords)})")
+        raise KwsError(f"{file}: {', '.join(map(str, unknown))} {verb} of {model.name} ({', '.join(keywords)})")
     bad = {k: v for k, v in values.items() if not isinstance(v, (int, float)) or not 0.0 < v < 1.0}
     if bad:
         raise KwsError(f"{file}: thresholds must lie between 0 and 1: {bad}")
-    return {**(calibrated_thresholds(manifest) or {}), **{k: float(v) for k, v in values.items()}}
+    return {**(model.thresholds or {}), **{k: float(v) for k, v in values.items()}}
 
 
 def add_args(parser, *, what: str = "the model's calibrated ones") -> None:
@@ -62,5 +62,5 @@ def add_args(parser, *, what: str = "the model's calibrated ones") -> None:
                              "or kws eval's eval.json, made for this model")
 
 
-def from_args(args, manifest: dict) -> dict[str, float] | None:
-    return threshold_overrides(manifest, threshold=args.threshold, file=args.thresholds)
+def from_args(args, model: ReleasedModel) -> dict[str, float] | None:
+    return threshold_overrides(model, threshold=args.threshold, file=args.thresholds)

@@ -29,6 +29,7 @@ import numpy as np
 from kws.data import manifest as mf
 from kws.errors import KwsError
 from kws.fsio import write_if_changed
+from kws.released import ReleasedModel
 
 
 def held_back(entries: list[dict], fraction: float) -> set[str]:
@@ -65,21 +66,19 @@ def block_diagonal_masks(model, members: int) -> list[tuple[object, np.ndarray]]
     return out
 
 
-def _base_model(model_dir: Path, task) -> tuple[dict, Path]:
-    from kws.released import load_manifest
-
-    man = load_manifest(model_dir)
-    if man["task"]["name"] != task.name or man["labels"] != list(task.labels):
-        raise KwsError(f"{model_dir}: a model of task {man['task']['name']!r} ({', '.join(man['labels'])}), not of "
-                       f"{task.name!r}: give --task {man['task']['name']}")
-    fl = man.get("float_model")
+def _base_model(model_dir: Path, task) -> tuple[ReleasedModel, Path]:
+    rm = ReleasedModel.load(model_dir)
+    if rm.task != task.name or rm.labels != tuple(task.labels):
+        raise KwsError(f"{model_dir}: a model of task {rm.task!r} ({', '.join(rm.labels)}), not of "
+                       f"{task.name!r}: give --task {rm.task}")
+    fl = rm.manifest.get("float_model")
     path = model_dir / (fl["file"] if fl else "model.keras")
     if not fl or not path.is_file():
         raise KwsError(f"{model_dir}: no float network (model.keras) to adapt; release it with it: "
                        f"`kws release --attach-float --train-dir <its training directory> --name {model_dir.name}`")
     if hashlib.sha256(path.read_bytes()).hexdigest() != fl["sha256"]:
         raise KwsError(f"{path}: does not match the manifest's sha256 (changed since release)")
-    return man, path
+    return rm, path
 
 
 def _user_clips(user_dir: Path, task, base_hash: str) -> tuple[dict, list[dict]]:
@@ -114,15 +113,14 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     from kws.train.quantize import quantize
 
     model_dir, user_dir, base_dir, out_dir = map(Path, (model_dir, user_dir, base_dir, out_dir))
-    man, keras_path = _base_model(model_dir, task)
+    rm, keras_path = _base_model(model_dir, task)
+    man = rm.manifest
     base = mf.load(base_dir)
     if base["hash"] != man["data"]["manifest_hash"]:
         raise KwsError(f"{base_dir}: data set {base['hash'][:16]}, but {model_dir} was trained on "
                        f"{man['data']['manifest_hash'][:16]}: give the data set it was released from (rehearsal, "
                        "calibration and the held-out test)")
-    if man["frontend"]["hash"] != spec.frontend.hash:
-        raise KwsError(f"{model_dir}: made for front end {man['frontend']['hash'][:12]}, this spec computes "
-                       f"{spec.frontend.hash[:12]}")
+    rm.check_frontend(spec)
     user, ents = _user_clips(user_dir, task, base["hash"])
     if not 0 <= holdout < 1:
         raise KwsError(f"--holdout {holdout}: a fraction in [0, 1)")
@@ -200,7 +198,7 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     cfg["train"] = man["spec"]["train"]                   # how the base network was trained
     if man["spec"].get("members"):
         cfg["members"] = man["spec"]["members"]
-    cfg["adapt"] = {"base_model": {"name": man["name"], "sha256": man["model"]["sha256"],
+    cfg["adapt"] = {"base_model": {"name": rm.name, "sha256": rm.sha256,
                                    "float_sha256": man["float_model"]["sha256"]},
                     "user_data": {"dir": str(user_dir), "manifest_hash": user["hash"], "takes": len(ents),
                                   "trained_on": len(train_ents), "held_back": sorted(back),
@@ -210,8 +208,8 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     write_if_changed(out_dir / "history.json", json.dumps({k: [float(v) for v in vs] for k, vs in
                                                            hist.history.items()}, indent=1) + "\n")
 
-    q = quantize(spec, task, out_dir, base_dir, name=man["name"], progress=progress, calibration_dir=calibration_dir)
-    base_blob = (model_dir / man["model"]["file"]).read_bytes()
+    q = quantize(spec, task, out_dir, base_dir, name=rm.name, progress=progress, calibration_dir=calibration_dir)
+    base_blob = rm.blob()
     new_blob = (out_dir / "model.tflite").read_bytes()
 
     def int8_acc(blob):
@@ -221,7 +219,7 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     after["user_held_back_int8"] = int8_acc(new_blob)
     before["base_test_int8"] = man["accuracy"]["int8_test"]
     after["base_test_int8"] = q["int8_test"]["accuracy"]
-    result = {"base_model": man["name"], "user_takes": len(ents), "trained_on": len(train_ents),
+    result = {"base_model": rm.name, "user_takes": len(ents), "trained_on": len(train_ents),
               "held_back": len(back_ents), "before": before, "after": after,
               "base_test_clips": q["int8_test"]["n"], "settings": settings}
     write_if_changed(out_dir / "adapt.json", json.dumps(result, indent=1) + "\n")
