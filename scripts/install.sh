@@ -22,9 +22,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     step 1/4 "Debian packages: ${missing[*]} (waits for another apt to finish; a minute or two)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get -o DPkg::Lock::Timeout=600 update -qq
-    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" 2>&1 | { grep -E "^(Setting up|E:)" || true; }
+    scripts/apt-install.sh "${missing[@]}"
   else
     echo "install: missing Debian packages: ${missing[*]}" >&2
     echo "install: run as root, or: sudo apt-get install ${missing[*]}" >&2
