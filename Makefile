@@ -1,8 +1,8 @@
 # Top-level entry points. The README's two commands are `make demo` and `make test`.
 #
 #   make setup   install Debian packages (as root) and the pinned Python venv (.venv)
-#   make test    everything CI runs: ruff, the type check (mypy), C unit tests, host/ARM builds, pytest
-#   make check   the fast subset for everyday work: ruff, mypy, pytest without the tests marked slow
+#   make test    everything CI runs: ruff (lint, format), the type check (mypy), C unit tests, host/ARM builds, pytest
+#   make check   the fast subset for everyday work: ruff (lint, format), mypy, pytest without the tests marked slow
 #   make fuzz-smoke  every fuzz target for 20 s from its committed seed corpus (part of make test);
 #                    the long run: make -C firmware fuzz-long, and the host target as in tests/fuzz/
 #   make demo    the main job end to end, as far as it goes today
@@ -25,6 +25,7 @@ codegen: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check host tests bench
+	$(VENV)/bin/ruff format --check host tests bench
 	$(VENV)/bin/mypy
 	$(MAKE) -C firmware host arm check
 	$(MAKE) fuzz-smoke
@@ -39,6 +40,7 @@ fuzz-smoke: $(STAMP)
 
 check: $(STAMP)
 	$(VENV)/bin/ruff check host tests bench
+	$(VENV)/bin/ruff format --check host tests bench
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -m "not slow"
 

@@ -39,9 +39,17 @@ def enrolled_takes(data: Path, task, timbre: str, takes: int) -> list[dict]:
     for lab in task.labels:
         if lab == task.silence_label:
             continue
-        c = [e for e in man["entries"] if e["split"] == "test" and e["label"] == lab
-             and (e.get("origin") or {}).get("side") == "alone" and Voice(*e["speaker"].partition(":")[::2]).timbre == timbre]
-        out += sorted(c, key=lambda e: hashlib.sha1(e["id"].encode()).hexdigest())[:takes if task.is_keyword(lab) else 2 * takes]
+        c = [
+            e
+            for e in man["entries"]
+            if e["split"] == "test"
+            and e["label"] == lab
+            and (e.get("origin") or {}).get("side") == "alone"
+            and Voice(*e["speaker"].partition(":")[::2]).timbre == timbre
+        ]
+        out += sorted(c, key=lambda e: hashlib.sha1(e["id"].encode()).hexdigest())[
+            : takes if task.is_keyword(lab) else 2 * takes
+        ]
     return out
 
 
@@ -70,30 +78,49 @@ def main() -> None:
         r = adapt(spec, task, model, tmp / "user", data, tmp / "adapted", progress=False)
         adapted = (tmp / "adapted" / "model.tflite").read_bytes()
 
-    feats = build_features(data, spec, task, augment_copies=spec.train.augment_copies, cache_dir=data / "features",
-                           progress=False)
+    feats = build_features(
+        data, spec, task, augment_copies=spec.train.augment_copies, cache_dir=data / "features", progress=False
+    )
     enrolled = {e["id"] for e in takes}
     keep = np.array([i not in enrolled for i in feats["id_test"]])
     x, y = feats["x_test"][keep], feats["y_test"][keep]
     groups = voice_groups(data, feats["id_test"][keep])
     kw = np.array([task.is_keyword(task.labels[i]) for i in y])
-    pred = {tag: tflm_logits(blob, x).argmax(1) for tag, blob in
-            (("base", (model / "model.tflite").read_bytes()), ("adapted", adapted))}
+    pred = {
+        tag: tflm_logits(blob, x).argmax(1)
+        for tag, blob in (("base", (model / "model.tflite").read_bytes()), ("adapted", adapted))
+    }
     per_voice = {}
     for v in sorted(set(groups.tolist())):
         m = groups == v
-        per_voice[v] = {"clips": int(m.sum()), **{f"{t}_accuracy": float(np.mean(p[m] == y[m])) for t, p in pred.items()},
-                        **{f"{t}_keywords_found": float(np.mean(p[m & kw] == y[m & kw])) if (m & kw).any() else None
-                           for t, p in pred.items()}}
-    result = {"benchmark": "adapt_voice", "task": task.name, "model": str(model), "data_manifest": mf.load(data)["hash"],
-              "voice": args.voice, "enrolled_takes": len(takes), "adapt": r,
-              "test_clips_excluding_enrolled": int(keep.sum()),
-              "all_test_base": float(np.mean(pred["base"] == y)), "all_test_adapted": float(np.mean(pred["adapted"] == y)),
-              "per_voice": per_voice, "note": "int8 accuracy (TFLM) on the test split minus the enrolled clips"}
+        per_voice[v] = {
+            "clips": int(m.sum()),
+            **{f"{t}_accuracy": float(np.mean(p[m] == y[m])) for t, p in pred.items()},
+            **{
+                f"{t}_keywords_found": float(np.mean(p[m & kw] == y[m & kw])) if (m & kw).any() else None
+                for t, p in pred.items()
+            },
+        }
+    result = {
+        "benchmark": "adapt_voice",
+        "task": task.name,
+        "model": str(model),
+        "data_manifest": mf.load(data)["hash"],
+        "voice": args.voice,
+        "enrolled_takes": len(takes),
+        "adapt": r,
+        "test_clips_excluding_enrolled": int(keep.sum()),
+        "all_test_base": float(np.mean(pred["base"] == y)),
+        "all_test_adapted": float(np.mean(pred["adapted"] == y)),
+        "per_voice": per_voice,
+        "note": "int8 accuracy (TFLM) on the test split minus the enrolled clips",
+    }
     out = Path(args.out or REPO_ROOT / "bench" / "results" / f"adapt_{task.name}_{args.voice.replace(':', '_')}.json")
     write_if_changed(out, json.dumps(result, indent=1) + "\n")
-    print(f"{args.voice}: {len(takes)} takes; all test (minus enrolled) {result['all_test_base']:.1%} -> "
-          f"{result['all_test_adapted']:.1%}")
+    print(
+        f"{args.voice}: {len(takes)} takes; all test (minus enrolled) {result['all_test_base']:.1%} -> "
+        f"{result['all_test_adapted']:.1%}"
+    )
     for v, s in per_voice.items():
         if s["clips"] >= 60:
             print(f"  {v:28s} {s['clips']:5d}  {s['base_accuracy']:6.1%} -> {s['adapted_accuracy']:6.1%}")

@@ -43,7 +43,7 @@ def reference_features(pcm: np.ndarray) -> np.ndarray:
 
     x = pcm.astype(np.float32)
     peak = x.max(axis=1, keepdims=True)
-    x = x / np.where(peak > 0, peak, 1.0)            # their wav / reduce_max(wav); a silent clip stays 0
+    x = x / np.where(peak > 0, peak, 1.0)  # their wav / reduce_max(wav); a silent clip stays 0
     stft = tf.signal.stft(x, frame_length=480, frame_step=320, fft_length=None, window_fn=tf.signal.hann_window)
     spec = tf.abs(stft)
     mel = tf.tensordot(spec, tf.signal.linear_to_mel_weight_matrix(40, spec.shape[-1], 16000, 20.0, 4000.0), 1)
@@ -57,7 +57,7 @@ def reference_logits(model: bytes, feats: np.ndarray) -> np.ndarray:
     it.allocate_tensors()
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
     scale, zero = inp["quantization"]
-    q = np.clip(feats / scale + zero, -128, 127).astype(np.int8)        # their cast truncates toward zero
+    q = np.clip(feats / scale + zero, -128, 127).astype(np.int8)  # their cast truncates toward zero
     res = []
     for row in q:
         it.set_tensor(inp["index"], row.reshape(inp["shape"]))
@@ -91,23 +91,41 @@ def main() -> None:
     ref = evaluate_logits(logits, y, list(REFERENCE_LABELS))
     ours = clip_figures(task.spec(load_spec()), REPO_ROOT / args.model, data)
     speakers = sorted({e["speaker"] for e in entries if e["label"] != "_silence_"})
-    result = {"benchmark": "commands_reference", "clips": {
-        "n": len(entries), "speakers": len(speakers), "data_manifest_hash": mf.load(data)["hash"],
-        "what": "test split of the real data set: Speech Commands v0.02 test-list speakers (re-split by speaker), "
-                "silence cut from its _background_noise_"},
-        "reference": {"model": "MLPerf Tiny KWS reference DS-CNN (mlcommons/tiny, trained_models/kws_ref_model.tflite)",
-                      "model_sha256": hashlib.sha256(ref_bytes).hexdigest(),
-                      "trained_on": "Speech Commands v0.02 training list (about 2,600 speakers, 85 k clips)",
-                      "accuracy": ref["accuracy"], "test_set_weighted_accuracy": ref.get("test_set_weighted_accuracy"),
-                      "balanced_accuracy": ref["balanced_accuracy"], "per_class_recall": ref["per_class_recall"],
-                      "confusion": ref["confusion"], "labels": list(REFERENCE_LABELS)},
-        "released": {"model": args.model, **{k: ours[k] for k in ("clips", "accuracy", "test_set_weighted_accuracy",
-                                                                   "balanced_accuracy", "per_class_recall")}}}
+    result = {
+        "benchmark": "commands_reference",
+        "clips": {
+            "n": len(entries),
+            "speakers": len(speakers),
+            "data_manifest_hash": mf.load(data)["hash"],
+            "what": "test split of the real data set: Speech Commands v0.02 test-list speakers (re-split by speaker), "
+            "silence cut from its _background_noise_",
+        },
+        "reference": {
+            "model": "MLPerf Tiny KWS reference DS-CNN (mlcommons/tiny, trained_models/kws_ref_model.tflite)",
+            "model_sha256": hashlib.sha256(ref_bytes).hexdigest(),
+            "trained_on": "Speech Commands v0.02 training list (about 2,600 speakers, 85 k clips)",
+            "accuracy": ref["accuracy"],
+            "test_set_weighted_accuracy": ref.get("test_set_weighted_accuracy"),
+            "balanced_accuracy": ref["balanced_accuracy"],
+            "per_class_recall": ref["per_class_recall"],
+            "confusion": ref["confusion"],
+            "labels": list(REFERENCE_LABELS),
+        },
+        "released": {
+            "model": args.model,
+            **{
+                k: ours[k]
+                for k in ("clips", "accuracy", "test_set_weighted_accuracy", "balanced_accuracy", "per_class_recall")
+            },
+        },
+    }
     write_if_changed(REPO_ROOT / args.out, json.dumps(result, indent=1) + "\n")
     for name in ("reference", "released"):
         r = result[name]
-        print(f"{name}: {len(entries)} clips of {len(speakers)} held-out speakers: {r['accuracy']:.1%}, weighed as the "
-              f"test set {r['test_set_weighted_accuracy']:.1%}, class-balanced {r['balanced_accuracy']:.1%}")
+        print(
+            f"{name}: {len(entries)} clips of {len(speakers)} held-out speakers: {r['accuracy']:.1%}, weighed as the "
+            f"test set {r['test_set_weighted_accuracy']:.1%}, class-balanced {r['balanced_accuracy']:.1%}"
+        )
     print(f"wrote {args.out}")
 
 

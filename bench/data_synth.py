@@ -47,10 +47,18 @@ def main() -> None:
         ingest(source_clips(task, Path(d) / "raw"), task, Path(d) / "data", progress=False)
         t_ingest = time.perf_counter() - t0
     full_n = len(plan(full))
-    result = {"benchmark": "data_synth", "task": args.task, "clips": n, "cores": os.cpu_count(),
-              "render_clips_per_s": n / t_render, "validate_clips_per_s": n / t_ingest,
-              "full_corpus_clips": full_n, "full_corpus_projected_minutes": full_n * (t_render + t_ingest) / n / 60,
-              "engines": sorted(full.synth.engines), "method": "wall clock, one run, all cores"}
+    result = {
+        "benchmark": "data_synth",
+        "task": args.task,
+        "clips": n,
+        "cores": os.cpu_count(),
+        "render_clips_per_s": n / t_render,
+        "validate_clips_per_s": n / t_ingest,
+        "full_corpus_clips": full_n,
+        "full_corpus_projected_minutes": full_n * (t_render + t_ingest) / n / 60,
+        "engines": sorted(full.synth.engines),
+        "method": "wall clock, one run, all cores",
+    }
     out = REPO_ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(out, json.dumps(result, indent=2) + "\n")

@@ -39,8 +39,11 @@ def main() -> None:
     ap.add_argument("--hours", type=int, default=24)
     ap.add_argument("--model", default="models/commands")
     ap.add_argument("--data", help="the model's data set (default: build/data/<task>)")
-    ap.add_argument("--calibration-streams", default="build/streams",
-                    help="streams the thresholds are calibrated on (hours of validation-voice negatives hold best)")
+    ap.add_argument(
+        "--calibration-streams",
+        default="build/streams",
+        help="streams the thresholds are calibrated on (hours of validation-voice negatives hold best)",
+    )
     ap.add_argument("--positive-streams", help="where positive_test_10min comes from (default: --calibration-streams)")
     ap.add_argument("--out", default="bench/results/eval_24h.json")
     args = ap.parse_args()
@@ -53,45 +56,89 @@ def main() -> None:
     streams.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     for h in range(args.hours):
-        if not (streams / f"negative_day_{h:02d}.words.csv").exists():     # streams made before words files too
-            make_stream(REPO_ROOT / data, task, streams, kind="negative", minutes=60, name=f"negative_day_{h:02d}",
-                        part=h + 1)
+        if not (streams / f"negative_day_{h:02d}.words.csv").exists():  # streams made before words files too
+            make_stream(
+                REPO_ROOT / data, task, streams, kind="negative", minutes=60, name=f"negative_day_{h:02d}", part=h + 1
+            )
     pos_dir = REPO_ROOT / (args.positive_streams or args.calibration_streams)
     for name in ("positive_test_10min.wav", "positive_test_10min.labels.csv"):
         shutil.copyfile(pos_dir / name, streams / name)
-    if (pos_dir / "positive_test_10min.words.csv").exists():          # older streams have none
+    if (pos_dir / "positive_test_10min.words.csv").exists():  # older streams have none
         shutil.copyfile(pos_dir / "positive_test_10min.words.csv", streams / "positive_test_10min.words.csv")
     t_streams = time.perf_counter() - t0
     cal = evaluate(spec, REPO_ROOT / args.model, REPO_ROOT / args.calibration_streams, work / "calibration")
     r = evaluate(spec, REPO_ROOT / args.model, streams, work / "day", fixed_thresholds=cal["calibrated_thresholds"])
-    keep = ("fa_per_hour", "fa_per_hour_ci95", "false_accepts", "hours", "frr", "frr_ci95", "frr_voice_mean",
-            "occurrences", "latency_ms_p95")
+    keep = (
+        "fa_per_hour",
+        "fa_per_hour_ci95",
+        "false_accepts",
+        "hours",
+        "frr",
+        "frr_ci95",
+        "frr_voice_mean",
+        "occurrences",
+        "latency_ms_p95",
+    )
     result = {
-        "benchmark": "eval_24h", "model": args.model, "negative_hours": args.hours,
+        "benchmark": "eval_24h",
+        "model": args.model,
+        "negative_hours": args.hours,
         "model_sha256": hashlib.sha256((REPO_ROOT / args.model / "model.tflite").read_bytes()).hexdigest(),
         "audio_hours_total": r["audio_seconds"] / 3600,
         "thresholds_calibrated_on": args.calibration_streams,
-        "calibration_hours": cal["at_calibrated"]["hours"], "calibrated_thresholds": cal["calibrated_thresholds"],
+        "calibration_hours": cal["at_calibrated"]["hours"],
+        "calibrated_thresholds": cal["calibrated_thresholds"],
         "at_calibrated_thresholds": {k: r["at_fixed"][k] for k in keep if k in r["at_fixed"]},
         "at_default_threshold": {k: r["at_default_threshold"][k] for k in keep if k in r["at_default_threshold"]},
-        "misses_by_voice": {"at_calibrated_thresholds": r["by_voice"]["at_fixed"],
-                            "at_default_threshold": r["by_voice"]["at_default_threshold"]},
+        "misses_by_voice": {
+            "at_calibrated_thresholds": r["by_voice"]["at_fixed"],
+            "at_default_threshold": r["by_voice"]["at_default_threshold"],
+        },
         "throughput_x_realtime": r["throughput_x_realtime"],
-        "occurrences_key": r["occurrences_key"],     # with det_all's hits: `kws eval --compare` of two runs
+        "occurrences_key": r["occurrences_key"],  # with det_all's hits: `kws eval --compare` of two runs
         "occurrence_voices": r["occurrence_voices"],
-        "det_all": [{k: p[k] for k in ("threshold", "fa_per_hour", "fa_per_hour_ci95", "false_accepts", "hours", "frr",
-                                       "frr_ci95", "occurrences", "latency_ms_p95", "hits")}
-                    for p in r["det_all"]],
-        "false_accepts_heard": {"at_calibrated_thresholds": r["false_accepts_heard"]["at_fixed"],
-                                "at_default_threshold": r["false_accepts_heard"]["at_default_threshold"]},
+        "det_all": [
+            {
+                k: p[k]
+                for k in (
+                    "threshold",
+                    "fa_per_hour",
+                    "fa_per_hour_ci95",
+                    "false_accepts",
+                    "hours",
+                    "frr",
+                    "frr_ci95",
+                    "occurrences",
+                    "latency_ms_p95",
+                    "hits",
+                )
+            }
+            for p in r["det_all"]
+        ],
+        "false_accepts_heard": {
+            "at_calibrated_thresholds": r["false_accepts_heard"]["at_fixed"],
+            "at_default_threshold": r["false_accepts_heard"]["at_default_threshold"],
+        },
         "note": "throughput: audio seconds per second of feature + network compute, this run, all cores",
         "stream_generation_seconds": t_streams,
     }
     out = REPO_ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(out, json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("audio_hours_total", "at_calibrated_thresholds", "at_default_threshold",
-                                             "throughput_x_realtime")}, indent=1))
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in (
+                    "audio_hours_total",
+                    "at_calibrated_thresholds",
+                    "at_default_threshold",
+                    "throughput_x_realtime",
+                )
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -26,21 +26,27 @@ ELF = REPO_ROOT / "build" / "qemu" / "fe_golden.elf"
 
 
 def object_sizes() -> dict[str, int]:
-    objs = [REPO_ROOT / "build" / "arm" / "core" / "kws_frontend.o", REPO_ROOT / "build" / "arm" / "generated" /
-            "kws_fe_tables.o"]
+    objs = [
+        REPO_ROOT / "build" / "arm" / "core" / "kws_frontend.o",
+        REPO_ROOT / "build" / "arm" / "generated" / "kws_fe_tables.o",
+    ]
     out = subprocess.run(["arm-none-eabi-size", *map(str, objs)], capture_output=True, text=True, check=True).stdout
     rows = [ln.split() for ln in out.splitlines()[1:]]
-    return {"code_bytes": int(rows[0][0]), "tables_bytes": int(rows[1][0]),
-            "static_ram_bytes": sum(int(r[1]) + int(r[2]) for r in rows),
-            "scratch_ram_bytes_caller_owned": None}
+    return {
+        "code_bytes": int(rows[0][0]),
+        "tables_bytes": int(rows[1][0]),
+        "static_ram_bytes": sum(int(r[1]) + int(r[2]) for r in rows),
+        "scratch_ram_bytes_caller_owned": None,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="bench/results/frontend_instructions.json")
     args = ap.parse_args()
-    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "arm", "qemu"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["make", "-s", "-C", str(REPO_ROOT / "firmware"), "arm", "qemu"], check=True, stdout=subprocess.DEVNULL
+    )
     spec = load_spec().frontend
     cases = {}
     total_instr = total_frames = 0
@@ -72,15 +78,24 @@ def main() -> None:
         "front_end_duty_cycle_at_64MHz": per_frame * frames_per_s / 64e6,
         "note_cycles": "instruction counts, not Cortex-M4 cycles (1 instruction = 1 cycle assumed for duty cycle)",
         "size": sizes,
-        "vs_anchors": {k: {"instructions_ratio": per_frame / v["instructions"],
-                           "flash_ratio": (sizes["code_bytes"] + sizes["tables_bytes"]) / v["flash_bytes"]}
-                       for k, v in anchors.items() if k.startswith("cmsis")},
+        "vs_anchors": {
+            k: {
+                "instructions_ratio": per_frame / v["instructions"],
+                "flash_ratio": (sizes["code_bytes"] + sizes["tables_bytes"]) / v["flash_bytes"],
+            }
+            for k, v in anchors.items()
+            if k.startswith("cmsis")
+        },
     }
     out = REPO_ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(out, json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("instructions_per_frame", "front_end_duty_cycle_at_64MHz", "size",
-                                              "vs_anchors")}, indent=2))
+    print(
+        json.dumps(
+            {k: result[k] for k in ("instructions_per_frame", "front_end_duty_cycle_at_64MHz", "size", "vs_anchors")},
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

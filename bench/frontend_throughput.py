@@ -28,8 +28,10 @@ from kws.spec import load_spec
 
 def make_audio(seconds: float, rate: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    clips = [tts.espeak(t, voice=v, rate=rate) for t, v in
-             [("yes, turn left now", "en+m3"), ("stop the music", "en+f2"), ("go forward", "en+klatt4")]]
+    clips = [
+        tts.espeak(t, voice=v, rate=rate)
+        for t, v in [("yes, turn left now", "en+m3"), ("stop the music", "en+f2"), ("go forward", "en+klatt4")]
+    ]
     clips.append(tts.flite("on and off, then down", voice="slt", rate=rate))
     speech = np.concatenate(clips).astype(np.float64)
     reps = int(np.ceil(seconds * rate / speech.size))
@@ -58,7 +60,7 @@ def main() -> None:
     pcm = make_audio(args.seconds, spec.sample_rate_hz)
     frames = spec.num_frames(pcm.size)
 
-    py_cep = fixed.cepstra(pcm, spec)                     # warm-up and correctness cross-check
+    py_cep = fixed.cepstra(pcm, spec)  # warm-up and correctness cross-check
     c_cep, _ = native.run(pcm, [spec.hop_samples])
     assert np.array_equal(py_cep, c_cep), "Python and C disagree: run the tests"
 
@@ -68,10 +70,16 @@ def main() -> None:
         "benchmark": "frontend_throughput",
         "frontend_hash": spec.hash,
         "audio": {"seconds": args.seconds, "frames": frames, "source": "espeak-ng + flite speech, looped, +noise"},
-        "python_reference": {"seconds": t_py, "realtime_factor": args.seconds / t_py,
-                             "note": "numpy, vectorized over frames, one process"},
-        "c_host_build": {"seconds": t_c, "realtime_factor": args.seconds / t_c,
-                         "note": "firmware C, gcc -O2, streaming API in hop-sized blocks, one thread"},
+        "python_reference": {
+            "seconds": t_py,
+            "realtime_factor": args.seconds / t_py,
+            "note": "numpy, vectorized over frames, one process",
+        },
+        "c_host_build": {
+            "seconds": t_c,
+            "realtime_factor": args.seconds / t_c,
+            "note": "firmware C, gcc -O2, streaming API in hop-sized blocks, one thread",
+        },
         "ratio_c_over_python": t_py / t_c,
         "bit_exact": True,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__},

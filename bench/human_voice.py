@@ -27,8 +27,10 @@ def main() -> None:
     ap.add_argument("--model", default="models/commands")
     ap.add_argument("--out", default="bench/results/human_voice.json")
     args = ap.parse_args()
-    result = {"benchmark": "human_voice",
-              **human_voice(load_spec(), REPO_ROOT / args.model, REPO_ROOT / "build" / "human_voice")}
+    result = {
+        "benchmark": "human_voice",
+        **human_voice(load_spec(), REPO_ROOT / args.model, REPO_ROOT / "build" / "human_voice"),
+    }
     result["model"] = args.model
     write_if_changed(REPO_ROOT / args.out, json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: result[k] for k in ("at_released_thresholds", "at_default_threshold")}, indent=1))

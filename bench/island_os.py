@@ -31,14 +31,24 @@ def main() -> None:
     args = ap.parse_args()
     build = REPO_ROOT / "build" / "os"
     model = ReleasedModel.load(REPO_ROOT / args.model).firmware
-    elf = build / firmware_build_dir("qemu", model).name / "kws_serial.elf"   # the Makefile's folder, under BUILD
-    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), f"BUILD={build}", f"MODEL={model}", "ARM_OPT=-Os",
-                    str(elf)], check=True)
+    elf = build / firmware_build_dir("qemu", model).name / "kws_serial.elf"  # the Makefile's folder, under BUILD
+    subprocess.run(
+        ["make", "-s", "-C", str(REPO_ROOT / "firmware"), f"BUILD={build}", f"MODEL={model}", "ARM_OPT=-Os", str(elf)],
+        check=True,
+    )
     sha = hashlib.sha256((REPO_ROOT / args.model / "model.tflite").read_bytes()).hexdigest()
     rep = measured_budget(load_spec(), elf, model_sha256=sha)
-    result = {"benchmark": "island_os", "model": args.model, "model_sha256": sha, "image": "kws_serial.elf",
-              "arm_opt": "-Os", "total_bytes": rep["total_bytes"], "flash_bytes": rep["flash_bytes"],
-              "ram_bytes": rep["ram_bytes"], "items": rep["items"]}
+    result = {
+        "benchmark": "island_os",
+        "model": args.model,
+        "model_sha256": sha,
+        "image": "kws_serial.elf",
+        "arm_opt": "-Os",
+        "total_bytes": rep["total_bytes"],
+        "flash_bytes": rep["flash_bytes"],
+        "ram_bytes": rep["ram_bytes"],
+        "items": rep["items"],
+    }
     write_if_changed(REPO_ROOT / args.out, json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("total_bytes", "flash_bytes", "ram_bytes")}))
 

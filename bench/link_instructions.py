@@ -27,27 +27,39 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="bench/results/link_instructions.json")
     args = ap.parse_args()
-    subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu-link"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu-link"], check=True, stdout=subprocess.DEVNULL
+    )
     run = run_semihosted(ELF, [], icount=True)
-    f = {k: int(v) for k, v in parse_fields([ln for ln in run.output.splitlines()
-                                              if ln.startswith("link_bench ")][0]).items()}
+    f = {
+        k: int(v)
+        for k, v in parse_fields([ln for ln in run.output.splitlines() if ln.startswith("link_bench ")][0]).items()
+    }
     if f["equal"] != f["frames"]:
         raise SystemExit(f"{ELF}: {f['frames'] - f['equal']} frames came back changed")
     instr = f["ticks"] * f["calib_instr"] / f["calib_ticks"]
     seconds = f["samples"] / load_spec().frontend.sample_rate_hz
     result = {
-        "benchmark": "link_instructions", "frames": f["frames"], "samples": f["samples"],
-        "wire_bytes": f["wire_bytes"], "frames_equal": f["equal"],
+        "benchmark": "link_instructions",
+        "frames": f["frames"],
+        "samples": f["samples"],
+        "wire_bytes": f["wire_bytes"],
+        "frames_equal": f["equal"],
         "instructions_per_wire_byte": round(instr / f["wire_bytes"], 1),
         "instructions_per_audio_second": round(instr / seconds),
         "duty_cycle_at_64MHz": instr / seconds / CLOCK_HZ,
         "note": "instruction counts (QEMU -icount); receive path only (kws_proto_rx_byte per byte, "
-                "kws_proto_rx_pcm16 per frame), not the UART interrupt or the CREDIT frames sent back",
+        "kws_proto_rx_pcm16 per frame), not the UART interrupt or the CREDIT frames sent back",
     }
     write_if_changed(REPO_ROOT / args.out, json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("instructions_per_wire_byte", "instructions_per_audio_second",
-                                              "duty_cycle_at_64MHz")}))
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in ("instructions_per_wire_byte", "instructions_per_audio_second", "duty_cycle_at_64MHz")
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -50,15 +50,29 @@ def main() -> None:
                 t0 = time.perf_counter()
                 out[k] = net.stream(feats, stride)
                 best[k] = min(best[k], time.perf_counter() - t0)
-        rows.append({"model": m, "windows": int(out["avx2"].shape[0]),
-                     "logits_equal": bool((out["avx2"] == out["portable"]).all()),
-                     "x_realtime": {k: seconds / v for k, v in best.items()},
-                     "ratio_avx2_over_portable": best["portable"] / best["avx2"]})
-        print(f"{m}: avx2 {seconds / best['avx2']:.0f}x, portable {seconds / best['portable']:.0f}x real time "
-              f"(one thread), ratio {rows[-1]['ratio_avx2_over_portable']:.2f}, equal {rows[-1]['logits_equal']}")
-    result = {"benchmark": "network_throughput", "wav": args.wav, "audio_seconds": seconds, "threads": 1,
-              "repeats": args.repeats, "machine": platform.processor() or platform.machine(), "models": rows,
-              "note": "best of N per build, builds alternated in one run; features excluded"}
+        rows.append(
+            {
+                "model": m,
+                "windows": int(out["avx2"].shape[0]),
+                "logits_equal": bool((out["avx2"] == out["portable"]).all()),
+                "x_realtime": {k: seconds / v for k, v in best.items()},
+                "ratio_avx2_over_portable": best["portable"] / best["avx2"],
+            }
+        )
+        print(
+            f"{m}: avx2 {seconds / best['avx2']:.0f}x, portable {seconds / best['portable']:.0f}x real time "
+            f"(one thread), ratio {rows[-1]['ratio_avx2_over_portable']:.2f}, equal {rows[-1]['logits_equal']}"
+        )
+    result = {
+        "benchmark": "network_throughput",
+        "wav": args.wav,
+        "audio_seconds": seconds,
+        "threads": 1,
+        "repeats": args.repeats,
+        "machine": platform.processor() or platform.machine(),
+        "models": rows,
+        "note": "best of N per build, builds alternated in one run; features excluded",
+    }
     out_path = REPO_ROOT / args.out
     out_path.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(out_path, json.dumps(result, indent=2) + "\n")

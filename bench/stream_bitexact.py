@@ -37,8 +37,8 @@ def one(spec, stream: str, model: str) -> dict:
     t_ref = time.perf_counter() - t0
     t0 = time.perf_counter()
     (REPO_ROOT / "build").mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=REPO_ROOT / "build", prefix="bench_stream_") as work:   # a run of its own:
-        dev = run_app(pcm, Path(work), timeout=3600)        # two runs at once must not share audio or logits files
+    with tempfile.TemporaryDirectory(dir=REPO_ROOT / "build", prefix="bench_stream_") as work:  # a run of its own:
+        dev = run_app(pcm, Path(work), timeout=3600)  # two runs at once must not share audio or logits files
     t_dev = time.perf_counter() - t0
     got = dev["logits"].reshape(-1, logits.shape[1])
     ref_ev = [(e.label, e.score_q, e.sample) for e in events]
@@ -47,13 +47,20 @@ def one(spec, stream: str, model: str) -> dict:
 
     mon_ref = stats_of(Frontend(spec.frontend).features(pcm, sample_rate=spec.frontend.sample_rate_hz), spec.monitor)
     st = dev["stats"]
-    return {"seconds": pcm.size / spec.frontend.sample_rate_hz, "windows": int(logits.shape[0]),
-            "windows_equal": int(np.sum(np.all(got == logits, axis=1))) if got.shape == logits.shape else 0,
-            "events_reference": len(ref_ev), "events_device": len(dev["events"]),
-            "events_equal": sum(1 for a, b in zip(ref_ev, dev["events"]) if a == b) if len(ref_ev) == len(dev["events"]) else 0,
-            "monitor_equal": dev["monitor"] is not None and dev["monitor"].to_bytes() == mon_ref.to_bytes(),
-            "instructions": {k: st[f"{k}_instructions"] for k in ("fe", "net", "det")}, "runs": st["runs"],
-            "wall": {"host_reference_tflm": t_ref, "qemu_device": t_dev}}
+    return {
+        "seconds": pcm.size / spec.frontend.sample_rate_hz,
+        "windows": int(logits.shape[0]),
+        "windows_equal": int(np.sum(np.all(got == logits, axis=1))) if got.shape == logits.shape else 0,
+        "events_reference": len(ref_ev),
+        "events_device": len(dev["events"]),
+        "events_equal": sum(1 for a, b in zip(ref_ev, dev["events"]) if a == b)
+        if len(ref_ev) == len(dev["events"])
+        else 0,
+        "monitor_equal": dev["monitor"] is not None and dev["monitor"].to_bytes() == mon_ref.to_bytes(),
+        "instructions": {k: st[f"{k}_instructions"] for k in ("fe", "net", "det")},
+        "runs": st["runs"],
+        "wall": {"host_reference_tflm": t_ref, "qemu_device": t_dev},
+    }
 
 
 def main() -> None:
@@ -68,18 +75,25 @@ def main() -> None:
         parts.append(one(spec, stream, args.model))
         if len(args.stream) > 1:
             p = parts[-1]
-            print(f"[{i + 1}/{len(args.stream)}] {stream}: {p['windows_equal']} of {p['windows']} windows, "
-                  f"{p['events_equal']} of {p['events_reference']} events equal", flush=True)
+            print(
+                f"[{i + 1}/{len(args.stream)}] {stream}: {p['windows_equal']} of {p['windows']} windows, "
+                f"{p['events_equal']} of {p['events_reference']} events equal",
+                flush=True,
+            )
     seconds = sum(p["seconds"] for p in parts)
     per_s = {k: sum(p["instructions"][k] for p in parts) / seconds for k in ("fe", "net", "det")}
     total = sum(per_s.values())
     result = {
-        "benchmark": "stream_bitexact", "stream": args.stream[0] if len(args.stream) == 1 else args.stream,
-        "audio_seconds": seconds, "model": args.model,
+        "benchmark": "stream_bitexact",
+        "stream": args.stream[0] if len(args.stream) == 1 else args.stream,
+        "audio_seconds": seconds,
+        "model": args.model,
         "model_sha256": json.loads((REPO_ROOT / args.model / "manifest.json").read_text())["model"]["sha256"],
         "frontend_hash": spec.frontend.hash,
-        **{k: sum(p[k] for p in parts) for k in ("windows", "windows_equal", "events_reference", "events_device",
-                                                  "events_equal")},
+        **{
+            k: sum(p[k] for p in parts)
+            for k in ("windows", "windows_equal", "events_reference", "events_device", "events_equal")
+        },
         "monitor_equal": all(p["monitor_equal"] for p in parts),
         "instructions_per_audio_second": {**{k: round(v) for k, v in per_s.items()}, "total": round(total)},
         "duty_cycle_at_64MHz": total / CLOCK_HZ,
@@ -90,9 +104,24 @@ def main() -> None:
     out = REPO_ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     write_if_changed(out, json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("audio_seconds", "windows", "windows_equal", "events_reference",
-                                              "events_equal", "monitor_equal", "instructions_per_audio_second", "duty_cycle_at_64MHz")},
-                     indent=1))
+    print(
+        json.dumps(
+            {
+                k: result[k]
+                for k in (
+                    "audio_seconds",
+                    "windows",
+                    "windows_equal",
+                    "events_reference",
+                    "events_equal",
+                    "monitor_equal",
+                    "instructions_per_audio_second",
+                    "duty_cycle_at_64MHz",
+                )
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -12,9 +12,14 @@ from kws.spec import load_spec
 
 # Speech from every offline engine: espeak-ng voices x variants x speed x pitch, and flite voices.
 ESPEAK = [
-    ("yes", "en+m3", 160, 50), ("no, turn left now", "en+f2", 140, 70), ("stop the music", "en+klatt4", 180, 40),
-    ("go forward", "en+m1", 120, 30), ("marvin, wake up", "en-us+f4", 170, 60), ("down. up. off. on.", "en+m7", 150, 55),
-    ("right here, seven", "en+croak", 165, 45), ("left", "en+whisper", 150, 50),
+    ("yes", "en+m3", 160, 50),
+    ("no, turn left now", "en+f2", 140, 70),
+    ("stop the music", "en+klatt4", 180, 40),
+    ("go forward", "en+m1", 120, 30),
+    ("marvin, wake up", "en-us+f4", 170, 60),
+    ("down. up. off. on.", "en+m7", 150, 55),
+    ("right here, seven", "en+croak", 165, 45),
+    ("left", "en+whisper", 150, 50),
 ]
 FLITE = [("yes, go", "slt"), ("turn right, then stop", "awb"), ("on and off", "rms"), ("no, down", "kal16")]
 
@@ -31,8 +36,9 @@ def two_d_model(spec):
     3x3 fast paths and the folded PAD are tested on it."""
     import dataclasses
 
-    return dataclasses.replace(spec.model, first_kernel=(10, 4), first_stride=(2, 2), cepstra_padding="same",
-                               block_kernel=(3, 3))
+    return dataclasses.replace(
+        spec.model, first_kernel=(10, 4), first_stride=(2, 2), cepstra_padding="same", block_kernel=(3, 3)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import pytest
 from kws.errors import KwsError
 from test_train import _release_tiny, tiny, trained  # noqa: F401  (module fixtures reused)
 
-pytestmark = pytest.mark.slow          # not in `make check`
+pytestmark = pytest.mark.slow  # not in `make check`
 
 
 def _user_takes(trained, root):
@@ -51,13 +51,26 @@ def test_adapting_learns_the_speakers_takes_and_releases_with_its_lineage(traine
 
     spec, task, d, q, blob, base = _release_tiny(trained, monkeypatch, "models", 0)
     man = json.loads((base / "manifest.json").read_text())
-    assert man["float_model"]["sha256"] == rel._sha(base / "model.keras")      # the release carries its float network
+    assert man["float_model"]["sha256"] == rel._sha(base / "model.keras")  # the release carries its float network
     user, takes = _user_takes(trained, tmp_path)
-    r = adapt(spec, task, base, user, d / "data", tmp_path / "adapted", epochs=3, copies=2, rehearsal=64,
-              learning_rate=3e-3, holdout=0.5, calibration_dir=d / "cal", progress=False)
+    r = adapt(
+        spec,
+        task,
+        base,
+        user,
+        d / "data",
+        tmp_path / "adapted",
+        epochs=3,
+        copies=2,
+        rehearsal=64,
+        learning_rate=3e-3,
+        holdout=0.5,
+        calibration_dir=d / "cal",
+        progress=False,
+    )
 
     out = tmp_path / "adapted"
-    check_tflite((out / "model.tflite").read_bytes(), spec)                  # a device-exact int8 model
+    check_tflite((out / "model.tflite").read_bytes(), spec)  # a device-exact int8 model
     cfg = json.loads((out / "config.json").read_text())
     a = cfg["adapt"]
     user_man = json.loads((user / "manifest.json").read_text())
@@ -66,13 +79,17 @@ def test_adapting_learns_the_speakers_takes_and_releases_with_its_lineage(traine
     assert set(a["user_data"]["held_back"]) <= {e["id"] for e in user_man["entries"]}
     # quantized with the base model's tracked calibration set, measured on the base test split
     qj = json.loads((out / "quantize.json").read_text())
-    assert qj["calibration"]["path"].endswith("tiny/quant_cal_idxs.txt") and r["after"]["base_test_int8"] == \
-        qj["int8_test"]["accuracy"] and r["before"]["base_test_int8"] == man["accuracy"]["int8_test"]
+    assert (
+        qj["calibration"]["path"].endswith("tiny/quant_cal_idxs.txt")
+        and r["after"]["base_test_int8"] == qj["int8_test"]["accuracy"]
+        and r["before"]["base_test_int8"] == man["accuracy"]["int8_test"]
+    )
 
     # it learned the speaker: the takes it trained on cost less under the adapted network than under the base one
     trained_ents = [e for e in user_man["entries"] if e["id"] not in set(a["user_data"]["held_back"])]
-    x = clip_features(np.stack([read_clip(user / e["path"], 16000) for e in trained_ents]), spec.frontend,
-                      spec.model.window_frames)
+    x = clip_features(
+        np.stack([read_clip(user / e["path"], 16000) for e in trained_ents]), spec.frontend, spec.model.window_frames
+    )
     y = np.array([task.labels.index(e["label"]) for e in trained_ents])
     old = keras.models.load_model(base / "model.keras", custom_objects=custom_objects(), compile=False)
     new = keras.models.load_model(out / "model.keras", custom_objects=custom_objects(), compile=False)
@@ -81,10 +98,12 @@ def test_adapting_learns_the_speakers_takes_and_releases_with_its_lineage(traine
     bn = [(lo, ln) for lo, ln in zip(old.layers, new.layers) if type(lo).__name__ == "BatchNormalization"]
     assert bn and all(np.array_equal(lo.moving_mean, ln.moving_mean) for lo, ln in bn)
 
-    rep = b.report(b.model_items((out / "model.tflite").read_bytes(), spec) + b.frontend_items()
-                   + b.placeholder_items(), spec)
-    mine = rel.release(spec, task, out, d / "data", name="tiny_me", budget=rep, out_dir=d / "models" / "tiny_me",
-                       baseline_minutes=0)
+    rep = b.report(
+        b.model_items((out / "model.tflite").read_bytes(), spec) + b.frontend_items() + b.placeholder_items(), spec
+    )
+    mine = rel.release(
+        spec, task, out, d / "data", name="tiny_me", budget=rep, out_dir=d / "models" / "tiny_me", baseline_minutes=0
+    )
     m2 = json.loads((mine / "manifest.json").read_text())
     rel.validate(m2, mine)
     assert m2["adaptation"]["base_model"]["name"] == "tiny" and m2["adaptation"]["held_back"] == r["held_back"]
@@ -99,8 +118,19 @@ def test_adapt_refuses_what_it_cannot_adapt(trained, tmp_path, monkeypatch):
     user, _ = _user_takes(trained, tmp_path)
 
     def run(model=base, user=user, data=d / "data", task=task):
-        adapt(spec, task, model, user, data, tmp_path / "out", epochs=1, copies=1, rehearsal=8,
-              calibration_dir=d / "cal", progress=False)
+        adapt(
+            spec,
+            task,
+            model,
+            user,
+            data,
+            tmp_path / "out",
+            epochs=1,
+            copies=1,
+            rehearsal=8,
+            calibration_dir=d / "cal",
+            progress=False,
+        )
 
     with pytest.raises(KwsError, match="the base data set"):
         run(user=d / "data")
@@ -111,7 +141,7 @@ def test_adapt_refuses_what_it_cannot_adapt(trained, tmp_path, monkeypatch):
     from kws.release import attach_float_model
 
     with pytest.raises(KwsError, match="not the model released"):
-        attach_float_model(base, user)                                  # not the directory it was released from
+        attach_float_model(base, user)  # not the directory it was released from
     man = json.loads((base / "manifest.json").read_text())
     (base / "manifest.json").write_text(json.dumps({k: v for k, v in man.items() if k != "float_model"}))
     with pytest.raises(KwsError, match="no float network.*--attach-float"):
@@ -122,7 +152,9 @@ def test_adapt_refuses_what_it_cannot_adapt(trained, tmp_path, monkeypatch):
 def test_held_back_takes_are_a_share_of_every_label_and_stable():
     from kws.train.adapt import held_back
 
-    ents = [{"id": f"{lab}{i}", "label": lab} for lab in ("yes", "no") for i in range(10)] + [{"id": "x", "label": "go"}]
+    ents = [{"id": f"{lab}{i}", "label": lab} for lab in ("yes", "no") for i in range(10)] + [
+        {"id": "x", "label": "go"}
+    ]
     back = held_back(ents, 0.2)
     assert sum(i.startswith("yes") for i in back) == 2 and sum(i.startswith("no") for i in back) == 2
     assert "x" not in back and held_back(list(reversed(ents)), 0.2) == back and held_back(ents, 0.0) == set()
@@ -135,7 +167,7 @@ def test_an_ensembles_blocks_stay_apart(spec):
     m = dataclasses.replace(spec.model, width=8, members=2)
     model = build(m, spec.frontend.num_cepstra, 3)
     with pytest.raises(KwsError, match="outside the members' diagonal blocks"):
-        block_diagonal_masks(model, 2)                                  # random 1x1 weights: not a merge
+        block_diagonal_masks(model, 2)  # random 1x1 weights: not a merge
     for layer in model.layers:
         if type(layer).__name__ == "Conv2D" and tuple(layer.kernel_size) == (1, 1):
             k = np.asarray(layer.kernel).copy()

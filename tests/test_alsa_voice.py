@@ -29,11 +29,11 @@ def test_stream_labels_sit_on_the_recorded_words(tmp_path):
     words = read_words(tmp_path / "alsa_voice.words.csv")
     assert len(words) == s["speech_events"] == 16
     assert {(w["label"], w["start_sample"], w["end_sample"]) for w in words if w["label"] != "_unknown_"} == set(kws)
-    for w in words:                               # every labelled word is speech, loud next to the gaps
-        assert _db(pcm[w["start_sample"]:w["end_sample"]]) > 55, w
+    for w in words:  # every labelled word is speech, loud next to the gaps
+        assert _db(pcm[w["start_sample"] : w["end_sample"]]) > 55, w
     gap = int(alsa_voice.GAP_S * 16000)
     assert not pcm[:gap].any() and not pcm[-gap:].any()
-    for a, b in zip(words, words[1:]):            # words in order, never overlapping
+    for a, b in zip(words, words[1:]):  # words in order, never overlapping
         assert a["end_sample"] <= b["start_sample"]
 
 

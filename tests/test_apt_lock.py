@@ -16,8 +16,10 @@ from kws.paths import REPO_ROOT
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"),
-                       reason="needs root and apt-get (CI runs as root on Debian)"),
+    pytest.mark.skipif(
+        os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"),
+        reason="needs root and apt-get (CI runs as root on Debian)",
+    ),
 ]
 LOCKS = ["/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock", "/var/lib/apt/lists/lock"]
 PACKAGE = "sl"
@@ -66,8 +68,12 @@ def test_install_waits_for_another_apt_then_installs():
 
 def test_a_lock_held_too_long_is_named():
     holder = _hold_locks(10.0)
-    r = subprocess.run([str(REPO_ROOT / "scripts" / "apt-install.sh"), PACKAGE], capture_output=True, text=True,
-                       env={**os.environ, "KWS_APT_WAIT": "3"})
+    r = subprocess.run(
+        [str(REPO_ROOT / "scripts" / "apt-install.sh"), PACKAGE],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KWS_APT_WAIT": "3"},
+    )
     holder.join()
     assert r.returncode == 1
     assert "another apt still holds the package lists' lock after 3 s" in r.stderr

@@ -8,19 +8,22 @@ from kws.audio import read_wav
 from kws.errors import AudioFormatError
 
 
-@pytest.mark.parametrize("pcm,rate,words", [
-    (np.zeros(1000, np.int16), 8000, "sample rate is 8000 Hz"),
-    (np.zeros((1000, 2), np.int16), 16000, "mono"),
-    (np.zeros((1, 1000), np.int16), 16000, "1-D mono"),
-    (np.zeros(1000, np.float32), 16000, "must be int16, got float32"),
-    (np.full(1000, np.nan), 16000, "contains NaN"),
-    (np.zeros(1000, np.int32), 16000, "got int32"),
-    (np.zeros(0, np.int16), 16000, "empty"),
-])
+@pytest.mark.parametrize(
+    "pcm,rate,words",
+    [
+        (np.zeros(1000, np.int16), 8000, "sample rate is 8000 Hz"),
+        (np.zeros((1000, 2), np.int16), 16000, "mono"),
+        (np.zeros((1, 1000), np.int16), 16000, "1-D mono"),
+        (np.zeros(1000, np.float32), 16000, "must be int16, got float32"),
+        (np.full(1000, np.nan), 16000, "contains NaN"),
+        (np.zeros(1000, np.int32), 16000, "got int32"),
+        (np.zeros(0, np.int16), 16000, "empty"),
+    ],
+)
 def test_bad_arrays_are_refused(frontend, pcm, rate, words):
     with pytest.raises(AudioFormatError, match=words):
         frontend.features(pcm, sample_rate=rate)
-    if rate == 16000 and pcm.size:         # an empty chunk is a valid (no-op) stream push
+    if rate == 16000 and pcm.size:  # an empty chunk is a valid (no-op) stream push
         with pytest.raises(AudioFormatError, match=words):
             frontend.stream().push(pcm)
 
@@ -36,8 +39,15 @@ def test_bad_files_name_the_file(tmp_path):
     junk.write_bytes(b"this is not audio")
     empty = tmp_path / "empty.wav"
     empty.write_bytes(b"")
-    for path, words in [(stereo, "2 channels"), (f32, "16-bit PCM"), (r8k, "8000 Hz"), (junk, "not a readable"),
-                        (empty, "not a readable"), (tmp_path / "missing.wav", "does not exist"), (tmp_path, "is a directory")]:
+    for path, words in [
+        (stereo, "2 channels"),
+        (f32, "16-bit PCM"),
+        (r8k, "8000 Hz"),
+        (junk, "not a readable"),
+        (empty, "not a readable"),
+        (tmp_path / "missing.wav", "does not exist"),
+        (tmp_path, "is a directory"),
+    ]:
         with pytest.raises(AudioFormatError, match=words) as e:
             read_wav(path, expected_rate=16000)
         assert str(path) in str(e.value)
@@ -78,5 +88,9 @@ def test_kws_features_refuses_what_it_cannot_read_and_labels_what_it_prints(tmp_
     sf.write(ok, (np.sin(np.arange(8000) * 0.3) * 8000).astype(np.int16), 16000, subtype="PCM_16")
     r = subprocess.run([sys.executable, "-m", "kws.cli", "features", str(ok)], capture_output=True, text=True)
     lines = r.stdout.splitlines()
-    assert r.returncode == 0 and lines[0].startswith(f"# {ok}: 24 frames") and lines[1].split()[:3] == ["#", "time_s", "c0"]
+    assert (
+        r.returncode == 0
+        and lines[0].startswith(f"# {ok}: 24 frames")
+        and lines[1].split()[:3] == ["#", "time_s", "c0"]
+    )
     assert len(lines) == 2 + 24 and lines[3].split()[0] == "0.02" and len(lines[3].split()) == 14

@@ -12,8 +12,11 @@ from elftools.elf.elffile import ELFFile
 from kws.paths import REPO_ROOT
 
 BOARDS = REPO_ROOT / "build" / "boards"
-IMAGES = {"stm32f4/kws_serial.elf": (0x08000000, 512 * 1024), "nrf52840/kws_mic.elf": (0x10000, 960 * 1024),
-          "nrf52840/kws_serial.elf": (0x10000, 960 * 1024)}
+IMAGES = {
+    "stm32f4/kws_serial.elf": (0x08000000, 512 * 1024),
+    "nrf52840/kws_mic.elf": (0x10000, 960 * 1024),
+    "nrf52840/kws_serial.elf": (0x10000, 960 * 1024),
+}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,7 @@ def test_board_image_boots_where_the_board_does(built, name):
         words = vec.data()
         sp, reset = int.from_bytes(words[:4], "little"), int.from_bytes(words[4:8], "little")
         assert 0x20000000 < sp <= 0x20040000 and sp % 8 == 0
-        assert reset & 1 and base <= reset - 1 < base + size                    # Thumb, in flash
+        assert reset & 1 and base <= reset - 1 < base + size  # Thumb, in flash
         symtab = elf.get_section_by_name(".symtab")
         undefined = [s.name for s in symtab.iter_symbols() if s["st_shndx"] == "SHN_UNDEF" and s.name]
         assert undefined == []
@@ -41,16 +44,21 @@ def test_board_image_boots_where_the_board_does(built, name):
 
 def test_board_images_fit_the_island_budget(built, spec):
     for name in IMAGES:
-        out = subprocess.run(["arm-none-eabi-size", str(BOARDS / name)], capture_output=True, text=True,
-                             check=True).stdout.splitlines()[1].split()
+        out = (
+            subprocess.run(["arm-none-eabi-size", str(BOARDS / name)], capture_output=True, text=True, check=True)
+            .stdout.splitlines()[1]
+            .split()
+        )
         text, data, bss = map(int, out[:3])
         assert text + data + bss + 2048 <= spec.budget.island_bytes, f"{name}: {text} + {data} + {bss} B"
 
 
 def test_microphone_build_has_the_pdm_driver_and_refuses_host_audio(built):
-    syms = subprocess.run(["arm-none-eabi-nm", str(BOARDS / "nrf52840" / "kws_mic.elf")], capture_output=True,
-                          text=True, check=True).stdout
+    syms = subprocess.run(
+        ["arm-none-eabi-nm", str(BOARDS / "nrf52840" / "kws_mic.elf")], capture_output=True, text=True, check=True
+    ).stdout
     assert "kws_port_mic_block" in syms and "kws_port_mic_start" in syms
-    serial = subprocess.run(["arm-none-eabi-nm", str(BOARDS / "nrf52840" / "kws_serial.elf")], capture_output=True,
-                            text=True, check=True).stdout
+    serial = subprocess.run(
+        ["arm-none-eabi-nm", str(BOARDS / "nrf52840" / "kws_serial.elf")], capture_output=True, text=True, check=True
+    ).stdout
     assert "kws_port_mic_block" not in serial

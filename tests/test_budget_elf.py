@@ -35,13 +35,23 @@ def test_measured_island_fits_the_target(image, spec):
     rep = measured_budget(spec, image)
     assert rep["all_measured"] and rep["fits"]
     names = {i["name"] for i in rep["items"]}
-    assert {"kws_frontend (code)", "kws_fe_tables (rodata)", "kws_nn_pwconv_s8 (code)", "kws_nn_dwconv_s8 (code)", "kws_net (rodata)",
-            "kws_app (bss)", "worst-case stack (call graph)", "peak stack (painted, whole run)"} <= names
+    assert {
+        "kws_frontend (code)",
+        "kws_fe_tables (rodata)",
+        "kws_nn_pwconv_s8 (code)",
+        "kws_nn_dwconv_s8 (code)",
+        "kws_net (rodata)",
+        "kws_app (bss)",
+        "worst-case stack (call graph)",
+        "peak stack (painted, whole run)",
+    } <= names
     sizes = {i["name"]: i["bytes"] for i in rep["items"]}
     # the run's high-water mark stays under the bound from the call graph, which the total counts
     assert 100 < sizes["peak stack (painted, whole run)"] <= sizes["worst-case stack (call graph)"] < 4096
     port = [i for i in rep["items"] if "not counted" in i["source"]]
-    assert "peak stack (painted, whole run)" in {i["name"] for i in port} and rep["total_bytes"] == sum(i["bytes"] for i in rep["items"] if i not in port)
+    assert "peak stack (painted, whole run)" in {i["name"] for i in port} and rep["total_bytes"] == sum(
+        i["bytes"] for i in rep["items"] if i not in port
+    )
     assert rep["meets_target"], b.format_table(rep)
 
 
@@ -74,6 +84,7 @@ def test_recording_the_measured_budget_into_a_released_model(image, spec, tmp_pa
         ReleasedModel.load(tmp_path)
 
 
+@pytest.mark.slow
 def test_the_serial_protocol_image_is_measured_with_its_stack_over_the_link(image, spec):
     """kws_serial.elf (what `kws device` talks to) runs in QEMU, gets 3 s of audio over its link and
     reports its painted stack in STATS; its hello names the released model."""

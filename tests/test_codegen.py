@@ -23,7 +23,7 @@ def test_committed_generated_files_are_fresh(spec):
 def test_regeneration_is_byte_identical(spec, tmp_path):
     cg.generate(spec, tmp_path / "a")
     cg.generate(spec, tmp_path / "b")
-    assert cg.generate(spec, tmp_path / "a") == []          # nothing rewritten the second time
+    assert cg.generate(spec, tmp_path / "a") == []  # nothing rewritten the second time
     for name in cg.FILES:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
@@ -87,4 +87,4 @@ def test_cli_codegen_writes_atomically_into_a_directory(tmp_path):
     from kws.cli import main
 
     assert main(["codegen", "frontend", "--out", str(tmp_path)]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(cg.FILES)   # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(cg.FILES)  # no temp files left

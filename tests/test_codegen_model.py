@@ -13,7 +13,7 @@ from kws.data.task import load_task
 from kws.paths import REPO_ROOT
 from kws.reference.native import NativeNet
 
-pytestmark = pytest.mark.slow          # not in `make check`
+pytestmark = pytest.mark.slow  # not in `make check`
 
 ANCHOR = REPO_ROOT.parent / "shared" / "anchors" / "mlperf_tiny_kws_ref_model.tflite"
 
@@ -22,8 +22,11 @@ def tflm_reference(blob: bytes, x: np.ndarray, tensor: int | None = None) -> np.
     """TFLM host interpreter outputs (or one intermediate tensor) for int8 inputs [N, ...]."""
     from tflite_micro.python.tflite_micro import runtime
 
-    cfg = runtime.InterpreterConfig.kPreserveAllTensors if tensor is not None else \
-        runtime.InterpreterConfig.kAllocationRecording
+    cfg = (
+        runtime.InterpreterConfig.kPreserveAllTensors
+        if tensor is not None
+        else runtime.InterpreterConfig.kAllocationRecording
+    )
     it = runtime.Interpreter.from_bytes(blob, arena_size=300_000, intrepreter_config=cfg)
     out = []
     for xi in x:
@@ -99,8 +102,8 @@ def test_quantize_multiplier_matches_tflite_conventions():
     assert cgm.quantize_multiplier(1.0) == (1 << 30, 1)
     q, s = cgm.quantize_multiplier(0.0123)
     assert abs(q * 2.0 ** (s - 31) - 0.0123) < 1e-9
-    assert cgm.quantize_multiplier(1e-12) == (0, 0)                     # flushed below 2^-31
-    assert cgm.quantize_multiplier(0.99999999999) == (1 << 30, 1)       # rounds up to 2^31: renormalized
+    assert cgm.quantize_multiplier(1e-12) == (0, 0)  # flushed below 2^-31
+    assert cgm.quantize_multiplier(0.99999999999) == (1 << 30, 1)  # rounds up to 2^31: renormalized
 
 
 @pytest.mark.parametrize("name", ["commands", "wakeword", "alexa"])
@@ -110,11 +113,18 @@ def test_committed_network_is_generated_from_the_released_model(spec, name):
 
     model = REPO_ROOT / "models" / name / "model.tflite"
     rm = ReleasedModel.load(model.parent)
-    files = cgm.render(model.read_bytes(), frontend_hash32=spec.frontend.hash32, source=str(model), spec=spec,
-                       labels=list(rm.labels), thresholds=rm.thresholds)
+    files = cgm.render(
+        model.read_bytes(),
+        frontend_hash32=spec.frontend.hash32,
+        source=str(model),
+        spec=spec,
+        labels=list(rm.labels),
+        thresholds=rm.thresholds,
+    )
     for fname, text in files.items():
-        assert (REPO_ROOT / "firmware" / "generated" / name / fname).read_text() == text, \
+        assert (REPO_ROOT / "firmware" / "generated" / name / fname).read_text() == text, (
             f"firmware/generated/{name}/{fname} is stale: run `kws codegen model --tflite models/{name}/model.tflite`"
+        )
     assert rm.frontend_hash == spec.frontend.hash, "the released model was trained on another front end"
 
 
@@ -132,9 +142,11 @@ def test_codegen_of_a_trained_model_finds_its_labels_or_says_what_is_missing(tmp
     assert main(["codegen", "model", "--tflite", str(tmp_path / "model.tflite"), "--out", str(tmp_path / "bare")]) == 0
     assert "no manifest.json or config.json beside" in capsys.readouterr().err
     assert "KWS_DET_SMOOTH" not in (tmp_path / "bare" / "kws_det_config.h").read_text()
-    assert "#error" in (tmp_path / "bare" / "kws_det_config.h").read_text()      # a firmware build says why
+    assert "#error" in (tmp_path / "bare" / "kws_det_config.h").read_text()  # a firmware build says why
     (tmp_path / "config.json").write_text(json.dumps({"task": {"name": "commands", "labels": labels}}))
-    assert main(["codegen", "model", "--tflite", str(tmp_path / "model.tflite"), "--out", str(tmp_path / "trained")]) == 0
+    assert (
+        main(["codegen", "model", "--tflite", str(tmp_path / "model.tflite"), "--out", str(tmp_path / "trained")]) == 0
+    )
     assert "warning" not in capsys.readouterr().err
     h = (tmp_path / "trained" / "kws_det_config.h").read_text()
     assert "KWS_DET_SMOOTH" in h and "kws_det_labels" in (tmp_path / "trained" / "kws_net.c").read_text()
@@ -157,13 +169,13 @@ def test_streaming_form_equals_whole_windows_and_tflm(tmp_path, rng, spec):
     f = spec.model.window_frames
     for stride in (2, 4):
         got = net.stream(frames, stride)
-        windows = np.stack([frames[t - f + 1:t + 1] for t in range(f - 1, frames.shape[0], stride)])
+        windows = np.stack([frames[t - f + 1 : t + 1] for t in range(f - 1, frames.shape[0], stride)])
         assert got.shape[0] == windows.shape[0] > 50
         np.testing.assert_array_equal(got, net.run(windows))
         if stride == 4:
             np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))
     step = int(re.search(r"KWS_NET_STREAM_STEP +(\d+)", (tmp_path / "kws_net.h").read_text()).group(1))
-    if step > 1:                    # a window stride the time stride does not divide is refused
+    if step > 1:  # a window stride the time stride does not divide is refused
         with pytest.raises(Exception, match="stream step"):
             net.stream(frames, step + 1)
 
@@ -190,9 +202,17 @@ def random_network(spec, ms, rng, seed: int):
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             g, b, mean, var = layer.get_weights()
-            layer.set_weights([rng.uniform(0.5, 2, g.shape), rng.normal(0, 0.5, b.shape), rng.normal(0, 0.5, mean.shape),
-                               rng.uniform(0.5, 2, var.shape)])
-    walk = lambda n: np.clip(np.cumsum(rng.normal(0, 12, (n, 13)), 0) + rng.normal(0, 20, (n, 13)), -128, 127).astype(np.int8)
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 2, g.shape),
+                    rng.normal(0, 0.5, b.shape),
+                    rng.normal(0, 0.5, mean.shape),
+                    rng.uniform(0.5, 2, var.shape),
+                ]
+            )
+    walk = lambda n: np.clip(np.cumsum(rng.normal(0, 12, (n, 13)), 0) + rng.normal(0, 20, (n, 13)), -128, 127).astype(
+        np.int8
+    )
     cal = np.stack([walk(49) for _ in range(64)])
     return convert(model, dataclasses.replace(spec, model=ms), cal), walk
 
@@ -204,8 +224,8 @@ def stream_equals_tflm(blob: bytes, walk, tmp_path: Path) -> np.ndarray:
     assert net.streaming
     frames = walk(49 + 4 * 40)
     got = net.stream(frames, 4)
-    windows = np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])
-    assert got.shape == (41, 12) and np.unique(got).size > 8       # logits that vary with the window
+    windows = np.stack([frames[t - 48 : t + 1] for t in range(48, frames.shape[0], 4)])
+    assert got.shape == (41, 12) and np.unique(got).size > 8  # logits that vary with the window
     np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))
     np.testing.assert_array_equal(got, net.run(windows))
     return windows
@@ -231,9 +251,9 @@ def test_other_widths_and_the_time_stride_1_stream_as_tflm_computes(tmp_path, rn
 
     ms = dataclasses.replace(two_d_model, width=width, blocks=2, first_stride=(1, 2))
     blob, walk = random_network(spec, ms, rng, width)
-    assert "PAD" in [op.name for op in TFLiteModel.from_bytes(blob).operators]     # folded into the convolutions
+    assert "PAD" in [op.name for op in TFLiteModel.from_bytes(blob).operators]  # folded into the convolutions
     windows = stream_equals_tflm(blob, walk, tmp_path)
-    if width == 22:         # the Cortex-M4F's DSP kernels work on four channels: their tails, in QEMU
+    if width == 22:  # the Cortex-M4F's DSP kernels work on four channels: their tails, in QEMU
         qemu_equals_tflm(blob, windows, tmp_path, "test_width22", "random width-22 network")
 
 
@@ -246,8 +266,15 @@ def test_temporal_network_streams_as_tflm_computes_on_host_and_cortex_m(tmp_path
 
     from kws.reference.tflite_model import TFLiteModel
 
-    ms = dataclasses.replace(spec.model, width=32, blocks=4, first_kernel=(3, 13), first_stride=(1, 1),
-                             cepstra_padding="valid", block_kernel=(9, 1))
+    ms = dataclasses.replace(
+        spec.model,
+        width=32,
+        blocks=4,
+        first_kernel=(3, 13),
+        first_stride=(1, 1),
+        cepstra_padding="valid",
+        block_kernel=(9, 1),
+    )
     blob, walk = random_network(spec, ms, rng, 9)
     ops = [op.name for op in TFLiteModel.from_bytes(blob).operators]
     assert "PAD" not in ops and ops.count("DEPTHWISE_CONV_2D") == 4
@@ -274,35 +301,51 @@ def test_pool_entries_per_detector_stride_give_the_same_logits(tmp_path, rng, sp
     np.testing.assert_array_equal(got, per_row.stream(frames, 4))
     with pytest.raises(Exception, match="stream step"):
         grouped.stream(frames, 2)
-    released = build((REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes(), tmp_path / "released",
-                     stride_frames=spec.detector.stride_frames)
+    released = build(
+        (REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes(),
+        tmp_path / "released",
+        stride_frames=spec.detector.stride_frames,
+    )
     h = (tmp_path / "released" / "kws_net.h").read_text()
     net = load_task("commands").spec(spec).model
-    width = net.width * net.members         # 7 pool entries of every channel of the merged members: 3 groups + a tail
-    assert "KWS_NET_STREAM_STEP          4" in h and f"int16_t pool[{7 * width}];   /* per-channel sums of the last 15 rows" in h
-    windows = np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])
+    width = net.width * net.members  # 7 pool entries of every channel of the merged members: 3 groups + a tail
+    assert (
+        "KWS_NET_STREAM_STEP          4" in h
+        and f"int16_t pool[{7 * width}];   /* per-channel sums of the last 15 rows" in h
+    )
+    windows = np.stack([frames[t - 48 : t + 1] for t in range(48, frames.shape[0], 4)])
     got = released.stream(frames, 4)
     np.testing.assert_array_equal(got, released.run(windows))
-    np.testing.assert_array_equal(got, tflm_reference((REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes(),
-                                                      windows[:, None, :, :, None]))
+    np.testing.assert_array_equal(
+        got,
+        tflm_reference((REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes(), windows[:, None, :, :, None]),
+    )
 
 
 @pytest.mark.parametrize("first_kernel, blocks, rows, entries", [((4, 13), 2, 30, 15), ((3, 13), 5, 7, 3)])
-def test_pool_rows_that_do_not_divide_into_groups_stream_as_tflm_computes(tmp_path, rng, spec, first_kernel, blocks,
-                                                                         rows, entries):
+def test_pool_rows_that_do_not_divide_into_groups_stream_as_tflm_computes(
+    tmp_path, rng, spec, first_kernel, blocks, rows, entries
+):
     """Temporal networks whose pools have 30 rows (groups of 4 and a tail of 2: 2 x 7 + 1 entries)
     and 7 rows (one group and a tail of 3: 3 entries), generated for the detector's stride: every
     window's logits equal TFLM's and the per-row pool's, from the first window on."""
     import dataclasses
 
-    ms = dataclasses.replace(spec.model, width=16, blocks=blocks, first_kernel=first_kernel, first_stride=(1, 1),
-                             cepstra_padding="valid", block_kernel=(9, 1))
+    ms = dataclasses.replace(
+        spec.model,
+        width=16,
+        blocks=blocks,
+        first_kernel=first_kernel,
+        first_stride=(1, 1),
+        cepstra_padding="valid",
+        block_kernel=(9, 1),
+    )
     blob, walk = random_network(spec, ms, rng, blocks)
     grouped = build(blob, tmp_path / "grouped", stride_frames=spec.detector.stride_frames)
     h = (tmp_path / "grouped" / "kws_net.h").read_text()
     assert f"int16_t pool[{entries * 16}];   /* per-channel sums of the last {rows} rows" in h
     frames = walk(49 + 4 * 50)
-    windows = np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])
+    windows = np.stack([frames[t - 48 : t + 1] for t in range(48, frames.shape[0], 4)])
     got = grouped.stream(frames, 4)
     assert got.shape == (51, 12) and np.unique(got).size > 8
     np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))

@@ -23,15 +23,22 @@ def test_same_clip_same_copy_identical_bytes():
 def test_noise_is_mixed_at_the_drawn_snr():
     from dataclasses import replace
 
-    cfg = replace(load_task("commands").augment, noise_prob=1.0, snr_db=(10.0, 10.0), gain_db=(0.0, 0.0),
-                  speed_range=(1.0, 1.0), shift_ms=0.0, reverb_prob=0.0)
+    cfg = replace(
+        load_task("commands").augment,
+        noise_prob=1.0,
+        snr_db=(10.0, 10.0),
+        gain_db=(0.0, 0.0),
+        speed_range=(1.0, 1.0),
+        shift_ms=0.0,
+        reverb_prob=0.0,
+    )
     rng = np.random.default_rng(1)
     x = word(rng, ms=900)
     bg = np.round(rng.normal(0, 2000, 16000)).astype(np.int16)
     y = augment(x, clip_id="k", index=0, cfg=cfg, backgrounds=[bg]).astype(np.float64)
     noise = y - x
-    a, b = 800, 15200                                    # the word spans the middle 0.9 s
-    snr = 10 * np.log10(np.mean(x[a:b].astype(float) ** 2) / np.mean(noise ** 2))
+    a, b = 800, 15200  # the word spans the middle 0.9 s
+    snr = 10 * np.log10(np.mean(x[a:b].astype(float) ** 2) / np.mean(noise**2))
     assert abs(snr - 10.0) < 1.0, snr
 
 
@@ -41,7 +48,7 @@ def test_room_impulse_response_decays_at_rt60():
     e = np.convolve(h[1:] ** 2, np.ones(160), "valid")
     at = lambda s: e[int(s * 16000)]  # noqa: E731
     drop_db = 10 * np.log10(at(0.05) / at(0.35))
-    assert 40 < drop_db < 80                              # ~60 dB per 0.4 s -> ~45 dB over 0.3 s
+    assert 40 < drop_db < 80  # ~60 dB per 0.4 s -> ~45 dB over 0.3 s
 
 
 def test_time_shift_moves_the_word_but_never_cuts_it():
@@ -51,21 +58,27 @@ def test_time_shift_moves_the_word_but_never_cuts_it():
 
     from kws.data.quality import speech_bounds
 
-    cfg = replace(load_task("commands").augment, noise_prob=0.0, gain_db=(0.0, 0.0), speed_range=(1.0, 1.0),
-                  shift_ms=450.0, reverb_prob=0.0)
+    cfg = replace(
+        load_task("commands").augment,
+        noise_prob=0.0,
+        gain_db=(0.0, 0.0),
+        speed_range=(1.0, 1.0),
+        shift_ms=450.0,
+        reverb_prob=0.0,
+    )
     rng = np.random.default_rng(3)
     w = word(rng, ms=400)
     a0, b0 = speech_bounds(w, 16000)
     x = np.zeros(16000, np.int16)
-    x[16000 - 100 - (b0 - a0):16000 - 100] = w[a0:b0]         # ends 100 samples before the clip end
+    x[16000 - 100 - (b0 - a0) : 16000 - 100] = w[a0:b0]  # ends 100 samples before the clip end
     energy = np.sum(x.astype(float) ** 2)
     starts = []
     for i in range(40):
         y = augment(x, clip_id="s", index=i, cfg=cfg, backgrounds=[])
-        assert abs(np.sum(y.astype(float) ** 2) / energy - 1) < 1e-6, i      # nothing cut off
+        assert abs(np.sum(y.astype(float) ** 2) / energy - 1) < 1e-6, i  # nothing cut off
         starts.append(speech_bounds(y, 16000)[0])
-    assert min(starts) < speech_bounds(x, 16000)[0] - 6000        # moved ~400 ms earlier at least once
-    assert max(starts) <= speech_bounds(x, 16000)[0] + 160        # never pushed past the end
+    assert min(starts) < speech_bounds(x, 16000)[0] - 6000  # moved ~400 ms earlier at least once
+    assert max(starts) <= speech_bounds(x, 16000)[0] + 160  # never pushed past the end
 
 
 def test_end_aligned_copies_end_their_speech_at_the_clip_end():
@@ -75,13 +88,20 @@ def test_end_aligned_copies_end_their_speech_at_the_clip_end():
 
     from kws.data.quality import speech_bounds
 
-    base = replace(load_task("commands").augment, noise_prob=0.0, gain_db=(0.0, 0.0), speed_range=(1.0, 1.0),
-                   shift_ms=100.0, reverb_prob=0.0, end_align_ms=100.0)
+    base = replace(
+        load_task("commands").augment,
+        noise_prob=0.0,
+        gain_db=(0.0, 0.0),
+        speed_range=(1.0, 1.0),
+        shift_ms=100.0,
+        reverb_prob=0.0,
+        end_align_ms=100.0,
+    )
     rng = np.random.default_rng(5)
     w = word(rng, ms=400)
     a0, b0 = speech_bounds(w, 16000)
     x = np.zeros(16000, np.int16)
-    x[5000:5000 + b0 - a0] = w[a0:b0]
+    x[5000 : 5000 + b0 - a0] = w[a0:b0]
     energy = np.sum(x.astype(float) ** 2)
     for prob, near in ((1.0, True), (0.0, False)):
         cfg = replace(base, end_align_prob=prob)
@@ -107,7 +127,7 @@ def test_voice_shift_scales_every_frequency_and_keeps_the_duration():
         low, high = (hz > 100) & (hz < 700), (hz > 700) & (hz < 3000)
         assert abs(hz[low][np.argmax(spec[low])] / (220 * factor) - 1) < 0.02
         assert abs(hz[high][np.argmax(spec[high])] / (1200 * factor) - 1) < 0.02
-        on = np.flatnonzero(np.abs(y) > 2000)                     # the tone's extent: duration kept
+        on = np.flatnonzero(np.abs(y) > 2000)  # the tone's extent: duration kept
         assert abs(on[0] - 2000) < 320 and abs((on[-1] - on[0]) / 12000 - 1) < 0.05
 
 
@@ -149,7 +169,7 @@ def test_lpc_vocoder_keeps_the_envelope_length_and_loudness_of_real_speech():
     x = tts.espeak("marvin", voice="en+m3")
     y = lpc_vocode(x, np.random.default_rng(1))
     assert y.dtype == np.int16 and y.size == x.size and np.abs(y).max() < 32000
-    rms = lambda v: np.sqrt(np.mean(v.astype(float) ** 2))      # noqa: E731
+    rms = lambda v: np.sqrt(np.mean(v.astype(float) ** 2))  # noqa: E731
     assert abs(rms(y) / rms(x) - 1) < 0.15
     f, px = welch(x.astype(float), 16000, nperseg=512)
     _, py = welch(y.astype(float), 16000, nperseg=512)

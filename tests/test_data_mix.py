@@ -27,20 +27,20 @@ def test_a_long_recording_is_fitted_around_its_speech_and_the_fit_recorded(task,
     assert not reasons and fitted.size == 16000 and conv[0].startswith(f"fit {pcm.size} -> 16000")
     energy = fitted.astype(float) ** 2
     mid = np.sum(np.arange(16000) * energy) / energy.sum()
-    assert abs(mid - 8000) < 400                                          # the speech is in the middle
+    assert abs(mid - 8000) < 400  # the speech is in the middle
     short, conv, _ = fit_clip(word(rng, ms=300, n=6000), 16000, "unknown")  # padded, not stretched
     assert short.size == 16000 and np.count_nonzero(short[:4000]) == 0
-    long_word = np.tile(word(rng, ms=1000, n=16000)[4000:12000], 3)        # 1.5 s of speech
+    long_word = np.tile(word(rng, ms=1000, n=16000)[4000:12000], 3)  # 1.5 s of speech
     _, _, reasons = fit_clip(long_word, 16000, "keyword")
     assert reasons[0][0] == "speech_too_long"
-    kept, _, reasons = fit_clip(long_word, 16000, "unknown")              # other words keep their middle
+    kept, _, reasons = fit_clip(long_word, 16000, "unknown")  # other words keep their middle
     assert not reasons and kept.size == 16000
 
 
 def test_recorded_sources_are_held_to_the_recorded_rules_and_tts_to_the_strict_ones(task, tmp_path):
     assert task.validate.recorded, "the commands task sets [validate.recorded]"
     rng = np.random.default_rng(2)
-    noisy = write(tmp_path / "noisy.wav", word(rng, noise=0.02))          # about 12 dB SNR: a real take
+    noisy = write(tmp_path / "noisy.wav", word(rng, noise=0.02))  # about 12 dB SNR: a real take
     clips = [clip(noisy, key="rec", source="recordings"), clip(noisy, key="tts", speaker="espeak:en+m3")]
     man, q = run(task, tmp_path, clips)
     assert [e["source"] for e in man["entries"]] == ["recordings"]
@@ -54,8 +54,8 @@ def test_words_folder_fits_every_rate_and_length_and_names_speakers(task, tmp_pa
     root = tmp_path / "digits"
     for spk in ("george", "jackson"):
         for n in range(2):
-            write(root / f"7_{spk}_{n}.wav", word(rng, ms=200, n=5000)[:4000 + 500 * n], rate=8000)
-    write(root / "junk_x_0.wav", np.zeros(0, np.int16))                  # empty: quarantined, not skipped
+            write(root / f"7_{spk}_{n}.wav", word(rng, ms=200, n=5000)[: 4000 + 500 * n], rate=8000)
+    write(root / "junk_x_0.wav", np.zeros(0, np.int16))  # empty: quarantined, not skipped
     clips = sources.words(root, task, speaker_field=1, source="fsdd")
     assert {c.speaker for c in clips} == {"fsdd:george", "fsdd:jackson", "fsdd:x"}
     assert {c.label for c in clips} == {"_unknown_"}
@@ -64,7 +64,7 @@ def test_words_folder_fits_every_rate_and_length_and_names_speakers(task, tmp_pa
     for e in man["entries"]:
         assert any(c.startswith("resample 8000") for c in e["conversions"])
         assert any(c.startswith("fit ") for c in e["conversions"])
-    by_file = sources.words(root, task, source="crowd")                   # no speaker ids: split by file
+    by_file = sources.words(root, task, source="crowd")  # no speaker ids: split by file
     assert len({c.speaker for c in by_file}) == len(by_file)
     with pytest.raises(KwsError, match="no field 3"):
         sources.words(root, task, speaker_field=3)
@@ -86,15 +86,16 @@ def _empty(tmp_path):
 def test_noise_recordings_become_silence_split_by_file(task, tmp_path):
     rng = np.random.default_rng(4)
     for i in range(12):
-        write(tmp_path / "noise" / f"room_{i}.wav", np.round(rng.normal(0, 500, 22050 * 3)).astype(np.int16),
-              rate=22050)
+        write(
+            tmp_path / "noise" / f"room_{i}.wav", np.round(rng.normal(0, 500, 22050 * 3)).astype(np.int16), rate=22050
+        )
     clips = sources.noise(tmp_path / "noise", task, cache=tmp_path / "seg", source="rooms")
     assert len(clips) == 12 * 3 and {c.label for c in clips} == {"_silence_"}
     man = ingest(clips, task, tmp_path / "out", workers=1, progress=False)
     split_of_file = {}
     for e in man["entries"]:
         split_of_file.setdefault(e["origin"]["file"], set()).add(e["split"])
-    assert all(len(s) == 1 for s in split_of_file.values())               # every segment of a file in one split
+    assert all(len(s) == 1 for s in split_of_file.values())  # every segment of a file in one split
 
 
 def _data_set(task, tmp_path, name, speakers, label="yes", seed=0):
@@ -115,26 +116,31 @@ def test_mix_keeps_sources_splits_and_records_shares_lineage_and_quarantine(task
     b = _data_set(task, tmp_path, "corpus_b", [("b:1", "train"), ("b:2", "train"), ("b:3", "val")], seed=1)
     man = mix([a, b], task, tmp_path / "mixed")
     assert len(man["entries"]) == 4 + 6
-    assert man["shares"]["train"] == {"corpus_a": {"clips": 2, "share": 0.3333},
-                                      "corpus_b": {"clips": 4, "share": 0.6667}}
+    assert man["shares"]["train"] == {
+        "corpus_a": {"clips": 2, "share": 0.3333},
+        "corpus_b": {"clips": 4, "share": 0.6667},
+    }
     assert {(e["source"], e["split"]) for e in man["entries"]} >= {("corpus_a", "test"), ("corpus_b", "val")}
-    for e in man["entries"]:                                              # copied: the mix stands alone
+    for e in man["entries"]:  # copied: the mix stands alone
         assert (tmp_path / "mixed" / e["path"]).stat().st_nlink == 1
     lin = json.loads((tmp_path / "mixed" / "lineage.json").read_text())
-    assert [i["manifest_hash"] for i in lin["inputs"]] == [json.loads((d / "manifest.json").read_text())["hash"]
-                                                          for d in (a, b)]
+    assert [i["manifest_hash"] for i in lin["inputs"]] == [
+        json.loads((d / "manifest.json").read_text())["hash"] for d in (a, b)
+    ]
     assert lin["shares"] == man["shares"]
     q = json.loads((tmp_path / "mixed" / "quarantine.json").read_text())
-    assert sorted(x["part"] for x in q) == sorted([str(a), str(b)])       # nothing dropped silently
+    assert sorted(x["part"] for x in q) == sorted([str(a), str(b)])  # nothing dropped silently
     from kws.data.manifest import verify
 
     assert verify(tmp_path / "mixed") == []
-    again = mix([a, b], task, tmp_path / "mixed")                         # same parts, same data set
+    again = mix([a, b], task, tmp_path / "mixed")  # same parts, same data set
     assert again["hash"] == man["hash"]
-    few = mix([a, b], task, tmp_path / "capped", caps={"corpus_b": 1})    # at most 1 clip of b per split
+    few = mix([a, b], task, tmp_path / "capped", caps={"corpus_b": 1})  # at most 1 clip of b per split
     assert few["shares"]["train"]["corpus_b"]["clips"] == 1 and few["shares"]["val"]["corpus_b"]["clips"] == 1
     assert json.loads((tmp_path / "capped" / "lineage.json").read_text())["left_out_by_caps"] == {
-        "corpus_b/train": 3, "corpus_b/val": 1}
+        "corpus_b/train": 3,
+        "corpus_b/val": 1,
+    }
     with pytest.raises(KwsError, match="no part has"):
         mix([a, b], task, tmp_path / "capped2", caps={"fsdd": 3})
 
@@ -155,7 +161,7 @@ def test_accuracy_weighed_as_the_published_test_set():
     assert sources.test_set_weighted(recall) == pytest.approx(1.0)
     recall["_silence_"] = 0.0
     assert sources.test_set_weighted(recall) == pytest.approx(1 - 408 / 4890)
-    recall["_silence_"] = None                                            # a class not measured: no figure
+    recall["_silence_"] = None  # a class not measured: no figure
     assert sources.test_set_weighted(recall) is None
     assert sum(sources.SPEECH_COMMANDS_TEST_SET.values()) == 4890
 
@@ -172,10 +178,16 @@ def test_bad_real_sources_are_named(task, tmp_path):
         sources.recordings(tmp_path / "flat", task)
     with pytest.raises(KwsError, match="not a directory"):
         sources.noise(tmp_path / "nowhere", task, cache=tmp_path / "c")
-    for argv in (["words", str(tmp_path / "nowhere")], ["recordings", str(tmp_path / "flat")],
-                 ["speech-commands", str(tmp_path / "nowhere")]):
-        r = subprocess.run([sys.executable, "-m", "kws.cli", "data", "ingest", *argv, "--out", str(tmp_path / "o")],
-                           capture_output=True, text=True)
+    for argv in (
+        ["words", str(tmp_path / "nowhere")],
+        ["recordings", str(tmp_path / "flat")],
+        ["speech-commands", str(tmp_path / "nowhere")],
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "kws.cli", "data", "ingest", *argv, "--out", str(tmp_path / "o")],
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 2 and argv[1] in r.stderr, r.stderr
         assert not (tmp_path / "o" / "manifest.json").exists()
 
@@ -187,11 +199,31 @@ def test_streams_lay_recorded_noise_under_the_speech_where_the_split_has_some(ta
     from kws.data import streams
 
     rng = np.random.default_rng(5)
-    clips = [sources.SourceClip(write(tmp_path / "w" / f"u{i}.wav", word(rng, ms=300 + 10 * i)), "_unknown_",
-                                f"spk{i}", "recordings", "test", None, {"key": f"u{i}"}) for i in range(6)]
+    clips = [
+        sources.SourceClip(
+            write(tmp_path / "w" / f"u{i}.wav", word(rng, ms=300 + 10 * i)),
+            "_unknown_",
+            f"spk{i}",
+            "recordings",
+            "test",
+            None,
+            {"key": f"u{i}"},
+        )
+        for i in range(6)
+    ]
     hum = np.round(3000 * np.sin(2 * np.pi * 97 * np.arange(16000) / 16000)).astype(np.int16)
-    rec = [sources.SourceClip(write(tmp_path / "n" / f"room{i}.wav", hum), "_silence_", "room", "recorded_noise",
-                              "test", None, {"key": f"room{i}"}) for i in range(1)]
+    rec = [
+        sources.SourceClip(
+            write(tmp_path / "n" / f"room{i}.wav", hum),
+            "_silence_",
+            "room",
+            "recorded_noise",
+            "test",
+            None,
+            {"key": f"room{i}"},
+        )
+        for i in range(1)
+    ]
     used = []
     real_background = noise_mod.background
 

@@ -17,7 +17,7 @@ from kws.data.task import TASK_DIR, load_task
 from kws.data.voices import Voice, resolve_pins
 from kws.errors import KwsError, SpecError
 
-pytestmark = pytest.mark.slow          # not in `make check`
+pytestmark = pytest.mark.slow  # not in `make check`
 
 
 def without_model(text: str) -> str:
@@ -79,8 +79,14 @@ def test_plan_is_deterministic_and_mixes_engines(tmp_path):
 def test_corpus_clips_are_one_second_16k_and_match_the_manifest(corpus):
     task, data, man = corpus
     assert len(man["entries"]) > 80
-    assert {e["source"] for e in man["entries"]} >= {"tts:espeak", "tts:flite", "tts:festival", "tts:piper",
-                                                     "tts:kokoro", "noise"}
+    assert {e["source"] for e in man["entries"]} >= {
+        "tts:espeak",
+        "tts:flite",
+        "tts:festival",
+        "tts:piper",
+        "tts:kokoro",
+        "noise",
+    }
     for e in man["entries"]:
         info = sf.info(str(data / e["path"]))
         assert (info.samplerate, info.channels, info.subtype, info.frames) == (16000, 1, "PCM_16", 16000)
@@ -99,17 +105,19 @@ def test_carrier_cut_centres_the_word_and_keeps_its_neighbour():
     word = (8000 * np.sin(2 * np.pi * 300 * t)).astype(np.int16)
     neigh = (8000 * np.sin(2 * np.pi * 900 * np.arange(int(0.3 * rate)) / rate)).astype(np.int16)
     gap = np.zeros(int(0.05 * rate), np.int16)
-    for side, phrase, _w_at in (("first", np.concatenate([gap, word, neigh, gap]), gap.size),
-                               ("last", np.concatenate([gap, neigh, word, gap]), gap.size + neigh.size)):
+    for side, phrase, _w_at in (
+        ("first", np.concatenate([gap, word, neigh, gap]), gap.size),
+        ("last", np.concatenate([gap, neigh, word, gap]), gap.size + neigh.size),
+    ):
         for seed in range(5):
             clip, (a, b) = cut(phrase, side, n, np.random.default_rng(seed), word_samples=word.size)
             assert clip.size == n and abs((b - a) - word.size) <= 320, (side, a, b)
             mid = (a + b) / 2
-            assert abs(mid - n / 2) <= (n - word.size) / 4 + 320, (side, mid)      # centred, jittered
+            assert abs(mid - n / 2) <= (n - word.size) / 4 + 320, (side, mid)  # centred, jittered
             # the word is where the span says, and the neighbour is in the clip beside it
-            spec = np.abs(np.fft.rfft(clip[a + 800:b - 800].astype(float)))
+            spec = np.abs(np.fft.rfft(clip[a + 800 : b - 800].astype(float)))
             assert np.argmax(spec) * rate / spec.size / 2 == pytest.approx(300, abs=20)
-            other = clip[b + 800:] if side == "first" else clip[:a - 800]
+            other = clip[b + 800 :] if side == "first" else clip[: a - 800]
             spec = np.abs(np.fft.rfft(other.astype(float)))
             assert np.argmax(spec) * rate / spec.size / 2 == pytest.approx(900, abs=20)
     with pytest.raises(ValueError, match="word's length"):
@@ -143,7 +151,10 @@ def test_splits_are_speaker_disjoint(corpus):
     # one person behind two engines' voices is one speaker: flite kal16 and festival kal_diphone
     # (the KAL diphones) are both held out, flite slt and festival's HTS slt share a split too
     assert {e["split"] for e in man["entries"] if e["speaker"] in ("flite:kal16", "festival:kal_diphone")} == {"test"}
-    assert len({e["split"] for e in man["entries"] if e["speaker"] in ("flite:slt", "festival:cmu_us_slt_arctic_hts")}) == 1
+    assert (
+        len({e["split"] for e in man["entries"] if e["speaker"] in ("flite:slt", "festival:cmu_us_slt_arctic_hts")})
+        == 1
+    )
 
 
 @pytest.mark.parametrize("name", ["commands", "wakeword"])
@@ -165,7 +176,12 @@ def test_kokoro_voices_split_by_speaker_and_blends_only_train_voices():
     rows = [r for r in plan(task) if r.engine == "kokoro"]
     split = {r.voice: r.split for r in rows}
     assert {v: split[v] for v in ("jf_alpha", "jf_gongitsune", "jm_kumo", "jf_tebukuro", "jf_nezumi")} == {
-        "jf_alpha": "train", "jf_gongitsune": "train", "jm_kumo": "train", "jf_tebukuro": "val", "jf_nezumi": "test"}
+        "jf_alpha": "train",
+        "jf_gongitsune": "train",
+        "jm_kumo": "train",
+        "jf_tebukuro": "val",
+        "jf_nezumi": "test",
+    }
     mixes = {v for v in split if "+" in v}
     assert len(mixes) == task.synth.kokoro_mixes
     for v in mixes:
@@ -181,8 +197,11 @@ def test_kokoro_blends_follow_their_split(tmp_path):
     text = (TASK_DIR / "commands.toml").read_text()
     assert '"kokoro:mix" = "train"' in text
     p = tmp_path / "mix_test.toml"
-    p.write_text(text.replace('"kokoro:mix" = "train"', '"kokoro:mix" = "test"').replace(
-        '"kokoro:jf_tebukuro" = "val"', '"kokoro:jf_tebukuro" = "test"'))
+    p.write_text(
+        text.replace('"kokoro:mix" = "train"', '"kokoro:mix" = "test"').replace(
+            '"kokoro:jf_tebukuro" = "val"', '"kokoro:jf_tebukuro" = "test"'
+        )
+    )
     rows = [r for r in plan(load_task(p)) if r.engine == "kokoro" and "+" in r.voice]
     assert rows and {r.split for r in rows} == {"test"}
     assert {t.split("*")[0] for r in rows for t in r.voice.split("+")} == {"jf_nezumi", "jf_tebukuro"}
@@ -194,11 +213,14 @@ def test_kokoro_blends_follow_their_split(tmp_path):
 def test_same_person_groups_voices_for_the_split_not_for_reporting():
     kal16, kal = Voice("flite", "kal16"), Voice("festival", "kal_diphone")
     assert kal16.split_key == kal.split_key == "person:kal"
-    assert (kal16.timbre, kal.timbre) == ("flite:kal16", "festival:kal_diphone")     # per-voice accuracy keeps both
+    assert (kal16.timbre, kal.timbre) == ("flite:kal16", "festival:kal_diphone")  # per-voice accuracy keeps both
     assert Voice("espeak", "en-us+m3").split_key == Voice("espeak", "en+m3").split_key == "espeak:+m3"
     assert Voice("flite", "rms").split_key == "flite:rms"
-    assert resolve_pins({"rec:alice": "test", "bob": "val", "flite:kal16": "train"}) == \
-        {"rec:alice": "test", "bob": "val", "person:kal": "train"}
+    assert resolve_pins({"rec:alice": "test", "bob": "val", "flite:kal16": "train"}) == {
+        "rec:alice": "test",
+        "bob": "val",
+        "person:kal": "train",
+    }
 
 
 def test_pins_that_split_one_person_are_refused(tmp_path):
@@ -207,7 +229,9 @@ def test_pins_that_split_one_person_are_refused(tmp_path):
     assert pin in text
     p = tmp_path / "split_person.toml"
     p.write_text(text.replace(pin, '"festival:kal_diphone" = "test", "flite:kal16" = "train"'))
-    with pytest.raises(SpecError, match=r"split\.pin.*festival:kal_diphone in 'test' and flite:kal16 in 'train'.*person:kal"):
+    with pytest.raises(
+        SpecError, match=r"split\.pin.*festival:kal_diphone in 'test' and flite:kal16 in 'train'.*person:kal"
+    ):
         load_task(p)
     # pinning one of them pins the person
     p.write_text(text.replace(pin, '"festival:kal_diphone" = "train"'))
@@ -239,7 +263,7 @@ def test_training_augmentation_is_not_part_of_the_data_set_version(corpus):
     aug = replace(task, augment=replace(task.augment, end_align_prob=0.9, snr_db=(0.0, 10.0)))
     assert aug.hash != task.hash and aug.data_hash == task.data_hash
     assert synth(aug, data, progress=False)["hash"] == man["hash"]
-    assert synth(task, data, progress=False)["hash"] == man["hash"]        # (lineage back to the fixture's)
+    assert synth(task, data, progress=False)["hash"] == man["hash"]  # (lineage back to the fixture's)
     assert replace(task, synth=replace(task.synth, seed=task.synth.seed + 1)).data_hash != task.data_hash
 
 
@@ -247,7 +271,7 @@ def test_quarantine_is_listed_not_dropped(corpus):
     _, data, man = corpus
     q = json.loads((data / "quarantine.json").read_text())
     raw = sum(1 for _ in (data / "raw").glob("*/*.wav"))
-    assert len(man["entries"]) + len(q) == raw            # every rendered clip is accounted for
+    assert len(man["entries"]) + len(q) == raw  # every rendered clip is accounted for
     for item in q:
         assert item["reasons"] and (data / item["quarantine_path"]).exists()
 
@@ -274,6 +298,7 @@ def test_streams_match_their_labels(corpus, tmp_path):
     neg = make_stream(data, task, tmp_path, kind="negative", minutes=1.0)
     assert neg["keywords"] == 0 and read_labels(tmp_path / f"{neg['name']}.labels.csv") == []
     assert set(pos["voices"]) <= test_speakers | {e["speaker"] for e in man["entries"] if e["split"] == "test"}
+
     def audio_of(st):
         return sf.read(str(tmp_path / f"{st['name']}.wav"), dtype="int16")[0]
 
@@ -288,8 +313,11 @@ def test_streams_match_their_labels(corpus, tmp_path):
     # a keyword inside a carrier phrase is labelled with its own span, not the phrase's
     by_id = {e["id"]: e for e in man["entries"]}
     rows = [r.split(",") for r in (tmp_path / f"{pos['name']}.labels.csv").read_text().split()[1:]]
-    spans = [(int(b) - int(a), by_id[cid]["origin"]["word_span"]) for _, a, b, cid, *_ in rows
-             if "word_span" in by_id[cid]["origin"]]
+    spans = [
+        (int(b) - int(a), by_id[cid]["origin"]["word_span"])
+        for _, a, b, cid, *_ in rows
+        if "word_span" in by_id[cid]["origin"]
+    ]
     assert all(n == s1 - s0 for n, (s0, s1) in spans)
     # and with how the clip says it (the eval's misses by context)
     from kws.data.streams import read_contexts
@@ -308,9 +336,9 @@ def test_streams_match_their_labels(corpus, tmp_path):
 
     for st in (pos, neg):
         words = read_words(tmp_path / f"{st['name']}.words.csv")
-        assert st["speech_events"] - 1 <= len(words) <= st["speech_events"]   # the last may start past the end
+        assert st["speech_events"] - 1 <= len(words) <= st["speech_events"]  # the last may start past the end
         for w in words:
-            assert frame_energy_db(audio_of(st)[w["start_sample"]:w["end_sample"]], rate).max() > bed + 10, w
+            assert frame_energy_db(audio_of(st)[w["start_sample"] : w["end_sample"]], rate).max() > bed + 10, w
             e = by_id[w["clip_id"]]
             assert w["label"] == e["label"] and w["near_miss"] == (w["word"] in task.synth.near_misses)
             assert w["word"] == e["origin"].get("word", e["origin"]["text"])
@@ -344,15 +372,20 @@ def test_a_task_chooses_its_flite_and_festival_voices(tmp_path):
     speakers = {e["speaker"] for e in man["entries"] if e["source"].startswith("tts:")}
     assert speakers == {"flite:slt", "festival:ked_diphone"}
     default = load_task("wakeword")
-    written = tmp_path / "default_voices.toml"            # the defaults written out hash as when left out
-    written.write_text((TASK_DIR / "wakeword.toml").read_text().replace(
-        "[synth]\n", '[synth]\nfestival_voices = ["kal_diphone", "cmu_us_slt_arctic_hts"]\n', 1))
+    written = tmp_path / "default_voices.toml"  # the defaults written out hash as when left out
+    written.write_text(
+        (TASK_DIR / "wakeword.toml")
+        .read_text()
+        .replace("[synth]\n", '[synth]\nfestival_voices = ["kal_diphone", "cmu_us_slt_arctic_hts"]\n', 1)
+    )
     assert load_task(written).data_hash == default.data_hash != task.data_hash
 
 
 def test_a_voice_that_is_not_installed_is_named_before_anything_is_written(tmp_path):
     task = _voices_task(tmp_path, 'festival_voices = ["kal_diphone", "no_such_voice"]')
-    with pytest.raises(KwsError, match=r"festival voices \['no_such_voice'\] are not installed; this machine has .*kal_diphone"):
+    with pytest.raises(
+        KwsError, match=r"festival voices \['no_such_voice'\] are not installed; this machine has .*kal_diphone"
+    ):
         synth(task, tmp_path / "data", workers=2, progress=False)
     assert not (tmp_path / "data").exists()
     task = _voices_task(tmp_path, 'flite_voices = ["hal9000"]', name="flite")
@@ -370,9 +403,9 @@ def test_a_task_sets_its_own_network_without_a_new_data_set(tmp_path):
     spec = load_spec()
     commands = without_model((TASK_DIR / "commands.toml").read_text())
     (tmp_path / "commands_spec_network.toml").write_text(commands)
-    base = load_task(tmp_path / "commands_spec_network.toml")          # the spec's network
+    base = load_task(tmp_path / "commands_spec_network.toml")  # the spec's network
     assert base.model == () and base.spec(spec) is spec
-    for name in ("commands", "wakeword"):                              # their own: temporal (docs/training.md)
+    for name in ("commands", "wakeword"):  # their own: temporal (docs/training.md)
         assert load_task(name).spec(spec).model.block_kernel == (9, 1)
     p = tmp_path / "commands_stride1.toml"
     p.write_text(commands + "\n[model]\nfirst_stride = [1, 2]\n")
@@ -399,8 +432,22 @@ def test_streams_in_parts_are_distinct_and_reproducible(corpus, tmp_path):
     import sys
 
     _, data, _ = corpus
-    cmd = [sys.executable, "-m", "kws.cli", "data", "streams", str(data), "--split", "train", "--kind", "negative",
-           "--minutes", "0.2", "--parts", "3"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kws.cli",
+        "data",
+        "streams",
+        str(data),
+        "--split",
+        "train",
+        "--kind",
+        "negative",
+        "--minutes",
+        "0.2",
+        "--parts",
+        "3",
+    ]
     r = subprocess.run(cmd + ["--out", str(tmp_path / "a")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     names = [f"negative_train_0.2min_part{k:02d}" for k in (1, 2, 3)]

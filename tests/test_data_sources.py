@@ -35,12 +35,16 @@ def sc_root(tmp_path):
                 rel = f"{w}/{spk}_nohash_{n}.wav"
                 write(root / rel, word(rng, ms=400 + 50 * n))
                 files[rel] = spk
-    (root / "validation_list.txt").write_text("yes/1b4c9b89_nohash_0.wav\nyes/1b4c9b89_nohash_1.wav\n"
-                                              "no/1b4c9b89_nohash_0.wav\n")
+    (root / "validation_list.txt").write_text(
+        "yes/1b4c9b89_nohash_0.wav\nyes/1b4c9b89_nohash_1.wav\nno/1b4c9b89_nohash_0.wav\n"
+    )
     (root / "testing_list.txt").write_text("yes/2c5d0c90_nohash_0.wav\nbird/2c5d0c90_nohash_1.wav\n")
     write(root / "_background_noise_" / "white_noise.wav", np.round(rng.normal(0, 800, 16000 * 5)).astype(np.int16))
-    write(root / "_background_noise_" / "tone_8k.wav", np.round(3000 * np.sin(np.arange(8000 * 3) / 7)).astype(
-        np.int16), rate=8000)
+    write(
+        root / "_background_noise_" / "tone_8k.wav",
+        np.round(3000 * np.sin(np.arange(8000 * 3) / 7)).astype(np.int16),
+        rate=8000,
+    )
     return root
 
 
@@ -52,10 +56,10 @@ def test_speech_commands_honours_the_official_split(task, sc_root, tmp_path):
     assert by["bird/2c5d0c90_nohash_1.wav"].split == "test"
     assert by["yes/0a7c2a8d_nohash_0.wav"].split == "train"
     assert by["bird/0a7c2a8d_nohash_0.wav"].label == "_unknown_"
-    assert by["marvin/0a7c2a8d_nohash_0.wav"].label == "_unknown_"   # a keyword of another task
+    assert by["marvin/0a7c2a8d_nohash_0.wav"].label == "_unknown_"  # a keyword of another task
     assert by["no/0a7c2a8d_nohash_1.wav"].speaker == "sc:0a7c2a8d"
     bg = [c for c in clips if c.label == "_silence_"]
-    assert len(bg) == 5 + 3                                          # 1 s segments of each file
+    assert len(bg) == 5 + 3  # 1 s segments of each file
     man = ingest(clips, task, tmp_path / "out", workers=1, progress=False)
     assert {e["split"] for e in man["entries"] if e["origin"].get("word") == "yes"} == {"train", "val", "test"}
     assert any("resampled_from" in e["origin"] and e["origin"]["resampled_from"] == 8000 for e in man["entries"])
@@ -75,17 +79,33 @@ def test_mswc_opus_and_splits_csv(task, tmp_path):
     rows = ["SET,LINK,WORD,VALID,SPEAKER,GENDER"]
     from kws.data.tts import resample_int16
 
-    for i, (w, s, spk) in enumerate([("yes", "TRAIN", "aa"), ("yes", "DEV", "bb"), ("stop", "TEST", "cc"),
-                                     ("hello", "TRAIN", "aa"), ("go", "TRAIN", "dd")]):
+    for i, (w, s, spk) in enumerate(
+        [
+            ("yes", "TRAIN", "aa"),
+            ("yes", "DEV", "bb"),
+            ("stop", "TEST", "cc"),
+            ("hello", "TRAIN", "aa"),
+            ("go", "TRAIN", "dd"),
+        ]
+    ):
         link = f"{w}/common_voice_en_{i}.opus"
         pcm = resample_int16(word(rng, ms=450), 16000, 48000)
-        sf.write(str((root / "en" / "clips" / w).mkdir(parents=True, exist_ok=True) or root / "en" / "clips" / link),
-                 pcm, 48000, format="OGG", subtype="OPUS")
+        sf.write(
+            str((root / "en" / "clips" / w).mkdir(parents=True, exist_ok=True) or root / "en" / "clips" / link),
+            pcm,
+            48000,
+            format="OGG",
+            subtype="OPUS",
+        )
         rows.append(f"{s},{link},{w},{'False' if w == 'go' else 'True'},{spk},NAN")
     (root / "en_splits.csv").write_text("\n".join(rows) + "\n")
     clips = sources.mswc(root, task)
-    assert [(c.label, c.split) for c in clips] == [("yes", "train"), ("yes", "val"), ("stop", "test"),
-                                                    ("_unknown_", "train")]      # invalid 'go' row skipped
+    assert [(c.label, c.split) for c in clips] == [
+        ("yes", "train"),
+        ("yes", "val"),
+        ("stop", "test"),
+        ("_unknown_", "train"),
+    ]  # invalid 'go' row skipped
     man = ingest(clips, task, tmp_path / "out", workers=1, progress=False)
     assert len(man["entries"]) == 4
     assert all(any("resample 48000 -> 16000" in c for c in e["conversions"]) for e in man["entries"])
@@ -96,8 +116,11 @@ def test_recordings_folder(task, tmp_path):
     for lab, f in [("yes", "ann_01.wav"), ("yes", "bob_01.wav"), ("_unknown_", "ann_02.wav")]:
         write(tmp_path / "rec" / lab / f, word(rng, ms=420))
     clips = sources.recordings(tmp_path / "rec", task)
-    assert sorted((c.label, c.speaker) for c in clips) == [("_unknown_", "rec:ann"), ("yes", "rec:ann"),
-                                                          ("yes", "rec:bob")]
+    assert sorted((c.label, c.speaker) for c in clips) == [
+        ("_unknown_", "rec:ann"),
+        ("yes", "rec:ann"),
+        ("yes", "rec:bob"),
+    ]
     (tmp_path / "rec" / "maybe").mkdir()
     with pytest.raises(KwsError, match="'maybe' is not a label"):
         sources.recordings(tmp_path / "rec", task)
@@ -114,7 +137,7 @@ def test_an_unreadable_directory_is_quarantined_and_the_run_goes_on(task, tmp_pa
             raise PermissionError(13, "Permission denied")
         return real_iterdir(self)
 
-    monkeypatch.setattr(type(tmp_path), "iterdir", iterdir)   # root ignores chmod, so simulate it
+    monkeypatch.setattr(type(tmp_path), "iterdir", iterdir)  # root ignores chmod, so simulate it
     clips = sources.recordings(tmp_path / "rec", task)
     man = ingest(clips, task, tmp_path / "out", workers=1, progress=False)
     import json
@@ -159,7 +182,7 @@ def test_fetch_resumes_checks_and_extracts(server, tmp_path):
     url, payload = server
     sha = hashlib.sha256(payload).hexdigest()
     dest = tmp_path / "sc.tar.gz"
-    (tmp_path / "sc.tar.gz.part").write_bytes(payload[:100])           # an interrupted earlier download
+    (tmp_path / "sc.tar.gz.part").write_bytes(payload[:100])  # an interrupted earlier download
     sources.fetch(url, dest, sha256=sha, extract_to=tmp_path / "x", progress=False)
     assert dest.read_bytes() == payload
     assert (tmp_path / "x" / "speech_commands" / "README.md").read_bytes() == b"hello" * 1000

@@ -26,7 +26,7 @@ def word(rng, ms=450, level=0.3, noise=2e-4, n=RATE):
     v = sum(np.sin(2 * np.pi * 200 * k * t) / k for k in range(1, 6)) * env
     x = np.zeros(n)
     a = (n - v.size) // 2
-    x[a:a + v.size] = v / np.abs(v).max() * level
+    x[a : a + v.size] = v / np.abs(v).max() * level
     x += noise * rng.standard_normal(n)
     return np.clip(np.round(x * 32767), -32768, 32767).astype(np.int16)
 
@@ -57,8 +57,11 @@ def test_each_rule_fails_and_passes(task, tmp_path):
         "good_silence": (np.round(rng.normal(0, 30, RATE)).astype(np.int16), "_silence_", None),
         "too_short": (word(rng, ms=100, n=1600), "yes", "too_short"),
         "too_long": (np.tile(word(rng), 3), "_unknown_", "too_long"),
-        "clipping": (np.clip(word(rng, level=3.0).astype(np.int32) * 1, -32768, 32767).astype(np.int16), "yes",
-                     "clipping"),
+        "clipping": (
+            np.clip(word(rng, level=3.0).astype(np.int32) * 1, -32768, 32767).astype(np.int16),
+            "yes",
+            "clipping",
+        ),
         "dc": ((word(rng).astype(np.int32) + 6000).clip(-32768, 32767).astype(np.int16), "no", "dc_offset"),
         "silent": ((word(rng) // 2000).astype(np.int16), "yes", "silent"),
         "low_snr": (word(rng, noise=0.05), "up", "low_snr"),
@@ -84,28 +87,35 @@ def test_bad_files_get_per_file_reasons(task, tmp_path):
     (d / "truncated.wav").write_bytes(open(write(d / "ok.wav", word(rng)), "rb").read()[:30])
     (d / "zero.wav").write_bytes(b"")
     (d / "text.wav").write_text("not audio at all")
-    write(d / "loud_float.wav", word(rng).astype(np.float64) / 32768 * 5.0, subtype="DOUBLE")   # peak 1.5
+    write(d / "loud_float.wav", word(rng).astype(np.float64) / 32768 * 5.0, subtype="DOUBLE")  # peak 1.5
     nan = word(rng).astype(np.float32) / 32768
     nan[100] = np.nan
     write(d / "nan.wav", nan, subtype="FLOAT")
     big = d / "big.wav"
-    write(big, np.zeros(RATE * 60 * 30, dtype=np.int16))           # 57.6 MB > 50 MB limit
+    write(big, np.zeros(RATE * 60 * 30, dtype=np.int16))  # 57.6 MB > 50 MB limit
     names = ["truncated", "zero", "text", "loud_float", "nan", "big", "missing"]
     clips = [clip(str(d / f"{n}.wav"), key=n) for n in names]
     man, q = run(task, tmp_path, clips)
-    expect = {"truncated": "unreadable", "zero": "empty", "text": "unreadable", "loud_float": "out_of_range",
-              "nan": "not_finite", "big": "too_large", "missing": "unreadable"}
+    expect = {
+        "truncated": "unreadable",
+        "zero": "empty",
+        "text": "unreadable",
+        "loud_float": "out_of_range",
+        "nan": "not_finite",
+        "big": "too_large",
+        "missing": "unreadable",
+    }
     for c in clips:
         assert expect[c.origin["key"]] in q[c.id], (c.origin["key"], q[c.id])
     assert man["entries"] == []
-    assert (d / "text.wav").exists()                            # originals are never deleted
+    assert (d / "text.wav").exists()  # originals are never deleted
     assert (tmp_path / "out" / "quarantine" / f"{clips[2].id}.wav").read_text() == "not audio at all"
 
 
 def test_conversions_are_recorded(task, tmp_path):
     rng = np.random.default_rng(2)
     d = tmp_path / "in"
-    x = [word(rng, ms=ms) for ms in (400, 450, 500, 550)]        # distinct audio: no duplicates
+    x = [word(rng, ms=ms) for ms in (400, 450, 500, 550)]  # distinct audio: no duplicates
     from kws.data.tts import resample_int16
 
     clips = [
@@ -130,8 +140,12 @@ def test_duplicates_and_label_conflicts(task, tmp_path):
     rng = np.random.default_rng(3)
     d = tmp_path / "in"
     a, b = word(rng), word(rng, ms=500)
-    clips = [clip(write(d / "a1.wav", a), "yes", key="a1"), clip(write(d / "a2.wav", a), "yes", key="a2"),
-             clip(write(d / "b1.wav", b), "yes", key="b1"), clip(write(d / "b2.wav", b), "no", key="b2")]
+    clips = [
+        clip(write(d / "a1.wav", a), "yes", key="a1"),
+        clip(write(d / "a2.wav", a), "yes", key="a2"),
+        clip(write(d / "b1.wav", b), "yes", key="b1"),
+        clip(write(d / "b2.wav", b), "no", key="b2"),
+    ]
     man, q = run(task, tmp_path, clips)
     ids = {c.origin["key"]: c.id for c in clips}
     first, second = sorted([ids["a1"], ids["a2"]])
@@ -153,6 +167,7 @@ def test_cli_exit_status_says_whether_anything_was_quarantined(tmp_path):
     assert main(["data", "ingest", "recordings", str(root), "--out", str(tmp_path / "o3")]) == 2
 
 
+@pytest.mark.slow
 def test_the_gate_records_every_entry_copies_atomically_and_keeps_nothing_stale(task, tmp_path, rng):
     """A folder inside a label folder is recorded; a refused file past the size the gate reads is
     recorded with its size and not copied; a partial quarantine copy left by a killed run is
@@ -172,8 +187,8 @@ def test_the_gate_records_every_entry_copies_atomically_and_keeps_nothing_stale(
     big = root / "no" / "ben_big.wav"
     write(big, word(rng))
     with open(big, "r+b") as f:
-        f.truncate(2 * 1024**3)                                     # sparse: 2 GiB that a copy would fill
-    bad = write(root / "no" / "ben_bad.wav", np.zeros(RATE, np.int16))         # digital silence: refused
+        f.truncate(2 * 1024**3)  # sparse: 2 GiB that a copy would fill
+    bad = write(root / "no" / "ben_bad.wav", np.zeros(RATE, np.int16))  # digital silence: refused
     cut = write(root / "no" / "cy_cut.wav", word(rng, ms=300))
     with open(cut, "r+b") as f:
         f.truncate(os.path.getsize(cut) - 4000)
@@ -181,7 +196,7 @@ def test_the_gate_records_every_entry_copies_atomically_and_keeps_nothing_stale(
     clips = sources.recordings(root, task)
     man = ingest(clips, task, out, workers=1, progress=False)
     q = {Path(x["source_path"]).name: x for x in json.loads((out / "quarantine.json").read_text())}
-    assert len(man["entries"]) + len(q) == len(clips) == 5                   # every entry: kept or recorded
+    assert len(man["entries"]) + len(q) == len(clips) == 5  # every entry: kept or recorded
     assert "a directory inside a label folder" in q["ana_takes"]["reasons"][0]["detail"]
     assert q["ben_big.wav"]["bytes"] == 2 * 1024**3 and q["ben_big.wav"]["quarantine_path"] is None
     assert [r["code"] for r in q["ben_big.wav"]["reasons"]] == ["too_large"]
@@ -202,7 +217,7 @@ def test_the_gate_records_every_entry_copies_atomically_and_keeps_nothing_stale(
     assert mf.verify(out) == []
     assert qbad.read_bytes() == Path(bad).read_bytes()
     assert os.stat(good).st_ino != os.stat(out / ana2["path"]).st_ino
-    with open(good, "r+b") as f:                                    # edited in place: the data set is unchanged
+    with open(good, "r+b") as f:  # edited in place: the data set is unchanged
         f.seek(100)
         f.write(b"\x7f" * 64)
     assert mf.verify(out) == []

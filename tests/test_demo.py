@@ -8,7 +8,7 @@ import pytest
 from kws.demo import run_demo
 from kws.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow          # not in `make check`
+pytestmark = pytest.mark.slow  # not in `make check`
 
 
 def test_demo_runs_end_to_end_to_its_report(tmp_path, capsys):
@@ -18,8 +18,15 @@ def test_demo_runs_end_to_end_to_its_report(tmp_path, capsys):
     assert len(out) >= 9 and all(ln.split()[0] in ("pass", "note") for ln in out), out
     assert "| --- |" not in "\n".join(out) and sum(ln.split()[0] == "pass" for ln in out) >= 7
     report = (tmp_path / "report.md").read_text()
-    for needle in ("frames equal", "network windows equal", "detection events that differ | 0",
-                   "duty cycle at 64 MHz", "kws eval", "feature drift", "![DET](eval/det.png)"):
+    for needle in (
+        "frames equal",
+        "network windows equal",
+        "detection events that differ | 0",
+        "duty cycle at 64 MHz",
+        "kws eval",
+        "feature drift",
+        "![DET](eval/det.png)",
+    ):
         assert needle in report, needle
     for png in ("eval/det.png", "scores.png", "confusion.png", "footprint.png"):
         assert (tmp_path / png).stat().st_size > 5000, png
@@ -27,7 +34,7 @@ def test_demo_runs_end_to_end_to_its_report(tmp_path, capsys):
     assert 0 < r["evaluation"]["device_run"]["duty_cycle_at_64MHz"] < 0.5
     assert r["device"]["windows"]["differ"] == [] and r["bit_exact"]["equal"] == r["bit_exact"]["frames"]
     labels = (tmp_path / "device" / "stream.labels.csv").read_text().splitlines()
-    assert sum(",flite/slt:go forward, then stop" in ln for ln in labels) == 2     # both keywords it says
+    assert sum(",flite/slt:go forward, then stop" in ln for ln in labels) == 2  # both keywords it says
     # the negative stream says only the task's near-misses (no keyword): every false accept heard one or noise
     heard = r["evaluation"]["eval"]["false_accepts_heard"]
     assert heard["words_said"]["near-miss"] > 10 and heard["words_said"]["other word"] == 0

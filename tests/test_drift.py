@@ -19,7 +19,7 @@ from kws.reference.monitor.drift import Baseline, compare, make_baseline
 from kws.reference.native import NativeMonitor
 
 WORDS = "yes no up down left right on off stop go seven marvin house happy bird the weather is nice today".split()
-PERIOD = 3000                      # frames: 60 s
+PERIOD = 3000  # frames: 60 s
 
 
 def _stream(voices, seconds, seed):
@@ -33,7 +33,7 @@ def _stream(voices, seconds, seed):
         w = w * 10 ** (rng.uniform(-6, 0) / 20)
         if pos + w.size >= n:
             return x
-        x[pos:pos + w.size] += w
+        x[pos : pos + w.size] += w
         pos += w.size + int(rng.integers(4000, 24000))
 
 
@@ -44,7 +44,7 @@ def _pcm(x):
 @pytest.fixture(scope="module")
 def streams():
     ref = [_stream(["en+m3", "en+f2", "en-us+m1", "en+klatt2"], 120, s) for s in (1, 2)]
-    field = _stream(["en+f4", "en-gb-x-rp+m7", "en+m5", "en-us+f3"], 60, 9)      # other speakers
+    field = _stream(["en+f4", "en-gb-x-rp+m7", "en+m5", "en-us+f3"], 60, 9)  # other speakers
     return ref, field
 
 
@@ -61,13 +61,13 @@ def test_c_monitor_equals_python_including_halvings(spec, frontend, speech, nati
     noise = rng.integers(-128, 128, size=(5000, feats.shape[1])).astype(np.int8)
     c = NativeMonitor()
     for f in (feats, extremes, noise, np.concatenate([noise, feats, extremes])):
-        for limit in (0, 37, 500):                 # 0: the spec's (65535), no halving on these lengths
+        for limit in (0, 37, 500):  # 0: the spec's (65535), no halving on these lengths
             mspec = spec.monitor if limit == 0 else dataclasses.replace(spec.monitor, limit=limit)
             py = stats_of(f, mspec)
             dev = c.run(f, limit=limit)
             assert dev.to_bytes() == py.to_bytes()
             if limit == 37:
-                assert py.halvings > 10                             # the decay path is exercised
+                assert py.halvings > 10  # the decay path is exercised
             assert py.hist.max() < mspec.limit
     py = stats_of(feats, spec.monitor)
     assert py.frames == feats.shape[0] == py.weight and py.halvings == 0
@@ -85,7 +85,7 @@ def test_chunked_pushes_equal_one_push(spec, rng):
     pos = 0
     while pos < f.shape[0]:
         k = int(rng.integers(1, 900))
-        m.push(f[pos:pos + k])
+        m.push(f[pos : pos + k])
         pos += k
     assert m.stats.equal(stats_of(f, mspec)) and m.stats.halvings > 0
 
@@ -112,14 +112,17 @@ def test_drift_flags_gain_noise_and_tilt_but_not_other_speakers(streams, baselin
     same = check(b)
     assert same.status == "ok", same.table()
     assert max(c["psi"] for c in same.coeffs) < 0.2
-    for name, x, must in (("gain -20 dB", b * 0.1, {0}), ("gain +10 dB", b * 3.16, {0}),
-                          ("white noise", b + rng.normal(0, 200, b.size), {0, 1}),
-                          ("spectral tilt", ss.lfilter([1, -0.95], [1], b), {1}),
-                          ("low-pass 2 kHz", ss.lfilter(*ss.butter(4, 2000 / 8000), b), {1, 2})):
+    for name, x, must in (
+        ("gain -20 dB", b * 0.1, {0}),
+        ("gain +10 dB", b * 3.16, {0}),
+        ("white noise", b + rng.normal(0, 200, b.size), {0, 1}),
+        ("spectral tilt", ss.lfilter([1, -0.95], [1], b), {1}),
+        ("low-pass 2 kHz", ss.lfilter(*ss.butter(4, 2000 / 8000), b), {1, 2}),
+    ):
         r = check(x)
         flagged = {c["index"] for c in r.coeffs if c["status"] == "drift"}
         assert r.status == "drift" and must <= flagged, f"{name}: {r.status} {r.reason}"
-    short = compare(baseline, stats_of(frontend.features(_pcm(b[:16000 * 5]), sample_rate=16000), spec.monitor))
+    short = compare(baseline, stats_of(frontend.features(_pcm(b[: 16000 * 5]), sample_rate=16000), spec.monitor))
     assert short.status == "insufficient"
 
 
@@ -142,10 +145,40 @@ def test_cli_check_writes_report_and_fails_on_drift(streams, baseline, tmp_path,
     base = baseline.save(tmp_path / "baseline.json")
     write_wav(tmp_path / "same.wav", _pcm(b), 16000)
     write_wav(tmp_path / "tilt.wav", _pcm(ss.lfilter([1, -0.95], [1], b)), 16000)
-    assert main(["drift", "check", "--baseline", str(base), "--wav", str(tmp_path / "same.wav"),
-                 "--out", str(tmp_path / "r1"), "--fail-on", "drift"]) == 0
-    assert main(["drift", "check", "--baseline", str(base), "--wav", str(tmp_path / "tilt.wav"),
-                 "--out", str(tmp_path / "r2"), "--fail-on", "drift"]) == 1
+    assert (
+        main(
+            [
+                "drift",
+                "check",
+                "--baseline",
+                str(base),
+                "--wav",
+                str(tmp_path / "same.wav"),
+                "--out",
+                str(tmp_path / "r1"),
+                "--fail-on",
+                "drift",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "drift",
+                "check",
+                "--baseline",
+                str(base),
+                "--wav",
+                str(tmp_path / "tilt.wav"),
+                "--out",
+                str(tmp_path / "r2"),
+                "--fail-on",
+                "drift",
+            ]
+        )
+        == 1
+    )
     out = capsys.readouterr().out
     assert "drift: ok" in out and "drift: drift: " in out and "| c1 |" in out
     rep = json.loads((tmp_path / "r2" / "drift.json").read_text())

@@ -15,7 +15,7 @@ import pytest
 from kws import engine
 from kws.errors import KwsError
 
-pytestmark = pytest.mark.slow          # not in `make check`
+pytestmark = pytest.mark.slow  # not in `make check`
 
 
 def _square(x, shared):
@@ -24,7 +24,7 @@ def _square(x, shared):
 
 def _die(x, shared):
     if x == 5:
-        os._exit(9)                                      # a worker killed mid-task (out of memory, a segfault)
+        os._exit(9)  # a worker killed mid-task (out of memory, a segfault)
     return x
 
 
@@ -58,11 +58,24 @@ def cluster(tmp_path_factory):
     port = _free_port()
     bindir = os.path.dirname(sys.executable)
     log = tmp_path_factory.mktemp("cluster")
-    sched = subprocess.Popen([os.path.join(bindir, "dask-scheduler"), "--host", "127.0.0.1", "--port", str(port),
-                              "--no-dashboard"], stdout=open(log / "s.log", "w"), stderr=subprocess.STDOUT)
-    workers = subprocess.Popen([os.path.join(bindir, "dask-worker"), f"tcp://127.0.0.1:{port}", "--nworkers", "2",
-                                "--nthreads", "1", "--no-dashboard"], stdout=open(log / "w.log", "w"),
-                               stderr=subprocess.STDOUT)
+    sched = subprocess.Popen(
+        [os.path.join(bindir, "dask-scheduler"), "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=open(log / "s.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
+    workers = subprocess.Popen(
+        [
+            os.path.join(bindir, "dask-worker"),
+            f"tcp://127.0.0.1:{port}",
+            "--nworkers",
+            "2",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+        ],
+        stdout=open(log / "w.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
     from dask.distributed import Client
 
     with Client(f"tcp://127.0.0.1:{port}", timeout="60s") as c:
@@ -87,13 +100,21 @@ def test_ingest_and_features_are_identical_wherever_they_ran(tmp_path, cluster, 
     task = load_task("commands")
     spec = task.spec(load_spec())
     root = tmp_path / "rec"
-    for i, (w, v) in enumerate([(w, v) for w in ("yes", "no", "stop", "go", "left") for v in ("en+m3", "en+f2", "en+m1")]):
+    for i, (w, v) in enumerate(
+        [(w, v) for w in ("yes", "no", "stop", "go", "left") for v in ("en+m3", "en+f2", "en+m1")]
+    ):
         for s in ("train", "val"):
-            write_wav(root / w / f"{s}{i}{v[-2:]}_{i}.wav", np.concatenate(
-                [np.zeros(2000 + 300 * i, np.int16), tts.espeak(w, voice=v), np.zeros(3000, np.int16)]), 16000)
+            write_wav(
+                root / w / f"{s}{i}{v[-2:]}_{i}.wav",
+                np.concatenate([np.zeros(2000 + 300 * i, np.int16), tts.espeak(w, voice=v), np.zeros(3000, np.int16)]),
+                16000,
+            )
     for i in range(6):
-        write_wav(root / "_silence_" / f"bg{i}_{i}.wav",
-                  np.random.default_rng(i).integers(-300, 300, 16000).astype(np.int16), 16000)
+        write_wav(
+            root / "_silence_" / f"bg{i}_{i}.wav",
+            np.random.default_rng(i).integers(-300, 300, 16000).astype(np.int16),
+            16000,
+        )
     clips = sources.recordings(root, task)
     runs = {}
     for where, workers, address in (("in-process", 1, None), ("local 2 workers", 2, None), ("cluster", 2, cluster)):
@@ -104,8 +125,9 @@ def test_ingest_and_features_are_identical_wherever_they_ran(tmp_path, cluster, 
             monkeypatch.delenv(engine.CLUSTER_ENV, raising=False)
         out = tmp_path / where.replace(" ", "_")
         man = ingest(clips, task, out, workers=workers, progress=False)
-        f = build_features(out, spec, task, augment_copies=2, cache_dir=out / "features", workers=workers,
-                           progress=False)
+        f = build_features(
+            out, spec, task, augment_copies=2, cache_dir=out / "features", workers=workers, progress=False
+        )
         runs[where] = (man["hash"], f["x_train"].tobytes(), f["y_train"].tobytes())
     engine.close()
     assert runs["in-process"] == runs["local 2 workers"] == runs["cluster"]
@@ -132,7 +154,9 @@ def test_stream_scoring_is_identical_wherever_it_ran(tmp_path, cluster, monkeypa
                 truth.append(f"{w},{pos},{pos + clip.size},x")
             pos += clip.size
         write_wav(tmp_path / "s" / f"s{k}.wav", np.concatenate(parts + [np.zeros(16000, np.int16)]), 16000)
-        (tmp_path / "s" / f"s{k}.labels.csv").write_text("label,start_sample,end_sample,clip_id\n" + "\n".join(truth) + "\n")
+        (tmp_path / "s" / f"s{k}.labels.csv").write_text(
+            "label,start_sample,end_sample,clip_id\n" + "\n".join(truth) + "\n"
+        )
     keep = ("det", "det_all", "calibrated_thresholds", "at_default_threshold", "at_calibrated", "audio_seconds")
     runs = {}
     for where, workers, address in (("in-process", None, None), ("local", 2, None), ("cluster", 2, cluster)):
@@ -141,8 +165,9 @@ def test_stream_scoring_is_identical_wherever_it_ran(tmp_path, cluster, monkeypa
             monkeypatch.setenv(engine.CLUSTER_ENV, address)
         else:
             monkeypatch.delenv(engine.CLUSTER_ENV, raising=False)
-        r = evaluate(spec, MODELS_DIR / "commands", tmp_path / "s", tmp_path / where, target_fa_per_hour=100.0,
-                     workers=workers)
+        r = evaluate(
+            spec, MODELS_DIR / "commands", tmp_path / "s", tmp_path / where, target_fa_per_hour=100.0, workers=workers
+        )
         runs[where] = {k: r[k] for k in keep}
     engine.close()
     assert runs["in-process"] == runs["local"] == runs["cluster"]

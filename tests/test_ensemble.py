@@ -34,14 +34,24 @@ def _member(tmp_path, spec, task, ms, seed: int, data_hash: str = "d" * 64):
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             g, b, mean, var = layer.get_weights()
-            layer.set_weights([rng.uniform(0.5, 2, g.shape), rng.normal(0, 0.5, b.shape),
-                               rng.normal(0, 0.5, mean.shape), rng.uniform(0.5, 2, var.shape)])
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 2, g.shape),
+                    rng.normal(0, 0.5, b.shape),
+                    rng.normal(0, 0.5, mean.shape),
+                    rng.uniform(0.5, 2, var.shape),
+                ]
+            )
     d = tmp_path / f"m{seed}"
     d.mkdir()
     model.save(d / "model.keras")
-    cfg = {"frontend": {"hash": spec.frontend.hash}, "model": {"hash": ms.hash, **dataclasses.asdict(ms)},
-           "train": {"seed": seed, "epochs": 1}, "task": {"name": task.name, "labels": list(task.labels)},
-           "data": {"manifest_hash": data_hash}}
+    cfg = {
+        "frontend": {"hash": spec.frontend.hash},
+        "model": {"hash": ms.hash, **dataclasses.asdict(ms)},
+        "train": {"seed": seed, "epochs": 1},
+        "task": {"name": task.name, "labels": list(task.labels)},
+        "data": {"manifest_hash": data_hash},
+    }
     (d / "config.json").write_text(json.dumps(cfg))
     return d
 
@@ -85,7 +95,7 @@ def test_merged_network_is_the_members_mean(merged, task):
     want = np.mean([load(m).predict(x, verbose=0) for m in merged["members"]], axis=0)
     got = load(d).predict(x, verbose=0)
     np.testing.assert_allclose(got, want, atol=1e-4)
-    assert np.abs(want).max() > 0.1                                  # logits that carry signal
+    assert np.abs(want).max() > 0.1  # logits that carry signal
     assert got.shape == (16, len(task.labels))
 
 
@@ -99,18 +109,18 @@ def test_generated_c_keeps_only_the_blocks_and_equals_tflm(merged, tmp_path):
     layers = cgm.lower(TFLiteModel.from_bytes(blob))[0]
     pw = [ly for ly in layers if ly.kind == "pwconv"]
     assert len(pw) == 2 and all(ly.params["groups"] == 3 for ly in pw)
-    assert all(ly.weights.size == 48 * 16 for ly in pw)              # 3 blocks of 16 x 16, not 48 x 48
+    assert all(ly.weights.size == 48 * 16 for ly in pw)  # 3 blocks of 16 x 16, not 48 x 48
     assert [ly.params.get("groups", 1) for ly in layers if ly.kind != "pwconv"] == [1] * (len(layers) - 2)
     est = {i.name: i.bytes for i in model_items(blob, merged["spec"])}
     assert est["network weights (int8)"] == sum(ly.weights.size for ly in layers if ly.weights is not None)
     cgm.generate(blob, tmp_path, frontend_hash32=1)
-    assert "48, 1, 1, 1, 1, 0, 0" in (tmp_path / "kws_net.c").read_text()        # 1x1 params ... groups last
+    assert "48, 1, 1, 1, 1, 0, 0" in (tmp_path / "kws_net.c").read_text()  # 1x1 params ... groups last
     net = NativeNet(tmp_path)
     assert net.streaming
     rng = np.random.default_rng(9)
     frames = _walk(rng, 49 + 4 * 30)
     got = net.stream(frames, 4)
-    windows = np.stack([frames[t - 48:t + 1] for t in range(48, frames.shape[0], 4)])
+    windows = np.stack([frames[t - 48 : t + 1] for t in range(48, frames.shape[0], 4)])
     assert got.shape == (31, 3) and np.unique(got).size > 10
     np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))
     np.testing.assert_array_equal(got, net.run(windows))
@@ -122,7 +132,7 @@ def test_dense_1x1_weights_are_not_grouped():
     assert cgm.pw_groups(w) == 1
     blocks = np.kron(np.eye(2, dtype=np.int8), np.ones((16, 16), np.int8)) * w
     assert cgm.pw_groups(blocks) == 2
-    blocks[0, 31] = 1                                                # one weight outside the blocks
+    blocks[0, 31] = 1  # one weight outside the blocks
     assert cgm.pw_groups(blocks) == 1
 
 
@@ -159,9 +169,9 @@ def test_merge_refuses_members_of_another_network_front_end_or_data(merged, spec
         merge(two, task, [a, bad], tmp_path / "x")
     with pytest.raises(KwsError, match="not a training directory"):
         merge(two, task, [a, tmp_path], tmp_path / "x")
-    elsewhere = tmp_path / "data"                                    # the merged network's figures need their data
+    elsewhere = tmp_path / "data"  # the merged network's figures need their data
     elsewhere.mkdir()
     (elsewhere / "manifest.json").write_text(json.dumps({"hash": "f" * 64, "entries": []}))
     with pytest.raises(KwsError, match="not the data set the members were trained on \\(theirs: manifest dddddddddddd"):
         merge(two, task, [a, b], tmp_path / "x", data_dir=elsewhere)
-    assert not (tmp_path / "x").exists()                             # nothing written on refusal
+    assert not (tmp_path / "x").exists()  # nothing written on refusal

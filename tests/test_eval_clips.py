@@ -53,8 +53,11 @@ def test_refuses_other_labels_and_empty_splits(spec, small_data):
 
 
 def test_cli_writes_the_metrics(small_data, tmp_path):
-    r = subprocess.run([sys.executable, "-m", "kws.cli", "eval", "--clips", str(small_data), "--split", "all",
-                        "--out", str(tmp_path)], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "kws.cli", "eval", "--clips", str(small_data), "--split", "all", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert "int8 accuracy" in r.stdout and "by voice:" in r.stdout
     got = json.loads((tmp_path / "clips.json").read_text())
@@ -62,8 +65,21 @@ def test_cli_writes_the_metrics(small_data, tmp_path):
     r = subprocess.run([sys.executable, "-m", "kws.cli", "eval"], capture_output=True, text=True)
     assert r.returncode != 0 and "--streams DIR" in r.stderr + r.stdout
     # a model against itself on the same clips: nothing to tell apart
-    r = subprocess.run([sys.executable, "-m", "kws.cli", "eval", "--compare", str(tmp_path), str(tmp_path / "clips.json"),
-                        "--out", str(tmp_path / "cmp.json")], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kws.cli",
+            "eval",
+            "--compare",
+            str(tmp_path),
+            str(tmp_path / "clips.json"),
+            "--out",
+            str(tmp_path / "cmp.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     c = json.loads((tmp_path / "cmp.json").read_text())
     assert c["clips"] == got["n"] and c["right"]["only_a"] == c["right"]["only_b"] == 0 and c["right"]["p"] == 1.0
@@ -76,22 +92,25 @@ def _copy_data(src, dst):
     return dst
 
 
-@pytest.mark.parametrize("bad, says", [
-    ("pcm8", r"PCM_U8 samples, not 16-bit PCM\. Convert it explicitly"),
-    ("float_nan", r"FLOAT samples, not 16-bit PCM"),
-    ("stereo_44k", r"2 channels, not mono; PCM_16 samples|2 channels, not mono; 44100 Hz, not 16000 Hz"),
-    ("empty", r"not a readable audio file"),
-    ("text", r"not a readable audio file"),
-    ("directory", r"is a directory, not an audio file"),
-    ("missing", r"does not exist"),
-    ("truncated", r"truncated: its header says 16000 samples, it holds \d+"),
-])
+@pytest.mark.parametrize(
+    "bad, says",
+    [
+        ("pcm8", r"PCM_U8 samples, not 16-bit PCM\. Convert it explicitly"),
+        ("float_nan", r"FLOAT samples, not 16-bit PCM"),
+        ("stereo_44k", r"2 channels, not mono; PCM_16 samples|2 channels, not mono; 44100 Hz, not 16000 Hz"),
+        ("empty", r"not a readable audio file"),
+        ("text", r"not a readable audio file"),
+        ("directory", r"is a directory, not an audio file"),
+        ("missing", r"does not exist"),
+        ("truncated", r"truncated: its header says 16000 samples, it holds \d+"),
+    ],
+)
 def test_a_bad_clip_is_named_with_what_is_wrong_and_nothing_is_scored(spec, small_data, tmp_path, bad, says):
     import soundfile as sf
 
     d = _copy_data(small_data, tmp_path / "d")
     entries = mf.load(d)["entries"]
-    victim = d / entries[len(entries) // 2]["path"]         # not the first clip: it is blamed, not its neighbour
+    victim = d / entries[len(entries) // 2]["path"]  # not the first clip: it is blamed, not its neighbour
     pcm = sf.read(str(victim), dtype="int16")[0]
     victim.unlink()
     if bad == "pcm8":
@@ -111,8 +130,11 @@ def test_a_bad_clip_is_named_with_what_is_wrong_and_nothing_is_scored(spec, smal
         victim.write_bytes(victim.read_bytes()[:-8000])
     with pytest.raises(KwsError, match=re.escape(str(victim)) + ": " + says):
         clip_accuracy(spec, "models/commands", d, split="all")
-    r = subprocess.run([sys.executable, "-m", "kws.cli", "eval", "--clips", str(d), "--split", "all", "--out",
-                        str(tmp_path / "o")], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "kws.cli", "eval", "--clips", str(d), "--split", "all", "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and str(victim) in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "o" / "clips.json").exists()
 
@@ -134,14 +156,16 @@ def test_clips_of_any_length_are_scored_by_their_most_confident_keyword_window(s
     hop = spec.frontend.hop_samples * spec.detector.stride_frames
     long = [np.concatenate([np.zeros(3 * hop, np.int16), x, np.zeros(2 * hop + 77, np.int16)]) for x in one]
     got = clip_logits(model, long + [one[0]], spec)
-    np.testing.assert_array_equal(got[-1], base[0])               # a one-window clip among long ones: unchanged
+    np.testing.assert_array_equal(got[-1], base[0])  # a one-window clip among long ones: unchanged
     lead = lambda v: np.sort(v)[-1] - np.sort(v)[-2]
     kw = np.nonzero(base.argmax(axis=1) >= 2)[0]
     # its own second was a keyword window, so the chosen one is a keyword window leading at least as much
     assert kw.size >= 8 and all(got[i].argmax() >= 2 and lead(got[i]) >= lead(base[i]) for i in kw)
     short = [x[: window_samples(spec) - 3000] for x in one[:4]]
     padded = [np.concatenate([x, np.zeros(16000 - x.size, np.int16)]) for x in short]
-    np.testing.assert_array_equal(clip_logits(model, short + [one[0][:100]], spec)[:4], clip_logits(model, padded, spec))
+    np.testing.assert_array_equal(
+        clip_logits(model, short + [one[0][:100]], spec)[:4], clip_logits(model, padded, spec)
+    )
     # end to end: a data set whose clips have other lengths is scored, not refused
     d = _copy_data(small_data, tmp_path / "long")
     man = js.loads((d / "manifest.json").read_text())

@@ -36,7 +36,7 @@ def test_paired_misses_count_only_the_discordant_occurrences():
     # ten keywords A finds and B misses, none the other way: p = 2 / 2^10
     r = stats.paired_misses("1" * 10 + "0" * 5 + "1" * 20, "0" * 10 + "0" * 5 + "1" * 20)
     assert (r["only_a"], r["only_b"]) == (10, 0) and r["p"] == pytest.approx(2 / 1024)
-    assert stats.paired_misses("1010", "0101")["p"] == 1.0           # 2 against 2
+    assert stats.paired_misses("1010", "0101")["p"] == 1.0  # 2 against 2
     with pytest.raises(ValueError, match="different lengths"):
         stats.paired_misses("101", "10")
 
@@ -44,11 +44,11 @@ def test_paired_misses_count_only_the_discordant_occurrences():
 def test_by_voice_one_voice_is_one_unit_however_many_keywords_it_says():
     a, b = "1" * 10 + "1" * 20, "0" * 10 + "1" * 20
     one_voice = ["kal"] * 10 + [f"v{i}" for i in range(20)]
-    assert stats.paired_misses(a, b)["p"] == pytest.approx(2 / 1024)          # ten keywords: "sure"
+    assert stats.paired_misses(a, b)["p"] == pytest.approx(2 / 1024)  # ten keywords: "sure"
     r = stats.paired_misses_by_voice(a, b, one_voice)
-    assert r == {"voices": 21, "voices_differing": 1, "p": 1.0}               # one voice: no evidence
+    assert r == {"voices": 21, "voices_differing": 1, "p": 1.0}  # one voice: no evidence
     ten_voices = [f"v{i}" for i in range(10)] + [f"w{i}" for i in range(20)]
-    assert stats.paired_misses_by_voice(a, b, ten_voices)["p"] == pytest.approx(2 / 1024)   # exact flips
+    assert stats.paired_misses_by_voice(a, b, ten_voices)["p"] == pytest.approx(2 / 1024)  # exact flips
     # a voice where each model finds one the other misses cancels out
     assert stats.paired_misses_by_voice("10", "01", ["x", "x"]) == {"voices": 1, "voices_differing": 0, "p": 1.0}
 
@@ -56,14 +56,14 @@ def test_by_voice_one_voice_is_one_unit_however_many_keywords_it_says():
 def test_voice_mean_frr_weighs_every_speaker_the_same():
     # one voice with 8 keywords, all missed; three voices with one keyword each, all found
     hits, voices = "00000000" + "111", ["kal"] * 8 + ["a", "b", "c"]
-    assert stats.voice_mean_frr(hits, voices) == pytest.approx(1 / 4)     # pooled FRR would be 8 / 11
+    assert stats.voice_mean_frr(hits, voices) == pytest.approx(1 / 4)  # pooled FRR would be 8 / 11
     assert stats.voice_mean_frr("0110", ["a", "a", "b", "b"]) == pytest.approx(0.5)
     with pytest.raises(ValueError):
-        stats.voice_mean_frr("01", ["a"])                                  # one voice per occurrence
+        stats.voice_mean_frr("01", ["a"])  # one voice per occurrence
 
 
 def test_by_voice_samples_flips_for_many_voices_reproducibly():
-    n = 24                                 # above the exact limit: seeded random flips
+    n = 24  # above the exact limit: seeded random flips
     a, b, v = "1" * n + "0" * 4, "0" * n + "1" * 4, [f"v{i}" for i in range(n)] + ["x", "x", "y", "z"]
     r = stats.paired_misses_by_voice(a, b, v, draws=20_000)
     assert r["voices_differing"] == n + 3 and r["p"] < 0.01
@@ -88,9 +88,18 @@ def test_score_hits_follow_the_occurrences_start_order():
 
 
 def _run(hits_per_threshold, fa_per_threshold, key="k", hours=24.0):
-    det = [{"threshold": t, "frr": h.count("0") / len(h), "fa_per_hour": fa / hours, "false_accepts": fa,
-            "hours": hours, "occurrences": len(h), "hits": h}
-           for t, h, fa in zip((0.5, 0.9, 0.99), hits_per_threshold, fa_per_threshold)]
+    det = [
+        {
+            "threshold": t,
+            "frr": h.count("0") / len(h),
+            "fa_per_hour": fa / hours,
+            "false_accepts": fa,
+            "hours": hours,
+            "occurrences": len(h),
+            "hits": h,
+        }
+        for t, h, fa in zip((0.5, 0.9, 0.99), hits_per_threshold, fa_per_threshold)
+    ]
     return {"occurrences_key": key, "det_all": det}
 
 
@@ -103,7 +112,7 @@ def test_compare_reads_each_curve_at_each_level_and_tests_the_pairs():
     assert lv[20]["a"]["threshold"] == 0.9 and lv[20]["b"]["threshold"] == 0.99
     assert lv[20]["misses"]["only_a"] == 25 and lv[20]["misses"]["p"] < 1e-6
     assert lv[20]["a"]["frr_ci95"][0] < 5 / 30 < lv[20]["a"]["frr_ci95"][1]
-    assert lv[20]["false_accepts_p"] < 1e-6                      # 240 against 1 over the same day
+    assert lv[20]["false_accepts_p"] < 1e-6  # 240 against 1 over the same day
     assert lv[0.1]["a"] is None and lv[0.1]["b"]["false_accepts"] == 1 and "misses" not in lv[0.1]
     assert lv[0.01]["a"] is None and lv[0.01]["b"] is None
     text = stats.format_comparison(c)
@@ -125,20 +134,41 @@ def test_compare_refuses_other_streams_other_hours_and_old_results():
 
 def test_cli_compare_names_a_missing_file(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps(_run(["1" * 4] * 3, [3, 2, 1])))
-    r = subprocess.run([sys.executable, "-m", "kws.cli", "eval", "--compare", str(tmp_path / "a.json"),
-                        str(tmp_path / "nope.json")], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "kws.cli", "eval", "--compare", str(tmp_path / "a.json"), str(tmp_path / "nope.json")],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode != 0 and "nope.json: not a readable kws eval result" in r.stderr + r.stdout
-    r = subprocess.run([sys.executable, "-m", "kws.cli", "eval", "--compare", str(tmp_path / "a.json"),
-                        str(tmp_path / "a.json"), "--names", "x,y", "--out", str(tmp_path / "c.json")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kws.cli",
+            "eval",
+            "--compare",
+            str(tmp_path / "a.json"),
+            str(tmp_path / "a.json"),
+            "--names",
+            "x,y",
+            "--out",
+            str(tmp_path / "c.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     got = json.loads((tmp_path / "c.json").read_text())
     assert got["names"] == ["x", "y"] and all(lv["misses"]["p"] == 1.0 for lv in got["levels"] if "misses" in lv)
 
 
 def _clips(outcomes, voices, key="clips"):
-    return {"accuracy": outcomes.count("1") / len(outcomes), "clip_ids_key": key, "outcomes": outcomes,
-            "clip_voices": voices}
+    return {
+        "accuracy": outcomes.count("1") / len(outcomes),
+        "clip_ids_key": key,
+        "outcomes": outcomes,
+        "clip_voices": voices,
+    }
 
 
 def test_compare_clips_by_clips_and_by_voices():

@@ -14,7 +14,7 @@ SPEECH_SNR_DB = 60.0
 
 def snr_per_coefficient(fixed_c, float_c):
     err = fixed_c - float_c
-    return 10 * np.log10((float_c ** 2).sum(0) / np.maximum((err ** 2).sum(0), 1e-30))
+    return 10 * np.log10((float_c**2).sum(0) / np.maximum((err**2).sum(0), 1e-30))
 
 
 def test_speech_snr_per_coefficient(frontend, fe_spec, speech):
@@ -31,7 +31,8 @@ def test_broadband_signals_stay_close(frontend, fe_spec):
     for name in ("clipped_sine", "white_noise", "quiet_noise", "square_fullscale", "silence"):
         pcm = corner_cases(rate, rate)[name]
         err = frontend.cepstra_to_float(frontend.cepstra(pcm, sample_rate=rate)) - frontend.cepstra_float(
-            pcm, sample_rate=rate)
+            pcm, sample_rate=rate
+        )
         assert np.abs(err).max() < 0.05, name
 
 

@@ -71,7 +71,7 @@ def test_python_streaming_equals_whole_clip(frontend, fe_spec, speech, rng):
         out, pos = [], 0
         while pos < pcm.size:
             n = int(rng.integers(0, 3000))
-            out.append(st.push(pcm[pos:pos + n]))
+            out.append(st.push(pcm[pos : pos + n]))
             pos += n
         np.testing.assert_array_equal(np.concatenate(out), whole)
         assert st.frames_out == whole.shape[0] and st.samples_in == pcm.size
@@ -83,8 +83,10 @@ def test_short_input_yields_no_frames(native, frontend, fe_spec):
     assert native.run(pcm)[0].shape == (0, fe_spec.num_cepstra)
 
 
-@pytest.mark.parametrize("changes", [{"window": "hamming", "window_samples": 401},
-                                     {"window_samples": 255, "hop_samples": 160, "fft_size": 256}])
+@pytest.mark.parametrize(
+    "changes",
+    [{"window": "hamming", "window_samples": 401}, {"window_samples": 255, "hop_samples": 160, "fft_size": 256}],
+)
 def test_c_front_end_of_other_specs(tmp_path, speech, rng, changes):
     """Another window, an odd window length, another FFT size: the C front end generated and
     compiled for that spec still equals the Python reference (the stored half window and
@@ -96,10 +98,30 @@ def test_c_front_end_of_other_specs(tmp_path, speech, rng, changes):
         (tmp_path / name).write_text(text)
     fw = REPO_ROOT / "firmware"
     lib = tmp_path / "libkws_fe.so"
-    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-fPIC", "-shared", f"-I{tmp_path}",
-                    f"-I{fw / 'core'}", f"-I{fw / 'generated'}", "-o", str(lib), str(fw / "core" / "kws_frontend.c"),
-                    str(fw / "core" / "kws_monitor.c"), str(fw / "ports" / "native" / "kws_fe_batch.c"),
-                    str(tmp_path / "kws_fe_tables.c")], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-O2",
+            "-fPIC",
+            "-shared",
+            f"-I{tmp_path}",
+            f"-I{fw / 'core'}",
+            f"-I{fw / 'generated'}",
+            "-o",
+            str(lib),
+            str(fw / "core" / "kws_frontend.c"),
+            str(fw / "core" / "kws_monitor.c"),
+            str(fw / "ports" / "native" / "kws_fe_batch.c"),
+            str(tmp_path / "kws_fe_tables.c"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     fe = other.frontend
     native = NativeFrontend(fe, lib)
     pcm = np.concatenate([*speech.values(), rng.integers(-32768, 32768, fe.sample_rate_hz).astype(np.int16)])

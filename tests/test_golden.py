@@ -15,8 +15,16 @@ def test_golden_vectors_are_for_this_spec(fe_spec):
     assert spec_hash == fe_spec.hash32, "golden vectors are stale: run `kws golden`"
     assert json.loads((DEFAULT_DIR / "manifest.json").read_text())["frontend_hash"] == fe_spec.hash
     names = {c[0] for c in cases}
-    assert {"speech_espeak", "speech_flite", "silence", "square_fullscale", "clipped_sine", "dc_offset",
-            "white_noise", "min_value"} <= names
+    assert {
+        "speech_espeak",
+        "speech_flite",
+        "silence",
+        "square_fullscale",
+        "clipped_sine",
+        "dc_offset",
+        "white_noise",
+        "min_value",
+    } <= names
 
 
 def test_python_reference_reproduces_golden(fe_spec):
@@ -32,8 +40,9 @@ def test_python_reference_reproduces_golden(fe_spec):
 
 def test_c_unit_test_passes_on_golden(native):
     # `native` built build/host/test_frontend (ASan + UBSan) with the same Makefile.
-    r = subprocess.run([str(REPO_ROOT / "build" / "host" / "test_frontend"), str(DEFAULT_DIR)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [str(REPO_ROOT / "build" / "host" / "test_frontend"), str(DEFAULT_DIR)], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     _, cases = read_index(DEFAULT_DIR)
     assert f"{len(cases)} passed, 0 failed" in r.stdout
@@ -48,6 +57,7 @@ def test_c_unit_test_fails_on_a_corrupted_vector(native, tmp_path):
     data = bytearray(feat.read_bytes())
     data[100] = (data[100] + 1) % 256
     feat.write_bytes(bytes(data))
-    r = subprocess.run([str(REPO_ROOT / "build" / "host" / "test_frontend"), str(tmp_path / "g")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [str(REPO_ROOT / "build" / "host" / "test_frontend"), str(tmp_path / "g")], capture_output=True, text=True
+    )
     assert r.returncode == 1 and "speech_espeak" in r.stderr and "1 failed" in r.stdout

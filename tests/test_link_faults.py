@@ -18,7 +18,7 @@ from kws.device.qemu import Sim
 from kws.errors import KwsError
 from kws.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow          # not in `make check`
+pytestmark = pytest.mark.slow  # not in `make check`
 
 ELF = REPO_ROOT / "build" / "qemu" / "kws_serial.elf"
 MODEL = REPO_ROOT / "models" / "commands"
@@ -95,7 +95,7 @@ class FaultProxy:
             return (raw + b"\x00") * 2
         if action == "truncate":
             return raw[: len(raw) // 2] + b"\x00"
-        if action == "reorder":                      # held back, sent after the next frame that way
+        if action == "reorder":  # held back, sent after the next frame that way
             self.held[way] = raw + b"\x00"
             return b""
         body = bytearray(cobs.decode(raw))
@@ -121,7 +121,7 @@ def stream_wav(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("faults")
     make_stream(d / "voice", list(ReleasedModel.load(MODEL).labels))
-    pcm = read_wav(d / "voice" / "alsa_voice.wav", expected_rate=16000)[3 * 16000:int(7.8 * 16000)]
+    pcm = read_wav(d / "voice" / "alsa_voice.wav", expected_rate=16000)[3 * 16000 : int(7.8 * 16000)]
     path = d / "two.wav"
     write_wav(path, pcm, 16000)
     return path
@@ -131,7 +131,7 @@ FAULTS = {
     "event damaged": ("down", p.EVENT, 1, "flip"),
     "event dropped": ("down", p.EVENT, 2, "drop"),
     "credit damaged": ("down", p.CREDIT, 3, "flip"),
-    "last credit dropped": ("down", p.CREDIT, -1, "drop"),         # -1: resolved to the stream's last block
+    "last credit dropped": ("down", p.CREDIT, -1, "drop"),  # -1: resolved to the stream's last block
     "logits dropped": ("down", p.LOGITS, 4, "drop"),
     "audio damaged": ("up", p.AUDIO, 3, "flip"),
     "last audio dropped": ("up", p.AUDIO, -1, "drop"),
@@ -147,7 +147,7 @@ def _resolve(fault, blocks):
 def sim(image):
     """A fresh emulated board per case: nothing one fault leaves behind reaches the next."""
     with Sim(image) as s:
-        with s.link() as first:                      # the block size the device grants, for "the last block"
+        with s.link() as first:  # the block size the device grants, for "the last block"
             first.handshake()
             s.max_block = first.hello.max_block
         yield s
@@ -179,14 +179,22 @@ def test_every_injected_fault_is_detected_reported_and_recovered(sim, stream_wav
 
 # {flip, drop, duplicate, reorder, truncate} x {host -> device, device -> host} x the messages each way
 # (the handshake's own STATS is the first: a stream's is the second)
-MATRIX = [(action, way, ftype, {p.AUDIO: 3, p.CREDIT: 3, p.STATS_REQ: 2, p.STATS: 2}.get(ftype, 1))
-          for action in ("flip", "drop", "duplicate", "reorder", "truncate")
-          for way, ftype in (("up", p.AUDIO), ("up", p.HELLO_REQ), ("up", p.STATS_REQ), ("down", p.CREDIT),
-                             ("down", p.EVENT), ("down", p.HELLO), ("down", p.STATS))]
+MATRIX = [
+    (action, way, ftype, {p.AUDIO: 3, p.CREDIT: 3, p.STATS_REQ: 2, p.STATS: 2}.get(ftype, 1))
+    for action in ("flip", "drop", "duplicate", "reorder", "truncate")
+    for way, ftype in (
+        ("up", p.AUDIO),
+        ("up", p.HELLO_REQ),
+        ("up", p.STATS_REQ),
+        ("down", p.CREDIT),
+        ("down", p.EVENT),
+        ("down", p.HELLO),
+        ("down", p.STATS),
+    )
+]
 
 
-@pytest.mark.parametrize("action, way, ftype, n", MATRIX,
-                         ids=[f"{a}-{w}-{p.NAMES[t]}" for a, w, t, _ in MATRIX])
+@pytest.mark.parametrize("action, way, ftype, n", MATRIX, ids=[f"{a}-{w}-{p.NAMES[t]}" for a, w, t, _ in MATRIX])
 def test_fault_matrix_never_a_silent_loss(sim, stream_wav, spec, action, way, ftype, n):
     """Each fault, once, with one retry: the result equals the host reference on every window and
     event (a fault in a stream detected and streamed again; one in the handshake absorbed by its
@@ -195,13 +203,15 @@ def test_fault_matrix_never_a_silent_loss(sim, stream_wav, spec, action, way, ft
     assert proxy.fired, "the fault was never injected"
     assert r["windows"]["differ"] == [] and r["windows"]["device"] == r["windows"]["reference"]
     assert r["events"]["differ"] == [] and r["events"]["device"] == r["events"]["reference"]
-    if ftype not in (p.HELLO_REQ, p.HELLO):          # a stream's fault is reported, the stream done again
+    if ftype not in (p.HELLO_REQ, p.HELLO):  # a stream's fault is reported, the stream done again
         assert len(r["restarts"]) == 1 and "LinkDamaged" in r["restarts"][0], r["restarts"]
 
 
-@pytest.mark.parametrize("action, way, ftype", [("flip", "up", p.STATS_REQ), ("drop", "down", p.STATS),
-                                                ("flip", "down", p.STATS)],
-                         ids=["flip-up-STATS_REQ", "drop-down-STATS", "flip-down-STATS"])
+@pytest.mark.parametrize(
+    "action, way, ftype",
+    [("flip", "up", p.STATS_REQ), ("drop", "down", p.STATS), ("flip", "down", p.STATS)],
+    ids=["flip-up-STATS_REQ", "drop-down-STATS", "flip-down-STATS"],
+)
 def test_a_handshake_asks_again_for_the_counters_the_link_lost(sim, stream_wav, spec, action, way, ftype):
     """The handshake reads the device's counters (they run from boot); a request or answer lost
     there is asked again, the stream's counters stay its own."""
@@ -237,10 +247,17 @@ def test_listening_says_when_events_may_be_missing(qemu_images, spec, tmp_path):
     from kws.device.listen import device_listen
     from kws.reference.pipeline import ReferencePipeline
 
-    x = np.concatenate([np.zeros(6000, np.int16), tts.espeak("yes", voice="en+m3"), np.zeros(9000, np.int16),
-                        tts.espeak("stop", voice="en+f2"), np.zeros(16000, np.int16)])
+    x = np.concatenate(
+        [
+            np.zeros(6000, np.int16),
+            tts.espeak("yes", voice="en+m3"),
+            np.zeros(9000, np.int16),
+            tts.espeak("stop", voice="en+f2"),
+            np.zeros(16000, np.int16),
+        ]
+    )
     block = spec.frontend.hop_samples * spec.detector.stride_frames
-    x = x[:x.size // block * block]
+    x = x[: x.size // block * block]
     _, ref = ReferencePipeline(spec, MODEL).run(x)
     x.astype("<i2").tofile(tmp_path / "mic.pcm")
     with Sim(qemu_images / "kws_mic.elf", args=[str(tmp_path / "mic.pcm")]) as sim:
@@ -294,13 +311,20 @@ class FakeDevice:
 HELLO_OK = __import__("struct").pack(p.HELLO_FMT, 0x10100, 1, 2, 3, 16000, 320, 320, 2, 12) + b"\x00"
 
 
-@pytest.mark.parametrize("case, hello, credit, says", [
-    ("silent", None, None, r"never answered HELLO_REQ"),
-    ("short HELLO", HELLO_OK[:10], None, r"a HELLO frame of 10 payload bytes"),
-    ("short CREDIT", HELLO_OK, lambda n: [b"\x01\x00"], r"a CREDIT frame of 2 payload bytes"),
-    ("zero credits, nothing acknowledged", HELLO_OK, lambda n: [__import__("struct").pack("<HQ", 0, 0)] * 3,
-     r"no progress for 2 s: it had acknowledged 0 of"),
-])
+@pytest.mark.parametrize(
+    "case, hello, credit, says",
+    [
+        ("silent", None, None, r"never answered HELLO_REQ"),
+        ("short HELLO", HELLO_OK[:10], None, r"a HELLO frame of 10 payload bytes"),
+        ("short CREDIT", HELLO_OK, lambda n: [b"\x01\x00"], r"a CREDIT frame of 2 payload bytes"),
+        (
+            "zero credits, nothing acknowledged",
+            HELLO_OK,
+            lambda n: [__import__("struct").pack("<HQ", 0, 0)] * 3,
+            r"no progress for 2 s: it had acknowledged 0 of",
+        ),
+    ],
+)
 def test_a_misbehaving_device_gets_a_named_error_not_a_hang_or_a_traceback(case, hello, credit, says):
     from kws.device.link import Link
 

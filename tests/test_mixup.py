@@ -18,7 +18,7 @@ def _batches(alpha=0.4, seed=7, n=300, k=5, weights=None):
     from kws.train import mixup
 
     y = np.arange(n) % k
-    x = np.eye(k, dtype=np.float32)[y] * 3.0 + 1.0       # a feature that spells its class out
+    x = np.eye(k, dtype=np.float32)[y] * 3.0 + 1.0  # a feature that spells its class out
     return mixup.batches(keras, x, y, k, batch_size=64, alpha=alpha, seed=seed, sample_weight=weights), x, y
 
 
@@ -31,10 +31,10 @@ def test_features_and_targets_are_mixed_with_the_same_weight_and_partner():
         seen += len(xb)
         np.testing.assert_allclose(tb.sum(axis=1), 1.0, rtol=1e-6)
         assert ((tb > 0).sum(axis=1) <= 2).all()
-        np.testing.assert_allclose(xb, tb * 3.0 + 1.0, rtol=1e-5, atol=1e-5)   # the same blend as the targets
+        np.testing.assert_allclose(xb, tb * 3.0 + 1.0, rtol=1e-5, atol=1e-5)  # the same blend as the targets
     assert seen == len(x)
     lams = np.concatenate([ds[i][1].max(axis=1) for i in range(len(ds))])
-    assert lams.min() < 0.99                                 # something was mixed
+    assert lams.min() < 0.99  # something was mixed
 
 
 def test_batches_are_seeded_and_change_each_epoch():

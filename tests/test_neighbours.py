@@ -13,11 +13,27 @@ def test_phonemes_keep_long_vowels_affricates_and_diphthongs_whole():
 
 
 def test_the_nearest_words_in_sound_come_first_and_label_noise_is_left_out():
-    words = ["margin", "marvel", "carving", "table", "window", "marvins", "stop", "top", "step", "know", "snow", "nor", "note"]
+    words = [
+        "margin",
+        "marvel",
+        "carving",
+        "table",
+        "window",
+        "marvins",
+        "stop",
+        "top",
+        "step",
+        "know",
+        "snow",
+        "nor",
+        "note",
+    ]
     got = neighbours(["marvin", "stop", "no"], words, top=4)
     marvin = [n.word for n in got["marvin"]]
     assert set(marvin[:4]) == {"margin", "marvel", "carving", "marvins"}
-    assert got["marvin"][0].distance < 0.5 < max(n.distance for n in neighbours(["marvin"], ["table", "window"])["marvin"])
+    assert (
+        got["marvin"][0].distance < 0.5 < max(n.distance for n in neighbours(["marvin"], ["table", "window"])["marvin"])
+    )
     assert [n.word for n in got["stop"]][:2] in (["step", "top"], ["top", "step"])
     assert "know" not in [n.word for n in got["no"]]  # a homophone (distance 0) is the same sound under two labels
     assert {"nor", "note"} <= {n.word for n in got["no"]}

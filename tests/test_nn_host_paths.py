@@ -39,7 +39,7 @@ def test_host_and_portable_kernels_equal_tflm(name, tmp_path, rng, spec):
     blob, tensor, fast, portable = _nets(name, tmp_path, spec)
     x = rng.integers(-128, 128, (24, 1, fast.frames, fast.cols, 1)).astype(np.int8)
     x[0], x[1] = -128, 127
-    x[2:12] = _walk(rng, 10 * fast.frames)[:, :fast.cols].reshape(10, 1, fast.frames, fast.cols, 1)
+    x[2:12] = _walk(rng, 10 * fast.frames)[:, : fast.cols].reshape(10, 1, fast.frames, fast.cols, 1)
     ref = tflm_reference(blob, x, tensor)
     np.testing.assert_array_equal(fast.run(x), ref)
     np.testing.assert_array_equal(portable.run(x), ref)
@@ -49,16 +49,26 @@ def test_host_and_portable_kernels_equal_tflm(name, tmp_path, rng, spec):
         got = fast.stream(frames, stride)
         assert got.shape[0] == 61 and np.unique(got).size > 10
         np.testing.assert_array_equal(got, portable.stream(frames, stride))
-        windows = np.stack([frames[t - fast.frames + 1:t + 1] for t in range(fast.frames - 1, frames.shape[0], stride)])
+        windows = np.stack(
+            [frames[t - fast.frames + 1 : t + 1] for t in range(fast.frames - 1, frames.shape[0], stride)]
+        )
         np.testing.assert_array_equal(got, tflm_reference(blob, windows[:, None, :, :, None]))
 
 
 class Conv(ctypes.Structure):
     """kws_nn_conv_t (firmware/core/kws_nn.h)."""
-    _fields_ = [(f, ctypes.c_uint16) for f in ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c")] + \
-               [(f, ctypes.c_uint8) for f in ("k_h", "k_w", "stride_h", "stride_w", "pad_h", "pad_w")] + \
-               [("in_offset", ctypes.c_int16), ("out_offset", ctypes.c_int16), ("act_min", ctypes.c_int8),
-                ("act_max", ctypes.c_int8), ("groups", ctypes.c_uint8)]
+
+    _fields_ = (
+        [(f, ctypes.c_uint16) for f in ("in_h", "in_w", "in_c", "out_h", "out_w", "out_c")]
+        + [(f, ctypes.c_uint8) for f in ("k_h", "k_w", "stride_h", "stride_w", "pad_h", "pad_w")]
+        + [
+            ("in_offset", ctypes.c_int16),
+            ("out_offset", ctypes.c_int16),
+            ("act_min", ctypes.c_int8),
+            ("act_max", ctypes.c_int8),
+            ("groups", ctypes.c_uint8),
+        ]
+    )
 
 
 def mbqm(acc: int, m: int, shift: int) -> int:
@@ -66,7 +76,7 @@ def mbqm(acc: int, m: int, shift: int) -> int:
     left, right = max(shift, 0), max(-shift, 0)
     ab = acc * (1 << left) * m
     nudge = 1 << 30 if ab >= 0 else 1 - (1 << 30)
-    hi = abs(ab + nudge) // (1 << 31) * (1 if ab + nudge >= 0 else -1)        # C division: toward zero
+    hi = abs(ab + nudge) // (1 << 31) * (1 if ab + nudge >= 0 else -1)  # C division: toward zero
     mask = (1 << right) - 1
     return (hi >> right) + ((hi & mask) > (mask >> 1) + (hi < 0))
 
@@ -82,18 +92,26 @@ def test_requantization_of_both_paths_equals_tflm(tmp_path, rng, spec):
     shift = rng.integers(-20, 5, oc).astype(np.int8)
     shift[:4] = [4, 1, 0, -1]
     mult = rng.integers(1 << 30, 1 << 31, oc).astype(np.int32)
-    for k in range(g):                       # scales near 1 and above: the bias alone, else all saturate
-        w[k][shift[k * ocg:(k + 1) * ocg] > -6] = 0
+    for k in range(g):  # scales near 1 and above: the bias alone, else all saturate
+        w[k][shift[k * ocg : (k + 1) * ocg] > -6] = 0
     # biases aiming each channel at an output between -200 and 200 (both sides of the clamp)
     target = rng.uniform(-200, 200, oc)
-    target[:4] = [-37.4, 51.3, -5.5, -77.5]                   # shifts 4, 1, 0, -1: negatives round too
-    aim = target * 2.0 ** -shift.astype(np.int64) * 2.0 ** 31 / mult
+    target[:4] = [-37.4, 51.3, -5.5, -77.5]  # shifts 4, 1, 0, -1: negatives round too
+    aim = target * 2.0 ** -shift.astype(np.int64) * 2.0**31 / mult
     bias = np.round(aim).astype(np.int32)
-    acc = np.concatenate([x[:, k * icg:(k + 1) * icg].astype(np.int64) @ w[k].T.astype(np.int64) for k in range(g)], 1) + bias
-    assert np.abs(acc * (1 << np.maximum(shift, 0))).max() < 2 ** 31
+    acc = (
+        np.concatenate([x[:, k * icg : (k + 1) * icg].astype(np.int64) @ w[k].T.astype(np.int64) for k in range(g)], 1)
+        + bias
+    )
+    assert np.abs(acc * (1 << np.maximum(shift, 0))).max() < 2**31
     ooff, lo, hi = -3, -128, 127
-    want = np.array([[min(hi, max(lo, mbqm(int(acc[p, o]), int(mult[o]), int(shift[o])) + ooff)) for o in range(oc)]
-                     for p in range(n)], np.int8)
+    want = np.array(
+        [
+            [min(hi, max(lo, mbqm(int(acc[p, o]), int(mult[o]), int(shift[o])) + ooff)) for o in range(oc)]
+            for p in range(n)
+        ],
+        np.int8,
+    )
     assert np.unique(want).size > 40 and (want == 127).any() and (want == -128).any()
     # each group stored in the paired layout (kws_nn_pwconv_s8.c, pw_index): output pairs interleaved by fours
     paired = np.concatenate([w[k].reshape(ocg // 2, 2, icg // 4, 4).transpose(0, 2, 1, 3).ravel() for k in range(g)])
@@ -104,8 +122,19 @@ def test_requantization_of_both_paths_equals_tflm(tmp_path, rng, spec):
         f = net.lib.kws_nn_pwconv_s8
         f.argtypes = [ctypes.POINTER(Conv)] + [ctypes.c_void_p] * 7
         f.restype = ctypes.c_int
-        assert f(ctypes.byref(p), x.ctypes.data, paired.ctypes.data, bias.ctypes.data, mult.ctypes.data,
-                 shift.ctypes.data, out.ctypes.data, col.ctypes.data) == 0                       # KWS_NN_SUCCESS
+        assert (
+            f(
+                ctypes.byref(p),
+                x.ctypes.data,
+                paired.ctypes.data,
+                bias.ctypes.data,
+                mult.ctypes.data,
+                shift.ctypes.data,
+                out.ctypes.data,
+                col.ctypes.data,
+            )
+            == 0
+        )  # KWS_NN_SUCCESS
         np.testing.assert_array_equal(out, want)
 
 
@@ -154,7 +183,7 @@ def test_kernels_state_their_scratch_and_refuse_what_they_cannot_compute(tmp_pat
         f.restype = ctypes.c_int
         args = [x.ctypes.data, w.ctypes.data, bias.ctypes.data, mult.ctypes.data, shift.ctypes.data, out.ctypes.data]
         st = f(ctypes.byref(p), *args, *([col.ctypes.data] if with_col else []))
-        assert st == 0 or np.all(out == 77), fn                 # an error writes nothing
+        assert st == 0 or np.all(out == 77), fn  # an error writes nothing
         return st
 
     ok_pw = Conv(1, 1, 64, 1, 1, 64, 1, 1, 1, 1, 0, 0, 0, 0, -128, 127, 1)
@@ -162,11 +191,25 @@ def test_kernels_state_their_scratch_and_refuse_what_they_cannot_compute(tmp_pat
     assert status("kws_nn_pwconv_s8", Conv(3, 1, 64, 1, 1, 64, 3, 1, 1, 1, 0, 0, 0, 0, -128, 127, 1)) == -1  # rows lost
     assert status("kws_nn_pwconv_s8", Conv(1, 1, 64, 1, 1, 64, 1, 1, 2, 1, 0, 0, 0, 0, -128, 127, 1)) == -2  # stride 2
     assert status("kws_nn_pwconv_s8", Conv(1, 1, 64, 1, 1, 60, 1, 1, 1, 1, 0, 0, 0, 0, -128, 127, 8)) == -1  # 60 % 8
-    assert status("kws_nn_conv_s8", Conv(3, 1, 64, 1, 1, 64, 3, 1, 1, 1, 0, 0, 0, 0, -128, 127, 2)) == -2   # groups
-    assert status("kws_nn_dwconv_s8", Conv(9, 1, 64, 1, 1, 32, 9, 1, 1, 1, 0, 0, 0, 0, -128, 127, 1),
-                  with_col=False) == -2                                                                 # multiplier 2
-    assert status("kws_nn_dwconv_s8", Conv(9, 1, 64, 1, 1, 64, 9, 1, 1, 1, 0, 0, 0, 0, -128, 127, 1), with_col=False) == 0
+    assert status("kws_nn_conv_s8", Conv(3, 1, 64, 1, 1, 64, 3, 1, 1, 1, 0, 0, 0, 0, -128, 127, 2)) == -2  # groups
+    assert (
+        status("kws_nn_dwconv_s8", Conv(9, 1, 64, 1, 1, 32, 9, 1, 1, 1, 0, 0, 0, 0, -128, 127, 1), with_col=False) == -2
+    )  # multiplier 2
+    assert (
+        status("kws_nn_dwconv_s8", Conv(9, 1, 64, 1, 1, 64, 9, 1, 1, 1, 0, 0, 0, 0, -128, 127, 1), with_col=False) == 0
+    )
     f = lib.kws_nn_pwconv_s8
     f.argtypes = [ctypes.POINTER(Conv)] + [ctypes.c_void_p] * 7
-    assert f(ctypes.byref(ok_pw), x.ctypes.data, w.ctypes.data, bias.ctypes.data, mult.ctypes.data,
-             shift.ctypes.data, np.zeros(64, np.int8).ctypes.data, None) == -1                          # no scratch
+    assert (
+        f(
+            ctypes.byref(ok_pw),
+            x.ctypes.data,
+            w.ctypes.data,
+            bias.ctypes.data,
+            mult.ctypes.data,
+            shift.ctypes.data,
+            np.zeros(64, np.int8).ctypes.data,
+            None,
+        )
+        == -1
+    )  # no scratch

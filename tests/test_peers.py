@@ -12,8 +12,10 @@ from kws.evaluate.scoring import score
 from kws.paths import REPO_ROOT
 
 SPEECH = REPO_ROOT.parent / "shared" / "speech"
-pytestmark = pytest.mark.skipif(not (SPEECH / "picovoice" / "alexa").is_dir(),
-                                reason="the real-speech recordings (shared/speech) are not beside the checkout")
+pytestmark = pytest.mark.skipif(
+    not (SPEECH / "picovoice" / "alexa").is_dir(),
+    reason="the real-speech recordings (shared/speech) are not beside the checkout",
+)
 
 
 def _stream(names_words):
@@ -33,8 +35,13 @@ def _stream(names_words):
 @pytest.fixture(scope="module")
 def stream():
     kw = [SPEECH / "picovoice" / "alexa" / f for f in ("0.flac", "1.flac", "100.flac")]
-    other = [SPEECH / "picovoice" / "computer" / sorted(p.name for p in (SPEECH / "picovoice" / "computer").iterdir())[0],
-             SPEECH / "speech_commands" / "left" / sorted(p.name for p in (SPEECH / "speech_commands" / "left").iterdir())[0]]
+    other = [
+        SPEECH / "picovoice" / "computer" / sorted(p.name for p in (SPEECH / "picovoice" / "computer").iterdir())[0],
+        SPEECH
+        / "speech_commands"
+        / "left"
+        / sorted(p.name for p in (SPEECH / "speech_commands" / "left").iterdir())[0],
+    ]
     return _stream([(p, True) for p in kw] + [(p, False) for p in other])
 
 
@@ -44,7 +51,7 @@ def test_openwakeword_finds_the_real_alexa_takes_and_nothing_else(stream):
         pytest.skip(why)
     pcm, truth = stream
     ends, scores = peers.openwakeword_scores(pcm)
-    assert ends[0] == peers.OWW_HOP and np.all(np.diff(ends) == peers.OWW_HOP)   # pre-roll left out
+    assert ends[0] == peers.OWW_HOP and np.all(np.diff(ends) == peers.OWW_HOP)  # pre-roll left out
     s = score(peers.detections(ends, scores, 0.5, "alexa"), truth, total_samples=pcm.size, rate=16000)
     assert s.detected == 3 and s.false_accepts == 0
     strict = score(peers.detections(ends, scores, 0.9999, "alexa"), truth, total_samples=pcm.size, rate=16000)
@@ -59,8 +66,10 @@ def test_pocketsphinx_keyphrase_spotting_scores_like_the_product(stream):
     if why:
         pytest.skip(why)
     pcm, truth = stream
-    found = [score(peers.pocketsphinx_detections(pcm, "alexa", t), truth, total_samples=pcm.size, rate=16000)
-             for t in (1e-30, 1e-10, 1e-2)]
+    found = [
+        score(peers.pocketsphinx_detections(pcm, "alexa", t), truth, total_samples=pcm.size, rate=16000)
+        for t in (1e-30, 1e-10, 1e-2)
+    ]
     assert found[0].detected >= 2
     assert [f.detected for f in found] == sorted((f.detected for f in found), reverse=True)
     assert all(label == "alexa" for label, _ in peers.pocketsphinx_detections(pcm, "alexa", 1e-30))

@@ -24,8 +24,9 @@ def _sources(env):
 
 
 def _make(var):
-    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), f"print-{var}"], capture_output=True,
-                       text=True, check=True)
+    r = subprocess.run(
+        ["make", "-s", "-C", str(REPO_ROOT / "firmware"), f"print-{var}"], capture_output=True, text=True, check=True
+    )
     return {f"firmware/{s}" for s in r.stdout.split()}
 
 
@@ -45,7 +46,8 @@ def test_board_envs_build_what_the_makefile_builds(env, var):
     assert set(srcs) == _make(var)
     ld = _pio()[f"env:{env}"]["board_build.ldscript"]
     assert (REPO_ROOT / ld).is_file() and ld in (REPO_ROOT / "firmware" / "Makefile").read_text().replace(
-        "ports/", "firmware/ports/")
+        "ports/", "firmware/ports/"
+    )
 
 
 def test_no_globs_in_source_lists():
@@ -57,8 +59,12 @@ def test_no_globs_in_source_lists():
 
 def test_platformio_accepts_the_project():
     pio = Path(sys.executable).with_name("pio")
-    r = subprocess.run([str(pio), "project", "config", "-d", str(REPO_ROOT), "--json-output"], capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run(
+        [str(pio), "project", "config", "-d", str(REPO_ROOT), "--json-output"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     envs = {name: dict(opts) for name, opts in json.loads(r.stdout)}
     assert {"env:nano33ble", "env:stm32f4", "env:native"} <= set(envs)
@@ -67,8 +73,12 @@ def test_platformio_accepts_the_project():
 
 def _make_opts(build_dir):
     """{source: [-O flags]} of every ARM compile command `make -n` would run for the images."""
-    r = subprocess.run(["make", "-n", "-B", "-C", str(REPO_ROOT / "firmware"), f"BUILD={build_dir}", "arm", "qemu",
-                        "boards"], capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        ["make", "-n", "-B", "-C", str(REPO_ROOT / "firmware"), f"BUILD={build_dir}", "arm", "qemu", "boards"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     opts = {}
     for line in r.stdout.splitlines():
         words = line.split()
@@ -78,8 +88,14 @@ def _make_opts(build_dir):
 
 
 def _size_srcs():
-    return set(subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "print-SIZE_SRCS"],
-                              capture_output=True, text=True, check=True).stdout.split())
+    return set(
+        subprocess.run(
+            ["make", "-s", "-C", str(REPO_ROOT / "firmware"), "print-SIZE_SRCS"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    )
 
 
 def test_makefile_builds_the_per_sample_path_for_speed_and_the_rest_for_size(tmp_path):
@@ -88,8 +104,14 @@ def test_makefile_builds_the_per_sample_path_for_speed_and_the_rest_for_size(tmp
     assert size <= set(opts), f"opt.mk lists files no image compiles: {size - set(opts)}"
     for src, seen in opts.items():
         assert seen == {("-Os",) if src in size else ("-O2",)}, f"{src}: {seen}"
-    for hot in ("core/kws_frontend.c", "core/kws_nn_pwconv_s8.c", "core/kws_nn_dwconv_s8.c", "core/kws_nn_conv_s8.c",
-                "generated/commands/kws_net.c", "core/kws_proto.c"):
+    for hot in (
+        "core/kws_frontend.c",
+        "core/kws_nn_pwconv_s8.c",
+        "core/kws_nn_dwconv_s8.c",
+        "core/kws_nn_conv_s8.c",
+        "generated/commands/kws_net.c",
+        "core/kws_proto.c",
+    ):
         assert opts[hot] == {("-O2",)}
 
 
@@ -131,7 +153,7 @@ def test_platformio_builds_each_file_at_the_makefiles_optimisation(tmp_path):
     glb = {"__name__": "pio_opt"}
     glb["Import"] = lambda name: glb.__setitem__(name, env)
     exec(compile(script.read_text(), str(script), "exec"), glb)
-    (fn, pattern), = env.middlewares
+    ((fn, pattern),) = env.middlewares
     assert pattern == "*.c"
     make = _make_opts(tmp_path)
     for board in ("stm32f4", "nano33ble"):

@@ -23,7 +23,7 @@ def test_a_bar_is_drawn_on_a_terminal_only(monkeypatch):
     monkeypatch.setattr(sys, "stderr", quiet)
     assert list(bar(range(5), desc="validate", unit="clip", progress=False)) == list(range(5))
     assert quiet.getvalue() == ""
-    log = io.StringIO()                                  # a log file or a pipe: no bar
+    log = io.StringIO()  # a log file or a pipe: no bar
     monkeypatch.setattr(sys, "stderr", log)
     assert list(bar(range(5), desc="validate", unit="clip")) == list(range(5))
     assert log.getvalue() == ""
@@ -35,8 +35,9 @@ def test_training_epochs_are_one_bar_with_the_latest_figures(monkeypatch):
     tty = Terminal()
     monkeypatch.setattr(sys, "stderr", tty)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
-    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
     x = np.random.default_rng(0).normal(size=(32, 2)).astype(np.float32)
     model.fit(x, (x[:, 0] > 0).astype(np.int32), epochs=3, verbose=0, callbacks=[epochs_callback(keras, 3)])
     out = tty.getvalue()

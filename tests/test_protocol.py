@@ -13,15 +13,19 @@ from kws.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
-def clib(native):          # the host library (built by the `native` fixture) contains kws_proto.c
+def clib(native):  # the host library (built by the `native` fixture) contains kws_proto.c
     lib = ctypes.CDLL(str(REPO_ROOT / "build" / "host" / "libkws_fe.so"))
     lib.kws_proto_encode.restype = ctypes.c_size_t
-    lib.kws_proto_encode.argtypes = [ctypes.c_uint8, ctypes.c_uint16, ctypes.c_char_p, ctypes.c_uint32,
-                                     ctypes.c_void_p]
+    lib.kws_proto_encode.argtypes = [ctypes.c_uint8, ctypes.c_uint16, ctypes.c_char_p, ctypes.c_uint32, ctypes.c_void_p]
     lib.kws_proto_rx_byte.restype = ctypes.c_int
-    lib.kws_proto_rx_byte.argtypes = [ctypes.c_void_p, ctypes.c_uint8, ctypes.POINTER(ctypes.c_uint8),
-                                      ctypes.POINTER(ctypes.c_uint16), ctypes.POINTER(ctypes.c_void_p),
-                                      ctypes.POINTER(ctypes.c_uint32)]
+    lib.kws_proto_rx_byte.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_uint8,
+        ctypes.POINTER(ctypes.c_uint8),
+        ctypes.POINTER(ctypes.c_uint16),
+        ctypes.POINTER(ctypes.c_void_p),
+        ctypes.POINTER(ctypes.c_uint32),
+    ]
     lib.kws_proto_rx_reset.argtypes = [ctypes.c_void_p]
     lib.kws_proto_rx_pcm16.restype = ctypes.c_void_p
     lib.kws_proto_rx_pcm16.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
@@ -42,7 +46,7 @@ def c_decode(lib, data):
     for b in data:
         if lib.kws_proto_rx_byte(rx, b, ctypes.byref(t), ctypes.byref(s), ctypes.byref(pl), ctypes.byref(n)):
             frames.append((t.value, s.value, ctypes.string_at(pl, n.value)))
-    counters = struct.unpack("<IIII", rx.raw[1032 + 4:1032 + 20])     # frames, bad_crc, bad_frames, seq_gaps
+    counters = struct.unpack("<IIII", rx.raw[1032 + 4 : 1032 + 20])  # frames, bad_crc, bad_frames, seq_gaps
     return frames, counters
 
 
@@ -50,12 +54,15 @@ def payloads(rng):
     yield b""
     yield b"\x00"
     yield b"\x00" * 300
-    yield bytes(range(1, 255))            # 254 non-zero bytes: COBS's block boundary
+    yield bytes(range(1, 255))  # 254 non-zero bytes: COBS's block boundary
     yield bytes(range(1, 256)) * 2
     for _ in range(60):
         n = int(rng.integers(0, 1000))
-        yield bytes(rng.integers(0, 256, n, dtype=np.uint8)) if rng.random() < 0.5 else \
-            bytes(rng.choice([0, 1, 255], n).astype(np.uint8))
+        yield (
+            bytes(rng.integers(0, 256, n, dtype=np.uint8))
+            if rng.random() < 0.5
+            else bytes(rng.choice([0, 1, 255], n).astype(np.uint8))
+        )
 
 
 def test_c_and_python_encode_identically_and_decode_each_other(clib, rng):
@@ -87,17 +94,21 @@ def test_device_reads_audio_samples_in_place_in_its_receive_buffer(clib, rng):
     from kws.spec import load_spec
 
     hop = load_spec().frontend.hop_samples
-    blocks = [np.array([0, 1, -1, 255, 256, -256, 32767, -32768], dtype=np.int16),
-              rng.integers(-32768, 32768, hop, dtype=np.int16)]
+    blocks = [
+        np.array([0, 1, -1, 255, 256, -256, 32767, -32768], dtype=np.int16),
+        rng.integers(-32768, 32768, hop, dtype=np.int16),
+    ]
     rx = ctypes.create_string_buffer(4096)
     clib.kws_proto_rx_reset(rx)
     t, s, pl, n = ctypes.c_uint8(), ctypes.c_uint16(), ctypes.c_void_p(), ctypes.c_uint32()
     for seq, pcm in enumerate(blocks):
-        got = [clib.kws_proto_rx_byte(rx, b, ctypes.byref(t), ctypes.byref(s), ctypes.byref(pl), ctypes.byref(n))
-               for b in p.encode(p.AUDIO, seq, pcm.astype("<i2").tobytes())]
+        got = [
+            clib.kws_proto_rx_byte(rx, b, ctypes.byref(t), ctypes.byref(s), ctypes.byref(pl), ctypes.byref(n))
+            for b in p.encode(p.AUDIO, seq, pcm.astype("<i2").tobytes())
+        ]
         assert got[-1] == 1 and t.value == p.AUDIO and n.value == 2 * pcm.size
         ptr = clib.kws_proto_rx_pcm16(rx, n.value)
-        assert ptr == pl.value and ptr % 2 == 0                         # the payload itself, aligned
+        assert ptr == pl.value and ptr % 2 == 0  # the payload itself, aligned
         assert np.array_equal(np.frombuffer(ctypes.string_at(ptr, n.value), dtype=np.int16), pcm)
 
 
@@ -133,9 +144,9 @@ def test_host_decoder_survives_faults_and_counts_them(rng, fault):
     d = p.Decoder()
     got = d.feed(b"".join(out))
     intact = [i for i in range(200) if i not in victims]
-    assert {f.seq for f in got} >= set(intact)          # every undamaged frame comes through
+    assert {f.seq for f in got} >= set(intact)  # every undamaged frame comes through
     damage = d.bad_crc + d.bad_frame + d.seq_gaps
-    assert damage > 0                                   # and the loss is visible, not silent
+    assert damage > 0  # and the loss is visible, not silent
 
 
 def test_recorded_device_session_decodes(tmp_path):
@@ -173,10 +184,14 @@ def test_event_delay_is_from_the_block_holding_the_windows_last_sample_to_the_ev
     window with sample n - 1, which the first block ending at or after n carried."""
     from kws.device.link import StreamResult
 
-    r = StreamResult(events=[(2, 30000, 640), (3, 30000, 641), (2, 30000, 960)], event_received=[0.15, 0.5, 0.9],
-                     block_ends=[320, 640, 960], block_sent=[0.0, 0.1, 0.2])
+    r = StreamResult(
+        events=[(2, 30000, 640), (3, 30000, 641), (2, 30000, 960)],
+        event_received=[0.15, 0.5, 0.9],
+        block_ends=[320, 640, 960],
+        block_sent=[0.0, 0.1, 0.2],
+    )
     assert r.event_delays_ms() == pytest.approx([50.0, 300.0, 700.0])
-    assert StreamResult(events=[(2, 1, 5)], event_received=[1.0]).event_delays_ms() == []     # nothing sent
+    assert StreamResult(events=[(2, 1, 5)], event_received=[1.0]).event_delays_ms() == []  # nothing sent
 
 
 def _body_frame(body: bytes) -> bytes:
@@ -201,8 +216,8 @@ def test_the_body_limit_and_the_order_of_checks_agree_between_c_and_python(clib)
     frames, (_, bad_crc, bad_frames, _) = c_decode(clib, bytes(wrong))
     d = p.Decoder()
     d.feed(bytes(wrong))
-    assert (bad_crc, bad_frames) == (0, 1) == (d.bad_crc, d.bad_frame)            # good CRC, foreign version
-    body = bytearray(struct.pack("<BBH", 2, p.HELLO_REQ, 0) + b"\x00\x00")       # foreign version and bad CRC
+    assert (bad_crc, bad_frames) == (0, 1) == (d.bad_crc, d.bad_frame)  # good CRC, foreign version
+    body = bytearray(struct.pack("<BBH", 2, p.HELLO_REQ, 0) + b"\x00\x00")  # foreign version and bad CRC
     from cobs import cobs
 
     wire = cobs.encode(bytes(body)) + b"\x00"
@@ -220,15 +235,18 @@ def test_the_host_decoder_buffers_at_most_one_frame_without_a_delimiter():
     assert [f.type for f in d.feed(b"\x00" + p.encode(p.CREDIT, 3, bytes(10)))] == [p.CREDIT] and d.bad_frame == 1
 
 
-@pytest.mark.parametrize("parse, sizes", [
-    (p.Hello.parse, (0, 1, struct.calcsize(p.HELLO_FMT) - 1)),
-    (p.parse_event, (0, 10, 12)),
-    (p.parse_credit, (0, 2, 9, 11)),
-    (p.parse_error, (0, 1, 2, 4)),
-    (p.parse_thresholds, (0, 2, 4)),
-    (p.parse_logits, (0, 3, 4)),
-    (p.parse_stats, (0, 4, p.STATS_BASE - 1)),
-])
+@pytest.mark.parametrize(
+    "parse, sizes",
+    [
+        (p.Hello.parse, (0, 1, struct.calcsize(p.HELLO_FMT) - 1)),
+        (p.parse_event, (0, 10, 12)),
+        (p.parse_credit, (0, 2, 9, 11)),
+        (p.parse_error, (0, 1, 2, 4)),
+        (p.parse_thresholds, (0, 2, 4)),
+        (p.parse_logits, (0, 3, 4)),
+        (p.parse_stats, (0, 4, p.STATS_BASE - 1)),
+    ],
+)
 def test_a_short_or_long_payload_with_a_good_crc_is_a_named_error_not_a_traceback(parse, sizes):
     from kws.errors import KwsError
 
@@ -240,8 +258,15 @@ def test_a_short_or_long_payload_with_a_good_crc_is_a_named_error_not_a_tracebac
 def test_host_parsers_raise_nothing_but_their_own_error_on_random_payloads(rng):
     """Every parser of a device message, on 20,000 random payloads of every size up to a body's:
     a result or MalformedFrame, never struct.error, IndexError or ValueError."""
-    parsers = (p.Hello.parse, p.parse_event, p.parse_credit, p.parse_error, p.parse_thresholds, p.parse_logits,
-               p.parse_stats)
+    parsers = (
+        p.Hello.parse,
+        p.parse_event,
+        p.parse_credit,
+        p.parse_error,
+        p.parse_thresholds,
+        p.parse_logits,
+        p.parse_stats,
+    )
     sizes = np.concatenate([np.arange(0, 80), rng.integers(0, p.MAX_BODY - 6, 120)])
     for i in range(20_000):
         payload = bytes(rng.integers(0, 256, int(sizes[i % sizes.size]), dtype=np.uint8))

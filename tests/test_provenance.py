@@ -14,8 +14,12 @@ from kws.train.provenance import NotMadeWith, check_made_with, read_config
 def made(tmp_path, spec):
     task = load_task("commands")
     tspec = task.spec(spec)
-    cfg = {"frontend": {"hash": tspec.frontend.hash}, "model": {"hash": tspec.model.hash, **dataclasses.asdict(tspec.model)},
-           "task": {"labels": list(task.labels)}, "data": {"manifest_hash": "a" * 64}}
+    cfg = {
+        "frontend": {"hash": tspec.frontend.hash},
+        "model": {"hash": tspec.model.hash, **dataclasses.asdict(tspec.model)},
+        "task": {"labels": list(task.labels)},
+        "data": {"manifest_hash": "a" * 64},
+    }
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     (tmp_path / "model.keras").write_bytes(b"")
     return tspec, task, tmp_path
@@ -24,17 +28,25 @@ def made(tmp_path, spec):
 def test_a_directory_made_with_everything_asked_passes(made):
     tspec, task, d = made
     cfg = read_config(d)
-    check_made_with(cfg, d / "config.json", spec=tspec, model=tspec.model, task=task, data_hash="a" * 64,
-                    window=tspec.model)
+    check_made_with(
+        cfg, d / "config.json", spec=tspec, model=tspec.model, task=task, data_hash="a" * 64, window=tspec.model
+    )
 
 
-@pytest.mark.parametrize("change, kw, says", [
-    (lambda c: c["frontend"].update(hash="0" * 64), "spec", r"front end 000000000000, this spec computes"),
-    (lambda c: c["model"].update(hash="x", width=7), "model", r"another network than this spec's \[model\] \(differs in width\)"),
-    (lambda c: c["task"].update(labels=["yes"]), "task", r"trained for the labels \['yes'\], the task's are"),
-    (lambda c: c["data"].update(manifest_hash="b" * 64), "data_hash", r"trained on data set bbbbbbbbbbbb"),
-    (lambda c: c["model"].update(window_frames=25), "window", r"\[model\] window_frames is 25, the student's 49"),
-])
+@pytest.mark.parametrize(
+    "change, kw, says",
+    [
+        (lambda c: c["frontend"].update(hash="0" * 64), "spec", r"front end 000000000000, this spec computes"),
+        (
+            lambda c: c["model"].update(hash="x", width=7),
+            "model",
+            r"another network than this spec's \[model\] \(differs in width\)",
+        ),
+        (lambda c: c["task"].update(labels=["yes"]), "task", r"trained for the labels \['yes'\], the task's are"),
+        (lambda c: c["data"].update(manifest_hash="b" * 64), "data_hash", r"trained on data set bbbbbbbbbbbb"),
+        (lambda c: c["model"].update(window_frames=25), "window", r"\[model\] window_frames is 25, the student's 49"),
+    ],
+)
 def test_each_difference_is_refused_naming_the_file(made, change, kw, says):
     tspec, task, d = made
     cfg = json.loads((d / "config.json").read_text())

@@ -1,7 +1,6 @@
 """The same golden vectors, run by the firmware's front end on an emulated Cortex-M4F
 (QEMU netduinoplus2), audio streamed in through semihosting: every frame equal."""
 
-
 import pytest
 
 from kws.device.qemu import parse_fields, run_semihosted
@@ -37,7 +36,7 @@ def test_a_wrong_vector_fails_in_qemu(fe_golden_elf, tmp_path):
         shutil.copy(DEFAULT_DIR / f"speech_flite.{ext}", tmp_path / f"case.{ext}")
     cep = tmp_path / "case.cep"
     data = bytearray(cep.read_bytes())
-    data[4 * 13 * 10] ^= 1                  # one bit of frame 10, c0
+    data[4 * 13 * 10] ^= 1  # one bit of frame 10, c0
     cep.write_bytes(bytes(data))
     run = run_semihosted(fe_golden_elf, [str(tmp_path / "case")], timeout=60)
     f = parse_fields([ln for ln in run.output.splitlines() if ln.startswith("fe_golden ")][0])

@@ -18,11 +18,17 @@ def stream():
 
     rng = np.random.default_rng(3)
     parts = []
-    for w, v in [("yes", "en+m3"), ("stop", "en+f2"), ("left", "en-us+m1"), ("down", "en+klatt2"),
-                 ("no", "en+f4"), ("right", "en-gb-x-rp+m7")]:
+    for w, v in [
+        ("yes", "en+m3"),
+        ("stop", "en+f2"),
+        ("left", "en-us+m1"),
+        ("down", "en+klatt2"),
+        ("no", "en+f4"),
+        ("right", "en-gb-x-rp+m7"),
+    ]:
         parts += [np.zeros(int(rng.integers(4000, 12000)), np.int16), tts.espeak(w, voice=v)]
     parts.append(tts.flite("go, then off", voice="slt"))
-    for w in ("down", "up", "go", "on"):    # Piper's voice trains the released model: the detector fires
+    for w in ("down", "up", "go", "on"):  # Piper's voice trains the released model: the detector fires
         parts += [np.zeros(int(rng.integers(4000, 12000)), np.int16), tts.piper(w)]
     x = np.concatenate(parts + [np.zeros(16000, np.int16)]).astype(np.int32)
     x += rng.integers(-40, 41, x.size)
@@ -42,13 +48,13 @@ def test_device_equals_host_reference_window_by_window(stream, spec, tmp_path):
     bad = np.nonzero(np.any(got != logits, axis=1))[0]
     assert bad.size == 0, f"{bad.size} of {n} windows differ (first {bad[:5]})"
     assert dev["events"] == [(e.label, e.score_q, e.sample) for e in events]
-    assert len(events) >= 3                         # the stream has keywords; the detector fires
+    assert len(events) >= 3  # the stream has keywords; the detector fires
     assert dev["stats"]["runs"] == n and dev["stats"]["samples"] == stream.size
     from kws.frontend import Frontend
     from kws.reference.monitor import stats_of
 
     feats = Frontend(spec.frontend).features(stream, sample_rate=spec.frontend.sample_rate_hz)
-    assert dev["monitor"].to_bytes() == stats_of(feats, spec.monitor).to_bytes()     # drift statistics too
+    assert dev["monitor"].to_bytes() == stats_of(feats, spec.monitor).to_bytes()  # drift statistics too
 
 
 @pytest.mark.skipif(not (MODEL / "model.tflite").exists(), reason="no released commands model")

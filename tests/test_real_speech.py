@@ -17,8 +17,13 @@ from kws.data.task import load_task
 from kws.paths import REPO_ROOT
 
 SPEECH = REPO_ROOT.parent / "shared" / "speech"
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (SPEECH / "speech_commands" / "testing_list.txt").exists(),
-                                reason="the real-speech recordings (shared/speech) are not beside the checkout")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (SPEECH / "speech_commands" / "testing_list.txt").exists(),
+        reason="the real-speech recordings (shared/speech) are not beside the checkout",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +39,13 @@ def real(tmp_path_factory, task):
     from kws.data.mix import ingest_and_mix
 
     d = tmp_path_factory.mktemp("real")
-    parts = (("sc", "speech-commands", "speech_commands", {}),
-             ("fsdd", "words", "fsdd", {"speaker_field": 1, "source": "fsdd"}),
-             ("mycroft", "words", "mycroft_not_wake_words", {"source": "mycroft"}),
-             ("computer", "words", "picovoice/computer", {"source": "picovoice_computer"}),
-             ("noise", "noise", "noise", {"source": "recorded_noise"}))
+    parts = (
+        ("sc", "speech-commands", "speech_commands", {}),
+        ("fsdd", "words", "fsdd", {"speaker_field": 1, "source": "fsdd"}),
+        ("mycroft", "words", "mycroft_not_wake_words", {"source": "mycroft"}),
+        ("computer", "words", "picovoice/computer", {"source": "picovoice_computer"}),
+        ("noise", "noise", "noise", {"source": "recorded_noise"}),
+    )
     all_ = ingest_and_mix(parts, task, d, root=SPEECH, caps={"fsdd": 200})
     assert all_ == d / "all" and mf.verify(all_) == []
     return d, {name: mf.load(d / name) for name, *_ in parts}
@@ -51,14 +58,15 @@ def _quarantine(d):
 def test_speech_commands_keeps_its_speaker_split_and_refuses_only_unusable_takes(real):
     d, made = real
     man = made["sc"]
-    listed = {s: set((SPEECH / "speech_commands" / f"{s}_list.txt").read_text().split())
-              for s in ("validation", "testing")}
+    listed = {
+        s: set((SPEECH / "speech_commands" / f"{s}_list.txt").read_text().split()) for s in ("validation", "testing")
+    }
     by_split = Counter(e["split"] for e in man["entries"] if e["label"] != "_silence_")
     q = _quarantine(d / "sc")
     refused = {x["source_path"].split("speech_commands/", 1)[1] for x in q}
-    assert by_split["test"] == len(listed["testing"] - refused)          # the official held-out speakers, whole
+    assert by_split["test"] == len(listed["testing"] - refused)  # the official held-out speakers, whole
     assert by_split["val"] == len(listed["validation"] - refused)
-    assert len(q) <= 0.01 * len(man["entries"])                           # held to [validate.recorded]
+    assert len(q) <= 0.01 * len(man["entries"])  # held to [validate.recorded]
     assert all(r["code"] in ("speech_duration", "clipping", "silent") for x in q for r in x["reasons"])
     speakers = {}
     for e in man["entries"]:
@@ -73,7 +81,7 @@ def test_digits_are_resampled_and_fitted_and_keep_their_speakers(real):
     assert len({e["speaker"] for e in ents}) == 6
     assert all(any(c.startswith("resample 8000 -> 16000") for c in e["conversions"]) for e in ents)
     assert all(any(c.startswith("fit ") for c in e["conversions"]) for e in ents)
-    assert len(ents) + len(_quarantine(d / "fsdd")) == 3000                # nothing dropped silently
+    assert len(ents) + len(_quarantine(d / "fsdd")) == 3000  # nothing dropped silently
 
 
 def test_the_undecodable_wake_word_recordings_are_quarantined_with_the_reason(task, tmp_path):
@@ -86,7 +94,7 @@ def test_the_undecodable_wake_word_recordings_are_quarantined_with_the_reason(ta
     assert all("not readable as audio" in r["detail"] for x in unreadable for r in x["reasons"])
     assert all((tmp_path / "alexa" / x["quarantine_path"]).exists() for x in unreadable)
     assert len(man["entries"]) + len(q) == 193
-    assert all(any(c.startswith("fit ") for c in e["conversions"]) for e in man["entries"])   # 1-45 s takes
+    assert all(any(c.startswith("fit ") for c in e["conversions"]) for e in man["entries"])  # 1-45 s takes
 
 
 def test_a_mixed_data_set_names_every_source_and_keeps_speakers_apart(real, task, tmp_path):
@@ -98,8 +106,9 @@ def test_a_mixed_data_set_names_every_source_and_keeps_speakers_apart(real, task
     assert set(man["shares"]["train"]) == have
     assert man["shares"]["train"]["fsdd"]["clips"] == 200
     lin = json.loads((tmp_path / "mixed" / "lineage.json").read_text())
-    assert [i["manifest_hash"] for i in lin["inputs"]] == [made[n]["hash"] for n in
-                                                          ("sc", "fsdd", "mycroft", "computer", "noise")]
+    assert [i["manifest_hash"] for i in lin["inputs"]] == [
+        made[n]["hash"] for n in ("sc", "fsdd", "mycroft", "computer", "noise")
+    ]
     assert lin["left_out_by_caps"] == {"fsdd/train": made["fsdd"]["counts"]["train"]["_unknown_"] - 200}
     splits = {}
     for e in man["entries"]:
@@ -117,9 +126,11 @@ def small(real, task, spec, tmp_path_factory):
     out = tmp_path_factory.mktemp("small")
     mix([d / "sc", d / "mycroft", d / "noise"], task, out / "data", caps={"speech_commands": 1500})
     tspec = task.spec(spec)
-    tspec = dataclasses.replace(tspec, model=tspec.model.member,       # one of the task's networks
-                                train=dataclasses.replace(tspec.train, epochs=20, min_epochs=0,
-                                                                 augment_copies=1, calibration_clips=48))
+    tspec = dataclasses.replace(
+        tspec,
+        model=tspec.model.member,  # one of the task's networks
+        train=dataclasses.replace(tspec.train, epochs=20, min_epochs=0, augment_copies=1, calibration_clips=48),
+    )
     return tspec, out
 
 
@@ -135,10 +146,11 @@ def test_a_small_mixed_training_run_hears_held_out_real_speakers(small, task):
     # recordings record no carrier phrase: one group, named so (the model card then shows no table of it)
     assert list(metrics["test"]["per_context"]) == ["not recorded"]
     q = quantize(tspec, task, out / "run", out / "data", name="t", progress=False, calibration_dir=out / "cal")
-    sc = q["int8_test"]["per_source"]["speech_commands"]                # TFLM, the device's arithmetic
-    assert sc["accuracy"] > 0.5 and sc["balanced_accuracy"] > 0.5      # 1/12 by chance; 71 % measured
+    sc = q["int8_test"]["per_source"]["speech_commands"]  # TFLM, the device's arithmetic
+    assert sc["accuracy"] > 0.5 and sc["balanced_accuracy"] > 0.5  # 1/12 by chance; 71 % measured
     assert sc["test_set_weighted_accuracy"] == pytest.approx(
-        sum(sc["per_class_recall"][c] * n for c, n in sources.SPEECH_COMMANDS_TEST_SET.items()) / 4890)
+        sum(sc["per_class_recall"][c] * n for c, n in sources.SPEECH_COMMANDS_TEST_SET.items()) / 4890
+    )
     assert np.sum(sc["confusion"]) == sc["n"]
 
 

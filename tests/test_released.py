@@ -37,16 +37,19 @@ def _edit(d, change):
     (d / "manifest.json").write_text(json.dumps(man))
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda m: m.pop("labels"), "'labels' must list _silence_, _unknown_ and at least one keyword"),
-    (lambda m: m.update(labels=["_silence_", "_unknown_"]), "'labels' must list"),
-    (lambda m: m.pop("name"), "no 'name' in it"),
-    (lambda m: m["task"].pop("name"), "no 'task.name' in it"),
-    (lambda m: m.pop("frontend"), "no 'frontend.hash' in it"),
-    (lambda m: m["thresholds"]["values"].update(maybe=0.5), "'thresholds.values' must map keywords of the model"),
-    (lambda m: m["thresholds"]["values"].update(yes=1.5), "to posteriors between 0 and 1"),
-    (lambda m: m["model"].pop("sha256"), "not a released model .*names no model file"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m.pop("labels"), "'labels' must list _silence_, _unknown_ and at least one keyword"),
+        (lambda m: m.update(labels=["_silence_", "_unknown_"]), "'labels' must list"),
+        (lambda m: m.pop("name"), "no 'name' in it"),
+        (lambda m: m["task"].pop("name"), "no 'task.name' in it"),
+        (lambda m: m.pop("frontend"), "no 'frontend.hash' in it"),
+        (lambda m: m["thresholds"]["values"].update(maybe=0.5), "'thresholds.values' must map keywords of the model"),
+        (lambda m: m["thresholds"]["values"].update(yes=1.5), "to posteriors between 0 and 1"),
+        (lambda m: m["model"].pop("sha256"), "not a released model .*names no model file"),
+    ],
+)
 def test_a_broken_manifest_is_named_with_what_is_wrong(copy, change, message):
     _edit(copy, change)
     with pytest.raises(KwsError, match=message) as e:
@@ -58,7 +61,7 @@ def test_an_uncalibrated_release_of_its_own_name_runs_the_default_firmware(copy)
     _edit(copy, lambda m: (m.pop("thresholds"), m.update(name="mine")))
     rm = ReleasedModel.load(copy)
     assert rm.thresholds is None and rm.name == "mine"
-    assert rm.firmware == DEFAULT_MODEL                 # no firmware/generated/mine/: the handshake names the mismatch
+    assert rm.firmware == DEFAULT_MODEL  # no firmware/generated/mine/: the handshake names the mismatch
 
 
 def test_kws_says_what_is_wrong_with_a_model_directory_instead_of_a_traceback(tmp_path, capsys):

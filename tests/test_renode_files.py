@@ -18,8 +18,14 @@ from kws.paths import REPO_ROOT
 RENODE = REPO_ROOT / "renode"
 SUITES = sorted(RENODE.glob("*.robot"))
 SCRIPTS = sorted(RENODE.glob("*.resc"))
-RENODE_KEYWORDS = {"Execute Command", "Execute Script", "Start Emulation", "Reset Emulation", "Create Terminal Tester",
-                   "Wait For Line On Uart"}
+RENODE_KEYWORDS = {
+    "Execute Command",
+    "Execute Script",
+    "Start Emulation",
+    "Reset Emulation",
+    "Create Terminal Tester",
+    "Wait For Line On Uart",
+}
 ROBOT_BUILTINS = {"Run Process", "Should Be Equal As Integers", "Should Contain", "Log"}
 
 
@@ -52,7 +58,7 @@ def test_suite_paths_exist_or_are_built(suite):
     assert elf in built, f"{suite.name} loads build/boards/{elf}, which make -C firmware boards does not produce"
     script = re.search(r"Execute Script\s+\$\{CURDIR\}/(\S+)", text).group(1)
     assert (RENODE / script).is_file()
-    assert "${ROOT}/.venv/bin/kws" in text                                 # scripts/install.sh makes it
+    assert "${ROOT}/.venv/bin/kws" in text  # scripts/install.sh makes it
 
 
 @pytest.mark.parametrize("suite", SUITES, ids=lambda p: p.name)
@@ -66,7 +72,7 @@ def test_kws_commands_in_the_suites_exist(suite):
                 continue
             argv = [a for a in k.args[1:] if "=" not in a or a.startswith("--")]
             argv = [re.sub(r"\$\{\w+\}", lambda m: variables.get(m.group(0), "x"), a) for a in argv]
-            parser.parse_args(argv)                                       # SystemExit on an unknown option
+            parser.parse_args(argv)  # SystemExit on an unknown option
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
@@ -87,10 +93,10 @@ def test_overlay_matches_the_port_registers():
     repl = (RENODE / "nrf52840-legacy-uart.repl").read_text()
     port = (REPO_ROOT / "firmware" / "ports" / "nrf52840" / "port.c").read_text()
     assert "UART.NRF52840_UART @ sysbus 0x40002000" in repl and "easyDMA: false" in repl
-    assert "#define UART0 0x40002000u" in port and "UART_ENABLE = 4u" in port     # legacy UART, as the overlay
+    assert "#define UART0 0x40002000u" in port and "UART_ENABLE = 4u" in port  # legacy UART, as the overlay
     assert "nvic@2" in repl and "#define UART0_IRQ 2u" in port
     pdm = (REPO_ROOT / "firmware" / "ports" / "nrf52840" / "pdm_mic.c").read_text()
-    assert "#define PDM 0x4001D000u" in pdm and "#define PDM_IRQ 29u" in pdm      # Renode: pdm @ 0x4001D000 -> nvic@29
+    assert "#define PDM 0x4001D000u" in pdm and "#define PDM_IRQ 29u" in pdm  # Renode: pdm @ 0x4001D000 -> nvic@29
 
 
 def test_workflow_builds_the_images_and_runs_the_suites():

@@ -14,7 +14,7 @@ def test_detection_window_is_word_start_to_one_second_after_its_end():
     s = score([("yes", 10 * R + 100), ("no", 22 * R - 1)], truth, total_samples=3600 * R, rate=R)
     assert s.detected == 2 and s.frr == 0 and s.false_accepts == 0
     assert s.latencies_ms == pytest.approx([(100 - R) * 1000 / R, (R - 1) * 1000 / R])
-    assert s.detection_samples == [10 * R + 100, 22 * R - 1]          # which event each latency is of
+    assert s.detection_samples == [10 * R + 100, 22 * R - 1]  # which event each latency is of
     late = score([("no", 22 * R + 1)], truth, total_samples=3600 * R, rate=R)
     assert late.detected == 0 and late.false_accepts == 1 and late.frr == 1.0
     early = score([("yes", 10 * R - 1)], truth, total_samples=3600 * R, rate=R)
@@ -23,15 +23,16 @@ def test_detection_window_is_word_start_to_one_second_after_its_end():
 
 def test_wrong_keyword_and_repeats_are_false_accepts():
     truth = [("yes", 10 * R, 11 * R)]
-    s = score([("no", 10 * R + 500), ("yes", 10 * R + 800), ("yes", 11 * R - 100)], truth,
-              total_samples=3600 * R, rate=R)
+    s = score(
+        [("no", 10 * R + 500), ("yes", 10 * R + 800), ("yes", 11 * R - 100)], truth, total_samples=3600 * R, rate=R
+    )
     assert s.detected == 1
-    assert s.false_accepts == 1          # 'no' and the repeat are within 1 s of each other: debounced to one
+    assert s.false_accepts == 1  # 'no' and the repeat are within 1 s of each other: debounced to one
 
 
 def test_fa_per_hour_and_debounce():
     events = [("go", k * R) for k in (5, 5.5, 7, 100, 100.2, 100.4)]
-    s = score(events, [], total_samples=1800 * R, rate=R)   # half an hour of negatives
+    s = score(events, [], total_samples=1800 * R, rate=R)  # half an hour of negatives
     assert s.false_accepts == 3 and s.fa_per_hour == pytest.approx(6.0)
     assert s.frr == 0.0 and s.occurrences == 0
 
@@ -46,9 +47,10 @@ def test_per_keyword_scoring():
 
 def test_false_accepts_more_than_a_second_apart_count_separately():
     truth = [("yes", 10 * R, 11 * R)]
-    s = score([("no", 10 * R + 500), ("yes", 10 * R + 800), ("yes", 11 * R + 900)], truth,
-              total_samples=3600 * R, rate=R)
-    assert s.detected == 1 and s.false_accepts == 2        # 1.025 s apart: two false accepts
+    s = score(
+        [("no", 10 * R + 500), ("yes", 10 * R + 800), ("yes", 11 * R + 900)], truth, total_samples=3600 * R, rate=R
+    )
+    assert s.detected == 1 and s.false_accepts == 2  # 1.025 s apart: two false accepts
 
 
 def _word(a, b, label, word, near=False):
@@ -58,17 +60,28 @@ def _word(a, b, label, word, near=False):
 def test_a_false_accept_is_charged_to_the_word_most_inside_its_window():
     from kws.evaluate.triggers import attribute, summarize
 
-    words = [_word(2 * R, 3 * R, "_unknown_", "gown", near=True), _word(int(3.2 * R), int(3.6 * R), "_unknown_", "table"),
-             _word(10 * R, int(10.5 * R), "down", "down"), _word(20 * R, 21 * R, "_unknown_", "of", near=True),
-             _word(21 * R, 22 * R, "_unknown_", "table")]
-    events = [("down", int(3.1 * R)),        # window [2.1, 3.1) s: 0.9 s of 'gown'
-              ("down", int(3.9 * R)),        # window [2.9, 3.9) s: 0.1 s of 'gown', 0.4 s of 'table'
-              ("up", int(10.6 * R)),         # a keyword said, another one fired
-              ("off", 15 * R),               # nothing said within the second before it
-              ("off", int(21.5 * R))]        # 0.5 s of 'of', 0.5 s of 'table': the later word
+    words = [
+        _word(2 * R, 3 * R, "_unknown_", "gown", near=True),
+        _word(int(3.2 * R), int(3.6 * R), "_unknown_", "table"),
+        _word(10 * R, int(10.5 * R), "down", "down"),
+        _word(20 * R, 21 * R, "_unknown_", "of", near=True),
+        _word(21 * R, 22 * R, "_unknown_", "table"),
+    ]
+    events = [
+        ("down", int(3.1 * R)),  # window [2.1, 3.1) s: 0.9 s of 'gown'
+        ("down", int(3.9 * R)),  # window [2.9, 3.9) s: 0.1 s of 'gown', 0.4 s of 'table'
+        ("up", int(10.6 * R)),  # a keyword said, another one fired
+        ("off", 15 * R),  # nothing said within the second before it
+        ("off", int(21.5 * R)),
+    ]  # 0.5 s of 'of', 0.5 s of 'table': the later word
     recs = attribute(events, words, R)
-    assert [(r["kind"], r["said"]) for r in recs] == [("near-miss", "gown"), ("other word", "table"), ("keyword", "down"),
-                                                      ("no speech", None), ("other word", "table")]
+    assert [(r["kind"], r["said"]) for r in recs] == [
+        ("near-miss", "gown"),
+        ("other word", "table"),
+        ("keyword", "down"),
+        ("no speech", None),
+        ("other word", "table"),
+    ]
     s = summarize(recs, words)
     assert s["false_accepts"] == 5 and s["by_kind"] == {"near-miss": 1, "other word": 2, "keyword": 1, "no speech": 1}
     assert s["words_said"] == {"near-miss": 2, "other word": 2, "keyword": 1}
@@ -79,8 +92,12 @@ def test_a_false_accept_is_charged_to_the_word_most_inside_its_window():
 def test_only_counted_false_accepts_are_charged():
     """The debounced repeats of one false accept are not charged twice; detections are not charged."""
     truth = [("yes", 10 * R, 11 * R)]
-    s = score([("yes", 10 * R + 800), ("go", 30 * R), ("go", int(30.5 * R)), ("go", 40 * R)], truth,
-              total_samples=3600 * R, rate=R)
+    s = score(
+        [("yes", 10 * R + 800), ("go", 30 * R), ("go", int(30.5 * R)), ("go", 40 * R)],
+        truth,
+        total_samples=3600 * R,
+        rate=R,
+    )
     assert s.false_accept_events == [("go", 30 * R), ("go", 40 * R)] and s.false_accepts == 2
 
 
@@ -104,6 +121,7 @@ def test_words_files_are_read_with_clear_errors(tmp_path):
         read_words(p)
 
 
+@pytest.mark.slow
 def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     """kws eval on a generated stream: DET points per keyword, monotone FA/hr in the threshold,
     calibrated thresholds chosen from the sweep, a DET plot."""
@@ -119,8 +137,13 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
         pytest.skip("no released commands model")
     rng = np.random.default_rng(5)
     parts, truth, pos = [], [], 0
-    for w, v, ctx in [("yes", "en+m3", "alone"), ("stop", "en+f2", "alone"), ("left", "en-us+m1", "last"),
-                      ("no", "en+f4", "first"), ("marvin", "en+m1", "")]:
+    for w, v, ctx in [
+        ("yes", "en+m3", "alone"),
+        ("stop", "en+f2", "alone"),
+        ("left", "en-us+m1", "last"),
+        ("no", "en+f4", "first"),
+        ("marvin", "en+m1", ""),
+    ]:
         gap = np.zeros(int(rng.integers(8000, 20000)), np.int16)
         clip = tts.espeak(w, voice=v)
         parts += [gap, clip]
@@ -131,13 +154,17 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
         pos += clip.size
     x = np.concatenate(parts + [np.zeros(16000, np.int16)])
     write_wav(tmp_path / "s.wav", x, 16000)
-    (tmp_path / "s.labels.csv").write_text("label,start_sample,end_sample,clip_id,context,voice\n" + "\n".join(truth) + "\n")
-    (tmp_path / "s.words.csv").write_text("start_sample,end_sample,label,word,text,context,near_miss,clip_id\n" + "".join(
-        f"{a},{b},{w},{w},{w},{c},0,x\n" for w, a, b, _, c, _ in (t.split(",") for t in truth)))
+    (tmp_path / "s.labels.csv").write_text(
+        "label,start_sample,end_sample,clip_id,context,voice\n" + "\n".join(truth) + "\n"
+    )
+    (tmp_path / "s.words.csv").write_text(
+        "start_sample,end_sample,label,word,text,context,near_miss,clip_id\n"
+        + "".join(f"{a},{b},{w},{w},{w},{c},0,x\n" for w, a, b, _, c, _ in (t.split(",") for t in truth))
+    )
     r = evaluate(spec, model, tmp_path, tmp_path / "out", target_fa_per_hour=100.0)
     assert set(r["det"]) == set(r["calibrated_thresholds"]) and len(r["det"]["yes"]) == len(SWEEP)
     fa = [p["fa_per_hour"] for p in r["det"]["yes"]]
-    assert all(a >= b for a, b in zip(fa, fa[1:]))          # higher threshold, never more false accepts
+    assert all(a >= b for a, b in zip(fa, fa[1:]))  # higher threshold, never more false accepts
     # the whole model's curve (one threshold for all keywords): fewer detections as it rises
     frr = [p["frr"] for p in r["det_all"]]
     assert len(frr) == len(SWEEP) and all(a <= b for a, b in zip(frr, frr[1:]))
@@ -157,8 +184,22 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     import subprocess
     import sys
 
-    cli = subprocess.run([sys.executable, "-m", "kws.cli", "eval", "--model", str(model), "--streams", str(tmp_path),
-                          "--out", str(tmp_path / "cli")], capture_output=True, text=True)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kws.cli",
+            "eval",
+            "--model",
+            str(model),
+            "--streams",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "cli"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert cli.returncode == 0, cli.stderr
     rows = [ln.split(" FA/hr")[0].strip() for ln in cli.stdout.splitlines() if " FA/hr " in ln and "latency" in ln]
     assert rows == ["default 0.7", "released", "fitted here"]
@@ -196,9 +237,13 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     lv = compare(r, ww, fa_levels=(1e9,))["levels"][0]
     found = lv["a"]["occurrences"] - round(lv["a"]["frr"] * 4)
     assert lv["misses"]["only_a"] == found and lv["misses"]["only_b"] == 0
-    assert lv["misses"]["by_voice"]["voices_differing"] == found     # one keyword per voice here
+    assert lv["misses"]["by_voice"]["voices_differing"] == found  # one keyword per voice here
     assert compare(r, slow, fa_levels=(1e9,))["levels"][0]["misses"] == {
-        "only_a": 0, "only_b": 0, "p": 1.0, "by_voice": {"voices": 4, "voices_differing": 0, "p": 1.0}}
+        "only_a": 0,
+        "only_b": 0,
+        "p": 1.0,
+        "by_voice": {"voices": 4, "voices_differing": 0, "p": 1.0},
+    }
 
 
 def test_native_engine_equals_the_reference_pipeline_in_parallel_chunks(spec):
@@ -214,10 +259,16 @@ def test_native_engine_equals_the_reference_pipeline_in_parallel_chunks(spec):
 
     pipe = ReferencePipeline(spec, REPO_ROOT / "models" / "commands")
     rng = np.random.default_rng(9)
-    x = np.concatenate([np.concatenate([rng.integers(-300, 300, int(rng.integers(3000, 9000))).astype(np.int16),
-                                        tts.espeak(w, voice="en+f2")]) for w in ("go", "off", "up", "right", "seven")])
+    x = np.concatenate(
+        [
+            np.concatenate(
+                [rng.integers(-300, 300, int(rng.integers(3000, 9000))).astype(np.int16), tts.espeak(w, voice="en+f2")]
+            )
+            for w in ("go", "off", "up", "right", "seven")
+        ]
+    )
     fast, ref = NativeEngine(pipe), TflmEngine(pipe)
-    fast.threads = 3                                          # uneven chunks on purpose
+    fast.threads = 3  # uneven chunks on purpose
     feats = ref.features(x)
     np.testing.assert_array_equal(fast.features(x), feats)
     ends = window_ends(feats.shape[0], spec)
@@ -236,7 +287,7 @@ def test_batch_detector_equals_the_streaming_detector(spec, seed):
     # logits that sometimes favour a keyword for a few runs in a row, like real speech
     logits = rng.integers(-40, 20, (3000, 12)).astype(np.int8)
     for at in rng.choice(2900, 80, replace=False):
-        logits[at:at + int(rng.integers(1, 6)), int(rng.integers(2, 12))] = int(rng.integers(40, 127))
+        logits[at : at + int(rng.integers(1, 6)), int(rng.integers(2, 12))] = int(rng.integers(40, 127))
     d = spec.detector
     lut = det.exp_lut(0.1983, d.posterior_frac_bits)
     samples = np.arange(3000) * 1280 + 15840
@@ -245,7 +296,8 @@ def test_batch_detector_equals_the_streaming_detector(spec, seed):
         ref = det.Detector(d, keyword_classes=list(range(2, 12)), lut=lut, thresholds_q=thr, refractory=13)
         want = [e for e in (ref.push(lg, s) for lg, s in zip(logits, samples)) if e is not None]
         got = det.BatchDetector(d, logits, keyword_classes=list(range(2, 12)), lut=lut, refractory=13).events(
-            thr, samples)
+            thr, samples
+        )
         assert got == want and len(want) > 5
 
 
@@ -263,7 +315,9 @@ def test_calibrated_thresholds_reach_the_device_tables_and_its_identity(spec):
     cal = {"yes": 0.99, "no": 0.5}
     assert class_thresholds_q(d, labels, cal) == [0, 0, threshold_q(0.99, 15), threshold_q(0.5, 15)]
     assert detector_hash32(d) == int(d.hash[:8], 16)
-    assert detector_hash32(d, cal) != detector_hash32(d) and detector_hash32(d, cal) != detector_hash32(d, {"yes": 0.98, "no": 0.5})
+    assert detector_hash32(d, cal) != detector_hash32(d) and detector_hash32(d, cal) != detector_hash32(
+        d, {"yes": 0.98, "no": 0.5}
+    )
     blob = (REPO_ROOT / "models" / "commands" / "model.tflite").read_bytes()
     all_labels = json.loads((REPO_ROOT / "models" / "commands" / "manifest.json").read_text())["labels"]
     cal12 = {lab: 0.9 for lab in all_labels[2:]}

@@ -18,7 +18,7 @@ def test_default_spec_matches_the_product(fe_spec):
     assert fe_spec.sample_rate_hz == 16000
     assert fe_spec.num_cepstra == 13
     assert fe_spec.window_samples <= fe_spec.fft_size
-    assert fe_spec.num_frames(16000) == 49          # 1 s clip -> 49 frames at 30 ms / 20 ms
+    assert fe_spec.num_frames(16000) == 49  # 1 s clip -> 49 frames at 30 ms / 20 ms
 
 
 def test_hash_ignores_layout_and_number_spelling(raw, fe_spec, tmp_path):
@@ -29,10 +29,15 @@ def test_hash_ignores_layout_and_number_spelling(raw, fe_spec, tmp_path):
     assert len(fe_spec.hash) == 64 and fe_spec.hash32 == int(fe_spec.hash[:8], 16)
 
 
-@pytest.mark.parametrize("path,value", [
-    (("frontend", "hop_samples"), 160), (("frontend", "mel", "num_bands"), 32),
-    (("frontend", "log", "floor"), 2), (("frontend", "output", "step"), [0.5] * 13),
-])
+@pytest.mark.parametrize(
+    "path,value",
+    [
+        (("frontend", "hop_samples"), 160),
+        (("frontend", "mel", "num_bands"), 32),
+        (("frontend", "log", "floor"), 2),
+        (("frontend", "output", "step"), [0.5] * 13),
+    ],
+)
 def test_hash_changes_with_any_value(raw, fe_spec, path, value):
     r = copy.deepcopy(raw)
     d = r
@@ -57,19 +62,33 @@ BAD = [
     (lambda r: r["frontend"].update(sample_rate_hz="16k"), "frontend.sample_rate_hz", "integer"),
     (lambda r: r["frontend"].update(fft_sise=512), "frontend.fft_sise", "not a known field"),
     (lambda r: r["frontend"].pop("hop_samples"), "frontend.hop_samples", "missing"),
-    (lambda r: r["frontend"]["fixed_point"].update(dct_frac_bits=19), "frontend.fixed_point.dct_frac_bits",
-     "do not fit int16"),
-    (lambda r: r["frontend"]["fixed_point"].update(fft_guard_bits=8), "frontend.fixed_point.fft_guard_bits",
-     "overflow int32"),
+    (
+        lambda r: r["frontend"]["fixed_point"].update(dct_frac_bits=19),
+        "frontend.fixed_point.dct_frac_bits",
+        "do not fit int16",
+    ),
+    (
+        lambda r: r["frontend"]["fixed_point"].update(fft_guard_bits=8),
+        "frontend.fixed_point.fft_guard_bits",
+        "overflow int32",
+    ),
     (lambda r: r["frontend"]["output"].update(step=[1.0] * 12), "frontend.output.step", "list of 13 numbers"),
     (lambda r: r["frontend"]["output"]["step"].__setitem__(3, 0.0), "frontend.output.step[3]", "> 0"),
     (lambda r: r["frontend"]["output"]["offset"].__setitem__(0, float("nan")), "frontend.output.offset[0]", "finite"),
     (lambda r: r["model"].update(cepstra_padding="full"), "model.cepstra_padding", "one of"),
-    (lambda r: r["model"].update(first_kernel=[3, 13], cepstra_padding="valid", block_kernel=[9, 1],
-                                 time_padding="same"), "model.cepstra_padding", "needs time_padding"),
+    (
+        lambda r: r["model"].update(
+            first_kernel=[3, 13], cepstra_padding="valid", block_kernel=[9, 1], time_padding="same"
+        ),
+        "model.cepstra_padding",
+        "needs time_padding",
+    ),
     (lambda r: r["model"].update(block_kernel=[3, 0]), "model.block_kernel", "two positive integers"),
-    (lambda r: r["model"].update(block_kernel=[3, 3]), "model.block_kernel",
-     "wider than the first convolution's output (1 columns"),
+    (
+        lambda r: r["model"].update(block_kernel=[3, 3]),
+        "model.block_kernel",
+        "wider than the first convolution's output (1 columns",
+    ),
     (lambda r: r["model"].update(block_kernel=[13, 1]), "model.time_padding", "blocks of 13-row depthwise"),
 ]
 
@@ -110,5 +129,11 @@ def test_temporal_network_fields_keep_earlier_hashes(raw):
     assert parse_spec(r).model.hash == base.hash
     temporal = parse_spec(raw).model
     assert temporal.hash != base.hash and temporal.first_cols(13) == 1 and temporal.block_kernel == (9, 1)
-    assert with_model(parse_spec(two_d), {"first_kernel": [3, 13], "first_stride": [1, 1], "cepstra_padding": "valid",
-                                          "block_kernel": [9, 1]}, "task.toml").model == temporal
+    assert (
+        with_model(
+            parse_spec(two_d),
+            {"first_kernel": [3, 13], "first_stride": [1, 1], "cepstra_padding": "valid", "block_kernel": [9, 1]},
+            "task.toml",
+        ).model
+        == temporal
+    )

@@ -36,9 +36,22 @@ def build(tmp: Path, sources: dict[str, str]) -> Path:
         subprocess.run(["arm-none-eabi-gcc", *FLAGS, "-c", str(tmp / name), "-o", str(obj)], check=True)
         objs.append(str(obj))
     elf = tmp / "image.elf"
-    subprocess.run(["arm-none-eabi-gcc", *ARCH, "-nostdlib", "-Wl,-e,Reset_Handler",
-                    "-Wl,--defsym,_top=0x20001000", "-Wl,-Ttext=0", "-Wl,--section-start=.isr_vector=0x8000",
-                    f"-Wl,-Map,{tmp / 'image.map'}", "-o", str(elf), *objs], check=True)
+    subprocess.run(
+        [
+            "arm-none-eabi-gcc",
+            *ARCH,
+            "-nostdlib",
+            "-Wl,-e,Reset_Handler",
+            "-Wl,--defsym,_top=0x20001000",
+            "-Wl,-Ttext=0",
+            "-Wl,--section-start=.isr_vector=0x8000",
+            f"-Wl,-Map,{tmp / 'image.map'}",
+            "-o",
+            str(elf),
+            *objs,
+        ],
+        check=True,
+    )
     return elf
 
 
@@ -72,20 +85,32 @@ def test_the_bound_follows_calls_pointers_and_interrupts(tmp_path):
     assert r["bytes"] == r["thread_bytes"] + r["interrupt_bytes"] + EXCEPTION_FRAME_BYTES
 
 
-@pytest.mark.parametrize("source, error", [
-    ("void f(int n); void f(int n) { volatile int a = n; if (a) f(a - 1); }\n"
-     "void Reset_Handler(void); void Reset_Handler(void) { f(3); for (;;) {} }", r"recursion .*f -> f"),
-    ("void g(int n); void g(int n) { volatile char v[n]; v[0] = 1; }\n"
-     "void Reset_Handler(void); void Reset_Handler(void) { g(8); for (;;) {} }", r"g has a dynamic.* frame"),
-    ("extern void elsewhere(void);\n"
-     "void Reset_Handler(void); void Reset_Handler(void) { elsewhere(); for (;;) {} }\n"
-     "void elsewhere(void) __attribute__((weak)); void elsewhere(void) {}", None),
-])
+@pytest.mark.parametrize(
+    "source, error",
+    [
+        (
+            "void f(int n); void f(int n) { volatile int a = n; if (a) f(a - 1); }\n"
+            "void Reset_Handler(void); void Reset_Handler(void) { f(3); for (;;) {} }",
+            r"recursion .*f -> f",
+        ),
+        (
+            "void g(int n); void g(int n) { volatile char v[n]; v[0] = 1; }\n"
+            "void Reset_Handler(void); void Reset_Handler(void) { g(8); for (;;) {} }",
+            r"g has a dynamic.* frame",
+        ),
+        (
+            "extern void elsewhere(void);\n"
+            "void Reset_Handler(void); void Reset_Handler(void) { elsewhere(); for (;;) {} }\n"
+            "void elsewhere(void) __attribute__((weak)); void elsewhere(void) {}",
+            None,
+        ),
+    ],
+)
 def test_what_cannot_be_bounded_is_refused_by_name(tmp_path, source, error):
     elf = build(tmp_path, {"main.c": source})
-    if error is None:                       # defined in the same image: bounded
+    if error is None:  # defined in the same image: bounded
         assert worst_case(elf)["thread_path"][0] == "Reset_Handler"
-        (tmp_path / "main.ci").unlink()     # an object built without the flag
+        (tmp_path / "main.ci").unlink()  # an object built without the flag
         with pytest.raises(StackError, match=r"main.ci: no call graph beside main.o"):
             worst_case(elf)
     else:
@@ -95,10 +120,18 @@ def test_what_cannot_be_bounded_is_refused_by_name(tmp_path, source, error):
 
 def test_every_firmware_image_is_bounded(tmp_path):
     """The shipped images: the thread's deepest path starts at reset and runs the network."""
-    r = subprocess.run(["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu", "boards"], capture_output=True, text=True)
+    r = subprocess.run(
+        ["make", "-s", "-C", str(REPO_ROOT / "firmware"), "qemu", "boards"], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
-    for elf in ["qemu/kws_serial.elf", "qemu/kws_app.elf", "qemu/kws_mic.elf", "boards/stm32f4/kws_serial.elf",
-                "boards/nrf52840/kws_mic.elf", "boards/nrf52840/kws_serial.elf"]:
+    for elf in [
+        "qemu/kws_serial.elf",
+        "qemu/kws_app.elf",
+        "qemu/kws_mic.elf",
+        "boards/stm32f4/kws_serial.elf",
+        "boards/nrf52840/kws_mic.elf",
+        "boards/nrf52840/kws_serial.elf",
+    ]:
         b = worst_case(REPO_ROOT / "build" / elf)
         assert b["thread_path"][:2] == ["Reset_Handler", "main"], elf
         assert 256 < b["bytes"] < 4096 and b["interrupt_path"] == ["kws_port_irq"], (elf, b)

@@ -14,7 +14,7 @@ def _tracked(*patterns: str) -> list[str]:
 
 
 def test_no_text_speaks_of_sessions_or_issue_numbers():
-    history = re.compile(r"(sess" r"ions?|iss" r"ues?)[ #-]*[0-9]", re.IGNORECASE)        # split: this file holds no hit
+    history = re.compile(r"(sess" r"ions?|iss" r"ues?)[ #-]*[0-9]", re.IGNORECASE)  # split: this file holds no hit
     hits = []
     for rel in _tracked():
         path = REPO_ROOT / rel
@@ -30,7 +30,12 @@ def test_no_text_speaks_of_sessions_or_issue_numbers():
 
 def test_the_sample_rate_is_written_only_in_the_spec():
     literal = re.compile(r"\b16_?000\b")
-    allowed = {"host/kws/evaluate/peers.py"}          # openWakeWord's and PocketSphinx's own input rate
-    hits = [f"{rel}:{n}" for rel in _tracked("host/kws/*.py") if rel not in allowed
-            for n, line in enumerate((REPO_ROOT / rel).read_text().splitlines(), 1) if literal.search(line)]
+    allowed = {"host/kws/evaluate/peers.py"}  # openWakeWord's and PocketSphinx's own input rate
+    hits = [
+        f"{rel}:{n}"
+        for rel in _tracked("host/kws/*.py")
+        if rel not in allowed
+        for n, line in enumerate((REPO_ROOT / rel).read_text().splitlines(), 1)
+        if literal.search(line)
+    ]
     assert hits == []

@@ -31,21 +31,24 @@ def test_one_threshold_for_every_keyword(man):
 def test_the_models_own_calibration_file_and_a_partial_one(man, tmp_path):
     cal = REPO_ROOT / "calibration" / "commands" / "thresholds.json"
     assert threshold_overrides(man, file=cal) == json.loads(cal.read_text())["thresholds"] == man.thresholds
-    (tmp_path / "yes.json").write_text(json.dumps({"yes": 0.5}))        # the others keep the model's
+    (tmp_path / "yes.json").write_text(json.dumps({"yes": 0.5}))  # the others keep the model's
     assert threshold_overrides(man, file=tmp_path / "yes.json") == {**man.thresholds, "yes": 0.5}
-    ev = {"model_sha256": man.sha256, "calibrated_thresholds": {"go": 0.9}}     # kws eval's eval.json
+    ev = {"model_sha256": man.sha256, "calibrated_thresholds": {"go": 0.9}}  # kws eval's eval.json
     (tmp_path / "eval.json").write_text(json.dumps(ev))
     assert threshold_overrides(man, file=tmp_path / "eval.json")["go"] == 0.9
 
 
-@pytest.mark.parametrize("content, message", [
-    ({"model_sha256": "ab" * 32, "thresholds": {"yes": 0.5}}, "calibrated for another model"),
-    ({"thresholds": {"marvin": 0.5}}, "marvin is not a keyword of commands"),
-    ({"thresholds": {"yes": 1.2}}, "thresholds must lie between 0 and 1"),
-    ({"thresholds": {}}, "no thresholds in it"),
-    ([0.5], "not a thresholds file"),
-    ("{not json", "cannot read thresholds"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"model_sha256": "ab" * 32, "thresholds": {"yes": 0.5}}, "calibrated for another model"),
+        ({"thresholds": {"marvin": 0.5}}, "marvin is not a keyword of commands"),
+        ({"thresholds": {"yes": 1.2}}, "thresholds must lie between 0 and 1"),
+        ({"thresholds": {}}, "no thresholds in it"),
+        ([0.5], "not a thresholds file"),
+        ("{not json", "cannot read thresholds"),
+    ],
+)
 def test_bad_threshold_files_are_refused_by_name(man, tmp_path, content, message):
     f = tmp_path / "t.json"
     f.write_text(content if isinstance(content, str) else json.dumps(content))

@@ -13,7 +13,7 @@ from kws.errors import KwsError
 from kws.train.provenance import NotMadeWith
 from test_data_pipeline import model_table, small_task, without_model
 
-pytestmark = pytest.mark.slow          # not in `make check`
+pytestmark = pytest.mark.slow  # not in `make check`
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +24,10 @@ def tiny(tmp_path_factory, spec):
     task = small_task(d, renders_per_keyword=8, unknown_renders=40, silence_clips=16)
     synth(task, d / "data", workers=2, progress=False)
     tspec = task.spec(spec)
-    tspec = dataclasses.replace(tspec, model=tspec.model.member)   # one of the task's networks: each test trains one
-    tspec = dataclasses.replace(tspec, train=dataclasses.replace(spec.train, epochs=4, augment_copies=1,
-                                                                 calibration_clips=24))
+    tspec = dataclasses.replace(tspec, model=tspec.model.member)  # one of the task's networks: each test trains one
+    tspec = dataclasses.replace(
+        tspec, train=dataclasses.replace(spec.train, epochs=4, augment_copies=1, calibration_clips=24)
+    )
     return tspec, task, d
 
 
@@ -36,7 +37,7 @@ def trained(tiny):
     from kws.train.quantize import quantize
 
     spec, task, d = tiny
-    metrics = train(spec, task, d / "data", d / "run", progress=False, epochs=3)    # as `kws train --epochs 3`
+    metrics = train(spec, task, d / "data", d / "run", progress=False, epochs=3)  # as `kws train --epochs 3`
     q = quantize(spec, task, d / "run", d / "data", name="tiny", progress=False, calibration_dir=d / "cal")
     return spec, task, d, metrics, q
 
@@ -56,9 +57,13 @@ def test_training_writes_model_metrics_and_effective_config(trained):
     assert 0.0 <= metrics["val"]["voice_balanced_accuracy"] <= 1.0
     # accuracy per context adds up to the whole: every test clip counted once, in its context
     ctx = metrics["test"]["per_context"]
-    assert "keyword alone" in ctx and "silence alone" in ctx and sum(c["n"] for c in ctx.values()) == metrics["test"]["n"]
-    assert abs(sum(c["n"] * c["accuracy"] for c in ctx.values()) / metrics["test"]["n"]
-               - metrics["test"]["accuracy"]) < 1e-9
+    assert (
+        "keyword alone" in ctx and "silence alone" in ctx and sum(c["n"] for c in ctx.values()) == metrics["test"]["n"]
+    )
+    assert (
+        abs(sum(c["n"] * c["accuracy"] for c in ctx.values()) / metrics["test"]["n"] - metrics["test"]["accuracy"])
+        < 1e-9
+    )
 
 
 def test_voice_balanced_accuracy_weighs_every_voice_the_same():
@@ -96,11 +101,13 @@ def test_tflm_and_tflite_reference_kernels_agree_within_one_lsb(trained):
 
     spec, task, d, _, _ = trained
     blob = (d / "run" / "model.tflite").read_bytes()
-    x = build_features(d / "data", spec, task, augment_copies=1, cache_dir=d / "data" / "features",
-                       progress=False)["x_test"]
+    x = build_features(d / "data", spec, task, augment_copies=1, cache_dir=d / "data" / "features", progress=False)[
+        "x_test"
+    ]
     a = tflm_logits(blob, x).astype(int)
-    it = tf.lite.Interpreter(model_content=blob,
-                             experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+    it = tf.lite.Interpreter(
+        model_content=blob, experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF
+    )
     it.allocate_tensors()
     ind, outd = it.get_input_details()[0], it.get_output_details()[0]
     b = []
@@ -122,9 +129,10 @@ def test_calibration_set_is_tracked_and_checked(trained):
     assert f"# frontend {spec.frontend.hash}" in text
     ids = calibration_ids(spec, task, d / "data", path)
     assert len(ids) == q["calibration"]["clips"] > 0
-    assert calibration_ids(spec, task, d / "data", path) == ids            # stable
-    other = dataclasses.replace(spec, frontend=dataclasses.replace(
-        spec.frontend, log=dataclasses.replace(spec.frontend.log, floor=2)))
+    assert calibration_ids(spec, task, d / "data", path) == ids  # stable
+    other = dataclasses.replace(
+        spec, frontend=dataclasses.replace(spec.frontend, log=dataclasses.replace(spec.frontend.log, floor=2))
+    )
     with pytest.raises(QuantizeError, match="made for front end"):
         calibration_ids(other, task, d / "data", path)
     empty = d / "cal" / "empty.txt"
@@ -153,8 +161,9 @@ def test_wrong_input_shape_and_unsupported_ops_are_refused(tiny):
     y = keras.layers.Softmax()(keras.layers.Dense(3)(keras.layers.Reshape((49 * 13,))(inp)))
     conv = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inp, y))
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([np.random.default_rng(0).uniform(-8, 8, (1, 49, 13, 1)).astype(
-        np.float32)] for _ in range(4))
+    conv.representative_dataset = lambda: (
+        [np.random.default_rng(0).uniform(-8, 8, (1, 49, 13, 1)).astype(np.float32)] for _ in range(4)
+    )
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = conv.inference_output_type = tf.int8
     with pytest.raises(QuantizeError, match=r"ops \['SOFTMAX'\] are not supported"):
@@ -173,7 +182,7 @@ def test_budget_reports_and_refuses_what_does_not_fit(trained):
     weights = next(i for i in rep["items"] if i["name"].startswith("network weights"))["bytes"]
     from kws.train.model import parameter_count
 
-    assert weights <= parameter_count(spec.model, 13, 12) <= weights + 2000   # int8 weights + int32 biases
+    assert weights <= parameter_count(spec.model, 13, 12) <= weights + 2000  # int8 weights + int32 biases
     tight = dataclasses.replace(spec, budget=dataclasses.replace(spec.budget, island_bytes=10_000, target_bytes=9_000))
     with pytest.raises(b.BudgetError, match="over the 10,000 B budget"):
         b.check(b.report(items, tight))
@@ -190,14 +199,22 @@ def _release_tiny(trained, monkeypatch, out_dir: str, baseline_minutes: float, r
 
     spec, task, d, _, _ = trained
     run = run or d / "run"
-    monkeypatch.setattr(rel, "REPO_ROOT", d)                        # calibration path relative to the tmp tree
+    monkeypatch.setattr(rel, "REPO_ROOT", d)  # calibration path relative to the tmp tree
     q = json.loads((run / "quantize.json").read_text())
     q["calibration"]["path"] = str((d / "cal" / "tiny" / "quant_cal_idxs.txt").relative_to(d))
     (run / "quantize.json").write_text(json.dumps(q))
     blob = (run / "model.tflite").read_bytes()
     rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
-    out = rel.release(spec, task, run, d / "data", name="tiny", budget=rep, out_dir=d / out_dir / "tiny",
-                      baseline_minutes=baseline_minutes)
+    out = rel.release(
+        spec,
+        task,
+        run,
+        d / "data",
+        name="tiny",
+        budget=rep,
+        out_dir=d / out_dir / "tiny",
+        baseline_minutes=baseline_minutes,
+    )
     return spec, task, d, q, blob, out
 
 
@@ -214,7 +231,7 @@ def test_release_manifest_validates_and_points_at_real_artifacts(trained, monkey
     assert "Model card: tiny" in (out / "MODEL_CARD.md").read_text()
     from kws.reference.monitor.drift import Baseline
 
-    base = Baseline.load(out / "feature_baseline.json", spec)            # drift baseline from training-split streams
+    base = Baseline.load(out / "feature_baseline.json", spec)  # drift baseline from training-split streams
     assert base.stats.frames >= 2 * base.period_frames and (base.alarm >= spec.monitor.psi_alarm).all()
     (out / "model.tflite").write_bytes(blob[:-1] + b"\\0")
     with pytest.raises(KwsError, match="does not match the manifest"):
@@ -230,20 +247,41 @@ def test_releasing_the_same_file_again_keeps_its_thresholds_and_measured_budget(
     from kws import release as rel
 
     spec, task, d, q, blob, out = _release_tiny(trained, monkeypatch, "models_again", 0)
-    cal = {"values": {k: 0.9 for k in task.keywords}, "file": "calibration/tiny/thresholds.json",
-           "target_fa_per_hour": 1.0, "fa_per_hour": 0.5, "frr": 0.4}
+    cal = {
+        "values": {k: 0.9 for k in task.keywords},
+        "file": "calibration/tiny/thresholds.json",
+        "target_fa_per_hour": 1.0,
+        "fa_per_hour": 0.5,
+        "frr": 0.4,
+    }
     measured = dict(json.loads((out / "manifest.json").read_text())["budget"], all_measured=True, image="x.elf")
     rel.update_manifest(out, {"thresholds": cal, "budget": measured})
-    rel.release(spec, task, d / "run", d / "data", name="tiny", budget=json.loads(
-        (out / "manifest.json").read_text())["budget"] | {"all_measured": False}, out_dir=out, baseline_minutes=0)
+    rel.release(
+        spec,
+        task,
+        d / "run",
+        d / "data",
+        name="tiny",
+        budget=json.loads((out / "manifest.json").read_text())["budget"] | {"all_measured": False},
+        out_dir=out,
+        baseline_minutes=0,
+    )
     man = json.loads((out / "manifest.json").read_text())
     assert man["thresholds"] == cal and man["budget"]["all_measured"] and man["budget"]["image"] == "x.elf"
     assert "0.5 FA/hr" in (out / "MODEL_CARD.md").read_text()
     # another model file: nothing carried over
     prev = json.loads((out / "manifest.json").read_text())
     (out / "manifest.json").write_text(json.dumps(dict(prev, model=dict(prev["model"], sha256="0" * 64))))
-    rel.release(spec, task, d / "run", d / "data", name="tiny", budget=prev["budget"] | {"all_measured": False},
-                out_dir=out, baseline_minutes=0)
+    rel.release(
+        spec,
+        task,
+        d / "run",
+        d / "data",
+        name="tiny",
+        budget=prev["budget"] | {"all_measured": False},
+        out_dir=out,
+        baseline_minutes=0,
+    )
     man = json.loads((out / "manifest.json").read_text())
     assert man["thresholds"] is None and not man["budget"]["all_measured"]
 
@@ -263,15 +301,23 @@ def test_a_release_that_fails_half_way_leaves_the_previous_one_whole(trained, mo
         raise KwsError("killed while writing the card")
 
     monkeypatch.setattr(rel, "model_card", boom)
-    (d / "run" / "model.tflite").write_bytes(blob[:-4] + b"\x01\x02\x03\x04")      # a new model file
+    (d / "run" / "model.tflite").write_bytes(blob[:-4] + b"\x01\x02\x03\x04")  # a new model file
     with pytest.raises(KwsError, match="killed while writing the card"):
-        rel.release(spec, task, d / "run", d / "data", name="tiny", budget=json.loads(before["manifest.json"])["budget"],
-                    out_dir=out, baseline_minutes=0)
+        rel.release(
+            spec,
+            task,
+            d / "run",
+            d / "data",
+            name="tiny",
+            budget=json.loads(before["manifest.json"])["budget"],
+            out_dir=out,
+            baseline_minutes=0,
+        )
     (d / "run" / "model.tflite").write_bytes(blob)
     assert {f.name: f.read_bytes() for f in out.iterdir()} == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["tiny"]
     assert ReleasedModel.load(out).sha256 == json.loads(before["manifest.json"])["model"]["sha256"]
-    (out / "model.tflite").write_bytes(blob[: len(blob) // 2])                      # a model copied half-way
+    (out / "model.tflite").write_bytes(blob[: len(blob) // 2])  # a model copied half-way
     with pytest.raises(KwsError, match=r"model.tflite: its sha256 is .* the manifest's .*copied half-way"):
         ReleasedModel.load(out)
     assert main(["device", "info", "--model", str(out), "--port", "socket://127.0.0.1:9"]) == 2
@@ -290,8 +336,8 @@ def test_remeasured_accuracy_equals_the_recorded_one_and_adds_new_figures(traine
 
     spec, task, d, q, blob, out = _release_tiny(trained, monkeypatch, "remeasure", 0)
     old = json.loads((out / "manifest.json").read_text())
-    old["accuracy"].pop("per_context_int8")                 # as released before per-context figures existed
-    old["accuracy"].pop("per_voice_int8")                   # and before per-voice ones
+    old["accuracy"].pop("per_context_int8")  # as released before per-context figures existed
+    old["accuracy"].pop("per_voice_int8")  # and before per-voice ones
     (out / "manifest.json").write_text(json.dumps(old))
     new = rel.remeasure_accuracy(spec, task, out, d / "run", d / "data")
     assert new["accuracy"]["int8_test"] == q["int8_test"]["accuracy"] and new["accuracy"]["per_context_int8"]
@@ -309,7 +355,7 @@ def test_remeasured_accuracy_equals_the_recorded_one_and_adds_new_figures(traine
     (out / "manifest.json").write_text(json.dumps(wrong))
     with pytest.raises(KwsError, match="not the same test"):
         rel.remeasure_accuracy(spec, task, out, d / "run", d / "data")
-    data2 = d / "remeasure" / "data2"                           # another version of the data set
+    data2 = d / "remeasure" / "data2"  # another version of the data set
     data2.mkdir()
     dm = json.loads((d / "data" / "manifest.json").read_text())
     (data2 / "manifest.json").write_text(json.dumps(dict(dm, hash="0" * 64)))
@@ -321,11 +367,12 @@ def test_picker_chooses_the_best_variant_within_budget(tiny, tmp_path):
     from kws.evaluate.pick import pick
 
     spec, task, d = tiny
-    r = pick(spec, task, d / "data", tmp_path, widths=[8], blocks=[1], strides=[1, 2], seeds=[1, 2], epochs=1,
-             progress=False)
+    r = pick(
+        spec, task, d / "data", tmp_path, widths=[8], blocks=[1], strides=[1, 2], seeds=[1, 2], epochs=1, progress=False
+    )
     assert len(r["variants"]) == 4 and r["chosen"] is not None
     assert {(v["time_stride"], v["seed"]) for v in r["variants"]} == {(1, 1), (1, 2), (2, 1), (2, 2)}
-    for v in r["variants"]:                    # each variant trained with its own stride and seed
+    for v in r["variants"]:  # each variant trained with its own stride and seed
         cfg = json.loads((Path(v["dir"]) / "config.json").read_text())
         assert cfg["model"]["first_stride"][0] == v["time_stride"] and cfg["train"]["seed"] == v["seed"]
     fitting = [v for v in r["variants"] if v["fits"]]
@@ -354,7 +401,7 @@ def test_a_sweep_trained_on_worker_processes_equals_one_trained_here(tiny, tmp_p
 
     assert figures(spread) == figures(here) and len(here["variants"]) == 2
     assert spread["why"] == here["why"]
-    for row in spread["variants"]:      # trained where the engine ran it, into the sweep's own directory
+    for row in spread["variants"]:  # trained where the engine ran it, into the sweep's own directory
         assert Path(row["dir"]).is_relative_to(tmp_path / "spread") and (Path(row["dir"]) / "model.keras").exists()
 
 
@@ -366,8 +413,9 @@ def test_picker_sweeps_ensembles_and_can_keep_to_the_target(tiny, tmp_path):
     from kws.evaluate.pick import pick
 
     spec, task, d = tiny
-    r = pick(spec, task, d / "data", tmp_path, widths=[8], blocks=[1], members=[1, 2], seeds=[3], epochs=1,
-             progress=False)
+    r = pick(
+        spec, task, d / "data", tmp_path, widths=[8], blocks=[1], members=[1, 2], seeds=[3], epochs=1, progress=False
+    )
     one, two = sorted(r["variants"], key=lambda v: v["members"])
     assert (one["members"], two["members"]) == (1, 2) and two["island_bytes"] > one["island_bytes"]
     cfg = json.loads((Path(two["dir"]) / "config.json").read_text())
@@ -375,12 +423,23 @@ def test_picker_sweeps_ensembles_and_can_keep_to_the_target(tiny, tmp_path):
     # each network trained once: the single variant is the pair's first member
     assert cfg["members"][0]["dir"] == one["dir"] and len(list((tmp_path / "networks").iterdir())) == 2
     merged = json.loads((Path(two["dir"]) / "metrics.json").read_text())
-    assert two["val_voice"] == merged["val"]["voice_balanced_accuracy"]         # the merged network's own
+    assert two["val_voice"] == merged["val"]["voice_balanced_accuracy"]  # the merged network's own
     assert len(merged["members"]) == 2 and merged["test"]["accuracy"] > 0
     target = (one["island_bytes"] + two["island_bytes"]) // 2
     ts = dataclasses.replace(spec, budget=dataclasses.replace(spec.budget, target_bytes=target))
-    r2 = pick(ts, task, d / "data", tmp_path, widths=[8], blocks=[1], members=[1, 2], seeds=[3], epochs=1,
-              progress=False, within_target=True)
+    r2 = pick(
+        ts,
+        task,
+        d / "data",
+        tmp_path,
+        widths=[8],
+        blocks=[1],
+        members=[1, 2],
+        seeds=[3],
+        epochs=1,
+        progress=False,
+        within_target=True,
+    )
     assert r2["chosen"]["members"] == 1 and f"the {target:,} B target" in r2["why"]
     assert [v["meets_target"] for v in sorted(r2["variants"], key=lambda v: v["members"])] == [True, False]
 
@@ -391,14 +450,28 @@ def test_picker_can_choose_by_the_streams_det_curve(tiny, tmp_path):
     from kws.data.streams import make_stream
     from kws.evaluate.pick import frr_within, pick
 
-    assert frr_within([{"fa_per_hour": 9.0, "frr": 0.1}, {"fa_per_hour": 4.0, "frr": 0.5},
-                       {"fa_per_hour": 1.0, "frr": 0.7}], 5.0) == 0.5
-    assert frr_within([{"fa_per_hour": 9.0, "frr": 0.1}], 5.0) == 1.0          # nothing within the target
+    assert (
+        frr_within(
+            [{"fa_per_hour": 9.0, "frr": 0.1}, {"fa_per_hour": 4.0, "frr": 0.5}, {"fa_per_hour": 1.0, "frr": 0.7}], 5.0
+        )
+        == 0.5
+    )
+    assert frr_within([{"fa_per_hour": 9.0, "frr": 0.1}], 5.0) == 1.0  # nothing within the target
     spec, task, d = tiny
     for kind in ("positive", "negative"):
         make_stream(d / "data", task, tmp_path / "streams", kind=kind, minutes=0.5, split="val")
-    r = pick(spec, task, d / "data", tmp_path, widths=[8, 16], blocks=[1], epochs=1, progress=False,
-             streams=tmp_path / "streams", target_fa=60.0)
+    r = pick(
+        spec,
+        task,
+        d / "data",
+        tmp_path,
+        widths=[8, 16],
+        blocks=[1],
+        epochs=1,
+        progress=False,
+        streams=tmp_path / "streams",
+        target_fa=60.0,
+    )
     for v in r["variants"]:
         det_all = json.loads((Path(v["dir"]) / "streams_eval" / "eval.json").read_text())["det_all"]
         assert v["streams"]["frr_within_target"] == frr_within(det_all, 60.0) and v["streams"]["minutes"] == 1.0
@@ -424,7 +497,7 @@ def test_quantization_aware_training_gives_a_device_exact_int8_model(trained, tm
     assert q["method"] == "quantization-aware training" and len(q["qat"]["val_accuracy"]) == 1
     blob = (run / "model.tflite").read_bytes()
     assert blob != (d / "run" / "model.tflite").read_bytes()
-    assert set(q["ops"]) <= set(ptq["ops"]) | {"PAD"}           # checked by check_tflite inside, too
+    assert set(q["ops"]) <= set(ptq["ops"]) | {"PAD"}  # checked by check_tflite inside, too
     assert 0.0 <= q["int8_test"]["accuracy"] <= 1.0 and q["int8_test"]["n"] == ptq["int8_test"]["n"]
     net = build_net(blob, tmp_path / "gen", source="qat")
     x = rng.integers(-128, 128, (20, 1, 49, 13, 1)).astype(np.int8)
@@ -460,14 +533,20 @@ def test_a_spec_whose_network_differs_from_the_trained_one_is_refused(trained, t
     # a change that keeps every weight's shape: the padding along cepstra of a temporal network (its
     # 3x13 kernel then sees 13 columns), the time stride of the spec's form
     st = spec.model.first_stride
-    field, value = (("cepstra_padding", "same") if spec.model.cepstra_padding == "valid" else
-                    ("first_stride", (st[0] % 2 + 1, st[1])))
-    own = d / "own_network.toml"                   # a task that sets its own network ([model] in the task)
-    own.write_text(without_model(Path(task.source).read_text())
-                   + model_table(dataclasses.replace(spec.model, **{field: value})))
+    field, value = (
+        ("cepstra_padding", "same")
+        if spec.model.cepstra_padding == "valid"
+        else ("first_stride", (st[0] % 2 + 1, st[1]))
+    )
+    own = d / "own_network.toml"  # a task that sets its own network ([model] in the task)
+    own.write_text(
+        without_model(Path(task.source).read_text()) + model_table(dataclasses.replace(spec.model, **{field: value}))
+    )
     other = load_task(own).spec(spec)
     assert other.model == dataclasses.replace(spec.model, **{field: value})
-    with pytest.raises(NotMadeWith, match=rf"trained with another network than this spec's \[model\] \(differs in {field}\).*--task"):
+    with pytest.raises(
+        NotMadeWith, match=rf"trained with another network than this spec's \[model\] \(differs in {field}\).*--task"
+    ):
         quantize(other, task, d / "run", d / "data", name="tiny", progress=False, calibration_dir=d / "cal")
     from kws import release as rel
 
@@ -508,20 +587,29 @@ def test_an_ensemble_trains_its_members_merges_quantizes_and_releases(tiny, tmp_
     assert all(json.loads((m / "config.json").read_text())["model"]["hash"] == es.model.member.hash for m in members)
     stamp = [(m / "model.keras").stat().st_mtime_ns for m in members]
     train_members(es, task, d / "data", tmp_path / "ens", epochs=2, progress=False)
-    assert [(m / "model.keras").stat().st_mtime_ns for m in members] == stamp          # not trained again
+    assert [(m / "model.keras").stat().st_mtime_ns for m in members] == stamp  # not trained again
     q = quantize(es, task, tmp_path / "ens", d / "data", name="ens", progress=False, calibration_dir=tmp_path / "cal")
     assert 0.0 <= q["int8_test"]["accuracy"] <= 1.0 and q["int8_test"]["n"] > 0
     with pytest.raises(KwsError, match="quantization-aware training of an ensemble"):
-        quantize(es, task, tmp_path / "ens", d / "data", name="ens", progress=False, calibration_dir=tmp_path / "cal",
-                 qat_epochs=1)
+        quantize(
+            es,
+            task,
+            tmp_path / "ens",
+            d / "data",
+            name="ens",
+            progress=False,
+            calibration_dir=tmp_path / "cal",
+            qat_epochs=1,
+        )
     monkeypatch.setattr(rel, "REPO_ROOT", tmp_path)
     qj = json.loads((tmp_path / "ens" / "quantize.json").read_text())
     qj["calibration"]["path"] = str((tmp_path / "cal" / "ens" / "quant_cal_idxs.txt").relative_to(tmp_path))
     (tmp_path / "ens" / "quantize.json").write_text(json.dumps(qj))
     blob = (tmp_path / "ens" / "model.tflite").read_bytes()
     rep = b.report(b.model_items(blob, es) + b.frontend_items() + b.placeholder_items(), es)
-    out = rel.release(es, task, tmp_path / "ens", d / "data", name="ens", budget=rep, out_dir=tmp_path / "rel",
-                      baseline_minutes=0)
+    out = rel.release(
+        es, task, tmp_path / "ens", d / "data", name="ens", budget=rep, out_dir=tmp_path / "rel", baseline_minutes=0
+    )
     man = json.loads((out / "manifest.json").read_text())
     assert [m["seed"] for m in man["spec"]["members"]] == [spec.train.seed, spec.train.seed + 1]
     assert man["spec"]["model"]["members"] == 2 and man["model"]["parameters"] > 0
@@ -550,8 +638,9 @@ def test_distillation_loss_is_kl_at_temperature_plus_label_cross_entropy():
     kl = (p * (log_softmax(teacher / t) - log_softmax(student / t))).sum(axis=1) * t * t
     got = np.asarray(loss_fn(Distill(temperature=t, alpha=0.25))(pack(y, teacher), student))
     np.testing.assert_allclose(got, 0.25 * kl + 0.75 * ce, rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(loss_fn(Distill(temperature=t, alpha=1.0))(pack(y, teacher), teacher)), 0,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(loss_fn(Distill(temperature=t, alpha=1.0))(pack(y, teacher), teacher)), 0, atol=1e-5
+    )
     with pytest.raises(KwsError, match="alpha"):
         Distill(alpha=1.5)
     with pytest.raises(KwsError, match="temperature"):
@@ -579,15 +668,24 @@ def test_a_distilled_network_follows_its_teacher_and_records_it(trained, tmp_pat
     shutil.copy(d / "run" / "config.json", teacher / "config.json")
     net = keras.models.load_model(d / "run" / "model.keras", custom_objects=custom_objects(), compile=False)
     w, b = net.get_layer("logits").get_weights()
-    favoured = task.labels.index("_unknown_") + 1                      # a keyword: not the majority class
+    favoured = task.labels.index("_unknown_") + 1  # a keyword: not the majority class
     b[:] = 0.0
     b[favoured] = 8.0
     net.get_layer("logits").set_weights([w * 0.1, b])
     net.save(teacher / "model.keras")
 
     seed = spec.train.seed + 7
-    train(spec, task, d / "data", tmp_path / "kd", progress=False, epochs=3, seed=seed, teacher=teacher,
-          distill=Distill(temperature=1.0, alpha=1.0))
+    train(
+        spec,
+        task,
+        d / "data",
+        tmp_path / "kd",
+        progress=False,
+        epochs=3,
+        seed=seed,
+        teacher=teacher,
+        distill=Distill(temperature=1.0, alpha=1.0),
+    )
     train(spec, task, d / "data", tmp_path / "plain", progress=False, epochs=3, seed=seed)
     cfg = json.loads((tmp_path / "kd" / "config.json").read_text())
     assert cfg["teacher"]["sha256"] == hashlib.sha256((teacher / "model.keras").read_bytes()).hexdigest()
@@ -596,11 +694,19 @@ def test_a_distilled_network_follows_its_teacher_and_records_it(trained, tmp_pat
     # what lets a rerun of a members > 1 task reuse a member: the same teacher file and settings
     assert taught_as(cfg["teacher"], teacher, Distill(temperature=1.0, alpha=1.0))
     assert not taught_as(cfg["teacher"], teacher, Distill(temperature=2.0, alpha=1.0))
-    assert not taught_as(cfg["teacher"], d / "run", Distill(temperature=1.0, alpha=1.0))      # another file
-    assert not taught_as(None, teacher, None) and not taught_as(cfg["teacher"], None, None) and taught_as(None, None, None)
+    assert not taught_as(cfg["teacher"], d / "run", Distill(temperature=1.0, alpha=1.0))  # another file
+    assert (
+        not taught_as(None, teacher, None) and not taught_as(cfg["teacher"], None, None) and taught_as(None, None, None)
+    )
 
-    feats = build_features(d / "data", spec, task, augment_copies=spec.train.augment_copies,
-                           cache_dir=d / "data" / "features", progress=False)
+    feats = build_features(
+        d / "data",
+        spec,
+        task,
+        augment_copies=spec.train.augment_copies,
+        cache_dir=d / "data" / "features",
+        progress=False,
+    )
     x = feats["x_train"].astype(np.float32)[..., None] * spec.model.input_scale
 
     def share_favoured(run):
@@ -622,13 +728,16 @@ def test_a_distilled_network_follows_its_teacher_and_records_it(trained, tmp_pat
     rep = b.report(b.model_items(blob, spec) + b.frontend_items() + b.placeholder_items(), spec)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rel, "REPO_ROOT", tmp_path)
-        out = rel.release(spec, task, tmp_path / "kd", d / "data", name="kd", budget=rep, out_dir=tmp_path / "rel",
-                          baseline_minutes=0)
+        out = rel.release(
+            spec, task, tmp_path / "kd", d / "data", name="kd", budget=rep, out_dir=tmp_path / "rel", baseline_minutes=0
+        )
         man = json.loads((out / "manifest.json").read_text())
         rel.validate(man, out)
     assert man["spec"]["teacher"] == cfg["teacher"]
-    assert f"distilled from a teacher (kws train --teacher: width {spec.model.width}, `{cfg['teacher']['sha256'][:12]}" \
+    assert (
+        f"distilled from a teacher (kws train --teacher: width {spec.model.width}, `{cfg['teacher']['sha256'][:12]}"
         in (out / "MODEL_CARD.md").read_text().replace("\n", " ")
+    )
 
     other = tmp_path / "other_teacher"
     shutil.copytree(teacher, other)
@@ -657,30 +766,56 @@ def test_picker_sweeps_the_blocks_kernel_along_time(tiny, tmp_path, capsys, monk
     from kws.cli import main
 
     spec, task, d = tiny
-    r = pk.pick(spec, task, d / "data", tmp_path, widths=[8], blocks=[1], block_kernels=[9, 5], epochs=1,
-                progress=False)
+    r = pk.pick(
+        spec, task, d / "data", tmp_path, widths=[8], blocks=[1], block_kernels=[9, 5], epochs=1, progress=False
+    )
     kw = spec.model.block_kernel[1]
     assert [v["block_kernel"] for v in r["variants"]] == [[9, kw], [5, kw]]
     for v in r["variants"]:
         cfg = json.loads((Path(v["dir"]) / "config.json").read_text())
         assert cfg["model"]["block_kernel"] == v["block_kernel"] and f"_k{v['block_kernel'][0]}_" in v["dir"]
-    assert r["variants"][0]["parameters"] > r["variants"][1]["parameters"]         # 9-tap against 5-tap depthwise
+    assert r["variants"][0]["parameters"] > r["variants"][1]["parameters"]  # 9-tap against 5-tap depthwise
     assert f"block kernel {r['chosen']['block_kernel'][0]}x{kw}" in r["why"]
     # a kernel the window cannot hold (4 blocks of 15 rows) is refused before anything trains
     from kws.errors import SpecError
 
     with pytest.raises(SpecError, match=r"kws pick variant: .*block kernel 15.*leaves no rows"):
-        pk.pick(spec, task, d / "data", tmp_path / "long", widths=[8], blocks=[4], block_kernels=[9, 15], epochs=1,
-                progress=False)
+        pk.pick(
+            spec,
+            task,
+            d / "data",
+            tmp_path / "long",
+            widths=[8],
+            blocks=[4],
+            block_kernels=[9, 15],
+            epochs=1,
+            progress=False,
+        )
     assert not (tmp_path / "long").exists()
     # the command passes the kernels on and prints them (its training is the call above)
     import kws.train.fit
 
     seen = {}
     monkeypatch.setattr(pk, "pick", lambda *a, **k: seen.update(k) or r)
-    monkeypatch.setattr(kws.train.fit, "set_threads", lambda: None)     # TensorFlow already runs in this process
-    assert main(["pick", "--data", str(d / "data"), "--out", str(tmp_path), "--widths", "8", "--blocks", "1",
-                 "--block-kernels", "9,5"]) == 0
+    monkeypatch.setattr(kws.train.fit, "set_threads", lambda: None)  # TensorFlow already runs in this process
+    assert (
+        main(
+            [
+                "pick",
+                "--data",
+                str(d / "data"),
+                "--out",
+                str(tmp_path),
+                "--widths",
+                "8",
+                "--blocks",
+                "1",
+                "--block-kernels",
+                "9,5",
+            ]
+        )
+        == 0
+    )
     assert seen["block_kernels"] == [9, 5] and f"9x{kw}" in capsys.readouterr().out
 
 
@@ -728,8 +863,11 @@ def test_a_network_can_start_from_another_trained_one(trained, tmp_path, monkeyp
     train(still, task, d / "data", tmp_path / "scratch", progress=False, epochs=1)
     assert not np.allclose(logits_kernel(tmp_path / "scratch"), logits_kernel(d / "run"), atol=1e-3)
     cfg = json.loads((tmp_path / "ft" / "config.json").read_text())
-    assert cfg["init"]["dir"] == str(d / "run") and len(cfg["init"]["sha256"]) == 64 and "init" not in json.loads(
-        (tmp_path / "scratch" / "config.json").read_text())
+    assert (
+        cfg["init"]["dir"] == str(d / "run")
+        and len(cfg["init"]["sha256"]) == 64
+        and "init" not in json.loads((tmp_path / "scratch" / "config.json").read_text())
+    )
     start = json.loads((d / "run" / "config.json").read_text())
     assert cfg["init"]["data"] == start["data"] and cfg["init"]["train"] == start["train"]
     from kws.train.quantize import quantize
@@ -739,8 +877,10 @@ def test_a_network_can_start_from_another_trained_one(trained, tmp_path, monkeyp
     man = json.loads((out / "manifest.json").read_text())
     assert man["spec"]["init"] == cfg["init"]
     card = (out / "MODEL_CARD.md").read_text()
-    assert f"starting from the weights of a network trained on another data set (kws train --init: " \
-           f"`{cfg['init']['sha256'][:12]}…`, data set {start['data']['manifest_hash'][:12]}…)" in card
+    assert (
+        f"starting from the weights of a network trained on another data set (kws train --init: "
+        f"`{cfg['init']['sha256'][:12]}…`, data set {start['data']['manifest_hash'][:12]}…)" in card
+    )
     other = tmp_path / "other"
     shutil.copytree(d / "run", other)
     c = json.loads((other / "config.json").read_text())
@@ -760,11 +900,26 @@ def test_a_float_only_run_trains_a_start_and_leaves_calibration_alone(tiny, tmp_
     from kws.cli import main
 
     spec, task, d = tiny
-    monkeypatch.setattr(kws.train.fit, "set_threads", lambda: None)     # TensorFlow already runs in this process
+    monkeypatch.setattr(kws.train.fit, "set_threads", lambda: None)  # TensorFlow already runs in this process
     monkeypatch.setattr(kws.train.quantize, "CALIBRATION_DIR", tmp_path / "calibration")
     out = tmp_path / "start"
-    assert main(["train", "--task", str(d / "commands_small.toml"), "--data", str(d / "data"), "--out", str(out),
-                 "--epochs", "1", "--float-only"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--task",
+                str(d / "commands_small.toml"),
+                "--data",
+                str(d / "data"),
+                "--out",
+                str(out),
+                "--epochs",
+                "1",
+                "--float-only",
+            ]
+        )
+        == 0
+    )
     assert (out / "model.keras").exists() and (out / "metrics.json").exists()
     assert not (out / "model.tflite").exists() and not (tmp_path / "calibration").exists()
     assert f"--init {out}" in capsys.readouterr().out
@@ -785,11 +940,16 @@ def test_an_ensemble_starts_each_member_from_the_same_member_of_another(trained,
     from kws.train.model import custom_objects
 
     spec, task, d, _, _ = trained
-    still = dataclasses.replace(spec, train=dataclasses.replace(spec.train, learning_rate=1e-6),
-                                model=dataclasses.replace(spec.model, members=2))
+    still = dataclasses.replace(
+        spec,
+        train=dataclasses.replace(spec.train, learning_rate=1e-6),
+        model=dataclasses.replace(spec.model, members=2),
+    )
     start = tmp_path / "start"
     shutil.copytree(d / "run", start / "member0")
-    train(spec, task, d / "data", start / "member1", progress=False, epochs=1, seed=spec.train.seed + 7)  # another start
+    train(
+        spec, task, d / "data", start / "member1", progress=False, epochs=1, seed=spec.train.seed + 7
+    )  # another start
 
     def logits_kernel(run):
         net = keras.models.load_model(run / "model.keras", custom_objects=custom_objects(), compile=False)
@@ -801,13 +961,13 @@ def test_an_ensemble_starts_each_member_from_the_same_member_of_another(trained,
         np.testing.assert_allclose(logits_kernel(run), logits_kernel(start / f"member{k}"), atol=1e-3)
         assert json.loads((run / "config.json").read_text())["init"]["dir"] == str(start / f"member{k}")
     assert not np.allclose(logits_kernel(start / "member0"), logits_kernel(start / "member1"), atol=1e-3)
-    assert len(cfg["members"]) == 2 and "init" not in cfg          # the merged network: each member's own start
+    assert len(cfg["members"]) == 2 and "init" not in cfg  # the merged network: each member's own start
     from kws.train.distill import model_sha256
 
     assert [m["init"]["sha256"] for m in cfg["members"]] == [model_sha256(start / f"member{k}") for k in (0, 1)]
     before = (tmp_path / "ens" / "member0" / "model.keras").stat().st_mtime_ns
     train_members(still, task, d / "data", tmp_path / "ens", epochs=1, progress=False, init=start)
-    assert (tmp_path / "ens" / "member0" / "model.keras").stat().st_mtime_ns == before     # reused
+    assert (tmp_path / "ens" / "member0" / "model.keras").stat().st_mtime_ns == before  # reused
     shutil.rmtree(start / "member1")
     with pytest.raises(KwsError, match=r"no trained .*member1: --init for an ensemble of 2 networks"):
         train_members(still, task, d / "data", tmp_path / "no", epochs=1, progress=False, init=start)

@@ -24,8 +24,11 @@ def test_every_word_a_task_speaks_maps_onto_kokoro_phonemes(name):
     and carrier phrases the shipped tasks say (a dropped symbol is a silently missing sound)."""
     vocab = kokoro.assets()[1]
     task = load_task(name)
-    texts = [*task.keywords, *task.synth.near_misses,
-             *(c.format(task.keywords[0]) for c in task.synth.carriers_keyword_first + task.synth.carriers_keyword_last)]
+    texts = [
+        *task.keywords,
+        *task.synth.near_misses,
+        *(c.format(task.keywords[0]) for c in task.synth.carriers_keyword_first + task.synth.carriers_keyword_last),
+    ]
     for text in texts:
         ps = kokoro.phonemes(text)
         assert ps and not set(ps) - set(vocab), (text, ps, set(ps) - set(vocab))
@@ -36,7 +39,7 @@ def test_words_render_as_speech_deterministically():
     a = tts.render("kokoro", "jm_kumo", "stop", sample_rate=RATE)
     assert a.dtype == np.int16 and 0.3 * RATE < a.size < 3 * RATE
     s, e = speech_bounds(a, RATE)
-    assert 0.2 * RATE < e - s < 1.0 * RATE                       # one word of speech, not silence or noise
+    assert 0.2 * RATE < e - s < 1.0 * RATE  # one word of speech, not silence or noise
     assert np.abs(a).max() > 3000
     assert np.array_equal(a, tts.render("kokoro", "jm_kumo", "stop", sample_rate=RATE))
     fast = tts.render("kokoro", "jm_kumo", "stop", rate_factor=1.25, sample_rate=RATE)

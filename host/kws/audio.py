@@ -26,8 +26,11 @@ def check_pcm(pcm, *, sample_rate: int, expected_rate: int, source: str | None =
         File or stream name to put in error messages.
     """
     if sample_rate != expected_rate:
-        raise AudioFormatError(f"sample rate is {sample_rate} Hz, the front end needs {expected_rate} Hz "
-                               "(resample explicitly, e.g. `kws data` ingestion records it in lineage)", source)
+        raise AudioFormatError(
+            f"sample rate is {sample_rate} Hz, the front end needs {expected_rate} Hz "
+            "(resample explicitly, e.g. `kws data` ingestion records it in lineage)",
+            source,
+        )
     arr = np.asarray(pcm)
     if arr.ndim != 1:
         if arr.ndim == 2 and 1 in arr.shape:
@@ -62,12 +65,18 @@ def read_wav(path: str | Path, *, expected_rate: int, max_seconds: float | None 
     if info.samplerate != expected_rate:
         problems.append(f"{info.samplerate} Hz, not {expected_rate} Hz")
     if problems:
-        raise AudioFormatError(f"{'; '.join(problems)}. Convert it explicitly, e.g. `sox IN -c 1 -b 16 -r "
-                               f"{expected_rate} OUT.wav`, or let `kws data ingest` convert it and record the "
-                               "conversion", str(path))
+        raise AudioFormatError(
+            f"{'; '.join(problems)}. Convert it explicitly, e.g. `sox IN -c 1 -b 16 -r "
+            f"{expected_rate} OUT.wav`, or let `kws data ingest` convert it and record the "
+            "conversion",
+            str(path),
+        )
     if max_seconds is not None and info.frames > max_seconds * info.samplerate:
-        raise AudioFormatError(f"{info.frames / info.samplerate:.0f} s long, more than the {max_seconds:g} s this "
-                               "command reads; cut it first", str(path))
+        raise AudioFormatError(
+            f"{info.frames / info.samplerate:.0f} s long, more than the {max_seconds:g} s this "
+            "command reads; cut it first",
+            str(path),
+        )
     declared = wav_declared_samples(path) if info.format == "WAV" else None
     if declared is not None and declared > info.frames:
         raise AudioFormatError(f"truncated: its header says {declared} samples, it holds {info.frames}", str(path))

@@ -52,8 +52,9 @@ def _get_client(workers: int):
             # Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which halves the speed of this
             # pipeline's numpy-heavy work (measured: bench/engine_scaling.py); glibc's own default is kept
             dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None})
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=40)
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            )
             _client = Client(cluster)
     except OSError as e:
         raise KwsError(f"cannot reach the Dask scheduler at {address} ({CLUSTER_ENV}): {e}") from e
@@ -79,8 +80,15 @@ def _run_chunk(fn: Callable, chunk: list, shared: Any) -> list:
     return [fn(item, shared) for item in chunk]
 
 
-def run_map(fn: Callable[[Any, Any], Any], items: Iterable, *, shared: Any = None, workers: int | None = None,
-            chunk: int = 16, what: str = "a worker") -> Iterator[Any]:
+def run_map(
+    fn: Callable[[Any, Any], Any],
+    items: Iterable,
+    *,
+    shared: Any = None,
+    workers: int | None = None,
+    chunk: int = 16,
+    what: str = "a worker",
+) -> Iterator[Any]:
     """``fn(item, shared)`` for every item, yielded in the items' order as they complete in order.
     ``shared`` is sent to each worker once (large read-only inputs: backgrounds, an earlier
     manifest). ``fn`` must be a module-level function (workers import it by name)."""
@@ -93,7 +101,7 @@ def run_map(fn: Callable[[Any, Any], Any], items: Iterable, *, shared: Any = Non
     client = _get_client(workers)
     # a key of its own per call (hash=False): an equal object scattered by an earlier call may be released meanwhile
     shared_f = client.scatter(shared, broadcast=True, hash=False) if shared is not None else None
-    chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+    chunks = [items[i : i + chunk] for i in range(0, len(items), chunk)]
     futures = client.map(_run_chunk, [fn] * len(chunks), chunks, [shared_f] * len(chunks), pure=False)
     try:
         for f in futures:
@@ -103,5 +111,7 @@ def run_map(fn: Callable[[Any, Any], Any], items: Iterable, *, shared: Any = Non
             f.cancel()
         if isinstance(e, KwsError):
             raise
-        raise KwsError(f"{what} failed on the Dask engine ({type(e).__name__}: {e}); nothing it was doing was "
-                       "written: run the command again") from e
+        raise KwsError(
+            f"{what} failed on the Dask engine ({type(e).__name__}: {e}); nothing it was doing was "
+            "written: run the command again"
+        ) from e

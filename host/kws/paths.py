@@ -21,7 +21,7 @@ def _root() -> Path:
     env = os.environ.get("KWS_ROOT")
     if env:
         return Path(env).resolve()
-    checkout = Path(__file__).resolve().parents[2]          # <root>/host/kws/paths.py
+    checkout = Path(__file__).resolve().parents[2]  # <root>/host/kws/paths.py
     if (checkout / "firmware").is_dir() and (checkout / "pyproject.toml").is_file():
         return checkout
     return Path.cwd()
@@ -49,17 +49,27 @@ def firmware_build_dir(kind: str, model: str = DEFAULT_MODEL) -> Path:
     return BUILD_DIR / (kind if model == DEFAULT_MODEL else f"{kind}-{model}")
 
 
-def make_firmware(*targets: str, what: str = "firmware build", quiet: bool = True, model: str = DEFAULT_MODEL,
-                  model_dir: Path | None = None) -> subprocess.CompletedProcess:
+def make_firmware(
+    *targets: str,
+    what: str = "firmware build",
+    quiet: bool = True,
+    model: str = DEFAULT_MODEL,
+    model_dir: Path | None = None,
+) -> subprocess.CompletedProcess:
     """``make -C <root>/firmware TARGETS MODEL=<model>``: the one place the firmware is built from
     Python. ``model_dir``: the model's generated C elsewhere than firmware/generated/<model>/ (a
     model not released into the repository). Its output on failure, or the root setting to fix when
     there are no firmware sources."""
     if not (FIRMWARE_DIR / "Makefile").is_file():
-        raise KwsError(f"{what}: no firmware sources under {REPO_ROOT} (set KWS_ROOT to a checkout of the "
-                       "repository: it holds firmware/, models/ and calibration/)")
-    targets = (*targets, *([f"MODEL={model}"] if model != DEFAULT_MODEL else []),
-               *([f"MODEL_DIR={Path(model_dir).resolve()}"] if model_dir is not None else []))
+        raise KwsError(
+            f"{what}: no firmware sources under {REPO_ROOT} (set KWS_ROOT to a checkout of the "
+            "repository: it holds firmware/, models/ and calibration/)"
+        )
+    targets = (
+        *targets,
+        *([f"MODEL={model}"] if model != DEFAULT_MODEL else []),
+        *([f"MODEL_DIR={Path(model_dir).resolve()}"] if model_dir is not None else []),
+    )
     r = subprocess.run(["make", "-s", "-C", str(FIRMWARE_DIR), *targets], capture_output=quiet, text=True)
     if r.returncode != 0:
         raise KwsError(f"{what} failed (make -C {FIRMWARE_DIR} {' '.join(targets)}):\n{r.stdout or ''}{r.stderr or ''}")

@@ -13,8 +13,15 @@ def shown(progress: bool = True) -> bool:
     return bool(progress) and sys.stderr.isatty()
 
 
-def bar(iterable: Iterable | None = None, *, desc: str, unit: str, total: int | float | None = None,
-        progress: bool = True, **kw):
+def bar(
+    iterable: Iterable | None = None,
+    *,
+    desc: str,
+    unit: str,
+    total: int | float | None = None,
+    progress: bool = True,
+    **kw,
+):
     """A tqdm bar over ``iterable`` (or one to update by hand), quiet unless :func:`shown`."""
     from tqdm import tqdm
 
@@ -31,8 +38,14 @@ def epochs_callback(keras, epochs: int, *, progress: bool = True):
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()
-                                  if k in ("loss", "accuracy", "val_accuracy", "val_voice_accuracy")}, refresh=False)
+            self.bar.set_postfix(
+                {
+                    k: f"{v:.3f}"
+                    for k, v in logs.items()
+                    if k in ("loss", "accuracy", "val_accuracy", "val_voice_accuracy")
+                },
+                refresh=False,
+            )
             self.bar.update(1)
 
         def on_train_end(self, logs=None):

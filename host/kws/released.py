@@ -32,7 +32,7 @@ class ReleasedModel:
     model_file: Path
     sha256: str
     frontend_hash: str
-    thresholds: dict[str, float] | None             # calibrated per keyword (kws eval --calibrate), or None
+    thresholds: dict[str, float] | None  # calibrated per keyword (kws eval --calibrate), or None
     manifest: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
@@ -50,20 +50,33 @@ class ReleasedModel:
             raise KwsError(f"{path}: not a readable manifest ({e})") from e
         model = man.get("model") if isinstance(man, dict) else None
         if not isinstance(model, dict) or not isinstance(model.get("sha256"), str):
-            raise KwsError(f"{model_dir}: not a released model (its manifest.json names no model file with its "
-                           "sha256); `kws release` makes one")
+            raise KwsError(
+                f"{model_dir}: not a released model (its manifest.json names no model file with its "
+                "sha256); `kws release` makes one"
+            )
         f = model_dir / model.get("file", "model.tflite")
         if not f.is_file():
             raise KwsError(f"{f}: missing, though {path} names it")
         if file_sha256(f) != model["sha256"]:
-            raise KwsError(f"{f}: its sha256 is {file_sha256(f)[:12]}..., the manifest's {model['sha256'][:12]}...: "
-                           "the model was changed or copied half-way; release it again (kws release)")
+            raise KwsError(
+                f"{f}: its sha256 is {file_sha256(f)[:12]}..., the manifest's {model['sha256'][:12]}...: "
+                "the model was changed or copied half-way; release it again (kws release)"
+            )
         labels = man.get("labels")
         if not (isinstance(labels, list) and len(labels) >= 3 and all(isinstance(x, str) for x in labels)):
             raise KwsError(f"{path}: 'labels' must list _silence_, _unknown_ and at least one keyword")
         name, task, fe = (_text(man, what, path) for what in ("name", "task.name", "frontend.hash"))
-        return cls(dir=model_dir, name=name, task=task, labels=tuple(labels), model_file=f, sha256=model["sha256"],
-                   frontend_hash=fe, thresholds=_thresholds(man, labels[2:], path), manifest=man)
+        return cls(
+            dir=model_dir,
+            name=name,
+            task=task,
+            labels=tuple(labels),
+            model_file=f,
+            sha256=model["sha256"],
+            frontend_hash=fe,
+            thresholds=_thresholds(man, labels[2:], path),
+            manifest=man,
+        )
 
     @property
     def keywords(self) -> tuple[str, ...]:
@@ -86,8 +99,10 @@ class ReleasedModel:
     def check_frontend(self, spec) -> None:
         """A clear error when the model was trained on another front end than ``spec`` computes."""
         if self.frontend_hash != spec.frontend.hash:
-            raise KwsError(f"{self.dir} was trained on front end {self.frontend_hash[:12]}, this spec computes "
-                           f"{spec.frontend.hash[:12]}: train it again, or use the spec it was made with")
+            raise KwsError(
+                f"{self.dir} was trained on front end {self.frontend_hash[:12]}, this spec computes "
+                f"{spec.frontend.hash[:12]}: train it again, or use the spec it was made with"
+            )
 
 
 def _text(man: dict, what: str, path: Path) -> str:
@@ -104,7 +119,10 @@ def _thresholds(man: dict, keywords: list[str], path: Path) -> dict[str, float] 
     values = (man.get("thresholds") or {}).get("values")
     if not values:
         return None
-    if not isinstance(values, dict) or set(values) - set(keywords) or not all(
-            isinstance(v, (int, float)) and 0.0 < v < 1.0 for v in values.values()):
+    if (
+        not isinstance(values, dict)
+        or set(values) - set(keywords)
+        or not all(isinstance(v, (int, float)) and 0.0 < v < 1.0 for v in values.values())
+    ):
         raise KwsError(f"{path}: 'thresholds.values' must map keywords of the model to posteriors between 0 and 1")
     return {k: float(v) for k, v in values.items()}

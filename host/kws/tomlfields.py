@@ -92,8 +92,9 @@ class Section:
         self._range(key, v, lo, hi)
         return v
 
-    def float(self, key: str, lo: float | None = None, hi: float | None = None, *,
-              default: float | None = None) -> float:
+    def float(
+        self, key: str, lo: float | None = None, hi: float | None = None, *, default: float | None = None
+    ) -> float:
         """``default``: the value when the key is absent (else it is required)."""
         if default is not None and key not in self.table:
             return default

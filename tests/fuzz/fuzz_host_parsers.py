@@ -12,8 +12,15 @@ import atheris
 with atheris.instrument_imports():
     from kws.device import protocol as p
 
-PARSERS = (p.Hello.parse, p.parse_event, p.parse_credit, p.parse_error, p.parse_thresholds, p.parse_logits,
-           p.parse_stats)
+PARSERS = (
+    p.Hello.parse,
+    p.parse_event,
+    p.parse_credit,
+    p.parse_error,
+    p.parse_thresholds,
+    p.parse_logits,
+    p.parse_stats,
+)
 
 
 def one(data: bytes) -> None:

@@ -13,7 +13,7 @@ from kws.data import tts
 from kws.device import protocol as p
 
 HERE = Path(__file__).parent
-HOP = 320                      # the device's AUDIO block: one hop (firmware/core/kws_link.h)
+HOP = 320  # the device's AUDIO block: one hop (firmware/core/kws_link.h)
 
 
 def session(pcm: np.ndarray, *, logits: bool, thresholds: list[int] | None = None) -> bytes:
@@ -26,7 +26,7 @@ def session(pcm: np.ndarray, *, logits: bool, thresholds: list[int] | None = Non
 
     send(p.HELLO_REQ, bytes([int(logits)]) + (p.thresholds_payload(thresholds) if thresholds else b""))
     for a in range(0, pcm.size, HOP):
-        send(p.AUDIO, pcm[a:a + HOP].astype("<i2").tobytes())
+        send(p.AUDIO, pcm[a : a + HOP].astype("<i2").tobytes())
     send(p.STATS_REQ)
     send(p.MONITOR_REQ, b"\x01")
     send(p.THRESHOLDS_REQ)
@@ -53,8 +53,14 @@ def main() -> None:
     (HERE / "corpus" / "host").mkdir(parents=True, exist_ok=True)
     (HERE / "corpus" / "host" / "device_session").write_bytes(dev)
     (HERE / "corpus" / "host" / "device_session_head").write_bytes(dev[:200])
-    for ftype, payload in ((p.CREDIT, bytes(10)), (p.EVENT, bytes(11)), (p.ERROR, b"\x06\x00\x00"),
-                           (p.STATS, bytes(p.STATS_BASE + 16)), (p.THRESHOLDS, bytes(25)), (p.LOGITS, bytes(16))):
+    for ftype, payload in (
+        (p.CREDIT, bytes(10)),
+        (p.EVENT, bytes(11)),
+        (p.ERROR, b"\x06\x00\x00"),
+        (p.STATS, bytes(p.STATS_BASE + 16)),
+        (p.THRESHOLDS, bytes(25)),
+        (p.LOGITS, bytes(16)),
+    ):
         (HERE / "corpus" / "host" / p.NAMES[ftype].lower()).write_bytes(p.encode(ftype, 7, payload))
 
 

@@ -11,6 +11,8 @@ def spec_of(args):
 
 
 TASK_HELP = "the task: commands, wakeword, alexa or a task .toml (default %(default)s)"
-WORKERS_HELP = ("parallel worker processes (default: the cores, at most 4; 1 runs in this process); with kws "
-                "--cluster, the cluster's")
+WORKERS_HELP = (
+    "parallel worker processes (default: the cores, at most 4; 1 runs in this process); with kws "
+    "--cluster, the cluster's"
+)
 MODEL_HELP = "a released model directory (default %(default)s)"

@@ -15,8 +15,10 @@ EXIT_QUARANTINED = 3
 def _summary(man: dict, out: Path) -> int:
     q = json.loads((out / "quarantine.json").read_text()) if (out / "quarantine.json").exists() else []
     c = man["counts"]
-    print(f"data set {out}: {len(man['entries'])} clips (train {sum(c['train'].values())}, val "
-          f"{sum(c['val'].values())}, test {sum(c['test'].values())}), {len(q)} quarantined; manifest {man['hash'][:16]}")
+    print(
+        f"data set {out}: {len(man['entries'])} clips (train {sum(c['train'].values())}, val "
+        f"{sum(c['val'].values())}, test {sum(c['test'].values())}), {len(q)} quarantined; manifest {man['hash'][:16]}"
+    )
     if q:
         print(f"quarantined clips and reasons: {out / 'quarantine.json'} (copies in {out / 'quarantine'})")
     return EXIT_QUARANTINED if q else 0
@@ -33,26 +35,40 @@ def add_parsers(sub) -> None:
     s.set_defaults(fn=cmd_synth)
 
     s = dsub.add_parser("ingest", help="validate a real-speech source into a data set")
-    s.add_argument("source", choices=LOADERS,
-                   help="words: a folder of recorded words, each file one clip of --label; noise: recordings cut "
-                        "into silence clips")
+    s.add_argument(
+        "source",
+        choices=LOADERS,
+        help="words: a folder of recorded words, each file one clip of --label; noise: recordings cut "
+        "into silence clips",
+    )
     s.add_argument("root", help="the extracted archive / folder of label folders / folder of words or noise")
     s.add_argument("--task", default="commands", help=TASK_HELP)
     s.add_argument("--out", required=True, help="the data set directory to write")
     s.add_argument("--language", default="en", help="MSWC language")
     s.add_argument("--label", help="words: the label of every file (default: the task's unknown label)")
-    s.add_argument("--speaker-field", type=int,
-                   help="words: the speaker is this field of the file name split on '_' (default: each file its "
-                        "own speaker, i.e. split by file)")
+    s.add_argument(
+        "--speaker-field",
+        type=int,
+        help="words: the speaker is this field of the file name split on '_' (default: each file its "
+        "own speaker, i.e. split by file)",
+    )
     s.add_argument("--source-name", help="words, noise: the source's name in the manifest (default: the folder's)")
     s.add_argument("--workers", type=int, help=WORKERS_HELP)
     s.set_defaults(fn=cmd_ingest)
 
-    s = dsub.add_parser("mix", help="one data set from several (the TTS corpus and real speakers, words, noise): "
-                                    "sources, speakers and splits kept, shares recorded")
+    s = dsub.add_parser(
+        "mix",
+        help="one data set from several (the TTS corpus and real speakers, words, noise): "
+        "sources, speakers and splits kept, shares recorded",
+    )
     s.add_argument("parts", nargs="+", help="data sets of the same task (kws data synth / ingest / mix)")
-    s.add_argument("--cap", action="append", default=[], metavar="SOURCE=N",
-                   help="at most N clips of SOURCE in each split (repeatable), e.g. fsdd=300")
+    s.add_argument(
+        "--cap",
+        action="append",
+        default=[],
+        metavar="SOURCE=N",
+        help="at most N clips of SOURCE in each split (repeatable), e.g. fsdd=300",
+    )
     s.add_argument("--task", default="commands", help=TASK_HELP)
     s.add_argument("--out", required=True, help="the mixed data set directory to write")
     s.set_defaults(fn=cmd_mix)
@@ -66,7 +82,9 @@ def add_parsers(sub) -> None:
     s.add_argument("data", help="a data set directory (kws data synth / ingest / mix)")
     s.add_argument("--out", required=True, help="directory for the augmented WAVs")
     s.add_argument("--copies", type=int, default=2, help="augmented copies of every clip (default %(default)s)")
-    s.add_argument("--split", default="train", choices=["train", "val", "test"], help="the split to augment (default %(default)s)")
+    s.add_argument(
+        "--split", default="train", choices=["train", "val", "test"], help="the split to augment (default %(default)s)"
+    )
     s.add_argument("--task", default="commands", help=TASK_HELP)
     s.set_defaults(fn=cmd_augment)
 
@@ -74,18 +92,32 @@ def add_parsers(sub) -> None:
     s.add_argument("data", help="a data set directory: its clips are the streams' words and backgrounds")
     s.add_argument("--out", required=True, help="directory for the streams and their .labels.csv")
     s.add_argument("--minutes", type=float, default=10.0, help="length of each stream (default %(default)s)")
-    s.add_argument("--kind", choices=["negative", "positive", "both"], default="both",
-                   help="negative: no keyword (false accepts); positive: keywords among other words (misses); "
-                        "default %(default)s")
-    s.add_argument("--split", default="test", choices=["train", "val", "test"],
-                   help="whose speakers speak in them (default %(default)s; val to fit thresholds on)")
-    s.add_argument("--parts", type=int, default=0,
-                   help="N streams of --minutes each, drawn apart (e.g. hours of negatives to calibrate thresholds on)")
+    s.add_argument(
+        "--kind",
+        choices=["negative", "positive", "both"],
+        default="both",
+        help="negative: no keyword (false accepts); positive: keywords among other words (misses); default %(default)s",
+    )
+    s.add_argument(
+        "--split",
+        default="test",
+        choices=["train", "val", "test"],
+        help="whose speakers speak in them (default %(default)s; val to fit thresholds on)",
+    )
+    s.add_argument(
+        "--parts",
+        type=int,
+        default=0,
+        help="N streams of --minutes each, drawn apart (e.g. hours of negatives to calibrate thresholds on)",
+    )
     s.add_argument("--task", default="commands", help=TASK_HELP)
     s.set_defaults(fn=cmd_streams)
 
-    s = dsub.add_parser("alsa-voice", help="a stream of recorded human speech: alsa-utils' speaker-test voice "
-                        "(left / right said six times), labelled for kws eval and kws device eval")
+    s = dsub.add_parser(
+        "alsa-voice",
+        help="a stream of recorded human speech: alsa-utils' speaker-test voice "
+        "(left / right said six times), labelled for kws eval and kws device eval",
+    )
     s.add_argument("--out", required=True, help="directory for the stream (WAV and .labels.csv)")
     s.add_argument("--task", default="commands", help="whose labels are keywords (the other words are _unknown_)")
     s.set_defaults(fn=cmd_alsa_voice)
@@ -123,8 +155,10 @@ def cmd_near_misses(args) -> int:
     words = word_list(set(task.keywords))
     have = set(task.synth.near_misses)
     for kw, found in neighbours(list(task.keywords), words, top=args.top, voice=args.voice).items():
-        print(f"{kw}: the {len(found)} words of {len(words):,} nearest in sound (espeak-ng {args.voice}; "
-              "phoneme edit distance / length); * = already in the task's near_misses")
+        print(
+            f"{kw}: the {len(found)} words of {len(words):,} nearest in sound (espeak-ng {args.voice}; "
+            "phoneme edit distance / length); * = already in the task's near_misses"
+        )
         for n in found:
             print(f"  {n.distance:5.3f}  {n.word:<12} {n.ipa}{'  *' if n.word in have else ''}")
         new = [n.word for n in found if n.word not in have]
@@ -151,9 +185,13 @@ def cmd_ingest(args) -> int:
 
     task = load_task(args.task)
     out = Path(args.out)
-    opts = {"speech-commands": {}, "recordings": {}, "mswc": {"language": args.language},
-            "words": {"label": args.label, "speaker_field": args.speaker_field, "source": args.source_name},
-            "noise": {"source": args.source_name}}[args.source]
+    opts = {
+        "speech-commands": {},
+        "recordings": {},
+        "mswc": {"language": args.language},
+        "words": {"label": args.label, "speaker_field": args.speaker_field, "source": args.source_name},
+        "noise": {"source": args.source_name},
+    }[args.source]
     clips = sources.load(args.source, args.root, task, out, **opts)
     inputs = [sources.lineage_input(args.source, args.root, clips)]
     man = ingest(clips, task, out, workers=args.workers, step=f"kws data ingest {args.source}", inputs=inputs)
@@ -186,10 +224,16 @@ def cmd_fetch(args) -> int:
     from kws.data import sources
 
     dest = Path(args.dest)
-    sources.fetch(sources.SPEECH_COMMANDS_URL, dest / "speech_commands_v0.02.tar.gz",
-                  sha256=sources.SPEECH_COMMANDS_SHA256, extract_to=dest / "speech_commands_v0.02")
-    print(f"extracted to {dest / 'speech_commands_v0.02'}; next: kws data ingest speech-commands "
-          f"{dest / 'speech_commands_v0.02'} --out <dir>")
+    sources.fetch(
+        sources.SPEECH_COMMANDS_URL,
+        dest / "speech_commands_v0.02.tar.gz",
+        sha256=sources.SPEECH_COMMANDS_SHA256,
+        extract_to=dest / "speech_commands_v0.02",
+    )
+    print(
+        f"extracted to {dest / 'speech_commands_v0.02'}; next: kws data ingest speech-commands "
+        f"{dest / 'speech_commands_v0.02'} --out <dir>"
+    )
     return 0
 
 
@@ -211,20 +255,42 @@ def cmd_augment(args) -> int:
     for e in bar(ents, desc="augment", unit="clip"):
         pcm = sf.read(str(src / e["path"]), dtype="int16")[0]
         for k in range(args.copies):
-            y = augment(pcm, clip_id=e["id"], index=k, cfg=task.augment, backgrounds=bgs,
-                        is_speech=task.is_speech(e["label"]))
+            y = augment(
+                pcm, clip_id=e["id"], index=k, cfg=task.augment, backgrounds=bgs, is_speech=task.is_speech(e["label"])
+            )
             rel = Path("clips") / e["label"] / f"{e['id']}_aug{k}.wav"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             write_wav(out / rel, y, SAMPLE_RATE)
             import hashlib
 
-            new.append({**e, "id": f"{e['id']}_aug{k}", "path": rel.as_posix(), "augmented_from": e["id"],
-                        "augment_index": k, "pcm_sha256": hashlib.sha256(y.astype("<i2").tobytes()).hexdigest()})
+            new.append(
+                {
+                    **e,
+                    "id": f"{e['id']}_aug{k}",
+                    "path": rel.as_posix(),
+                    "augmented_from": e["id"],
+                    "augment_index": k,
+                    "pcm_sha256": hashlib.sha256(y.astype("<i2").tobytes()).hexdigest(),
+                }
+            )
     am = mf.build(new, task)
     mf.save(out, am)
-    mf.write_lineage(out, step="kws data augment", task=task, manifest=am,
-                     inputs=[{"source": "data set", "root": str(src.resolve()), "manifest_hash": man["hash"],
-                              "split": args.split, "copies": args.copies}], extra={"augment": task.augment.__dict__})
+    mf.write_lineage(
+        out,
+        step="kws data augment",
+        task=task,
+        manifest=am,
+        inputs=[
+            {
+                "source": "data set",
+                "root": str(src.resolve()),
+                "manifest_hash": man["hash"],
+                "split": args.split,
+                "copies": args.copies,
+            }
+        ],
+        extra={"augment": task.augment.__dict__},
+    )
     print(f"{len(new)} augmented clips in {out}; manifest {am['hash'][:16]}")
     return 0
 
@@ -242,8 +308,9 @@ def cmd_streams(args) -> int:
     for k in kinds:
         for part in range(1, args.parts + 1) if args.parts else [0]:
             name = f"{k}_{args.split}_{args.minutes:g}min" + (f"_part{part:02d}" if part else "")
-            s = make_stream(args.data, task, args.out, kind=k, minutes=args.minutes, split=args.split, name=name,
-                            part=part)
+            s = make_stream(
+                args.data, task, args.out, kind=k, minutes=args.minutes, split=args.split, name=name, part=part
+            )
             print(f"{s['name']}: {s['seconds'] / 60:.1f} min, {s['keywords']} keywords, {len(s['voices'])} voices")
     return 0
 
@@ -253,8 +320,10 @@ def cmd_alsa_voice(args) -> int:
     from kws.data.task import load_task
 
     s = make_stream(args.out, load_task(args.task).labels)
-    print(f"{args.out}/{s['name']}.wav: {s['seconds']:.1f} s, {s['keywords']} keywords, {s['speech_events']} words "
-          f"({s['voices'][0]})")
+    print(
+        f"{args.out}/{s['name']}.wav: {s['seconds']:.1f} s, {s['keywords']} keywords, {s['speech_events']} words "
+        f"({s['voices'][0]})"
+    )
     return 0
 
 

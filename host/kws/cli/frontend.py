@@ -20,8 +20,10 @@ def cmd_spec(args) -> int:
     else:
         print(f"spec:      {spec.source}")
         print(f"frontend:  {fe.name} v{fe.version}  sha256 {fe.hash}")
-        print(f"           {fe.sample_rate_hz} Hz, window {fe.window_samples}, hop {fe.hop_samples}, "
-              f"FFT {fe.fft_size}, {fe.mel.num_bands} mel bands, {fe.num_cepstra} cepstra")
+        print(
+            f"           {fe.sample_rate_hz} Hz, window {fe.window_samples}, hop {fe.hop_samples}, "
+            f"FFT {fe.fft_size}, {fe.mel.num_bands} mel bands, {fe.num_cepstra} cepstra"
+        )
     return 0
 
 
@@ -38,22 +40,32 @@ def cmd_codegen(args) -> int:
         except OSError as e:
             raise KwsError(f"{tfl}: cannot read model ({e.strerror})") from e
         man_path = tfl.with_name("manifest.json")
-        rm = ReleasedModel.load(tfl.parent) if man_path.exists() else None     # a release: its model file checked
+        rm = ReleasedModel.load(tfl.parent) if man_path.exists() else None  # a release: its model file checked
         if not args.out:
             if rm is None:
                 raise KwsError(f"{tfl}: not a released model (no manifest.json beside it): give --out DIR for its C")
-            out = model_generated_dir(rm.name)                        # firmware/generated/<model>/
+            out = model_generated_dir(rm.name)  # firmware/generated/<model>/
         labels = list(rm.labels) if rm else None
-        cfg_path = tfl.with_name("config.json")                   # a training directory (kws train)
+        cfg_path = tfl.with_name("config.json")  # a training directory (kws train)
         if labels is None and cfg_path.exists():
             labels = json.loads(cfg_path.read_text()).get("task", {}).get("labels")
         if labels is None:
-            print(f"kws: warning: no manifest.json or config.json beside {tfl}: C for the network only, without the "
-                  "detector's tables the firmware app needs (release the model with kws release, or generate from "
-                  "its training directory)", file=sys.stderr)
-        changed = cgm.generate(blob, out, frontend_hash32=spec.frontend.hash32, source=str(tfl),
-                               drop_softmax=args.drop_softmax, spec=spec if labels else None, labels=labels,
-                               thresholds=rm.thresholds if rm else None)
+            print(
+                f"kws: warning: no manifest.json or config.json beside {tfl}: C for the network only, without the "
+                "detector's tables the firmware app needs (release the model with kws release, or generate from "
+                "its training directory)",
+                file=sys.stderr,
+            )
+        changed = cgm.generate(
+            blob,
+            out,
+            frontend_hash32=spec.frontend.hash32,
+            source=str(tfl),
+            drop_softmax=args.drop_softmax,
+            spec=spec if labels else None,
+            labels=labels,
+            thresholds=rm.thresholds if rm else None,
+        )
         files = cgm.FILES
     else:
         changed = cg.generate(spec, out)
@@ -64,7 +76,7 @@ def cmd_codegen(args) -> int:
     return 0
 
 
-FEATURES_MAX_SECONDS = 3600.0       # kws features holds a file's features in memory: an hour is 180 k frames
+FEATURES_MAX_SECONDS = 3600.0  # kws features holds a file's features in memory: an hour is 180 k frames
 
 
 def cmd_features(args) -> int:
@@ -84,8 +96,10 @@ def cmd_features(args) -> int:
         print(f"{feats.shape[0]} frames x {feats.shape[1]} -> {args.out}")
     else:
         hop_ms = 1000.0 * spec.frontend.hop_samples / spec.frontend.sample_rate_hz
-        print(f"# {args.wav}: {feats.shape[0]} frames (one per {hop_ms:g} ms) x {feats.shape[1]} int8 cepstra "
-              f"c0..c{feats.shape[1] - 1}, front end {spec.frontend.hash[:12]}; --out FILE.npy saves them")
+        print(
+            f"# {args.wav}: {feats.shape[0]} frames (one per {hop_ms:g} ms) x {feats.shape[1]} int8 cepstra "
+            f"c0..c{feats.shape[1] - 1}, front end {spec.frontend.hash[:12]}; --out FILE.npy saves them"
+        )
         print("# time_s " + " ".join(f"c{j:<3d}" for j in range(feats.shape[1])))
         for t, row in enumerate(feats):
             print(f"{t * hop_ms / 1000:8.2f} " + " ".join(f"{v:4d}" for v in row))
@@ -107,8 +121,15 @@ def add_parsers(sub) -> None:
     s.set_defaults(fn=cmd_spec)
 
     s = sub.add_parser("codegen", help="generate C: the front end from the spec, the network from an int8 model")
-    s.add_argument("what", choices=["frontend", "model"], help="frontend: tables and headers from the spec; model: the network from --tflite")
-    s.add_argument("--out", help="output directory (default: firmware/generated for the front end, firmware/generated/<model>/ for a released model)")
+    s.add_argument(
+        "what",
+        choices=["frontend", "model"],
+        help="frontend: tables and headers from the spec; model: the network from --tflite",
+    )
+    s.add_argument(
+        "--out",
+        help="output directory (default: firmware/generated for the front end, firmware/generated/<model>/ for a released model)",
+    )
     s.add_argument("--tflite", help="model: the int8 .tflite (default models/commands/model.tflite)")
     s.add_argument("--drop-softmax", action="store_true", help="model: stop at the logits of a model ending in SOFTMAX")
     s.set_defaults(fn=cmd_codegen)
@@ -116,8 +137,12 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("features", help="int8 features of a mono 16-bit WAV at the spec's rate")
     s.add_argument("wav", help="16 kHz mono 16-bit WAV")
     s.add_argument("--out", help=".npy output (default: print them, one labelled row per frame)")
-    s.add_argument("--max-seconds", type=float, default=FEATURES_MAX_SECONDS,
-                   help=f"refuse longer files before reading them (default {FEATURES_MAX_SECONDS:g})")
+    s.add_argument(
+        "--max-seconds",
+        type=float,
+        default=FEATURES_MAX_SECONDS,
+        help=f"refuse longer files before reading them (default {FEATURES_MAX_SECONDS:g})",
+    )
     s.set_defaults(fn=cmd_features)
 
     s = sub.add_parser("golden", help="regenerate the golden vectors shared by the Python and C tests")

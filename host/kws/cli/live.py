@@ -15,8 +15,15 @@ def cmd_listen(args) -> int:
     if args.list:
         print("\n".join(input_devices()) or "no input devices")
         return 0
-    listen(spec, Path(args.model), device=args.device, seconds=args.seconds, level=args.level,
-           threshold=args.threshold, thresholds_file=args.thresholds)
+    listen(
+        spec,
+        Path(args.model),
+        device=args.device,
+        seconds=args.seconds,
+        level=args.level,
+        threshold=args.threshold,
+        thresholds_file=args.thresholds,
+    )
     return 0
 
 
@@ -26,15 +33,31 @@ def cmd_record(args) -> int:
 
     task = load_task(args.task)
     negatives = args.negatives.split(",") if args.negatives else list(task.synth.near_misses[:20])
-    items = plan(task, words=args.words.split(",") if args.words else None, takes=args.takes, negatives=negatives,
-                 negative_takes=args.negative_takes, silence_takes=args.silence_takes)
+    items = plan(
+        task,
+        words=args.words.split(",") if args.words else None,
+        takes=args.takes,
+        negatives=negatives,
+        negative_takes=args.negative_takes,
+        silence_takes=args.silence_takes,
+    )
     ready = None if args.yes else (lambda: input("  press Enter when ready "))
-    res = record_session(task, args.out, speaker=args.speaker, items=items, seconds=args.seconds,
-                         capture=mic_capture(args.device), ready=ready, countdown=args.countdown,
-                         max_attempts=args.max_attempts)
+    res = record_session(
+        task,
+        args.out,
+        speaker=args.speaker,
+        items=items,
+        seconds=args.seconds,
+        capture=mic_capture(args.device),
+        ready=ready,
+        countdown=args.countdown,
+        max_attempts=args.max_attempts,
+    )
     good = sum(r.path is not None for r in res)
-    print(f"{good} of {len(res)} takes recorded in {args.out} ({sum(len(r.rejected) for r in res)} refused, kept in "
-          f"{Path(args.out) / '.rejected'}); ingest with: kws data ingest recordings {args.out} --task {task.name}")
+    print(
+        f"{good} of {len(res)} takes recorded in {args.out} ({sum(len(r.rejected) for r in res)} refused, kept in "
+        f"{Path(args.out) / '.rejected'}); ingest with: kws data ingest recordings {args.out} --task {task.name}"
+    )
     return 0 if good == len(res) else 1
 
 
@@ -47,9 +70,11 @@ def cmd_flash(args) -> int:
     if not args.no_upload:
         upload(args.env, port)
     info = verify(spec, Path(args.model), port, timeout=args.timeout)
-    print(f"device on {port}: firmware {info['fw_version']}, front end {info['frontend_hash32']}, model "
-          f"{info['model_hash32']} ({info['model']}), detector {info['detector_hash32']}, {info['sample_rate']} Hz: "
-          "matches this spec and model")
+    print(
+        f"device on {port}: firmware {info['fw_version']}, front end {info['frontend_hash32']}, model "
+        f"{info['model_hash32']} ({info['model']}), detector {info['detector_hash32']}, {info['sample_rate']} Hz: "
+        "matches this spec and model"
+    )
     return 0
 
 
@@ -73,9 +98,13 @@ def add_parsers(sub) -> None:
     s.add_argument("--takes", type=int, default=5, help="takes per keyword")
     s.add_argument("--negatives", help="other words to say for _unknown_, comma-separated (default: near misses)")
     s.add_argument("--negative-takes", type=int, default=10, help="takes of other words (default %(default)s)")
-    s.add_argument("--silence-takes", type=int, default=5, help="takes of your background, nothing said (default %(default)s)")
+    s.add_argument(
+        "--silence-takes", type=int, default=5, help="takes of your background, nothing said (default %(default)s)"
+    )
     s.add_argument("--seconds", type=float, default=2.0, help="capture length per take (cut to the task's clip)")
-    s.add_argument("--countdown", type=int, default=3, help="seconds counted down before each take (default %(default)s)")
+    s.add_argument(
+        "--countdown", type=int, default=3, help="seconds counted down before each take (default %(default)s)"
+    )
     s.add_argument("--max-attempts", type=int, default=3, help="re-record a refused take up to this often")
     s.add_argument("--device", help="input device (index or name)")
     s.add_argument("--yes", action="store_true", help="do not wait for Enter between takes")

@@ -21,15 +21,19 @@ def cmd_baseline(args) -> int:
     if args.data:
         from kws.data.task import load_task
 
-        wavs += reference_streams(load_task(ReleasedModel.load(args.model).task), args.data, args.work, minutes=args.minutes)
+        wavs += reference_streams(
+            load_task(ReleasedModel.load(args.model).task), args.data, args.work, minutes=args.minutes
+        )
     if not wavs:
         raise KwsError("drift baseline: give reference audio (--wav) or a data set to build streams from (--data)")
     period_s = args.period_s or spec.monitor.period_s
     base = baseline_from_wavs(spec, wavs, period_s=period_s)
     out = Path(args.out) if args.out else Path(args.model) / BASELINE_FILE
     base.save(out)
-    print(f"baseline: {base.stats.frames} frames from {len(wavs)} recordings, period {base.period_frames} frames "
-          f"({period_s:g} s) -> {out}")
+    print(
+        f"baseline: {base.stats.frames} frames from {len(wavs)} recordings, period {base.period_frames} frames "
+        f"({period_s:g} s) -> {out}"
+    )
     print("alarm PSI per coefficient: " + " ".join(f"{v:.2f}" for v in base.alarm))
     return 0
 
@@ -79,8 +83,11 @@ def add_parsers(sub) -> None:
     b.add_argument("--data", help="data set: build reference streams from its training split")
     b.add_argument("--minutes", type=float, default=10.0, help="--data: minutes per stream (negative, positive)")
     b.add_argument("--work", default="build/drift/baseline", help="--data: where the streams are written")
-    b.add_argument("--period-s", type=float,
-                   help="monitoring period the alarm levels are calibrated for (default: the spec's [monitor] period_s)")
+    b.add_argument(
+        "--period-s",
+        type=float,
+        help="monitoring period the alarm levels are calibrated for (default: the spec's [monitor] period_s)",
+    )
     b.add_argument("--out", help="output file (default <model>/feature_baseline.json)")
     b.set_defaults(fn=cmd_baseline)
 
@@ -94,6 +101,10 @@ def add_parsers(sub) -> None:
     c.add_argument("--stream", help="device: stream this WAV first (emulator, tests)")
     c.add_argument("--reset", action="store_true", help="device: start a new statistics period after reading")
     c.add_argument("--out", default="build/drift", help="report directory")
-    c.add_argument("--fail-on", choices=["never", "shift", "drift"], default="never",
-                   help="exit status 1 when the status reaches this level")
+    c.add_argument(
+        "--fail-on",
+        choices=["never", "shift", "drift"],
+        default="never",
+        help="exit status 1 when the status reaches this level",
+    )
     c.set_defaults(fn=cmd_check)

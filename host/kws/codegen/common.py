@@ -12,9 +12,12 @@ from kws.paths import GENERATED_DIR as DEFAULT_GENERATED_DIR  # noqa: F401  (re-
 from kws.paths import REPO_ROOT
 
 _CTYPES = {
-    "int8_t": (-(1 << 7), (1 << 7) - 1), "uint8_t": (0, (1 << 8) - 1),
-    "int16_t": (-(1 << 15), (1 << 15) - 1), "uint16_t": (0, (1 << 16) - 1),
-    "int32_t": (-(1 << 31), (1 << 31) - 1), "uint32_t": (0, (1 << 32) - 1),
+    "int8_t": (-(1 << 7), (1 << 7) - 1),
+    "uint8_t": (0, (1 << 8) - 1),
+    "int16_t": (-(1 << 15), (1 << 15) - 1),
+    "uint16_t": (0, (1 << 16) - 1),
+    "int32_t": (-(1 << 31), (1 << 31) - 1),
+    "uint32_t": (0, (1 << 32) - 1),
 }
 
 
@@ -25,7 +28,7 @@ def display_path(path: str | Path) -> str:
     package = Path(kws.__file__).resolve().parent
     if p.is_relative_to(REPO_ROOT):
         return p.relative_to(REPO_ROOT).as_posix()
-    if p.is_relative_to(package):                     # an installed package's own file: where it is in the repository
+    if p.is_relative_to(package):  # an installed package's own file: where it is in the repository
         return (Path("host") / "kws" / p.relative_to(package)).as_posix()
     return p.name
 
@@ -65,9 +68,7 @@ def c_array(ctype: str, name: str, values, per_line: int = 12, align: int | None
             return "(-2147483647 - 1)"
         return f"{v}{suffix}"
 
-    rows = [", ".join(lit(v) for v in vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
+    rows = [", ".join(lit(v) for v in vals[i : i + per_line]) for i in range(0, len(vals), per_line)]
     attr = f" KWS_ALIGN({align})" if align else ""
     body = ",\n    ".join(rows)
     return f"const {ctype} {name}[{len(vals)}]{attr} = {{\n    {body}\n}};\n"
-
-

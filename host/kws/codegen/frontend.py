@@ -22,8 +22,10 @@ FILES = ("kws_fe_config.h", "kws_fe_tables.h", "kws_fe_tables.c", "kws_mon_confi
 
 def _sources(spec) -> list[tuple[str, str]]:
     fe = spec.frontend
-    return [("spec", display_path(spec.source)),
-            (f"frontend \"{fe.name}\" v{fe.version}, algorithm {ALGORITHM}, sha256", fe.hash)]
+    return [
+        ("spec", display_path(spec.source)),
+        (f'frontend "{fe.name}" v{fe.version}, algorithm {ALGORITHM}, sha256', fe.hash),
+    ]
 
 
 def render(spec) -> dict[str, str]:
@@ -49,7 +51,7 @@ def render(spec) -> dict[str, str]:
         ("KWS_FE_MEL_BIN_HI", t.mel_bin_hi, "highest FFT bin with a mel weight"),
         ("KWS_FE_MEL_NUM_WEIGHTS", len(t.mel_weights), "entries of kws_fe_mel_weights"),
         ("KWS_FE_LOG_FLOOR", f"{fe.log.floor}u", "added to mel energy (int16^2 units) before the log"),
-                ("KWS_FE_MAX_NORM_SHIFT", MAX_NORM_SHIFT, "normalization shift of an all-zero frame"),
+        ("KWS_FE_MAX_NORM_SHIFT", MAX_NORM_SHIFT, "normalization shift of an all-zero frame"),
         ("KWS_FE_SPLIT_GAIN_LOG2", SPLIT_GAIN_LOG2, "the split step yields 2*X[k]: power carries 2^(2*this)"),
         ("KWS_FE_WINDOW_FRAC", fp.window_frac_bits, f"window table: uint16 Q{fp.window_frac_bits}"),
         ("KWS_FE_FFT_GUARD_BITS", fp.fft_guard_bits, "extra fraction bits carried through the FFT"),
@@ -69,29 +71,46 @@ def render(spec) -> dict[str, str]:
     ]
     w = max(len(d[0]) for d in defs)
     lines = [f"#define {n:<{w}} {v}  /* {c} */" for n, v, c in defs]
-    config_h = (head + "#ifndef KWS_FE_CONFIG_H\n#define KWS_FE_CONFIG_H\n\n" + "\n".join(lines) + "\n\n"
-                f"typedef {bitrev_t} kws_fe_bitrev_t;\ntypedef {melidx_t} kws_fe_melidx_t;\n\n"
-                "#endif /* KWS_FE_CONFIG_H */\n")
+    config_h = (
+        head + "#ifndef KWS_FE_CONFIG_H\n#define KWS_FE_CONFIG_H\n\n" + "\n".join(lines) + "\n\n"
+        f"typedef {bitrev_t} kws_fe_bitrev_t;\ntypedef {melidx_t} kws_fe_melidx_t;\n\n"
+        "#endif /* KWS_FE_CONFIG_H */\n"
+    )
 
     decls = [
-        ("uint16_t", "kws_fe_window_half", "[(KWS_FE_WINDOW + 1) / 2 + 1]",
-         "periodic window w[n], first half (w[WINDOW - n] = w[n]), Q(KWS_FE_WINDOW_FRAC)"),
-        ("int32_t", "kws_fe_cos", "[KWS_FE_FFT_SIZE / 4 + 1]",
-         "quarter wave cos(2*pi*i/FFT_SIZE): every twiddle, Q(KWS_FE_TWIDDLE_FRAC)"),
+        (
+            "uint16_t",
+            "kws_fe_window_half",
+            "[(KWS_FE_WINDOW + 1) / 2 + 1]",
+            "periodic window w[n], first half (w[WINDOW - n] = w[n]), Q(KWS_FE_WINDOW_FRAC)",
+        ),
+        (
+            "int32_t",
+            "kws_fe_cos",
+            "[KWS_FE_FFT_SIZE / 4 + 1]",
+            "quarter wave cos(2*pi*i/FFT_SIZE): every twiddle, Q(KWS_FE_TWIDDLE_FRAC)",
+        ),
         ("kws_fe_bitrev_t", "kws_fe_bitrev", "[KWS_FE_FFT_HALF]", "bit reversal of the complex FFT"),
         ("kws_fe_melidx_t", "kws_fe_mel_start", "[KWS_FE_NUM_BANDS]", "first FFT bin of each band"),
         ("kws_fe_melidx_t", "kws_fe_mel_len", "[KWS_FE_NUM_BANDS]", "bins per band"),
         ("uint16_t", "kws_fe_mel_offset", "[KWS_FE_NUM_BANDS]", "first weight of each band"),
         ("uint16_t", "kws_fe_mel_weights", "[KWS_FE_MEL_NUM_WEIGHTS]", "triangular weights, Q(KWS_FE_MEL_WEIGHT_FRAC)"),
         ("int32_t", "kws_fe_log2_table", "[(1 << KWS_FE_LOG_TABLE_BITS) + 1]", "log2(1 + i/2^T), Q(KWS_FE_LOG_FRAC)"),
-        ("int16_t", "kws_fe_dct", "[KWS_FE_NUM_CEPSTRA * KWS_FE_NUM_BANDS]", "ln2 * DCT-II ortho, row-major, Q(KWS_FE_DCT_FRAC)"),
+        (
+            "int16_t",
+            "kws_fe_dct",
+            "[KWS_FE_NUM_CEPSTRA * KWS_FE_NUM_BANDS]",
+            "ln2 * DCT-II ortho, row-major, Q(KWS_FE_DCT_FRAC)",
+        ),
         ("int32_t", "kws_fe_out_offset", "[KWS_FE_NUM_CEPSTRA]", "int8 output offset, cepstrum format"),
         ("int32_t", "kws_fe_out_gain", "[KWS_FE_NUM_CEPSTRA]", "int8 output gain, Q(OUT_GAIN_FRAC)"),
     ]
-    tables_h = (head + "#ifndef KWS_FE_TABLES_H\n#define KWS_FE_TABLES_H\n\n#include <stdint.h>\n\n"
-                '#include "kws_fe_config.h"\n\n'
-                + "".join(f"extern const {ct} {n}{dim};  /* {c} */\n" for ct, n, dim, c in decls)
-                + "\n#endif /* KWS_FE_TABLES_H */\n")
+    tables_h = (
+        head + "#ifndef KWS_FE_TABLES_H\n#define KWS_FE_TABLES_H\n\n#include <stdint.h>\n\n"
+        '#include "kws_fe_config.h"\n\n'
+        + "".join(f"extern const {ct} {n}{dim};  /* {c} */\n" for ct, n, dim, c in decls)
+        + "\n#endif /* KWS_FE_TABLES_H */\n"
+    )
 
     arrays = [
         c_array("uint16_t", "kws_fe_window_half", t.window_half_q),
@@ -108,14 +127,24 @@ def render(spec) -> dict[str, str]:
     ]
     tables_c = head + '#include "kws_fe_tables.h"\n\n' + "\n".join(arrays)
     mo = spec.monitor
-    mdefs = [("KWS_MON_BIN_SHIFT", mo.bin_shift, "feature monitor: bin = (v + 128) >> SHIFT"),
-             ("KWS_MON_LIMIT", f"{mo.limit}u", "feature monitor: a bin at LIMIT halves all")]
+    mdefs = [
+        ("KWS_MON_BIN_SHIFT", mo.bin_shift, "feature monitor: bin = (v + 128) >> SHIFT"),
+        ("KWS_MON_LIMIT", f"{mo.limit}u", "feature monitor: a bin at LIMIT halves all"),
+    ]
     mw = max(len(d[0]) for d in mdefs)
-    mon_h = (stamp(GENERATOR, [*_sources(spec), ("[monitor]", f"bin_shift {mo.bin_shift}, limit {mo.limit}")])
-             + "/* The feature monitor's settings (kws_monitor.c): the spec's [monitor], the same for every model. */\n"
-             "#ifndef KWS_MON_CONFIG_H\n#define KWS_MON_CONFIG_H\n\n"
-             + "\n".join(f"#define {n:<{mw}} {v}  /* {c} */" for n, v, c in mdefs) + "\n\n#endif /* KWS_MON_CONFIG_H */\n")
-    return {"kws_fe_config.h": config_h, "kws_fe_tables.h": tables_h, "kws_fe_tables.c": tables_c, "kws_mon_config.h": mon_h}
+    mon_h = (
+        stamp(GENERATOR, [*_sources(spec), ("[monitor]", f"bin_shift {mo.bin_shift}, limit {mo.limit}")])
+        + "/* The feature monitor's settings (kws_monitor.c): the spec's [monitor], the same for every model. */\n"
+        "#ifndef KWS_MON_CONFIG_H\n#define KWS_MON_CONFIG_H\n\n"
+        + "\n".join(f"#define {n:<{mw}} {v}  /* {c} */" for n, v, c in mdefs)
+        + "\n\n#endif /* KWS_MON_CONFIG_H */\n"
+    )
+    return {
+        "kws_fe_config.h": config_h,
+        "kws_fe_tables.h": tables_h,
+        "kws_fe_tables.c": tables_c,
+        "kws_mon_config.h": mon_h,
+    }
 
 
 def generate(spec, out_dir: str | Path = DEFAULT_GENERATED_DIR) -> list[Path]:

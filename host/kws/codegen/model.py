@@ -82,17 +82,17 @@ def _padding(padding: int, in_size: int, k: int, stride: int, out_size: int) -> 
 
 @dataclass
 class Layer:
-    kind: str                       # conv2d | dwconv2d | avgpool | fc
+    kind: str  # conv2d | dwconv2d | avgpool | fc
     params: dict
-    inp: int                        # tensor indices
+    inp: int  # tensor indices
     out: int
     weights: np.ndarray | None = None
     bias: np.ndarray | None = None
     mult: np.ndarray | None = None
     shift: np.ndarray | None = None
-    bias_in: np.ndarray | None = None     # depthwise: bias with the input offset of all taps folded in
-                                          # (the only bias the C kernel takes; border taps: kws_nn_dwconv_s8.c dw_starts)
-    col: int = 0                          # conv2d: im2col entries (int16) needed
+    bias_in: np.ndarray | None = None  # depthwise: bias with the input offset of all taps folded in
+    # (the only bias the C kernel takes; border taps: kws_nn_dwconv_s8.c dw_starts)
+    col: int = 0  # conv2d: im2col entries (int16) needed
 
 
 def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<model>") -> tuple[list[Layer], int, int]:
@@ -107,7 +107,7 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
         ops = ops[:-1]
     layers: list[Layer] = []
     alias: dict[int, int] = {}
-    padded: dict[int, tuple[int, int, int]] = {}     # PAD output -> (its input, rows before, columns before)
+    padded: dict[int, tuple[int, int, int]] = {}  # PAD output -> (its input, rows before, columns before)
 
     def src(i):
         return alias.get(i, i)
@@ -121,13 +121,21 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
             pd = pads.data.reshape(4, 2).astype(int)
             if pd[0].any() or pd[3].any() or (pd < 0).any():
                 raise CodegenError(f"{where}: only non-negative padding of height and width is supported")
-            if a.dtype != np.int8 or a.scale.size != 1 or float(a.scale[0]) != float(b.scale[0]) or \
-                    int(a.zero_point[0]) != int(b.zero_point[0]):
+            if (
+                a.dtype != np.int8
+                or a.scale.size != 1
+                or float(a.scale[0]) != float(b.scale[0])
+                or int(a.zero_point[0]) != int(b.zero_point[0])
+            ):
                 raise CodegenError(f"{where}: input and output quantization must be equal (padding = zero point)")
-            if any(c.inputs[0] == op.outputs[0] and c.name not in ("CONV_2D", "DEPTHWISE_CONV_2D") for c in ops) or \
-                    op.outputs[0] in model.outputs:
-                raise CodegenError(f"{where}: padding is supported in front of a convolution only (it is folded "
-                                   "into the convolution's padding)")
+            if (
+                any(c.inputs[0] == op.outputs[0] and c.name not in ("CONV_2D", "DEPTHWISE_CONV_2D") for c in ops)
+                or op.outputs[0] in model.outputs
+            ):
+                raise CodegenError(
+                    f"{where}: padding is supported in front of a convolution only (it is folded "
+                    "into the convolution's padding)"
+                )
             padded[op.outputs[0]] = (src(op.inputs[0]), int(pd[1, 0]), int(pd[2, 0]))
             continue
         if op.name == "RESHAPE":
@@ -154,7 +162,7 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
             _, oh, ow, oc = y.shape
             pre_h = pre_w = 0
             in_index = src(op.inputs[0])
-            if op.inputs[0] in padded:              # PAD folded in: the kernel skips taps outside the input
+            if op.inputs[0] in padded:  # PAD folded in: the kernel skips taps outside the input
                 in_index, pre_h, pre_w = padded[op.inputs[0]]
                 x0 = t[in_index]
                 _, ih, iw, _ = x0.shape
@@ -174,10 +182,24 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
             pad = int(op.options["padding"])
             if (pre_h or pre_w) and pad != PAD_VALID:
                 raise CodegenError(f"{where}: an explicit PAD in front of SAME padding is not supported")
-            params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh,
-                          stride_w=sw, pad_h=pre_h + _padding(pad, ih, kh, sh, oh),
-                          pad_w=pre_w + _padding(pad, iw, kw, sw, ow),
-                          in_offset=-in_zp, out_offset=out_zp, act_min=amin, act_max=amax)
+            params = dict(
+                in_h=ih,
+                in_w=iw,
+                in_c=ic,
+                out_h=oh,
+                out_w=ow,
+                out_c=oc,
+                k_h=kh,
+                k_w=kw,
+                stride_h=sh,
+                stride_w=sw,
+                pad_h=pre_h + _padding(pad, ih, kh, sh, oh),
+                pad_w=pre_w + _padding(pad, iw, kw, sw, ow),
+                in_offset=-in_zp,
+                out_offset=out_zp,
+                act_min=amin,
+                act_max=amax,
+            )
             kind = "conv2d" if op.name == "CONV_2D" else "dwconv2d"
             bias = _bias(b, oc, where)
             if kind == "conv2d" and kh == kw == 1 and sh == sw == 1 and params["pad_h"] == params["pad_w"] == 0:
@@ -189,18 +211,33 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
                     raise CodegenError(f"{where}: folded bias overflows int32")
                 g = pw_groups(wdata.reshape(oc, ic))
                 params["groups"] = g
-                wdata = np.concatenate([_pw_layout(wdata.reshape(oc, ic)[k * (oc // g):(k + 1) * (oc // g),
-                                                                         k * (ic // g):(k + 1) * (ic // g)])
-                                        for k in range(g)])
-            ly = Layer(kind, params, in_index, op.outputs[0], wdata.ravel(), bias,
-                       np.array([m for m, _ in mults], np.int64), np.array([s for _, s in mults], np.int64))
+                wdata = np.concatenate(
+                    [
+                        _pw_layout(
+                            wdata.reshape(oc, ic)[
+                                k * (oc // g) : (k + 1) * (oc // g), k * (ic // g) : (k + 1) * (ic // g)
+                            ]
+                        )
+                        for k in range(g)
+                    ]
+                )
+            ly = Layer(
+                kind,
+                params,
+                in_index,
+                op.outputs[0],
+                wdata.ravel(),
+                bias,
+                np.array([m for m, _ in mults], np.int64),
+                np.array([s for _, s in mults], np.int64),
+            )
             if kind == "dwconv2d":
                 base = bias if bias is not None else np.zeros(oc, np.int64)
                 ly.bias_in = base + (-in_zp) * wdata.reshape(kh * kw, oc).astype(np.int64).sum(axis=0)
                 if np.abs(ly.bias_in).max() >= 1 << 31:
                     raise CodegenError(f"{where}: folded bias overflows int32")
             if kind == "conv2d":
-                ly.col = 2 * ((kh * kw * ic + 3) & ~3)          # two im2col columns (positions in pairs)
+                ly.col = 2 * ((kh * kw * ic + 3) & ~3)  # two im2col columns (positions in pairs)
             elif kind == "pwconv":
                 ly.col = 2 * ((ic // params["groups"] + 3) & ~3)
             layers.append(ly)
@@ -212,9 +249,24 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
             kh, kw = int(op.options["filterHeight"]), int(op.options["filterWidth"])
             sh, sw = int(op.options["strideH"]), int(op.options["strideW"])
             pad = int(op.options["padding"])
-            params = dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw, stride_h=sh,
-                          stride_w=sw, pad_h=_padding(pad, ih, kh, sh, oh), pad_w=_padding(pad, iw, kw, sw, ow),
-                          in_offset=0, out_offset=0, act_min=amin, act_max=amax)
+            params = dict(
+                in_h=ih,
+                in_w=iw,
+                in_c=ic,
+                out_h=oh,
+                out_w=ow,
+                out_c=oc,
+                k_h=kh,
+                k_w=kw,
+                stride_h=sh,
+                stride_w=sw,
+                pad_h=_padding(pad, ih, kh, sh, oh),
+                pad_w=_padding(pad, iw, kw, sw, ow),
+                in_offset=0,
+                out_offset=0,
+                act_min=amin,
+                act_max=amax,
+            )
             layers.append(Layer("avgpool", params, src(op.inputs[0]), op.outputs[0]))
         elif op.name == "FULLY_CONNECTED":
             w, b = t[op.inputs[1]], (t[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None)
@@ -227,14 +279,34 @@ def lower(model: TFLiteModel, *, drop_softmax: bool = False, source: str = "<mod
                 mults = [quantize_multiplier(float(in_s) * float(np.float32(s)) / float(out_s)) for s in w.scale]
             else:
                 mults = [quantize_multiplier(float(np.float32(in_s * np.float32(w.scale[0]))) / float(out_s))]
-            params = dict(in_depth=depth, out_depth=od, in_offset=-in_zp, out_offset=out_zp, act_min=amin,
-                          act_max=amax, per_channel=int(w.scale.size > 1))
-            layers.append(Layer("fc", params, src(op.inputs[0]), op.outputs[0], w.data.ravel(), _bias(b, od, where),
-                                np.array([m for m, _ in mults], np.int64), np.array([s for _, s in mults], np.int64)))
+            params = dict(
+                in_depth=depth,
+                out_depth=od,
+                in_offset=-in_zp,
+                out_offset=out_zp,
+                act_min=amin,
+                act_max=amax,
+                per_channel=int(w.scale.size > 1),
+            )
+            layers.append(
+                Layer(
+                    "fc",
+                    params,
+                    src(op.inputs[0]),
+                    op.outputs[0],
+                    w.data.ravel(),
+                    _bias(b, od, where),
+                    np.array([m for m, _ in mults], np.int64),
+                    np.array([s for _, s in mults], np.int64),
+                )
+            )
         else:
-            raise CodegenError(f"{where}: not supported by the C generator (supported: CONV_2D, DEPTHWISE_CONV_2D, PAD, "
-                               "AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED" + ("; SOFTMAX only last, dropped on request"
-                                                                             if op.name == "SOFTMAX" else "") + ")")
+            raise CodegenError(
+                f"{where}: not supported by the C generator (supported: CONV_2D, DEPTHWISE_CONV_2D, PAD, "
+                "AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED"
+                + ("; SOFTMAX only last, dropped on request" if op.name == "SOFTMAX" else "")
+                + ")"
+            )
     if not layers:
         raise CodegenError(f"{source}: no computing layer")
     _check_multipliers(layers, source)
@@ -286,28 +358,47 @@ def _detector_defs(spec, labels, out_scale: float, thresholds=None) -> tuple[lis
 
     d = spec.detector
     lut = exp_lut(out_scale, d.posterior_frac_bits)
-    lut = lut[:exp_lut_len(lut)]                        # the rest is 0, which the detector reads past its end
+    lut = lut[: exp_lut_len(lut)]  # the rest is 0, which the detector reads past its end
     thr = class_thresholds_q(d, labels, thresholds)
-    defs = [("KWS_DET_STRIDE_FRAMES", d.stride_frames, "network every N hops"),
-            ("KWS_DET_SMOOTH", d.smooth_windows, "posterior smoothing window (network runs)"),
-            ("KWS_DET_REFRACTORY", refractory_runs(d, spec.frontend.hop_samples, spec.frontend.sample_rate_hz),
-             "runs without events after one"),
-            ("KWS_DET_FRAC", d.posterior_frac_bits, "posterior format Q(FRAC)"),
-            ("KWS_DET_FIRST_KEYWORD", 2, "classes 0, 1: silence, unknown"),
-            ("KWS_DET_EXP_LEN", len(lut), "kws_det_exp_lut entries; 0 past them"),
-            ("KWS_DET_HASH32", f"0x{detector_hash32(d, thresholds):08x}u",
-             "detector spec hash" + (" with the calibrated thresholds" if thresholds else ""))]
+    defs = [
+        ("KWS_DET_STRIDE_FRAMES", d.stride_frames, "network every N hops"),
+        ("KWS_DET_SMOOTH", d.smooth_windows, "posterior smoothing window (network runs)"),
+        (
+            "KWS_DET_REFRACTORY",
+            refractory_runs(d, spec.frontend.hop_samples, spec.frontend.sample_rate_hz),
+            "runs without events after one",
+        ),
+        ("KWS_DET_FRAC", d.posterior_frac_bits, "posterior format Q(FRAC)"),
+        ("KWS_DET_FIRST_KEYWORD", 2, "classes 0, 1: silence, unknown"),
+        ("KWS_DET_EXP_LEN", len(lut), "kws_det_exp_lut entries; 0 past them"),
+        (
+            "KWS_DET_HASH32",
+            f"0x{detector_hash32(d, thresholds):08x}u",
+            "detector spec hash" + (" with the calibrated thresholds" if thresholds else ""),
+        ),
+    ]
     names = ", ".join(f'"{lab}"' for lab in labels)
-    body = ("/* Detector tables (kws.reference.detector computes the same). */\n"
-            + c_array("uint16_t", "kws_det_exp_lut", lut, per_line=12)
-            + c_array("uint16_t", "kws_det_threshold", thr, per_line=12)
-            + f"const char *const kws_det_labels[{len(labels)}] = {{{names}}};\n\n")
+    body = (
+        "/* Detector tables (kws.reference.detector computes the same). */\n"
+        + c_array("uint16_t", "kws_det_exp_lut", lut, per_line=12)
+        + c_array("uint16_t", "kws_det_threshold", thr, per_line=12)
+        + f"const char *const kws_det_labels[{len(labels)}] = {{{names}}};\n\n"
+    )
     return defs, body
 
 
-def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: str = "<model>",
-           drop_softmax: bool = False, spec=None, labels=None, thresholds=None,
-           stride_frames: int | None = None) -> dict[str, str]:
+def render(
+    blob: bytes,
+    *,
+    frontend_hash32: int,
+    name: str = "model",
+    source: str = "<model>",
+    drop_softmax: bool = False,
+    spec=None,
+    labels=None,
+    thresholds=None,
+    stride_frames: int | None = None,
+) -> dict[str, str]:
     """File name -> text of kws_net.h and kws_net.c for an int8 TFLite model. With ``spec`` and
     ``labels``, the detector's tables (posterior LUT, thresholds, labels) come along;
     ``thresholds`` are the model manifest's calibrated ones (default: the spec's).
@@ -324,8 +415,13 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
     buf = max(inter) if inter else 0
     buf = (buf + 3) & ~3
     col = max(ly.col for ly in layers)
-    head = stamp(GENERATOR, [("model", f"{display_path(source)} sha256 {model_hash}"),
-                             ("front end sha256 (first 32 bits)", f"{frontend_hash32:08x}")])
+    head = stamp(
+        GENERATOR,
+        [
+            ("model", f"{display_path(source)} sha256 {model_hash}"),
+            ("front end sha256 (first 32 bits)", f"{frontend_hash32:08x}"),
+        ],
+    )
     defs = [
         ("KWS_NET_MODEL_HASH32", f"0x{model_hash[:8]}u", "first 32 bits of the model's sha256 (handshake)"),
         ("KWS_NET_FRONTEND_HASH32", f"0x{frontend_hash32:08x}u", "front end the model was trained for"),
@@ -340,20 +436,25 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
         ("KWS_NET_LAYERS", len(layers), "kernel calls per inference: " + " ".join(ly.kind for ly in layers)),
     ]
     det_body = ""
-    det_h = (head + "#ifndef KWS_DET_CONFIG_H\n#define KWS_DET_CONFIG_H\n\n"
-             "#error \"this network was generated without labels: no detector tables (kws codegen model on a "
-             "released model or a training directory)\"\n\n#endif /* KWS_DET_CONFIG_H */\n")
+    det_h = (
+        head + "#ifndef KWS_DET_CONFIG_H\n#define KWS_DET_CONFIG_H\n\n"
+        '#error "this network was generated without labels: no detector tables (kws codegen model on a '
+        'released model or a training directory)"\n\n#endif /* KWS_DET_CONFIG_H */\n'
+    )
     if spec is not None and labels is not None:
         if len(labels) != int(np.prod(y.shape)):
             raise CodegenError(f"{source}: {len(labels)} labels for {int(np.prod(y.shape))} outputs")
         ddefs, det_body = _detector_defs(spec, labels, float(y.scale[0]), thresholds)
         dw = max(len(d[0]) for d in ddefs)
-        det_h = (head + "/* The streaming detector's settings and tables for this network (kws_detector.c). */\n"
-                 "#ifndef KWS_DET_CONFIG_H\n#define KWS_DET_CONFIG_H\n\n#include <stdint.h>\n\n#include \"kws_net.h\"\n\n"
-                 + "\n".join(f"#define {n:<{dw}} {v}  /* {c} */" for n, v, c in ddefs) + "\n\n"
-                 "extern const uint16_t kws_det_exp_lut[KWS_DET_EXP_LEN];  /* round(exp(-d * output_scale) * 2^FRAC) */\n"
-                 "extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */\n"
-                 "extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];\n\n#endif /* KWS_DET_CONFIG_H */\n")
+        det_h = (
+            head + "/* The streaming detector's settings and tables for this network (kws_detector.c). */\n"
+            '#ifndef KWS_DET_CONFIG_H\n#define KWS_DET_CONFIG_H\n\n#include <stdint.h>\n\n#include "kws_net.h"\n\n'
+            + "\n".join(f"#define {n:<{dw}} {v}  /* {c} */" for n, v, c in ddefs)
+            + "\n\n"
+            "extern const uint16_t kws_det_exp_lut[KWS_DET_EXP_LEN];  /* round(exp(-d * output_scale) * 2^FRAC) */\n"
+            "extern const uint16_t kws_det_threshold[KWS_NET_OUTPUT_SIZE];  /* per class, Q(FRAC) */\n"
+            "extern const char *const kws_det_labels[KWS_NET_OUTPUT_SIZE];\n\n#endif /* KWS_DET_CONFIG_H */\n"
+        )
     from kws.codegen import stream
 
     if stride_frames is None and spec is not None:
@@ -366,20 +467,27 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
     else:
         defs.append(("KWS_NET_STREAMING", 0, "not streamable (padding along time): kws_net_run on every window"))
     w = max(len(d[0]) for d in defs)
-    h = (head + "#ifndef KWS_NET_H\n#define KWS_NET_H\n\n#include <stdint.h>\n\n#include \"kws_nn.h\"\n\n"
-         + "\n".join(f"#define {n:<{w}} {v}  /* {c} */" for n, v, c in defs)
-         + "\n\n/* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),\n"
-           " * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,\n"
-           " * 4-byte aligned). KWS_NN_SUCCESS, or the first kernel's error (kws_nn.h). */\n"
-           "kws_nn_status kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n" + stream_header
-         + "#endif /* KWS_NET_H */\n")
+    h = (
+        head
+        + '#ifndef KWS_NET_H\n#define KWS_NET_H\n\n#include <stdint.h>\n\n#include "kws_nn.h"\n\n'
+        + "\n".join(f"#define {n:<{w}} {v}  /* {c} */" for n, v, c in defs)
+        + "\n\n/* One inference: input int8[KWS_NET_INPUT_BYTES] (the front end's features, row per frame),\n"
+        " * output int8[KWS_NET_OUTPUT_SIZE] (logits), arena int8[KWS_NET_ARENA_BYTES] (scratch,\n"
+        " * 4-byte aligned). KWS_NN_SUCCESS, or the first kernel's error (kws_nn.h). */\n"
+        "kws_nn_status kws_net_run(const int8_t *input, int8_t *output, int8_t *arena);\n\n"
+        + stream_header
+        + "#endif /* KWS_NET_H */\n"
+    )
 
-    body = [head, '#include "kws_net.h"\n\n' + ('#include "kws_det_config.h"\n' if det_body else "") + '#include "kws_nn.h"\n\n'
-                  "#if defined(__GNUC__)\n#define KWS_ALIGN(n) __attribute__((aligned(n)))\n#else\n"
-                  "#define KWS_ALIGN(n)\n#endif\n\n"
-                  "/* Per-layer timing hook for benchmarks; compiled out unless defined. */\n"
-                  "#ifndef KWS_NET_PROFILE\n#define KWS_NET_PROFILE(layer) ((void)0)\n#else\n"
-                  "void KWS_NET_PROFILE(int layer);\n#endif\n\n"]
+    body = [
+        head,
+        '#include "kws_net.h"\n\n' + ('#include "kws_det_config.h"\n' if det_body else "") + '#include "kws_nn.h"\n\n'
+        "#if defined(__GNUC__)\n#define KWS_ALIGN(n) __attribute__((aligned(n)))\n#else\n"
+        "#define KWS_ALIGN(n)\n#endif\n\n"
+        "/* Per-layer timing hook for benchmarks; compiled out unless defined. */\n"
+        "#ifndef KWS_NET_PROFILE\n#define KWS_NET_PROFILE(layer) ((void)0)\n#else\n"
+        "void KWS_NET_PROFILE(int layer);\n#endif\n\n",
+    ]
     calls = []
     where = {tin: "input"}
     layer_args = []
@@ -389,12 +497,14 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
             fields = ["in_depth", "out_depth", "in_offset", "out_offset", "act_min", "act_max", "per_channel"]
             body.append(f"static const kws_nn_fc_t {p} = {{{', '.join(str(ly.params[f]) for f in fields)}}};\n")
         else:
-            body.append(f"static const kws_nn_conv_t {p} = "
-                        f"{{{', '.join(str({'groups': 1, **ly.params}[f]) for f in stream.FIELDS)}}};\n")
+            body.append(
+                f"static const kws_nn_conv_t {p} = "
+                f"{{{', '.join(str({'groups': 1, **ly.params}[f]) for f in stream.FIELDS)}}};\n"
+            )
         args = []
         if ly.weights is not None:
             body.append("static " + c_array("int8_t", f"{p}_w", ly.weights, per_line=16, align=4))
-            if ly.bias_in is not None:      # depthwise: only the folded bias (kws_nn_dwconv_s8.c dw_starts)
+            if ly.bias_in is not None:  # depthwise: only the folded bias (kws_nn_dwconv_s8.c dw_starts)
                 body.append("static " + c_array("int32_t", f"{p}_bi", ly.bias_in, per_line=8))
                 args = [f"{p}_w", f"{p}_bi"]
             else:
@@ -409,21 +519,30 @@ def render(blob: bytes, *, frontend_hash32: int, name: str = "model", source: st
 
     def call(i: int, src_expr: str, dst_expr: str, pname: str) -> str:
         ly = layers[i]
-        fn = {"conv2d": "kws_nn_conv_s8", "pwconv": "kws_nn_pwconv_s8", "dwconv2d": "kws_nn_dwconv_s8",
-              "avgpool": "kws_nn_avgpool_s8", "fc": "kws_nn_fc_s8"}[ly.kind]
+        fn = {
+            "conv2d": "kws_nn_conv_s8",
+            "pwconv": "kws_nn_pwconv_s8",
+            "dwconv2d": "kws_nn_dwconv_s8",
+            "avgpool": "kws_nn_avgpool_s8",
+            "fc": "kws_nn_fc_s8",
+        }[ly.kind]
         extra = ["col"] if ly.kind in ("conv2d", "pwconv") else []
-        return (f"    KWS_NN_TRY({fn}(&{pname}, {', '.join([src_expr, *layer_args[i], dst_expr, *extra])}));\n"
-                f"    KWS_NET_PROFILE({i});")
+        return (
+            f"    KWS_NN_TRY({fn}(&{pname}, {', '.join([src_expr, *layer_args[i], dst_expr, *extra])}));\n"
+            f"    KWS_NET_PROFILE({i});"
+        )
 
     for i, ly in enumerate(layers):
         dst_expr = "output" if i == len(layers) - 1 else ("a" if i % 2 == 0 else "b")
         calls.append(call(i, where[ly.inp], dst_expr, f"L{i}"))
         where[ly.out] = dst_expr
     body.append(det_body)
-    body.append("kws_nn_status kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)\n{\n"
-                "    int8_t *a = arena;\n    int8_t *b = arena + KWS_NET_BUFFER_BYTES;\n"
-                "    int16_t *col = (int16_t *)(void *)(arena + 2 * KWS_NET_BUFFER_BYTES);\n"
-                "    (void)a;\n    (void)b;\n    (void)col;\n" + "\n".join(calls) + "\n    return KWS_NN_SUCCESS;\n}\n")
+    body.append(
+        "kws_nn_status kws_net_run(const int8_t *input, int8_t *output, int8_t *arena)\n{\n"
+        "    int8_t *a = arena;\n    int8_t *b = arena + KWS_NET_BUFFER_BYTES;\n"
+        "    int16_t *col = (int16_t *)(void *)(arena + 2 * KWS_NET_BUFFER_BYTES);\n"
+        "    (void)a;\n    (void)b;\n    (void)col;\n" + "\n".join(calls) + "\n    return KWS_NN_SUCCESS;\n}\n"
+    )
     if stream_plan is not None:
         body.append("\n" + stream.body(layers, stream_plan, call))
     return {"kws_net.h": h, "kws_det_config.h": det_h, "kws_net.c": "".join(body)}

@@ -22,16 +22,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ROW_KINDS = ("conv2d", "dwconv2d", "pwconv")
-FIELDS = ["in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "k_h", "k_w", "stride_h", "stride_w", "pad_h", "pad_w",
-          "in_offset", "out_offset", "act_min", "act_max", "groups"]       # kws_nn_conv_t, in order
+FIELDS = [
+    "in_h",
+    "in_w",
+    "in_c",
+    "out_h",
+    "out_w",
+    "out_c",
+    "k_h",
+    "k_w",
+    "stride_h",
+    "stride_w",
+    "pad_h",
+    "pad_w",
+    "in_offset",
+    "out_offset",
+    "act_min",
+    "act_max",
+    "groups",
+]  # kws_nn_conv_t, in order
 
 
 @dataclass
 class Plan:
-    rows: int            # row layers at the front
-    step: int            # frames between rows of the last row layer
-    pool_rows: int       # rows the pool averages (the last row layer's rows per window)
-    group: int = 1       # rows summed per window stride: windows are served every `group` rows only
+    rows: int  # row layers at the front
+    step: int  # frames between rows of the last row layer
+    pool_rows: int  # rows the pool averages (the last row layer's rows per window)
+    group: int = 1  # rows summed per window stride: windows are served every `group` rows only
 
     @property
     def tail(self) -> int:
@@ -65,8 +82,12 @@ def plan(layers, tin: int, stride_frames: int | None = None) -> Plan | None:
     if n == 0 or n >= len(layers) or layers[0].inp != tin:
         return None
     pool = layers[n]
-    if pool.kind != "avgpool" or pool.params["k_h"] != pool.params["in_h"] or pool.params["out_h"] != 1 \
-            or pool.params["pad_h"] != 0:
+    if (
+        pool.kind != "avgpool"
+        or pool.params["k_h"] != pool.params["in_h"]
+        or pool.params["out_h"] != 1
+        or pool.params["pad_h"] != 0
+    ):
         return None
     if any(layers[i].inp != layers[i - 1].out for i in range(1, n + 1)):
         return None
@@ -89,10 +110,12 @@ def _row_params(ly) -> dict:
 
 
 def _sizes(layers, pl: Plan):
-    row_bytes = [ly.params["out_w"] * ly.params["out_c"] for ly in layers[:pl.rows]]
-    in_bytes = [ly.params["in_w"] * ly.params["in_c"] for ly in layers[:pl.rows]]
-    outs = [ly.params["out_depth"] if ly.kind == "fc" else ly.params["out_w"] * ly.params["out_c"] * ly.params["out_h"]
-            for ly in layers[pl.rows:]]
+    row_bytes = [ly.params["out_w"] * ly.params["out_c"] for ly in layers[: pl.rows]]
+    in_bytes = [ly.params["in_w"] * ly.params["in_c"] for ly in layers[: pl.rows]]
+    outs = [
+        ly.params["out_depth"] if ly.kind == "fc" else ly.params["out_w"] * ly.params["out_c"] * ly.params["out_h"]
+        for ly in layers[pl.rows :]
+    ]
     row_max = (max(row_bytes + outs) + 3) & ~3
     col = max([ly.col for ly in layers] + [0])
     return row_bytes, in_bytes, row_max, col
@@ -115,21 +138,30 @@ def header(layers, pl: Plan) -> tuple[list, str]:
         k = layers[i].params["k_h"]
         fields.append(f"    int8_t in{i}[{k * in_bytes[i]}];   /* layer {i} input: its last {k} rows, oldest first */")
     c = layers[pl.rows - 1].params["out_c"]
-    per = (f"{pl.group} row(s) per entry" if pl.tail == 0 else
-           f"{pl.group - pl.tail} and {pl.tail} rows per entry (groups of {pl.group} ending where windows do)")
-    fields.append(f"    int16_t pool[{pl.pool_entries * c}];   /* per-channel sums of the last {pl.pool_rows} rows of "
-                  f"layer {pl.rows - 1}, {per}, ring */")
+    per = (
+        f"{pl.group} row(s) per entry"
+        if pl.tail == 0
+        else f"{pl.group - pl.tail} and {pl.tail} rows per entry (groups of {pl.group} ending where windows do)"
+    )
+    fields.append(
+        f"    int16_t pool[{pl.pool_entries * c}];   /* per-channel sums of the last {pl.pool_rows} rows of "
+        f"layer {pl.rows - 1}, {per}, ring */"
+    )
     fields.append(f"    uint32_t n[{pl.rows + 1}];   /* rows received per layer input; [last]: pool rows */")
-    defs = [("KWS_NET_STREAMING", 1, "the network can be streamed (kws_net_stream_*)"),
-            ("KWS_NET_STREAM_STEP", pl.step * pl.group, "frames between window starts the stream can serve"),
-            ("KWS_NET_STREAM_SCRATCH_BYTES", 2 * row_max + 2 * col, "caller-owned scratch, 4-byte aligned")]
-    text = ("/* Streaming (codegen/stream.py): push every feature frame; after at least KWS_NET_INPUT_FRAMES\n"
-              " * frames, whenever (frames - KWS_NET_INPUT_FRAMES) % KWS_NET_STREAM_STEP == 0,\n"
-              " * kws_net_stream_logits equals kws_net_run on the last KWS_NET_INPUT_FRAMES frames. */\n"
-              "typedef struct {\n" + "\n".join(fields) + "\n} kws_net_stream_t;\n\n"
-              "void kws_net_stream_reset(kws_net_stream_t *s);\n"
-              "kws_nn_status kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch);\n"
-              "kws_nn_status kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch);\n\n")
+    defs = [
+        ("KWS_NET_STREAMING", 1, "the network can be streamed (kws_net_stream_*)"),
+        ("KWS_NET_STREAM_STEP", pl.step * pl.group, "frames between window starts the stream can serve"),
+        ("KWS_NET_STREAM_SCRATCH_BYTES", 2 * row_max + 2 * col, "caller-owned scratch, 4-byte aligned"),
+    ]
+    text = (
+        "/* Streaming (codegen/stream.py): push every feature frame; after at least KWS_NET_INPUT_FRAMES\n"
+        " * frames, whenever (frames - KWS_NET_INPUT_FRAMES) % KWS_NET_STREAM_STEP == 0,\n"
+        " * kws_net_stream_logits equals kws_net_run on the last KWS_NET_INPUT_FRAMES frames. */\n"
+        "typedef struct {\n" + "\n".join(fields) + "\n} kws_net_stream_t;\n\n"
+        "void kws_net_stream_reset(kws_net_stream_t *s);\n"
+        "kws_nn_status kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch);\n"
+        "kws_nn_status kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch);\n\n"
+    )
     return defs, text
 
 
@@ -140,36 +172,50 @@ def body(layers, pl: Plan, emit_call) -> str:
     body = ["/* ---- streaming form ---- */\n"]
     for i in range(pl.rows):
         p = _row_params(layers[i])
-        body.append(f"static const kws_nn_conv_t R{i} = {{{', '.join(str(p[f]) for f in FIELDS)}}};  "
-                    f"/* layer {i}, one output row */\n")
-    body.append("\n/* Appends a row to a buffer of the last k rows, oldest first. Copies forward, to lower\n"
-                " * addresses: every word is read before anything at or above it is written. */\n"
-                "static void shift_put(int8_t *buf, uint32_t k, uint32_t bytes, const int8_t *row)\n{\n"
-                "    const uint32_t keep = (k - 1u) * bytes;\n    uint32_t i = 0;\n"
-                "    for (; i + 4u <= keep; i += 4u) {   /* words (unaligned access is allowed) */\n"
-                "        uint32_t v;\n        __builtin_memcpy(&v, buf + bytes + i, 4);\n"
-                "        __builtin_memcpy(buf + i, &v, 4);\n    }\n"
-                "    for (; i < keep; i++) {\n        buf[i] = buf[bytes + i];\n    }\n"
-                "    for (i = 0; i < bytes; i++) {\n        buf[keep + i] = row[i];\n    }\n}\n\n"
-                "void kws_net_stream_reset(kws_net_stream_t *s)\n{\n"
-                f"    for (unsigned i = 0; i < {pl.rows + 1}u; i++) {{\n        s->n[i] = 0;\n    }}\n}}\n\n")
-    lines = ["kws_nn_status kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch)\n{",
-             f"    int8_t *a = scratch;\n    int8_t *b = scratch + {row_max};",
-             f"    int16_t *col = (int16_t *)(void *)(scratch + {2 * row_max});",
-             "    const int8_t *row = frame;\n    (void)a;\n    (void)b;\n    (void)col;"]
+        body.append(
+            f"static const kws_nn_conv_t R{i} = {{{', '.join(str(p[f]) for f in FIELDS)}}};  "
+            f"/* layer {i}, one output row */\n"
+        )
+    body.append(
+        "\n/* Appends a row to a buffer of the last k rows, oldest first. Copies forward, to lower\n"
+        " * addresses: every word is read before anything at or above it is written. */\n"
+        "static void shift_put(int8_t *buf, uint32_t k, uint32_t bytes, const int8_t *row)\n{\n"
+        "    const uint32_t keep = (k - 1u) * bytes;\n    uint32_t i = 0;\n"
+        "    for (; i + 4u <= keep; i += 4u) {   /* words (unaligned access is allowed) */\n"
+        "        uint32_t v;\n        __builtin_memcpy(&v, buf + bytes + i, 4);\n"
+        "        __builtin_memcpy(buf + i, &v, 4);\n    }\n"
+        "    for (; i < keep; i++) {\n        buf[i] = buf[bytes + i];\n    }\n"
+        "    for (i = 0; i < bytes; i++) {\n        buf[keep + i] = row[i];\n    }\n}\n\n"
+        "void kws_net_stream_reset(kws_net_stream_t *s)\n{\n"
+        f"    for (unsigned i = 0; i < {pl.rows + 1}u; i++) {{\n        s->n[i] = 0;\n    }}\n}}\n\n"
+    )
+    lines = [
+        "kws_nn_status kws_net_stream_push(kws_net_stream_t *s, const int8_t *frame, int8_t *scratch)\n{",
+        f"    int8_t *a = scratch;\n    int8_t *b = scratch + {row_max};",
+        f"    int16_t *col = (int16_t *)(void *)(scratch + {2 * row_max});",
+        "    const int8_t *row = frame;\n    (void)a;\n    (void)b;\n    (void)col;",
+    ]
     for i in range(pl.rows):
         ly = layers[i]
         k, st = ly.params["k_h"], ly.params["stride_h"]
         dst = "a" if i % 2 == 0 else "b"
         if k > 1:
-            lines += [f"    shift_put(s->in{i}, {k}u, {in_bytes[i]}u, row);",
-                      f"    if (++s->n[{i}] >= {2 * k * st}u) {{\n        s->n[{i}] -= {k * st}u;   /* keeps n mod {k} and "
-                      f"(n - {k}) mod {st}: never wraps */\n    }}",
-                      f"    if (s->n[{i}] < {k}u || (s->n[{i}] - {k}u) % {st}u != 0) {{\n        return KWS_NN_SUCCESS;\n    }}",
-                      f"    row = s->in{i};"]
+            lines += [
+                f"    shift_put(s->in{i}, {k}u, {in_bytes[i]}u, row);",
+                f"    if (++s->n[{i}] >= {2 * k * st}u) {{\n        s->n[{i}] -= {k * st}u;   /* keeps n mod {k} and "
+                f"(n - {k}) mod {st}: never wraps */\n    }}",
+                f"    if (s->n[{i}] < {k}u || (s->n[{i}] - {k}u) % {st}u != 0) {{\n        return KWS_NN_SUCCESS;\n    }}",
+                f"    row = s->in{i};",
+            ]
         else:
-            lines += [f"    if (s->n[{i}]++ % {st}u != 0) {{\n        return KWS_NN_SUCCESS;\n    }}",
-                      f"    s->n[{i}] %= {st}u;"] if st > 1 else []
+            lines += (
+                [
+                    f"    if (s->n[{i}]++ % {st}u != 0) {{\n        return KWS_NN_SUCCESS;\n    }}",
+                    f"    s->n[{i}] %= {st}u;",
+                ]
+                if st > 1
+                else []
+            )
         lines.append(emit_call(i, "row", dst, f"R{i}"))
         lines.append(f"    row = {dst};")
     last = layers[pl.rows - 1].params
@@ -179,23 +225,33 @@ def body(layers, pl: Plan, emit_call) -> str:
         # groups end where windows end (row counts = tail mod g); each splits into its first g - tail
         # rows and its last tail rows, the latter the oldest part of the window g rows later
         h = g - pl.tail
-        lines += [f"    const uint32_t pos = ({n} + {h}u) % {g}u;   /* row in its group */",
-                  f"    const uint32_t part = 2u * (({n} + {h}u) / {g}u) + (pos >= {h}u ? 1u : 0u);",
-                  f"    kws_nn_avgpool_row_sums_s8(row, {w}, {c}, s->pool + (part % {e}u) * {c}u, pos != 0u && pos != {h}u);"]
+        lines += [
+            f"    const uint32_t pos = ({n} + {h}u) % {g}u;   /* row in its group */",
+            f"    const uint32_t part = 2u * (({n} + {h}u) / {g}u) + (pos >= {h}u ? 1u : 0u);",
+            f"    kws_nn_avgpool_row_sums_s8(row, {w}, {c}, s->pool + (part % {e}u) * {c}u, pos != 0u && pos != {h}u);",
+        ]
     elif g > 1:
-        lines.append(f"    kws_nn_avgpool_row_sums_s8(row, {w}, {c}, s->pool + ({n} / {g}u % {e}u) * {c}u, {n} % {g}u != 0);")
+        lines.append(
+            f"    kws_nn_avgpool_row_sums_s8(row, {w}, {c}, s->pool + ({n} / {g}u % {e}u) * {c}u, {n} % {g}u != 0);"
+        )
     else:
         lines.append(f"    kws_nn_avgpool_row_sums_s8(row, {w}, {c}, s->pool + ({n} % {e}u) * {c}u, 0);")
-    lines += [f"    if (++s->n[{pl.rows}] >= {2 * pl.pool_period}u) {{\n        s->n[{pl.rows}] -= {pl.pool_period}u;\n    }}",
-              "    return KWS_NN_SUCCESS;\n}\n"]
+    lines += [
+        f"    if (++s->n[{pl.rows}] >= {2 * pl.pool_period}u) {{\n        s->n[{pl.rows}] -= {pl.pool_period}u;\n    }}",
+        "    return KWS_NN_SUCCESS;\n}\n",
+    ]
     body.append("\n".join(lines) + "\n")
-    lines = ["kws_nn_status kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)\n{",
-             f"    int8_t *a = scratch;\n    int8_t *b = scratch + {row_max};",
-             f"    int16_t *col = (int16_t *)(void *)(scratch + {2 * row_max});",
-             "    (void)a;\n    (void)b;\n    (void)col;"]
+    lines = [
+        "kws_nn_status kws_net_stream_logits(const kws_net_stream_t *s, int8_t *output, int8_t *scratch)\n{",
+        f"    int8_t *a = scratch;\n    int8_t *b = scratch + {row_max};",
+        f"    int16_t *col = (int16_t *)(void *)(scratch + {2 * row_max});",
+        "    (void)a;\n    (void)b;\n    (void)col;",
+    ]
     dst = "output" if pl.rows == len(layers) - 1 else "a"
-    lines += [f"    KWS_NN_TRY(kws_nn_avgpool_sums_s8(&L{pl.rows}, s->pool, {pl.pool_entries}, {dst}));",
-              f"    KWS_NET_PROFILE({pl.rows});"]
+    lines += [
+        f"    KWS_NN_TRY(kws_nn_avgpool_sums_s8(&L{pl.rows}, s->pool, {pl.pool_entries}, {dst}));",
+        f"    KWS_NET_PROFILE({pl.rows});",
+    ]
     src = dst
     for i in range(pl.rows + 1, len(layers)):
         dst = "output" if i == len(layers) - 1 else ("a" if (i - pl.rows) % 2 == 0 else "b")

@@ -27,7 +27,7 @@ from kws.spec import SAMPLE_RATE
 ALSA_DIR = Path("/usr/share/sounds/alsa")
 SOURCE_RATE = 48000
 VOICE = "alsa:speaker-test"
-GAP_S = 1.0                      # silence before each recording (the detector's refractory period)
+GAP_S = 1.0  # silence before each recording (the detector's refractory period)
 # file: (sha256 prefix of the file, [(word, first sample, end sample) at 48 kHz, in order])
 PHRASES = {
     "Front_Center.wav": ("0d61518bcd3f13b0", [("front", 960, 24000), ("center", 37920, 66240)]),
@@ -65,8 +65,9 @@ def recordings(alsa_dir: Path = ALSA_DIR, rate: int = SAMPLE_RATE) -> list[tuple
     return out
 
 
-def make_stream(out_dir: str | Path, labels, *, name: str = "alsa_voice", rate: int = SAMPLE_RATE,
-                alsa_dir: Path = ALSA_DIR) -> dict:
+def make_stream(
+    out_dir: str | Path, labels, *, name: str = "alsa_voice", rate: int = SAMPLE_RATE, alsa_dir: Path = ALSA_DIR
+) -> dict:
     """Write the recordings, each after GAP_S of silence, as one stream with its label and words
     files: words that are a task label (``labels``) are keywords, the others ``_unknown_``."""
     from kws.data.streams import WORDS_HEADER, write_csv
@@ -88,11 +89,19 @@ def make_stream(out_dir: str | Path, labels, *, name: str = "alsa_voice", rate: 
         pos += pcm.size
     pcm = np.concatenate(parts + [np.zeros(int(GAP_S * rate), np.int16)])
     write_wav(out_dir / f"{name}.wav", pcm, rate)
-    write_csv(out_dir / f"{name}.labels.csv", ("label", "start_sample", "end_sample", "clip_id", "context", "voice"),
-              keywords)
+    write_csv(
+        out_dir / f"{name}.labels.csv", ("label", "start_sample", "end_sample", "clip_id", "context", "voice"), keywords
+    )
     write_csv(out_dir / f"{name}.words.csv", WORDS_HEADER, words)
-    summary = {"name": name, "kind": "positive", "source": str(alsa_dir), "voices": [VOICE],
-               "seconds": pcm.size / rate, "keywords": len(keywords), "speech_events": len(words),
-               "files": {f: s for f, (s, _) in PHRASES.items()}}
+    summary = {
+        "name": name,
+        "kind": "positive",
+        "source": str(alsa_dir),
+        "voices": [VOICE],
+        "seconds": pcm.size / rate,
+        "keywords": len(keywords),
+        "speech_events": len(words),
+        "files": {f: s for f, (s, _) in PHRASES.items()},
+    }
     write_if_changed(out_dir / f"{name}.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
     return summary

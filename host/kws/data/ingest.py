@@ -39,8 +39,8 @@ from kws.errors import KwsError
 from kws.fsio import write_if_changed
 from kws.spec import SAMPLE_RATE
 
-FIT_HOP = 160                  # 10 ms: the grain at which fit_clip looks for a take's loudest stretch
-FIT_MIN_ENERGY = 0.8           # share of a keyword take's energy its clip must hold
+FIT_HOP = 160  # 10 ms: the grain at which fit_clip looks for a take's loudest stretch
+FIT_MIN_ENERGY = 0.8  # share of a keyword take's energy its clip must hold
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,10 @@ class SourceClip:
     path: str
     label: str
     speaker: str
-    source: str                          # tts:<engine>, speech_commands, mswc, recordings, ...
-    split: str | None = None             # the source's official split, else decided by speaker
-    split_key: str | None = None         # what the split is decided on (default: speaker)
-    origin: dict = field(default_factory=dict)   # source-specific facts (text, voice, word, ...)
+    source: str  # tts:<engine>, speech_commands, mswc, recordings, ...
+    split: str | None = None  # the source's official split, else decided by speaker
+    split_key: str | None = None  # what the split is decided on (default: speaker)
+    origin: dict = field(default_factory=dict)  # source-specific facts (text, voice, word, ...)
 
     @property
     def id(self) -> str:
@@ -139,7 +139,9 @@ def _check_one(clip: SourceClip, shared: tuple) -> Checked:
     if prev is not None and prev.get("source_sha256") == sha and sha:
         return Checked(clip, sha, quality=prev["quality"], conversions=prev.get("conversions", []))
     if not sha:
-        return Checked(clip, sha, reasons=[("unreadable", clip.origin.get("error", "file missing or not a regular file"))])
+        return Checked(
+            clip, sha, reasons=[("unreadable", clip.origin.get("error", "file missing or not a regular file"))]
+        )
     pcm, conv, reasons = read_any(clip.path, task.validate.for_source(clip.source).max_file_mb * 1e6)
     if pcm is None:
         return Checked(clip, sha, conversions=conv, reasons=reasons)
@@ -150,8 +152,14 @@ def _check_one(clip: SourceClip, shared: tuple) -> Checked:
         return Checked(clip, sha, conversions=conv + fit_conv, reasons=fit_reasons)
     # the fitted clip's figures, but the take's own duration: the duration rules judge the recording
     q = replace(measure(pcm, SAMPLE_RATE), duration_s=taken / SAMPLE_RATE)
-    return Checked(clip, sha, pcm=pcm, conversions=conv + fit_conv, quality=q.as_dict(),
-                   reasons=violations(q, label_kind=kind, cfg=task.validate.for_source(clip.source)))
+    return Checked(
+        clip,
+        sha,
+        pcm=pcm,
+        conversions=conv + fit_conv,
+        quality=q.as_dict(),
+        reasons=violations(q, label_kind=kind, cfg=task.validate.for_source(clip.source)),
+    )
 
 
 def fit_clip(pcm: np.ndarray, n: int, kind: str) -> tuple[np.ndarray, list[str], list[tuple[str, str]]]:
@@ -165,28 +173,49 @@ def fit_clip(pcm: np.ndarray, n: int, kind: str) -> tuple[np.ndarray, list[str],
     if pcm.size == n or kind == "silence":
         return pcm, [], []
     x = pcm.astype(np.float64)
-    e = np.convolve(x * x, np.ones(FIT_HOP), mode="valid")[::FIT_HOP] if x.size >= FIT_HOP else np.array([np.sum(x * x)])
+    e = (
+        np.convolve(x * x, np.ones(FIT_HOP), mode="valid")[::FIT_HOP]
+        if x.size >= FIT_HOP
+        else np.array([np.sum(x * x)])
+    )
     w = max(1, min(e.size, n // FIT_HOP))
     sums = np.convolve(e, np.ones(w), mode="valid")
     k = int(np.argmax(sums))
     total = float(e.sum())
     share = float(sums[k] / total) if total > 0 else 1.0
     if kind == "keyword" and share < FIT_MIN_ENERGY:
-        return pcm, [], [("speech_too_long", f"the loudest {n / SAMPLE_RATE:g} s holds {share:.0%} of the take's energy "
-                                             f"(< {FIT_MIN_ENERGY:.0%}): the word does not fit the clip")]
-    seg = e[k:k + w]
+        return (
+            pcm,
+            [],
+            [
+                (
+                    "speech_too_long",
+                    f"the loudest {n / SAMPLE_RATE:g} s holds {share:.0%} of the take's energy "
+                    f"(< {FIT_MIN_ENERGY:.0%}): the word does not fit the clip",
+                )
+            ],
+        )
+    seg = e[k : k + w]
     centre = int(round((k + (np.sum(np.arange(seg.size) * seg) / seg.sum() if seg.sum() > 0 else w / 2)) * FIT_HOP))
     start = centre - n // 2
     if pcm.size > n:
         start = min(max(start, 0), pcm.size - n)
     out = np.zeros(n, dtype=np.int16)
     lo, hi = max(0, start), min(pcm.size, start + n)
-    out[lo - start:hi - start] = pcm[lo:hi]
+    out[lo - start : hi - start] = pcm[lo:hi]
     return out, [f"fit {pcm.size} -> {n} samples from {start} (loudest stretch, {share:.0%} of the energy)"], []
 
 
-def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int | None = None,
-           progress: bool = True, step: str = "kws data ingest", inputs: list[dict] | None = None) -> dict:
+def ingest(
+    clips: list[SourceClip],
+    task,
+    out_dir: str | Path,
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    step: str = "kws data ingest",
+    inputs: list[dict] | None = None,
+) -> dict:
     """Validate ``clips`` into the data set at ``out_dir``; returns the manifest dict.
 
     Re-running on the same inputs rewrites nothing and yields the same manifest hash; clips
@@ -206,9 +235,15 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
         raise KwsError(f"labels not in task {task.name!r}: {sorted(unknown_labels)} (task labels: {list(task.labels)})")
 
     workers = workers or default_workers()
-    checked = list(bar(run_map(_check_one, clips, shared=(task, previous), workers=workers, chunk=32,
-                               what="a validation"), total=len(clips), desc="validate", unit="clip",
-                       progress=progress))
+    checked = list(
+        bar(
+            run_map(_check_one, clips, shared=(task, previous), workers=workers, chunk=32, what="a validation"),
+            total=len(clips),
+            desc="validate",
+            unit="clip",
+            progress=progress,
+        )
+    )
 
     # Duplicates and label conflicts, by content of the converted audio (or the reused entry).
     def content_hash(c: Checked) -> str | None:
@@ -243,15 +278,28 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
     for c in checked:
         clip = c.clip
         if c.reasons:
-            dst = _quarantine_copy(clip, c.source_sha256, out / "quarantine",
-                                   task.validate.for_source(clip.source).max_file_mb * 1e6)
+            dst = _quarantine_copy(
+                clip, c.source_sha256, out / "quarantine", task.validate.for_source(clip.source).max_file_mb * 1e6
+            )
             size = os.path.getsize(clip.path) if os.path.isfile(clip.path) else None
-            quarantined.append({"id": clip.id, "source_path": clip.path, "label": clip.label, "source": clip.source,
-                                "bytes": size, "quarantine_path": str(dst.relative_to(out)) if dst else None,
-                                "reasons": [{"code": k, "detail": d} for k, d in c.reasons]})
+            quarantined.append(
+                {
+                    "id": clip.id,
+                    "source_path": clip.path,
+                    "label": clip.label,
+                    "source": clip.source,
+                    "bytes": size,
+                    "quarantine_path": str(dst.relative_to(out)) if dst else None,
+                    "reasons": [{"code": k, "detail": d} for k, d in c.reasons],
+                }
+            )
             continue
-        split = clip.split or split_of(clip.split_key or clip.speaker, val_percent=task.split.val_percent,
-                                       test_percent=task.split.test_percent, pin=pin)
+        split = clip.split or split_of(
+            clip.split_key or clip.speaker,
+            val_percent=task.split.val_percent,
+            test_percent=task.split.test_percent,
+            pin=pin,
+        )
         rel = Path("clips") / clip.label / f"{clip.id}.wav"
         dst = out / rel
         # written when new or when its source changed (a file replaced at the same path keeps its id)
@@ -259,23 +307,41 @@ def ingest(clips: list[SourceClip], task, out_dir: str | Path, *, workers: int |
         if c.pcm is not None and (stale or not dst.exists()):
             dst.parent.mkdir(parents=True, exist_ok=True)
             if not c.conversions and Path(clip.path).suffix.lower() == ".wav" and _is_plain_wav(clip.path):
-                _copy(clip.path, dst)            # a copy: editing the source later cannot change the data set
+                _copy(clip.path, dst)  # a copy: editing the source later cannot change the data set
             else:
                 write_wav(dst, c.pcm, SAMPLE_RATE)
-        entries.append({
-            "id": clip.id, "path": rel.as_posix(), "label": clip.label, "speaker": clip.speaker,
-            "source": clip.source, "split": split, "quality": c.quality, "conversions": c.conversions,
-            "source_sha256": c.source_sha256, "pcm_sha256": hashes[clip.id],
-            "origin": {k: v for k, v in clip.origin.items() if k != "key"},
-        })
+        entries.append(
+            {
+                "id": clip.id,
+                "path": rel.as_posix(),
+                "label": clip.label,
+                "speaker": clip.speaker,
+                "source": clip.source,
+                "split": split,
+                "quality": c.quality,
+                "conversions": c.conversions,
+                "source_sha256": c.source_sha256,
+                "pcm_sha256": hashes[clip.id],
+                "origin": {k: v for k, v in clip.origin.items() if k != "key"},
+            }
+        )
 
     man = mf.build(entries, task)
     mf.save(out, man)
     write_if_changed(out / "quarantine.json", mf.dumps(sorted(quarantined, key=lambda q: q["id"])))
     conv = Counter(x.split(" ")[0] for e in entries for x in e["conversions"])
-    mf.write_lineage(out, step=step, task=task, manifest=man, inputs=inputs or [], extra={
-        "conversions": dict(conv), "quarantined": len(quarantined),
-        "quarantine_reasons": dict(Counter(r["code"] for q in quarantined for r in q["reasons"]))})
+    mf.write_lineage(
+        out,
+        step=step,
+        task=task,
+        manifest=man,
+        inputs=inputs or [],
+        extra={
+            "conversions": dict(conv),
+            "quarantined": len(quarantined),
+            "quarantine_reasons": dict(Counter(r["code"] for q in quarantined for r in q["reasons"])),
+        },
+    )
     return man
 
 
@@ -284,8 +350,7 @@ def _is_plain_wav(path: str) -> bool:
         info = sf.info(path)
     except Exception:  # noqa: BLE001
         return False
-    return info.format == "WAV" and info.subtype == "PCM_16" and info.channels == 1 and \
-        info.samplerate == SAMPLE_RATE
+    return info.format == "WAV" and info.subtype == "PCM_16" and info.channels == 1 and info.samplerate == SAMPLE_RATE
 
 
 def _copy(src: str, dst: Path) -> None:

@@ -38,7 +38,10 @@ def build(entries: list[dict], task) -> dict:
     entries = sorted(entries, key=lambda e: e["id"])
     counts = Counter((e["split"], e["label"]) for e in entries)
     return {
-        "schema": SCHEMA, "task": task.name, "task_hash": task.data_hash, "labels": list(task.labels),
+        "schema": SCHEMA,
+        "task": task.name,
+        "task_hash": task.data_hash,
+        "labels": list(task.labels),
         "counts": {s: {lab: counts[(s, lab)] for lab in task.labels} for s in ("train", "val", "test")},
         "entries": entries,
         "hash": canonical_hash({"entries": entries, "labels": list(task.labels), "task_hash": task.data_hash}),
@@ -87,12 +90,17 @@ def code_version() -> dict:
 
     out: dict[str, str | bool] = {"kws": kws.__version__}
     try:
-        r = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
-                           timeout=5)
+        r = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
         if r.returncode == 0:
             out["git_commit"] = r.stdout.strip()
-            dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
+            dirty = subprocess.run(
+                ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+            ).stdout.strip()
             out["git_dirty"] = bool(dirty)
     except (OSError, subprocess.SubprocessError):
         pass
@@ -108,13 +116,25 @@ def tool_versions() -> dict:
 
     from kws.data import tts
 
-    return {"numpy": numpy.__version__, "scipy": scipy.__version__, "soundfile": soundfile.__version__,
-            "libsndfile": soundfile.__libsndfile_version__, "audiotsm": version("audiotsm"), **tts.versions()}
+    return {
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "soundfile": soundfile.__version__,
+        "libsndfile": soundfile.__libsndfile_version__,
+        "audiotsm": version("audiotsm"),
+        **tts.versions(),
+    }
 
 
 def write_lineage(out_dir: Path, *, step: str, task, manifest: dict, inputs: list[dict], extra: dict) -> None:
     """Lineage beside an output. Written with the manifest hash it belongs to."""
-    rec = {"step": step, "task": {"name": task.name, "path": task.source, "hash": task.hash},
-           "inputs": inputs, "code": code_version(), "tools": tool_versions(),
-           "output": {"manifest_hash": manifest["hash"], "clips": len(manifest["entries"])}, **extra}
+    rec = {
+        "step": step,
+        "task": {"name": task.name, "path": task.source, "hash": task.hash},
+        "inputs": inputs,
+        "code": code_version(),
+        "tools": tool_versions(),
+        "output": {"manifest_hash": manifest["hash"], "clips": len(manifest["entries"])},
+        **extra,
+    }
     write_if_changed(Path(out_dir) / LINEAGE, dumps(rec))

@@ -31,8 +31,9 @@ def shares(entries: list[dict]) -> dict:
     out = {}
     for split in ("train", "val", "test"):
         total = sum(n for (s, _), n in counts.items() if s == split)
-        out[split] = {src: {"clips": n, "share": round(n / total, 4)}
-                      for (s, src), n in sorted(counts.items()) if s == split}
+        out[split] = {
+            src: {"clips": n, "share": round(n / total, 4)} for (s, src), n in sorted(counts.items()) if s == split
+        }
     return out
 
 
@@ -47,8 +48,10 @@ def check_disjoint(parts: dict[str, list[dict]], silence_label: str) -> None:
             key = group_of(e["speaker"])
             first = seen.setdefault(key, (e["split"], part))
             if first[0] != e["split"]:
-                raise KwsError(f"speaker {key!r} is in split {first[0]!r} in {first[1]} and in {e['split']!r} in "
-                               f"{part}: the parts were split apart; a test voice must not be heard in training")
+                raise KwsError(
+                    f"speaker {key!r} is in split {first[0]!r} in {first[1]} and in {e['split']!r} in "
+                    f"{part}: the parts were split apart; a test voice must not be heard in training"
+                )
 
 
 def capped(entries: list[dict], caps: dict[str, int]) -> tuple[list[dict], list[dict]]:
@@ -90,8 +93,9 @@ def mix(part_dirs: list[str | Path], task, out_dir: str | Path, *, caps: dict[st
     for d in dirs:
         for e in parts[str(d)]:
             if e["id"] in origin_of:
-                raise KwsError(f"clip {e['id']} ({e['path']}) is in both {origin_of[e['id']]} and {d}: mix each "
-                               "source once")
+                raise KwsError(
+                    f"clip {e['id']} ({e['path']}) is in both {origin_of[e['id']]} and {d}: mix each source once"
+                )
             origin_of[e["id"]] = str(d)
             entries.append({**e, "part": d.name})
     entries, left_out = capped(entries, caps)
@@ -110,18 +114,35 @@ def mix(part_dirs: list[str | Path], task, out_dir: str | Path, *, caps: dict[st
     by_part = defaultdict(Counter)
     for e in entries:
         by_part[origin_of[e["id"]]][e["split"]] += 1
-    inputs = [{"source": "data set", "root": str(d.resolve()), "manifest_hash": mans[str(d)]["hash"],
-               "clips": dict(by_part[str(d)]), "sources": sorted({e["source"] for e in parts[str(d)]})}
-              for d in dirs]
-    mf.write_lineage(out, step="kws data mix", task=task, manifest=man, inputs=inputs,
-                     extra={"parts": len(dirs), "shares": man["shares"], "quarantined": len(quarantined),
-                            "caps": caps, "left_out_by_caps": dict(Counter(f"{e['source']}/{e['split']}"
-                                                                           for e in left_out))})
+    inputs = [
+        {
+            "source": "data set",
+            "root": str(d.resolve()),
+            "manifest_hash": mans[str(d)]["hash"],
+            "clips": dict(by_part[str(d)]),
+            "sources": sorted({e["source"] for e in parts[str(d)]}),
+        }
+        for d in dirs
+    ]
+    mf.write_lineage(
+        out,
+        step="kws data mix",
+        task=task,
+        manifest=man,
+        inputs=inputs,
+        extra={
+            "parts": len(dirs),
+            "shares": man["shares"],
+            "quarantined": len(quarantined),
+            "caps": caps,
+            "left_out_by_caps": dict(Counter(f"{e['source']}/{e['split']}" for e in left_out)),
+        },
+    )
     return man
 
 
 def _copy(src: Path, dst: Path) -> None:
-    if dst.exists() and filecmp.cmp(src, dst, shallow=False):   # a rebuilt part may change a clip, not its size
+    if dst.exists() and filecmp.cmp(src, dst, shallow=False):  # a rebuilt part may change a clip, not its size
         return
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
@@ -140,8 +161,13 @@ def ingest_and_mix(parts, task, out: str | Path, *, root: str | Path, caps: dict
     out, root = Path(out), Path(root)
     for name, kind, rel, opts in parts:
         clips = sources.load(kind, root / rel, task, out / name, **opts)
-        ingest(clips, task, out / name, progress=False, step=f"kws data ingest {kind}",
-               inputs=[sources.lineage_input(kind, root / rel, clips)])
+        ingest(
+            clips,
+            task,
+            out / name,
+            progress=False,
+            step=f"kws data ingest {kind}",
+            inputs=[sources.lineage_input(kind, root / rel, clips)],
+        )
     mix([out / name for name, *_ in parts], task, out / "all", caps=caps)
     return out / "all"
-

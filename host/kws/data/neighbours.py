@@ -30,7 +30,7 @@ _TOKEN = re.compile("|".join(map(re.escape, sorted(_JOINED, key=len, reverse=Tru
 @dataclass(frozen=True)
 class Neighbour:
     word: str
-    distance: float          # phoneme edit distance / the longer pronunciation's length
+    distance: float  # phoneme edit distance / the longer pronunciation's length
     ipa: str
 
 
@@ -45,18 +45,27 @@ def transcribe(words: list[str], voice: str = "en-us") -> list[str]:
     if any("\n" in w or "." in w for w in words):
         raise KwsError("words to transcribe must not contain newlines or full stops")
     try:
-        r = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", voice], input="".join(f"{w}.\n" for w in words),
-                           capture_output=True, text=True, timeout=600)
+        r = subprocess.run(
+            ["espeak-ng", "-q", "--ipa", "-v", voice],
+            input="".join(f"{w}.\n" for w in words),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     except FileNotFoundError as e:
         raise KwsError("espeak-ng is not installed (Debian package espeak-ng; `make setup` installs it)") from e
     lines = [line.strip() for line in r.stdout.splitlines() if line.strip()]
     if r.returncode != 0 or len(lines) != len(words):
-        raise KwsError(f"espeak-ng (voice {voice}) gave {len(lines)} pronunciations for {len(words)} words: "
-                       f"{r.stderr.strip()[:200]}")
+        raise KwsError(
+            f"espeak-ng (voice {voice}) gave {len(lines)} pronunciations for {len(words)} words: "
+            f"{r.stderr.strip()[:200]}"
+        )
     return lines
 
 
-def neighbours(keywords: list[str], words: list[str], *, top: int = 40, voice: str = "en-us") -> dict[str, list[Neighbour]]:
+def neighbours(
+    keywords: list[str], words: list[str], *, top: int = 40, voice: str = "en-us"
+) -> dict[str, list[Neighbour]]:
     """For each keyword, the ``top`` words of ``words`` nearest to it in sound, nearest first
     (ties by word). One espeak-ng call for all of them."""
     from rapidfuzz.distance import Levenshtein
@@ -68,16 +77,18 @@ def neighbours(keywords: list[str], words: list[str], *, top: int = 40, voice: s
     # one character per phoneme, so rapidfuzz compares whole phonemes as vectors of strings
     code: dict[str, str] = {}
     enc = ["".join(code.setdefault(ph, chr(0xE000 + len(code))) for ph in s) for s in seqs]
-    kws, ws = enc[:len(keywords)], enc[len(keywords):]
+    kws, ws = enc[: len(keywords)], enc[len(keywords) :]
     for kw, k in zip(keywords, kws):
         if not k:
             raise KwsError(f"espeak-ng gave no pronunciation for {kw!r}")
     dist = cdist(kws, ws, scorer=Levenshtein.distance, workers=-1)
     out = {}
     for i, (kw, k) in enumerate(zip(keywords, kws)):
-        found = [Neighbour(w, float(dist[i, j]) / max(len(k), len(ws[j])), ipas[len(keywords) + j])
-                 for j, w in enumerate(words)
-                 if ws[j] and ws[j] != k]                     # no homophones
+        found = [
+            Neighbour(w, float(dist[i, j]) / max(len(k), len(ws[j])), ipas[len(keywords) + j])
+            for j, w in enumerate(words)
+            if ws[j] and ws[j] != k
+        ]  # no homophones
         found.sort(key=lambda n: (n.distance, n.word))
         out[kw] = found[:top]
     return out

@@ -22,8 +22,9 @@ def _colored(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
 def _hum(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
     base = rng.choice([50.0, 60.0])
     t = np.arange(n) / rate
-    x = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * base * k * t + rng.uniform(0, 2 * np.pi))
-            for k in range(1, 8))
+    x = sum(
+        rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * base * k * t + rng.uniform(0, 2 * np.pi)) for k in range(1, 8)
+    )
     return x + 0.05 * rng.standard_normal(n)
 
 
@@ -33,18 +34,25 @@ def _clicks(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
         at = rng.integers(0, n)
         length = int(rate * rng.uniform(0.001, 0.01))
         seg = rng.standard_normal(min(length, n - at)) * np.exp(-np.arange(min(length, n - at)) / (length / 4))
-        x[at:at + seg.size] += rng.uniform(5, 30) * seg
+        x[at : at + seg.size] += rng.uniform(5, 30) * seg
     return x
 
 
 def scale_to_dbfs(x: np.ndarray, dbfs: float) -> np.ndarray:
-    rms = np.sqrt(np.mean(x ** 2)) + 1e-12
+    rms = np.sqrt(np.mean(x**2)) + 1e-12
     y = x / rms * (32768.0 * 10 ** (dbfs / 20))
     return np.clip(np.round(y), -32768, 32767).astype(np.int16)
 
 
-def background(kind: str, n: int, rate: int, dbfs: float, rng: np.random.Generator,
-               speech: list[np.ndarray] | None = None, recorded: list[np.ndarray] | None = None) -> np.ndarray:
+def background(
+    kind: str,
+    n: int,
+    rate: int,
+    dbfs: float,
+    rng: np.random.Generator,
+    speech: list[np.ndarray] | None = None,
+    recorded: list[np.ndarray] | None = None,
+) -> np.ndarray:
     """``n`` samples of one kind of background at ``dbfs`` RMS. ``babble`` overlaps 4-8 of the
     given speech clips at random offsets (it needs them); ``recorded`` plays recorded noise clips
     one after another from a random one (it needs them)."""
@@ -73,11 +81,11 @@ def background(kind: str, n: int, rate: int, dbfs: float, rng: np.random.Generat
         x = np.zeros(n)
         for _ in range(rng.integers(4, 9)):
             s = speech[rng.integers(len(speech))].astype(np.float64)
-            s = s / (np.sqrt(np.mean(s ** 2)) + 1e-9)
+            s = s / (np.sqrt(np.mean(s**2)) + 1e-9)
             if s.size < n:
                 s = np.tile(s, n // s.size + 1)
             start = rng.integers(0, s.size - n + 1)
-            x += np.roll(s[start:start + n], rng.integers(n))
+            x += np.roll(s[start : start + n], rng.integers(n))
     else:
         raise ValueError(f"unknown background kind {kind!r}; known {KINDS}")
     return scale_to_dbfs(x, dbfs)

@@ -39,7 +39,7 @@ def frame_energy_db(pcm: np.ndarray, rate: int) -> np.ndarray:
     if x.size < n:
         x = np.pad(x, (0, n - x.size))
     frames = np.lib.stride_tricks.sliding_window_view(x, n)[::h]
-    return 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
 
 
 def _levels(e: np.ndarray) -> tuple[float, float, np.ndarray]:
@@ -56,10 +56,13 @@ def measure(pcm: np.ndarray, rate: int) -> Quality:
     a = np.abs(pcm.astype(np.int32))
     peak = a.max() if a.size else 0
     return Quality(
-        duration_s=pcm.size / rate, snr_db=float(snr), speech_ms=float(speech_ms),
+        duration_s=pcm.size / rate,
+        snr_db=float(snr),
+        speech_ms=float(speech_ms),
         clip_ratio=float(np.mean(a >= 32767)) if a.size else 0.0,
         dc_offset=float(abs(pcm.astype(np.float64).mean()) / 32768.0) if a.size else 0.0,
-        peak_dbfs=float(20 * np.log10(max(peak, 1) / 32768.0)))
+        peak_dbfs=float(20 * np.log10(max(peak, 1) / 32768.0)),
+    )
 
 
 def speech_bounds(pcm: np.ndarray, rate: int) -> tuple[int, int]:

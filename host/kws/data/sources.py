@@ -34,8 +34,20 @@ SPEECH_COMMANDS_SHA256 = "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c
 BACKGROUND_DIR = "_background_noise_"
 # Clips per class of the published Speech Commands v0.02 12-class test set (4,890 clips; the set
 # MLPerf Tiny and the published DS-CNN figures are measured on): how its accuracy weighs the classes.
-SPEECH_COMMANDS_TEST_SET = {"yes": 419, "no": 405, "up": 425, "down": 406, "left": 412, "right": 396, "on": 396,
-                            "off": 402, "stop": 411, "go": 402, "_unknown_": 408, "_silence_": 408}
+SPEECH_COMMANDS_TEST_SET = {
+    "yes": 419,
+    "no": 405,
+    "up": 425,
+    "down": 406,
+    "left": 412,
+    "right": 396,
+    "on": 396,
+    "off": 402,
+    "stop": 411,
+    "go": 402,
+    "_unknown_": 408,
+    "_silence_": 408,
+}
 # The public recordings the shipped recipes ingest, by the source name they are given (docs/data.md,
 # "Real speakers"), with the credit their licences ask for; model cards print it.
 CREDITS = {
@@ -65,8 +77,9 @@ def _map_label(task, word: str) -> str:
     return word if task.is_keyword(word) else task.unknown_label
 
 
-def _cut_background(files: list[Path], task, cache: Path, source: str, *, split_by_file: bool = False
-                    ) -> list[SourceClip]:
+def _cut_background(
+    files: list[Path], task, cache: Path, source: str, *, split_by_file: bool = False
+) -> list[SourceClip]:
     """Long background recordings cut into clip-length silence segments (cached on disk). Each
     segment is split on its own (``split_by_file`` False: the Speech Commands habit, test silence
     from other stretches of the same recordings) or with every segment of its file."""
@@ -76,8 +89,17 @@ def _cut_background(files: list[Path], task, cache: Path, source: str, *, split_
         try:
             pcm, rate = sf.read(str(f), dtype="int16", always_2d=False)
         except (sf.LibsndfileError, RuntimeError, ValueError) as e:
-            out.append(SourceClip(str(f), task.silence_label, f"{source}:bg", source, None, None,
-                                  {"key": f.name, "file": f.name, "error": str(e)}))
+            out.append(
+                SourceClip(
+                    str(f),
+                    task.silence_label,
+                    f"{source}:bg",
+                    source,
+                    None,
+                    None,
+                    {"key": f.name, "file": f.name, "error": str(e)},
+                )
+            )
             continue
         if pcm.ndim > 1:
             pcm = np.round(pcm.mean(axis=1)).astype(np.int16)
@@ -89,11 +111,19 @@ def _cut_background(files: list[Path], task, cache: Path, source: str, *, split_
             seg = cache / f"{f.stem}_{i:04d}.wav"
             if not seg.exists():
                 seg.parent.mkdir(parents=True, exist_ok=True)
-                write_wav(seg, pcm[i * n:(i + 1) * n], SAMPLE_RATE)
+                write_wav(seg, pcm[i * n : (i + 1) * n], SAMPLE_RATE)
             key = f"{f.name}#{i}"
-            out.append(SourceClip(str(seg), task.silence_label, f"{source}:bg:{f.stem}", source, None,
-                                  f"{source}:bg:{f.stem}" + ("" if split_by_file else f":{i}"), {"key": key, "file": f.name, "segment": i,
-                                                                "resampled_from": rate if rate != SAMPLE_RATE else None}))
+            out.append(
+                SourceClip(
+                    str(seg),
+                    task.silence_label,
+                    f"{source}:bg:{f.stem}",
+                    source,
+                    None,
+                    f"{source}:bg:{f.stem}" + ("" if split_by_file else f":{i}"),
+                    {"key": key, "file": f.name, "segment": i, "resampled_from": rate if rate != SAMPLE_RATE else None},
+                )
+            )
     return out
 
 
@@ -115,8 +145,17 @@ def speech_commands(root: str | Path, task, *, cache: str | Path | None = None) 
         for f in sorted(word_dir.glob("*.wav")):
             rel = f"{word_dir.name}/{f.name}"
             speaker = f.name.split("_nohash_")[0]
-            clips.append(SourceClip(str(f), _map_label(task, word_dir.name), f"sc:{speaker}", "speech_commands",
-                                    lists.get(rel, "train"), None, {"key": rel, "word": word_dir.name}))
+            clips.append(
+                SourceClip(
+                    str(f),
+                    _map_label(task, word_dir.name),
+                    f"sc:{speaker}",
+                    "speech_commands",
+                    lists.get(rel, "train"),
+                    None,
+                    {"key": rel, "word": word_dir.name},
+                )
+            )
     bg = root / BACKGROUND_DIR
     if bg.is_dir():
         cache = Path(cache) if cache else root / ".kws_background_segments"
@@ -129,8 +168,9 @@ def mswc(root: str | Path, task, *, language: str = "en") -> list[SourceClip]:
     table ``<root>/<lang>_splits.csv`` (or ``<root>/<lang>/<lang>_splits.csv``), columns
     SET (TRAIN/DEV/TEST), LINK (``<word>/<file>.opus``), WORD, VALID, SPEAKER, GENDER."""
     root = Path(root)
-    table = next((p for p in (root / f"{language}_splits.csv", root / language / f"{language}_splits.csv")
-                  if p.exists()), None)
+    table = next(
+        (p for p in (root / f"{language}_splits.csv", root / language / f"{language}_splits.csv") if p.exists()), None
+    )
     if table is None:
         raise KwsError(f"{root}: no {language}_splits.csv; this is not an extracted MSWC language archive")
     clips_dir = root / language / "clips"
@@ -147,19 +187,31 @@ def mswc(root: str | Path, task, *, language: str = "en") -> list[SourceClip]:
             split = split_of.get(row["SET"].upper())
             if split is None:
                 raise KwsError(f"{table}: unknown SET {row['SET']!r} for {row['LINK']}")
-            out.append(SourceClip(str(clips_dir / row["LINK"]), _map_label(task, row["WORD"]),
-                                  f"mswc:{row['SPEAKER']}", "mswc", split, None,
-                                  {"key": row["LINK"], "word": row["WORD"], "gender": row.get("GENDER", "")}))
+            out.append(
+                SourceClip(
+                    str(clips_dir / row["LINK"]),
+                    _map_label(task, row["WORD"]),
+                    f"mswc:{row['SPEAKER']}",
+                    "mswc",
+                    split,
+                    None,
+                    {"key": row["LINK"], "word": row["WORD"], "gender": row.get("GENDER", "")},
+                )
+            )
     return out
 
 
 def _audio_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTS and not
-                  any(part.startswith(".") for part in p.relative_to(root).parts))
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in AUDIO_EXTS and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
 
 
-def words(root: str | Path, task, *, label: str | None = None, speaker_field: int | None = None,
-          source: str | None = None) -> list[SourceClip]:
+def words(
+    root: str | Path, task, *, label: str | None = None, speaker_field: int | None = None, source: str | None = None
+) -> list[SourceClip]:
     """A folder of recorded words or short phrases, every file one clip of ``label`` (default:
     the task's unknown label; a keyword for wake-word recordings). Files of any length and rate:
     the gate fits each to the task's clip around its speech. The speaker is field
@@ -187,8 +239,17 @@ def words(root: str | Path, task, *, label: str | None = None, speaker_field: in
             if len(fields) <= speaker_field:
                 raise KwsError(f"{f}: file name has no field {speaker_field} (split on '_') to name its speaker")
             speaker = f"{source}:{fields[speaker_field]}"
-        out.append(SourceClip(str(f), label, speaker, source, None, None,
-                              {"key": rel, "word": f.parent.name if f.parent != root else label}))
+        out.append(
+            SourceClip(
+                str(f),
+                label,
+                speaker,
+                source,
+                None,
+                None,
+                {"key": rel, "word": f.parent.name if f.parent != root else label},
+            )
+        )
     return out
 
 
@@ -215,27 +276,52 @@ def recordings(root: str | Path, task) -> list[SourceClip]:
     out = []
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        raise KwsError(f"{root}: no label folders in it (expected one folder per label of task {task.name!r}: "
-                       f"{', '.join(task.labels)}); a folder of words is `kws data ingest words`")
+        raise KwsError(
+            f"{root}: no label folders in it (expected one folder per label of task {task.name!r}: "
+            f"{', '.join(task.labels)}); a folder of words is `kws data ingest words`"
+        )
     for d in folders:
         if d.name not in task.labels:
-            raise KwsError(f"{d}: folder name {d.name!r} is not a label of task {task.name!r} "
-                           f"({', '.join(task.labels)})")
+            raise KwsError(
+                f"{d}: folder name {d.name!r} is not a label of task {task.name!r} ({', '.join(task.labels)})"
+            )
         try:
             items = sorted(d.iterdir())
-        except OSError as e:                     # reported in the quarantine, the run goes on
-            out.append(SourceClip(str(d), d.name, f"rec:{d.name}", "recordings", None, None,
-                                  {"key": f"{d.name}/", "error": f"directory not readable ({e.strerror})"}))
+        except OSError as e:  # reported in the quarantine, the run goes on
+            out.append(
+                SourceClip(
+                    str(d),
+                    d.name,
+                    f"rec:{d.name}",
+                    "recordings",
+                    None,
+                    None,
+                    {"key": f"{d.name}/", "error": f"directory not readable ({e.strerror})"},
+                )
+            )
             continue
         files = [p for p in items if p.is_file()]
-        for sub in (p for p in items if not p.is_file()):      # a folder inside a label folder: recorded, not data
-            out.append(SourceClip(str(sub), d.name, f"rec:{d.name}", "recordings", None, None,
-                                  {"key": f"{d.name}/{sub.name}/", "error": "a directory inside a label folder, not "
-                                   "a clip (its contents are not read: put clips directly in the label folder)"}))
+        for sub in (p for p in items if not p.is_file()):  # a folder inside a label folder: recorded, not data
+            out.append(
+                SourceClip(
+                    str(sub),
+                    d.name,
+                    f"rec:{d.name}",
+                    "recordings",
+                    None,
+                    None,
+                    {
+                        "key": f"{d.name}/{sub.name}/",
+                        "error": "a directory inside a label folder, not "
+                        "a clip (its contents are not read: put clips directly in the label folder)",
+                    },
+                )
+            )
         for f in files:
             speaker = f.stem.split("_")[0] if "_" in f.stem else f.stem
-            out.append(SourceClip(str(f), d.name, f"rec:{speaker}", "recordings", None, None,
-                                  {"key": f"{d.name}/{f.name}"}))
+            out.append(
+                SourceClip(str(f), d.name, f"rec:{speaker}", "recordings", None, None, {"key": f"{d.name}/{f.name}"})
+            )
     return out
 
 
@@ -260,12 +346,23 @@ def lineage_input(kind: str, root: str | Path, clips: list[SourceClip]) -> dict:
     """What the lineage records of an ingested source: its kind, root and a hash of its listing."""
     from kws.data.manifest import canonical_hash
 
-    return {"source": kind, "root": str(Path(root).resolve()), "files": len(clips),
-            "listing_sha256": canonical_hash(sorted(c.origin.get("key", c.path) for c in clips))}
+    return {
+        "source": kind,
+        "root": str(Path(root).resolve()),
+        "files": len(clips),
+        "listing_sha256": canonical_hash(sorted(c.origin.get("key", c.path) for c in clips)),
+    }
 
 
-def fetch(url: str, dest: str | Path, *, sha256: str | None = None, extract_to: str | Path | None = None,
-          timeout: float = 30.0, progress: bool = True) -> Path:
+def fetch(
+    url: str,
+    dest: str | Path,
+    *,
+    sha256: str | None = None,
+    extract_to: str | Path | None = None,
+    timeout: float = 30.0,
+    progress: bool = True,
+) -> Path:
     """Download ``url`` to ``dest`` resuming a partial ``dest.part``; check sha256; extract.
 
     Raises :class:`KwsError` with a clear message when the host is unreachable or the
@@ -282,20 +379,25 @@ def fetch(url: str, dest: str | Path, *, sha256: str | None = None, extract_to: 
         try:
             resp = urllib.request.urlopen(req, timeout=timeout)
         except urllib.error.HTTPError as e:
-            if e.code == 416 and have:          # already complete
+            if e.code == 416 and have:  # already complete
                 resp = None
             else:
                 raise KwsError(f"download of {url} failed: HTTP {e.code} {e.reason}") from e
         except (urllib.error.URLError, OSError) as e:
-            raise KwsError(f"cannot reach {url} ({getattr(e, 'reason', e)}): no internet here? Download it "
-                           f"elsewhere and place it at {dest}") from e
+            raise KwsError(
+                f"cannot reach {url} ({getattr(e, 'reason', e)}): no internet here? Download it "
+                f"elsewhere and place it at {dest}"
+            ) from e
         if resp is not None:
-            if have and resp.status != 206:     # server ignored the range: start over
+            if have and resp.status != 206:  # server ignored the range: start over
                 have = 0
             total = int(resp.headers.get("Content-Length", 0)) + have
-            with open(part, "ab" if have else "wb") as f, progress_bar(total=total or None, initial=have,
-                                                                       unit="B", unit_scale=True, desc=dest.name,
-                                                                       progress=progress) as bar:
+            with (
+                open(part, "ab" if have else "wb") as f,
+                progress_bar(
+                    total=total or None, initial=have, unit="B", unit_scale=True, desc=dest.name, progress=progress
+                ) as bar,
+            ):
                 for block in iter(lambda: resp.read(1 << 20), b""):
                     f.write(block)
                     bar.update(len(block))
@@ -312,4 +414,3 @@ def fetch(url: str, dest: str | Path, *, sha256: str | None = None, extract_to: 
         with tarfile.open(dest) as tar:
             tar.extractall(extract_to, filter="data")
     return dest
-

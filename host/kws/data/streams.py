@@ -40,15 +40,24 @@ from kws.spec import SAMPLE_RATE
 
 RATE = SAMPLE_RATE
 BLOCK_S = 60
-SYNTHETIC_NOISE = ("noise",)       # the built-in corpus's generated silence (kws.data.synth): not a recording
+SYNTHETIC_NOISE = ("noise",)  # the built-in corpus's generated silence (kws.data.synth): not a recording
 
 
 def _load(data_dir: Path, entries: list[dict]) -> list[tuple[dict, np.ndarray]]:
     return [(e, sf.read(str(data_dir / e["path"]), dtype="int16")[0]) for e in entries]
 
 
-def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, minutes: float,
-                split: str = "test", name: str | None = None, part: int = 0) -> dict:
+def make_stream(
+    data_dir: str | Path,
+    task,
+    out_dir: str | Path,
+    *,
+    kind: str,
+    minutes: float,
+    split: str = "test",
+    name: str | None = None,
+    part: int = 0,
+) -> dict:
     """Write one stream; returns its summary (duration, keywords, lineage)."""
     if kind not in ("negative", "positive"):
         raise KwsError(f"stream kind must be negative or positive, got {kind!r}")
@@ -60,16 +69,24 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
     words = _load(data_dir, [e for e in ents if e["label"] == task.unknown_label])
     keywords = _load(data_dir, [e for e in ents if task.is_keyword(e["label"])])
     if not words or (kind == "positive" and not keywords):
-        raise KwsError(f"{data_dir}: split {split!r} has no {'keyword' if words else 'unknown-word'} clips for a "
-                       f"{kind} stream")
+        raise KwsError(
+            f"{data_dir}: split {split!r} has no {'keyword' if words else 'unknown-word'} clips for a {kind} stream"
+        )
     # ``part`` > 0: another stream of the same kind and length (long evaluations in pieces)
-    rng = np.random.default_rng([sc.seed, 0 if kind == "negative" else 1, int(minutes * 1000)] + ([part] if part else []))
+    rng = np.random.default_rng(
+        [sc.seed, 0 if kind == "negative" else 1, int(minutes * 1000)] + ([part] if part else [])
+    )
     total = int(minutes * 60 * RATE)
     name = name or f"{kind}_{split}_{minutes:g}min"
     babble_src = [p for _, p in words[:200]]
     # recorded noise of the split (real rooms, streets, music): one more kind of bed where there is some
-    recorded = [p for e, p in _load(data_dir, [e for e in ents if e["label"] == task.silence_label
-                                               and e["source"] not in SYNTHETIC_NOISE]) if np.any(p)]
+    recorded = [
+        p
+        for e, p in _load(
+            data_dir, [e for e in ents if e["label"] == task.silence_label and e["source"] not in SYNTHETIC_NOISE]
+        )
+        if np.any(p)
+    ]
     kinds = noise.KINDS + (("recorded",) if recorded else ())
 
     # Events: (start sample, clip entry, pcm, is keyword)
@@ -98,18 +115,18 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
     tmp = out_dir / f".{name}.wav.tmp{os.getpid()}"
     with sf.SoundFile(str(tmp), "w", samplerate=RATE, channels=1, subtype="PCM_16", format="WAV") as f:
         bed_kind, bed_left, bed_level = None, 0, 0.0
-        first = 0                                           # events are sorted by start
+        first = 0  # events are sorted by start
         for b0 in range(0, total, BLOCK_S * RATE):
             n = min(BLOCK_S * RATE, total - b0)
             block = np.zeros(n, dtype=np.float64)
             pos = 0
-            while pos < n:                                  # background bed, changing every 5-20 s
+            while pos < n:  # background bed, changing every 5-20 s
                 if bed_left <= 0:
                     bed_kind = kinds[rng.integers(len(kinds))]
                     bed_left = int(rng.uniform(5, 20) * RATE)
                     bed_level = rng.uniform(*sc.background_dbfs)
                 m = min(bed_left, n - pos)
-                block[pos:pos + m] = noise.background(bed_kind, m, RATE, bed_level, rng, babble_src, recorded)
+                block[pos : pos + m] = noise.background(bed_kind, m, RATE, bed_level, rng, babble_src, recorded)
                 pos += m
                 bed_left -= m
             while first < len(events) and events[first][0] + events[first][2].size <= b0:
@@ -120,7 +137,7 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
                 if start + p.size <= b0:
                     continue
                 a, b = max(start, b0), min(start + p.size, b0 + n)
-                block[a - b0:b - b0] += p[a - start:b - start]
+                block[a - b0 : b - b0] += p[a - start : b - start]
             f.write(np.clip(np.round(block), -32768, 32767).astype(np.int16))
     os.replace(tmp, wav)
     for start, e, p, is_kw in events:
@@ -128,8 +145,16 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
             # a keyword spoken in a carrier phrase: the keyword's own span, not the phrase's
             span = e.get("origin", {}).get("word_span")
             s0, s1 = span if span else speech_bounds(p, RATE)
-            labels.append((e["label"], start + s0, start + s1, e["id"], e.get("origin", {}).get("side", ""),
-                           group_of(e["speaker"])))
+            labels.append(
+                (
+                    e["label"],
+                    start + s0,
+                    start + s1,
+                    e["id"],
+                    e.get("origin", {}).get("side", ""),
+                    group_of(e["speaker"]),
+                )
+            )
     lab_path = out_dir / f"{name}.labels.csv"
     lines = ["label,start_sample,end_sample,clip_id,context,voice"] + [",".join(map(str, row)) for row in labels]
     write_if_changed(lab_path, "\n".join(lines) + "\n")
@@ -137,16 +162,35 @@ def make_stream(data_dir: str | Path, task, out_dir: str | Path, *, kind: str, m
     words_rows = []
     for start, e, p, _is_kw in events:
         s0, s1 = speech_bounds(p, RATE)
-        if start + s0 < total:                              # the stream's last word may be cut short
+        if start + s0 < total:  # the stream's last word may be cut short
             o = e.get("origin", {})
             word = o.get("word") or o.get("text") or e["label"]
-            words_rows.append([start + s0, min(start + s1, total), e["label"], word, o.get("text", word),
-                               o.get("side", ""), int(word in near), e["id"]])
+            words_rows.append(
+                [
+                    start + s0,
+                    min(start + s1, total),
+                    e["label"],
+                    word,
+                    o.get("text", word),
+                    o.get("side", ""),
+                    int(word in near),
+                    e["id"],
+                ]
+            )
     write_csv(out_dir / f"{name}.words.csv", WORDS_HEADER, words_rows)
-    summary = {"name": name, "kind": kind, "split": split, "seconds": total / RATE, "keywords": len(labels),
-               "speech_events": len(events), "data_manifest_hash": man["hash"], "task_hash": task.hash,
-               "seed": sc.seed, "code": mf.code_version(),
-               "voices": sorted({e["speaker"] for _, e, _, _ in events})}
+    summary = {
+        "name": name,
+        "kind": kind,
+        "split": split,
+        "seconds": total / RATE,
+        "keywords": len(labels),
+        "speech_events": len(events),
+        "data_manifest_hash": man["hash"],
+        "task_hash": task.hash,
+        "seed": sc.seed,
+        "code": mf.code_version(),
+        "voices": sorted({e["speaker"] for _, e, _, _ in events}),
+    }
     write_if_changed(out_dir / f"{name}.json", json.dumps(summary, indent=1, sort_keys=True) + "\n")
     return summary
 
@@ -201,7 +245,9 @@ def read_words(path: str | Path) -> list[dict]:
                 try:
                     a, b, nm = int(r["start_sample"]), int(r["end_sample"]), int(r["near_miss"])
                 except (TypeError, ValueError) as e:
-                    raise KwsError(f"{path}:{i}: start_sample, end_sample and near_miss must be integers, got {r}") from e
+                    raise KwsError(
+                        f"{path}:{i}: start_sample, end_sample and near_miss must be integers, got {r}"
+                    ) from e
                 if b <= a or a < 0:
                     raise KwsError(f"{path}:{i}: end {b} must follow start {a} >= 0")
                 out.append({**r, "start_sample": a, "end_sample": b, "near_miss": bool(nm)})

@@ -30,25 +30,25 @@ from kws.fsio import write_if_changed
 from kws.spec import SAMPLE_RATE
 
 WORDLIST = Path("/usr/share/dict/american-english")
-CHUNK = 24                       # renders per worker task
+CHUNK = 24  # renders per worker task
 
 
 @dataclass(frozen=True)
 class Render:
     id: str
     label: str
-    kind: str                    # keyword | unknown | silence
+    kind: str  # keyword | unknown | silence
     text: str
-    engine: str                  # TTS engine, or "noise"
-    voice: str                   # TTS voice, or the background kind
+    engine: str  # TTS engine, or "noise"
+    voice: str  # TTS voice, or the background kind
     rate_factor: float
     pitch: float
-    side: str                    # alone | first | last (where the word sits in its phrase)
+    side: str  # alone | first | last (where the word sits in its phrase)
     speaker: str
     split: str
-    level_dbfs: float = 0.0      # silence clips only
-    seed: int = 0                # cut offset and noise
-    word: str = ""               # the labelled word (inside ``text`` when spoken in a carrier)
+    level_dbfs: float = 0.0  # silence clips only
+    seed: int = 0  # cut offset and noise
+    word: str = ""  # the labelled word (inside ``text`` when spoken in a carrier)
 
 
 def _id(*parts) -> str:
@@ -62,8 +62,9 @@ def word_list(exclude: set[str]) -> list[str]:
 
         raise KwsError(f"{WORDLIST} not found (Debian package wamerican; `make setup` installs it)")
     words = {w.strip() for w in WORDLIST.read_text(errors="ignore").split()}
-    return sorted(w for w in words if w.isalpha() and w.islower() and w.isascii() and 3 <= len(w) <= 9
-                  and w not in exclude)
+    return sorted(
+        w for w in words if w.isalpha() and w.islower() and w.isascii() and 3 <= len(w) <= 9 and w not in exclude
+    )
 
 
 def plan(task) -> list[Render]:
@@ -74,15 +75,16 @@ def plan(task) -> list[Render]:
     pin = resolve_pins(dict(task.split.pin))
 
     def split(v: Voice) -> str:
-        return split_of(v.split_key, val_percent=task.split.val_percent, test_percent=task.split.test_percent,
-                        pin=pin)
+        return split_of(v.split_key, val_percent=task.split.val_percent, test_percent=task.split.test_percent, pin=pin)
 
     if "kokoro" in sc.engines and sc.kokoro_mixes:
         # blends only of the voices of the blends' own split: a test voice is never heard blended
-        mix_split = split_of(KOKORO_MIX, val_percent=task.split.val_percent, test_percent=task.split.test_percent,
-                             pin=pin)
-        voices += kokoro_mixes([v.name for v in voices if v.engine == "kokoro" and split(v) == mix_split],
-                               sc.kokoro_mixes, sc.seed)
+        mix_split = split_of(
+            KOKORO_MIX, val_percent=task.split.val_percent, test_percent=task.split.test_percent, pin=pin
+        )
+        voices += kokoro_mixes(
+            [v.name for v in voices if v.engine == "kokoro" and split(v) == mix_split], sc.kokoro_mixes, sc.seed
+        )
     by_engine = {e: [v for v in voices if v.engine == e] for e in sc.engines}
     weights = np.array(sc.engine_weights) / np.sum(sc.engine_weights)
 
@@ -98,13 +100,15 @@ def plan(task) -> list[Render]:
         # Keywords and unknown words alike: a neighbouring word must never hint at the label.
         if rng.random() < sc.carrier_fraction:
             if rng.random() < 0.5:
-                side, text = "first", sc.carriers_keyword_first[rng.integers(len(sc.carriers_keyword_first))].format(word)
+                side, text = (
+                    "first",
+                    sc.carriers_keyword_first[rng.integers(len(sc.carriers_keyword_first))].format(word),
+                )
             else:
                 side, text = "last", sc.carriers_keyword_last[rng.integers(len(sc.carriers_keyword_last))].format(word)
         seed = int(rng.integers(2**31))
         rid = _id(task.name, label, i, v.speaker, text, rate, pitch, side)
-        return Render(rid, label, kind, text, v.engine, v.name, rate, pitch, side, v.speaker, split(v), 0.0, seed,
-                      word)
+        return Render(rid, label, kind, text, v.engine, v.name, rate, pitch, side, v.speaker, split(v), 0.0, seed, word)
 
     out: list[Render] = []
     for kw in task.keywords:
@@ -124,13 +128,35 @@ def plan(task) -> list[Render]:
         # Backgrounds have no speaker: spread them over the splits by their own hash.
         sp = split_of(f"noise:{i}", val_percent=task.split.val_percent, test_percent=task.split.test_percent)
         rid = _id(task.name, task.silence_label, i, kind, level)
-        out.append(Render(rid, task.silence_label, "silence", "", "noise", kind, 1.0, 0.0, "alone", f"noise:{kind}",
-                          sp, level, seed))
+        out.append(
+            Render(
+                rid,
+                task.silence_label,
+                "silence",
+                "",
+                "noise",
+                kind,
+                1.0,
+                0.0,
+                "alone",
+                f"noise:{kind}",
+                sp,
+                level,
+                seed,
+            )
+        )
     return out
 
 
-def cut(pcm: np.ndarray, side: str, n: int, rng: np.random.Generator, rate: int = SAMPLE_RATE, *,
-        word_samples: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+def cut(
+    pcm: np.ndarray,
+    side: str,
+    n: int,
+    rng: np.random.Generator,
+    rate: int = SAMPLE_RATE,
+    *,
+    word_samples: int | None = None,
+) -> tuple[np.ndarray, tuple[int, int]]:
     """``n`` samples centred (jittered) on the labelled word, and the word's (start, end)
     sample inside them (for a carrier an estimate, good to a few tens of ms).
 
@@ -149,10 +175,10 @@ def cut(pcm: np.ndarray, side: str, n: int, rng: np.random.Generator, rate: int 
     pad = np.zeros(n, dtype=np.int16)
     x = np.concatenate([pad, pcm.astype(np.int16), pad])
     a, b = a + n, b + n
-    slack = n - (b - a)                          # < 0: speech longer than the clip, keep its middle
+    slack = n - (b - a)  # < 0: speech longer than the clip, keep its middle
     jitter = int(rng.integers(-(slack // 4), slack // 4 + 1)) if slack > 0 else 0
     start = a - slack // 2 + jitter
-    return x[start:start + n].copy(), (max(0, a - start), min(n, b - start))
+    return x[start : start + n].copy(), (max(0, a - start), min(n, b - start))
 
 
 def _word_len(pcm: np.ndarray) -> int:
@@ -172,8 +198,9 @@ def _render_chunk(items: list, shared: tuple) -> list[str]:
         # the phrase, and for a carrier also its word alone (to find the word inside the phrase)
         jobs = [(r.id, r, r.text) for r in fest] + [(r.id + "/word", r, r.word) for r in fest if r.side != "alone"]
         semis = [2.0 ** (tts.PITCH_SEMITONES * r.pitch / 12.0) for _, r, _ in jobs]
-        pcms = tts.festival_batch([(r.voice, text, st / r.rate_factor) for (_, r, text), st in zip(jobs, semis)],
-                                  rate=SAMPLE_RATE)
+        pcms = tts.festival_batch(
+            [(r.voice, text, st / r.rate_factor) for (_, r, text), st in zip(jobs, semis)], rate=SAMPLE_RATE
+        )
         fest_audio = {k: tts.speed_perturb(p, st) for (k, _, _), p, st in zip(jobs, pcms, semis)}
     written = []
     for r in todo:
@@ -185,18 +212,25 @@ def _render_chunk(items: list, shared: tuple) -> list[str]:
                 speech = _babble_sources(babble_dir, r.split)
             clip = noise.background(r.voice, clip_samples, SAMPLE_RATE, r.level_dbfs, rng, speech)
         else:
+
             def speak(text, key, r=r):
-                return fest_audio[key] if r.engine == "festival" else tts.render(
-                    r.engine, r.voice, text, rate_factor=r.rate_factor, pitch=r.pitch, sample_rate=SAMPLE_RATE)
+                return (
+                    fest_audio[key]
+                    if r.engine == "festival"
+                    else tts.render(
+                        r.engine, r.voice, text, rate_factor=r.rate_factor, pitch=r.pitch, sample_rate=SAMPLE_RATE
+                    )
+                )
+
             pcm = speak(r.text, r.id)
             word_len = _word_len(speak(r.word, r.id + "/word")) if r.side != "alone" else None
             clip, span = cut(pcm, r.side, clip_samples, rng, word_samples=word_len)
-            span = span if r.side != "alone" else None    # alone: the clip's speech is the word
+            span = span if r.side != "alone" else None  # alone: the clip's speech is the word
         path = Path(out_dir) / r.label / f"{r.id}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
-        if span is not None:                     # the word's place in the clip, for stream labels
+        if span is not None:  # the word's place in the clip, for stream labels
             write_if_changed(path.with_suffix(".span.json"), json.dumps({"word_span": list(span)}) + "\n")
-        write_wav(path, clip, SAMPLE_RATE)       # last: its existence marks the render done
+        write_wav(path, clip, SAMPLE_RATE)  # last: its existence marks the render done
         written.append(r.id)
     return written
 
@@ -210,8 +244,11 @@ def _babble_sources(babble_dir: str, split: str) -> list[np.ndarray]:
         import soundfile as sf
 
         plan_rows = [json.loads(line) for line in (Path(babble_dir) / "plan.jsonl").read_text().splitlines()]
-        paths = [Path(babble_dir) / r["label"] / f"{r['id']}.wav" for r in plan_rows
-                 if r["kind"] == "unknown" and r["split"] == split]
+        paths = [
+            Path(babble_dir) / r["label"] / f"{r['id']}.wav"
+            for r in plan_rows
+            if r["kind"] == "unknown" and r["split"] == split
+        ]
         _BABBLE[split] = [sf.read(str(p), dtype="int16")[0] for p in paths[:200] if p.exists()]
     return _BABBLE[split]
 
@@ -221,10 +258,9 @@ def render_all(task, out_dir: str | Path, *, workers: int | None = None, progres
     from kws.progress import bar as progress_bar
 
     sc = task.synth
-    for engine, voices in (("flite", sc.flite_voices), ("festival", sc.festival_voices),
-                           ("kokoro", sc.kokoro_voices)):
+    for engine, voices in (("flite", sc.flite_voices), ("festival", sc.festival_voices), ("kokoro", sc.kokoro_voices)):
         if engine in sc.engines:
-            check_installed(engine, voices)                 # before anything is written
+            check_installed(engine, voices)  # before anything is written
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     items = plan(task)
@@ -240,9 +276,15 @@ def render_all(task, out_dir: str | Path, *, workers: int | None = None, progres
     written = 0
     for group in (speech, silence):
         # Interleave engines across chunks so that festival batches and Piper loads spread out.
-        chunks = [group[i:i + CHUNK] for i in range(0, len(group), CHUNK)]
-        for ids in run_map(_render_chunk, chunks, shared=(str(out_dir), clip_samples, str(out_dir)), workers=workers,
-                           chunk=1, what="a synthesis"):
+        chunks = [group[i : i + CHUNK] for i in range(0, len(group), CHUNK)]
+        for ids in run_map(
+            _render_chunk,
+            chunks,
+            shared=(str(out_dir), clip_samples, str(out_dir)),
+            workers=workers,
+            chunk=1,
+            what="a synthesis",
+        ):
             written += len(ids)
             bar.update(len(ids))
     bar.close()
@@ -262,12 +304,27 @@ def source_clips(task, raw_dir: str | Path) -> list:
         span_file = raw_dir / r["label"] / f"{r['id']}.span.json"
         span = json.loads(span_file.read_text())["word_span"] if span_file.exists() else None
         split_key = Voice(engine, voice).split_key if engine != "noise" else None
-        out.append(SourceClip(
-            path=str(raw_dir / r["label"] / f"{r['id']}.wav"), label=r["label"], speaker=r["speaker"],
-            source=f"tts:{engine}" if engine != "noise" else "noise", split=r["split"], split_key=split_key,
-            origin={"key": r["id"], "text": r["text"], "voice": voice, "rate_factor": r["rate_factor"],
-                    "pitch": r["pitch"], "side": r["side"], "kind": r["kind"], "level_dbfs": r["level_dbfs"],
-                    **({"word": r["word"], "word_span": span} if span is not None else {})}))
+        out.append(
+            SourceClip(
+                path=str(raw_dir / r["label"] / f"{r['id']}.wav"),
+                label=r["label"],
+                speaker=r["speaker"],
+                source=f"tts:{engine}" if engine != "noise" else "noise",
+                split=r["split"],
+                split_key=split_key,
+                origin={
+                    "key": r["id"],
+                    "text": r["text"],
+                    "voice": voice,
+                    "rate_factor": r["rate_factor"],
+                    "pitch": r["pitch"],
+                    "side": r["side"],
+                    "kind": r["kind"],
+                    "level_dbfs": r["level_dbfs"],
+                    **({"word": r["word"], "word_span": span} if span is not None else {}),
+                },
+            )
+        )
     return out
 
 
@@ -280,6 +337,13 @@ def synth(task, out_dir: str | Path, *, workers: int | None = None, progress: bo
     counts = render_all(task, out_dir / "raw", workers=workers, progress=progress)
     clips = source_clips(task, out_dir / "raw")
     plan_hash = canonical_hash((out_dir / "raw" / "plan.jsonl").read_text())
-    inputs = [{"source": "tts", "root": "raw", "plan_sha256": plan_hash, **counts,
-               "resampling": f"engine rate -> {SAMPLE_RATE} Hz, scipy resample_poly (espeak-ng, Piper 22050 Hz)"}]
+    inputs = [
+        {
+            "source": "tts",
+            "root": "raw",
+            "plan_sha256": plan_hash,
+            **counts,
+            "resampling": f"engine rate -> {SAMPLE_RATE} Hz, scipy resample_poly (espeak-ng, Piper 22050 Hz)",
+        }
+    ]
     return ingest(clips, task, out_dir, workers=workers, progress=progress, step="kws data synth", inputs=inputs)

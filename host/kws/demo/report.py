@@ -12,7 +12,7 @@ import numpy as np
 
 from kws.spec import SAMPLE_RATE
 
-CLOCK_HZ = 64e6                          # the duty-cycle reference clock
+CLOCK_HZ = 64e6  # the duty-cycle reference clock
 VOICES = ["en+m3", "en+f2", "en-us+m1", "en+klatt2", "en+f4", "en-gb-x-rp+m7"]
 
 
@@ -32,7 +32,9 @@ def _save(fig, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def small_streams(keywords: list[str], near_misses: list[str], out: Path, *, seconds: int = 120, seed: int = 11) -> None:
+def small_streams(
+    keywords: list[str], near_misses: list[str], out: Path, *, seconds: int = 120, seed: int = 11
+) -> None:
     """A positive stream (the task's keywords) and a negative one (its near-misses), both over
     low pink noise, with label and words files (kws.data.streams), spoken by espeak-ng voices.
     Demo-sized: minutes, not hours, so its FA/hr is a smoke test, not a measurement
@@ -54,15 +56,18 @@ def small_streams(keywords: list[str], near_misses: list[str], out: Path, *, sec
             clip = tts.espeak(w, voice=str(rng.choice(VOICES)), speed=int(rng.integers(130, 180)))
             if pos + clip.size + SAMPLE_RATE >= n:
                 break
-            x[pos:pos + clip.size] += clip
+            x[pos : pos + clip.size] += clip
             a, b = speech_bounds(clip, SAMPLE_RATE)
             if kind == "positive":
                 rows.append(f"{w},{pos + a},{pos + b},{w}")
-            said.append([pos + a, pos + b, w if kind == "positive" else "_unknown_", w, w, "alone",
-                         int(kind == "negative"), w])
+            said.append(
+                [pos + a, pos + b, w if kind == "positive" else "_unknown_", w, w, "alone", int(kind == "negative"), w]
+            )
             pos += clip.size + int(rng.integers(SAMPLE_RATE, 40000))
         write_wav(out / f"{kind}.wav", np.clip(np.round(x), -32768, 32767).astype(np.int16), SAMPLE_RATE)
-        (out / f"{kind}.labels.csv").write_text("label,start_sample,end_sample,clip_id\n" + "".join(r + "\n" for r in rows))
+        (out / f"{kind}.labels.csv").write_text(
+            "label,start_sample,end_sample,clip_id\n" + "".join(r + "\n" for r in rows)
+        )
         write_csv(out / f"{kind}.words.csv", WORDS_HEADER, said)
 
 
@@ -75,10 +80,14 @@ def eval_stage(spec, model_dir: Path, out_dir: Path, task) -> dict:
     if not (streams / "negative.words.csv").exists():
         small_streams(list(task.keywords), list(task.synth.near_misses), streams)
     r = evaluate(spec, model_dir, streams, out_dir / "eval", target_fa_per_hour=1.0)
-    return {"at_default": r["at_default_threshold"], "at_calibrated": r["at_calibrated"],
-            "false_accepts_heard": r["false_accepts_heard"]["at_default_threshold"],
-            "throughput_x_realtime": r["throughput_x_realtime"], "det_png": str(out_dir / "eval" / "det.png"),
-            "minutes": r["audio_seconds"] / 60}
+    return {
+        "at_default": r["at_default_threshold"],
+        "at_calibrated": r["at_calibrated"],
+        "false_accepts_heard": r["false_accepts_heard"]["at_default_threshold"],
+        "throughput_x_realtime": r["throughput_x_realtime"],
+        "det_png": str(out_dir / "eval" / "det.png"),
+        "minutes": r["audio_seconds"] / 60,
+    }
 
 
 def device_run_stage(spec, model_dir: Path, wav: Path, out_dir: Path) -> dict:
@@ -96,8 +105,12 @@ def device_run_stage(spec, model_dir: Path, wav: Path, out_dir: Path) -> dict:
     secs = pcm.size / spec.frontend.sample_rate_hz
     per_s = {k: st[f"{k}_instructions"] / secs for k in ("fe", "net", "det")}
     total = sum(per_s.values())
-    out = {"instructions_per_second": {k: round(v) for k, v in per_s.items()}, "duty_cycle_at_64MHz": total / CLOCK_HZ,
-           "stack_bytes": st["stack"], "drift": None}
+    out = {
+        "instructions_per_second": {k: round(v) for k, v in per_s.items()},
+        "duty_cycle_at_64MHz": total / CLOCK_HZ,
+        "stack_bytes": st["stack"],
+        "drift": None,
+    }
     base = Path(model_dir) / "feature_baseline.json"
     if base.exists() and dev["monitor"] is not None:
         b = Baseline.load(base, spec)
@@ -117,8 +130,9 @@ def plot_scores(spec, model_dir: Path, wav: Path, labels_csv: Path, path: Path) 
     pipe = ReferencePipeline(spec, model_dir)
     pcm = read_wav(wav, expected_rate=spec.frontend.sample_rate_hz)
     logits, events = pipe.run(pcm)
-    post = det.posteriors(logits, det.exp_lut(pipe.out_scale, spec.detector.posterior_frac_bits),
-                          spec.detector.posterior_frac_bits) / (1 << spec.detector.posterior_frac_bits)
+    post = det.posteriors(
+        logits, det.exp_lut(pipe.out_scale, spec.detector.posterior_frac_bits), spec.detector.posterior_frac_bits
+    ) / (1 << spec.detector.posterior_frac_bits)
     fe = spec.frontend
     ends = np.array(det.window_ends(fe.num_frames(pcm.size), spec))
     t = (ends * fe.hop_samples + fe.window_samples) / fe.sample_rate_hz
@@ -126,7 +140,7 @@ def plot_scores(spec, model_dir: Path, wav: Path, labels_csv: Path, path: Path) 
     fig, ax = plt.subplots(figsize=(10, 4.2))
     said: dict[tuple[int, int], list[str]] = {}
     for lab, a, b in read_labels(labels_csv):
-        said.setdefault((a, b), []).append(lab)                 # a phrase may say two keywords
+        said.setdefault((a, b), []).append(lab)  # a phrase may say two keywords
     for (a, b), labs in said.items():
         ax.axvspan(a / fe.sample_rate_hz, b / fe.sample_rate_hz, color="0.92")
         ax.text(a / fe.sample_rate_hz, 1.03, "said: " + " + ".join(labs), fontsize=7, color="0.35")
@@ -134,13 +148,18 @@ def plot_scores(spec, model_dir: Path, wav: Path, labels_csv: Path, path: Path) 
     for k in range(2, len(pipe.labels)):
         lab = pipe.labels[k]
         if post[:, k].max() > 0.2:
-            (line,) = ax.plot(t, post[:, k], lw=1, label=f"{lab} (threshold {thr.get(lab, spec.detector.threshold):.3f})")
+            (line,) = ax.plot(
+                t, post[:, k], lw=1, label=f"{lab} (threshold {thr.get(lab, spec.detector.threshold):.3f})"
+            )
             ax.axhline(thr.get(lab, spec.detector.threshold), color=line.get_color(), ls=":", lw=0.9)
     for e in events:
         ax.axvline(e.sample / fe.sample_rate_hz, color="k", ls="--", lw=0.8)
         ax.text(e.sample / fe.sample_rate_hz, -0.07, pipe.labels[e.label], fontsize=7, ha="center")
-    ax.set_title("What the model heard in the demo stream: each keyword's posterior, the threshold it fires at "
-                 "(dotted, its colour)", fontsize=9)
+    ax.set_title(
+        "What the model heard in the demo stream: each keyword's posterior, the threshold it fires at "
+        "(dotted, its colour)",
+        fontsize=9,
+    )
     ax.set_xlabel("seconds (grey: a keyword was said; dashed: a detection, named below)")
     ax.set_ylabel("posterior")
     ax.set_ylim(-0.1, 1.12)
@@ -163,8 +182,15 @@ def plot_confusion(model, path: Path) -> None:
     for i in range(len(labels)):
         for j in range(len(labels)):
             if cm[i, j]:
-                ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=6,
-                        color="white" if norm[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    int(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if norm[i, j] > 0.5 else "black",
+                )
     ax.set_xlabel("predicted (int8, TFLM)")
     ax.set_ylabel("true")
     ax.set_title(f"held-out voices: {acc['int8_test']:.1%} of {acc['test_clips']} clips", fontsize=9)

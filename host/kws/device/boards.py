@@ -10,17 +10,20 @@ from kws.errors import KwsError
 
 @dataclass(frozen=True)
 class Board:
-    env: str                                     # platformio.ini environment
+    env: str  # platformio.ini environment
     name: str
-    usb_ids: tuple[tuple[int, int], ...]         # (VID, PID) of its serial port(s)
+    usb_ids: tuple[tuple[int, int], ...]  # (VID, PID) of its serial port(s)
 
 
 BOARDS = (
     # Arduino Nano 33 BLE (Sense): application and bootloader CDC ports
     Board("nano33ble", "Arduino Nano 33 BLE Sense (nRF52840)", ((0x2341, 0x805A), (0x2341, 0x005A), (0x2341, 0x035A))),
     # ST-LINK/V2-1 and V3 virtual COM ports (Nucleo-F4, STM32F4-Discovery rev C+)
-    Board("stm32f4", "STM32F4 board (ST-LINK VCP)", ((0x0483, 0x374B), (0x0483, 0x3752), (0x0483, 0x374E),
-                                                    (0x0483, 0x374F), (0x0483, 0x3753))),
+    Board(
+        "stm32f4",
+        "STM32F4 board (ST-LINK VCP)",
+        ((0x0483, 0x374B), (0x0483, 0x3752), (0x0483, 0x374E), (0x0483, 0x374F), (0x0483, 0x3753)),
+    ),
 )
 
 
@@ -48,9 +51,13 @@ def auto_port(env: str | None = None) -> str:
         return found[0][0]
     from serial.tools import list_ports
 
-    listing = "\n  ".join(f"{p.device}: {p.description} [{p.vid or 0:04x}:{p.pid or 0:04x}]"
-                          for p in list_ports.comports()) or "(no serial ports at all)"
+    listing = (
+        "\n  ".join(f"{p.device}: {p.description} [{p.vid or 0:04x}:{p.pid or 0:04x}]" for p in list_ports.comports())
+        or "(no serial ports at all)"
+    )
     what = f"a {board(env).name}" if env and board(env) else "a known board"
     if not found:
-        raise KwsError(f"no serial port of {what} found by USB ID; connect it or give --port\nserial ports:\n  {listing}")
+        raise KwsError(
+            f"no serial port of {what} found by USB ID; connect it or give --port\nserial ports:\n  {listing}"
+        )
     raise KwsError(f"{len(found)} boards found ({', '.join(d for d, _ in found)}): choose one with --port")

@@ -30,8 +30,12 @@ def pio_command() -> list[str]:
 
 
 def pio_envs(project: Path = REPO_ROOT) -> list[str]:
-    r = subprocess.run(pio_command() + ["project", "config", "-d", str(project), "--json-output"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        pio_command() + ["project", "config", "-d", str(project), "--json-output"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if r.returncode != 0:
         raise KwsError(f"{project / 'platformio.ini'}: PlatformIO cannot read it:\n{r.stderr or r.stdout}")
     return [name[4:] for name, _ in json.loads(r.stdout) if name.startswith("env:")]
@@ -44,8 +48,10 @@ def upload_command(env: str, port: str, project: Path = REPO_ROOT) -> list[str]:
 def _diagnose(log: str) -> str:
     low = log.lower()
     if "httpclienterror" in low or "could not resolve" in low or "connection" in low and "error" in low:
-        return ("PlatformIO could not download the platform, framework or toolchain for this board (no internet?). "
-                "Run once where the internet is reachable; they are cached in ~/.platformio afterwards.")
+        return (
+            "PlatformIO could not download the platform, framework or toolchain for this board (no internet?). "
+            "Run once where the internet is reachable; they are cached in ~/.platformio afterwards."
+        )
     if "unknownplatform" in low or "unknown development platform" in low:
         return "the platform of this environment is not installed and cannot be installed here"
     if "no such file or directory" in low and "upload" in low or "could not open port" in low:
@@ -66,7 +72,9 @@ def upload(env: str, port: str, *, project: Path = REPO_ROOT, timeout: float = 9
     log = r.stdout + r.stderr
     if r.returncode != 0:
         tail = "\n".join(log.strip().splitlines()[-15:])
-        raise KwsError(f"PlatformIO build/upload for {env!r} failed (exit {r.returncode}):\n{tail}\n-> {_diagnose(log)}")
+        raise KwsError(
+            f"PlatformIO build/upload for {env!r} failed (exit {r.returncode}):\n{tail}\n-> {_diagnose(log)}"
+        )
 
 
 def verify(spec, model_dir: Path, port: str, *, timeout: float = 10.0) -> dict:
@@ -77,7 +85,12 @@ def verify(spec, model_dir: Path, port: str, *, timeout: float = 10.0) -> dict:
     model = ReleasedModel.load(model_dir)
     with Link.wait_open(port, wait=timeout, timeout=timeout) as link:
         hello = link.handshake(expect=expected_hashes(spec, model), attempts=max(1, int(timeout / 0.5)))
-    return {"port": port, "fw_version": hello.version,
-            "frontend_hash32": f"{hello.frontend_hash32:08x}", "model_hash32": f"{hello.model_hash32:08x}",
-            "detector_hash32": f"{hello.detector_hash32:08x}", "sample_rate": hello.sample_rate,
-            "model": model.name}
+    return {
+        "port": port,
+        "fw_version": hello.version,
+        "frontend_hash32": f"{hello.frontend_hash32:08x}",
+        "model_hash32": f"{hello.model_hash32:08x}",
+        "detector_hash32": f"{hello.detector_hash32:08x}",
+        "sample_rate": hello.sample_rate,
+        "model": model.name,
+    }

@@ -43,10 +43,10 @@ class LinkDamaged(KwsError):
     events, credits or logits the host did not receive. The stream's results are void."""
 
 
-PROBE_S = 0.5          # a stream with audio in flight and no frame for this long asks for STATS (a gap shows)
+PROBE_S = 0.5  # a stream with audio in flight and no frame for this long asks for STATS (a gap shows)
 
 
-COUNTERS = ("bad_crc", "bad_frames", "seq_gaps", "rx_frames", "rx_lost")   # the device's link counters in STATS
+COUNTERS = ("bad_crc", "bad_frames", "seq_gaps", "rx_frames", "rx_lost")  # the device's link counters in STATS
 
 
 def counters_since(stats: dict, before: dict) -> dict:
@@ -57,17 +57,17 @@ def counters_since(stats: dict, before: dict) -> dict:
 
 @dataclass
 class StreamResult:
-    events: list[tuple[int, int, int]] = field(default_factory=list)     # (class, score, sample)
+    events: list[tuple[int, int, int]] = field(default_factory=list)  # (class, score, sample)
     logits: list[bytes] = field(default_factory=list)
     errors: list[tuple[str, int]] = field(default_factory=list)
     samples_acked: int = 0
     seconds: float = 0.0
     event_received: list[float] = field(default_factory=list)  # host clock (time.monotonic) when each event arrived
-    block_ends: list[int] = field(default_factory=list)        # samples sent up to the end of each AUDIO block
-    block_sent: list[float] = field(default_factory=list)      # host clock when each block was sent
-    stats: dict = field(default_factory=dict)                  # the device's STATS at the end of the stream
-    stats_before: dict = field(default_factory=dict)           # ... and at the handshake (its counters run from boot)
-    link: dict = field(default_factory=dict)                   # the host decoder's damage counts during it (all 0)
+    block_ends: list[int] = field(default_factory=list)  # samples sent up to the end of each AUDIO block
+    block_sent: list[float] = field(default_factory=list)  # host clock when each block was sent
+    stats: dict = field(default_factory=dict)  # the device's STATS at the end of the stream
+    stats_before: dict = field(default_factory=dict)  # ... and at the handshake (its counters run from boot)
+    link: dict = field(default_factory=dict)  # the host decoder's damage counts during it (all 0)
 
     def device_counters(self) -> dict:
         """The device's link counters during this stream."""
@@ -117,7 +117,7 @@ class Link:
         except (serial.SerialException, OSError) as e:
             raise KwsError(f"cannot open {url}: {e}") from e
         sock = getattr(self.ser, "_socket", None)
-        if sock is not None:                      # lock-step traffic stalls without it (Nagle's delay on each small frame)
+        if sock is not None:  # lock-step traffic stalls without it (Nagle's delay on each small frame)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.dec = p.Decoder()
         self.seq = 0
@@ -177,16 +177,21 @@ class Link:
         return p.ERRORS.get(code, str(code)), seq
 
     def restarted(self, what: str) -> DeviceReset:
-        self.hello = None                                 # no session survives a restart
-        return DeviceReset(f"{self.url}: the device restarted mid-session: {what}; what it reported is void "
-                           "(handshake again and start over)")
+        self.hello = None  # no session survives a restart
+        return DeviceReset(
+            f"{self.url}: the device restarted mid-session: {what}; what it reported is void "
+            "(handshake again and start over)"
+        )
 
     def _lost(self, e: Exception) -> DeviceLost:
-        return DeviceLost(f"{self.url}: the port went away ({e}) after {self.dec.frames} frames received "
-                          f"(bad crc {self.dec.bad_crc}, bad frames {self.dec.bad_frame})")
+        return DeviceLost(
+            f"{self.url}: the port went away ({e}) after {self.dec.frames} frames received "
+            f"(bad crc {self.dec.bad_crc}, bad frames {self.dec.bad_frame})"
+        )
 
-    def wait_for(self, ftype: int, timeout: float | None = None, *,
-                 drop_older: bool | tuple[int, ...] = False) -> p.Frame:
+    def wait_for(
+        self, ftype: int, timeout: float | None = None, *, drop_older: bool | tuple[int, ...] = False
+    ) -> p.Frame:
         """The oldest received frame of ``ftype``; frames of other types stay queued in order
         (``drop_older``: those received before it are discarded, e.g. stale frames before a HELLO;
         a tuple: those of these types)."""
@@ -205,18 +210,26 @@ class Link:
             if time.monotonic() >= deadline:
                 break
             self.pending.extend(self._poll())
-        raise KwsError(f"{self.url}: no {p.NAMES.get(ftype, ftype)} within {timeout or self.timeout:.0f} s "
-                       f"(frames {self.dec.frames}, bad crc {self.dec.bad_crc}, bad frames {self.dec.bad_frame})")
+        raise KwsError(
+            f"{self.url}: no {p.NAMES.get(ftype, ftype)} within {timeout or self.timeout:.0f} s "
+            f"(frames {self.dec.frames}, bad crc {self.dec.bad_crc}, bad frames {self.dec.bad_frame})"
+        )
 
-    def handshake(self, *, logits: bool = False, expect: dict | None = None, attempts: int = 20,
-                  thresholds: list[int] | None = None) -> p.Hello:
+    def handshake(
+        self,
+        *,
+        logits: bool = False,
+        expect: dict | None = None,
+        attempts: int = 20,
+        thresholds: list[int] | None = None,
+    ) -> p.Hello:
         """HELLO_REQ until HELLO (bytes sent before the device's UART is up are lost); then
         refuse a device whose front end, model or detector differs from ``expect``.
         ``thresholds``: the detector's per-class thresholds (Q(frac)) for this session instead of
         its built-in ones, in force from its first sample (a microphone starts with the HELLO_REQ);
         the device must confirm them."""
         req = bytes([1 if logits else 0]) + (p.thresholds_payload(thresholds) if thresholds is not None else b"")
-        self.pending.clear()                     # what is left of an earlier session (a void stream's frames) is stale
+        self.pending.clear()  # what is left of an earlier session (a void stream's frames) is stale
         for _ in range(attempts):
             self.send(p.HELLO_REQ, req)
             try:
@@ -227,7 +240,7 @@ class Link:
         else:
             raise KwsError(f"{self.url}: the device never answered HELLO_REQ ({attempts} tries)")
         self.hello = p.Hello.parse(f.payload)
-        s = self._stats_frame(attempts)          # the device's counters run from boot: the session's start here
+        s = self._stats_frame(attempts)  # the device's counters run from boot: the session's start here
         self.stats_at_handshake = p.parse_stats(s.payload)
         # damage after this counts against the session's frames: from the HELLO on for a microphone device
         # (it may report events at once), after the STATS for one that computes only the host's audio
@@ -235,8 +248,10 @@ class Link:
         for key, want in (expect or {}).items():
             got = getattr(self.hello, key)
             if got != want:
-                raise DeviceMismatch(f"{self.url}: device {key} is {got:08x}, expected {want:08x}: flash the firmware "
-                                     "built from this spec and model")
+                raise DeviceMismatch(
+                    f"{self.url}: device {key} is {got:08x}, expected {want:08x}: flash the firmware "
+                    "built from this spec and model"
+                )
         # frames after the HELLO belong to this session (a microphone device may already report events)
         if thresholds is not None:
             self._check_thresholds(self.thresholds(), list(thresholds))
@@ -247,40 +262,48 @@ class Link:
         if self.hello is None:
             raise KwsError("handshake first")
         if self.hello.audio_source == 1:
-            raise KwsError(f"{self.url}: this firmware listens to its own microphone and refuses host audio; use "
-                           "kws device listen, or flash the serial-audio build")
+            raise KwsError(
+                f"{self.url}: this firmware listens to its own microphone and refuses host audio; use "
+                "kws device listen, or flash the serial-audio build"
+            )
         pcm = np.ascontiguousarray(pcm, dtype="<i2")
         block = self.hello.max_block
         res = StreamResult(stats_before=self.stats_at_handshake)
         t0 = time.monotonic()
         sent = 0
         dec = self.dec
-        base = self.session_damage               # frames after the HELLO (some may wait in self.pending) count
+        base = self.session_damage  # frames after the HELLO (some may wait in self.pending) count
         last_progress = last_frame = time.monotonic()
         probed = 0.0
-        asked = answered = 0                           # STATS requested and answered during the stream
+        asked = answered = 0  # STATS requested and answered during the stream
 
         def so_far() -> str:
-            return (f"it had acknowledged {res.samples_acked} of {pcm.size} samples, {len(res.events)} events received "
-                    f"(bad crc {dec.bad_crc - base[0]}, bad frames {dec.bad_frame - base[1]}, "
-                    f"sequence gaps {dec.seq_gaps - base[2]} from the device; its errors {res.errors[:5]})")
+            return (
+                f"it had acknowledged {res.samples_acked} of {pcm.size} samples, {len(res.events)} events received "
+                f"(bad crc {dec.bad_crc - base[0]}, bad frames {dec.bad_frame - base[1]}, "
+                f"sequence gaps {dec.seq_gaps - base[2]} from the device; its errors {res.errors[:5]})"
+            )
 
         def check_damage() -> None:
             if dec.damage != base:
-                raise LinkDamaged(f"{self.url}: frames from the device were damaged or lost: {so_far()}; the stream is "
-                                  "void (stream again)")
+                raise LinkDamaged(
+                    f"{self.url}: frames from the device were damaged or lost: {so_far()}; the stream is "
+                    "void (stream again)"
+                )
 
         def handle(f: p.Frame):
             nonlocal last_progress, answered
             if f.type == p.CREDIT:
                 _, acked = p.parse_credit(f.payload)
-                if acked < res.samples_acked:           # frames out of order, else its count started again (a reset)
+                if acked < res.samples_acked:  # frames out of order, else its count started again (a reset)
                     check_damage()
                     raise self.restarted(f"{so_far()}, then {acked}")
                 i = bisect.bisect_left(res.block_ends, acked)
                 if acked and (i == len(res.block_ends) or res.block_ends[i] != acked):
-                    raise LinkDamaged(f"{self.url}: the device acknowledged {acked} samples, which no block sent "
-                                      f"ends at: {so_far()}; the stream is void")
+                    raise LinkDamaged(
+                        f"{self.url}: the device acknowledged {acked} samples, which no block sent "
+                        f"ends at: {so_far()}; the stream is void"
+                    )
                 if acked > res.samples_acked:
                     last_progress = time.monotonic()
                 res.samples_acked = acked
@@ -291,9 +314,11 @@ class Link:
                 res.logits.append(p.parse_logits(f.payload)[1])
             elif f.type == p.ERROR:
                 res.errors.append(self.error_of(f, so_far()))
-                raise LinkDamaged(f"{self.url}: the device refused a frame ({res.errors[-1][0]}, seq "
-                                  f"{res.errors[-1][1]}): audio it did not compute; {so_far()}; the stream is void")
-            elif f.type == p.STATS and answered < asked:     # else a stale answer to a handshake's request
+                raise LinkDamaged(
+                    f"{self.url}: the device refused a frame ({res.errors[-1][0]}, seq "
+                    f"{res.errors[-1][1]}): audio it did not compute; {so_far()}; the stream is void"
+                )
+            elif f.type == p.STATS and answered < asked:  # else a stale answer to a handshake's request
                 res.stats = p.parse_stats(f.payload)
                 answered += 1
 
@@ -317,7 +342,7 @@ class Link:
                 for _ in range(self.hello.credits - in_flight):
                     if sent >= pcm.size:
                         break
-                    chunk = pcm[sent:sent + block]
+                    chunk = pcm[sent : sent + block]
                     self.send(p.AUDIO, chunk.tobytes())
                     sent += chunk.size
                     res.block_ends.append(sent)
@@ -325,7 +350,7 @@ class Link:
                 pump()
                 now = time.monotonic()
                 if now - last_frame > PROBE_S and now - probed > PROBE_S:
-                    self.send(p.STATS_REQ)            # its answer shows a gap if the device's last frames were lost
+                    self.send(p.STATS_REQ)  # its answer shows a gap if the device's last frames were lost
                     asked += 1
                     probed = now
                 if now - last_progress > self.timeout:
@@ -338,20 +363,26 @@ class Link:
             while answered < asked:
                 pump()
                 now = time.monotonic()
-                if now - max(last_frame, probed) > PROBE_S:     # a request or its answer lost: the next shows it
+                if now - max(last_frame, probed) > PROBE_S:  # a request or its answer lost: the next shows it
                     self.send(p.STATS_REQ)
                     asked += 1
                     probed = now
                 if now > deadline:
                     raise KwsError(f"{self.url}: no STATS within {self.timeout:.0f} s after the stream: {so_far()}")
             if res.stats["events"] != len(res.events):
-                raise LinkDamaged(f"{self.url}: the device sent {res.stats['events']} events, {len(res.events)} "
-                                  f"arrived: {so_far()}; the stream is void")
+                raise LinkDamaged(
+                    f"{self.url}: the device sent {res.stats['events']} events, {len(res.events)} "
+                    f"arrived: {so_far()}; the stream is void"
+                )
         except DeviceLost as e:
-            raise DeviceLost(f"{e}; {res.samples_acked} of {pcm.size} samples acknowledged, "
-                             f"{len(res.events)} events") from e
-        res.link = {"bad_crc": dec.bad_crc - base[0], "bad_frames": dec.bad_frame - base[1],
-                    "seq_gaps": dec.seq_gaps - base[2]}
+            raise DeviceLost(
+                f"{e}; {res.samples_acked} of {pcm.size} samples acknowledged, {len(res.events)} events"
+            ) from e
+        res.link = {
+            "bad_crc": dec.bad_crc - base[0],
+            "bad_frames": dec.bad_frame - base[1],
+            "seq_gaps": dec.seq_gaps - base[2],
+        }
         res.seconds = time.monotonic() - t0
         return res
 
@@ -375,22 +406,26 @@ class Link:
                         self._check_thresholds(got, list(thresholds_q))
                     return got
                 if f.type == p.ERROR and f.payload[:1] == bytes([p.ERR_STARTED]):
-                    self.error_of(f, "before it answered THRESHOLDS_REQ")          # raises DeviceReset
+                    self.error_of(f, "before it answered THRESHOLDS_REQ")  # raises DeviceReset
                 if f.type == p.ERROR and p.parse_error(f.payload)[1] == mine:
                     del self.pending[i]
                     code = f.payload[0]
                     if code == p.ERR_UNKNOWN:
-                        raise KwsError(f"{self.url}: this firmware cannot take thresholds at run time (it predates "
-                                       "THRESHOLDS_REQ): flash the current firmware, or build it with these "
-                                       "thresholds (kws eval --calibrate, then kws codegen model)")
+                        raise KwsError(
+                            f"{self.url}: this firmware cannot take thresholds at run time (it predates "
+                            "THRESHOLDS_REQ): flash the current firmware, or build it with these "
+                            "thresholds (kws eval --calibrate, then kws codegen model)"
+                        )
                     raise KwsError(f"{self.url}: the device refused THRESHOLDS_REQ: {p.ERRORS.get(code, code)}")
             self.pending.extend(self._poll())
         raise KwsError(f"{self.url}: no THRESHOLDS within {self.timeout:.0f} s")
 
     def _check_thresholds(self, got: tuple[bool, list[int]], want: list[int]) -> None:
         if got != (True, want):
-            raise KwsError(f"{self.url}: the device did not take the thresholds: asked {want}, it runs {got[1]}"
-                           + ("" if got[0] else " (its built-in ones)"))
+            raise KwsError(
+                f"{self.url}: the device did not take the thresholds: asked {want}, it runs {got[1]}"
+                + ("" if got[0] else " (its built-in ones)")
+            )
 
     def stats(self, *, attempts: int = 1) -> dict:
         """The device's STATS; with ``attempts`` > 1 asked again after 0.5 s without an answer (a

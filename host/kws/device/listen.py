@@ -13,11 +13,11 @@ from kws.errors import KwsError
 
 @dataclass
 class ListenResult:
-    events: list[tuple[int, int, int]] = field(default_factory=list)      # (class, score Q15, sample)
+    events: list[tuple[int, int, int]] = field(default_factory=list)  # (class, score Q15, sample)
     errors: list[tuple[str, int]] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
     interrupted: bool = False
-    link: dict = field(default_factory=dict)        # damage on the way from the device while listening
+    link: dict = field(default_factory=dict)  # damage on the way from the device while listening
 
     @property
     def lost(self) -> str | None:
@@ -31,19 +31,22 @@ class ListenResult:
         return None
 
 
-def device_listen(link, *, seconds: float | None = None, until_frames: int | None = None, on_event=None,
-                  poll_stats: float = 0.5) -> ListenResult:
+def device_listen(
+    link, *, seconds: float | None = None, until_frames: int | None = None, on_event=None, poll_stats: float = 0.5
+) -> ListenResult:
     """Collects events until ``seconds`` (wall clock) passed, the device has computed
     ``until_frames`` feature frames, or Ctrl-C. The link must have shaken hands with a device
     whose audio source is its microphone."""
     if link.hello is None:
         raise KwsError("handshake first")
     if link.hello.audio_source != 1:
-        raise KwsError(f"{link.url}: this firmware takes its audio from the host (kws device stream); flash the "
-                       "microphone build (e.g. kws flash --env nano33ble) to listen")
+        raise KwsError(
+            f"{link.url}: this firmware takes its audio from the host (kws device stream); flash the "
+            "microphone build (e.g. kws flash --env nano33ble) to listen"
+        )
     res = ListenResult()
     dec = link.dec
-    base = link.session_damage                       # from the HELLO on: events may arrive with it
+    base = link.session_damage  # from the HELLO on: events may arrive with it
     t0 = time.monotonic()
     next_stats = t0
     try:
@@ -68,6 +71,9 @@ def device_listen(link, *, seconds: float | None = None, until_frames: int | Non
     except KeyboardInterrupt:
         res.interrupted = True
     res.stats = link.stats()
-    res.link = {"bad_crc": dec.bad_crc - base[0], "bad_frames": dec.bad_frame - base[1],
-                "seq_gaps": dec.seq_gaps - base[2]}
+    res.link = {
+        "bad_crc": dec.bad_crc - base[0],
+        "bad_frames": dec.bad_frame - base[1],
+        "seq_gaps": dec.seq_gaps - base[2],
+    }
     return res

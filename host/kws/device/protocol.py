@@ -43,24 +43,43 @@ ERROR = 0x8F
 EVENT = 0x90
 LOGITS = 0x91
 
-NAMES = {HELLO_REQ: "HELLO_REQ", STATS_REQ: "STATS_REQ", MONITOR_REQ: "MONITOR_REQ", THRESHOLDS_REQ: "THRESHOLDS_REQ",
-         AUDIO: "AUDIO", HELLO: "HELLO", CREDIT: "CREDIT", STATS: "STATS", MONITOR: "MONITOR",
-         THRESHOLDS: "THRESHOLDS", ERROR: "ERROR", EVENT: "EVENT", LOGITS: "LOGITS"}
-ERRORS = {1: "bad_crc", 2: "bad_frame", 3: "seq_gap", 4: "bad_audio_size", 5: "unknown_type", 6: "started",
-          7: "bad_request"}
-ERR_STARTED = 6                           # sent once at boot: the device (re)started, no session survives
+NAMES = {
+    HELLO_REQ: "HELLO_REQ",
+    STATS_REQ: "STATS_REQ",
+    MONITOR_REQ: "MONITOR_REQ",
+    THRESHOLDS_REQ: "THRESHOLDS_REQ",
+    AUDIO: "AUDIO",
+    HELLO: "HELLO",
+    CREDIT: "CREDIT",
+    STATS: "STATS",
+    MONITOR: "MONITOR",
+    THRESHOLDS: "THRESHOLDS",
+    ERROR: "ERROR",
+    EVENT: "EVENT",
+    LOGITS: "LOGITS",
+}
+ERRORS = {
+    1: "bad_crc",
+    2: "bad_frame",
+    3: "seq_gap",
+    4: "bad_audio_size",
+    5: "unknown_type",
+    6: "started",
+    7: "bad_request",
+}
+ERR_STARTED = 6  # sent once at boot: the device (re)started, no session survives
 ERR_UNKNOWN = 5
 
-HELLO_FMT = "<IIIIIHHBB"      # fw version, fe hash, model hash, detector hash, rate, hop, max block, credits, classes
-                              # [+ audio source u8: 0 host-streamed, 1 the device's microphone]
-STATS_FMT = "<IIIIIIIQQQ"     # frames, runs, events, rx frames, bad crc, bad frames, seq gaps, fe, net, det ticks
+HELLO_FMT = "<IIIIIHHBB"  # fw version, fe hash, model hash, detector hash, rate, hop, max block, credits, classes
+# [+ audio source u8: 0 host-streamed, 1 the device's microphone]
+STATS_FMT = "<IIIIIIIQQQ"  # frames, runs, events, rx frames, bad crc, bad frames, seq gaps, fe, net, det ticks
 STATS_BASE = struct.calcsize(STATS_FMT)
-STATS_EXT = (("stack_peak", "audio_overruns"), ("rx_lost",), ("tick_hz",))   # appended since v1.0, u32 each:
+STATS_EXT = (("stack_peak", "audio_overruns"), ("rx_lost",), ("tick_hz",))  # appended since v1.0, u32 each:
 #   [+ stack peak bytes, audio overruns] [+ serial bytes lost before the protocol saw them] [+ ticks per second of
 #   the tick counts]; older devices send fewer
 
 
-MAX_WIRE = MAX_BODY + MAX_BODY // 254 + 1     # COBS bytes of the longest body, delimiter excluded
+MAX_WIRE = MAX_BODY + MAX_BODY // 254 + 1  # COBS bytes of the longest body, delimiter excluded
 
 
 class MalformedFrame(KwsError):
@@ -69,8 +88,10 @@ class MalformedFrame(KwsError):
 
 def _need(f_name: str, payload: bytes, n: int, *, exact: bool = False) -> None:
     if len(payload) < n or (exact and len(payload) != n):
-        raise MalformedFrame(f"a {f_name} frame of {len(payload)} payload bytes: {'exactly' if exact else 'at least'} "
-                             f"{n} expected (a device speaking another protocol, or a firmware bug)")
+        raise MalformedFrame(
+            f"a {f_name} frame of {len(payload)} payload bytes: {'exactly' if exact else 'at least'} "
+            f"{n} expected (a device speaking another protocol, or a firmware bug)"
+        )
 
 
 def crc16(data: bytes) -> int:
@@ -88,7 +109,7 @@ class Frame:
     type: int
     seq: int
     payload: bytes
-    damage: tuple[int, int, int] = (0, 0, 0)      # the decoder's (bad crc, bad frames, gaps) once it was decoded
+    damage: tuple[int, int, int] = (0, 0, 0)  # the decoder's (bad crc, bad frames, gaps) once it was decoded
 
     @property
     def name(self) -> str:
@@ -100,7 +121,7 @@ class Decoder:
     """Incremental decoder: feed bytes, get frames; damage is counted, never raised."""
 
     buf: bytearray = field(default_factory=bytearray)
-    overlong: bool = False           # more than MAX_WIRE bytes since the last delimiter: dropped at the next one
+    overlong: bool = False  # more than MAX_WIRE bytes since the last delimiter: dropped at the next one
     frames: int = 0
     bad_crc: int = 0
     bad_frame: int = 0
@@ -114,7 +135,7 @@ class Decoder:
                 if len(self.buf) < MAX_WIRE:
                     self.buf.append(b)
                 else:
-                    self.overlong = True        # kept bounded; rejected at the delimiter
+                    self.overlong = True  # kept bounded; rejected at the delimiter
                 continue
             raw, self.buf = bytes(self.buf), bytearray()
             if self.overlong:
@@ -167,7 +188,7 @@ class Hello:
     max_block: int
     credits: int
     classes: int
-    audio_source: int = 0          # 1: the device listens to its own microphone
+    audio_source: int = 0  # 1: the device listens to its own microphone
 
     @property
     def version(self) -> str:
@@ -179,7 +200,7 @@ class Hello:
     def parse(cls, payload: bytes) -> Hello:
         n = struct.calcsize(HELLO_FMT)
         _need("HELLO", payload, n)
-        return cls(*struct.unpack(HELLO_FMT, payload[:n]), *payload[n:n + 1])
+        return cls(*struct.unpack(HELLO_FMT, payload[:n]), *payload[n : n + 1])
 
 
 def parse_event(payload: bytes) -> tuple[int, int, int]:
@@ -211,18 +232,28 @@ def parse_thresholds(payload: bytes) -> tuple[bool, list[int]]:
     if (len(payload) - 1) % 2:
         raise MalformedFrame(f"a THRESHOLDS frame of {len(payload)} payload bytes: 1 + 2 per class expected")
     n = (len(payload) - 1) // 2
-    return bool(payload[0]), list(struct.unpack(f"<{n}H", payload[1:1 + 2 * n]))
+    return bool(payload[0]), list(struct.unpack(f"<{n}H", payload[1 : 1 + 2 * n]))
 
 
 def parse_logits(payload: bytes) -> tuple[int, bytes]:
     _need("LOGITS", payload, 5)
-    run, = struct.unpack("<I", payload[:4])
+    (run,) = struct.unpack("<I", payload[:4])
     return run, payload[4:]
 
 
 def parse_stats(payload: bytes) -> dict:
-    keys = ("frames", "runs", "events", "rx_frames", "bad_crc", "bad_frames", "seq_gaps", "fe_ticks", "net_ticks",
-            "det_ticks")
+    keys = (
+        "frames",
+        "runs",
+        "events",
+        "rx_frames",
+        "bad_crc",
+        "bad_frames",
+        "seq_gaps",
+        "fe_ticks",
+        "net_ticks",
+        "det_ticks",
+    )
     n = STATS_BASE
     _need("STATS", payload, n)
     out = dict(zip(keys, struct.unpack(STATS_FMT, payload[:n])))

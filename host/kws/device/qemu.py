@@ -36,8 +36,9 @@ def semihost_config(elf: Path, args: list[str]) -> str:
     return ",".join(["enable=on", "target=native"] + [f"arg={a}" for a in [Path(elf).name, *args]])
 
 
-def run_semihosted(elf: str | Path, args: list[str], *, timeout: float = 120.0, icount: bool = True,
-                   cwd: str | Path | None = None) -> SemihostedRun:
+def run_semihosted(
+    elf: str | Path, args: list[str], *, timeout: float = 120.0, icount: bool = True, cwd: str | Path | None = None
+) -> SemihostedRun:
     """Boot ``elf`` with semihosting command line ``args``; wait for it to exit.
 
     Raises :class:`KwsError` when QEMU does not finish within ``timeout`` seconds (the
@@ -46,15 +47,30 @@ def run_semihosted(elf: str | Path, args: list[str], *, timeout: float = 120.0, 
     elf = Path(elf)
     if not elf.exists():
         raise KwsError(f"{elf}: firmware image not found (build it with `make -C firmware qemu`)")
-    cmd = [qemu_binary(), "-M", MACHINE, "-display", "none", "-monitor", "none", "-serial", "stdio",
-           "-semihosting-config", semihost_config(elf, args), "-kernel", str(elf)]
+    cmd = [
+        qemu_binary(),
+        "-M",
+        MACHINE,
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-semihosting-config",
+        semihost_config(elf, args),
+        "-kernel",
+        str(elf),
+    ]
     if icount:
         cmd[1:1] = ["-icount", "shift=0"]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
     except subprocess.TimeoutExpired as e:
-        raise KwsError(f"{elf.name} did not finish within {timeout:.0f} s in QEMU; output so far:\n"
-                       f"{(e.stdout or b'').decode(errors='replace') if isinstance(e.stdout, bytes) else e.stdout}") from e
+        raise KwsError(
+            f"{elf.name} did not finish within {timeout:.0f} s in QEMU; output so far:\n"
+            f"{(e.stdout or b'').decode(errors='replace') if isinstance(e.stdout, bytes) else e.stdout}"
+        ) from e
     return SemihostedRun(exit_code=r.returncode, output=r.stdout + r.stderr)
 
 
@@ -63,8 +79,17 @@ def parse_fields(line: str) -> dict[str, str]:
     return dict(tok.split("=", 1) for tok in line.split() if "=" in tok)
 
 
-def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bool = False,
-              frontend_hash32: int = 0, source: str = "<model>") -> dict:
+def net_bench(
+    blob: bytes,
+    x,
+    expected,
+    work_dir,
+    *,
+    name: str,
+    drop_softmax: bool = False,
+    frontend_hash32: int = 0,
+    source: str = "<model>",
+) -> dict:
     """Generate C for ``blob``, build it into the QEMU bench image, run one input in the emulator.
 
     ``x``: int8 input, ``expected``: int8 output (from TFLM). Returns ``equal`` (bool),
@@ -85,7 +110,7 @@ def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bo
     np.asarray(x, dtype=np.int8).tofile(work_dir / "case.in")
     np.asarray(expected, dtype=np.int8).tofile(work_dir / "case.out")
     elf = firmware_build_dir("qemu") / f"{name}_bench.elf"
-    elf.unlink(missing_ok=True)            # always rebuild: the same name may have served another network
+    elf.unlink(missing_ok=True)  # always rebuild: the same name may have served another network
     make_firmware("qemu-net", f"NET_DIR={work_dir.resolve()}", f"NET_NAME={name}", what="QEMU network image build")
     run = run_semihosted(elf, [str(work_dir / "case")], timeout=300)
     line = [ln for ln in run.output.splitlines() if ln.startswith("net_bench ")]
@@ -95,17 +120,21 @@ def net_bench(blob: bytes, x, expected, work_dir, *, name: str, drop_softmax: bo
     per_tick = int(f["calib_instr"]) / int(f["calib_ticks"]) / int(f["runs"])
     header = (work_dir / "kws_net.h").read_text()
     kinds = re.search(r"kernel calls per inference: ([a-z0-9 ]+)", header).group(1).split()
-    out = {"equal": f["equal"] == "1" and run.exit_code == 0, "instructions": int(f["ticks"]) * per_tick,
-           "layers": [(k, int(t) * per_tick) for k, t in zip(kinds, f["layers"].split(","))],
-           "arena_bytes": int(f["arena"])}
+    out = {
+        "equal": f["equal"] == "1" and run.exit_code == 0,
+        "instructions": int(f["ticks"]) * per_tick,
+        "layers": [(k, int(t) * per_tick) for k, t in zip(kinds, f["layers"].split(","))],
+        "arena_bytes": int(f["arena"]),
+    }
     if "stream_steps" in f:
         per = int(f["calib_instr"]) / int(f["calib_ticks"])
         steps = int(f["stream_steps"])
-        out["stream"] = {"equal": f["stream_equal"] == "1",
-                         "instructions_per_step": int(f["step_ticks"]) * per / steps,
-                         "logits_instructions": int(f["logit_ticks"]) * per,
-                         "layers_per_step": [(k, int(t) * per / steps)
-                                             for k, t in zip(kinds, f["stream_layers"].split(","))]}
+        out["stream"] = {
+            "equal": f["stream_equal"] == "1",
+            "instructions_per_step": int(f["step_ticks"]) * per / steps,
+            "logits_instructions": int(f["logit_ticks"]) * per,
+            "layers_per_step": [(k, int(t) * per / steps) for k, t in zip(kinds, f["stream_layers"].split(","))],
+        }
     return out
 
 
@@ -135,10 +164,15 @@ def run_app(pcm, work_dir, *, timeout: float = 600.0, model: str | None = None, 
         raise KwsError(f"kws_app failed (exit {run.exit_code}):\n{run.output[-2000:]}")
     stats = {k: int(v) for k, v in parse_fields(done[0]).items()}
     per = stats["calib_instr"] / stats["calib_ticks"]
-    stats.update(fe_instructions=stats["fe_ticks"] * per, net_instructions=stats["net_ticks"] * per,
-                 det_instructions=stats["det_ticks"] * per)
-    events = [(int(f["class"]), int(f["score"]), int(f["sample"]))
-              for f in (parse_fields(ln) for ln in lines if ln.startswith("kws event"))]
+    stats.update(
+        fe_instructions=stats["fe_ticks"] * per,
+        net_instructions=stats["net_ticks"] * per,
+        det_instructions=stats["det_ticks"] * per,
+    )
+    events = [
+        (int(f["class"]), int(f["score"]), int(f["sample"]))
+        for f in (parse_fields(ln) for ln in lines if ln.startswith("kws event"))
+    ]
     raw = np.fromfile(dump, dtype=np.int8) if dump.exists() else np.zeros(0, np.int8)
     mon = [ln.split()[2] for ln in lines if ln.startswith("kws monitor ")]
     from kws.reference.monitor import FeatureStats
@@ -169,14 +203,26 @@ class Sim:
         import subprocess
         import tempfile
 
-        with so.socket() as s:                        # a free loopback port
+        with so.socket() as s:  # a free loopback port
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self._tmp = tempfile.TemporaryDirectory(prefix="kws-sim-")
-        monitor = f"unix:{self._tmp.name}/monitor,server=on,wait=off"      # reset() speaks to it
-        cmd = [qemu_binary(), "-M", MACHINE, "-display", "none", "-monitor", monitor, "-chardev",
-               f"socket,id=s0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on", "-serial", "chardev:s0",
-               "-kernel", str(self.elf)]
+        monitor = f"unix:{self._tmp.name}/monitor,server=on,wait=off"  # reset() speaks to it
+        cmd = [
+            qemu_binary(),
+            "-M",
+            MACHINE,
+            "-display",
+            "none",
+            "-monitor",
+            monitor,
+            "-chardev",
+            f"socket,id=s0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on",
+            "-serial",
+            "chardev:s0",
+            "-kernel",
+            str(self.elf),
+        ]
         if self.icount:
             cmd[1:1] = ["-icount", "shift=0"]
         if self.args is not None:
@@ -207,7 +253,7 @@ class Sim:
             m.connect(f"{self._tmp.name}/monitor")
             m.sendall(b"system_reset\n")
             seen, deadline = b"", time.monotonic() + 5.0
-            while b"system_reset" not in seen and time.monotonic() < deadline:   # QEMU echoes the command
+            while b"system_reset" not in seen and time.monotonic() < deadline:  # QEMU echoes the command
                 seen += m.recv(4096)
 
     def __exit__(self, *exc):

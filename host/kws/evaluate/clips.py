@@ -56,14 +56,21 @@ def clip_accuracy(spec, model_dir: str | Path, data_dir: str | Path, *, split: s
     logits = clip_logits((model_dir / "model.tflite").read_bytes(), pcm, spec)
     ids = [e["id"] for e in entries]
     y = np.array([labels.index(e["label"]) for e in entries])
-    out = evaluate_logits(logits, y, labels, np.array([e["source"] for e in entries]), contexts(data_dir, ids),
-                          voice_groups(data_dir, ids))
+    out = evaluate_logits(
+        logits,
+        y,
+        labels,
+        np.array([e["source"] for e in entries]),
+        contexts(data_dir, ids),
+        voice_groups(data_dir, ids),
+    )
     # each clip's outcome and voice, for paired comparisons of two models (kws eval --compare)
-    paired = {"clip_ids_key": occurrences_key([[i] for i in ids]),
-              "outcomes": "".join("1" if c else "0" for c in np.argmax(logits, axis=1) == y),
-              "clip_voices": [group_of(e["speaker"]) for e in entries]}
+    paired = {
+        "clip_ids_key": occurrences_key([[i] for i in ids]),
+        "outcomes": "".join("1" if c else "0" for c in np.argmax(logits, axis=1) == y),
+        "clip_voices": [group_of(e["speaker"]) for e in entries],
+    }
     return {"model": str(model_dir), "data": str(data_dir), "data_hash": data["hash"], "split": split, **out, **paired}
-
 
 
 def window_samples(spec) -> int:
@@ -90,12 +97,12 @@ def clip_logits(model: bytes, pcm: list[np.ndarray], spec) -> np.ndarray:
             x = np.concatenate([x, np.zeros(need - x.size, np.int16)])
         q = fixed.quantize_cepstra(fixed.cepstra_from_frames(fixed.frame_view(np.ascontiguousarray(x), fe), fe), fe)
         starts = sorted(set(range(0, q.shape[0] - frames + 1, stride)) | {q.shape[0] - frames})
-        windows += [q[s:s + frames] for s in starts]
+        windows += [q[s : s + frames] for s in starts]
         owner += [i] * len(starts)
     wl = tflm_logits(model, np.stack(windows)).astype(np.float32)
     owner = np.array(owner)
     ranked = np.sort(wl, axis=1)
-    top, conf = wl.argmax(axis=1), ranked[:, -1] - ranked[:, -2]       # int8 logits: a lead never saturates
+    top, conf = wl.argmax(axis=1), ranked[:, -1] - ranked[:, -2]  # int8 logits: a lead never saturates
     out = np.empty((len(pcm), wl.shape[1]), np.float32)
     for i in range(len(pcm)):
         idx = np.nonzero(owner == i)[0]

@@ -27,12 +27,17 @@ def human_voice(spec, model_dir: str | Path, work_dir: str | Path, *, device: bo
     released = pipe.model.thresholds
     res = evaluate(spec, model_dir, streams, work_dir / "eval", fixed_thresholds=released)
     at_released = res["at_fixed"] if released else res["at_default_threshold"]
-    out = {"model": str(model_dir), "stream": summary, "released_thresholds": released,
-           "default_threshold": spec.detector.threshold, "at_released_thresholds": _point(at_released),
-           "at_default_threshold": _point(res["at_default_threshold"]),
-           "false_accepts_heard_at_default": res.get("false_accepts_heard", {}).get("at_default_threshold"),
-           "det_all": [{k: p[k] for k in ("threshold", "frr", "false_accepts")} for p in res["det_all"]],
-           "note": "one recorded speaker, six keywords: a sanity check, not an accuracy figure"}
+    out = {
+        "model": str(model_dir),
+        "stream": summary,
+        "released_thresholds": released,
+        "default_threshold": spec.detector.threshold,
+        "at_released_thresholds": _point(at_released),
+        "at_default_threshold": _point(res["at_default_threshold"]),
+        "false_accepts_heard_at_default": res.get("false_accepts_heard", {}).get("at_default_threshold"),
+        "det_all": [{k: p[k] for k in ("threshold", "frr", "false_accepts")} for p in res["det_all"]],
+        "note": "one recorded speaker, six keywords: a sanity check, not an accuracy figure",
+    }
     if device:
         from kws.device.qemu import run_app
 
@@ -44,5 +49,8 @@ def human_voice(spec, model_dir: str | Path, work_dir: str | Path, *, device: bo
         out["device_qemu"] = {
             "windows": int(logits.shape[0]),
             "windows_equal": int(np.sum(np.all(got == logits, axis=1))) if got.shape == logits.shape else 0,
-            "events_host": host_events, "events_device": dev["events"], "events_equal": host_events == dev["events"]}
+            "events_host": host_events,
+            "events_device": dev["events"],
+            "events_equal": host_events == dev["events"],
+        }
     return out

@@ -23,9 +23,11 @@ import numpy as np
 from kws.errors import KwsError
 from kws.paths import OWW_DIR, OWW_FILES, openwakeword_available
 
-RATE = 16000                    # the peers' own input rate (openWakeWord and PocketSphinx models), not the spec's
-OWW_HOP = 1280                       # openWakeWord's frame: 80 ms
+RATE = 16000  # the peers' own input rate (openWakeWord and PocketSphinx models), not the spec's
+OWW_HOP = 1280  # openWakeWord's frame: 80 ms
 OWW_PREROLL = 2 * RATE
+
+
 def openwakeword_scores(pcm: np.ndarray, word: str = "alexa") -> tuple[np.ndarray, np.ndarray]:
     """(end sample of each 80 ms frame in ``pcm``, its score); frames of the pre-roll left out."""
     why = openwakeword_available(word)
@@ -34,20 +36,25 @@ def openwakeword_scores(pcm: np.ndarray, word: str = "alexa") -> tuple[np.ndarra
     from openwakeword.model import Model
 
     name = f"{word}_v0.1"
-    m = Model(wakeword_models=[str(OWW_DIR / f"{name}.onnx")], melspec_model_path=str(OWW_DIR / OWW_FILES[0]),
-              embedding_model_path=str(OWW_DIR / OWW_FILES[1]), inference_framework="onnx")
+    m = Model(
+        wakeword_models=[str(OWW_DIR / f"{name}.onnx")],
+        melspec_model_path=str(OWW_DIR / OWW_FILES[0]),
+        embedding_model_path=str(OWW_DIR / OWW_FILES[1]),
+        inference_framework="onnx",
+    )
     x = np.concatenate([np.zeros(OWW_PREROLL, np.int16), np.asarray(pcm, np.int16)])
     ends, scores = [], []
     for a in range(0, x.size - OWW_HOP + 1, OWW_HOP):
-        s = m.predict(x[a:a + OWW_HOP])[name]
+        s = m.predict(x[a : a + OWW_HOP])[name]
         if a + OWW_HOP > OWW_PREROLL:
             ends.append(a + OWW_HOP - OWW_PREROLL)
             scores.append(float(s))
     return np.array(ends, dtype=np.int64), np.array(scores)
 
 
-def detections(ends: np.ndarray, scores: np.ndarray, threshold: float, keyword: str, *,
-               refractory_s: float = 1.0) -> list[tuple[str, int]]:
+def detections(
+    ends: np.ndarray, scores: np.ndarray, threshold: float, keyword: str, *, refractory_s: float = 1.0
+) -> list[tuple[str, int]]:
     """Events of a score track: a score at or over ``threshold``, then none for ``refractory_s``."""
     out, quiet_until = [], -1
     for t, s in zip(ends.tolist(), scores.tolist()):
@@ -65,8 +72,9 @@ def pocketsphinx_available() -> str | None:
     return None
 
 
-def pocketsphinx_detections(pcm: np.ndarray, keyphrase: str, threshold: float, *, keyword: str | None = None,
-                            block: int = 1600) -> list[tuple[str, int]]:
+def pocketsphinx_detections(
+    pcm: np.ndarray, keyphrase: str, threshold: float, *, keyword: str | None = None, block: int = 1600
+) -> list[tuple[str, int]]:
     """PocketSphinx keyphrase spotting over ``pcm``: an event at the end of the block in which the
     phrase was found (its bundled en-us model; ``threshold`` is its ``kws_threshold``)."""
     why = pocketsphinx_available()
@@ -79,7 +87,7 @@ def pocketsphinx_detections(pcm: np.ndarray, keyphrase: str, threshold: float, *
     out = []
     d.start_utt()
     for a in range(0, x.size, block):
-        d.process_raw(x[a:a + block].tobytes(), no_search=False, full_utt=False)
+        d.process_raw(x[a : a + block].tobytes(), no_search=False, full_utt=False)
         if d.hyp() is not None:
             out.append((keyword or keyphrase, int(min(a + block, x.size))))
             d.end_utt()

@@ -50,18 +50,31 @@ def _stream_score(spec, task, run: Path, streams: Path, target_fa: float) -> dic
 
     from kws.evaluate.run import evaluate
 
-    model_dir = run / "streams_model"                      # what the reference pipeline reads
+    model_dir = run / "streams_model"  # what the reference pipeline reads
     model_dir.mkdir(exist_ok=True)
     shutil.copyfile(run / "model.tflite", model_dir / "model.tflite")
     sha = hashlib.sha256((model_dir / "model.tflite").read_bytes()).hexdigest()
-    write_if_changed(model_dir / "manifest.json", json.dumps({   # the fields kws.released.ReleasedModel reads
-        "name": run.name, "task": {"name": task.name}, "labels": list(task.labels),
-        "model": {"file": "model.tflite", "sha256": sha}, "frontend": {"hash": spec.frontend.hash}}) + "\n")
+    write_if_changed(
+        model_dir / "manifest.json",
+        json.dumps(
+            {  # the fields kws.released.ReleasedModel reads
+                "name": run.name,
+                "task": {"name": task.name},
+                "labels": list(task.labels),
+                "model": {"file": "model.tflite", "sha256": sha},
+                "frontend": {"hash": spec.frontend.hash},
+            }
+        )
+        + "\n",
+    )
     r = evaluate(spec, model_dir, streams, run / "streams_eval", target_fa_per_hour=target_fa)
     d = r["at_default_threshold"]
-    return {"frr_within_target": frr_within(r["det_all"], target_fa), "target_fa_per_hour": target_fa,
-            "at_default_threshold": {"fa_per_hour": d["fa_per_hour"], "frr": d["frr"]},
-            "minutes": r["audio_seconds"] / 60}
+    return {
+        "frr_within_target": frr_within(r["det_all"], target_fa),
+        "target_fa_per_hour": target_fa,
+        "at_default_threshold": {"fa_per_hour": d["fa_per_hour"], "frr": d["frr"]},
+        "minutes": r["audio_seconds"] / 60,
+    }
 
 
 def _train_network(job, shared) -> dict:
@@ -74,9 +87,25 @@ def _train_network(job, shared) -> dict:
     return train(single, task, data_dir, d, epochs=epochs, seed=seed, progress=progress)
 
 
-def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, blocks, strides=None, block_kernels=None,
-         seeds=None, members=None, epochs=None, progress: bool = True, streams: str | Path | None = None,
-         target_fa: float = 5.0, within_target: bool = False, workers: int = 1) -> dict:
+def pick(
+    spec,
+    task,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    widths,
+    blocks,
+    strides=None,
+    block_kernels=None,
+    seeds=None,
+    members=None,
+    epochs=None,
+    progress: bool = True,
+    streams: str | Path | None = None,
+    target_fa: float = 5.0,
+    within_target: bool = False,
+    workers: int = 1,
+) -> dict:
     """``strides``: time strides of the first convolution (its cepstral stride stays the task's);
     ``block_kernels``: time extents of the blocks' depthwise kernels (their cepstral extent stays the
     task's: 9 and 15 sweep the temporal form's 9x1 and 15x1);
@@ -110,68 +139,134 @@ def pick(spec, task, data_dir: str | Path, out_dir: str | Path, *, widths, block
     # for the window fails here with the field and the variant named, not in Keras an hour in)
     variants = []
     for w, nb, st, bk, seed, nm in itertools.product(widths, blocks, strides, block_kernels, seeds, members):
-        fields = {"width": w, "blocks": nb, "first_stride": [st, spec.model.first_stride[1]],
-                  "block_kernel": [bk, spec.model.block_kernel[1]]}
+        fields = {
+            "width": w,
+            "blocks": nb,
+            "first_stride": [st, spec.model.first_stride[1]],
+            "block_kernel": [bk, spec.model.block_kernel[1]],
+        }
         where = f"kws pick variant: width {w}, {nb} blocks, time stride {st}, block kernel {bk}, {nm} member(s)"
         s = with_model(spec, {**fields, "members": nm}, where)
-        variants.append((w, nb, st, bk, seed, nm, with_model(spec, {**fields, "members": 1}, where),
-                         dataclasses.replace(s, train=dataclasses.replace(s.train, seed=seed))))
+        variants.append(
+            (
+                w,
+                nb,
+                st,
+                bk,
+                seed,
+                nm,
+                with_model(spec, {**fields, "members": 1}, where),
+                dataclasses.replace(s, train=dataclasses.replace(s.train, seed=seed)),
+            )
+        )
 
     def base_of(w, nb, st, bk) -> str:
         return f"w{w}_b{nb}" + (f"_t{st}" if len(strides) > 1 else "") + (f"_k{bk}" if len(block_kernels) > 1 else "")
 
-    jobs = {network(base_of(w, nb, st, bk), seed + k): (single, seed + k)
-            for w, nb, st, bk, seed, nm, single, _ in variants for k in range(nm)}
+    jobs = {
+        network(base_of(w, nb, st, bk), seed + k): (single, seed + k)
+        for w, nb, st, bk, seed, nm, single, _ in variants
+        for k in range(nm)
+    }
     # the features once, here: the networks' tasks then read the cache (all variants share the front end)
-    build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
-                   cache_dir=Path(data_dir) / "features", progress=progress)
+    build_features(
+        data_dir,
+        spec,
+        task,
+        augment_copies=spec.train.augment_copies,
+        cache_dir=Path(data_dir) / "features",
+        progress=progress,
+    )
     from kws.progress import bar
 
-    done = bar(engine.run_map(_train_network, [(d, single, sd) for d, (single, sd) in jobs.items()],
-                              shared=(task, data_dir, epochs, progress and workers == 1), workers=workers, chunk=1,
-                              what="training a network of the sweep"),
-               total=len(jobs), desc="sweep", unit="network", progress=progress)
+    done = bar(
+        engine.run_map(
+            _train_network,
+            [(d, single, sd) for d, (single, sd) in jobs.items()],
+            shared=(task, data_dir, epochs, progress and workers == 1),
+            workers=workers,
+            chunk=1,
+            what="training a network of the sweep",
+        ),
+        total=len(jobs),
+        desc="sweep",
+        unit="network",
+        progress=progress,
+    )
     trained.update(zip(jobs, done))
     for w, nb, st, bk, seed, nm, _, s in variants:
         base = base_of(w, nb, st, bk)
         tag = base + (f"_s{seed}" if len(seeds) > 1 else "") + (f"_m{nm}" if len(members) > 1 else "")
-        if nm > 1:      # members trained apart (seed + k, as kws train), merged; the merged network's own figures
+        if nm > 1:  # members trained apart (seed + k, as kws train), merged; the merged network's own figures
             run = out_dir / tag
             merge(s, task, [network(base, seed + k) for k in range(nm)], run, data_dir=data_dir)
             m = json.loads((run / "metrics.json").read_text())
         else:
             run = network(base, seed)
             m = trained[run]
-        q = quantize(s, task, run, data_dir, name=f"{task.name}_{tag}", progress=progress,
-                     calibration_dir=out_dir / "calibration")
-        rep = b.report(b.model_items((run / "model.tflite").read_bytes(), s) + b.frontend_items()
-                       + b.placeholder_items(), s)
-        rows.append({"width": w, "blocks": nb, "time_stride": st, "block_kernel": [bk, spec.model.block_kernel[1]],
-                     "seed": seed, "members": nm, "dir": str(run),
-                     "parameters": parameter_count(s.model, s.frontend.num_cepstra, len(task.labels)),
-                     "val_float": m["val"]["accuracy"], "val_voice": m["val"]["voice_balanced_accuracy"],
-                     "test_float": q["float_test"]["accuracy"],
-                     "test_int8": q["int8_test"]["accuracy"], "island_bytes": rep["total_bytes"],
-                     "fits": rep["fits"], "meets_target": rep["meets_target"],
-                     **({"streams": _stream_score(s, task, run, Path(streams), target_fa)} if streams else {})})
+        q = quantize(
+            s,
+            task,
+            run,
+            data_dir,
+            name=f"{task.name}_{tag}",
+            progress=progress,
+            calibration_dir=out_dir / "calibration",
+        )
+        rep = b.report(
+            b.model_items((run / "model.tflite").read_bytes(), s) + b.frontend_items() + b.placeholder_items(), s
+        )
+        rows.append(
+            {
+                "width": w,
+                "blocks": nb,
+                "time_stride": st,
+                "block_kernel": [bk, spec.model.block_kernel[1]],
+                "seed": seed,
+                "members": nm,
+                "dir": str(run),
+                "parameters": parameter_count(s.model, s.frontend.num_cepstra, len(task.labels)),
+                "val_float": m["val"]["accuracy"],
+                "val_voice": m["val"]["voice_balanced_accuracy"],
+                "test_float": q["float_test"]["accuracy"],
+                "test_int8": q["int8_test"]["accuracy"],
+                "island_bytes": rep["total_bytes"],
+                "fits": rep["fits"],
+                "meets_target": rep["meets_target"],
+                **({"streams": _stream_score(s, task, run, Path(streams), target_fa)} if streams else {}),
+            }
+        )
     fitting = [r for r in rows if (r["meets_target"] if within_target else r["fits"])]
-    limit = (f"the {spec.budget.target_bytes:,} B target" if within_target else f"{spec.budget.island_bytes:,} B")
+    limit = f"the {spec.budget.target_bytes:,} B target" if within_target else f"{spec.budget.island_bytes:,} B"
     # Choose on the validation voices (the test split stays a final, untouched measure).
     if streams:
         best = min(fitting, key=lambda r: (r["streams"]["frr_within_target"], r["island_bytes"])) if fitting else None
-        reason = (lambda b: f"fewest missed keywords within {target_fa:g} FA/hr on the validation streams "
-                            f"({b['streams']['frr_within_target']:.1%} FRR)")
+        reason = (
+            lambda b: f"fewest missed keywords within {target_fa:g} FA/hr on the validation streams "
+            f"({b['streams']['frr_within_target']:.1%} FRR)"
+        )
     else:
         best = max(fitting, key=lambda r: (r["val_voice"], -r["island_bytes"])) if fitting else None
-        reason = (lambda b: f"best voice-balanced validation accuracy ({b['val_voice']:.1%})")
-    why = (f"no variant fits {'the target' if within_target else 'the budget'}" if best is None else
-           f"width {best['width']}, {best['blocks']} blocks, time stride {best['time_stride']}, "
-           f"block kernel {'x'.join(map(str, best['block_kernel']))}, seed {best['seed']}"
-           + (f", {best['members']} members" if best["members"] > 1 else "") + f": "
-           f"{reason(best)} among the {len(fitting)} of "
-           f"{len(rows)} variants within {limit} ({best['island_bytes']:,} B, "
-           f"{'meets' if best['meets_target'] else 'misses'} the {spec.budget.target_bytes:,} B target)")
-    result = {"variants": rows, "chosen": best, "why": why, "task": task.name,
-              "criterion": f"FRR within {target_fa:g} FA/hr on {streams}" if streams else "voice-balanced validation accuracy"}
+        reason = lambda b: f"best voice-balanced validation accuracy ({b['val_voice']:.1%})"
+    why = (
+        f"no variant fits {'the target' if within_target else 'the budget'}"
+        if best is None
+        else f"width {best['width']}, {best['blocks']} blocks, time stride {best['time_stride']}, "
+        f"block kernel {'x'.join(map(str, best['block_kernel']))}, seed {best['seed']}"
+        + (f", {best['members']} members" if best["members"] > 1 else "")
+        + f": "
+        f"{reason(best)} among the {len(fitting)} of "
+        f"{len(rows)} variants within {limit} ({best['island_bytes']:,} B, "
+        f"{'meets' if best['meets_target'] else 'misses'} the {spec.budget.target_bytes:,} B target)"
+    )
+    result = {
+        "variants": rows,
+        "chosen": best,
+        "why": why,
+        "task": task.name,
+        "criterion": f"FRR within {target_fa:g} FA/hr on {streams}"
+        if streams
+        else "voice-balanced validation accuracy",
+    }
     write_if_changed(out_dir / "pick.json", json.dumps(result, indent=1) + "\n")
     return result

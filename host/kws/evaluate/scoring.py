@@ -23,9 +23,9 @@ class Score:
     false_accepts: int
     hours: float
     latencies_ms: list[float] = field(default_factory=list)
-    false_accept_events: list[tuple[str, int]] = field(default_factory=list)   # the counted ones
-    hits: str = ""              # per occurrence in order of start: "1" detected, "0" missed (paired comparisons)
-    detection_samples: list[int] = field(default_factory=list)   # the event that detected each, as latencies_ms
+    false_accept_events: list[tuple[str, int]] = field(default_factory=list)  # the counted ones
+    hits: str = ""  # per occurrence in order of start: "1" detected, "0" missed (paired comparisons)
+    detection_samples: list[int] = field(default_factory=list)  # the event that detected each, as latencies_ms
 
     @property
     def frr(self) -> float:
@@ -39,19 +39,32 @@ class Score:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
 
     def as_dict(self) -> dict:
-        return {"occurrences": self.occurrences, "detected": self.detected, "frr": self.frr,
-                "false_accepts": self.false_accepts, "hours": self.hours, "fa_per_hour": self.fa_per_hour,
-                "latency_ms_p50": self.latency(50), "latency_ms_p95": self.latency(95)}
+        return {
+            "occurrences": self.occurrences,
+            "detected": self.detected,
+            "frr": self.frr,
+            "false_accepts": self.false_accepts,
+            "hours": self.hours,
+            "fa_per_hour": self.fa_per_hour,
+            "latency_ms_p50": self.latency(50),
+            "latency_ms_p95": self.latency(95),
+        }
 
 
-def score(events: list[tuple[str, int]], truth: list[tuple[str, int, int]], *, total_samples: int, rate: int,
-          only: str | None = None) -> Score:
+def score(
+    events: list[tuple[str, int]],
+    truth: list[tuple[str, int, int]],
+    *,
+    total_samples: int,
+    rate: int,
+    only: str | None = None,
+) -> Score:
     """Score ``events`` [(label, sample)] against ``truth`` [(label, start, end)]. With ``only``,
     just that keyword's occurrences and events (its FA/hr and FRR)."""
     if only is not None:
         events = [e for e in events if e[0] == only]
         truth = [t for t in truth if t[0] == only]
-    grace = rate                                                  # 1 s after the word's end
+    grace = rate  # 1 s after the word's end
     truth = sorted(truth, key=lambda t: t[1])
     detected = [False] * len(truth)
     latencies, detections = [], []
@@ -74,5 +87,13 @@ def score(events: list[tuple[str, int]], truth: list[tuple[str, int, int]], *, t
         if last is None or s - last >= rate:
             counted.append((label, s))
         last = s
-    return Score(len(truth), sum(detected), len(counted), total_samples / rate / 3600.0, latencies, counted,
-                 "".join("1" if d else "0" for d in detected), detections)
+    return Score(
+        len(truth),
+        sum(detected),
+        len(counted),
+        total_samples / rate / 3600.0,
+        latencies,
+        counted,
+        "".join("1" if d else "0" for d in detected),
+        detections,
+    )

@@ -64,8 +64,7 @@ def paired_misses(hits_a: str, hits_b: str) -> dict:
     return {"only_a": only_a, "only_b": only_b, "p": p}
 
 
-def paired_misses_by_voice(hits_a: str, hits_b: str, voices: list[str], *, draws: int = 200_000,
-                           seed: int = 0) -> dict:
+def paired_misses_by_voice(hits_a: str, hits_b: str, voices: list[str], *, draws: int = 200_000, seed: int = 0) -> dict:
     """The paired test with voices, not keywords, as the independent units: keywords of one voice
     share its quirks (a test day's wake words came 40 of 105 from one person), so McNemar's test
     on keywords overstates how sure a difference is. Per voice, d = keywords only A found minus
@@ -76,7 +75,9 @@ def paired_misses_by_voice(hits_a: str, hits_b: str, voices: list[str], *, draws
     import numpy as np
 
     if not len(hits_a) == len(hits_b) == len(voices):
-        raise ValueError(f"paired outcomes and voices of different lengths ({len(hits_a)}, {len(hits_b)}, {len(voices)})")
+        raise ValueError(
+            f"paired outcomes and voices of different lengths ({len(hits_a)}, {len(hits_b)}, {len(voices)})"
+        )
     d: dict[str, int] = {}
     for x, y, v in zip(hits_a, hits_b, voices):
         d[v] = d.get(v, 0) + (x == "1" and y == "0") - (x == "0" and y == "1")
@@ -85,7 +86,7 @@ def paired_misses_by_voice(hits_a: str, hits_b: str, voices: list[str], *, draws
     if nz.size == 0:
         return {"voices": len(d), "voices_differing": 0, "p": 1.0}
     if nz.size <= 16:
-        signs = ((np.arange(2 ** nz.size)[:, None] >> np.arange(nz.size)) & 1) * 2 - 1
+        signs = ((np.arange(2**nz.size)[:, None] >> np.arange(nz.size)) & 1) * 2 - 1
     else:
         signs = np.random.default_rng(seed).choice(np.array([-1, 1]), size=(draws, nz.size))
     sums = np.abs(signs @ nz)
@@ -122,8 +123,11 @@ def with_intervals(total: dict, level: float = LEVEL) -> dict:
     """``total`` (occurrences, frr, false_accepts, hours) with its FRR and FA/hr intervals added."""
     occ = total["occurrences"]
     missed = round(total["frr"] * occ)
-    return {**total, "frr_ci95": frr_interval(missed, occ, level),
-            "fa_per_hour_ci95": rate_interval(total["false_accepts"], total["hours"], level)}
+    return {
+        **total,
+        "frr_ci95": frr_interval(missed, occ, level),
+        "fa_per_hour_ci95": rate_interval(total["false_accepts"], total["hours"], level),
+    }
 
 
 def occurrences_key(items) -> str:
@@ -142,13 +146,16 @@ def compare(a: dict, b: dict, *, fa_levels=FA_LEVELS, names=("A", "B")) -> dict:
     from kws.errors import KwsError
 
     for r, name in zip((a, b), names):
-        missing = [k for k in ("occurrences_key", "det_all") if k not in r] + \
-            (["hits in det_all"] if r.get("det_all") and "hits" not in r["det_all"][0] else [])
+        missing = [k for k in ("occurrences_key", "det_all") if k not in r] + (
+            ["hits in det_all"] if r.get("det_all") and "hits" not in r["det_all"][0] else []
+        )
         if missing:
             raise KwsError(f"{name}: no {', '.join(missing)} (evaluate it again with this version of kws eval)")
     if a["occurrences_key"] != b["occurrences_key"]:
-        raise KwsError(f"{names[0]} and {names[1]} were not scored on the same keyword occurrences "
-                       "(other streams or labels): a paired comparison needs the same streams")
+        raise KwsError(
+            f"{names[0]} and {names[1]} were not scored on the same keyword occurrences "
+            "(other streams or labels): a paired comparison needs the same streams"
+        )
     ha, hb = a["det_all"][0]["hours"], b["det_all"][0]["hours"]
     if abs(ha - hb) > 1e-6 * max(ha, hb):
         raise KwsError(f"{names[0]} and {names[1]} cover different hours of audio ({ha:.3f} and {hb:.3f})")
@@ -164,8 +171,14 @@ def compare(a: dict, b: dict, *, fa_levels=FA_LEVELS, names=("A", "B")) -> dict:
                 row["misses"]["by_voice"] = paired_misses_by_voice(pa["hits"], pb["hits"], voices)
             row["false_accepts_p"] = rate_difference(pa["false_accepts"], pa["hours"], pb["false_accepts"], pb["hours"])
         rows.append(row)
-    return {"names": list(names), "occurrences": a["det_all"][0]["occurrences"], "hours": ha,
-            "voices": len(set(voices)) if voices else None, "confidence": LEVEL, "levels": rows}
+    return {
+        "names": list(names),
+        "occurrences": a["det_all"][0]["occurrences"],
+        "hours": ha,
+        "voices": len(set(voices)) if voices else None,
+        "confidence": LEVEL,
+        "levels": rows,
+    }
 
 
 def compare_clips(a: dict, b: dict, *, names=("A", "B")) -> dict:
@@ -177,17 +190,27 @@ def compare_clips(a: dict, b: dict, *, names=("A", "B")) -> dict:
         if "outcomes" not in r:
             raise KwsError(f"{name}: no per-clip outcomes (evaluate it again with this version of kws eval --clips)")
     if a["clip_ids_key"] != b["clip_ids_key"]:
-        raise KwsError(f"{names[0]} and {names[1]} were not scored on the same clips (other data set or split): "
-                       "a paired comparison needs the same clips")
+        raise KwsError(
+            f"{names[0]} and {names[1]} were not scored on the same clips (other data set or split): "
+            "a paired comparison needs the same clips"
+        )
     n = len(a["outcomes"])
 
     def acc(r):
         right = r["outcomes"].count("1")
         return {"accuracy": right / n, "accuracy_ci95": frr_interval(right, n)}
+
     m = paired_misses(a["outcomes"], b["outcomes"])
     m["by_voice"] = paired_misses_by_voice(a["outcomes"], b["outcomes"], a["clip_voices"])
-    return {"names": list(names), "clips": n, "voices": len(set(a["clip_voices"])), "confidence": LEVEL,
-            "a": acc(a), "b": acc(b), "right": m}
+    return {
+        "names": list(names),
+        "clips": n,
+        "voices": len(set(a["clip_voices"])),
+        "confidence": LEVEL,
+        "a": acc(a),
+        "b": acc(b),
+        "right": m,
+    }
 
 
 def format_clip_comparison(c: dict) -> str:
@@ -197,41 +220,52 @@ def format_clip_comparison(c: dict) -> str:
     def cell(x):
         lo, hi = x["accuracy_ci95"]
         return f"{x['accuracy']:.1%} [{lo:.1%}, {hi:.1%}]"
-    return (f"{na} against {nb} on {c['clips']} clips of {c['voices']} voices (int8 accuracy, "
-            f"{c['confidence']:.0%} intervals):\n  {na}: {cell(c['a'])}\n  {nb}: {cell(c['b'])}\n"
-            f"  clips only {na} gets right: {m['only_a']}, only {nb}: {m['only_b']}; p {m['p']:.3g} (McNemar, clips), "
-            f"p {m['by_voice']['p']:.3g} (by voices: {m['by_voice']['voices_differing']} of {m['by_voice']['voices']} "
-            "differ), the one to trust")
+
+    return (
+        f"{na} against {nb} on {c['clips']} clips of {c['voices']} voices (int8 accuracy, "
+        f"{c['confidence']:.0%} intervals):\n  {na}: {cell(c['a'])}\n  {nb}: {cell(c['b'])}\n"
+        f"  clips only {na} gets right: {m['only_a']}, only {nb}: {m['only_b']}; p {m['p']:.3g} (McNemar, clips), "
+        f"p {m['by_voice']['p']:.3g} (by voices: {m['by_voice']['voices_differing']} of {m['by_voice']['voices']} "
+        "differ), the one to trust"
+    )
 
 
 def _point(p: dict | None) -> dict | None:
     if p is None:
         return None
     return {k: p.get(k) for k in ("threshold", "frr", "fa_per_hour", "false_accepts")} | with_intervals(
-        {k: p[k] for k in ("occurrences", "frr", "false_accepts", "hours")})
+        {k: p[k] for k in ("occurrences", "frr", "false_accepts", "hours")}
+    )
 
 
 def format_comparison(c: dict) -> str:
     """The comparison as a table a person reads."""
     na, nb = c["names"]
     wa, wb = max(24, len(na) + 4), max(24, len(nb) + 4)
-    lines = [f"{na} against {nb}: {c['occurrences']} keywords, {c['hours']:.1f} h of audio; "
-             f"FRR with its {c['confidence']:.0%} interval at each model's best point within each FA/hr",
-             f"{'FA/hr':>6}  {'FRR ' + na:>{wa}}  {'FRR ' + nb:>{wb}}  {'found by one only':>18}  {'p (keywords)':>12}"
-             f"  {'p (voices)':>10}"]
+    lines = [
+        f"{na} against {nb}: {c['occurrences']} keywords, {c['hours']:.1f} h of audio; "
+        f"FRR with its {c['confidence']:.0%} interval at each model's best point within each FA/hr",
+        f"{'FA/hr':>6}  {'FRR ' + na:>{wa}}  {'FRR ' + nb:>{wb}}  {'found by one only':>18}  {'p (keywords)':>12}"
+        f"  {'p (voices)':>10}",
+    ]
     for r in c["levels"]:
+
         def cell(p):
             if p is None:
                 return "none within"
             lo, hi = p["frr_ci95"] or (0, 0)
             return f"{p['frr']:.1%} [{lo:.0%}, {hi:.0%}]"
+
         m = r.get("misses")
         one = f"{m['only_a']} / {m['only_b']}" if m else "-"
         p = f"{m['p']:.3f}" if m else "-"
         pv = f"{m['by_voice']['p']:.3f}" if m and "by_voice" in m else "-"
         lines.append(f"{r['fa_level']:>6g}  {cell(r['a']):>{wa}}  {cell(r['b']):>{wb}}  {one:>18}  {p:>12}  {pv:>10}")
-    lines.append(f"found by one only: keywords {na} found and {nb} missed / the reverse. p (keywords): McNemar, "
-                 "exact; p (voices): the same with each voice's keywords as one unit (sign flips over "
-                 + (f"{c['voices']} voices" if c.get("voices") else "voices: not in these streams' label files") + "), "
-                 "the one to trust. Levels share one curve: their p-values are not independent")
+    lines.append(
+        f"found by one only: keywords {na} found and {nb} missed / the reverse. p (keywords): McNemar, "
+        "exact; p (voices): the same with each voice's keywords as one unit (sign flips over "
+        + (f"{c['voices']} voices" if c.get("voices") else "voices: not in these streams' label files")
+        + "), "
+        "the one to trust. Levels share one curve: their p-values are not independent"
+    )
     return "\n".join(lines)

@@ -49,8 +49,15 @@ def attribute(events: list[tuple[str, int]], words: list[dict], span: int) -> li
             if ov > 0 and ov >= best_ov:
                 best, best_ov = w, ov
         kind = kind_of(best) if best is not None else "no speech"
-        out.append({"fired": label, "sample": s, "kind": kind,
-                    "said": best["word"] if best else None, "text": best["text"] if best else None})
+        out.append(
+            {
+                "fired": label,
+                "sample": s,
+                "kind": kind,
+                "said": best["word"] if best else None,
+                "text": best["text"] if best else None,
+            }
+        )
     return out
 
 
@@ -61,10 +68,13 @@ def summarize(records: list[dict], words: list[dict], top: int = 12) -> dict:
     kinds = Counter(r["kind"] for r in records)
     said = Counter(kind_of(w) for w in words)
     pairs = Counter((r["fired"], r["said"]) for r in records if r["said"] is not None)
-    return {"false_accepts": len(records), "by_kind": {k: kinds.get(k, 0) for k in KINDS},
-            "words_said": {k: said.get(k, 0) for k in KINDS[:3]},
-            "per_100_words": {k: 100.0 * kinds.get(k, 0) / said[k] if said.get(k) else None for k in KINDS[:3]},
-            "top": [{"fired": f, "said": w, "count": c} for (f, w), c in pairs.most_common(top)]}
+    return {
+        "false_accepts": len(records),
+        "by_kind": {k: kinds.get(k, 0) for k in KINDS},
+        "words_said": {k: said.get(k, 0) for k in KINDS[:3]},
+        "per_100_words": {k: 100.0 * kinds.get(k, 0) / said[k] if said.get(k) else None for k in KINDS[:3]},
+        "top": [{"fired": f, "said": w, "count": c} for (f, w), c in pairs.most_common(top)],
+    }
 
 
 def describe(summary: dict, top: int = 6) -> str:
@@ -73,7 +83,10 @@ def describe(summary: dict, top: int = 6) -> str:
     if not n:
         return "no false accepts"
     rate = summary["per_100_words"]
-    kinds = ", ".join(f"{k} {c / n:.0%}" + (f" ({rate[k]:.1f} per 100 said)" if rate.get(k) is not None else "")
-                      for k, c in summary["by_kind"].items() if c)
+    kinds = ", ".join(
+        f"{k} {c / n:.0%}" + (f" ({rate[k]:.1f} per 100 said)" if rate.get(k) is not None else "")
+        for k, c in summary["by_kind"].items()
+        if c
+    )
     pairs = ", ".join(f"'{p['said']}' -> {p['fired']} {p['count']}" for p in summary["top"][:top])
     return f"{n} heard: {kinds}" + (f"; most often {pairs}" if pairs else "")

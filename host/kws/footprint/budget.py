@@ -24,7 +24,7 @@ from kws.errors import KwsError
 from kws.paths import REPO_ROOT, make_firmware
 
 # Placeholders until the code exists, sized from comparable code (kept in one place).
-ESTIMATE_KERNEL_CODE = 6 * 1024     # int8 conv / depthwise / pool / FC kernels
+ESTIMATE_KERNEL_CODE = 6 * 1024  # int8 conv / depthwise / pool / FC kernels
 ESTIMATE_DETECTOR_PROTOCOL = 2 * 1024
 ESTIMATE_STACK = 1024
 
@@ -36,9 +36,9 @@ class BudgetError(KwsError):
 @dataclass(frozen=True)
 class Item:
     name: str
-    kind: str          # flash | ram
+    kind: str  # flash | ram
     bytes: int
-    source: str        # measured | estimated
+    source: str  # measured | estimated
 
 
 def model_items(tflite: bytes, spec) -> list[Item]:
@@ -52,19 +52,30 @@ def model_items(tflite: bytes, spec) -> list[Item]:
     layers, tin, _ = lower(m, drop_softmax=True)
     pl = stream.plan(layers, tin, spec.detector.stride_frames)
     weights = sum(ly.weights.size for ly in layers if ly.weights is not None)
-    biases = 4 * sum((ly.bias_in if ly.bias_in is not None else ly.bias).size    # depthwise: the folded bias only
-                     for ly in layers if ly.bias is not None or ly.bias_in is not None)
-    channels = sum(m.tensors[op.outputs[0]].shape[-1] for op in m.operators
-                   if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"))
+    biases = 4 * sum(
+        (ly.bias_in if ly.bias_in is not None else ly.bias).size  # depthwise: the folded bias only
+        for ly in layers
+        if ly.bias is not None or ly.bias_in is not None
+    )
+    channels = sum(
+        m.tensors[op.outputs[0]].shape[-1]
+        for op in m.operators
+        if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+    )
     act = sorted((t.nbytes for t in m.tensors if not t.is_const), reverse=True)
     window = spec.model.window_frames * spec.frontend.num_cepstra
     return [
         Item("network weights (int8)", "flash", weights, "estimated"),
         Item("network biases (int32)", "flash", biases, "estimated"),
         Item("requantization (multiplier + shift per channel)", "flash", 8 * channels, "estimated"),
-        Item("activations (two largest tensors, ping-pong)", "ram", sum(act[:2]), "estimated") if pl is None else
-        Item("streaming network state and scratch (rows kept, pool)", "ram", sum(stream.ram_bytes(layers, pl)),
-             "estimated"),
+        Item("activations (two largest tensors, ping-pong)", "ram", sum(act[:2]), "estimated")
+        if pl is None
+        else Item(
+            "streaming network state and scratch (rows kept, pool)",
+            "ram",
+            sum(stream.ram_bytes(layers, pl)),
+            "estimated",
+        ),
         Item("feature window (int8 frames x cepstra)", "ram", window, "estimated"),
     ]
 
@@ -72,8 +83,10 @@ def model_items(tflite: bytes, spec) -> list[Item]:
 def frontend_items() -> list[Item]:
     """The front end: measured from its ARM objects and generated header (built on demand)."""
     make_firmware("arm", what="ARM build of the front end")
-    objs = [REPO_ROOT / "build" / "arm" / "core" / "kws_frontend.o",
-            REPO_ROOT / "build" / "arm" / "generated" / "kws_fe_tables.o"]
+    objs = [
+        REPO_ROOT / "build" / "arm" / "core" / "kws_frontend.o",
+        REPO_ROOT / "build" / "arm" / "generated" / "kws_fe_tables.o",
+    ]
     out = subprocess.run(["arm-none-eabi-size", *map(str, objs)], capture_output=True, text=True, check=True).stdout
     rows = [ln.split() for ln in out.splitlines()[1:]]
     header = (REPO_ROOT / "firmware" / "generated" / "kws_fe_config.h").read_text()
@@ -88,9 +101,11 @@ def frontend_items() -> list[Item]:
 
 
 def placeholder_items() -> list[Item]:
-    return [Item("network kernels code", "flash", ESTIMATE_KERNEL_CODE, "estimated"),
-            Item("detector + protocol", "flash", ESTIMATE_DETECTOR_PROTOCOL, "estimated"),
-            Item("peak stack", "ram", ESTIMATE_STACK, "estimated")]
+    return [
+        Item("network kernels code", "flash", ESTIMATE_KERNEL_CODE, "estimated"),
+        Item("detector + protocol", "flash", ESTIMATE_DETECTOR_PROTOCOL, "estimated"),
+        Item("peak stack", "ram", ESTIMATE_STACK, "estimated"),
+    ]
 
 
 # Where each source directory's bytes go (the island is core/ + generated/ + the app's
@@ -103,7 +118,7 @@ def map_sections(map_path: Path) -> list[tuple[str, str, int]]:
     import re
 
     text = Path(map_path).read_text()
-    text = text[text.index("Linker script and memory map"):]
+    text = text[text.index("Linker script and memory map") :]
     out = []
     pending = None
     for line in text.splitlines():
@@ -170,8 +185,14 @@ def elf_items(elf: Path, stack_bytes: int | None) -> list[Item]:
     items = []
     for (name, kind), size in sorted(per.items()):
         is_port = name.startswith("board")
-        items.append(Item(f"{name} ({kind})", "ram" if kind == "bss" else "flash", size,
-                          "measured (port, not counted)" if is_port else "measured"))
+        items.append(
+            Item(
+                f"{name} ({kind})",
+                "ram" if kind == "bss" else "flash",
+                size,
+                "measured (port, not counted)" if is_port else "measured",
+            )
+        )
     from kws.footprint.stack import worst_case
 
     # The island counts the stack's bound from the call graph; a run's painted high-water mark
@@ -192,20 +213,27 @@ def estimated_budget(spec, tflite: bytes) -> dict:
 def report(items: list[Item], spec) -> dict:
     counted = [i for i in items if "not counted" not in i.source]
     total = sum(i.bytes for i in counted)
-    return {"items": [i.__dict__ for i in items], "total_bytes": total,
-            "flash_bytes": sum(i.bytes for i in counted if i.kind == "flash"),
-            "ram_bytes": sum(i.bytes for i in counted if i.kind == "ram"),
-            "budget_bytes": spec.budget.island_bytes, "target_bytes": spec.budget.target_bytes,
-            "fits": total <= spec.budget.island_bytes, "meets_target": total <= spec.budget.target_bytes,
-            "all_measured": all(i.source.startswith("measured") for i in items)}
+    return {
+        "items": [i.__dict__ for i in items],
+        "total_bytes": total,
+        "flash_bytes": sum(i.bytes for i in counted if i.kind == "flash"),
+        "ram_bytes": sum(i.bytes for i in counted if i.kind == "ram"),
+        "budget_bytes": spec.budget.island_bytes,
+        "target_bytes": spec.budget.target_bytes,
+        "fits": total <= spec.budget.island_bytes,
+        "meets_target": total <= spec.budget.target_bytes,
+        "all_measured": all(i.source.startswith("measured") for i in items),
+    }
 
 
 def check(rep: dict) -> None:
     if not rep["fits"]:
         big = max(rep["items"], key=lambda i: i["bytes"])
-        raise BudgetError(f"island needs {rep['total_bytes']:,} B, over the {rep['budget_bytes']:,} B budget "
-                          f"(largest: {big['name']}, {big['bytes']:,} B): reduce model.width or model.blocks, "
-                          "or raise budget.island_bytes")
+        raise BudgetError(
+            f"island needs {rep['total_bytes']:,} B, over the {rep['budget_bytes']:,} B budget "
+            f"(largest: {big['name']}, {big['bytes']:,} B): reduce model.width or model.blocks, "
+            "or raise budget.island_bytes"
+        )
 
 
 def format_table(rep: dict) -> str:
@@ -213,8 +241,10 @@ def format_table(rep: dict) -> str:
     for i in rep["items"]:
         lines.append(f"{i['name']:52s} {i['kind']:5s} {i['bytes']:8,d}  {i['source']}")
     lines.append("-" * 78)
-    lines.append(f"{'total (flash ' + format(rep['flash_bytes'], ',') + ' + RAM ' + format(rep['ram_bytes'], ',') + ')':52s}"
-                 f" {'':5s} {rep['total_bytes']:8,d}  of {rep['budget_bytes']:,} budget, target {rep['target_bytes']:,}")
+    lines.append(
+        f"{'total (flash ' + format(rep['flash_bytes'], ',') + ' + RAM ' + format(rep['ram_bytes'], ',') + ')':52s}"
+        f" {'':5s} {rep['total_bytes']:8,d}  of {rep['budget_bytes']:,} budget, target {rep['target_bytes']:,}"
+    )
     return "\n".join(lines)
 
 
@@ -232,20 +262,31 @@ def plot(rep: dict, path: Path) -> None:
     left = 0
     for row, i in enumerate(items):
         estimated = not i["source"].startswith("measured")
-        ax.barh(row, i["bytes"], left=left, color=colors.get(i["kind"], "#55a868"), hatch="//" if estimated else "",
-                edgecolor="white")
+        ax.barh(
+            row,
+            i["bytes"],
+            left=left,
+            color=colors.get(i["kind"], "#55a868"),
+            hatch="//" if estimated else "",
+            edgecolor="white",
+        )
         ax.text(left + i["bytes"] + 300, row, f"{i['bytes']:,} B", va="center", fontsize=7)
         left += i["bytes"]
-    for x, text, style in ((rep["target_bytes"], f"target {rep['target_bytes'] // 1024} KB", "--"),
-                           (rep["budget_bytes"], f"budget {rep['budget_bytes'] // 1024} KB", "-")):
+    for x, text, style in (
+        (rep["target_bytes"], f"target {rep['target_bytes'] // 1024} KB", "--"),
+        (rep["budget_bytes"], f"budget {rep['budget_bytes'] // 1024} KB", "-"),
+    ):
         ax.axvline(x, color="#c44e52", ls=style, lw=1.2)
         ax.text(x - 400, -0.9, text, color="#c44e52", ha="right", fontsize=8)
     ax.set_yticks(range(len(items)), [f"{i['name']}" for i in items], fontsize=7)
     ax.set_ylim(len(items) - 0.5, -1.3)
     ax.set_xlim(0, max(rep["budget_bytes"], left) * 1.08)
     ax.set_xlabel("bytes, cumulative (blue: flash, orange: RAM; hatched: estimated, not measured)")
-    ax.set_title(f"Always-on island: {rep['total_bytes']:,} B (flash {rep['flash_bytes']:,} + RAM "
-                 f"{rep['ram_bytes']:,}) of {rep['budget_bytes']:,} B", fontsize=10)
+    ax.set_title(
+        f"Always-on island: {rep['total_bytes']:,} B (flash {rep['flash_bytes']:,} + RAM "
+        f"{rep['ram_bytes']:,}) of {rep['budget_bytes']:,} B",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -276,9 +317,13 @@ def measured_budget(spec, elf: Path, *, model_sha256: str | None = None) -> dict
     else:
         stack = got = None
         if model_sha256 is not None:
-            raise KwsError(f"{elf}: only kws_app.elf and kws_serial.elf are run (for their stack and the model they "
-                           "report); measure one of them")
+            raise KwsError(
+                f"{elf}: only kws_app.elf and kws_serial.elf are run (for their stack and the model they "
+                "report); measure one of them"
+            )
     if model_sha256 is not None and got != model_sha256[:8]:
-        raise KwsError(f"{elf} runs model {got or '?'}, not {model_sha256[:8]}: generate the network from that "
-                       "model (`kws codegen model --tflite MODEL_DIR/model.tflite`) and rebuild")
+        raise KwsError(
+            f"{elf} runs model {got or '?'}, not {model_sha256[:8]}: generate the network from that "
+            "model (`kws codegen model --tflite MODEL_DIR/model.tflite`) and rebuild"
+        )
     return {**report(elf_items(elf, stack), spec), "image": elf.name}

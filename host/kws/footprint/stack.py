@@ -28,7 +28,7 @@ from pathlib import Path
 from kws.errors import KwsError
 from kws.paths import REPO_ROOT
 
-EXCEPTION_FRAME_BYTES = 26 * 4     # R0-R3, R12, LR, PC, xPSR, S0-S15, FPSCR, reserved word
+EXCEPTION_FRAME_BYTES = 26 * 4  # R0-R3, R12, LR, PC, xPSR, S0-S15, FPSCR, reserved word
 INDIRECT = "__indirect_call"
 # ARM relocations that are calls or branches, not address-taking (ARM ELF ABI, table 4-9): R_ARM_PC24,
 # THM_CALL, PLT32, CALL, JUMP24, THM_JUMP24, THM_JUMP19, THM_JUMP11, THM_JUMP8
@@ -45,9 +45,9 @@ class StackError(KwsError):
 
 @dataclass(frozen=True)
 class Graph:
-    frames: dict[str, int]              # function -> its own frame (bytes)
-    calls: dict[str, set[str]]          # function -> callees (INDIRECT for a call through a pointer)
-    address_taken: set[str]             # functions whose address an object takes (indirect targets)
+    frames: dict[str, int]  # function -> its own frame (bytes)
+    calls: dict[str, set[str]]  # function -> callees (INDIRECT for a call through a pointer)
+    address_taken: set[str]  # functions whose address an object takes (indirect targets)
 
 
 def objects_of(map_path: Path) -> list[Path]:
@@ -62,21 +62,25 @@ def objects_of(map_path: Path) -> list[Path]:
 def read_graph(objects: list[Path]) -> Graph:
     frames: dict[str, int] = {}
     calls: dict[str, set[str]] = {}
-    local_of: dict[tuple[str, str], str] = {}     # (object, function name) -> title of a static function
+    local_of: dict[tuple[str, str], str] = {}  # (object, function name) -> title of a static function
     taken: set[str] = set()
     for obj in objects:
         ci = obj.with_suffix(".ci")
         if not ci.exists():
-            raise StackError(f"{ci}: no call graph beside {obj.name} (compile with -fcallgraph-info=su; after a "
-                             "flags change, rebuild the objects: rm -rf build/qemu/obj build/boards)")
+            raise StackError(
+                f"{ci}: no call graph beside {obj.name} (compile with -fcallgraph-info=su; after a "
+                "flags change, rebuild the objects: rm -rf build/qemu/obj build/boards)"
+            )
         text = ci.read_text(errors="replace")
         for title, label in _NODE.findall(text):
             m = _FRAME.search(label)
             if m is None:
-                continue                # a callee declared here, defined elsewhere
+                continue  # a callee declared here, defined elsewhere
             if m.group(2) != "static":
-                raise StackError(f"{ci}: {title} has a {m.group(2)} frame ({m.group(1)} bytes): no bound; "
-                                 "remove its alloca or variable-length array")
+                raise StackError(
+                    f"{ci}: {title} has a {m.group(2)} frame ({m.group(1)} bytes): no bound; "
+                    "remove its alloca or variable-length array"
+                )
             frames[title] = int(m.group(1))
             calls.setdefault(title, set())
             if ":" in title:
@@ -110,7 +114,7 @@ def _address_taken(obj: Path, local_of: dict[tuple[str, str], str]) -> set[str]:
                 if kind == "STT_FUNC":
                     name = sym.name
                 elif kind == "STT_SECTION" and elf.get_section(sym["st_shndx"]).name.startswith(".text."):
-                    name = elf.get_section(sym["st_shndx"]).name[len(".text."):]
+                    name = elf.get_section(sym["st_shndx"]).name[len(".text.") :]
                 else:
                     continue
                 out.add(local_of.get((str(obj), name), name))
@@ -127,7 +131,7 @@ def vector_roots(elf_path: Path) -> tuple[str, list[str]]:
         if vt is None:
             raise StackError(f"{elf_path}: no .isr_vector section (not a Cortex-M image of this firmware)")
         data = vt.data()
-        words = [int.from_bytes(data[i:i + 4], "little") for i in range(4, len(data) - 3, 4)]
+        words = [int.from_bytes(data[i : i + 4], "little") for i in range(4, len(data) - 3, 4)]
         names: dict[int, list[str]] = {}
         for sym in elf.get_section_by_name(".symtab").iter_symbols():
             if sym["st_info"]["type"] == "STT_FUNC":
@@ -155,7 +159,7 @@ def worst_case(elf: Path) -> dict:
     map_path = elf.with_suffix(".map")
     if not map_path.exists():
         raise StackError(f"{map_path}: no linker map beside the ELF (link with -Wl,-Map)")
-    firmware = REPO_ROOT / "firmware"        # the map's paths are relative to make's cwd
+    firmware = REPO_ROOT / "firmware"  # the map's paths are relative to make's cwd
     objs = [o if o.is_absolute() else (firmware / o).resolve() for o in objects_of(map_path)]
     g = read_graph(objs)
     reset, handlers = vector_roots(elf)
@@ -163,12 +167,14 @@ def worst_case(elf: Path) -> dict:
 
     def deepest(fn: str, path: tuple[str, ...]) -> tuple[int, list[str]]:
         if fn in path:
-            raise StackError(f"{elf}: recursion {' -> '.join(path[path.index(fn):] + (fn,))}: no stack bound")
+            raise StackError(f"{elf}: recursion {' -> '.join(path[path.index(fn) :] + (fn,))}: no stack bound")
         if fn in memo:
             return memo[fn]
         if fn not in g.frames:
-            raise StackError(f"{elf}: {path[-1] if path else '?'} calls {fn}, which has no frame in any call graph "
-                             "(a library function, or an object built without -fcallgraph-info=su)")
+            raise StackError(
+                f"{elf}: {path[-1] if path else '?'} calls {fn}, which has no frame in any call graph "
+                "(a library function, or an object built without -fcallgraph-info=su)"
+            )
         best, via = 0, []
         for c in sorted(g.calls.get(fn, ())):
             targets = sorted(g.address_taken - {fn}) if c == INDIRECT else [c]
@@ -182,6 +188,12 @@ def worst_case(elf: Path) -> dict:
     thread, thread_path = deepest(_pick(g, reset), ())
     isr = [deepest(fn, ()) for fn in sorted({_pick(g, h) for h in handlers})]
     isr_bytes, isr_path = max(isr, default=(0, []))
-    return {"bytes": thread + isr_bytes + EXCEPTION_FRAME_BYTES, "thread_bytes": thread, "thread_path": thread_path,
-            "interrupt_bytes": isr_bytes, "interrupt_path": isr_path, "exception_frame_bytes": EXCEPTION_FRAME_BYTES,
-            "indirect_targets": sorted(g.address_taken)}
+    return {
+        "bytes": thread + isr_bytes + EXCEPTION_FRAME_BYTES,
+        "thread_bytes": thread,
+        "thread_path": thread_path,
+        "interrupt_bytes": isr_bytes,
+        "interrupt_path": isr_path,
+        "exception_frame_bytes": EXCEPTION_FRAME_BYTES,
+        "indirect_targets": sorted(g.address_taken),
+    }

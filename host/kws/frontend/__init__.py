@@ -77,7 +77,7 @@ class FrontendStream:
         self.samples_in += pcm.size
         n = self.spec.num_frames(buf.size)
         out = fixed.cepstra(buf, self.spec) if n else np.zeros((0, self.spec.num_cepstra), dtype=np.int32)
-        self._pending = buf[n * self.spec.hop_samples:].copy()
+        self._pending = buf[n * self.spec.hop_samples :].copy()
         self.frames_out += n
         return out
 

@@ -76,9 +76,9 @@ def fft_power(frames: np.ndarray, spec, tab: FrontendTables) -> tuple[np.ndarray
     size = 2
     while size <= half:
         h = size // 2
-        j = np.arange(h) * (nfft // size)       # W_size^j = W_N^(j * N/size)
+        j = np.arange(h) * (nfft // size)  # W_size^j = W_N^(j * N/size)
         wr, wi = twr[j], twi[j]
-        vr = zr.reshape(nf, half // size, 2, h)        # views: butterflies update in place
+        vr = zr.reshape(nf, half // size, 2, h)  # views: butterflies update in place
         vi = zi.reshape(nf, half // size, 2, h)
         ar, ai, br_, bi = vr[:, :, 0, :], vi[:, :, 0, :], vr[:, :, 1, :], vi[:, :, 1, :]
         tr, ti = _cmul_round(br_, bi, wr, wi, tfb)
@@ -100,7 +100,7 @@ def fft_power(frames: np.ndarray, spec, tab: FrontendTables) -> tuple[np.ndarray
     pi = np.empty((nf, half), dtype=np.int64)
     pr[:, k] = er + tr
     pi[:, k] = ei + ti
-    kk = k[1:-1]                                 # 1 .. half/2 - 1 mirror onto half-1 .. half/2+1
+    kk = k[1:-1]  # 1 .. half/2 - 1 mirror onto half-1 .. half/2+1
     pr[:, half - kk] = er[:, 1:-1] - tr[:, 1:-1]
     pi[:, half - kk] = -(ei[:, 1:-1] - ti[:, 1:-1])
     power = (pr * pr).astype(_U64) + (pi * pi).astype(_U64)
@@ -124,7 +124,7 @@ def log2_q(v: np.ndarray, spec, tab: FrontendTables) -> np.ndarray:
     tr = T + R
     down = np.maximum(e - tr, 0).astype(_U64)
     up = np.maximum(tr - e, 0).astype(_U64)
-    u = ((v >> down) << up).astype(np.int64)         # in [2^(T+R), 2^(T+R+1))
+    u = ((v >> down) << up).astype(np.int64)  # in [2^(T+R), 2^(T+R+1))
     idx = (u >> R) - (1 << T)
     r = u & ((1 << R) - 1)
     lt = tab.log2_table.astype(np.int64)
@@ -145,7 +145,7 @@ def cepstra_from_frames(frames: np.ndarray, spec) -> np.ndarray:
     terms = (terms + _U64(1 << (fp.mel_weight_frac_bits - 1))) >> _U64(fp.mel_weight_frac_bits)
     mel = np.add.reduceat(terms, tab.mel_offset.astype(np.int64), axis=1)
 
-    gshift = (2 * s + 2 * SPLIT_GAIN_LOG2)
+    gshift = 2 * s + 2 * SPLIT_GAIN_LOG2
     v = mel + (_U64(spec.log.floor) << gshift.astype(_U64))[:, None]
     logmel = log2_q(v, spec, tab) - (gshift << fp.log_frac_bits)[:, None]
 
@@ -166,8 +166,11 @@ def frame_view(pcm: np.ndarray, spec) -> np.ndarray:
     if n == 0:
         return np.zeros((0, spec.window_samples), dtype=np.int16)
     return np.lib.stride_tricks.as_strided(
-        pcm, shape=(n, spec.window_samples), strides=(pcm.strides[0] * spec.hop_samples, pcm.strides[0]),
-        writeable=False)
+        pcm,
+        shape=(n, spec.window_samples),
+        strides=(pcm.strides[0] * spec.hop_samples, pcm.strides[0]),
+        writeable=False,
+    )
 
 
 def cepstra(pcm: np.ndarray, spec) -> np.ndarray:
@@ -175,5 +178,5 @@ def cepstra(pcm: np.ndarray, spec) -> np.ndarray:
     frames = frame_view(pcm, spec)
     out = np.empty((frames.shape[0], spec.num_cepstra), dtype=np.int32)
     for a in range(0, frames.shape[0], BATCH_FRAMES):
-        out[a:a + BATCH_FRAMES] = cepstra_from_frames(frames[a:a + BATCH_FRAMES], spec)
+        out[a : a + BATCH_FRAMES] = cepstra_from_frames(frames[a : a + BATCH_FRAMES], spec)
     return out

@@ -19,9 +19,9 @@ def cepstra_float(pcm: np.ndarray, spec) -> np.ndarray:
     frames = frame_view(pcm, spec)
     out = np.empty((frames.shape[0], spec.num_cepstra), dtype=np.float64)
     for a in range(0, frames.shape[0], BATCH_FRAMES):
-        y = frames[a:a + BATCH_FRAMES].astype(np.float64) * tab.window_f[None, :]
+        y = frames[a : a + BATCH_FRAMES].astype(np.float64) * tab.window_f[None, :]
         spectrum = np.fft.rfft(y, n=spec.fft_size, axis=1)
-        power = spectrum.real ** 2 + spectrum.imag ** 2
+        power = spectrum.real**2 + spectrum.imag**2
         mel = power @ tab.mel_f.T
-        out[a:a + BATCH_FRAMES] = np.log(mel + spec.log.floor) @ tab.dct_f.T
+        out[a : a + BATCH_FRAMES] = np.log(mel + spec.log.floor) @ tab.dct_f.T
     return out

@@ -25,40 +25,40 @@ from kws.errors import SpecError
 ALGORITHM = "kws-mfcc-int/1"
 
 # Structural constants of the algorithm (docs/frontend.md), not tunable parameters:
-INPUT_BITS = 16                 # int16 PCM
-NORM_TARGET = 1 << (INPUT_BITS - 1)   # after normalization |x| * 2^s <= 2^15
-MAX_NORM_SHIFT = INPUT_BITS - 1       # shift of an all-zero (or all -1) frame
-SPLIT_GAIN_LOG2 = 1             # the real-FFT split step yields 2*X[k] (no halving): power is 4*|X|^2
+INPUT_BITS = 16  # int16 PCM
+NORM_TARGET = 1 << (INPUT_BITS - 1)  # after normalization |x| * 2^s <= 2^15
+MAX_NORM_SHIFT = INPUT_BITS - 1  # shift of an all-zero (or all -1) frame
+SPLIT_GAIN_LOG2 = 1  # the real-FFT split step yields 2*X[k] (no halving): power is 4*|X|^2
 
 
 @dataclass(frozen=True, eq=False)
 class FrontendTables:
     """Everything the integer front end needs, as numpy arrays and ints."""
 
-    window_q: np.ndarray            # uint16 [window_samples], Q(window_frac_bits): window_half_q mirrored
-    window_half_q: np.ndarray       # uint16 [(window_samples + 1)//2 + 1], the stored half (w[n] = w[window_samples - n])
-    twiddle_q: np.ndarray           # int32 [fft_size/2, 2] (re, im) of exp(-2j*pi*k/fft_size), Q(twiddle_frac_bits)
-    cos_q: np.ndarray               # int32 [fft_size/4 + 1], cos(2*pi*i/fft_size): the stored quarter wave
-    bitrev: np.ndarray              # uint16 [fft_size/2], bit-reversal permutation of the half-size complex FFT
-    mel_start: np.ndarray           # uint16 [num_bands], first FFT bin of each band
-    mel_len: np.ndarray             # uint16 [num_bands], bins in each band
-    mel_offset: np.ndarray          # uint16 [num_bands], index of each band's first weight in mel_weights
-    mel_weights: np.ndarray         # uint16 [sum(mel_len)], Q(mel_weight_frac_bits)
-    mel_bin_lo: int                 # lowest FFT bin any band uses
-    mel_bin_hi: int                 # highest FFT bin any band uses
-    log2_table: np.ndarray          # int32 [2^log_table_bits + 1], log2(1 + i/2^T) in Q(log_frac_bits)
-    dct_q: np.ndarray               # int16 [num_cepstra, num_bands], ln(2) * DCT-II ortho, Q(dct_frac_bits)
-    dct_shift: int                  # right shift taking sum(dct_q * log2) to Q(cepstrum_frac_bits)
-    out_offset_q: np.ndarray        # int32 [num_cepstra], offset in Q(cepstrum_frac_bits)
-    out_gain_q: np.ndarray          # int32 [num_cepstra], 1/(step * 2^cepstrum_frac_bits), Q(gain_frac_bits)
+    window_q: np.ndarray  # uint16 [window_samples], Q(window_frac_bits): window_half_q mirrored
+    window_half_q: np.ndarray  # uint16 [(window_samples + 1)//2 + 1], the stored half (w[n] = w[window_samples - n])
+    twiddle_q: np.ndarray  # int32 [fft_size/2, 2] (re, im) of exp(-2j*pi*k/fft_size), Q(twiddle_frac_bits)
+    cos_q: np.ndarray  # int32 [fft_size/4 + 1], cos(2*pi*i/fft_size): the stored quarter wave
+    bitrev: np.ndarray  # uint16 [fft_size/2], bit-reversal permutation of the half-size complex FFT
+    mel_start: np.ndarray  # uint16 [num_bands], first FFT bin of each band
+    mel_len: np.ndarray  # uint16 [num_bands], bins in each band
+    mel_offset: np.ndarray  # uint16 [num_bands], index of each band's first weight in mel_weights
+    mel_weights: np.ndarray  # uint16 [sum(mel_len)], Q(mel_weight_frac_bits)
+    mel_bin_lo: int  # lowest FFT bin any band uses
+    mel_bin_hi: int  # highest FFT bin any band uses
+    log2_table: np.ndarray  # int32 [2^log_table_bits + 1], log2(1 + i/2^T) in Q(log_frac_bits)
+    dct_q: np.ndarray  # int16 [num_cepstra, num_bands], ln(2) * DCT-II ortho, Q(dct_frac_bits)
+    dct_shift: int  # right shift taking sum(dct_q * log2) to Q(cepstrum_frac_bits)
+    out_offset_q: np.ndarray  # int32 [num_cepstra], offset in Q(cepstrum_frac_bits)
+    out_gain_q: np.ndarray  # int32 [num_cepstra], 1/(step * 2^cepstrum_frac_bits), Q(gain_frac_bits)
     # Exact (float64) counterparts, for the float reference of the same definition.
     window_f: np.ndarray
-    mel_f: np.ndarray               # [num_bands, fft_size/2 + 1]
-    dct_f: np.ndarray               # [num_cepstra, num_bands], orthonormal DCT-II (no ln2)
+    mel_f: np.ndarray  # [num_bands, fft_size/2 + 1]
+    dct_f: np.ndarray  # [num_cepstra, num_bands], orthonormal DCT-II (no ln2)
     # Worst-case magnitudes proven not to overflow (reported in docs and the generated header).
-    bound_fft: int                  # any FFT / split component
-    bound_power: int                # |X'|^2
-    bound_mel: int                  # mel accumulator + floor term
+    bound_fft: int  # any FFT / split component
+    bound_power: int  # |X'|^2
+    bound_mel: int  # mel accumulator + floor term
 
 
 def window_float(kind: str, n: int) -> np.ndarray:
@@ -113,11 +113,11 @@ def build_tables(spec, source: str | None = None) -> FrontendTables:  # spec: Fr
     # rest its mirror, by definition: the device stores only the half, (n_win + 1) // 2 + 1 entries
     # (one more than n <= n_win/2 needs when n_win is odd, so that pairs of samples mirror too).
     window_f = window_float(spec.window, n)
-    window_half_q = _round(window_f[:(n + 1) // 2 + 1] * (1 << fp.window_frac_bits)).astype(np.int64)
+    window_half_q = _round(window_f[: (n + 1) // 2 + 1] * (1 << fp.window_frac_bits)).astype(np.int64)
     if window_half_q.max() > 0xFFFF:
         raise SpecError(f"{p}.fixed_point.window_frac_bits", "window does not fit uint16", source)
     window_half_q = window_half_q.astype(np.uint16)
-    if n % 2:                                    # the extra entry is a mirror too: w[(n+1)/2] = w[(n-1)/2]
+    if n % 2:  # the extra entry is a mirror too: w[(n+1)/2] = w[(n-1)/2]
         window_half_q[-1] = window_half_q[n - (len(window_half_q) - 1)]
     window_q = window_half_q[np.minimum(np.arange(n), n - np.arange(n))]
 
@@ -125,8 +125,9 @@ def build_tables(spec, source: str | None = None) -> FrontendTables:  # spec: Fr
     # (N a power of two >= 16): re = c[k], im = -c[N/4 - k] for k <= N/4; re = -c[N/2 - k],
     # im = -c[k - N/4] above. The device stores only c; both sides derive the same integers.
     quarter = nfft // 4
-    cos_q = _round(np.cos(2 * np.pi * np.arange(quarter + 1, dtype=np.float64) / nfft)
-                   * (1 << fp.twiddle_frac_bits)).astype(np.int64)
+    cos_q = _round(
+        np.cos(2 * np.pi * np.arange(quarter + 1, dtype=np.float64) / nfft) * (1 << fp.twiddle_frac_bits)
+    ).astype(np.int64)
     if np.abs(cos_q).max() >= 1 << 31:
         raise SpecError(f"{p}.fixed_point.twiddle_frac_bits", "twiddles do not fit int32", source)
     k = np.arange(half)
@@ -151,8 +152,11 @@ def build_tables(spec, source: str | None = None) -> FrontendTables:  # spec: Fr
     sum_y = -(-(NORM_TARGET * int(window_q.astype(np.int64).sum())) >> (fp.window_frac_bits - g))
     bound_fft = (sum_y + bits + 2) << SPLIT_GAIN_LOG2
     if bound_fft >= 1 << 31:
-        raise SpecError(f"{p}.fixed_point.fft_guard_bits", "FFT values can overflow int32; use fewer guard bits "
-                        "or a shorter window", source)
+        raise SpecError(
+            f"{p}.fixed_point.fft_guard_bits",
+            "FFT values can overflow int32; use fewer guard bits or a shorter window",
+            source,
+        )
     if 2 * bound_fft * (1 << fp.twiddle_frac_bits) >= 1 << 63:
         raise SpecError(f"{p}.fixed_point.twiddle_frac_bits", "twiddle products can overflow int64", source)
     bound_power = ((2 * bound_fft * bound_fft) >> (2 * g)) + 1
@@ -169,23 +173,25 @@ def build_tables(spec, source: str | None = None) -> FrontendTables:  # spec: Fr
     for m in range(spec.mel.num_bands):
         nz = np.nonzero(mel_qf[m])[0]
         if nz.size == 0:
-            raise SpecError(f"{p}.mel.num_bands",
-                            f"mel band {m} contains no FFT bin ({spec.mel.num_bands} bands over "
-                            f"{spec.mel.low_hz}-{spec.mel.high_hz} Hz with fft_size {nfft}); use fewer bands, "
-                            "a wider range or a larger fft_size", source)
+            raise SpecError(
+                f"{p}.mel.num_bands",
+                f"mel band {m} contains no FFT bin ({spec.mel.num_bands} bands over "
+                f"{spec.mel.low_hz}-{spec.mel.high_hz} Hz with fft_size {nfft}); use fewer bands, "
+                "a wider range or a larger fft_size",
+                source,
+            )
         lo, hi = int(nz[0]), int(nz[-1])
         starts.append(lo)
         lens.append(hi - lo + 1)
         offs.append(len(weights))
-        weights.extend(int(w) for w in mel_qf[m, lo:hi + 1])
+        weights.extend(int(w) for w in mel_qf[m, lo : hi + 1])
     mel_bin_lo = min(starts)
     mel_bin_hi = max(s + n - 1 for s, n in zip(starts, lens))
     if mel_bin_hi >= half:
-        raise SpecError(f"{p}.mel.high_hz", f"the top mel band reaches the Nyquist bin ({half}); lower high_hz",
-                        source)
+        raise SpecError(f"{p}.mel.high_hz", f"the top mel band reaches the Nyquist bin ({half}); lower high_hz", source)
     if bound_power * (1 << fp.mel_weight_frac_bits) >= 1 << 64:
         raise SpecError(f"{p}.fixed_point.mel_weight_frac_bits", "power * mel weight can overflow uint64", source)
-    band_wsum = max(sum(weights[o:o + n]) for o, n in zip(offs, lens))
+    band_wsum = max(sum(weights[o : o + n]) for o, n in zip(offs, lens))
     floor_max = spec.log.floor << (2 * MAX_NORM_SHIFT + 2 * SPLIT_GAIN_LOG2)
     bound_mel = ((bound_power * band_wsum) >> fp.mel_weight_frac_bits) + max(lens) + floor_max
     if bound_mel >= 1 << 64:
@@ -211,25 +217,42 @@ def build_tables(spec, source: str | None = None) -> FrontendTables:  # spec: Fr
     # int8 output quantizer.
     cf = fp.cepstrum_frac_bits
     out_offset_q = _round(np.array(spec.output.offset) * (1 << cf)).astype(np.int64)
-    out_gain_f = (2.0 ** spec.output.gain_frac_bits) / (np.array(spec.output.step) * (1 << cf))
+    out_gain_f = (2.0**spec.output.gain_frac_bits) / (np.array(spec.output.step) * (1 << cf))
     out_gain_q = _round(out_gain_f).astype(np.int64)
     for j, g in enumerate(out_gain_q):
         if g < 1 or g >= 1 << 31:
-            raise SpecError(f"{p}.output.step[{j}]",
-                            f"gives an int32 gain of {g} at gain_frac_bits={spec.output.gain_frac_bits}; "
-                            "adjust step or gain_frac_bits", source)
+            raise SpecError(
+                f"{p}.output.step[{j}]",
+                f"gives an int32 gain of {g} at gain_frac_bits={spec.output.gain_frac_bits}; "
+                "adjust step or gain_frac_bits",
+                source,
+            )
     if np.abs(out_offset_q).max() >= 1 << 31:
         raise SpecError(f"{p}.output.offset", "does not fit int32 at cepstrum_frac_bits", source)
     if (cep_max + int(np.abs(out_offset_q).max())) * int(out_gain_q.max()) >= 1 << 63:
         raise SpecError(f"{p}.output.gain_frac_bits", "output scaling can overflow int64", source)
 
     return FrontendTables(
-        window_q=window_q, window_half_q=window_half_q, twiddle_q=twiddle_q, cos_q=cos_q, bitrev=bitrev,
-        mel_start=np.array(starts, dtype=np.uint16), mel_len=np.array(lens, dtype=np.uint16),
-        mel_offset=np.array(offs, dtype=np.uint16), mel_weights=np.array(weights, dtype=np.uint16),
-        mel_bin_lo=mel_bin_lo, mel_bin_hi=mel_bin_hi,
-        log2_table=log2_table, dct_q=dct_q, dct_shift=dct_shift,
-        out_offset_q=out_offset_q.astype(np.int32), out_gain_q=out_gain_q.astype(np.int32),
-        window_f=window_f, mel_f=mel_f, dct_f=dct_f,
-        bound_fft=bound_fft, bound_power=bound_power, bound_mel=bound_mel,
+        window_q=window_q,
+        window_half_q=window_half_q,
+        twiddle_q=twiddle_q,
+        cos_q=cos_q,
+        bitrev=bitrev,
+        mel_start=np.array(starts, dtype=np.uint16),
+        mel_len=np.array(lens, dtype=np.uint16),
+        mel_offset=np.array(offs, dtype=np.uint16),
+        mel_weights=np.array(weights, dtype=np.uint16),
+        mel_bin_lo=mel_bin_lo,
+        mel_bin_hi=mel_bin_hi,
+        log2_table=log2_table,
+        dct_q=dct_q,
+        dct_shift=dct_shift,
+        out_offset_q=out_offset_q.astype(np.int32),
+        out_gain_q=out_gain_q.astype(np.int32),
+        window_f=window_f,
+        mel_f=mel_f,
+        dct_f=dct_f,
+        bound_fft=bound_fft,
+        bound_power=bound_power,
+        bound_mel=bound_mel,
     )

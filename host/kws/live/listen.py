@@ -17,7 +17,7 @@ from kws.release.thresholds import threshold_overrides
 
 @dataclass
 class ListenResult:
-    events: list = field(default_factory=list)          # (seconds, label, score)
+    events: list = field(default_factory=list)  # (seconds, label, score)
     samples: int = 0
     overflows: int = 0
     interrupted: bool = False
@@ -30,8 +30,18 @@ def _level_line(block: np.ndarray, score: float, label: str) -> str:
     return f"\r{db:6.1f} dBFS {bar:<30s} top {label:>10s} {score:.2f} "
 
 
-def listen(spec, model_dir, *, device=None, seconds: float | None = None, level: bool = False,
-           threshold: float | None = None, thresholds_file=None, out=print, err=sys.stderr) -> ListenResult:
+def listen(
+    spec,
+    model_dir,
+    *,
+    device=None,
+    seconds: float | None = None,
+    level: bool = False,
+    threshold: float | None = None,
+    thresholds_file=None,
+    out=print,
+    err=sys.stderr,
+) -> ListenResult:
     """Runs until ``seconds`` of audio were heard, or Ctrl-C (the stream is closed either way).
     ``threshold``: one posterior threshold for every keyword instead of the model's calibrated ones;
     ``thresholds_file``: per-keyword ones from a calibration (kws.release.thresholds)."""
@@ -42,16 +52,24 @@ def listen(spec, model_dir, *, device=None, seconds: float | None = None, level:
     ps = pipe.stream()
     fe = spec.frontend
     rate = fe.sample_rate_hz
-    block = fe.hop_samples * spec.detector.stride_frames          # one network run per block
+    block = fe.hop_samples * spec.detector.stride_frames  # one network run per block
     res = ListenResult()
     limit = int(round(seconds * rate)) if seconds else None
     stream = open_input(device, rate=rate, block=block)
-    out(f"listening on {device if device is not None else 'the default input'} ({rate} Hz) with "
+    out(
+        f"listening on {device if device is not None else 'the default input'} ({rate} Hz) with "
         f"{pipe.model.name}: {', '.join(pipe.labels[2:])}, "
-        + (f"threshold {threshold} for every keyword" if threshold is not None else
-           f"the thresholds of {thresholds_file}" if thresholds_file is not None else
-           "its calibrated thresholds" if pipe.thresholds else f"the default threshold {spec.detector.threshold}")
-        + "; Ctrl-C to stop")
+        + (
+            f"threshold {threshold} for every keyword"
+            if threshold is not None
+            else f"the thresholds of {thresholds_file}"
+            if thresholds_file is not None
+            else "its calibrated thresholds"
+            if pipe.thresholds
+            else f"the default threshold {spec.detector.threshold}"
+        )
+        + "; Ctrl-C to stop"
+    )
     t0 = time.monotonic()
     try:
         with stream:
@@ -79,6 +97,8 @@ def listen(spec, model_dir, *, device=None, seconds: float | None = None, level:
     if level:
         err.write("\n")
     wall = time.monotonic() - t0
-    out(f"{len(res.events)} detections in {res.samples / rate:.1f} s of audio ({wall:.1f} s wall)"
-        + (f"; {res.overflows} input overflows (audio lost: the host was too slow)" if res.overflows else ""))
+    out(
+        f"{len(res.events)} detections in {res.samples / rate:.1f} s of audio ({wall:.1f} s wall)"
+        + (f"; {res.overflows} input overflows (audio lost: the host was too slow)" if res.overflows else "")
+    )
     return res

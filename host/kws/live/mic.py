@@ -13,7 +13,7 @@ from kws.errors import KwsError
 def sounddevice():
     try:
         import sounddevice as sd
-    except OSError as e:                       # the PortAudio library itself is missing
+    except OSError as e:  # the PortAudio library itself is missing
         raise KwsError(f"PortAudio is not installed ({e}): apt-get install libportaudio2") from e
     except ImportError as e:
         raise KwsError("the Python package sounddevice is missing: pip install sounddevice") from e
@@ -22,8 +22,11 @@ def sounddevice():
 
 def input_devices() -> list[str]:
     sd = sounddevice()
-    return [f"{i}: {d['name']} ({d['max_input_channels']} ch, {d['default_samplerate']:.0f} Hz)"
-            for i, d in enumerate(sd.query_devices()) if d["max_input_channels"] > 0]
+    return [
+        f"{i}: {d['name']} ({d['max_input_channels']} ch, {d['default_samplerate']:.0f} Hz)"
+        for i, d in enumerate(sd.query_devices())
+        if d["max_input_channels"] > 0
+    ]
 
 
 def _device_arg(device):
@@ -47,17 +50,25 @@ class Microphone:
         self._buf = np.zeros(0, np.int16)
         self._lost = False
 
-        def on_audio(indata, frames, time_info, status):     # PortAudio's thread: copy and queue only
+        def on_audio(indata, frames, time_info, status):  # PortAudio's thread: copy and queue only
             self._q.put((indata[:, 0].copy(), bool(status.input_overflow)))
 
         try:
-            self.stream = sd.InputStream(samplerate=rate, channels=1, dtype="int16", device=_device_arg(device),
-                                         blocksize=block, callback=on_audio)
+            self.stream = sd.InputStream(
+                samplerate=rate,
+                channels=1,
+                dtype="int16",
+                device=_device_arg(device),
+                blocksize=block,
+                callback=on_audio,
+            )
         except (sd.PortAudioError, ValueError) as e:
             devs = input_devices()
             listing = "\n  ".join(devs) if devs else "(none: no microphone, or no permission for the audio devices)"
-            raise KwsError(f"cannot open input device {device if device is not None else '(default)'} at {rate} Hz "
-                           f"mono int16: {e}\ninput devices:\n  {listing}") from e
+            raise KwsError(
+                f"cannot open input device {device if device is not None else '(default)'} at {rate} Hz "
+                f"mono int16: {e}\ninput devices:\n  {listing}"
+            ) from e
 
     def __enter__(self):
         self.stream.start()
@@ -79,8 +90,10 @@ class Microphone:
             except queue.Empty:
                 if time.monotonic() - last > self.stall_s:
                     name = self.device if self.device is not None else "(default)"
-                    raise KwsError(f"input device {name} delivered no audio for {self.stall_s:g} s "
-                                   "(unplugged, muted or in use elsewhere?)") from None
+                    raise KwsError(
+                        f"input device {name} delivered no audio for {self.stall_s:g} s "
+                        "(unplugged, muted or in use elsewhere?)"
+                    ) from None
                 continue
             last = time.monotonic()
             self._buf = np.concatenate([self._buf, pcm])

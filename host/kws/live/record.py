@@ -36,14 +36,15 @@ SPEAKER_RE = re.compile(r"^[A-Za-z0-9-]+$")
 class TakeResult:
     label: str
     prompt: str
-    path: str | None                 # the accepted clip, or None when every attempt failed
+    path: str | None  # the accepted clip, or None when every attempt failed
     attempts: int
     rejected: list[dict] = field(default_factory=list)
     quality: dict | None = None
 
 
-def plan(task, *, words: list[str] | None, takes: int, negatives: list[str], negative_takes: int,
-         silence_takes: int) -> list[tuple[str, str]]:
+def plan(
+    task, *, words: list[str] | None, takes: int, negatives: list[str], negative_takes: int, silence_takes: int
+) -> list[tuple[str, str]]:
     """[(label, what to say)] in recording order."""
     kws_ = words or list(task.keywords)
     bad = [w for w in kws_ if not task.is_keyword(w)]
@@ -60,13 +61,15 @@ def cut(pcm: np.ndarray, samples: int, *, speech: bool) -> tuple[np.ndarray, str
     if not speech:
         return pcm[:samples], None
     lo, hi = quality.speech_bounds(pcm, RATE)
-    guard = RATE // 100                                   # a 10 ms frame
+    guard = RATE // 100  # a 10 ms frame
     if lo < guard or hi > pcm.size - guard:
         return pcm[:samples], "speech touches the edge of the recording (spoke too early or too late)"
     if hi - lo > samples:
-        return pcm[lo:lo + samples], f"speech lasts {(hi - lo) / RATE:.2f} s, longer than a {samples / RATE:.2f} s clip"
+        return pcm[
+            lo : lo + samples
+        ], f"speech lasts {(hi - lo) / RATE:.2f} s, longer than a {samples / RATE:.2f} s clip"
     start = max(0, min(pcm.size - samples, (lo + hi) // 2 - samples // 2))
-    return pcm[start:start + samples], None
+    return pcm[start : start + samples], None
 
 
 def _next_index(d: Path, speaker: str) -> int:
@@ -74,13 +77,25 @@ def _next_index(d: Path, speaker: str) -> int:
     return max(n, default=-1) + 1
 
 
-def record_session(task, out_dir: str | Path, *, speaker: str, items: list[tuple[str, str]], seconds: float,
-                   capture: Callable[[int], np.ndarray], say: Callable[[str], None] = print,
-                   ready: Callable[[], None] | None = None, countdown: int = 3, max_attempts: int = 3) -> list[TakeResult]:
+def record_session(
+    task,
+    out_dir: str | Path,
+    *,
+    speaker: str,
+    items: list[tuple[str, str]],
+    seconds: float,
+    capture: Callable[[int], np.ndarray],
+    say: Callable[[str], None] = print,
+    ready: Callable[[], None] | None = None,
+    countdown: int = 3,
+    max_attempts: int = 3,
+) -> list[TakeResult]:
     """Records ``items``; ``capture(n)`` returns n int16 samples from the microphone."""
     if not SPEAKER_RE.match(speaker):
-        raise KwsError(f"speaker {speaker!r}: use letters, digits and '-' only (the file name up to '_' is the "
-                       "speaker, which decides the split)")
+        raise KwsError(
+            f"speaker {speaker!r}: use letters, digits and '-' only (the file name up to '_' is the "
+            "speaker, which decides the split)"
+        )
     clip = int(round(task.clip_seconds * RATE))
     n = int(round(seconds * RATE))
     if n < clip:
@@ -94,8 +109,11 @@ def record_session(task, out_dir: str | Path, *, speaker: str, items: list[tuple
         res = TakeResult(label, prompt, None, 0)
         while res.attempts < max_attempts:
             res.attempts += 1
-            say(f"[{i + 1}/{len(items)}] {label}: say \u201c{prompt}\u201d" if is_speech else
-                f"[{i + 1}/{len(items)}] {label}: {prompt}")
+            say(
+                f"[{i + 1}/{len(items)}] {label}: say \u201c{prompt}\u201d"
+                if is_speech
+                else f"[{i + 1}/{len(items)}] {label}: {prompt}"
+            )
             if ready:
                 ready()
             for k in range(countdown, 0, -1):
@@ -105,7 +123,9 @@ def record_session(task, out_dir: str | Path, *, speaker: str, items: list[tuple
             pcm = np.asarray(capture(n), dtype=np.int16)
             clipped, edge = cut(pcm, clip, speech=is_speech)
             q = quality.measure(clipped, RATE)
-            problems = [f"{code}: {detail}" for code, detail in quality.violations(q, label_kind=kind, cfg=task.validate)]
+            problems = [
+                f"{code}: {detail}" for code, detail in quality.violations(q, label_kind=kind, cfg=task.validate)
+            ]
             if edge:
                 problems.insert(0, f"cut_off: {edge}")
             if not problems:
@@ -133,8 +153,9 @@ def _log(out: Path, speaker: str, results: list[TakeResult]) -> None:
     """Appends the session to <out>/.rejected/sessions.jsonl (what was refused and why)."""
     d = out / ".rejected"
     d.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"speaker": speaker, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                       "takes": [r.__dict__ for r in results]})
+    line = json.dumps(
+        {"speaker": speaker, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "takes": [r.__dict__ for r in results]}
+    )
     with open(d / "sessions.jsonl", "a") as f:
         f.write(line + "\n")
         f.flush()

@@ -40,7 +40,7 @@ def threshold_q(threshold: float, frac_bits: int) -> int:
     return int(math.floor(threshold * (1 << frac_bits) + 0.5))
 
 
-BACKGROUND_CLASSES = 2          # classes 0 and 1 (_silence_, _unknown_): never events; keywords follow
+BACKGROUND_CLASSES = 2  # classes 0 and 1 (_silence_, _unknown_): never events; keywords follow
 
 
 def class_thresholds_q(det, labels, calibrated: dict[str, float] | None = None) -> list[int]:
@@ -48,8 +48,10 @@ def class_thresholds_q(det, labels, calibrated: dict[str, float] | None = None) 
     has one, else the spec's default; 0 for _silence_ and _unknown_ (classes 0 and 1, never
     events). The device's ``kws_det_threshold`` table is this list."""
     cal = calibrated or {}
-    return [threshold_q(cal.get(lab, det.threshold), det.posterior_frac_bits) if i >= BACKGROUND_CLASSES else 0
-            for i, lab in enumerate(labels)]
+    return [
+        threshold_q(cal.get(lab, det.threshold), det.posterior_frac_bits) if i >= BACKGROUND_CLASSES else 0
+        for i, lab in enumerate(labels)
+    ]
 
 
 def detector_hash32(det, calibrated: dict[str, float] | None = None) -> int:
@@ -58,8 +60,9 @@ def detector_hash32(det, calibrated: dict[str, float] | None = None) -> int:
     would fire differently, so it must not pass for this one)."""
     if not calibrated:
         return int(det.hash[:8], 16)
-    key = json.dumps({"detector": det.hash, "thresholds": {k: float(v) for k, v in sorted(calibrated.items())}},
-                     sort_keys=True)
+    key = json.dumps(
+        {"detector": det.hash, "thresholds": {k: float(v) for k, v in sorted(calibrated.items())}}, sort_keys=True
+    )
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16)
 
 
@@ -86,8 +89,9 @@ class Event:
 class Detector:
     """Feed int8 logits of consecutive network runs; get events."""
 
-    def __init__(self, det, *, keyword_classes: list[int], lut: np.ndarray, thresholds_q: dict[int, int],
-                 refractory: int):
+    def __init__(
+        self, det, *, keyword_classes: list[int], lut: np.ndarray, thresholds_q: dict[int, int], refractory: int
+    ):
         self.det = det
         self.keywords = list(keyword_classes)
         self.lut = lut
@@ -130,7 +134,7 @@ def run_stream(features: np.ndarray, infer, spec, detector: Detector) -> tuple[n
     fe = spec.frontend
     if not ends:
         return np.zeros((0, 0), np.int8), []
-    windows = np.stack([features[t - f + 1:t + 1] for t in ends])
+    windows = np.stack([features[t - f + 1 : t + 1] for t in ends])
     logits = infer(windows)
     events = []
     for t, lg in zip(ends, logits):
@@ -150,11 +154,11 @@ class BatchDetector:
         self.det = det
         self.keywords = np.asarray(keyword_classes)
         self.refractory = refractory
-        p = posteriors(np.asarray(logits), lut, det.posterior_frac_bits)          # [runs, classes]
+        p = posteriors(np.asarray(logits), lut, det.posterior_frac_bits)  # [runs, classes]
         c = np.cumsum(np.vstack([np.zeros((1, p.shape[1]), np.int64), p]), axis=0)
         w = det.smooth_windows
         idx = np.arange(p.shape[0])
-        self.smooth = c[idx + 1] - c[np.maximum(idx + 1 - w, 0)]                 # sum of the last <= w runs
+        self.smooth = c[idx + 1] - c[np.maximum(idx + 1 - w, 0)]  # sum of the last <= w runs
 
     def events(self, thresholds_q: dict[int, int], end_samples) -> list[Event]:
         w = self.det.smooth_windows
@@ -168,7 +172,7 @@ class BatchDetector:
         for i in cand.tolist():
             if i <= hold_until:
                 continue
-            j = int(np.argmax(masked[i]))                     # first maximum: the lower class index, as Detector
+            j = int(np.argmax(masked[i]))  # first maximum: the lower class index, as Detector
             out.append(Event(int(kw[j]), int(masked[i, j]) // w, int(end_samples[i])))
             hold_until = i + self.refractory
         return out

@@ -101,9 +101,14 @@ def write_golden(spec, directory: Path | None = None) -> list[Path]:
         index.append(f"case {name} {inputs[name].size} {frames}")
     if write_if_changed(directory / "index.txt", "\n".join(index) + "\n"):
         changed.append(directory / "index.txt")
-    manifest = {"generator": "kws golden", "frontend_hash": fe.hash, "sample_rate_hz": rate,
-                "num_cepstra": fe.num_cepstra, "cases": [line.split()[1:] for line in index[1:]], "files": files}
+    manifest = {
+        "generator": "kws golden",
+        "frontend_hash": fe.hash,
+        "sample_rate_hz": rate,
+        "num_cepstra": fe.num_cepstra,
+        "cases": [line.split()[1:] for line in index[1:]],
+        "files": files,
+    }
     if write_if_changed(directory / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True) + "\n"):
         changed.append(directory / "manifest.json")
     return changed
-

@@ -15,8 +15,9 @@ from kws.released import ReleasedModel
 
 
 class ReferencePipeline:
-    def __init__(self, spec, model_dir: str | Path, *, engine: str = "tflm",
-                 thresholds: dict[str, float] | None = None):
+    def __init__(
+        self, spec, model_dir: str | Path, *, engine: str = "tflm", thresholds: dict[str, float] | None = None
+    ):
         """``thresholds``: per-keyword posterior thresholds in place of the model's calibrated ones."""
         self.spec = spec
         self.model_dir = Path(model_dir)
@@ -39,10 +40,13 @@ class ReferencePipeline:
         d = self.spec.detector
         thr = det.class_thresholds_q(d, self.labels, self.thresholds)
         thr_map = dict(enumerate(thr))
-        return det.Detector(d, keyword_classes=list(range(2, len(self.labels))),
-                            lut=det.exp_lut(self.out_scale, d.posterior_frac_bits), thresholds_q=thr_map,
-                            refractory=det.refractory_runs(d, self.spec.frontend.hop_samples,
-                                                           self.spec.frontend.sample_rate_hz))
+        return det.Detector(
+            d,
+            keyword_classes=list(range(2, len(self.labels))),
+            lut=det.exp_lut(self.out_scale, d.posterior_frac_bits),
+            thresholds_q=thr_map,
+            refractory=det.refractory_runs(d, self.spec.frontend.hop_samples, self.spec.frontend.sample_rate_hz),
+        )
 
     def run(self, pcm: np.ndarray) -> tuple[np.ndarray, list[det.Event]]:
         """(logits of every network window [runs, classes], events) for an int16 stream."""

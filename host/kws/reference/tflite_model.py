@@ -80,6 +80,7 @@ class TFLiteModel:
             code = m.operatorCodes[o.opcodeIndex]
             b = max(int(code.builtinCode), int(code.deprecatedBuiltinCode))
             opts = {k: v for k, v in vars(o.builtinOptions).items()} if o.builtinOptions is not None else {}
-            ops.append(Operator(names.get(b, f"BUILTIN_{b}"), [int(i) for i in o.inputs], [int(i) for i in o.outputs],
-                                opts))
+            ops.append(
+                Operator(names.get(b, f"BUILTIN_{b}"), [int(i) for i in o.inputs], [int(i) for i in o.outputs], opts)
+            )
         return cls(tensors, ops, [int(i) for i in g.inputs], [int(i) for i in g.outputs])

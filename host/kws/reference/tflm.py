@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TFLM_ARENA = 256 * 1024          # bytes of tensor arena: ample for every network the island holds
+TFLM_ARENA = 256 * 1024  # bytes of tensor arena: ample for every network the island holds
 
 
 def tflm_logits(blob: bytes, x: np.ndarray) -> np.ndarray:

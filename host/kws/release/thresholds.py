@@ -12,8 +12,9 @@ from kws.errors import KwsError
 from kws.released import ReleasedModel
 
 
-def threshold_overrides(model: ReleasedModel, *, threshold: float | None = None,
-                        file: str | Path | None = None) -> dict[str, float] | None:
+def threshold_overrides(
+    model: ReleasedModel, *, threshold: float | None = None, file: str | Path | None = None
+) -> dict[str, float] | None:
     """Per-keyword thresholds to run a released model with instead of the ones it was built with
     (None: no override): ``threshold`` for every keyword, or ``file``, the JSON of a calibration —
     ``calibration/<model>/thresholds.json`` or ``kws eval``'s ``eval.json`` (made for this very
@@ -36,12 +37,15 @@ def threshold_overrides(model: ReleasedModel, *, threshold: float | None = None,
         raise KwsError(f"{file}: not a thresholds file (a JSON object is expected)")
     sha, mine = rec.get("model_sha256"), model.sha256
     if sha is not None and sha != mine:
-        raise KwsError(f"{file}: these thresholds were calibrated for another model (sha256 {sha[:12]}…, "
-                       f"{model.name} is {mine[:12]}…): calibrate again with kws eval")
+        raise KwsError(
+            f"{file}: these thresholds were calibrated for another model (sha256 {sha[:12]}…, "
+            f"{model.name} is {mine[:12]}…): calibrate again with kws eval"
+        )
     values = rec.get("thresholds", rec.get("calibrated_thresholds", rec))
     if not isinstance(values, dict) or not values:
-        raise KwsError(f"{file}: no thresholds in it (expected 'thresholds' or 'calibrated_thresholds': "
-                       "{keyword: threshold})")
+        raise KwsError(
+            f"{file}: no thresholds in it (expected 'thresholds' or 'calibrated_thresholds': {{keyword: threshold}})"
+        )
     unknown = sorted(set(values) - set(keywords))
     if unknown:
         verb = "is not a keyword" if len(unknown) == 1 else "are not keywords"
@@ -54,12 +58,18 @@ def threshold_overrides(model: ReleasedModel, *, threshold: float | None = None,
 
 def add_args(parser, *, what: str = "the model's calibrated ones") -> None:
     """--threshold / --thresholds on a command that runs a model."""
-    parser.add_argument("--threshold", type=float,
-                        help=f"one posterior threshold for every keyword instead of {what} (set for 1 FA/hr, where "
-                             "the released models miss most keywords: docs/live.md)")
-    parser.add_argument("--thresholds", metavar="JSON",
-                        help="per-keyword thresholds from a calibration instead: calibration/<model>/thresholds.json "
-                             "or kws eval's eval.json, made for this model")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        help=f"one posterior threshold for every keyword instead of {what} (set for 1 FA/hr, where "
+        "the released models miss most keywords: docs/live.md)",
+    )
+    parser.add_argument(
+        "--thresholds",
+        metavar="JSON",
+        help="per-keyword thresholds from a calibration instead: calibration/<model>/thresholds.json "
+        "or kws eval's eval.json, made for this model",
+    )
 
 
 def from_args(args, model: ReleasedModel) -> dict[str, float] | None:

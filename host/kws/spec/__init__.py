@@ -140,16 +140,16 @@ class ModelSpec:
     first_stride: tuple[int, int]
     window_frames: int
     input_scale_log2: int
-    time_padding: str = "same"      # "valid": no padding along time, so the device can stream the network
-    members: int = 1                # > 1: an ensemble of this many networks of `width` channels, trained apart
-                                    # and merged into one (kws.train.ensemble)
-    cepstra_padding: str = "same"   # first convolution along cepstra; "valid" with a first kernel as wide as the
-                                    # cepstra makes them the channels of a temporal network (docs/training.md)
-    block_kernel: tuple[int, int] = (3, 3)      # every depthwise kernel, time x cepstra
+    time_padding: str = "same"  # "valid": no padding along time, so the device can stream the network
+    members: int = 1  # > 1: an ensemble of this many networks of `width` channels, trained apart
+    # and merged into one (kws.train.ensemble)
+    cepstra_padding: str = "same"  # first convolution along cepstra; "valid" with a first kernel as wide as the
+    # cepstra makes them the channels of a temporal network (docs/training.md)
+    block_kernel: tuple[int, int] = (3, 3)  # every depthwise kernel, time x cepstra
 
     @property
     def input_scale(self) -> float:
-        return 2.0 ** self.input_scale_log2
+        return 2.0**self.input_scale_log2
 
     @property
     def channels(self) -> int:
@@ -183,8 +183,8 @@ class TrainSpec:
     augment_copies: int
     calibration_clips: int
     class_weights: str = "balanced"
-    min_epochs: int = 0              # early stopping only considers epochs from here on
-    mixup: float = 0.0               # Beta(a, a) of mixup (kws.train.mixup); 0: none
+    min_epochs: int = 0  # early stopping only considers epochs from here on
+    mixup: float = 0.0  # Beta(a, a) of mixup (kws.train.mixup); 0: none
 
     @property
     def hash(self) -> str:
@@ -208,11 +208,11 @@ class DetectorSpec:
 class MonitorSpec:
     """On-device feature statistics for drift detection (kws_monitor.c, kws.reference.monitor, `kws drift`)."""
 
-    bin_shift: int          # histogram bin of an int8 feature v: (v + 128) >> bin_shift
-    limit: int              # a bin reaching this halves every statistic
-    psi_warn: float         # PSI per coefficient: above this, "shift"
-    psi_alarm: float        # above this, "drift"
-    period_s: float         # monitoring period the alarm levels are calibrated for
+    bin_shift: int  # histogram bin of an int8 feature v: (v + 128) >> bin_shift
+    limit: int  # a bin reaching this halves every statistic
+    psi_warn: float  # PSI per coefficient: above this, "shift"
+    psi_alarm: float  # above this, "drift"
+    period_s: float  # monitoring period the alarm levels are calibrated for
 
     @property
     def bins(self) -> int:
@@ -240,6 +240,7 @@ class Spec:
 
 # ----------------------------------------------------------------------------- parsing
 
+
 def _parse_frontend(sec: Section) -> FrontendSpec:
     name = sec.name("name")
     version = sec.int("version", lo=1)
@@ -253,11 +254,15 @@ def _parse_frontend(sec: Section) -> FrontendSpec:
     if nfft & (nfft - 1):
         raise SpecError(f"{p}.fft_size", f"must be a power of two, got {nfft}", sec.source)
     if nfft < win:
-        raise SpecError(f"{p}.fft_size", f"FFT ({nfft}) is shorter than the window ({win} samples); "
-                        f"use fft_size >= {1 << (win - 1).bit_length()}", sec.source)
+        raise SpecError(
+            f"{p}.fft_size",
+            f"FFT ({nfft}) is shorter than the window ({win} samples); use fft_size >= {1 << (win - 1).bit_length()}",
+            sec.source,
+        )
     if hop > win:
-        raise SpecError(f"{p}.hop_samples", f"hop ({hop}) is longer than the window ({win}): samples would be skipped",
-                        sec.source)
+        raise SpecError(
+            f"{p}.hop_samples", f"hop ({hop}) is longer than the window ({win}): samples would be skipped", sec.source
+        )
 
     m = sec.sub("mel")
     nb = m.int("num_bands", lo=1)
@@ -297,26 +302,42 @@ def _parse_frontend(sec: Section) -> FrontendSpec:
     )
     f.done()
     if fp.dct_frac_bits + fp.log_frac_bits <= fp.cepstrum_frac_bits:
-        raise SpecError(f"{p}.fixed_point.cepstrum_frac_bits",
-                        "must be below dct_frac_bits + log_frac_bits (the DCT sum is shifted right)", sec.source)
+        raise SpecError(
+            f"{p}.fixed_point.cepstrum_frac_bits",
+            "must be below dct_frac_bits + log_frac_bits (the DCT sum is shifted right)",
+            sec.source,
+        )
     if fp.fft_guard_bits >= fp.window_frac_bits:
         raise SpecError(f"{p}.fixed_point.fft_guard_bits", "must be below window_frac_bits", sec.source)
     if fp.log_table_bits + fp.log_interp_bits > 30:
-        raise SpecError(f"{p}.fixed_point.log_interp_bits", "log_table_bits + log_interp_bits must be <= 30",
-                        sec.source)
+        raise SpecError(
+            f"{p}.fixed_point.log_interp_bits", "log_table_bits + log_interp_bits must be <= 30", sec.source
+        )
 
     o = sec.sub("output")
-    out = OutputSpec(offset=o.floats("offset", nc), step=o.floats("step", nc),
-                     gain_frac_bits=o.int("gain_frac_bits", lo=8, hi=40))
+    out = OutputSpec(
+        offset=o.floats("offset", nc), step=o.floats("step", nc), gain_frac_bits=o.int("gain_frac_bits", lo=8, hi=40)
+    )
     o.done()
     for i, s in enumerate(out.step):
         if s <= 0:
             raise SpecError(f"{p}.output.step[{i}]", f"must be > 0, got {s}", sec.source)
     sec.done()
 
-    return FrontendSpec(name=name, version=version, sample_rate_hz=sr, window_samples=win, hop_samples=hop,
-                        fft_size=nfft, window=window, mel=MelSpec(nb, lo_hz, hi_hz, formula), log=LogSpec(floor),
-                        dct=DctSpec(nc), fixed_point=fp, output=out)
+    return FrontendSpec(
+        name=name,
+        version=version,
+        sample_rate_hz=sr,
+        window_samples=win,
+        hop_samples=hop,
+        fft_size=nfft,
+        window=window,
+        mel=MelSpec(nb, lo_hz, hi_hz, formula),
+        log=LogSpec(floor),
+        dct=DctSpec(nc),
+        fixed_point=fp,
+        output=out,
+    )
 
 
 def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
@@ -338,25 +359,40 @@ def _parse_model(m: Section, fe: FrontendSpec) -> ModelSpec:
             raise SpecError(f"model.{name}", f"must be two positive integers, got {list(pair)}", m.source)
         ints.append((int(pair[0]), int(pair[1])))
     if ints[0][0] > frames or ints[0][1] > fe.num_cepstra:
-        raise SpecError("model.first_kernel", f"{ints[0]} is larger than the input [{frames}, {fe.num_cepstra}]",
-                        m.source)
+        raise SpecError(
+            "model.first_kernel", f"{ints[0]} is larger than the input [{frames}, {fe.num_cepstra}]", m.source
+        )
     spec = ModelSpec(fam, width, blocks, ints[0], ints[1], frames, scale, time_padding, members, cep_pad, ints[2])
     cols = spec.first_cols(fe.num_cepstra)
     if blocks and ints[2][1] > cols:
-        raise SpecError("model.block_kernel", f"{list(ints[2])} is wider than the first convolution's output "
-                        f"({cols} columns along cepstra)", m.source)
+        raise SpecError(
+            "model.block_kernel",
+            f"{list(ints[2])} is wider than the first convolution's output ({cols} columns along cepstra)",
+            m.source,
+        )
     if cep_pad == "valid" and time_padding != "valid":
-        raise SpecError("model.cepstra_padding", "\"valid\" needs time_padding = \"valid\" (the padded-time form "
-                        "pads both axes alike)", m.source)
+        raise SpecError(
+            "model.cepstra_padding",
+            '"valid" needs time_padding = "valid" (the padded-time form pads both axes alike)',
+            m.source,
+        )
     if members > 1 and (width % 4 or blocks < 1):
-        raise SpecError("model.members", f"an ensemble's members need a width that is a multiple of 4 (the device "
-                        f"computes each member's block of the merged 1x1 convolutions apart) and at least one "
-                        f"block; width is {width}, blocks {blocks}", m.source)
+        raise SpecError(
+            "model.members",
+            f"an ensemble's members need a width that is a multiple of 4 (the device "
+            f"computes each member's block of the merged 1x1 convolutions apart) and at least one "
+            f"block; width is {width}, blocks {blocks}",
+            m.source,
+        )
     if time_padding == "valid":
         rows = (frames - ints[0][0]) // ints[1][0] + 1 - (ints[2][0] - 1) * blocks
         if rows < 1:
-            raise SpecError("model.time_padding", f"valid padding leaves no rows: {frames} frames, first kernel "
-                            f"{ints[0][0]} stride {ints[1][0]}, {blocks} blocks of {ints[2][0]}-row depthwise", m.source)
+            raise SpecError(
+                "model.time_padding",
+                f"valid padding leaves no rows: {frames} frames, first kernel "
+                f"{ints[0][0]} stride {ints[1][0]}, {blocks} blocks of {ints[2][0]}-row depthwise",
+                m.source,
+            )
     return spec
 
 
@@ -370,8 +406,11 @@ def check_task_model_fields(fields, source: str) -> None:
     """A task's [model] names only :data:`TASK_MODEL_FIELDS` (else an error naming the field)."""
     bad = sorted(set(fields) - set(TASK_MODEL_FIELDS))
     if bad:
-        raise SpecError(f"model.{bad[0]}", f"a task may set only {list(TASK_MODEL_FIELDS)} of [model]; the rest "
-                        "belongs to the spec", source)
+        raise SpecError(
+            f"model.{bad[0]}",
+            f"a task may set only {list(TASK_MODEL_FIELDS)} of [model]; the rest belongs to the spec",
+            source,
+        )
 
 
 def with_model(spec: Spec, overrides: dict[str, Any], source: str) -> Spec:
@@ -393,13 +432,18 @@ def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
     frontend = _parse_frontend(top.sub("frontend"))
     model = _parse_model(top.sub("model"), frontend)
     t = top.sub("train")
-    train = TrainSpec(seed=t.int("seed"), epochs=t.int("epochs", lo=1), batch_size=t.int("batch_size", lo=1),
-                      learning_rate=t.float("learning_rate", lo=1e-6, hi=1.0), patience=t.int("patience", lo=1),
-                      augment_copies=t.int("augment_copies", lo=0, hi=20),
-                      calibration_clips=t.int("calibration_clips", lo=1),
-                      class_weights=t.str("class_weights", ("balanced", "none")),
-                      min_epochs=t.int("min_epochs", lo=0),
-                      mixup=t.float("mixup", lo=0.0, hi=10.0, default=0.0))
+    train = TrainSpec(
+        seed=t.int("seed"),
+        epochs=t.int("epochs", lo=1),
+        batch_size=t.int("batch_size", lo=1),
+        learning_rate=t.float("learning_rate", lo=1e-6, hi=1.0),
+        patience=t.int("patience", lo=1),
+        augment_copies=t.int("augment_copies", lo=0, hi=20),
+        calibration_clips=t.int("calibration_clips", lo=1),
+        class_weights=t.str("class_weights", ("balanced", "none")),
+        min_epochs=t.int("min_epochs", lo=0),
+        mixup=t.float("mixup", lo=0.0, hi=10.0, default=0.0),
+    )
     t.done()
     b = top.sub("budget")
     budget = BudgetSpec(island_bytes=b.int("island_bytes", lo=1024), target_bytes=b.int("target_bytes", lo=1024))
@@ -407,22 +451,29 @@ def parse_spec(data: dict[str, Any], source: str = "<dict>") -> Spec:
     if budget.target_bytes > budget.island_bytes:
         raise SpecError("budget.target_bytes", "must not exceed island_bytes", source)
     d = top.sub("detector")
-    detector = DetectorSpec(stride_frames=d.int("stride_frames", lo=1, hi=100),
-                            smooth_windows=d.int("smooth_windows", lo=1, hi=16),
-                            refractory_ms=d.int("refractory_ms", lo=0, hi=10000),
-                            threshold=d.float("threshold", lo=0.0, hi=1.0),
-                            posterior_frac_bits=d.int("posterior_frac_bits", lo=8, hi=15))
+    detector = DetectorSpec(
+        stride_frames=d.int("stride_frames", lo=1, hi=100),
+        smooth_windows=d.int("smooth_windows", lo=1, hi=16),
+        refractory_ms=d.int("refractory_ms", lo=0, hi=10000),
+        threshold=d.float("threshold", lo=0.0, hi=1.0),
+        posterior_frac_bits=d.int("posterior_frac_bits", lo=8, hi=15),
+    )
     d.done()
     mo = top.sub("monitor")
-    monitor = MonitorSpec(bin_shift=mo.int("bin_shift", lo=0, hi=7), limit=mo.int("limit", lo=2, hi=65535),
-                          psi_warn=mo.float("psi_warn", lo=0.0), psi_alarm=mo.float("psi_alarm", lo=0.0),
-                          period_s=mo.float("period_s", lo=1.0))
+    monitor = MonitorSpec(
+        bin_shift=mo.int("bin_shift", lo=0, hi=7),
+        limit=mo.int("limit", lo=2, hi=65535),
+        psi_warn=mo.float("psi_warn", lo=0.0),
+        psi_alarm=mo.float("psi_alarm", lo=0.0),
+        period_s=mo.float("period_s", lo=1.0),
+    )
     mo.done()
     if monitor.psi_alarm < monitor.psi_warn:
         raise SpecError("monitor.psi_alarm", f"must be >= psi_warn ({monitor.psi_warn})", source)
     top.done()
-    spec = Spec(frontend=frontend, model=model, train=train, budget=budget, detector=detector, monitor=monitor,
-                source=source)
+    spec = Spec(
+        frontend=frontend, model=model, train=train, budget=budget, detector=detector, monitor=monitor, source=source
+    )
     # Derived-table checks (overflow bounds, empty mel bands) need the tables themselves.
     from kws.frontend.tables import build_tables  # local import: tables depend on this module
 

@@ -41,7 +41,7 @@ def held_back(entries: list[dict], fraction: float) -> set[str]:
     out: set[str] = set()
     for ids in by_label.values():
         ranked = sorted(ids, key=lambda i: hashlib.sha1(i.encode()).hexdigest())
-        out.update(ranked[:int(len(ranked) * fraction)])
+        out.update(ranked[: int(len(ranked) * fraction)])
     return out
 
 
@@ -54,14 +54,18 @@ def block_diagonal_masks(model, members: int) -> list[tuple[object, np.ndarray]]
             k = np.asarray(layer.kernel)
             c = k.shape[2]
             if c % members or k.shape[3] != c:
-                raise KwsError(f"layer {layer.name}: a {k.shape[2]}->{k.shape[3]} 1x1 convolution is not the merge of "
-                               f"{members} members")
+                raise KwsError(
+                    f"layer {layer.name}: a {k.shape[2]}->{k.shape[3]} 1x1 convolution is not the merge of "
+                    f"{members} members"
+                )
             w = c // members
             mask = np.zeros_like(k)
             for m in range(members):
-                mask[:, :, m * w:(m + 1) * w, m * w:(m + 1) * w] = 1
+                mask[:, :, m * w : (m + 1) * w, m * w : (m + 1) * w] = 1
             if np.any(k * (1 - mask)):
-                raise KwsError(f"layer {layer.name}: weights outside the members' diagonal blocks: not a merged ensemble")
+                raise KwsError(
+                    f"layer {layer.name}: weights outside the members' diagonal blocks: not a merged ensemble"
+                )
             out.append((layer.kernel, mask))
     return out
 
@@ -69,13 +73,17 @@ def block_diagonal_masks(model, members: int) -> list[tuple[object, np.ndarray]]
 def _base_model(model_dir: Path, task) -> tuple[ReleasedModel, Path]:
     rm = ReleasedModel.load(model_dir)
     if rm.task != task.name or rm.labels != tuple(task.labels):
-        raise KwsError(f"{model_dir}: a model of task {rm.task!r} ({', '.join(rm.labels)}), not of "
-                       f"{task.name!r}: give --task {rm.task}")
+        raise KwsError(
+            f"{model_dir}: a model of task {rm.task!r} ({', '.join(rm.labels)}), not of "
+            f"{task.name!r}: give --task {rm.task}"
+        )
     fl = rm.manifest.get("float_model")
     path = model_dir / (fl["file"] if fl else "model.keras")
     if not fl or not path.is_file():
-        raise KwsError(f"{model_dir}: no float network (model.keras) to adapt; release it with it: "
-                       f"`kws release --attach-float --train-dir <its training directory> --name {model_dir.name}`")
+        raise KwsError(
+            f"{model_dir}: no float network (model.keras) to adapt; release it with it: "
+            f"`kws release --attach-float --train-dir <its training directory> --name {model_dir.name}`"
+        )
     if hashlib.sha256(path.read_bytes()).hexdigest() != fl["sha256"]:
         raise KwsError(f"{path}: does not match the manifest's sha256 (changed since release)")
     return rm, path
@@ -84,22 +92,40 @@ def _base_model(model_dir: Path, task) -> tuple[ReleasedModel, Path]:
 def _user_clips(user_dir: Path, task, base_hash: str) -> tuple[dict, list[dict]]:
     user = mf.load(user_dir)
     if user["labels"] != list(task.labels):
-        raise KwsError(f"{user_dir}: data set labels {user['labels']} are not task {task.name!r}'s {list(task.labels)}: "
-                       f"ingest the takes with --task {task.name}")
+        raise KwsError(
+            f"{user_dir}: data set labels {user['labels']} are not task {task.name!r}'s {list(task.labels)}: "
+            f"ingest the takes with --task {task.name}"
+        )
     if user["hash"] == base_hash:
-        raise KwsError(f"{user_dir}: this is the base data set; give the user's own takes (kws record, then "
-                       "kws data ingest recordings)")
+        raise KwsError(
+            f"{user_dir}: this is the base data set; give the user's own takes (kws record, then "
+            "kws data ingest recordings)"
+        )
     ents = list(user["entries"])
     if not any(task.is_keyword(e["label"]) for e in ents):
-        raise KwsError(f"{user_dir}: no keyword takes to adapt to (labels present: "
-                       f"{sorted({e['label'] for e in ents}) or 'none'})")
+        raise KwsError(
+            f"{user_dir}: no keyword takes to adapt to (labels present: {sorted({e['label'] for e in ents}) or 'none'})"
+        )
     return user, ents
 
 
-def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str | Path, out_dir: str | Path, *,
-          epochs: int = 6, copies: int = 20, rehearsal: int = 8000, learning_rate: float = 3e-4,
-          holdout: float = 0.2, seed: int = 1, calibration_dir: str | Path | None = None,
-          progress: bool = True) -> dict:
+def adapt(
+    spec,
+    task,
+    model_dir: str | Path,
+    user_dir: str | Path,
+    base_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    epochs: int = 6,
+    copies: int = 20,
+    rehearsal: int = 8000,
+    learning_rate: float = 3e-4,
+    holdout: float = 0.2,
+    seed: int = 1,
+    calibration_dir: str | Path | None = None,
+    progress: bool = True,
+) -> dict:
     """Fine-tune ``model_dir``'s float network on ``user_dir``'s takes; quantize; measure. Returns
     (and writes to ``out_dir/adapt.json``) the before/after figures."""
     import keras
@@ -117,9 +143,11 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     man = rm.manifest
     base = mf.load(base_dir)
     if base["hash"] != man["data"]["manifest_hash"]:
-        raise KwsError(f"{base_dir}: data set {base['hash'][:16]}, but {model_dir} was trained on "
-                       f"{man['data']['manifest_hash'][:16]}: give the data set it was released from (rehearsal, "
-                       "calibration and the held-out test)")
+        raise KwsError(
+            f"{base_dir}: data set {base['hash'][:16]}, but {model_dir} was trained on "
+            f"{man['data']['manifest_hash'][:16]}: give the data set it was released from (rehearsal, "
+            "calibration and the held-out test)"
+        )
     rm.check_frontend(spec)
     user, ents = _user_clips(user_dir, task, base["hash"])
     if not 0 <= holdout < 1:
@@ -142,14 +170,22 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     pcm, y = [], []
     for e, p in zip(train_ents, pcm_of(train_ents)):
         speech = task.is_speech(e["label"])
-        pcm += [p] + [augment(p, clip_id=e["id"], index=k, cfg=task.augment, backgrounds=bgs, is_speech=speech)
-                      for k in range(copies)]
+        pcm += [p] + [
+            augment(p, clip_id=e["id"], index=k, cfg=task.augment, backgrounds=bgs, is_speech=speech)
+            for k in range(copies)
+        ]
         y += [labels.index(e["label"])] * (copies + 1)
     x_user = clip_features(np.stack(pcm), spec.frontend, frames)
     y_user = np.array(y, dtype=np.int32)
 
-    feats = build_features(base_dir, spec, task, augment_copies=spec.train.augment_copies,
-                           cache_dir=base_dir / "features", progress=progress)
+    feats = build_features(
+        base_dir,
+        spec,
+        task,
+        augment_copies=spec.train.augment_copies,
+        cache_dir=base_dir / "features",
+        progress=progress,
+    )
     rng = np.random.default_rng(seed)
     n_rehearse = min(rehearsal, len(feats["y_train"]))
     pick = np.sort(rng.choice(len(feats["y_train"]), size=n_rehearse, replace=False))
@@ -160,7 +196,7 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     model = keras.models.load_model(keras_path, custom_objects=custom_objects(), compile=False)
     for layer in model.layers:
         if type(layer).__name__ == "BatchNormalization":
-            layer.trainable = False                       # inference-mode statistics: a few hundred takes would skew them
+            layer.trainable = False  # inference-mode statistics: a few hundred takes would skew them
     masks = block_diagonal_masks(model, spec.model.members) if spec.model.members > 1 else []
 
     class KeepBlocks(keras.callbacks.Callback):
@@ -174,39 +210,71 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     def float_acc(xa, ya):
         return float(np.mean(model.predict(f(xa), batch_size=512, verbose=0).argmax(1) == ya)) if len(ya) else None
 
-    x_back = clip_features(np.stack(pcm_of(back_ents)), spec.frontend, frames) if back_ents else np.zeros(
-        (0, frames, spec.frontend.num_cepstra), np.int8)
+    x_back = (
+        clip_features(np.stack(pcm_of(back_ents)), spec.frontend, frames)
+        if back_ents
+        else np.zeros((0, frames, spec.frontend.num_cepstra), np.int8)
+    )
     y_back = np.array([labels.index(e["label"]) for e in back_ents], dtype=np.int32)
-    before = {"user_held_back_float": float_acc(x_back, y_back),
-              "user_trained_float": float_acc(x_user[::copies + 1], y_user[::copies + 1])}
+    before = {
+        "user_held_back_float": float_acc(x_back, y_back),
+        "user_trained_float": float_acc(x_user[:: copies + 1], y_user[:: copies + 1]),
+    }
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     from kws.progress import epochs_callback
 
-    hist = model.fit(f(x), yy, batch_size=spec.train.batch_size, epochs=epochs, shuffle=True, verbose=0,
-                     callbacks=([KeepBlocks()] if masks else []) + [epochs_callback(keras, epochs, progress=progress)])
-    after = {"user_held_back_float": float_acc(x_back, y_back),
-             "user_trained_float": float_acc(x_user[::copies + 1], y_user[::copies + 1])}
+    hist = model.fit(
+        f(x),
+        yy,
+        batch_size=spec.train.batch_size,
+        epochs=epochs,
+        shuffle=True,
+        verbose=0,
+        callbacks=([KeepBlocks()] if masks else []) + [epochs_callback(keras, epochs, progress=progress)],
+    )
+    after = {
+        "user_held_back_float": float_acc(x_back, y_back),
+        "user_trained_float": float_acc(x_user[:: copies + 1], y_user[:: copies + 1]),
+    }
     model.save(out_dir / "model.keras")
 
-    settings = {"epochs": epochs, "copies": copies, "rehearsal": int(n_rehearse), "learning_rate": learning_rate,
-                "holdout": holdout, "seed": seed, "batch_norm": "frozen"}
+    settings = {
+        "epochs": epochs,
+        "copies": copies,
+        "rehearsal": int(n_rehearse),
+        "learning_rate": learning_rate,
+        "holdout": holdout,
+        "seed": seed,
+        "batch_norm": "frozen",
+    }
     cfg = effective_config(spec, task, base_dir)
-    cfg["train"] = man["spec"]["train"]                   # how the base network was trained
+    cfg["train"] = man["spec"]["train"]  # how the base network was trained
     if man["spec"].get("members"):
         cfg["members"] = man["spec"]["members"]
-    cfg["adapt"] = {"base_model": {"name": rm.name, "sha256": rm.sha256,
-                                   "float_sha256": man["float_model"]["sha256"]},
-                    "user_data": {"dir": str(user_dir), "manifest_hash": user["hash"], "takes": len(ents),
-                                  "trained_on": len(train_ents), "held_back": sorted(back),
-                                  "speakers": sorted({e["speaker"] for e in ents})},
-                    "settings": settings}
+    cfg["adapt"] = {
+        "base_model": {"name": rm.name, "sha256": rm.sha256, "float_sha256": man["float_model"]["sha256"]},
+        "user_data": {
+            "dir": str(user_dir),
+            "manifest_hash": user["hash"],
+            "takes": len(ents),
+            "trained_on": len(train_ents),
+            "held_back": sorted(back),
+            "speakers": sorted({e["speaker"] for e in ents}),
+        },
+        "settings": settings,
+    }
     write_if_changed(out_dir / "config.json", json.dumps(cfg, indent=1) + "\n")
-    write_if_changed(out_dir / "history.json", json.dumps({k: [float(v) for v in vs] for k, vs in
-                                                           hist.history.items()}, indent=1) + "\n")
+    write_if_changed(
+        out_dir / "history.json",
+        json.dumps({k: [float(v) for v in vs] for k, vs in hist.history.items()}, indent=1) + "\n",
+    )
 
     q = quantize(spec, task, out_dir, base_dir, name=rm.name, progress=progress, calibration_dir=calibration_dir)
     base_blob = rm.blob()
@@ -219,8 +287,15 @@ def adapt(spec, task, model_dir: str | Path, user_dir: str | Path, base_dir: str
     after["user_held_back_int8"] = int8_acc(new_blob)
     before["base_test_int8"] = man["accuracy"]["int8_test"]
     after["base_test_int8"] = q["int8_test"]["accuracy"]
-    result = {"base_model": rm.name, "user_takes": len(ents), "trained_on": len(train_ents),
-              "held_back": len(back_ents), "before": before, "after": after,
-              "base_test_clips": q["int8_test"]["n"], "settings": settings}
+    result = {
+        "base_model": rm.name,
+        "user_takes": len(ents),
+        "trained_on": len(train_ents),
+        "held_back": len(back_ents),
+        "before": before,
+        "after": after,
+        "base_test_clips": q["int8_test"]["n"],
+        "settings": settings,
+    }
     write_if_changed(out_dir / "adapt.json", json.dumps(result, indent=1) + "\n")
     return result

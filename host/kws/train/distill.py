@@ -53,9 +53,14 @@ def check_teacher(teacher_dir: str | Path, spec, task, data_hash: str) -> dict:
     d = Path(teacher_dir)
     cfg = read_config(d, made_by="kws train or kws ensemble, as a teacher")
     check_made_with(cfg, d / "config.json", data_hash=data_hash, spec=spec, task=task, window=spec.model)
-    return {"dir": str(d), "sha256": model_sha256(d),
-            "width": cfg["model"]["width"], "blocks": cfg["model"]["blocks"],
-            "members": cfg["model"].get("members", 1), "seed": cfg["train"]["seed"]}
+    return {
+        "dir": str(d),
+        "sha256": model_sha256(d),
+        "width": cfg["model"]["width"],
+        "blocks": cfg["model"]["blocks"],
+        "members": cfg["model"].get("members", 1),
+        "seed": cfg["train"]["seed"],
+    }
 
 
 def taught_as(recorded: dict | None, teacher: str | Path | None, distill: Distill | None) -> bool:
@@ -64,8 +69,11 @@ def taught_as(recorded: dict | None, teacher: str | Path | None, distill: Distil
     if teacher is None or recorded is None:
         return teacher is None and recorded is None
     d = distill or Distill()
-    return ((recorded.get("sha256"), recorded.get("temperature"), recorded.get("alpha"))
-            == (model_sha256(teacher), d.temperature, d.alpha))
+    return (recorded.get("sha256"), recorded.get("temperature"), recorded.get("alpha")) == (
+        model_sha256(teacher),
+        d.temperature,
+        d.alpha,
+    )
 
 
 def teacher_logits(teacher_dir: str | Path, *xs: np.ndarray) -> list[np.ndarray]:
@@ -74,8 +82,7 @@ def teacher_logits(teacher_dir: str | Path, *xs: np.ndarray) -> list[np.ndarray]
 
     from kws.train.model import custom_objects
 
-    teacher = keras.models.load_model(Path(teacher_dir) / "model.keras", custom_objects=custom_objects(),
-                                      compile=False)
+    teacher = keras.models.load_model(Path(teacher_dir) / "model.keras", custom_objects=custom_objects(), compile=False)
     return [teacher.predict(x, batch_size=512, verbose=0).astype(np.float32) for x in xs]
 
 
@@ -106,5 +113,8 @@ def label_accuracy(y_packed, student):
     """Accuracy against the label column of packed targets."""
     from keras import ops
 
-    return ops.mean(ops.cast(ops.equal(ops.cast(y_packed[:, 0], "int32"),
-                                       ops.cast(ops.argmax(student, axis=-1), "int32")), "float32"))
+    return ops.mean(
+        ops.cast(
+            ops.equal(ops.cast(y_packed[:, 0], "int32"), ops.cast(ops.argmax(student, axis=-1), "int32")), "float32"
+        )
+    )

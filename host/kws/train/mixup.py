@@ -7,8 +7,17 @@ from __future__ import annotations
 import numpy as np
 
 
-def batches(keras, x: np.ndarray, y: np.ndarray, classes: int, *, batch_size: int, alpha: float, seed: int,
-            sample_weight: np.ndarray | None = None):
+def batches(
+    keras,
+    x: np.ndarray,
+    y: np.ndarray,
+    classes: int,
+    *,
+    batch_size: int,
+    alpha: float,
+    seed: int,
+    sample_weight: np.ndarray | None = None,
+):
     """A keras PyDataset of mixed batches ``(x, soft targets[, weights])``, reshuffled each epoch."""
 
     class Mixup(keras.utils.PyDataset):
@@ -25,7 +34,7 @@ def batches(keras, x: np.ndarray, y: np.ndarray, classes: int, *, batch_size: in
             self.pairs = [self.rng.permutation(len(self._rows(i))) for i in range(len(self))]
 
         def _rows(self, i: int) -> np.ndarray:
-            return self.order[i * batch_size:(i + 1) * batch_size]
+            return self.order[i * batch_size : (i + 1) * batch_size]
 
         def __len__(self) -> int:
             return -(-len(x) // batch_size)

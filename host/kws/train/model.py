@@ -33,8 +33,9 @@ def _feature_mask_layer():
 
         def __init__(self, time_masks=2, time_width=6, freq_masks=1, freq_width=2, seed=0, **kw):
             super().__init__(**kw)
-            self.cfg = dict(time_masks=time_masks, time_width=time_width, freq_masks=freq_masks,
-                            freq_width=freq_width, seed=seed)
+            self.cfg = dict(
+                time_masks=time_masks, time_width=time_width, freq_masks=freq_masks, freq_width=freq_width, seed=seed
+            )
             self.gen = keras.random.SeedGenerator(seed)
 
         def _masks(self, batch, length, count, width):
@@ -64,8 +65,16 @@ def custom_objects() -> dict:
     return {"FeatureMask": _feature_mask_layer()}
 
 
-def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | None = None, dropout: float = 0.2,
-          mask: bool = True, keras_mod=None):
+def build(
+    model_spec,
+    num_cepstra: int,
+    num_classes: int,
+    *,
+    batch_size: int | None = None,
+    dropout: float = 0.2,
+    mask: bool = True,
+    keras_mod=None,
+):
     """The network; ``mask`` adds the training-only feature masking in front (export without it).
     ``keras_mod``: build with another Keras of the same API (tf-keras, for QAT; no mask there)."""
     if keras_mod is None:
@@ -77,7 +86,7 @@ def build(model_spec, num_cepstra: int, num_classes: int, *, batch_size: int | N
     layers = keras.layers
 
     m = model_spec
-    c = m.channels          # an ensemble (members > 1) is built merged: its 1x1 weights are set block-diagonal
+    c = m.channels  # an ensemble (members > 1) is built merged: its 1x1 weights are set block-diagonal
     inp = keras.Input((m.window_frames, num_cepstra, 1), batch_size=batch_size, name="features")
     x = _feature_mask_layer()(name="feature_mask")(inp) if mask else inp
     if m.time_padding == "valid":
@@ -120,4 +129,4 @@ def parameter_count(model_spec, num_cepstra: int, num_classes: int) -> int:
     k = m.first_kernel[0] * m.first_kernel[1]
     n = k * m.width + m.width
     n += m.blocks * (m.block_kernel[0] * m.block_kernel[1] * m.width + m.width + m.width * m.width + m.width)
-    return m.members * n + m.channels * num_classes + num_classes       # members: one classifier over all
+    return m.members * n + m.channels * num_classes + num_classes  # members: one classifier over all

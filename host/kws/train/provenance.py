@@ -20,8 +20,9 @@ class NotMadeWith(KwsError):
     the one about to use it (or no training directory at all)."""
 
 
-def read_config(train_dir: str | Path, *, needs: tuple[str, ...] = ("model.keras",),
-                made_by: str = "kws train or kws ensemble") -> dict:
+def read_config(
+    train_dir: str | Path, *, needs: tuple[str, ...] = ("model.keras",), made_by: str = "kws train or kws ensemble"
+) -> dict:
     """``train_dir/config.json``, once it and the files in ``needs`` are there."""
     d = Path(train_dir)
     missing = [n for n in ("config.json", *needs) if not (d / n).exists()]
@@ -39,12 +40,22 @@ def read_config(train_dir: str | Path, *, needs: tuple[str, ...] = ("model.keras
 def model_fields_differing(model_spec, recorded: dict) -> list[str]:
     """The [model] fields in which a recorded config (config.json's "model") differs from
     ``model_spec``."""
-    return sorted(k for k, v in asdict(model_spec).items()
-                  if k in recorded and list(np.ravel(recorded[k])) != list(np.ravel(v)))
+    return sorted(
+        k for k, v in asdict(model_spec).items() if k in recorded and list(np.ravel(recorded[k])) != list(np.ravel(v))
+    )
 
 
-def check_made_with(cfg: dict, where: str | Path, *, spec=None, model=None, task=None, data_hash: str | None = None,
-                    window=None, model_is: str = "this spec's [model]") -> None:
+def check_made_with(
+    cfg: dict,
+    where: str | Path,
+    *,
+    spec=None,
+    model=None,
+    task=None,
+    data_hash: str | None = None,
+    window=None,
+    model_is: str = "this spec's [model]",
+) -> None:
     """Refuse ``cfg`` (read from ``where``) unless it was made with: ``spec``'s front end;
     ``model`` (a ModelSpec: the same network, ``model_is`` naming it in the error); ``task``'s
     labels; the data set whose manifest hash is ``data_hash``; ``window`` (a ModelSpec: the same
@@ -52,15 +63,19 @@ def check_made_with(cfg: dict, where: str | Path, *, spec=None, model=None, task
     if spec is not None:
         fe = (cfg.get("frontend") or {}).get("hash")
         if fe != spec.frontend.hash:
-            raise NotMadeWith(f"{where}: trained on the features of front end {str(fe)[:12]}, this spec computes "
-                              f"{spec.frontend.hash[:12]}: use the spec it was trained with (kws --spec), or retrain")
+            raise NotMadeWith(
+                f"{where}: trained on the features of front end {str(fe)[:12]}, this spec computes "
+                f"{spec.frontend.hash[:12]}: use the spec it was trained with (kws --spec), or retrain"
+            )
     if model is not None:
         got = cfg.get("model") or {}
         if got.get("hash") != model.hash:
             diff = model_fields_differing(model, got)
-            raise NotMadeWith(f"{where}: trained with another network than {model_is} (differs in "
-                              f"{', '.join(diff) or 'its hash'}): use the spec and task it was trained with "
-                              "(kws --spec, --task: a task's [model] sets its own network), or retrain")
+            raise NotMadeWith(
+                f"{where}: trained with another network than {model_is} (differs in "
+                f"{', '.join(diff) or 'its hash'}): use the spec and task it was trained with "
+                "(kws --spec, --task: a task's [model] sets its own network), or retrain"
+            )
     if task is not None:
         labels = (cfg.get("task") or {}).get("labels")
         if labels != list(task.labels):
@@ -68,14 +83,17 @@ def check_made_with(cfg: dict, where: str | Path, *, spec=None, model=None, task
     if data_hash is not None:
         got = (cfg.get("data") or {}).get("manifest_hash")
         if got != data_hash:
-            raise NotMadeWith(f"{where}: trained on data set {str(got)[:12]}, this one is {data_hash[:12]}: a teacher "
-                              "must learn from the student's training voices only")
+            raise NotMadeWith(
+                f"{where}: trained on data set {str(got)[:12]}, this one is {data_hash[:12]}: a teacher "
+                "must learn from the student's training voices only"
+            )
     if window is not None:
         got = cfg.get("model") or {}
         for field in ("window_frames", "input_scale_log2"):
             if got.get(field) != getattr(window, field):
-                raise NotMadeWith(f"{where}: its [model] {field} is {got.get(field)}, the student's "
-                                  f"{getattr(window, field)}")
+                raise NotMadeWith(
+                    f"{where}: its [model] {field} is {got.get(field)}, the student's {getattr(window, field)}"
+                )
 
 
 def check_trained_with(spec, train_dir: str | Path) -> None:

@@ -38,14 +38,25 @@ def missing() -> list[str]:
     return [p for p in PACKAGES if importlib.util.find_spec(p) is None]
 
 
-def qat_tflite(keras_model, spec, task, data_dir: Path, work_dir: Path, *, epochs: int,
-               learning_rate: float = 2e-4, progress: bool = True) -> tuple[bytes, dict]:
+def qat_tflite(
+    keras_model,
+    spec,
+    task,
+    data_dir: Path,
+    work_dir: Path,
+    *,
+    epochs: int,
+    learning_rate: float = 2e-4,
+    progress: bool = True,
+) -> tuple[bytes, dict]:
     """Fine-tune ``keras_model`` (Keras 3, float) with QAT for ``epochs`` in a child process;
     returns the int8 TFLite and the child's log (epochs, validation accuracy per epoch)."""
     gone = missing()
     if gone:
-        raise KwsError(f"quantization-aware training needs {', '.join(gone)}: install requirements/qat.txt with "
-                       "`pip install --no-deps -r requirements/qat.txt` (make setup does)")
+        raise KwsError(
+            f"quantization-aware training needs {', '.join(gone)}: install requirements/qat.txt with "
+            "`pip install --no-deps -r requirements/qat.txt` (make setup does)"
+        )
     if epochs < 1:
         raise KwsError(f"--qat-epochs must be at least 1, got {epochs}")
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -53,13 +64,33 @@ def qat_tflite(keras_model, spec, task, data_dir: Path, work_dir: Path, *, epoch
     np.savez(weights, *keras_model.get_weights())
     out = work_dir / "model_qat.tflite"
     log = work_dir / "qat.json"
-    cmd = [sys.executable, "-m", "kws.train.qat", "--weights", str(weights), "--data", str(data_dir),
-           "--task", task.source, "--out", str(out), "--log", str(log), "--epochs", str(epochs),
-           "--learning-rate", str(learning_rate), "--classes", str(keras_model.output_shape[-1]),
-           "--spec", spec.source, "--model", _network_fields(spec)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "kws.train.qat",
+        "--weights",
+        str(weights),
+        "--data",
+        str(data_dir),
+        "--task",
+        task.source,
+        "--out",
+        str(out),
+        "--log",
+        str(log),
+        "--epochs",
+        str(epochs),
+        "--learning-rate",
+        str(learning_rate),
+        "--classes",
+        str(keras_model.output_shape[-1]),
+        "--spec",
+        spec.source,
+        "--model",
+        _network_fields(spec),
+    ]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1"}
-    r = subprocess.run(cmd, env=env, stdout=None if progress else subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       text=True)
+    r = subprocess.run(cmd, env=env, stdout=None if progress else subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         tail = "\n".join(r.stderr.strip().splitlines()[-15:])
         raise KwsError(f"quantization-aware training failed (exit {r.returncode}):\n{tail}")
@@ -162,32 +193,67 @@ def _child(argv: list[str]) -> int:
     scale = spec.model.input_scale
     _pin_input_quantizer(qmodel, scale)
 
-    feats = build_features(args.data, spec, task, augment_copies=spec.train.augment_copies,
-                           cache_dir=Path(args.data) / "features", progress=False)
+    feats = build_features(
+        args.data,
+        spec,
+        task,
+        augment_copies=spec.train.augment_copies,
+        cache_dir=Path(args.data) / "features",
+        progress=False,
+    )
     xs = {s: feats[f"x_{s}"].astype(np.float32)[..., None] * scale for s in ("train", "val")}
-    qmodel.compile(optimizer=tf_keras.optimizers.Adam(args.learning_rate),
-                   loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    hist = qmodel.fit(xs["train"], feats["y_train"], batch_size=spec.train.batch_size, epochs=args.epochs,
-                      validation_data=(xs["val"], feats["y_val"]), verbose=2, shuffle=True)
+    qmodel.compile(
+        optimizer=tf_keras.optimizers.Adam(args.learning_rate),
+        loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    hist = qmodel.fit(
+        xs["train"],
+        feats["y_train"],
+        batch_size=spec.train.batch_size,
+        epochs=args.epochs,
+        validation_data=(xs["val"], feats["y_val"]),
+        verbose=2,
+        shuffle=True,
+    )
 
     # Convert a batch-1 twin (static shapes: a dynamic batch adds SHAPE/PACK ops to the reshape)
     # carrying the trained weights and quantizer ranges.
-    fixed = _quantized(build(spec.model, spec.frontend.num_cepstra, args.classes, batch_size=1, mask=False,
-                             dropout=0.0, keras_mod=tf_keras), tfmot, tf_keras)
+    fixed = _quantized(
+        build(
+            spec.model,
+            spec.frontend.num_cepstra,
+            args.classes,
+            batch_size=1,
+            mask=False,
+            dropout=0.0,
+            keras_mod=tf_keras,
+        ),
+        tfmot,
+        tf_keras,
+    )
     fixed.set_weights(qmodel.get_weights())
     conv = tf.lite.TFLiteConverter.from_keras_model(fixed)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]      # ranges come from the fake-quant nodes
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]  # ranges come from the fake-quant nodes
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
-    blob = conv.convert()                                # checked against the firmware by the caller
+    blob = conv.convert()  # checked against the firmware by the caller
     out = Path(args.out)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     tmp.write_bytes(blob)
     os.replace(tmp, out)
-    Path(args.log).write_text(json.dumps({"epochs": args.epochs, "learning_rate": args.learning_rate,
-                                          "val_accuracy": [float(v) for v in hist.history["val_accuracy"]],
-                                          "packages": {"tensorflow_model_optimization": tfmot.__version__,
-                                                       "tf_keras": tf_keras.__version__}}, indent=1) + "\n")
+    Path(args.log).write_text(
+        json.dumps(
+            {
+                "epochs": args.epochs,
+                "learning_rate": args.learning_rate,
+                "val_accuracy": [float(v) for v in hist.history["val_accuracy"]],
+                "packages": {"tensorflow_model_optimization": tfmot.__version__, "tf_keras": tf_keras.__version__},
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     return 0
 
 

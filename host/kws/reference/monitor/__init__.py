@@ -16,7 +16,7 @@ import numpy as np
 
 from kws.errors import KwsError
 
-HEADER_FMT = "<IIIBBH"         # frames, weight, halvings, coefficients, bins, limit
+HEADER_FMT = "<IIIBBH"  # frames, weight, halvings, coefficients, bins, limit
 
 
 @dataclass
@@ -30,9 +30,9 @@ class FeatureStats:
     weight: int = 0
     halvings: int = 0
     # made zero by __post_init__ when not given (their shapes follow coeffs and bins)
-    hist: np.ndarray = field(default=None)      # type: ignore[arg-type]  # int64 [coeffs, bins]
-    sum: np.ndarray = field(default=None)       # type: ignore[arg-type]  # int64 [coeffs]
-    sumsq: np.ndarray = field(default=None)     # type: ignore[arg-type]  # int64 [coeffs]
+    hist: np.ndarray = field(default=None)  # type: ignore[arg-type]  # int64 [coeffs, bins]
+    sum: np.ndarray = field(default=None)  # type: ignore[arg-type]  # int64 [coeffs]
+    sumsq: np.ndarray = field(default=None)  # type: ignore[arg-type]  # int64 [coeffs]
 
     def __post_init__(self):
         if self.hist is None:
@@ -59,8 +59,9 @@ class FeatureStats:
         return self.hist / np.maximum(tot, 1)
 
     def to_bytes(self) -> bytes:
-        out = struct.pack(HEADER_FMT, self.frames & 0xFFFFFFFF, self.weight, self.halvings, self.coeffs, self.bins,
-                          self.limit)
+        out = struct.pack(
+            HEADER_FMT, self.frames & 0xFFFFFFFF, self.weight, self.halvings, self.coeffs, self.bins, self.limit
+        )
         out += self.hist.astype("<u2").tobytes()
         out += self.sum.astype("<i4").tobytes()
         out += self.sumsq.astype("<u8").tobytes()
@@ -86,14 +87,31 @@ class FeatureStats:
         return cls(coeffs, bins, limit, frames, weight, halvings, hist, s, sq)
 
     def to_json(self) -> dict:
-        return {"coeffs": self.coeffs, "bins": self.bins, "limit": self.limit, "frames": self.frames,
-                "weight": self.weight, "halvings": self.halvings, "hist": self.hist.tolist(),
-                "sum": self.sum.tolist(), "sumsq": self.sumsq.tolist()}
+        return {
+            "coeffs": self.coeffs,
+            "bins": self.bins,
+            "limit": self.limit,
+            "frames": self.frames,
+            "weight": self.weight,
+            "halvings": self.halvings,
+            "hist": self.hist.tolist(),
+            "sum": self.sum.tolist(),
+            "sumsq": self.sumsq.tolist(),
+        }
 
     @classmethod
     def from_json(cls, d: dict) -> FeatureStats:
-        return cls(d["coeffs"], d["bins"], d["limit"], d["frames"], d["weight"], d["halvings"],
-                   np.asarray(d["hist"], np.int64), np.asarray(d["sum"], np.int64), np.asarray(d["sumsq"], np.int64))
+        return cls(
+            d["coeffs"],
+            d["bins"],
+            d["limit"],
+            d["frames"],
+            d["weight"],
+            d["halvings"],
+            np.asarray(d["hist"], np.int64),
+            np.asarray(d["sum"], np.int64),
+            np.asarray(d["sumsq"], np.int64),
+        )
 
     def equal(self, other: FeatureStats) -> bool:
         return self.to_bytes() == other.to_bytes()
@@ -112,19 +130,20 @@ class FeatureMonitor:
     def push(self, features: np.ndarray) -> None:
         f = np.asarray(features)
         if f.dtype != np.int8 or f.ndim != 2 or f.shape[1] != self.stats.coeffs:
-            raise KwsError(f"monitor: features must be int8 [frames, {self.stats.coeffs}], got {f.dtype} "
-                           f"{list(f.shape)}")
+            raise KwsError(
+                f"monitor: features must be int8 [frames, {self.stats.coeffs}], got {f.dtype} {list(f.shape)}"
+            )
         while f.shape[0]:
-            f = f[self._push_until_halving(f[:self.CHUNK]):]
+            f = f[self._push_until_halving(f[: self.CHUNK]) :]
 
     def _push_until_halving(self, f: np.ndarray) -> int:
         """Applies frames of ``f`` up to and including the first that halves; returns how many."""
         st = self.stats
         v = f.astype(np.int64)
-        b = (v + 128) >> self.spec.bin_shift                                     # [n, coeffs]
+        b = (v + 128) >> self.spec.bin_shift  # [n, coeffs]
         onehot = np.zeros((f.shape[0], st.coeffs, st.bins), np.int64)
         np.put_along_axis(onehot, b[:, :, None], 1, axis=2)
-        counts = np.cumsum(onehot, axis=0) + st.hist[None]                        # after each frame
+        counts = np.cumsum(onehot, axis=0) + st.hist[None]  # after each frame
         full = (counts >= self.spec.limit).any(axis=(1, 2))
         n = int(np.argmax(full)) + 1 if full.any() else f.shape[0]
         st.hist = counts[n - 1]

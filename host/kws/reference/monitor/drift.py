@@ -51,7 +51,7 @@ def kl(base: FeatureStats, field: FeatureStats) -> np.ndarray:
 @dataclass
 class Baseline:
     stats: FeatureStats
-    warn: np.ndarray            # PSI per coefficient
+    warn: np.ndarray  # PSI per coefficient
     alarm: np.ndarray
     period_frames: int
     sources: list[str]
@@ -59,10 +59,16 @@ class Baseline:
     monitor: dict
 
     def to_json(self) -> dict:
-        return {"format": FORMAT, "frontend_hash": self.frontend_hash, "monitor": self.monitor,
-                "period_frames": self.period_frames, "sources": self.sources,
-                "warn": [round(float(v), 6) for v in self.warn], "alarm": [round(float(v), 6) for v in self.alarm],
-                "stats": self.stats.to_json()}
+        return {
+            "format": FORMAT,
+            "frontend_hash": self.frontend_hash,
+            "monitor": self.monitor,
+            "period_frames": self.period_frames,
+            "sources": self.sources,
+            "warn": [round(float(v), 6) for v in self.warn],
+            "alarm": [round(float(v), 6) for v in self.alarm],
+            "stats": self.stats.to_json(),
+        }
 
     @classmethod
     def load(cls, path: str | Path, spec=None) -> Baseline:
@@ -74,10 +80,19 @@ class Baseline:
         if d.get("format") != FORMAT:
             raise KwsError(f"{path}: not a feature baseline ({FORMAT})")
         if spec is not None and d["frontend_hash"] != spec.frontend.hash:
-            raise KwsError(f"{path}: baseline made for front end {d['frontend_hash'][:8]}, this spec is "
-                           f"{spec.frontend.hash[:8]}: rebuild it with `kws drift baseline`")
-        return cls(FeatureStats.from_json(d["stats"]), np.asarray(d["warn"]), np.asarray(d["alarm"]),
-                   int(d["period_frames"]), list(d["sources"]), d["frontend_hash"], d["monitor"])
+            raise KwsError(
+                f"{path}: baseline made for front end {d['frontend_hash'][:8]}, this spec is "
+                f"{spec.frontend.hash[:8]}: rebuild it with `kws drift baseline`"
+            )
+        return cls(
+            FeatureStats.from_json(d["stats"]),
+            np.asarray(d["warn"]),
+            np.asarray(d["alarm"]),
+            int(d["period_frames"]),
+            list(d["sources"]),
+            d["frontend_hash"],
+            d["monitor"],
+        )
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
@@ -93,15 +108,27 @@ def make_baseline(features: list[np.ndarray], spec, *, period_frames: int, sourc
     recording; pieces never straddle two recordings)."""
     allf = np.concatenate(features)
     if allf.shape[0] < 2 * period_frames:
-        raise KwsError(f"baseline: {allf.shape[0]} frames of reference audio, need at least two monitoring periods "
-                       f"({2 * period_frames} frames, {2 * period_frames * spec.frontend.hop_samples / spec.frontend.sample_rate_hz:.0f} s)")
+        raise KwsError(
+            f"baseline: {allf.shape[0]} frames of reference audio, need at least two monitoring periods "
+            f"({2 * period_frames} frames, {2 * period_frames * spec.frontend.hop_samples / spec.frontend.sample_rate_hz:.0f} s)"
+        )
     whole = stats_of(allf, spec.monitor)
-    pieces = [stats_of(f[i:i + period_frames], spec.monitor)
-              for f in features for i in range(0, f.shape[0] - period_frames + 1, period_frames)]
+    pieces = [
+        stats_of(f[i : i + period_frames], spec.monitor)
+        for f in features
+        for i in range(0, f.shape[0] - period_frames + 1, period_frames)
+    ]
     seg = np.max([psi(whole, s) for s in pieces], axis=0)
     m = spec.monitor
-    return Baseline(whole, np.maximum(m.psi_warn, seg), np.maximum(m.psi_alarm, 2 * seg), period_frames, sources,
-                    spec.frontend.hash, {"bin_shift": m.bin_shift, "limit": m.limit})
+    return Baseline(
+        whole,
+        np.maximum(m.psi_warn, seg),
+        np.maximum(m.psi_alarm, 2 * seg),
+        period_frames,
+        sources,
+        spec.frontend.hash,
+        {"bin_shift": m.bin_shift, "limit": m.limit},
+    )
 
 
 def wav_features(spec, path: str | Path) -> np.ndarray:
@@ -125,8 +152,11 @@ def reference_streams(task, data_dir: str | Path, work_dir: str | Path, *, minut
     from kws.data.streams import make_stream
 
     work = Path(work_dir)
-    return [work / f"{make_stream(data_dir, task, work, kind=k, minutes=minutes, split='train', name=f'baseline_{k}_train')['name']}.wav"
-            for k in ("negative", "positive")]
+    return [
+        work
+        / f"{make_stream(data_dir, task, work, kind=k, minutes=minutes, split='train', name=f'baseline_{k}_train')['name']}.wav"
+        for k in ("negative", "positive")
+    ]
 
 
 @dataclass
@@ -140,39 +170,63 @@ class DriftReport:
         return {"status": self.status, "frames": self.frames, "reason": self.reason, "coefficients": self.coeffs}
 
     def table(self) -> str:
-        rows = ["| coeff | PSI | warn | alarm | KL | mean base → field | std base → field | status |",
-                "|---|---|---|---|---|---|---|---|"]
+        rows = [
+            "| coeff | PSI | warn | alarm | KL | mean base → field | std base → field | status |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for c in self.coeffs:
-            rows.append(f"| c{c['index']} | {c['psi']:.3f} | {c['warn']:.3f} | {c['alarm']:.3f} | {c['kl']:.3f} | "
-                        f"{c['mean_base']:.1f} → {c['mean_field']:.1f} | {c['std_base']:.1f} → {c['std_field']:.1f} | "
-                        f"{c['status']} |")
+            rows.append(
+                f"| c{c['index']} | {c['psi']:.3f} | {c['warn']:.3f} | {c['alarm']:.3f} | {c['kl']:.3f} | "
+                f"{c['mean_base']:.1f} → {c['mean_field']:.1f} | {c['std_base']:.1f} → {c['std_field']:.1f} | "
+                f"{c['status']} |"
+            )
         return "\n".join(rows)
 
 
 def compare(base: Baseline, field: FeatureStats, *, min_fraction: float = 0.25) -> DriftReport:
     b = base.stats
     if (field.coeffs, field.bins) != (b.coeffs, b.bins):
-        raise KwsError(f"device statistics are {field.coeffs}x{field.bins}, the baseline {b.coeffs}x{b.bins}: "
-                       "firmware and baseline come from different specs")
+        raise KwsError(
+            f"device statistics are {field.coeffs}x{field.bins}, the baseline {b.coeffs}x{b.bins}: "
+            "firmware and baseline come from different specs"
+        )
     ps, kls = psi(b, field), kl(b, field)
     mb, mf, sb, sf = b.mean(), field.mean(), b.std(), field.std()
     coeffs: list[dict] = []
     for i in range(b.coeffs):
         st = "drift" if ps[i] > base.alarm[i] else "shift" if ps[i] > base.warn[i] else "ok"
-        coeffs.append({"index": i, "psi": float(ps[i]), "kl": float(kls[i]), "warn": float(base.warn[i]),
-                       "alarm": float(base.alarm[i]), "mean_base": float(mb[i]), "mean_field": float(mf[i]),
-                       "std_base": float(sb[i]), "std_field": float(sf[i]), "status": st})
+        coeffs.append(
+            {
+                "index": i,
+                "psi": float(ps[i]),
+                "kl": float(kls[i]),
+                "warn": float(base.warn[i]),
+                "alarm": float(base.alarm[i]),
+                "mean_base": float(mb[i]),
+                "mean_field": float(mf[i]),
+                "std_base": float(sb[i]),
+                "std_field": float(sf[i]),
+                "status": st,
+            }
+        )
     need = int(min_fraction * base.period_frames)
     if field.weight < need:
-        return DriftReport("insufficient", field.frames, coeffs,
-                           f"{field.weight} frames in the statistics, at least {need} needed (a quarter of the "
-                           f"{base.period_frames}-frame period the alarm levels were calibrated for)")
+        return DriftReport(
+            "insufficient",
+            field.frames,
+            coeffs,
+            f"{field.weight} frames in the statistics, at least {need} needed (a quarter of the "
+            f"{base.period_frames}-frame period the alarm levels were calibrated for)",
+        )
     worst = max(coeffs, key=lambda c: (STATUS_ORDER.index(c["status"]), c["psi"] / c["alarm"]))
     status = worst["status"]
     flagged = [f"c{c['index']}" for c in coeffs if c["status"] != "ok"]
-    reason = ("every coefficient within its calibrated range" if status == "ok" else
-              f"{', '.join(flagged)} moved (largest: c{worst['index']} PSI {worst['psi']:.2f} > "
-              f"{worst['alarm' if status == 'drift' else 'warn']:.2f})")
+    reason = (
+        "every coefficient within its calibrated range"
+        if status == "ok"
+        else f"{', '.join(flagged)} moved (largest: c{worst['index']} PSI {worst['psi']:.2f} > "
+        f"{worst['alarm' if status == 'drift' else 'warn']:.2f})"
+    )
     return DriftReport(status, field.frames, coeffs, reason)
 
 
@@ -214,17 +268,27 @@ def plot(base: Baseline, field: FeatureStats, report: DriftReport, path: Path) -
     os.replace(tmp, path)
 
 
-def write_report(base: Baseline, field: FeatureStats, report: DriftReport, out_dir: str | Path, *,
-                 source: str) -> dict[str, Path]:
+def write_report(
+    base: Baseline, field: FeatureStats, report: DriftReport, out_dir: str | Path, *, source: str
+) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {"json": out / "drift.json", "md": out / "drift.md", "png": out / "drift.png"}
-    doc = {"source": source, "baseline_sources": base.sources, **report.to_json(),
-           "field_sha256": hashlib.sha256(field.to_bytes()).hexdigest()}
-    for key, text in (("json", json.dumps(doc, indent=1) + "\n"),
-                      ("md", f"# Feature drift: {report.status}\n\nDevice/recording: {source}  \nBaseline: "
-                             f"{', '.join(base.sources)}  \nFrames: {report.frames}  \n{report.reason}\n\n"
-                             f"{report.table()}\n\n![drift](drift.png)\n")):
+    doc = {
+        "source": source,
+        "baseline_sources": base.sources,
+        **report.to_json(),
+        "field_sha256": hashlib.sha256(field.to_bytes()).hexdigest(),
+    }
+    for key, text in (
+        ("json", json.dumps(doc, indent=1) + "\n"),
+        (
+            "md",
+            f"# Feature drift: {report.status}\n\nDevice/recording: {source}  \nBaseline: "
+            f"{', '.join(base.sources)}  \nFrames: {report.frames}  \n{report.reason}\n\n"
+            f"{report.table()}\n\n![drift](drift.png)\n",
+        ),
+    ):
         tmp = files[key].with_name(files[key].name + f".tmp{os.getpid()}")
         tmp.write_text(text)
         os.replace(tmp, files[key])
