@@ -1,7 +1,7 @@
 """`kws adapt`: a released model fine-tuned to its user's voice from a few enrolled takes.
 
 What limits the built-in corpus is how few people speak in it: a person heard in training gains
-~19 points of accuracy (docs/training.md, "Held-out voices, corrected"). Adaptation gives the
+~19 points of accuracy (docs/results.md, "Held-out voices, corrected"). Adaptation gives the
 user's own voice that advantage. The takes come from ``kws record`` (or any recordings folder)
 through ``kws data ingest recordings``: validated, hashed, in a data set of their own.
 
