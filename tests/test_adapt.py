@@ -110,6 +110,59 @@ def test_adapting_learns_the_speakers_takes_and_releases_with_its_lineage(traine
     assert m2["adaptation"]["after"] == r["after"] and "Adapted to a speaker" in (mine / "MODEL_CARD.md").read_text()
 
 
+def test_adapting_to_false_accepts_alone_teaches_them_unknown(trained, tmp_path, monkeypatch):
+    """Mined false accepts (kws data mine) are a data set of the unknown label only: no keyword
+    takes. The adapted network takes them for unknown more surely than the base one did."""
+    import keras
+
+    from kws.data import sources
+    from kws.data.ingest import ingest
+    from kws.train.adapt import adapt
+    from kws.train.features import clip_features, read_clip
+    from kws.train.model import custom_objects
+
+    spec, task, d, q, blob, base = _release_tiny(trained, monkeypatch, "models_mined", 0)
+    man = json.loads((d / "data" / "manifest.json").read_text())
+    # stand-ins for mined windows: the test split's keyword clips, cut 0.4 s early (the word's start
+    # ends the window, as when a streaming network fires on the wrong word), as the unknown label
+    ents = [e for e in man["entries"] if e["split"] == "test" and task.is_keyword(e["label"])]
+    (tmp_path / "mined" / task.unknown_label).mkdir(parents=True)
+    from kws.audio import write_wav
+
+    for j, e in enumerate(ents):
+        pcm = read_clip(d / "data" / e["path"], 16000)
+        cut = np.concatenate([np.zeros(6400, np.int16), pcm[:-6400]])
+        write_wav(tmp_path / "mined" / task.unknown_label / f"room_{j}.wav", cut, 16000)
+    ingest(sources.recordings(tmp_path / "mined", task), task, tmp_path / "mined_ds", progress=False)
+    r = adapt(
+        spec,
+        task,
+        base,
+        tmp_path / "mined_ds",
+        d / "data",
+        tmp_path / "adapted",
+        epochs=3,
+        copies=1,
+        rehearsal=64,
+        learning_rate=3e-3,
+        holdout=0.25,
+        calibration_dir=d / "cal",
+        progress=False,
+    )
+    n = len(ents)
+    assert n >= 8 and r["user_takes"] == n and r["held_back"] == n // 4 and r["trained_on"] == n - n // 4
+    user_man = json.loads((tmp_path / "mined_ds" / "manifest.json").read_text())
+    x = clip_features(
+        np.stack([read_clip(tmp_path / "mined_ds" / e["path"], 16000) for e in user_man["entries"]]),
+        spec.frontend,
+        spec.model.window_frames,
+    )
+    y = np.full(len(x), task.labels.index(task.unknown_label))
+    old = keras.models.load_model(base / "model.keras", custom_objects=custom_objects(), compile=False)
+    new = keras.models.load_model(tmp_path / "adapted" / "model.keras", custom_objects=custom_objects(), compile=False)
+    assert _loss(new, x, y, spec.model.input_scale) < _loss(old, x, y, spec.model.input_scale)
+
+
 def test_adapt_refuses_what_it_cannot_adapt(trained, tmp_path, monkeypatch):
     from kws.data.task import load_task
     from kws.train.adapt import adapt

@@ -114,6 +114,24 @@ def add_parsers(sub) -> None:
     s.set_defaults(fn=cmd_streams)
 
     s = dsub.add_parser(
+        "mine",
+        help="a model's false accepts over keyword-free streams of training speakers, cut out as "
+        "_unknown_ takes (then kws data ingest recordings, kws adapt)",
+    )
+    s.add_argument("--model", required=True, help="released model directory (models/<name>)")
+    s.add_argument(
+        "--streams", required=True, help="streams of the training speakers (kws data streams --split train) or your own"
+    )
+    s.add_argument("--out", required=True, help="a new directory: one folder of takes per label, and mined.json")
+    s.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="every keyword event at this posterior is mined (default %(default)s: below a release's thresholds)",
+    )
+    s.set_defaults(fn=cmd_mine)
+
+    s = dsub.add_parser(
         "alsa-voice",
         help="a stream of recorded human speech: alsa-utils' speaker-test voice "
         "(left / right said six times), labelled for kws eval and kws device eval",
@@ -312,6 +330,23 @@ def cmd_streams(args) -> int:
                 args.data, task, args.out, kind=k, minutes=args.minutes, split=args.split, name=name, part=part
             )
             print(f"{s['name']}: {s['seconds'] / 60:.1f} min, {s['keywords']} keywords, {len(s['voices'])} voices")
+    return 0
+
+
+def cmd_mine(args) -> int:
+    from kws.cli.common import spec_of
+    from kws.evaluate.mine import mine
+
+    r = mine(spec_of(args), args.model, args.streams, args.out, threshold=args.threshold)
+    kw = ", ".join(f"{k} {n}" for k, n in r["per_keyword"].items() if n)
+    print(
+        f"mined {r['mined']} false accepts of {r['model']['name']} at {r['threshold']:g} over "
+        f"{r['hours']:.1f} h ({r['per_hour']:.0f} per hour; {kw or 'none'}) into {args.out}/{r['label']}"
+    )
+    print(
+        f"next: kws data ingest recordings {args.out} --out DS, then kws adapt --model {args.model} --user DS "
+        "--data <its data set> --out DIR --copies 1"
+    )
     return 0
 
 
