@@ -2,7 +2,7 @@
 words that are not keywords, cut out as `_unknown_` takes: exactly the windows the streaming
 detector fires on (the Python front end, TFLM and the event-by-event detector as the oracle,
 against the mined files written from the firmware's C on the host), labelled keyword
-occurrences left out, and the refusals (held-out speakers' streams, a used output directory)."""
+occurrences left out and their windows kept as takes of the keyword, and the refusals (held-out speakers' streams, a used output directory)."""
 
 import json
 import shutil
@@ -64,6 +64,9 @@ def test_mined_takes_are_the_windows_the_detector_fired_on(spec, stream):
     assert man == r and r["mined"] == len(files) == sum(r["per_keyword"].values())
     assert r["streams"][0]["sha256"] and r["model"]["name"] == "commands" and r["threshold"] == THRESHOLD
     assert not list((root / "mined").rglob("*.tmp"))
+    # no labelled keywords in this stream: no keyword windows
+    assert sorted(p.name for p in (root / "mined").iterdir()) == ["_unknown_", "mined.json"]
+    assert not any(r["keyword_windows"].values()) and r["after_ms"] == [80, 160, 240]
 
 
 def test_windows_over_a_labelled_keyword_are_not_mined(spec, stream):
@@ -74,12 +77,18 @@ def test_windows_over_a_labelled_keyword_are_not_mined(spec, stream):
     d.mkdir()
     shutil.copyfile(root / "streams" / "room.wav", d / "room.wav")
     events = [s for _, s in _events(spec, pcm) if s >= 16000]
-    s0 = events[0]  # say a keyword was spoken in the middle of the first window that fired
+    s0 = next(s for s in events if s >= 21000)  # say a keyword was spoken in the middle of the first window that fired
     (d / "room.labels.csv").write_text(f"label,start_sample,end_sample\nyes,{s0 - 9000},{s0 - 6000}\n")
     r = mine(spec, MODEL, d, root / "mined_labelled", threshold=THRESHOLD)
     samples = [int(f.stem.split("_")[2]) for f in (root / "mined_labelled" / "_unknown_").glob("*.wav")]
     assert s0 not in samples and all(s - 16000 > s0 - 6000 or s <= s0 - 9000 for s in samples)
     assert r["mined"] == len(samples) < r["streams"][0]["events"]
+    # the labelled keyword's windows, ending 80 / 160 / 240 ms after it, are takes of it
+    kw = sorted((root / "mined_labelled" / "yes").glob("*.wav"), key=lambda f: int(f.stem.split("_")[1]))
+    ends = [s0 - 6000 + a * 16 for a in (80, 160, 240)]
+    assert [int(f.stem.split("_")[1]) for f in kw] == ends and r["keyword_windows"]["yes"] == 3
+    for f, e in zip(kw, ends):
+        np.testing.assert_array_equal(read_wav(f, expected_rate=16000), pcm[e - 16000 : e])
 
 
 def test_mining_refuses_held_out_speakers_and_used_directories(spec, stream, tmp_path):
@@ -102,3 +111,5 @@ def test_mining_refuses_held_out_speakers_and_used_directories(spec, stream, tmp
         mine(spec, MODEL, tmp_path / "empty", tmp_path / "out")
     with pytest.raises(KwsError, match="a posterior between 0 and 1"):
         mine(spec, MODEL, root / "streams", tmp_path / "out", threshold=1.5)
+    with pytest.raises(KwsError, match="milliseconds from 0 to 999"):
+        mine(spec, MODEL, root / "streams", tmp_path / "out", after_ms=(80, 1200))

@@ -129,6 +129,12 @@ def add_parsers(sub) -> None:
         default=0.5,
         help="every keyword event at this posterior is mined (default %(default)s: below a release's thresholds)",
     )
+    s.add_argument(
+        "--after-ms",
+        default="80,160,240",
+        help="streams with keywords: the windows ending this many ms after each keyword are takes of it "
+        "(comma-separated; default %(default)s; 'none' for none)",
+    )
     s.set_defaults(fn=cmd_mine)
 
     s = dsub.add_parser(
@@ -335,14 +341,21 @@ def cmd_streams(args) -> int:
 
 def cmd_mine(args) -> int:
     from kws.cli.common import spec_of
+    from kws.errors import KwsError
     from kws.evaluate.mine import mine
 
-    r = mine(spec_of(args), args.model, args.streams, args.out, threshold=args.threshold)
+    try:
+        after = () if args.after_ms == "none" else tuple(int(a) for a in args.after_ms.split(","))
+    except ValueError:
+        raise KwsError(f"--after-ms {args.after_ms}: comma-separated milliseconds, e.g. 80,160,240") from None
+    r = mine(spec_of(args), args.model, args.streams, args.out, threshold=args.threshold, after_ms=after)
     kw = ", ".join(f"{k} {n}" for k, n in r["per_keyword"].items() if n)
     print(
         f"mined {r['mined']} false accepts of {r['model']['name']} at {r['threshold']:g} over "
-        f"{r['hours']:.1f} h ({r['per_hour']:.0f} per hour; {kw or 'none'}) into {args.out}/{r['label']}"
+        f"{r['hours']:.2f} h ({r['per_hour']:.0f} per hour; {kw or 'none'}) into {args.out}/{r['label']}"
     )
+    if any(r["keyword_windows"].values()):
+        print(f"and {sum(r['keyword_windows'].values())} keyword windows ({', '.join(map(str, after))} ms after each)")
     print(
         f"next: kws data ingest recordings {args.out} --out DS, then kws adapt --model {args.model} --user DS "
         "--data <its data set> --out DIR --copies 1"

@@ -13,6 +13,13 @@ stream's name as the speaker) that ``kws data ingest recordings`` validates into
 ``kws adapt`` fine-tunes a released model on (docs/training.md, "False accepts, mined"), and
 ``mined.json``: the model, the threshold, every stream's sha256 and what it gave.
 
+Streams with keywords (``kws data streams --kind positive``) give the other half: the windows the
+detector should fire on. For every labelled occurrence, the windows that end ``after_ms`` after the
+word (80, 160 and 240 ms by default: the next network runs, with the word whole inside) are
+written as takes of its keyword. Trained on beside the false accepts, they keep the network firing
+on keywords as the streaming window holds them, soon after the word ends (docs/results.md,
+"Experiments: the real-speaker recipe").
+
 Streams made by ``kws data streams`` say whose speakers speak in them: only the training split's
 may be mined, since anything mined is trained on and held-out speakers must stay unheard. Events
 that overlap a labelled keyword occurrence are not false accepts of the window's content and are
@@ -60,15 +67,29 @@ def _write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
     os.replace(tmp, path)
 
 
-def mine(spec, model_dir: str | Path, streams_dir: str | Path, out_dir: str | Path, *, threshold: float = 0.5) -> dict:
+AFTER_MS = (80, 160, 240)  # keyword windows: ends after the word's end (the next network runs: 80 ms apart)
+
+
+def mine(
+    spec,
+    model_dir: str | Path,
+    streams_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    threshold: float = 0.5,
+    after_ms: tuple[int, ...] = AFTER_MS,
+) -> dict:
     """Mine ``model_dir``'s false accepts over the ``.wav`` streams of ``streams_dir`` into
-    ``out_dir``; returns (and writes to ``out_dir/mined.json``) what was mined."""
+    ``out_dir``, and the keyword windows of its labelled occurrences (``after_ms``); returns (and
+    writes to ``out_dir/mined.json``) what was mined."""
     from kws.evaluate.run import NativeEngine, batch_detector, detect, stream_logits
     from kws.reference.pipeline import ReferencePipeline
 
     model_dir, streams_dir, out_dir = Path(model_dir), Path(streams_dir), Path(out_dir)
     if not 0 < threshold < 1:
         raise KwsError(f"--threshold {threshold}: a posterior between 0 and 1")
+    if any(not 0 <= a < 1000 for a in after_ms):
+        raise KwsError(f"--after-ms {','.join(map(str, after_ms))}: milliseconds from 0 to 999 after the word's end")
     if not streams_dir.is_dir():
         raise KwsError(f"{streams_dir}: no such directory of streams")
     streams = sorted(streams_dir.glob("*.wav"))
@@ -93,6 +114,7 @@ def mine(spec, model_dir: str | Path, streams_dir: str | Path, out_dir: str | Pa
     takes_dir = out_dir / unknown
     takes_dir.mkdir(parents=True, exist_ok=True)
     per_keyword: Counter = Counter()
+    windows: Counter = Counter()
     rows = []
     for wav in streams:
         logits, samples, n = stream_logits(pipe, wav, eng)
@@ -108,6 +130,15 @@ def mine(spec, model_dir: str | Path, streams_dir: str | Path, out_dir: str | Pa
             _write_wav(takes_dir / f"{tag}_{label}_{sample}.wav", pcm[sample - span : sample], rate)
             kept[label] += 1
         per_keyword.update(kept)
+        kw_windows = Counter()
+        for label, start, end in truth:
+            for a in after_ms:
+                s_end = end + a * rate // 1000
+                if label in keywords and span <= s_end <= pcm.size and s_end - span <= start:
+                    (out_dir / label).mkdir(exist_ok=True)
+                    _write_wav(out_dir / label / f"{tag}_{s_end}.wav", pcm[s_end - span : s_end], rate)
+                    kw_windows[label] += 1
+        windows.update(kw_windows)
         rows.append(
             {
                 "stream": wav.name,
@@ -116,6 +147,7 @@ def mine(spec, model_dir: str | Path, streams_dir: str | Path, out_dir: str | Pa
                 "events": len(events),
                 "mined": sum(kept.values()),
                 "per_keyword": dict(sorted(kept.items())),
+                "keyword_windows": sum(kw_windows.values()),
             }
         )
     hours = sum(r["hours"] for r in rows)
@@ -128,6 +160,8 @@ def mine(spec, model_dir: str | Path, streams_dir: str | Path, out_dir: str | Pa
         "mined": sum(per_keyword.values()),
         "per_hour": sum(per_keyword.values()) / hours if hours else 0.0,
         "per_keyword": {k: per_keyword.get(k, 0) for k in keywords},
+        "after_ms": list(after_ms),
+        "keyword_windows": {k: windows.get(k, 0) for k in keywords},
     }
     write_if_changed(out_dir / "mined.json", json.dumps(result, indent=1) + "\n")
     return result
