@@ -113,3 +113,41 @@ def test_mining_refuses_held_out_speakers_and_used_directories(spec, stream, tmp
         mine(spec, MODEL, root / "streams", tmp_path / "out", threshold=1.5)
     with pytest.raises(KwsError, match="milliseconds from 0 to 999"):
         mine(spec, MODEL, root / "streams", tmp_path / "out", after_ms=(80, 1200))
+
+
+def test_the_mined_takes_carry_what_they_were_cut_from_into_lineage_and_card(spec, stream, tmp_path):
+    from kws.data import sources
+    from kws.data.task import load_task
+    from kws.evaluate.mine import mine
+    from kws.release import _adaptation_lines
+
+    root, _ = stream
+    r = mine(spec, MODEL, root / "streams", tmp_path / "mined", threshold=THRESHOLD)
+    task = load_task("commands")
+    clips = sources.recordings(tmp_path / "mined", task)
+    assert len(clips) == r["mined"]
+    got = sources.lineage_input("recordings", tmp_path / "mined", clips)["mined"]
+    assert got["false_accepts"] == r["mined"] and got["threshold"] == THRESHOLD and got["keyword_windows"] == 0
+    assert got["streams"] == [{"stream": "room.wav", "sha256": r["streams"][0]["sha256"]}]
+    assert got["model"] == r["model"]
+    card = _adaptation_lines(
+        {
+            "base_model": {"name": "commands", "sha256": "ab" * 32},
+            "settings": {"rehearsal": 10000},
+            "user_data": {
+                "manifest_hash": "cd" * 32,
+                "takes": 9,
+                "trained_on": 8,
+                "speakers": ["rec:room"],
+                "mined": [got],
+            },
+            "held_back": 1,
+            "before": {"user_held_back_int8": 0.0, "base_test_int8": 0.88},
+            "after": {"user_held_back_int8": 1.0},
+        }
+    )
+    assert "Fine-tuned on streaming windows" in card and f"{r['mined']:,} false accepts" in card
+    assert "at posterior 0.3" in card and "Adapted to a speaker" not in card
+    (tmp_path / "mined" / "mined.json").write_text("{}")
+    with pytest.raises(KwsError, match=r"mined\.json: not what kws data mine writes"):
+        sources.lineage_input("recordings", tmp_path / "mined", clips)

@@ -13,6 +13,7 @@ clearly when the network is unreachable.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import tarfile
 import urllib.error
@@ -343,15 +344,32 @@ def load(kind: str, root: str | Path, task, out: str | Path, **opts) -> list[Sou
 
 
 def lineage_input(kind: str, root: str | Path, clips: list[SourceClip]) -> dict:
-    """What the lineage records of an ingested source: its kind, root and a hash of its listing."""
+    """What the lineage records of an ingested source: its kind, root and a hash of its listing; for
+    takes cut out of streams by ``kws data mine``, what they were cut from (its ``mined.json``)."""
     from kws.data.manifest import canonical_hash
 
-    return {
+    out = {
         "source": kind,
         "root": str(Path(root).resolve()),
         "files": len(clips),
         "listing_sha256": canonical_hash(sorted(c.origin.get("key", c.path) for c in clips)),
     }
+    mined = Path(root) / "mined.json"
+    if kind == "recordings" and mined.is_file():
+        try:
+            m = json.loads(mined.read_text())
+            out["mined"] = {
+                "model": m["model"],
+                "threshold": m["threshold"],
+                "after_ms": m["after_ms"],
+                "hours": m["hours"],
+                "false_accepts": m["mined"],
+                "keyword_windows": sum(m["keyword_windows"].values()),
+                "streams": [{"stream": r["stream"], "sha256": r["sha256"]} for r in m["streams"]],
+            }
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+            raise KwsError(f"{mined}: not what kws data mine writes ({e})") from e
+    return out
 
 
 def fetch(

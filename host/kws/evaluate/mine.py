@@ -10,7 +10,7 @@ network heard when it fired is written as a take of the task's unknown label.
 
 The output is a recordings folder (``<out>/<unknown label>/<stream>_<keyword>_<sample>.wav``, the
 stream's name as the speaker) that ``kws data ingest recordings`` validates into a data set and
-``kws adapt`` fine-tunes a released model on (docs/training.md, "False accepts, mined"), and
+``kws adapt`` fine-tunes a released model on (docs/training.md, "Streaming windows, mined"), and
 ``mined.json``: the model, the threshold, every stream's sha256 and what it gave.
 
 Streams with keywords (``kws data streams --kind positive``) give the other half: the windows the
@@ -18,7 +18,7 @@ detector should fire on. For every labelled occurrence, the windows that end ``a
 word (80, 160 and 240 ms by default: the next network runs, with the word whole inside) are
 written as takes of its keyword. Trained on beside the false accepts, they keep the network firing
 on keywords as the streaming window holds them, soon after the word ends (docs/results.md,
-"Experiments: the real-speaker recipe").
+"Experiments: streaming windows, mined").
 
 Streams made by ``kws data streams`` say whose speakers speak in them: only the training split's
 may be mined, since anything mined is trained on and held-out speakers must stay unheard. Events

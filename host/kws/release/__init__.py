@@ -191,7 +191,10 @@ def _adaptation(adapt: dict, train_dir: Path) -> dict:
     return {
         "base_model": adapt["base_model"],
         "settings": adapt["settings"],
-        "user_data": {k: user[k] for k in ("manifest_hash", "takes", "trained_on", "speakers")},
+        "user_data": {
+            **{k: user[k] for k in ("manifest_hash", "takes", "trained_on", "speakers")},
+            **{k: user[k] for k in ("labels", "mined") if k in user},
+        },
         "held_back": len(user["held_back"]),
         "before": res["before"],
         "after": res["after"],
@@ -552,6 +555,27 @@ def _adaptation_lines(a: dict | None) -> str:
         return "–" if v is None else f"{v:.1%}"
 
     b, f = a["before"], a["after"]
+    mined = a["user_data"].get("mined")
+    if mined:
+        fa = sum(m["false_accepts"] for m in mined)
+        kw = sum(m["keyword_windows"] for m in mined)
+        hours = sum(m["hours"] for m in mined)
+        streams = sum(len(m["streams"]) for m in mined)
+        thr = ", ".join(sorted({format(m["threshold"], "g") for m in mined}))
+        after = "; ".join(sorted({", ".join(map(str, m["after_ms"])) for m in mined}))
+        return (
+            f"\n\n**Fine-tuned on streaming windows** (`kws data mine`, then `kws adapt`) from "
+            f"`{a['base_model']['name']}` (`{a['base_model']['sha256'][:12]}…`): {fa:,} false accepts of that "
+            f"model at posterior {thr} as "
+            f"`_unknown_` and {kw:,} keyword windows (ending "
+            f"{after} ms after each keyword), "
+            f"cut from {hours:.1f} h of {streams} streams of the training speakers (their sha256 in the "
+            f"manifest; data `{a['user_data']['manifest_hash'][:16]}…`), with {a['settings']['rehearsal']:,} "
+            f"examples of the base training set; the base network's batch-norm statistics kept. On "
+            f"{a['held_back']} takes held back from it: int8 {pct(b['user_held_back_int8'])} before, "
+            f"{pct(f['user_held_back_int8'])} after. Test accuracy below: the base data set's held-out voices "
+            f"(base model {pct(b['base_test_int8'])})."
+        )
     return (
         f"\n\n**Adapted to a speaker** (`kws adapt`) from `{a['base_model']['name']}` "
         f"(`{a['base_model']['sha256'][:12]}…`) on {a['user_data']['trained_on']} takes of "

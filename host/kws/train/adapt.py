@@ -3,7 +3,9 @@
 What limits the built-in corpus is how few people speak in it: a person heard in training gains
 ~19 points of accuracy (docs/results.md, "Held-out voices, corrected"). Adaptation gives the
 user's own voice that advantage. The takes come from ``kws record`` (or any recordings folder)
-through ``kws data ingest recordings``: validated, hashed, in a data set of their own.
+through ``kws data ingest recordings``: validated, hashed, in a data set of their own. The same
+fine-tuning takes windows cut out of streams by ``kws data mine`` (false accepts and keyword
+windows; docs/training.md, "Streaming windows, mined"); their lineage goes into the config.
 
 Recipe (docs/training.md, "Adapting to a speaker"): the release's float network
 (``models/<name>/model.keras``), batch-norm statistics frozen; the user's takes, each with
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -256,6 +259,9 @@ def adapt(
     cfg["train"] = man["spec"]["train"]  # how the base network was trained
     if man["spec"].get("members"):
         cfg["members"] = man["spec"]["members"]
+    lineage = user_dir / "lineage.json"
+    inputs = json.loads(lineage.read_text()).get("inputs", []) if lineage.is_file() else []
+    mined = [i["mined"] for i in inputs if i.get("mined")]  # takes cut out of streams (kws data mine)
     cfg["adapt"] = {
         "base_model": {"name": rm.name, "sha256": rm.sha256, "float_sha256": man["float_model"]["sha256"]},
         "user_data": {
@@ -265,6 +271,8 @@ def adapt(
             "trained_on": len(train_ents),
             "held_back": sorted(back),
             "speakers": sorted({e["speaker"] for e in ents}),
+            "labels": dict(sorted(Counter(e["label"] for e in ents).items())),
+            **({"mined": mined} if mined else {}),
         },
         "settings": settings,
     }
