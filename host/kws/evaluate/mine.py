@@ -123,14 +123,14 @@ def mine(
         truth = read_labels(labels_csv) if labels_csv.exists() else []
         pcm = read_wav(wav, expected_rate=rate)
         tag = re.sub(r"[^A-Za-z0-9]", "", wav.stem) or "stream"
-        kept = Counter()
+        kept: Counter = Counter()
         for label, sample in events:
             if sample < span or not _clear_of_keywords(sample, span, truth):
                 continue
             _write_wav(takes_dir / f"{tag}_{label}_{sample}.wav", pcm[sample - span : sample], rate)
             kept[label] += 1
         per_keyword.update(kept)
-        kw_windows = Counter()
+        kw_windows: Counter = Counter()
         for label, start, end in truth:
             for a in after_ms:
                 s_end = end + a * rate // 1000
