@@ -66,7 +66,7 @@ def test_mined_takes_are_the_windows_the_detector_fired_on(spec, stream):
     assert not list((root / "mined").rglob("*.tmp"))
     # no labelled keywords in this stream: no keyword windows
     assert sorted(p.name for p in (root / "mined").iterdir()) == ["_unknown_", "mined.json"]
-    assert not any(r["keyword_windows"].values()) and r["after_ms"] == [80, 160, 240]
+    assert not any(r["keyword_windows"].values()) and r["after_ms"] == [0, 80, 160, 240, 320]
 
 
 def test_windows_over_a_labelled_keyword_are_not_mined(spec, stream):
@@ -83,10 +83,10 @@ def test_windows_over_a_labelled_keyword_are_not_mined(spec, stream):
     samples = [int(f.stem.split("_")[2]) for f in (root / "mined_labelled" / "_unknown_").glob("*.wav")]
     assert s0 not in samples and all(s - 16000 > s0 - 6000 or s <= s0 - 9000 for s in samples)
     assert r["mined"] == len(samples) < r["streams"][0]["events"]
-    # the labelled keyword's windows, ending 80 / 160 / 240 ms after it, are takes of it
+    # the labelled keyword's windows, ending 0 to 320 ms after it, are takes of it
     kw = sorted((root / "mined_labelled" / "yes").glob("*.wav"), key=lambda f: int(f.stem.split("_")[1]))
-    ends = [s0 - 6000 + a * 16 for a in (80, 160, 240)]
-    assert [int(f.stem.split("_")[1]) for f in kw] == ends and r["keyword_windows"]["yes"] == 3
+    ends = [s0 - 6000 + a * 16 for a in (0, 80, 160, 240, 320)]
+    assert [int(f.stem.split("_")[1]) for f in kw] == ends and r["keyword_windows"]["yes"] == 5
     for f, e in zip(kw, ends):
         np.testing.assert_array_equal(read_wav(f, expected_rate=16000), pcm[e - 16000 : e])
 

@@ -131,7 +131,7 @@ def add_parsers(sub) -> None:
     )
     s.add_argument(
         "--after-ms",
-        default="80,160,240",
+        default="0,80,160,240,320",
         help="streams with keywords: the windows ending this many ms after each keyword are takes of it "
         "(comma-separated; default %(default)s; 'none' for none)",
     )
@@ -347,7 +347,7 @@ def cmd_mine(args) -> int:
     try:
         after = () if args.after_ms == "none" else tuple(int(a) for a in args.after_ms.split(","))
     except ValueError:
-        raise KwsError(f"--after-ms {args.after_ms}: comma-separated milliseconds, e.g. 80,160,240") from None
+        raise KwsError(f"--after-ms {args.after_ms}: comma-separated milliseconds, e.g. 0,80,160,240,320") from None
     r = mine(spec_of(args), args.model, args.streams, args.out, threshold=args.threshold, after_ms=after)
     kw = ", ".join(f"{k} {n}" for k, n in r["per_keyword"].items() if n)
     print(

@@ -15,7 +15,7 @@ stream's name as the speaker) that ``kws data ingest recordings`` validates into
 
 Streams with keywords (``kws data streams --kind positive``) give the other half: the windows the
 detector should fire on. For every labelled occurrence, the windows that end ``after_ms`` after the
-word (80, 160 and 240 ms by default: the next network runs, with the word whole inside) are
+word (0, 80, 160, 240 and 320 ms by default: the network runs that end with it, 80 ms apart, the word whole inside) are
 written as takes of its keyword. Trained on beside the false accepts, they keep the network firing
 on keywords as the streaming window holds them, soon after the word ends (docs/results.md,
 "Experiments: streaming windows, mined").
@@ -67,7 +67,7 @@ def _write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
     os.replace(tmp, path)
 
 
-AFTER_MS = (80, 160, 240)  # keyword windows: ends after the word's end (the next network runs: 80 ms apart)
+AFTER_MS = (0, 80, 160, 240, 320)  # keyword windows: ends after the word's end (network runs are 80 ms apart)
 
 
 def mine(
