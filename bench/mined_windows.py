@@ -24,7 +24,6 @@ p95 latency at the fitted thresholds.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -86,6 +85,7 @@ def main() -> None:
     from kws.data.ingest import ingest
     from kws.data.task import load_task
     from kws.evaluate.mine import mine
+    from kws.released import scratch_release
     from kws.spec import load_spec
     from kws.train.adapt import adapt
     from real_speakers import SPEECH, build_real
@@ -153,24 +153,11 @@ def main() -> None:
             seed=seed,
             progress=False,
         )
-        model_dir = train_dir / "scored"  # the fields kws.released.ReleasedModel reads
-        model_dir.mkdir(exist_ok=True)
-        shutil.copyfile(train_dir / "model.tflite", model_dir / "model.tflite")
         man = json.loads((base / "manifest.json").read_text())
-        sha = hashlib.sha256((model_dir / "model.tflite").read_bytes()).hexdigest()
-        write_if_changed(
-            model_dir / "manifest.json",
-            json.dumps(
-                {
-                    "name": f"{man['name']}_mined{seed}",
-                    "task": {"name": task.name},
-                    "labels": list(task.labels),
-                    "model": {"file": "model.tflite", "sha256": sha},
-                    "frontend": {"hash": spec.frontend.hash},
-                }
-            )
-            + "\n",
-        )
+        model_dir = train_dir / "scored"
+        sha = scratch_release(
+            train_dir / "model.tflite", model_dir, name=f"{man['name']}_mined{seed}", task=task, spec=spec
+        ).sha256
         result["fine_tuned"][str(seed)] = {
             "model_sha256": sha,
             "held_back_mined_int8": [a["before"]["user_held_back_int8"], a["after"]["user_held_back_int8"]],

@@ -69,3 +69,15 @@ def test_kws_says_what_is_wrong_with_a_model_directory_instead_of_a_traceback(tm
 
     assert main(["eval", "--model", str(tmp_path), "--streams", str(tmp_path)]) == 2
     assert f"{tmp_path}: not a released model (no manifest.json)" in capsys.readouterr().err
+
+
+def test_a_scratch_release_is_read_as_a_release(tmp_path, spec):
+    from kws.data.task import load_task
+    from kws.released import scratch_release
+
+    task = load_task("commands")
+    src = MODEL / "model.tflite"
+    rm = scratch_release(src, tmp_path / "cand", name="cand", task=task, spec=spec)
+    assert rm.name == "cand" and rm.labels == tuple(task.labels) and rm.blob() == src.read_bytes()
+    assert rm.sha256 == ReleasedModel.load(MODEL).sha256 and rm.thresholds is None
+    rm.check_frontend(spec)

@@ -126,3 +126,24 @@ def _thresholds(man: dict, keywords: list[str], path: Path) -> dict[str, float] 
     ):
         raise KwsError(f"{path}: 'thresholds.values' must map keywords of the model to posteriors between 0 and 1")
     return {k: float(v) for k, v in values.items()}
+
+
+def scratch_release(tflite: str | Path, model_dir: str | Path, *, name: str, task, spec) -> ReleasedModel:
+    """A trained int8 model not (yet) released, laid out as the reader of a release needs it:
+    ``model_dir/model.tflite`` and a manifest of the fields :meth:`ReleasedModel.load` reads, so
+    that the host reference scores it (``kws pick``'s variants, benchmarks of candidates)."""
+    from kws.fsio import write_if_changed
+
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    blob = Path(tflite).read_bytes()
+    write_if_changed(model_dir / "model.tflite", blob)
+    manifest = {
+        "name": name,
+        "task": {"name": task.name},
+        "labels": list(task.labels),
+        "model": {"file": "model.tflite", "sha256": hashlib.sha256(blob).hexdigest()},
+        "frontend": {"hash": spec.frontend.hash},
+    }
+    write_if_changed(model_dir / "manifest.json", json.dumps(manifest) + "\n")
+    return ReleasedModel.load(model_dir)

@@ -45,28 +45,11 @@ def frr_within(det_all: list[dict], target_fa: float) -> float:
 
 def _stream_score(spec, task, run: Path, streams: Path, target_fa: float) -> dict:
     """The int8 model of ``run`` through the host reference over ``streams``."""
-    import hashlib
-    import shutil
-
     from kws.evaluate.run import evaluate
+    from kws.released import scratch_release
 
     model_dir = run / "streams_model"  # what the reference pipeline reads
-    model_dir.mkdir(exist_ok=True)
-    shutil.copyfile(run / "model.tflite", model_dir / "model.tflite")
-    sha = hashlib.sha256((model_dir / "model.tflite").read_bytes()).hexdigest()
-    write_if_changed(
-        model_dir / "manifest.json",
-        json.dumps(
-            {  # the fields kws.released.ReleasedModel reads
-                "name": run.name,
-                "task": {"name": task.name},
-                "labels": list(task.labels),
-                "model": {"file": "model.tflite", "sha256": sha},
-                "frontend": {"hash": spec.frontend.hash},
-            }
-        )
-        + "\n",
-    )
+    scratch_release(run / "model.tflite", model_dir, name=run.name, task=task, spec=spec)
     r = evaluate(spec, model_dir, streams, run / "streams_eval", target_fa_per_hour=target_fa)
     d = r["at_default_threshold"]
     return {
