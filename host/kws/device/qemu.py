@@ -203,9 +203,13 @@ class Sim:
         import subprocess
         import tempfile
 
-        with so.socket() as s:  # a free loopback port
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        # QEMU is handed a socket already listening on a free loopback port: a client may connect
+        # the moment this returns (the connection waits in the backlog until QEMU accepts it),
+        # and no other process can take the port between choosing it and QEMU binding it
+        listener = so.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
         self._tmp = tempfile.TemporaryDirectory(prefix="kws-sim-")
         monitor = f"unix:{self._tmp.name}/monitor,server=on,wait=off"  # reset() speaks to it
         cmd = [
@@ -217,7 +221,7 @@ class Sim:
             "-monitor",
             monitor,
             "-chardev",
-            f"socket,id=s0,host=127.0.0.1,port={port},server=on,wait=on,nodelay=on",
+            f"socket,id=s0,fd={listener.fileno()},server=on,wait=on,nodelay=on",
             "-serial",
             "chardev:s0",
             "-kernel",
@@ -227,7 +231,12 @@ class Sim:
             cmd[1:1] = ["-icount", "shift=0"]
         if self.args is not None:
             cmd[1:1] = ["-semihosting-config", semihost_config(self.elf, self.args)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(listener.fileno(),)
+            )
+        finally:
+            listener.close()  # QEMU holds its own copy
         self.url = f"socket://127.0.0.1:{port}"
         return self
 
@@ -248,9 +257,17 @@ class Sim:
         import socket as so
         import time
 
+        deadline = time.monotonic() + 5.0
         with so.socket(so.AF_UNIX, so.SOCK_STREAM) as m:
             m.settimeout(5.0)
-            m.connect(f"{self._tmp.name}/monitor")
+            while True:  # QEMU creates its monitor socket as it starts
+                try:
+                    m.connect(f"{self._tmp.name}/monitor")
+                    break
+                except (FileNotFoundError, ConnectionRefusedError):
+                    if time.monotonic() > deadline or self.proc.poll() is not None:
+                        raise KwsError(f"QEMU's monitor never opened ({self.elf})") from None
+                    time.sleep(0.05)
             m.sendall(b"system_reset\n")
             seen, deadline = b"", time.monotonic() + 5.0
             while b"system_reset" not in seen and time.monotonic() < deadline:  # QEMU echoes the command
