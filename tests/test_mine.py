@@ -126,6 +126,11 @@ def test_the_mined_takes_carry_what_they_were_cut_from_into_lineage_and_card(spe
     task = load_task("commands")
     clips = sources.recordings(tmp_path / "mined", task)
     assert len(clips) == r["mined"]
+    # cut from training speakers' streams only: every take is training material, whatever its name hashes to
+    assert {c.split for c in clips} == {"train"}
+    (tmp_path / "mined" / "mined.json").rename(tmp_path / "mined.json")
+    assert {c.split for c in sources.recordings(tmp_path / "mined", task)} == {None}  # your own takes: by speaker
+    (tmp_path / "mined.json").rename(tmp_path / "mined" / "mined.json")
     got = sources.lineage_input("recordings", tmp_path / "mined", clips)["mined"]
     assert got["false_accepts"] == r["mined"] and got["threshold"] == THRESHOLD and got["keyword_windows"] == 0
     assert got["streams"] == [{"stream": "room.wav", "sha256": r["streams"][0]["sha256"]}]

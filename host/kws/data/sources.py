@@ -269,11 +269,14 @@ def noise(root: str | Path, task, *, cache: str | Path, source: str | None = Non
 def recordings(root: str | Path, task) -> list[SourceClip]:
     """Your own clips: ``<root>/<label>/<speaker>_<anything>.<ext>`` (one folder per task label).
     The speaker is the file name up to the first ``_``; name files that way so that your
-    speakers stay in one split. Unreadable sub-directories are reported, not skipped; hidden
-    ones (``.rejected``, where ``kws record`` keeps refused takes) are not data."""
+    speakers stay in one split. Takes cut by ``kws data mine`` (a ``mined.json`` beside the
+    folders) all go to the training split: they come from training speakers' streams only, and a
+    window may hold several speakers' words. Unreadable sub-directories are reported, not
+    skipped; hidden ones (``.rejected``, where ``kws record`` keeps refused takes) are not data."""
     root = Path(root)
     if not root.is_dir():
         raise KwsError(f"{root}: not a directory of label folders")
+    split = "train" if (root / "mined.json").is_file() else None
     out = []
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
@@ -321,7 +324,7 @@ def recordings(root: str | Path, task) -> list[SourceClip]:
         for f in files:
             speaker = f.stem.split("_")[0] if "_" in f.stem else f.stem
             out.append(
-                SourceClip(str(f), d.name, f"rec:{speaker}", "recordings", None, None, {"key": f"{d.name}/{f.name}"})
+                SourceClip(str(f), d.name, f"rec:{speaker}", "recordings", split, None, {"key": f"{d.name}/{f.name}"})
             )
     return out
 
