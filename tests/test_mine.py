@@ -127,10 +127,20 @@ def test_the_mined_takes_carry_what_they_were_cut_from_into_lineage_and_card(spe
     clips = sources.recordings(tmp_path / "mined", task)
     assert len(clips) == r["mined"]
     # cut from training speakers' streams only: every take is training material, whatever its name hashes to
-    assert {c.split for c in clips} == {"train"}
+    assert {(c.split, c.source) for c in clips} == {("train", sources.MINED_SOURCE)}
     (tmp_path / "mined" / "mined.json").rename(tmp_path / "mined.json")
-    assert {c.split for c in sources.recordings(tmp_path / "mined", task)} == {None}  # your own takes: by speaker
+    own = sources.recordings(tmp_path / "mined", task)  # your own takes: split by speaker
+    assert {(c.split, c.source) for c in own} == {(None, "recordings")}
     (tmp_path / "mined.json").rename(tmp_path / "mined" / "mined.json")
+    # the manifest and the model card credit them as windows of the training speakers' takes
+    from kws.release import recorded_sources
+
+    def entry(c, sha):
+        return {"source": c.source, "source_sha256": sha, "speaker": c.speaker, "split": c.split or "test"}
+
+    rec = recorded_sources([entry(c, f"{i:064x}") for i, c in enumerate(clips + own)])
+    assert rec[sources.MINED_SOURCE]["split"] == "training only" and rec["recordings"]["split"] != "training only"
+    assert "kws data mine" in rec[sources.MINED_SOURCE]["credit"]
     got = sources.lineage_input("recordings", tmp_path / "mined", clips)["mined"]
     assert got["false_accepts"] == r["mined"] and got["threshold"] == THRESHOLD and got["keyword_windows"] == 0
     assert got["streams"] == [{"stream": "room.wav", "sha256": r["streams"][0]["sha256"]}]

@@ -61,6 +61,10 @@ CREDITS = {
     "recorded_noise": "noise recordings of felixchenfy/Speech-Commands-Classification-by-LSTM-PyTorch, MIT",
     "mswc": "Multilingual Spoken Words Corpus (Mazumder et al. 2021), CC BY 4.0",
 }
+# Takes cut by `kws data mine` out of streams of a data set's training speakers: no new recordings,
+# windows of the sources above (the streams' sha256 are in the data set's lineage)
+MINED_SOURCE = "mined_windows"
+CREDITS[MINED_SOURCE] = "windows cut by kws data mine from streams of the training speakers' takes of the sources above"
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
 
 
@@ -270,13 +274,14 @@ def recordings(root: str | Path, task) -> list[SourceClip]:
     """Your own clips: ``<root>/<label>/<speaker>_<anything>.<ext>`` (one folder per task label).
     The speaker is the file name up to the first ``_``; name files that way so that your
     speakers stay in one split. Takes cut by ``kws data mine`` (a ``mined.json`` beside the
-    folders) all go to the training split: they come from training speakers' streams only, and a
-    window may hold several speakers' words. Unreadable sub-directories are reported, not
+    folders) are source :data:`MINED_SOURCE` and all go to the training split: they come from
+    training speakers' streams only, and a window may hold several speakers' words. Unreadable sub-directories are reported, not
     skipped; hidden ones (``.rejected``, where ``kws record`` keeps refused takes) are not data."""
     root = Path(root)
     if not root.is_dir():
         raise KwsError(f"{root}: not a directory of label folders")
-    split = "train" if (root / "mined.json").is_file() else None
+    mined = (root / "mined.json").is_file()
+    split, source = ("train", MINED_SOURCE) if mined else (None, "recordings")
     out = []
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
@@ -323,9 +328,7 @@ def recordings(root: str | Path, task) -> list[SourceClip]:
             )
         for f in files:
             speaker = f.stem.split("_")[0] if "_" in f.stem else f.stem
-            out.append(
-                SourceClip(str(f), d.name, f"rec:{speaker}", "recordings", split, None, {"key": f"{d.name}/{f.name}"})
-            )
+            out.append(SourceClip(str(f), d.name, f"rec:{speaker}", source, split, None, {"key": f"{d.name}/{f.name}"}))
     return out
 
 

@@ -316,16 +316,20 @@ def recorded_sources(entries: list[dict]) -> dict:
 
     by: dict[str, list[str]] = {}
     by_file: dict[str, bool] = {}
+    train_only: dict[str, bool] = {}
     for e in entries:
         if not e["source"].startswith("tts:") and e["source"] != "noise":
             by.setdefault(e["source"], []).append(e["source_sha256"])
             by_file[e["source"]] = by_file.get(e["source"], True) and ":file:" in e["speaker"]
+            train_only[e["source"]] = train_only.get(e["source"], True) and e["split"] == "train"
     return {
         src: {
             "clips": len(h),
             "files_sha256": hashlib.sha256("".join(sorted(h)).encode()).hexdigest(),
             "credit": CREDITS.get(src, "a recorded source with no credit on record"),
-            "split": "by file (no speaker ids: one person may be on both sides)"
+            "split": "training only"
+            if train_only[src]
+            else "by file (no speaker ids: one person may be on both sides)"
             if by_file[src]
             else "by speaker or recording",
         }
