@@ -9,7 +9,10 @@ bench/real_speakers.py:
    (``kws data streams --split train``);
 2. ``kws data mine``: the model's false accepts over them at posterior 0.5 as ``_unknown_``, and the
    windows ending 0 to 320 ms after each keyword (every 80 ms) as takes of it;
-3. ``kws data ingest recordings``, then ``kws adapt --copies 1 --rehearsal 10000``.
+3. ``kws data ingest recordings``, then ``kws adapt --copies 1 --rehearsal 10000``;
+4. with ``--init DIR`` (TTS-pre-trained members, ``kws train --float-only`` on the TTS corpus), also
+   the release recipe (docs/training.md): the real-speaker stage trained from DIR on the real data set
+   with the mined takes mixed in (``kws data mix``, ``kws train --init``).
 
 Both models are then measured where the release decides, on the 20 validation speakers (clips;
 24 one-hour streams of their other words with their 20-minute keyword stream, thresholds fitted to
@@ -18,7 +21,8 @@ keyword stream, scored at the thresholds fitted on validation): clip accuracy we
 published test set, FRR along the DET curve (one threshold for every keyword), and FA/hr, FRR and
 p95 latency at the fitted thresholds.
 
-    python bench/mined_windows.py [--model models/commands] [--seeds 1 2 3] [--out bench/results/mined_windows.json]
+    python bench/mined_windows.py [--model models/commands_base] [--seeds 1 2 3] [--init build/train/tts_x2]
+        [--out bench/results/mined_windows.json]
 """
 
 from __future__ import annotations
@@ -95,6 +99,10 @@ def main() -> None:
     ap.add_argument("--negative-hours", type=int, default=8)
     ap.add_argument("--positive-parts", type=int, default=4)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1], help="kws adapt seeds: one fine-tuned model each")
+    ap.add_argument(
+        "--init",
+        help="TTS-pre-trained members: also train the real-speaker stage from them with the mined takes mixed in",
+    )
     ap.add_argument("--day-hours", type=int, default=24, help="hours of negatives of the validation and test speakers")
     ap.add_argument("--out", default="bench/results/mined_windows.json")
     args = ap.parse_args()
@@ -123,7 +131,7 @@ def main() -> None:
     ingest(
         clips,
         task,
-        work / "mined_ds",
+        work / "mined_train",
         progress=False,
         step="kws data ingest recordings",
         inputs=[sources.lineage_input("recordings", mined_dir, clips)],
@@ -145,7 +153,7 @@ def main() -> None:
             spec,
             task,
             base,
-            work / "mined_ds",
+            work / "mined_train",
             data,
             train_dir,
             copies=1,
@@ -164,6 +172,27 @@ def main() -> None:
             **_measure(spec, model_dir, data, val_streams, test_streams, eval_dir / f"seed{seed}_eval"),
         }
 
+    if args.init:  # the release recipe: the mined takes in the real-speaker stage itself
+        from kws.cli import main as kws
+        from kws.data.mix import mix
+
+        mixed = work / "all_mined"
+        if mixed.exists():
+            shutil.rmtree(mixed)
+        mix([data, work / "mined_train"], task, mixed)
+        train_dir = eval_dir / "joint"
+        code = kws(["train", "--task", "commands", "--data", str(mixed), "--out", str(train_dir), "--init", args.init])
+        if code != 0:
+            sys.exit(f"kws train failed ({code})")
+        model_dir = train_dir / "scored"
+        sha = scratch_release(train_dir / "model.tflite", model_dir, name="commands_joint", task=task, spec=spec).sha256
+        result["joint"] = {
+            "init": args.init,
+            "data_manifest_hash": json.loads((mixed / "manifest.json").read_text())["hash"],
+            "model_sha256": sha,
+            **_measure(spec, model_dir, data, val_streams, test_streams, eval_dir / "joint_eval"),
+        }
+
     def line(name, r):
         vs, ts = r["val_streams"], r["test_streams"]
         return (
@@ -179,6 +208,8 @@ def main() -> None:
     print(line("base", result["base"]))
     for seed, r in result["fine_tuned"].items():
         print(line(f"mined, seed {seed}", r))
+    if "joint" in result:
+        print(line("trained with the mined takes", result["joint"]))
     write_if_changed(REPO_ROOT / args.out, json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out}")
 
