@@ -60,11 +60,11 @@ CREDITS = {
     "picovoice_jarvis": "Picovoice wake-word-benchmark recordings, Apache-2.0",
     "recorded_noise": "noise recordings of felixchenfy/Speech-Commands-Classification-by-LSTM-PyTorch, MIT",
     "mswc": "Multilingual Spoken Words Corpus (Mazumder et al. 2021), CC BY 4.0",
+    # takes cut by `kws data mine` out of streams of a data set's training speakers: no new
+    # recordings, windows of the sources above (the streams' sha256 are in the data set's lineage)
+    "mined_windows": "windows cut by kws data mine from streams of the training speakers' takes of the sources above",
 }
-# Takes cut by `kws data mine` out of streams of a data set's training speakers: no new recordings,
-# windows of the sources above (the streams' sha256 are in the data set's lineage)
-MINED_SOURCE = "mined_windows"
-CREDITS[MINED_SOURCE] = "windows cut by kws data mine from streams of the training speakers' takes of the sources above"
+MINED_SOURCE = "mined_windows"  # the source name `kws data ingest recordings` gives mined takes
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif")
 
 
@@ -275,8 +275,9 @@ def recordings(root: str | Path, task) -> list[SourceClip]:
     The speaker is the file name up to the first ``_``; name files that way so that your
     speakers stay in one split. Takes cut by ``kws data mine`` (a ``mined.json`` beside the
     folders) are source :data:`MINED_SOURCE` and all go to the training split: they come from
-    training speakers' streams only, and a window may hold several speakers' words. Unreadable sub-directories are reported, not
-    skipped; hidden ones (``.rejected``, where ``kws record`` keeps refused takes) are not data."""
+    training speakers' streams only, and a window may hold several speakers' words. Unreadable
+    sub-directories are reported, not skipped; hidden ones (``.rejected``, where ``kws record``
+    keeps refused takes) are not data."""
     root = Path(root)
     if not root.is_dir():
         raise KwsError(f"{root}: not a directory of label folders")

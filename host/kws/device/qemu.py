@@ -206,11 +206,11 @@ class Sim:
         # QEMU is handed a socket already listening on a free loopback port: a client may connect
         # the moment this returns (the connection waits in the backlog until QEMU accepts it),
         # and no other process can take the port between choosing it and QEMU binding it
+        self._tmp = tempfile.TemporaryDirectory(prefix="kws-sim-")
         listener = so.socket()
         listener.bind(("127.0.0.1", 0))
         listener.listen(1)
         port = listener.getsockname()[1]
-        self._tmp = tempfile.TemporaryDirectory(prefix="kws-sim-")
         monitor = f"unix:{self._tmp.name}/monitor,server=on,wait=off"  # reset() speaks to it
         cmd = [
             qemu_binary(),
