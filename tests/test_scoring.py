@@ -53,8 +53,16 @@ def test_false_accepts_more_than_a_second_apart_count_separately():
     assert s.detected == 1 and s.false_accepts == 2  # 1.025 s apart: two false accepts
 
 
-def _word(a, b, label, word, near=False):
-    return {"start_sample": a, "end_sample": b, "label": label, "word": word, "text": word, "near_miss": near}
+def _word(a, b, label, word, near=False, take=None):
+    return {
+        "start_sample": a,
+        "end_sample": b,
+        "label": label,
+        "word": word,
+        "text": word,
+        "near_miss": near,
+        "clip_id": take or f"{word}@{a}",
+    }
 
 
 def test_a_false_accept_is_charged_to_the_word_most_inside_its_window():
@@ -87,6 +95,28 @@ def test_a_false_accept_is_charged_to_the_word_most_inside_its_window():
     assert s["words_said"] == {"near-miss": 2, "other word": 2, "keyword": 1}
     assert s["per_100_words"] == {"near-miss": 50.0, "other word": 100.0, "keyword": 100.0}
     assert s["top"][0] == {"fired": "down", "said": "gown", "count": 1} and len(s["top"]) == 4
+    assert s["takes"]["said"] == 5 and s["takes"]["fired"] == 4 and s["takes"]["top5_share"] == 1.0
+
+
+def test_false_accepts_are_traced_to_the_takes_a_stream_repeats():
+    """A long stream says a few recordings many times: the summary names the takes that fired, how
+    often each was said, and how much of the total the top five carry."""
+    from kws.evaluate.triggers import attribute, describe, summarize
+
+    words, events = [], []
+    for i in range(40):  # 40 sayings: takes a and b alternate (15 each), then 10 other takes once each
+        take = ("a", "b")[i % 2] if i < 30 else f"t{i}"
+        words.append(_word(i * 2 * R, i * 2 * R + R // 2, "_unknown_", "five" if take == "a" else "wow", take=take))
+        if take == "a" or i == 35:  # take a fires on every repeat, one other take once
+            events.append(("on", i * 2 * R + R // 2))
+    s = summarize(attribute(events, words, R), words)
+    t = s["takes"]
+    assert t["said"] == 12 and t["fired"] == 2
+    assert t["top"][0] == {"fired": "on", "said": "five", "take": "a", "count": 15, "times_said": 15}
+    assert t["top"][1]["take"] == "t35" and t["top"][1]["count"] == 1
+    assert t["top5_share"] == 1.0
+    assert "2 of 12 takes fired" in describe(s)
+    assert summarize([], words)["takes"] == {"said": 12, "fired": 0, "top": [], "top5_share": None}
 
 
 def test_only_counted_false_accepts_are_charged():
@@ -161,7 +191,20 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
         "start_sample,end_sample,label,word,text,context,near_miss,clip_id\n"
         + "".join(f"{a},{b},{w},{w},{w},{c},0,x\n" for w, a, b, _, c, _ in (t.split(",") for t in truth))
     )
+    # a keyword-free stream that says one recording of another word twelve times
+    take = tts.espeak("table", voice="en+m2")
+    gap = np.zeros(8000, np.int16)
+    write_wav(tmp_path / "n.wav", np.concatenate([gap] + [take, gap] * 12), 16000)
+    (tmp_path / "n.labels.csv").write_text("label,start_sample,end_sample,clip_id,context,voice\n")
+    step = take.size + gap.size
+    (tmp_path / "n.words.csv").write_text(
+        "start_sample,end_sample,label,word,text,context,near_miss,clip_id\n"
+        + "".join(
+            f"{gap.size + i * step},{gap.size + i * step + take.size},_unknown_,table,table,,0,t1\n" for i in range(12)
+        )
+    )
     r = evaluate(spec, model, tmp_path, tmp_path / "out", target_fa_per_hour=100.0)
+    assert r["negative_takes"] == {"takes": 1, "sayings": 12, "repeats_median": 12, "repeats_max": 12}
     assert set(r["det"]) == set(r["calibrated_thresholds"]) and len(r["det"]["yes"]) == len(SWEEP)
     fa = [p["fa_per_hour"] for p in r["det"]["yes"]]
     assert all(a >= b for a, b in zip(fa, fa[1:]))  # higher threshold, never more false accepts
@@ -179,7 +222,8 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     for key in ("at_default_threshold", "at_calibrated"):
         heard = r["false_accepts_heard"][key]
         assert sum(heard["by_kind"].values()) == heard["false_accepts"] == r[key]["false_accepts"]
-    assert r["false_accepts_heard"]["streams"] == ["s.wav"]
+    assert r["false_accepts_heard"]["streams"] == ["n.wav", "s.wav"]
+    assert r["false_accepts_heard"]["at_default_threshold"]["takes"]["said"] == 2  # x (the keywords) and t1
     # the command says which thresholds each row is at, and that these seconds fit none worth releasing
     import subprocess
     import sys
@@ -206,6 +250,8 @@ def test_eval_end_to_end_on_a_small_stream(tmp_path, spec):
     assert "fitted to 0 min of negatives" in cli.stderr and "no calibration for a release" in cli.stderr
     # each keyword's share of the 1 FA/hr target is resolved only by hours of negatives: 1 h per keyword here
     assert f"needs {len(r['calibrated_thresholds']):g} h to resolve one false accept" in cli.stderr
+    # and that its negatives are one recording said again and again, not hours of independent speech
+    assert "say 1 distinct recordings, each about 12 times" in cli.stderr
     slow = evaluate(spec, model, tmp_path, tmp_path / "tflm", target_fa_per_hour=100.0, engine="tflm")
     assert slow["det"] == r["det"] and slow["calibrated_thresholds"] == r["calibrated_thresholds"]
     # every total carries its intervals and, for paired comparisons, each occurrence's outcome

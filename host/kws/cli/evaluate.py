@@ -19,6 +19,7 @@ def calibration_hours(keywords: int, target_fa_per_hour: float) -> float:
 
 def cmd_eval(args) -> int:
     from kws.evaluate.run import evaluate, write_calibration
+    from kws.evaluate.triggers import REPEATED_TAKES
 
     if args.compare:
         return _eval_compare(args)
@@ -91,6 +92,15 @@ def cmd_eval(args) -> int:
             f"{args.target_fa / len(r['calibrated_thresholds']):g} FA/hr of the {args.target_fa:g}, which needs "
             f"{need:g} h to resolve one false accept: they are no calibration for a release; fit on hours of "
             "validation-speaker streams (docs/evaluation.md)",
+            file=sys.stderr,
+        )
+    takes = r.get("negative_takes")
+    if takes and takes["repeats_median"] >= REPEATED_TAKES:
+        print(
+            f"warning: the streams without keywords say {takes['takes']} distinct recordings, each about "
+            f"{takes['repeats_median']} times: a recording that fires, fires on most of its repeats, so the fitted "
+            f"FA/hr rests on {takes['takes']} recordings, not on {hours:.0f} h of independent speech; new speakers' "
+            "recordings may fire where these do not (docs/evaluation.md)",
             file=sys.stderr,
         )
     if r.get("throughput_x_realtime"):

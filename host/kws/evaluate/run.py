@@ -350,6 +350,8 @@ def evaluate(
             if with_words
             else {}
         ),
+        # the recordings the keyword-free streams repeat: the fitted FA/hr rests on them
+        "negative_takes": triggers.negative_takes([d[6] for d in data if d[6] is not None and not d[4]]),
         "audio_seconds": audio_s,
         "throughput_x_realtime": audio_s / compute_s if compute_s else None,
         **({"fixed_thresholds": fixed_thresholds, "at_fixed": fixed} if fixed_thresholds else {}),

@@ -20,6 +20,9 @@ import bisect
 from collections import Counter
 
 KINDS = ("near-miss", "other word", "keyword", "no speech")
+# A negative stream whose recordings are each said this many times or more (the median) measures
+# those recordings, not hours of independent speech: `kws eval` says so beside the thresholds it fits.
+REPEATED_TAKES = 10
 
 
 def window_span(spec) -> int:
@@ -56,6 +59,7 @@ def attribute(events: list[tuple[str, int]], words: list[dict], span: int) -> li
                 "kind": kind,
                 "said": best["word"] if best else None,
                 "text": best["text"] if best else None,
+                "take": best.get("clip_id") if best else None,
             }
         )
     return out
@@ -63,22 +67,51 @@ def attribute(events: list[tuple[str, int]], words: list[dict], span: int) -> li
 
 def summarize(records: list[dict], words: list[dict], top: int = 12) -> dict:
     """Counts by kind, how many words of each kind the streams said and the false accepts per
-    100 of them (a rate that carries over to another mix of words), and the most frequent
-    (fired as, word said) pairs."""
+    100 of them (a rate that carries over to another mix of words), the most frequent
+    (fired as, word said) pairs, and ``takes``: the recordings behind them.
+
+    Long streams repeat a finite set of recordings (takes): a day of negatives made from a few
+    hundred takes says each of them a couple of hundred times, and a take that fires, fires on
+    most of its repeats. ``takes`` counts the distinct takes said and those that fired, the
+    false accepts of the takes that fired most (with how often each was said) and the share of
+    all false accepts on speech that the top five account for. When that share is large the
+    FA/hr rests on a handful of recordings, not on hours of independent speech."""
     kinds = Counter(r["kind"] for r in records)
     said = Counter(kind_of(w) for w in words)
     pairs = Counter((r["fired"], r["said"]) for r in records if r["said"] is not None)
+    said_takes = Counter(w["clip_id"] for w in words if w.get("clip_id"))
+    fired_takes = Counter((r["fired"], r["said"], r["take"]) for r in records if r.get("take"))
+    on_takes = sum(fired_takes.values())
     return {
         "false_accepts": len(records),
         "by_kind": {k: kinds.get(k, 0) for k in KINDS},
         "words_said": {k: said.get(k, 0) for k in KINDS[:3]},
         "per_100_words": {k: 100.0 * kinds.get(k, 0) / said[k] if said.get(k) else None for k in KINDS[:3]},
         "top": [{"fired": f, "said": w, "count": c} for (f, w), c in pairs.most_common(top)],
+        "takes": {
+            "said": len(said_takes),
+            "fired": len({t for _, _, t in fired_takes}),
+            "top": [
+                {"fired": f, "said": w, "take": t, "count": c, "times_said": said_takes.get(t, 0)}
+                for (f, w, t), c in fired_takes.most_common(top)
+            ],
+            "top5_share": sum(c for _, c in fired_takes.most_common(5)) / on_takes if on_takes else None,
+        },
     }
 
 
+def negative_takes(streams_words: list[list[dict]]) -> dict | None:
+    """The recordings behind streams without keywords (their ``.words.csv`` rows): how many distinct
+    takes, how many sayings, and the median number of times a take is said; None without words."""
+    said = Counter(w["clip_id"] for words in streams_words for w in words if w.get("clip_id"))
+    if not said:
+        return None
+    reps = sorted(said.values())
+    return {"takes": len(said), "sayings": sum(reps), "repeats_median": reps[len(reps) // 2], "repeats_max": reps[-1]}
+
+
 def describe(summary: dict, top: int = 6) -> str:
-    """One line for the terminal: shares by kind, then the commonest pairs."""
+    """One line for the terminal: shares by kind, the commonest pairs, then how many takes fired."""
     n = summary["false_accepts"]
     if not n:
         return "no false accepts"
@@ -89,4 +122,10 @@ def describe(summary: dict, top: int = 6) -> str:
         if c
     )
     pairs = ", ".join(f"'{p['said']}' -> {p['fired']} {p['count']}" for p in summary["top"][:top])
-    return f"{n} heard: {kinds}" + (f"; most often {pairs}" if pairs else "")
+    takes = summary.get("takes") or {}
+    spread = (
+        f"; {takes['fired']} of {takes['said']} takes fired, the top five {takes['top5_share']:.0%} of those on speech"
+        if takes.get("fired")
+        else ""
+    )
+    return f"{n} heard: {kinds}" + (f"; most often {pairs}" if pairs else "") + spread
