@@ -166,3 +166,34 @@ def test_the_mined_takes_carry_what_they_were_cut_from_into_lineage_and_card(spe
     (tmp_path / "mined" / "mined.json").write_text("{}")
     with pytest.raises(KwsError, match=r"mined\.json: not what kws data mine writes"):
         sources.lineage_input("recordings", tmp_path / "mined", clips)
+
+
+def test_a_second_round_leaves_out_what_the_first_holds_so_both_mix(spec, stream, tmp_path):
+    """Mining again (the model trained on the first round's takes) finds some of the same windows:
+    with the first round's data set excluded they are counted, not written, and the two rounds mix."""
+    from kws.data import sources
+    from kws.data.ingest import ingest
+    from kws.data.mix import mix
+    from kws.data.task import load_task
+    from kws.evaluate.mine import mine
+
+    root, _ = stream
+    task = load_task("commands")
+    first = mine(spec, MODEL, root / "streams", tmp_path / "r1", threshold=THRESHOLD)
+    taken = sorted((tmp_path / "r1" / "_unknown_").glob("*.wav"))
+    assert len(taken) >= 3
+    for f in taken[1::2]:  # the first round keeps every other window
+        f.unlink()
+    kept = {f.name for f in taken[0::2]}
+    ingest(sources.recordings(tmp_path / "r1", task), task, tmp_path / "ds1", progress=False)
+    again = mine(spec, MODEL, root / "streams", tmp_path / "r2", threshold=THRESHOLD, exclude=(tmp_path / "ds1",))
+    second = {f.name for f in (tmp_path / "r2" / "_unknown_").glob("*.wav")}
+    assert second == {f.name for f in taken} - kept
+    assert again["already_held"] == len(kept) and again["mined"] == len(second) == first["mined"] - len(kept)
+    assert again["excluded"] == [str(tmp_path / "ds1")] and again["streams"][0]["already_held"] == len(kept)
+    ingest(sources.recordings(tmp_path / "r2", task), task, tmp_path / "ds2", progress=False)
+    both = mix([tmp_path / "ds1", tmp_path / "ds2"], task, tmp_path / "both")
+    assert len(both["entries"]) == first["mined"]
+    with pytest.raises(KwsError, match=r"absent: no manifest\.json; --exclude names data sets"):
+        mine(spec, MODEL, root / "streams", tmp_path / "r3", exclude=(tmp_path / "absent",))
+    assert not (tmp_path / "r3").exists()

@@ -135,6 +135,13 @@ def add_parsers(sub) -> None:
         help="streams with keywords: the windows ending this many ms after each keyword are takes of it "
         "(comma-separated; default %(default)s; 'none' for none)",
     )
+    s.add_argument(
+        "--exclude",
+        nargs="+",
+        default=[],
+        metavar="DS",
+        help="data sets holding an earlier round's takes: windows equal to one of their clips are not mined again",
+    )
     s.set_defaults(fn=cmd_mine)
 
     s = dsub.add_parser(
@@ -348,7 +355,15 @@ def cmd_mine(args) -> int:
         after = () if args.after_ms == "none" else tuple(int(a) for a in args.after_ms.split(","))
     except ValueError:
         raise KwsError(f"--after-ms {args.after_ms}: comma-separated milliseconds, e.g. 0,80,160,240,320") from None
-    r = mine(spec_of(args), args.model, args.streams, args.out, threshold=args.threshold, after_ms=after)
+    r = mine(
+        spec_of(args),
+        args.model,
+        args.streams,
+        args.out,
+        threshold=args.threshold,
+        after_ms=after,
+        exclude=tuple(args.exclude),
+    )
     kw = ", ".join(f"{k} {n}" for k, n in r["per_keyword"].items() if n)
     print(
         f"mined {r['mined']} false accepts of {r['model']['name']} at {r['threshold']:g} over "
@@ -356,6 +371,8 @@ def cmd_mine(args) -> int:
     )
     if any(r["keyword_windows"].values()):
         print(f"and {sum(r['keyword_windows'].values())} keyword windows ({', '.join(map(str, after))} ms after each)")
+    if r["already_held"]:
+        print(f"left out {r['already_held']} windows that {', '.join(args.exclude)} already hold")
     print(
         f"next: kws data ingest recordings {args.out} --out DS, then kws adapt --model {args.model} --user DS "
         "--data <its data set> --out DIR --copies 1"

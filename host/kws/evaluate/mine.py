@@ -20,6 +20,11 @@ written as takes of its keyword. Trained on beside the false accepts, they keep 
 on keywords as the streaming window holds them, soon after the word ends (docs/results.md,
 "Experiments: streaming windows, mined").
 
+Mining again, with the model trained on what an earlier round mined, finds some of the same
+windows: ``exclude`` names the data sets already holding that round's takes, and a window whose
+samples equal one of their clips is counted (``already_held``) instead of written again, so that
+``kws data mix`` can take both rounds.
+
 Streams made by ``kws data streams`` say whose speakers speak in them: only the training split's
 may be mined, since anything mined is trained on and held-out speakers must stay unheard. Events
 that overlap a labelled keyword occurrence are not false accepts of the window's content and are
@@ -67,6 +72,25 @@ def _write_wav(path: Path, pcm: np.ndarray, rate: int) -> None:
     os.replace(tmp, path)
 
 
+def _pcm_sha256(pcm: np.ndarray) -> str:
+    """The sha256 a data set's manifest gives a clip's samples (``pcm_sha256``)."""
+    return hashlib.sha256(np.asarray(pcm).astype("<i2").tobytes()).hexdigest()
+
+
+def _held_pcm(data_sets: tuple[str | Path, ...]) -> set[str]:
+    """The ``pcm_sha256`` of every clip of these data sets (clear errors on a missing one)."""
+    held: set[str] = set()
+    for d in data_sets:
+        man = Path(d) / "manifest.json"
+        if not man.exists():
+            raise KwsError(f"{d}: no manifest.json; --exclude names data sets (kws data ingest recordings)")
+        try:
+            held.update(e["pcm_sha256"] for e in json.loads(man.read_text())["entries"])
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise KwsError(f"{man}: not a data set manifest ({e})") from e
+    return held
+
+
 AFTER_MS = (0, 80, 160, 240, 320)  # keyword windows: ends after the word's end (network runs are 80 ms apart)
 
 
@@ -78,10 +102,12 @@ def mine(
     *,
     threshold: float = 0.5,
     after_ms: tuple[int, ...] = AFTER_MS,
+    exclude: tuple[str | Path, ...] = (),
 ) -> dict:
     """Mine ``model_dir``'s false accepts over the ``.wav`` streams of ``streams_dir`` into
-    ``out_dir``, and the keyword windows of its labelled occurrences (``after_ms``); returns (and
-    writes to ``out_dir/mined.json``) what was mined."""
+    ``out_dir``, and the keyword windows of its labelled occurrences (``after_ms``), leaving out the
+    windows the data sets ``exclude`` already hold; returns (and writes to ``out_dir/mined.json``)
+    what was mined."""
     from kws.evaluate.run import NativeEngine, batch_detector, detect, stream_logits
     from kws.reference.pipeline import ReferencePipeline
 
@@ -104,6 +130,7 @@ def mine(
             )
     if out_dir.exists() and any(out_dir.iterdir()):
         raise KwsError(f"{out_dir}: exists and is not empty; mine into a new directory")
+    held = _held_pcm(exclude)
 
     pipe = ReferencePipeline(spec, model_dir)
     eng = NativeEngine(pipe)
@@ -124,8 +151,12 @@ def mine(
         pcm = read_wav(wav, expected_rate=rate)
         tag = re.sub(r"[^A-Za-z0-9]", "", wav.stem) or "stream"
         kept: Counter = Counter()
+        already = 0
         for label, sample in events:
             if sample < span or not _clear_of_keywords(sample, span, truth):
+                continue
+            if _pcm_sha256(pcm[sample - span : sample]) in held:
+                already += 1
                 continue
             _write_wav(takes_dir / f"{tag}_{label}_{sample}.wav", pcm[sample - span : sample], rate)
             kept[label] += 1
@@ -135,6 +166,9 @@ def mine(
             for a in after_ms:
                 s_end = end + a * rate // 1000
                 if label in keywords and span <= s_end <= pcm.size and s_end - span <= start:
+                    if _pcm_sha256(pcm[s_end - span : s_end]) in held:
+                        already += 1
+                        continue
                     (out_dir / label).mkdir(exist_ok=True)
                     _write_wav(out_dir / label / f"{tag}_{s_end}.wav", pcm[s_end - span : s_end], rate)
                     kw_windows[label] += 1
@@ -148,6 +182,7 @@ def mine(
                 "mined": sum(kept.values()),
                 "per_keyword": dict(sorted(kept.items())),
                 "keyword_windows": sum(kw_windows.values()),
+                "already_held": already,
             }
         )
     hours = sum(r["hours"] for r in rows)
@@ -162,6 +197,8 @@ def mine(
         "per_keyword": {k: per_keyword.get(k, 0) for k in keywords},
         "after_ms": list(after_ms),
         "keyword_windows": {k: windows.get(k, 0) for k in keywords},
+        "excluded": [str(d) for d in exclude],
+        "already_held": sum(r["already_held"] for r in rows),
     }
     write_if_changed(out_dir / "mined.json", json.dumps(result, indent=1) + "\n")
     return result
