@@ -58,7 +58,8 @@ bench: $(STAMP)
 	$(PY) bench/goals.py
 
 # Longer benchmarks that need the corpus and its streams (docs/evaluation.md), run by hand:
-#   bench/eval_24h.py (a day of negatives per released model), bench/stream_bitexact.py.
+#   bench/eval_24h.py (a day of negatives per released model), bench/stream_bitexact.py; with the real
+#   recordings beside the checkout, bench/real_speakers.py, bench/mined_windows.py, bench/detector_rules.py.
 # bench/goals.py reads all of bench/results/ and says where each issue's goal stands.
 
 clean:
