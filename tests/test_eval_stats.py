@@ -188,3 +188,21 @@ def test_compare_clips_by_clips_and_by_voices():
     del old["outcomes"]
     with pytest.raises(KwsError, match="A: no per-clip outcomes"):
         stats.compare_clips(old, b)
+
+
+def test_fa_interval_by_recordings_is_wide_when_one_recording_carries_the_count():
+    """50 false accepts in 10 h: all from one of 100 recordings said, the rate for other recordings
+    like these may be 0 or double; spread one each over 50 of them, it is about as sure as Poisson."""
+    from kws.evaluate.stats import rate_interval, rate_interval_by_takes
+
+    one = rate_interval_by_takes([50] + [0] * 99, 0, 10.0)
+    spread = rate_interval_by_takes([1] * 50 + [0] * 50, 0, 10.0)
+    poisson = rate_interval(50, 10.0)
+    assert one[0] == 0.0 and one[1] >= 10.0  # the one recording drawn 0 times, or twice and more
+    assert poisson[0] > 3.0 and poisson[1] < 7.0
+    assert 3.5 < spread[0] < 5.0 < spread[1] < 6.5
+    # the false accepts on no speech are counted as Poisson events beside the recordings
+    only_noise = rate_interval_by_takes([0] * 100, 50, 10.0)
+    assert abs(only_noise[0] - poisson[0]) < 0.6 and abs(only_noise[1] - poisson[1]) < 0.6
+    assert rate_interval_by_takes([], 3, 1.0) is None and rate_interval_by_takes([1], 0, 0.0) is None
+    assert rate_interval_by_takes([50] + [0] * 99, 0, 10.0) == one  # seeded

@@ -116,7 +116,19 @@ def test_false_accepts_are_traced_to_the_takes_a_stream_repeats():
     assert t["top"][1]["take"] == "t35" and t["top"][1]["count"] == 1
     assert t["top5_share"] == 1.0
     assert "2 of 12 takes fired" in describe(s)
-    assert summarize([], words)["takes"] == {"said": 12, "fired": 0, "top": [], "top5_share": None}
+    assert summarize([], words)["takes"] == {
+        "said": 12,
+        "fired": 0,
+        "top": [],
+        "top5_share": None,
+        "fa_per_hour_ci95": None,  # no hours given
+    }
+    # given the hours: an interval with the recordings as units, that holds the rate measured
+    lo, hi = summarize(attribute(events, words, R), words, hours=2.0)["takes"]["fa_per_hour_ci95"]
+    assert lo <= 16 / 2.0 <= hi
+    assert f"(FA/hr with the takes as units: 95 % {lo:.1f}–{hi:.1f})" in describe(
+        summarize(attribute(events, words, R), words, hours=2.0)
+    )
 
 
 def test_only_counted_false_accepts_are_charged():

@@ -98,7 +98,7 @@ def cmd_eval(args) -> int:
     if takes and takes["repeats_median"] >= REPEATED_TAKES:
         print(
             f"warning: the streams without keywords say {takes['takes']} distinct recordings, each about "
-            f"{takes['repeats_median']} times: a recording that fires, fires on most of its repeats, so the fitted "
+            f"{takes['repeats_median']} times: a recording that fires once tends to fire again on its repeats, so the fitted "
             f"FA/hr rests on {takes['takes']} recordings, not on {hours:.0f} h of independent speech; new speakers' "
             "recordings may fire where these do not (docs/evaluation.md)",
             file=sys.stderr,

@@ -291,13 +291,14 @@ def evaluate(
 
     def heard(thr):
         """What the false accepts heard (streams with a words file only)."""
-        recs, said = [], []
+        recs, said, seconds = [], [], 0.0
         for _, bd, sm, n, tr, _, words in data:
             if words is not None:
                 fa = score(detect(pipe, bd, sm, thr), tr, total_samples=n, rate=rate).false_accept_events
                 recs += triggers.attribute(fa, words, triggers.window_span(spec))
                 said += words
-        return triggers.summarize(recs, said)
+                seconds += n / rate
+        return triggers.summarize(recs, said, hours=seconds / 3600.0)
 
     with_words = [d[0] for d in data if d[6] is not None]
     occurrences = stats.occurrences_key(

@@ -13,6 +13,13 @@ interval, and two evaluations of the same streams can be compared occurrence by 
   independent, so the same comparison is also made with voices as the units
   (``paired_misses_by_voice``, a sign-flip permutation test) when the streams' label files
   name each keyword's voice.
+- **FA/hr interval by recordings** (``rate_interval_by_takes``): long streams repeat a few hundred
+  recordings, and a recording that fires once tends to fire again on its repeats, so false
+  accepts are not independent events. With each recording said as the unit: a bootstrap over the recordings said
+  (their false-accept counts, most of them 0), plus a Poisson draw for the false accepts where no
+  word was said; percentile interval, seeded. It is the interval to read a day of repeated
+  recordings by: the Poisson one says how sure the count is for these recordings, this one how
+  sure the rate is for other recordings like them.
 - **False accepts** (exact conditional test of two Poisson rates): given n = a + b false
   accepts over hours h_a and h_b, a is binomial(n, h_a / (h_a + h_b)) when the rates are equal.
 
@@ -49,6 +56,32 @@ def rate_interval(count: int, hours: float, level: float = LEVEL) -> list[float]
     a = 1.0 - level
     lo = 0.0 if count == 0 else stats.chi2.ppf(a / 2, 2 * count) / 2
     hi = stats.chi2.ppf(1 - a / 2, 2 * count + 2) / 2
+    return [float(lo / hours), float(hi / hours)]
+
+
+def rate_interval_by_takes(
+    per_take: list[int],
+    no_speech: int,
+    hours: float,
+    level: float = LEVEL,
+    *,
+    draws: int = 20_000,
+    seed: int = 0,
+) -> list[float] | None:
+    """FA/hr interval with each recording as the unit: ``per_take`` holds the false accepts of
+    every recording said (0 for most), ``no_speech`` those where no word was said. Bootstrap over
+    the recordings (``draws`` seeded resamples) plus a Poisson draw of the no-speech count;
+    percentile interval, per hour. None without hours or recordings."""
+    import numpy as np
+
+    if hours <= 0 or not per_take:
+        return None
+    rng = np.random.default_rng(seed)
+    counts = np.asarray(per_take, dtype=np.int64)
+    totals = counts[rng.integers(0, counts.size, size=(draws, counts.size))].sum(axis=1)
+    totals = totals + rng.poisson(no_speech, size=draws)
+    a = 1.0 - level
+    lo, hi = np.quantile(totals, [a / 2, 1 - a / 2])
     return [float(lo / hours), float(hi / hours)]
 
 

@@ -65,23 +65,29 @@ def attribute(events: list[tuple[str, int]], words: list[dict], span: int) -> li
     return out
 
 
-def summarize(records: list[dict], words: list[dict], top: int = 12) -> dict:
+def summarize(records: list[dict], words: list[dict], top: int = 12, *, hours: float = 0.0) -> dict:
     """Counts by kind, how many words of each kind the streams said and the false accepts per
     100 of them (a rate that carries over to another mix of words), the most frequent
     (fired as, word said) pairs, and ``takes``: the recordings behind them.
 
     Long streams repeat a finite set of recordings (takes): a day of negatives made from a few
-    hundred takes says each of them a couple of hundred times, and a take that fires, fires on
-    most of its repeats. ``takes`` counts the distinct takes said and those that fired, the
+    hundred takes says each of them a couple of hundred times, and a take that fires once tends
+    to fire again on its repeats (over other backgrounds and gains). ``takes`` counts the distinct takes said and those that fired, the
     false accepts of the takes that fired most (with how often each was said) and the share of
     all false accepts on speech that the top five account for. When that share is large the
-    FA/hr rests on a handful of recordings, not on hours of independent speech."""
+    FA/hr rests on a handful of recordings, not on hours of independent speech. Given the
+    ``hours`` of the streams, ``takes`` also gives ``fa_per_hour_ci95``: the FA/hr interval with
+    each recording as the unit (kws.evaluate.stats.rate_interval_by_takes), the one that says how
+    far the rate can move for other recordings like these."""
+    from kws.evaluate.stats import rate_interval_by_takes
+
     kinds = Counter(r["kind"] for r in records)
     said = Counter(kind_of(w) for w in words)
     pairs = Counter((r["fired"], r["said"]) for r in records if r["said"] is not None)
     said_takes = Counter(w["clip_id"] for w in words if w.get("clip_id"))
     fired_takes = Counter((r["fired"], r["said"], r["take"]) for r in records if r.get("take"))
     on_takes = sum(fired_takes.values())
+    by_take = Counter(r["take"] for r in records if r.get("take"))
     return {
         "false_accepts": len(records),
         "by_kind": {k: kinds.get(k, 0) for k in KINDS},
@@ -96,6 +102,9 @@ def summarize(records: list[dict], words: list[dict], top: int = 12) -> dict:
                 for (f, w, t), c in fired_takes.most_common(top)
             ],
             "top5_share": sum(c for _, c in fired_takes.most_common(5)) / on_takes if on_takes else None,
+            "fa_per_hour_ci95": rate_interval_by_takes(
+                [by_take.get(t, 0) for t in said_takes], len(records) - on_takes, hours
+            ),
         },
     }
 
@@ -128,4 +137,7 @@ def describe(summary: dict, top: int = 6) -> str:
         if takes.get("fired")
         else ""
     )
+    ci = takes.get("fa_per_hour_ci95")
+    if takes.get("fired") and ci:
+        spread += f" (FA/hr with the takes as units: 95 % {ci[0]:.1f}–{ci[1]:.1f})"
     return f"{n} heard: {kinds}" + (f"; most often {pairs}" if pairs else "") + spread
