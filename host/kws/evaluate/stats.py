@@ -15,9 +15,9 @@ interval, and two evaluations of the same streams can be compared occurrence by 
   name each keyword's voice.
 - **FA/hr interval by recordings** (``rate_interval_by_takes``): long streams repeat a few hundred
   recordings, and a recording that fires once tends to fire again on its repeats, so false
-  accepts are not independent events. With each recording said as the unit: a bootstrap over the recordings said
-  (their false-accept counts, most of them 0), plus a Poisson draw for the false accepts where no
-  word was said; percentile interval, seeded. It is the interval to read a day of repeated
+  accepts are not independent events. With each recording said as the unit: a bootstrap over
+  the recordings said (their false-accept counts, most of them 0), plus a Poisson draw for the
+  false accepts where no word was said; percentile interval, seeded. It is the interval to read a day of repeated
   recordings by: the Poisson one says how sure the count is for these recordings, this one how
   sure the rate is for other recordings like them.
 - **False accepts** (exact conditional test of two Poisson rates): given n = a + b false

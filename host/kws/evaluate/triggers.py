@@ -72,9 +72,10 @@ def summarize(records: list[dict], words: list[dict], top: int = 12, *, hours: f
 
     Long streams repeat a finite set of recordings (takes): a day of negatives made from a few
     hundred takes says each of them a couple of hundred times, and a take that fires once tends
-    to fire again on its repeats (over other backgrounds and gains). ``takes`` counts the distinct takes said and those that fired, the
-    false accepts of the takes that fired most (with how often each was said) and the share of
-    all false accepts on speech that the top five account for. When that share is large the
+    to fire again on its repeats (over other backgrounds and gains). ``takes`` counts the
+    distinct takes said and those that fired, the false accepts of the takes that fired most
+    (with how often each was said) and the share of all false accepts on speech that the top
+    five account for. When that share is large the
     FA/hr rests on a handful of recordings, not on hours of independent speech. Given the
     ``hours`` of the streams, ``takes`` also gives ``fa_per_hour_ci95``: the FA/hr interval with
     each recording as the unit (kws.evaluate.stats.rate_interval_by_takes), the one that says how
