@@ -87,8 +87,10 @@ def summarize(records: list[dict], words: list[dict], top: int = 12, *, hours: f
     pairs = Counter((r["fired"], r["said"]) for r in records if r["said"] is not None)
     said_takes = Counter(w["clip_id"] for w in words if w.get("clip_id"))
     fired_takes = Counter((r["fired"], r["said"], r["take"]) for r in records if r.get("take"))
-    on_takes = sum(fired_takes.values())
-    by_take = Counter(r["take"] for r in records if r.get("take"))
+    by_take: Counter = Counter()
+    for (_, _, t), c in fired_takes.items():
+        by_take[t] += c
+    on_takes = sum(by_take.values())
     return {
         "false_accepts": len(records),
         "by_kind": {k: kinds.get(k, 0) for k in KINDS},
@@ -97,7 +99,7 @@ def summarize(records: list[dict], words: list[dict], top: int = 12, *, hours: f
         "top": [{"fired": f, "said": w, "count": c} for (f, w), c in pairs.most_common(top)],
         "takes": {
             "said": len(said_takes),
-            "fired": len({t for _, _, t in fired_takes}),
+            "fired": len(by_take),
             "top": [
                 {"fired": f, "said": w, "take": t, "count": c, "times_said": said_takes.get(t, 0)}
                 for (f, w, t), c in fired_takes.most_common(top)
