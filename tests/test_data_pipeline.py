@@ -345,6 +345,16 @@ def test_streams_match_their_labels(corpus, tmp_path):
         kw = [(w["label"], w["clip_id"]) for w in words if w["label"] in task.keywords]
         assert kw == [(lab, cid) for lab, _, _, cid, *_ in rows] if st is pos else kw == []
     assert any(w["near_miss"] for w in read_words(tmp_path / f"{neg['name']}.words.csv"))
+    # the backgrounds, end to end without a gap, each 5-20 s (the last cut by the stream's end)
+    from kws.data import noise
+    from kws.data.streams import read_beds
+
+    for st in (pos, neg):
+        beds = read_beds(tmp_path / f"{st['name']}.beds.csv")
+        assert beds[0][0] == 0 and beds[-1][1] == audio_of(st).size
+        assert all(b0[1] == b1[0] for b0, b1 in zip(beds, beds[1:]))
+        assert all(5 * rate <= b - a <= 20 * rate for a, b, _ in beds[:-1]) and beds[-1][1] - beds[-1][0] <= 20 * rate
+        assert {k for _, _, k in beds} <= set(noise.KINDS) | {"recorded"}
     # reproducible
     again = make_stream(data, task, tmp_path / "again", kind="positive", minutes=1.0)
     assert (tmp_path / "again" / f"{again['name']}.wav").read_bytes() == (tmp_path / f"{pos['name']}.wav").read_bytes()

@@ -131,6 +131,57 @@ def test_false_accepts_are_traced_to_the_takes_a_stream_repeats():
     )
 
 
+def test_false_accepts_on_no_speech_are_split_by_the_background_under_them():
+    """Where no word was said, the false accept is charged to the bed that covers most of its
+    window, and each kind's rate is per hour of that kind (babble is speech the words file omits)."""
+    from kws.evaluate.triggers import attribute, describe, summarize
+
+    words = [_word(100 * R, 101 * R, "_unknown_", "table")]
+    beds = [(0, 10 * R, "white"), (10 * R, 30 * R, "babble"), (30 * R, 3600 * R, "recorded")]
+    events = [
+        ("on", int(10.3 * R)),  # window [9.3, 10.3) s: 0.7 s of white noise, 0.3 s of babble
+        ("on", int(10.7 * R)),  # 0.3 s white, 0.7 s babble
+        ("up", 20 * R),
+        ("go", int(100.5 * R)),  # a word was said: charged to it, the bed only noted
+    ]
+    recs = attribute(events, words, R, beds)
+    assert [(r["kind"], r["bed"]) for r in recs] == [
+        ("no speech", "white"),
+        ("no speech", "babble"),
+        ("no speech", "babble"),
+        ("other word", "recorded"),
+    ]
+    assert attribute(events, words, R)[0]["bed"] is None  # a stream without a beds file
+    seconds = {"white": 10.0, "babble": 20.0, "recorded": 3570.0}
+    by_bed = summarize(recs, words, hours=1.0, bed_seconds=seconds)["no_speech_by_bed"]
+    assert {k: v["false_accepts"] for k, v in by_bed.items()} == {"babble": 2, "recorded": 0, "white": 1}
+    assert by_bed["babble"]["fa_per_hour"] == pytest.approx(2 / (20 / 3600))
+    assert by_bed["recorded"]["fa_per_hour"] == 0.0
+    assert "on no speech, by background: babble 2 (360.0/hr of it), white 1 (360.0/hr of it)" in describe(
+        summarize(recs, words, hours=1.0, bed_seconds=seconds)
+    )
+    assert summarize(recs, words)["no_speech_by_bed"] is None  # no beds known
+
+
+def test_beds_files_are_read_with_clear_errors(tmp_path):
+    from kws.data.streams import BEDS_HEADER, read_beds
+    from kws.errors import KwsError
+
+    p = tmp_path / "s.beds.csv"
+    head = ",".join(BEDS_HEADER)
+    p.write_text(head + "\n100,200,hum\n0,100,white\n")
+    assert read_beds(p) == [(0, 100, "white"), (100, 200, "hum")]
+    p.write_text(head + "\n0,x,white\n")
+    with pytest.raises(KwsError, match=r"s.beds.csv:2: .*integers"):
+        read_beds(p)
+    p.write_text(head + "\n100,100,white\n")
+    with pytest.raises(KwsError, match=r"s.beds.csv:2: a bed needs a kind and an end after its start"):
+        read_beds(p)
+    p.write_text("start_sample,end_sample\n1,2\n")
+    with pytest.raises(KwsError, match="s.beds.csv: header must contain"):
+        read_beds(p)
+
+
 def test_only_counted_false_accepts_are_charged():
     """The debounced repeats of one false accept are not charged twice; detections are not charged."""
     truth = [("yes", 10 * R, 11 * R)]

@@ -17,7 +17,8 @@ split key, ``kws.data.voices.group_of``: paired comparisons group keywords by it
 (everything said in the stream, keywords and other words: ``start_sample,end_sample`` of the clip's
 speech, its ``label``, the labelled ``word``, the whole ``text`` spoken, ``context``, ``near_miss``
 — 1 when the word is one of the task's near-misses — and ``clip_id``; ``kws eval`` names what
-each false accept heard with it), ``<name>.json`` (lineage).
+each false accept heard with it), ``<name>.beds.csv`` (``start_sample,end_sample,kind`` of each
+background bed: what a false accept heard where no word was said), ``<name>.json`` (lineage).
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ def make_stream(
     tmp = out_dir / f".{name}.wav.tmp{os.getpid()}"
     with sf.SoundFile(str(tmp), "w", samplerate=RATE, channels=1, subtype="PCM_16", format="WAV") as f:
         bed_kind, bed_left, bed_level = None, 0, 0.0
+        beds = []  # (start, end, kind) of each background bed: what a false accept on no speech heard
         first = 0  # events are sorted by start
         for b0 in range(0, total, BLOCK_S * RATE):
             n = min(BLOCK_S * RATE, total - b0)
@@ -125,6 +127,7 @@ def make_stream(
                     bed_kind = kinds[rng.integers(len(kinds))]
                     bed_left = int(rng.uniform(5, 20) * RATE)
                     bed_level = rng.uniform(*sc.background_dbfs)
+                    beds.append((b0 + pos, min(b0 + pos + bed_left, total), bed_kind))
                 m = min(bed_left, n - pos)
                 block[pos : pos + m] = noise.background(bed_kind, m, RATE, bed_level, rng, babble_src, recorded)
                 pos += m
@@ -178,6 +181,7 @@ def make_stream(
                 ]
             )
     write_csv(out_dir / f"{name}.words.csv", WORDS_HEADER, words_rows)
+    write_csv(out_dir / f"{name}.beds.csv", BEDS_HEADER, beds)
     summary = {
         "name": name,
         "kind": kind,
@@ -218,6 +222,7 @@ def read_labels(path: str | Path) -> list[tuple[str, int, int]]:
 
 
 WORDS_HEADER = ("start_sample", "end_sample", "label", "word", "text", "context", "near_miss", "clip_id")
+BEDS_HEADER = ("start_sample", "end_sample", "kind")
 
 
 def write_csv(path: Path, header, rows) -> None:
@@ -254,6 +259,29 @@ def read_words(path: str | Path) -> list[dict]:
     except OSError as e:
         raise KwsError(f"{path}: cannot read words file ({e.strerror})") from e
     return sorted(out, key=lambda r: r["start_sample"])
+
+
+def read_beds(path: str | Path) -> list[tuple[int, int, str]]:
+    """Rows of a stream's ``.beds.csv`` (which background played where) as (start, end, kind),
+    sorted by start; clear errors naming the file and line on bad rows."""
+    path = Path(path)
+    out = []
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or not set(BEDS_HEADER) <= set(reader.fieldnames):
+                raise KwsError(f"{path}: header must contain {','.join(BEDS_HEADER)}")
+            for i, r in enumerate(reader, start=2):
+                try:
+                    a, b = int(r["start_sample"]), int(r["end_sample"])
+                except (TypeError, ValueError) as e:
+                    raise KwsError(f"{path}:{i}: start_sample and end_sample must be integers, got {r}") from e
+                if b <= a or a < 0 or not r["kind"]:
+                    raise KwsError(f"{path}:{i}: a bed needs a kind and an end after its start >= 0, got {r}")
+                out.append((a, b, r["kind"]))
+    except OSError as e:
+        raise KwsError(f"{path}: cannot read beds file ({e.strerror})") from e
+    return sorted(out)
 
 
 def read_contexts(path: str | Path) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from kws.audio import read_wav
-from kws.data.streams import read_column, read_contexts, read_labels, read_words
+from kws.data.streams import read_beds, read_column, read_contexts, read_labels, read_words
 from kws.evaluate import stats, triggers
 from kws.evaluate.scoring import score
 from kws.fsio import write_if_changed
@@ -211,6 +211,7 @@ def evaluate(
         raise KwsError(f"{streams_dir}: no .wav streams (make them with `kws data streams`)")
     data = []
     voices = []  # per stream, the voice (split key) of each label row; "" unknown
+    beds: dict[str, list | None] = {}  # per stream, its background beds (kws.data.streams.read_beds)
     t0 = time.perf_counter()
     from kws.progress import bar
 
@@ -234,6 +235,8 @@ def evaluate(
         voices.append(read_column(labels, "voice") if labels.exists() else [])
         words_csv = wav.with_name(wav.stem + ".words.csv")
         words = read_words(words_csv) if words_csv.exists() else None
+        beds_csv = wav.with_name(wav.stem + ".beds.csv")
+        beds[wav.name] = read_beds(beds_csv) if beds_csv.exists() else None
         data.append((wav.name, batch_detector(pipe, logits), samples, n, truth, ctx, words))
     compute_s = time.perf_counter() - t0
     rate = spec.frontend.sample_rate_hz
@@ -292,13 +295,16 @@ def evaluate(
     def heard(thr):
         """What the false accepts heard (streams with a words file only)."""
         recs, said, seconds = [], [], 0.0
-        for _, bd, sm, n, tr, _, words in data:
+        bed_seconds: dict[str, float] = {}
+        for name, bd, sm, n, tr, _, words in data:
             if words is not None:
                 fa = score(detect(pipe, bd, sm, thr), tr, total_samples=n, rate=rate).false_accept_events
-                recs += triggers.attribute(fa, words, triggers.window_span(spec))
+                recs += triggers.attribute(fa, words, triggers.window_span(spec), beds[name])
                 said += words
                 seconds += n / rate
-        return triggers.summarize(recs, said, hours=seconds / 3600.0)
+                for a, b, kind in beds[name] or ():
+                    bed_seconds[kind] = bed_seconds.get(kind, 0.0) + (b - a) / rate
+        return triggers.summarize(recs, said, hours=seconds / 3600.0, bed_seconds=bed_seconds or None)
 
     with_words = [d[0] for d in data if d[6] is not None]
     occurrences = stats.occurrences_key(

@@ -38,8 +38,24 @@ def kind_of(word: dict) -> str:
     return "other word" if word["label"].startswith("_") else "keyword"
 
 
-def attribute(events: list[tuple[str, int]], words: list[dict], span: int) -> list[dict]:
-    """One record per false-accept event (label, sample): what it fired as, what was said."""
+def _bed_under(beds: list[tuple[int, int, str]], lo: int, hi: int) -> str | None:
+    """The background kind that covers most of ``[lo, hi)`` (beds sorted by start, not overlapping)."""
+    i = max(bisect.bisect_right(beds, (lo,)) - 1, 0)
+    best, best_ov = None, 0
+    for a, b, kind in beds[i:]:
+        if a >= hi:
+            break
+        ov = min(hi, b) - max(lo, a)
+        if ov > best_ov:
+            best, best_ov = kind, ov
+    return best
+
+
+def attribute(
+    events: list[tuple[str, int]], words: list[dict], span: int, beds: list[tuple[int, int, str]] | None = None
+) -> list[dict]:
+    """One record per false-accept event (label, sample): what it fired as, what was said and,
+    given the stream's ``beds`` (kws.data.streams.read_beds), the background it was said over."""
     starts = [w["start_sample"] for w in words]
     longest = max((w["end_sample"] - w["start_sample"] for w in words), default=0)
     out = []
@@ -60,12 +76,20 @@ def attribute(events: list[tuple[str, int]], words: list[dict], span: int) -> li
                 "said": best["word"] if best else None,
                 "text": best["text"] if best else None,
                 "take": best.get("clip_id") if best else None,
+                "bed": _bed_under(beds, lo, hi) if beds else None,
             }
         )
     return out
 
 
-def summarize(records: list[dict], words: list[dict], top: int = 12, *, hours: float = 0.0) -> dict:
+def summarize(
+    records: list[dict],
+    words: list[dict],
+    top: int = 12,
+    *,
+    hours: float = 0.0,
+    bed_seconds: dict[str, float] | None = None,
+) -> dict:
     """Counts by kind, how many words of each kind the streams said and the false accepts per
     100 of them (a rate that carries over to another mix of words), the most frequent
     (fired as, word said) pairs, and ``takes``: the recordings behind them.
@@ -79,7 +103,10 @@ def summarize(records: list[dict], words: list[dict], top: int = 12, *, hours: f
     FA/hr rests on a handful of recordings, not on hours of independent speech. Given the
     ``hours`` of the streams, ``takes`` also gives ``fa_per_hour_ci95``: the FA/hr interval with
     each recording as the unit (kws.evaluate.stats.rate_interval_by_takes), the one that says how
-    far the rate can move for other recordings like these."""
+    far the rate can move for other recordings like these. Given ``bed_seconds`` (how long each
+    kind of background played), ``no_speech_by_bed`` splits the false accepts on no speech by the
+    background they fired on, with each kind's rate per hour of it: babble is speech too, and a
+    model that fires on it is hearing voices the words file does not list."""
     from kws.evaluate.stats import rate_interval_by_takes
 
     kinds = Counter(r["kind"] for r in records)
@@ -91,6 +118,19 @@ def summarize(records: list[dict], words: list[dict], top: int = 12, *, hours: f
     for (_, _, t), c in fired_takes.items():
         by_take[t] += c
     on_takes = sum(by_take.values())
+    by_bed = Counter(r.get("bed") for r in records if r["kind"] == "no speech")
+    no_speech_by_bed = (
+        {
+            k: {
+                "false_accepts": by_bed.get(k, 0),
+                "hours": sec / 3600.0,
+                "fa_per_hour": by_bed.get(k, 0) / (sec / 3600.0) if sec else None,
+            }
+            for k, sec in sorted(bed_seconds.items())
+        }
+        if bed_seconds
+        else None
+    )
     return {
         "false_accepts": len(records),
         "by_kind": {k: kinds.get(k, 0) for k in KINDS},
@@ -109,6 +149,7 @@ def summarize(records: list[dict], words: list[dict], top: int = 12, *, hours: f
                 [by_take.get(t, 0) for t in said_takes], len(records) - on_takes, hours
             ),
         },
+        "no_speech_by_bed": no_speech_by_bed,
     }
 
 
@@ -143,4 +184,12 @@ def describe(summary: dict, top: int = 6) -> str:
     ci = takes.get("fa_per_hour_ci95")
     if takes.get("fired") and ci:
         spread += f" (FA/hr with the takes as units: 95 % {ci[0]:.1f}–{ci[1]:.1f})"
+    beds = summary.get("no_speech_by_bed") or {}
+    on_beds = ", ".join(
+        f"{k} {b['false_accepts']} ({b['fa_per_hour']:.1f}/hr of it)"
+        for k, b in sorted(beds.items(), key=lambda kv: -kv[1]["false_accepts"])
+        if b["false_accepts"]
+    )
+    if on_beds:
+        spread += f"; on no speech, by background: {on_beds}"
     return f"{n} heard: {kinds}" + (f"; most often {pairs}" if pairs else "") + spread
