@@ -98,6 +98,49 @@ def test_noise_recordings_become_silence_split_by_file(task, tmp_path):
     assert all(len(s) == 1 for s in split_of_file.values())  # every segment of a file in one split
 
 
+def test_generated_music_is_tonal_rhythmic_reproducible_and_ingests_as_silence(task, tmp_path):
+    """`kws data music`: pieces with pitches (a spectrum of peaks, not noise's flat one) that
+    change on a beat, the same bytes from the same seed, and `kws data ingest noise` takes them."""
+    import subprocess
+    import sys
+
+    import soundfile as sf
+    from scipy.signal import welch
+
+    def kws(*args, check=True):
+        r = subprocess.run([sys.executable, "-m", "kws.cli", *args], capture_output=True, text=True)
+        assert r.returncode == 0 or not check, r.stderr
+        return r
+
+    out = kws("data", "music", "--out", str(tmp_path / "music"), "--files", "3", "--seconds", "4", "--seed", "5")
+    assert "3 pieces of generated music" in out.stdout
+    files = sorted((tmp_path / "music").glob("*.wav"))
+    assert [f.name for f in files] == ["music_5_000.wav", "music_5_001.wav", "music_5_002.wav"]
+    kws("data", "music", "--out", str(tmp_path / "again"), "--files", "3", "--seconds", "4", "--seed", "5")
+    assert all(f.read_bytes() == (tmp_path / "again" / f.name).read_bytes() for f in files)
+    kws("data", "music", "--out", str(tmp_path / "other"), "--files", "1", "--seconds", "4", "--seed", "6")
+    assert (tmp_path / "other" / "music_6_000.wav").read_bytes() != files[0].read_bytes()
+
+    def flatness(x):
+        _, p = welch(x.astype(np.float64), 16000, nperseg=2048)
+        p = p[(p > 0)]
+        return float(np.exp(np.mean(np.log(p))) / np.mean(p))
+
+    noise = np.random.default_rng(0).normal(0, 1000, 64000)
+    for f in files:
+        x, rate = sf.read(str(f), dtype="int16")
+        assert rate == 16000 and x.size == 4 * 16000 and np.abs(x).max() < 32767
+        assert flatness(x) < 0.2 < 0.5 < flatness(noise)
+        # notes change: the short-time spectrum moves from one tenth of a second to the next
+        frames = [np.abs(np.fft.rfft(x[i : i + 1600].astype(np.float64))) for i in range(0, x.size - 1600, 1600)]
+        moves = [1 - np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-9) for a, b in zip(frames, frames[1:])]
+        assert max(moves) > 0.3
+    clips = sources.noise(tmp_path / "music", task, cache=tmp_path / "seg", source="generated_music")
+    assert len(clips) == 3 * 4 and {c.label for c in clips} == {"_silence_"}
+    bad = kws("data", "music", "--out", str(tmp_path / "x"), "--files", "0", check=False)
+    assert bad.returncode != 0 and "--files must be >= 1" in bad.stderr
+
+
 def _data_set(task, tmp_path, name, speakers, label="yes", seed=0):
     rng = np.random.default_rng(seed)
     clips = []

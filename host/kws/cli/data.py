@@ -162,6 +162,17 @@ def add_parsers(sub) -> None:
     s.add_argument("--block", type=int, default=0, help="pad the end to a multiple of this many samples")
     s.set_defaults(fn=cmd_say)
 
+    s = dsub.add_parser(
+        "music",
+        help="generated music (melodies or sung vowels over chords, bass and drums): "
+        "noise recordings rarely hold any, radio and television do; ingest it with `kws data ingest noise`",
+    )
+    s.add_argument("--out", required=True, help="directory for the WAV files")
+    s.add_argument("--files", type=int, default=20, help="how many pieces (default %(default)s)")
+    s.add_argument("--seconds", type=float, default=30.0, help="length of each (default %(default)s)")
+    s.add_argument("--seed", type=int, default=0, help="pieces are reproducible from it (default %(default)s)")
+    s.set_defaults(fn=cmd_music)
+
     s = dsub.add_parser("near-misses", help="words that sound like each keyword: candidates for [synth] near_misses")
     s.add_argument("--task", default="wakeword", help="commands, wakeword, or a task .toml")
     s.add_argument("--top", type=int, default=30, help="words per keyword")
@@ -407,6 +418,27 @@ def cmd_verify(args) -> int:
         print(p)
     print("ok" if not problems else f"{len(problems)} problem(s)")
     return 0 if not problems else 1
+
+
+def cmd_music(args) -> int:
+    import numpy as np
+
+    from kws.audio import write_wav
+    from kws.data import noise
+    from kws.errors import KwsError
+
+    if args.files < 1 or args.seconds < 1:
+        raise KwsError(f"--files must be >= 1 and --seconds >= 1, got {args.files} and {args.seconds}")
+    n = int(round(args.seconds * SAMPLE_RATE))
+    for i in range(args.files):
+        rng = np.random.default_rng([args.seed, i])
+        write_wav(
+            Path(args.out) / f"music_{args.seed}_{i:03d}.wav",
+            noise.background("music", n, SAMPLE_RATE, -30.0, rng),
+            SAMPLE_RATE,
+        )
+    print(f"{args.out}: {args.files} pieces of generated music, {args.seconds:g} s each (seed {args.seed})")
+    return 0
 
 
 def cmd_say(args) -> int:

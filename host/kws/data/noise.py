@@ -38,6 +38,68 @@ def _clicks(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
     return x
 
 
+def _music(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
+    """Generated music: a melody (or a sung vowel: a pulse train through the vowel's formants) over
+    chords and a bass line in one key, notes on a beat of 70-160 bpm, with a drum on some beats.
+    No recording: a stand-in for radio and television, which recorded noise rarely covers."""
+    from scipy.signal import lfilter
+
+    t = np.arange(n) / rate
+    beat = int(rate * 60.0 / rng.uniform(70, 160))
+    root = 110.0 * 2 ** (rng.integers(0, 12) / 12)
+    scale = np.array([0, 2, 4, 5, 7, 9, 11] if rng.random() < 0.5 else [0, 2, 3, 5, 7, 8, 10])
+    x = np.zeros(n)
+
+    def tone(f0: float, m: int, harmonics: int, decay: float) -> np.ndarray:
+        tt = t[:m]
+        vib = 1 + 0.004 * np.sin(2 * np.pi * rng.uniform(4, 7) * tt)
+        amps = rng.uniform(0.3, 1.0, harmonics) / np.arange(1, harmonics + 1)
+        y = sum(a * np.sin(2 * np.pi * f0 * (k + 1) * tt * vib) for k, a in enumerate(amps) if f0 * (k + 1) < rate / 2)
+        return y * np.exp(-tt * decay) * np.minimum(1, tt * 200)
+
+    sung = rng.random() < 0.5
+    formants = [(730, 1090, 2440), (270, 2290, 3010), (300, 870, 2240), (530, 1840, 2480), (570, 840, 2410)]
+    pos, bar = 0, 0
+    while pos < n:
+        chord = scale[rng.integers(0, 7)]
+        m = min(4 * beat, n - pos)
+        for step in (0, 2, 4):  # the bar's chord, held
+            f = root * 2 ** ((chord + scale[(step + int(np.where(scale == chord)[0][0])) % 7] - chord) / 12)
+            x[pos : pos + m] += 0.25 * tone(f * 2, m, 4, 0.5)
+        x[pos : pos + m] += 0.5 * tone(root / 2 * 2 ** (chord / 12), m, 6, 1.5)  # bass
+        for b in range(4):  # melody: one or two notes a beat
+            for half in range(rng.integers(1, 3)):
+                a = pos + b * beat + half * beat // 2
+                mm = min(beat // 2 if half or rng.random() < 0.5 else beat, n - a)
+                if mm <= 0:
+                    continue
+                f = root * 2 * 2 ** ((scale[rng.integers(0, 7)] + 12 * rng.integers(0, 2)) / 12)
+                if sung:  # a glottal pulse train at the note's pitch through a vowel's formants
+                    pulses = np.zeros(mm)
+                    pulses[:: max(1, int(rate / f))] = 1.0
+                    y = pulses
+                    for fc in formants[rng.integers(len(formants))]:
+                        r = np.exp(-np.pi * 80 / rate)
+                        y = lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * fc / rate), r * r], y)
+                    x[a : a + mm] += (
+                        8
+                        * y
+                        * np.minimum(1, np.arange(mm) / (0.03 * rate))
+                        * np.minimum(1, (mm - np.arange(mm)) / (0.03 * rate))
+                    )
+                else:
+                    x[a : a + mm] += tone(f, mm, 8, 2.0)
+            if rng.random() < 0.6:  # drum: a thump and a burst of noise
+                a = pos + b * beat
+                mm = min(int(0.15 * rate), n - a)
+                if mm > 0:
+                    env = np.exp(-np.arange(mm) / (0.03 * rate))
+                    x[a : a + mm] += env * (np.sin(2 * np.pi * 60 * t[:mm]) + 0.3 * rng.standard_normal(mm))
+        pos += 4 * beat
+        bar += 1
+    return x
+
+
 def scale_to_dbfs(x: np.ndarray, dbfs: float) -> np.ndarray:
     rms = np.sqrt(np.mean(x**2)) + 1e-12
     y = x / rms * (32768.0 * 10 ** (dbfs / 20))
@@ -75,6 +137,8 @@ def background(
         x = _hum(rng, n, rate)
     elif kind == "clicks":
         x = _clicks(rng, n, rate)
+    elif kind == "music":
+        x = _music(rng, n, rate)
     elif kind == "babble":
         if not speech:
             raise ValueError("babble needs speech clips")
