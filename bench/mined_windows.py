@@ -44,7 +44,9 @@ def _streams(data: Path, task, out: Path, split: str, kind: str, minutes: float,
 
     for part in range(1, parts + 1):
         name = f"{kind}_{split}_{minutes:g}min" + (f"_part{part:02d}" if parts > 1 else "")
-        if not (out / f"{name}.beds.csv").exists():  # streams made before beds were recorded: made again, the same audio
+        if not (
+            out / f"{name}.beds.csv"
+        ).exists():  # streams made before beds were recorded: made again, the same audio
             make_stream(
                 data, task, out, kind=kind, minutes=minutes, split=split, name=name, part=part if parts > 1 else 0
             )
