@@ -38,6 +38,7 @@ PARTS = (
     ("jarvis", "words", "picovoice/jarvis", {"source": "picovoice_jarvis"}),
     ("noise", "noise", "noise", {"source": "recorded_noise"}),
 )
+# the released recipe's caps; without them: bench/results/negatives.json (docs/results.md)
 CAPS = {"fsdd": 300, "picovoice_computer": 120, "picovoice_jarvis": 120}
 
 
