@@ -6,7 +6,8 @@ thresholds, host pipeline, the same detector as the device) over:
 - ``recorded``: the one music recording of the real-speech noise folder (25 s; in the test split of
   the real data set, so no model trained on that data set has heard it), looped to ``--minutes`` at
   -45 and -38 dBFS RMS (the stream beds play at -60 to -35);
-- ``generated``: ``kws data music`` pieces at ``--seed`` (training uses seed 0), the same levels.
+- ``generated``: ``kws data music`` pieces at ``--seed`` (training uses seed 0), the same levels;
+- controls: the forest, rain and water recordings of the same folder, looped the same way.
 
 Reported: false accepts and FA/hr of each model on each stream. Music alone: a model that fires here will
 fire under a radio, whatever else it hears.
@@ -32,7 +33,11 @@ import numpy as np
 from kws.fsio import write_if_changed
 from kws.paths import REPO_ROOT
 
-RECORDED = REPO_ROOT.parent / "shared" / "speech" / "noise" / "music.wav"
+NOISE = REPO_ROOT.parent / "shared" / "speech" / "noise"
+RECORDED = NOISE / "music.wav"
+# the same looping and levels over recordings that are not music: a model that fires on music and
+# not on these hears the music, not a loop of a recording
+CONTROLS = ("forest_2", "rain", "water")
 LEVELS_DBFS = (-45.0, -38.0)
 
 
@@ -45,16 +50,21 @@ def _streams(out: Path, minutes: float, seed: int) -> dict[str, Path]:
     from kws.spec import SAMPLE_RATE
 
     n = int(minutes * 60 * SAMPLE_RATE)
-    rec, rate = sf.read(str(RECORDED), dtype="float64")
-    if rate != SAMPLE_RATE:
-        sys.exit(f"{RECORDED}: {rate} Hz, expected {SAMPLE_RATE}")
+
+    def looped(path: Path) -> np.ndarray:
+        x, rate = sf.read(str(path), dtype="float64")
+        if rate != SAMPLE_RATE or x.ndim != 1:
+            sys.exit(f"{path}: {rate} Hz, {x.ndim} channel(s); expected {SAMPLE_RATE} Hz mono")
+        return np.tile(x, n // x.size + 1)[:n]
+
     pieces = [
         noise.background("music", 30 * SAMPLE_RATE, SAMPLE_RATE, -30.0, np.random.default_rng([seed, i]))
         for i in range(int(np.ceil(n / (30 * SAMPLE_RATE))))
     ]
     sources = {
-        "recorded": np.tile(rec, n // rec.size + 1)[:n],
+        "recorded": looped(RECORDED),
         "generated": np.concatenate(pieces).astype(np.float64)[:n],
+        **{f"control_{c}": looped(NOISE / f"{c}.wav") for c in CONTROLS},
     }
     dirs = {}
     for name, x in sources.items():
