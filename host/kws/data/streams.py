@@ -236,28 +236,35 @@ def write_csv(path: Path, header, rows) -> None:
     write_if_changed(path, buf.getvalue())
 
 
+def _int_rows(path: Path, header: tuple[str, ...], ints: tuple[str, ...], what: str) -> list[tuple[int, dict]]:
+    """(line, row) of a CSV whose header holds ``header``, the ``ints`` columns made integers;
+    clear errors naming the file (and line) when it cannot be read or a row is not numbers."""
+    out = []
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or not set(header) <= set(reader.fieldnames):
+                raise KwsError(f"{path}: header must contain {','.join(header)}")
+            for i, r in enumerate(reader, start=2):
+                try:
+                    out.append((i, {**r, **{k: int(r[k]) for k in ints}}))
+                except (TypeError, ValueError) as e:
+                    raise KwsError(f"{path}:{i}: {', '.join(ints)} must be integers, got {r}") from e
+    except OSError as e:
+        raise KwsError(f"{path}: cannot read {what} file ({e.strerror})") from e
+    return out
+
+
 def read_words(path: str | Path) -> list[dict]:
     """Rows of a stream's ``.words.csv`` (what was said where), sorted by start; clear errors
     naming the file and line on bad rows."""
     path = Path(path)
     out = []
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            if reader.fieldnames is None or not set(WORDS_HEADER) <= set(reader.fieldnames):
-                raise KwsError(f"{path}: header must contain {','.join(WORDS_HEADER)}")
-            for i, r in enumerate(reader, start=2):
-                try:
-                    a, b, nm = int(r["start_sample"]), int(r["end_sample"]), int(r["near_miss"])
-                except (TypeError, ValueError) as e:
-                    raise KwsError(
-                        f"{path}:{i}: start_sample, end_sample and near_miss must be integers, got {r}"
-                    ) from e
-                if b <= a or a < 0:
-                    raise KwsError(f"{path}:{i}: end {b} must follow start {a} >= 0")
-                out.append({**r, "start_sample": a, "end_sample": b, "near_miss": bool(nm)})
-    except OSError as e:
-        raise KwsError(f"{path}: cannot read words file ({e.strerror})") from e
+    for i, r in _int_rows(path, WORDS_HEADER, ("start_sample", "end_sample", "near_miss"), "words"):
+        a, b = r["start_sample"], r["end_sample"]
+        if b <= a or a < 0:
+            raise KwsError(f"{path}:{i}: end {b} must follow start {a} >= 0")
+        out.append({**r, "near_miss": bool(r["near_miss"])})
     return sorted(out, key=lambda r: r["start_sample"])
 
 
@@ -266,21 +273,11 @@ def read_beds(path: str | Path) -> list[tuple[int, int, str]]:
     sorted by start; clear errors naming the file and line on bad rows."""
     path = Path(path)
     out = []
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            if reader.fieldnames is None or not set(BEDS_HEADER) <= set(reader.fieldnames):
-                raise KwsError(f"{path}: header must contain {','.join(BEDS_HEADER)}")
-            for i, r in enumerate(reader, start=2):
-                try:
-                    a, b = int(r["start_sample"]), int(r["end_sample"])
-                except (TypeError, ValueError) as e:
-                    raise KwsError(f"{path}:{i}: start_sample and end_sample must be integers, got {r}") from e
-                if b <= a or a < 0 or not r["kind"]:
-                    raise KwsError(f"{path}:{i}: a bed needs a kind and an end after its start >= 0, got {r}")
-                out.append((a, b, r["kind"]))
-    except OSError as e:
-        raise KwsError(f"{path}: cannot read beds file ({e.strerror})") from e
+    for i, r in _int_rows(path, BEDS_HEADER, ("start_sample", "end_sample"), "beds"):
+        a, b = r["start_sample"], r["end_sample"]
+        if b <= a or a < 0 or not r["kind"]:
+            raise KwsError(f"{path}:{i}: a bed needs a kind and an end after its start >= 0, got {r}")
+        out.append((a, b, r["kind"]))
     return sorted(out)
 
 
